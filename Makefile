@@ -1,0 +1,44 @@
+# news-monitor: `make run` starts the daemon on config/monitor.yaml; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config/monitor.yaml
+
+.PHONY: run once test lint format bench check clean
+
+$(BIN)/news-monitor: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-deps: pyproject.toml $(BIN)/news-monitor
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+run: $(BIN)/news-monitor  ## start the daemon in the foreground (Ctrl-C stops it)
+	$(BIN)/news-monitor run --config $(CONFIG)
+
+once: $(BIN)/news-monitor  ## one pass: poll every feed, deliver everything, exit
+	$(BIN)/news-monitor run --once --config $(CONFIG)
+
+check: $(BIN)/news-monitor  ## validate the config
+	$(BIN)/news-monitor check --config $(CONFIG)
+
+test: $(VENV)/.test-deps  ## the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.test-deps  ## ruff check + ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.test-deps  ## benchmarks, results in bench/results.json
+	$(BIN)/python bench/run_all.py --json > bench/results.json
+	@cat bench/results.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,96 @@
+"""The ``news-monitor`` command: parse arguments, call the app, print.
+
+Exit codes: 0 ok; 1 the command ran and found a problem (check errors, no match in
+test-rule, a failed send-test); 2 it could not run (bad config, bad arguments,
+state locked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+from monitor.config import MonitorConfig, find_config_path, load
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import setup_logging
+
+EPILOG = """\
+config file: --config, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor/monitor.yaml,
+else ./config/monitor.yaml.  Start with `news-monitor check`, then `news-monitor run --once`.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", metavar="FILE", help="the config file (YAML)")
+    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser = argparse.ArgumentParser(
+        prog="news-monitor",
+        description="Poll news feeds, match watch rules, deliver alerts and digests.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"news-monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", parents=[common], help="run the daemon in the foreground")
+    run.add_argument("--once", action="store_true", help="one pass: poll, deliver all, exit")
+    sub.add_parser("check", parents=[common], help="validate config, rules, templates, examples")
+    rule = sub.add_parser(
+        "test-rule", parents=[common], help="run one query over feeds or documents"
+    )
+    rule.add_argument("query", help="a rule query, e.g. 'Pompeo AND Pyongyang'")
+    rule.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="feed/article path or URL (default: standard input as one document)",
+    )
+    rule.add_argument("--json", action="store_true", help="one JSON object per item")
+    rule.add_argument("--all", action="store_true", help="also list items that do not match")
+    fetch = sub.add_parser("fetch", parents=[common], help="fetch one feed, print its items")
+    fetch.add_argument("source", metavar="SOURCE", help="feed path or URL")
+    fetch.add_argument("--json", action="store_true", help="one JSON object per line")
+    preview = sub.add_parser("preview", parents=[common], help="render what would be sent now")
+    preview.add_argument("--channel", help="only this channel")
+    preview.add_argument("--format", choices=["text", "html", "json"], default="text")
+    send = sub.add_parser("send-test", parents=[common], help="send a test message")
+    send.add_argument("channel", metavar="CHANNEL")
+    status = sub.add_parser("status", parents=[common], help="feeds, rules and channels")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``news-monitor`` and ``python -m monitor``."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level or "info")
+    from monitor import commands
+
+    handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+    try:
+        if args.command in ("test-rule", "fetch"):
+            return asyncio.run(handler(args))
+        if args.command == "check":
+            return handler(args, find_config_path(args.config))
+        config = _load_config(args)
+        if not args.log_level:
+            logging.getLogger().setLevel(config.log_level.upper())
+        result = handler(args, config)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except MonitorError as exc:
+        print(f"news-monitor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load_config(args: argparse.Namespace) -> MonitorConfig:
+    return load(find_config_path(args.config))

@@ -1,0 +1,297 @@
+"""What each ``news-monitor`` subcommand does; :mod:`monitor.cli` only dispatches here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.config import MonitorConfig, load_with_source
+from monitor.daemon import run_daemon
+from monitor.errors import ConfigError, ConfigIssue, DeliveryError, MonitorError, RuleSyntaxError
+from monitor.ingest.fetch import make_client
+from monitor.models import Digest, Item, Match
+from monitor.notify import build_notifier
+from monitor.notify.render import Renderer, sample_digest
+from monitor.notify.webhook import build_body
+from monitor.rules.index import RuleSet
+from monitor.sources import read_feed, read_items, stdin_item
+from monitor.store.outbox import Outbox
+from monitor.store.sqlite import Store
+from monitor.store.status import channel_summary, dead_letters, rule_counts
+
+
+def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
+    """``run [--once]``: the daemon (a coroutine the CLI runs)."""
+    return run_daemon(config, once=args.once)
+
+
+def cmd_check(args: argparse.Namespace, path: Path) -> int:
+    """``check``: config, rule syntax, templates and rule examples; exit 1 on any error."""
+    try:
+        config, source = load_with_source(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    issues: list[ConfigIssue] = []
+    issues += [ConfigIssue(str(path), 1, 1, f"template {t}") for t in _template_problems(config)]
+    rules = RuleSet([(r.name, r.query) for r in config.rules])
+    examples = 0
+    for i, rule in enumerate(config.rules):
+        for kind, texts in (("match", rule.examples.match), ("no_match", rule.examples.no_match)):
+            for j, text in enumerate(texts):
+                examples += 1
+                matched = bool(
+                    rules.match({"title": "", "summary": "", "content": text}, only={rule.name})
+                )
+                if matched != (kind == "match"):
+                    verb = (
+                        "should match but does not" if kind == "match" else "matches but should not"
+                    )
+                    issues.append(
+                        source.issue(
+                            ("rules", i, "examples", kind, j),
+                            f"rule {rule.name!r}: example {verb}: {text!r}",
+                        )
+                    )
+    if issues:
+        print("\n".join(str(i) for i in issues), file=sys.stderr)
+        return 1
+    print(
+        f"{path}: ok: {len(config.feeds)} feeds, {len(config.rules)} rules, "
+        f"{len(config.channels)} channels, {examples} examples passed"
+    )
+    return 0
+
+
+def _template_problems(config: MonitorConfig) -> list[str]:
+    return Renderer(config.templates_dir).check()
+
+
+async def cmd_test_rule(args: argparse.Namespace) -> int:
+    """``test-rule``: exit 0 when some item matched, 1 when none did."""
+    try:
+        rules = RuleSet([("query", args.query)])
+    except RuleSyntaxError as exc:
+        print(f"query:1:{exc.column}: {exc}", file=sys.stderr)
+        return 2
+    items = await _items(args.sources, read_items)
+    any_match = False
+    for item in items:
+        found = rules.match(item.fields())
+        any_match |= bool(found)
+        if args.json:
+            print(json.dumps(_match_json(item, found[0] if found else None), ensure_ascii=False))
+        elif found or args.all:
+            print(_match_text(item, found[0] if found else None))
+    if not args.json:
+        print(f"{sum(1 for i in items if rules.match(i.fields()))} of {len(items)} items match")
+    return 0 if any_match else 1
+
+
+async def cmd_fetch(args: argparse.Namespace) -> int:
+    """``fetch SOURCE``: print the feed's normalized items."""
+    for item in await _items([args.source], read_feed):
+        if args.json:
+            print(json.dumps(_item_json(item), ensure_ascii=False))
+        else:
+            when = item.published.isoformat() if item.published else "-"
+            print(
+                f"{item.title}\n  id: {item.id}\n  link: {item.link}\n  published: {when}\n"
+                f"  summary: {item.summary[:200]}\n"
+            )
+    return 0
+
+
+async def _items(sources: list[str], reader: Any) -> list[Item]:
+    if not sources:
+        return [stdin_item()]
+    now = datetime.now(UTC)
+    async with make_client() as client:
+        found: list[Item] = []
+        for source in sources:
+            try:
+                found += await reader(client, source, now)
+            except MonitorError as exc:
+                raise MonitorError(f"{source}: {exc}") from None
+        return found
+
+
+def _item_json(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "guid": item.guid,
+        "title": item.title,
+        "link": item.link,
+        "published": item.published.isoformat() if item.published else None,
+        "author": item.author,
+        "tags": list(item.tags),
+        "lang": item.lang,
+        "feed": {"name": item.feed.name, "url": item.feed.url},
+        "summary": item.summary,
+        "content": item.content,
+    }
+
+
+def _match_json(item: Item, match: Match | None) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "link": item.link,
+        "matched": match is not None,
+        "terms": list(match.terms) if match else [],
+        "highlights": [
+            {"field": h.field, "start": h.start, "end": h.end, "term": h.term}
+            for h in (match.highlights if match else ())
+        ],
+    }
+
+
+def _match_text(item: Item, match: Match | None) -> str:
+    if match is None:
+        return f"  no match: {item.title or item.id}"
+    lines = [
+        f"MATCH {item.title or item.id}",
+        f"  link: {item.link or '-'}",
+        f"  terms: {', '.join(match.terms)}",
+    ]
+    fields = item.fields()
+    for h in match.highlights[:5]:
+        text = fields[h.field]
+        before = text[max(0, h.start - 40) : h.start].replace("\n", " ")
+        after = text[h.end : h.end + 40].replace("\n", " ")
+        lines.append(f"  {h.field}: …{before}«{text[h.start : h.end]}»{after}…")
+    return "\n".join(lines)
+
+
+def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``preview``: render what each channel would send now; send nothing, write nothing."""
+    names = [args.channel] if args.channel else list(config.channels)
+    unknown = [n for n in names if n not in config.channels]
+    if unknown:
+        raise MonitorError(
+            f"unknown channel {unknown[0]!r} (channels: {', '.join(config.channels)})"
+        )
+    store = Store.open(config.state_dir)
+    renderer = Renderer(config.templates_dir)
+    try:
+        for name in names:
+            digest = Outbox(store).preview(name, datetime.now(UTC))
+            print(f"=== channel {name}: {len(digest.stories)} stories pending ===")
+            if digest.stories:
+                print(_render(renderer, digest, args.format))
+    finally:
+        store.close()
+    return 0
+
+
+def _render(renderer: Renderer, digest: Digest, fmt: str) -> str:
+    if fmt == "html":
+        return renderer.html(digest)
+    if fmt == "json":
+        return json.dumps(build_body(digest), ensure_ascii=False, indent=2)
+    return renderer.text(digest)
+
+
+async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``send-test CHANNEL``: send a sample digest and print what the destination said."""
+    if args.channel not in config.channels:
+        raise MonitorError(
+            f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
+        )
+    async with make_client() as client:
+        notifier = build_notifier(
+            args.channel, config.channels[args.channel], Renderer(config.templates_dir), client
+        )
+        try:
+            answer = await notifier.send(sample_digest())
+        except DeliveryError as exc:
+            kind = "retryable" if exc.retryable else "permanent"
+            print(f"{args.channel}: FAILED ({kind}): {exc}")
+            return 1
+    print(f"{args.channel}: ok: {answer}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``status``: feeds, rules and channels from the live state."""
+    store = Store.open(config.state_dir)
+    try:
+        report = _status(config, store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print("FEEDS")
+    for f in report["feeds"]:
+        state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
+        print(
+            f"  {f['name']}: {state}; last success {f['last_success'] or 'never'}; "
+            f"next poll {f['next_poll'] or '-'}"
+        )
+        if f["last_error"]:
+            print(f"    last error: {f['last_error']}")
+    print("RULES")
+    for r in report["rules"]:
+        print(f"  {r['name']}: {r['matches_24h']} matches in 24 h, {r['matches_30d']} in 30 d")
+    print("CHANNELS")
+    for c in report["channels"]:
+        print(
+            f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
+            f"last sent {c['last_sent'] or 'never'}"
+            + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
+        )
+    return 0
+
+
+def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    states = {f.url: f for f in store.feeds()}
+    feeds = []
+    for feed in config.feeds:
+        s = states.get(feed.url)
+        feeds.append(
+            {
+                "name": feed.display_name,
+                "url": feed.url,
+                "last_success": s and s.last_success,
+                "last_error": s and s.last_error,
+                "last_error_at": s and s.last_error_at,
+                "consecutive_failures": s.consecutive_failures if s else 0,
+                "next_poll": s and s.next_poll,
+                "items_seen": s.items_seen if s else 0,
+            }
+        )
+    counts = rule_counts(store, now)
+    rules = [
+        {
+            "name": r.name,
+            "query": r.query,
+            **counts.get(r.name, {"matches_24h": 0, "matches_30d": 0}),
+        }
+        for r in config.rules
+    ]
+    summary = channel_summary(store)
+    channels = [
+        {
+            "name": n,
+            "type": c.type,
+            "schedule": str(c.schedule),
+            "pending": 0,
+            "failed": 0,
+            "sent": 0,
+            "last_sent": None,
+            **summary.get(n, {}),
+        }
+        for n, c in config.channels.items()
+    ]
+    return {
+        "feeds": feeds,
+        "rules": rules,
+        "channels": channels,
+        "dead_letters": dead_letters(store),
+    }

@@ -1,0 +1,356 @@
+"""The configuration: pydantic models (``extra="forbid"``) and :func:`load`.
+
+Models only validate shape and values. Reading YAML with line numbers, ``${ENV}``,
+``*_file`` secrets and ``include:`` live in :mod:`monitor.configsource`; checks that
+need the whole config (a rule naming an unknown channel, a query that does not parse)
+are in :func:`cross_check`. Every problem comes back as ``FILE:LINE:COL: message``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.configsource import Source, read_config
+from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    text = value.strip() if isinstance(value, str) else ""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(
+            f"invalid duration {value!r}: use a number with a unit, e.g. 90s, 10m, 1h, 2d"
+        )
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _parse_backfill(value: Any) -> timedelta | Literal["all"]:
+    if value == "all":
+        return "all"
+    if value in (0, "0", None, False, "none"):
+        return timedelta(0)
+    return parse_duration(value)
+
+
+Backfill = Annotated[timedelta | Literal["all"], BeforeValidator(_parse_backfill)]
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Schedule(Strict):
+    """When a channel sends: ``immediate``, ``every: 15m`` or ``cron: 0 7 * * *``."""
+
+    kind: Literal["immediate", "every", "cron"]
+    every: timedelta | None = None
+    cron: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "every":
+            return f"every: {self.every}"
+        return f"cron: {self.cron}" if self.kind == "cron" else "immediate"
+
+
+def _parse_schedule(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        value = f"{key}: {arg}"
+    text = str(value).strip()
+    if text == "immediate":
+        return {"kind": "immediate"}
+    key, _, arg = text.partition(":")
+    if key.strip() == "every" and arg.strip():
+        return {"kind": "every", "every": parse_duration(arg.strip())}
+    if key.strip() == "cron" and arg.strip():
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(arg.strip())
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {arg.strip()!r}: {exc}") from None
+        return {"kind": "cron", "cron": arg.strip()}
+    raise ValueError(
+        f"invalid schedule {value!r}: use immediate, 'every: 15m' or 'cron: 0 7 * * *'"
+    )
+
+
+ScheduleField = Annotated[Schedule, BeforeValidator(_parse_schedule)]
+
+
+class ChannelBase(Strict):
+    """Settings every channel has."""
+
+    schedule: ScheduleField = Schedule(kind="immediate")
+    timezone: str = "UTC"
+    timeout: Duration = timedelta(seconds=30)
+    max_attempts: int = Field(default=10, ge=1, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class ConsoleChannel(ChannelBase):
+    """Prints alerts to stdout: the channel that works with no setup."""
+
+    type: Literal["console"]
+
+
+class SmtpSettings(Strict):
+    """How to reach the SMTP server. ``tls`` is implicit TLS (port 465)."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class EmailChannel(ChannelBase):
+    """Sends multipart text + HTML mail through SMTP."""
+
+    type: Literal["email"]
+    smtp: SmtpSettings
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    subject_prefix: str = "[news-monitor]"
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _no_header_injection(cls, value: Any) -> Any:
+        for address in [value] if isinstance(value, str) else value:
+            if any(c in address for c in "\r\n") or "@" not in address:
+                raise ValueError(f"invalid email address {address!r}")
+        return value
+
+
+class SlackChannel(ChannelBase):
+    """Posts Block Kit messages to a Slack incoming webhook."""
+
+    type: Literal["slack"]
+    webhook_url: SecretStr
+
+
+class WebhookChannel(ChannelBase):
+    """POSTs the JSON body of DESIGN.md, signed per Standard Webhooks if ``secret``."""
+
+    type: Literal["webhook"]
+    url: SecretStr
+    secret: SecretStr | None = None
+
+
+Channel = Annotated[
+    ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel, Field(discriminator="type")
+]
+
+
+class FeedConfig(Strict):
+    """One feed to poll. Unset values come from ``defaults``."""
+
+    url: str
+    name: str | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    backfill: Backfill | None = None
+    tags: list[str] = []
+    fulltext: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_scheme(cls, value: str) -> str:
+        if not re.match(r"(?i)(https?://|file:)", value):
+            raise ValueError(f"unsupported feed URL {value!r}: use http://, https:// or file:")
+        return value
+
+    @property
+    def display_name(self) -> str:
+        """The name, or the URL when the feed has none."""
+        return self.name or self.url
+
+
+class RuleExamples(Strict):
+    """Texts a rule must / must not match; run by ``news-monitor check``."""
+
+    match: list[str] = []
+    no_match: list[str] = []
+
+
+class RuleConfig(Strict):
+    """A watch rule: a Lucene-style query, the feeds it watches, where it notifies."""
+
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    notify: list[str] | None = None
+    feeds: list[str] = []
+    examples: RuleExamples = RuleExamples()
+
+
+class Defaults(Strict):
+    """Values for feeds that do not set their own."""
+
+    interval: Duration = timedelta(minutes=10)
+    timeout: Duration = timedelta(seconds=30)
+    backfill: Backfill = timedelta(0)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
+class MonitorConfig(Strict):
+    """The whole configuration file."""
+
+    state_dir: Path = Field(default_factory=lambda: Path(os.environ.get("STATE_DIRECTORY", "var")))
+    defaults: Defaults = Defaults()
+    include: list[str] = []
+    templates_dir: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    feeds: list[FeedConfig] = []
+    rules: list[RuleConfig] = []
+    channels: dict[str, Channel] = {}
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MonitorConfig:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+        return self
+
+    def feed_interval(self, feed: FeedConfig) -> timedelta:
+        """The poll interval of ``feed``."""
+        return feed.interval or self.defaults.interval
+
+    def feed_timeout(self, feed: FeedConfig) -> timedelta:
+        """The total fetch deadline of ``feed``."""
+        return feed.timeout or self.defaults.timeout
+
+    def feed_backfill(self, feed: FeedConfig) -> timedelta | Literal["all"]:
+        """How far back items already in the feed at its first poll are alerted."""
+        return self.defaults.backfill if feed.backfill is None else feed.backfill
+
+    def rule_channels(self, rule: RuleConfig) -> list[str]:
+        """The channels a rule notifies: its ``notify`` list, else every channel."""
+        return list(self.channels) if rule.notify is None else rule.notify
+
+
+def find_config_path(explicit: str | None) -> Path:
+    """``--config``, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor, else ./config."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("NEWS_MONITOR_CONFIG"):
+        return Path(os.environ["NEWS_MONITOR_CONFIG"])
+    system = Path("/etc/news-monitor/monitor.yaml")
+    return system if system.exists() else Path("config/monitor.yaml")
+
+
+def load(path: Path) -> MonitorConfig:
+    """Read, validate and cross-check a config file; raise ConfigError listing every issue."""
+    return load_with_source(path)[0]
+
+
+def load_with_source(path: Path) -> tuple[MonitorConfig, Source]:
+    """Like :func:`load`, also returning where each value was written (for `check`)."""
+    if not path.exists():
+        raise ConfigError([ConfigIssue(str(path), 1, 1, "config file not found")])
+    data, source = read_config(path)
+    try:
+        config = MonitorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_issue_from_pydantic(err, source) for err in exc.errors()]) from None
+    issues = cross_check(config, source)
+    if issues:
+        raise ConfigError(issues)
+    return config, source
+
+
+def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
+    path: tuple[str | int, ...] = ()
+    for part in err["loc"]:
+        candidate = (*path, part)
+        if candidate in source.marks or candidate in source.key_marks:
+            path = candidate
+    kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
+    name = err["loc"][-1] if err["loc"] else ""
+    if kind == "extra_forbidden":
+        return source.issue(path, f"unknown key {name!r}", key=True)
+    if kind == "missing":
+        return source.issue(path, f"missing required key {name!r}")
+    if kind == "union_tag_invalid":
+        kind_given = err["input"].get("type")
+        msg = f"unknown channel type {kind_given!r}: use console, email, slack or webhook"
+    elif kind == "union_tag_not_found":
+        msg = "missing required key 'type': use console, email, slack or webhook"
+    where = ".".join(str(p) for p in err["loc"])
+    return source.issue(path, f"{where}: {msg}" if where else msg)
+
+
+def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
+    """Checks that need the whole config: rule channels, rule feeds, query syntax."""
+    from monitor.rules.query import compile_query
+
+    issues: list[ConfigIssue] = []
+    feed_names = {f.display_name for f in config.feeds}
+    tags = {t for f in config.feeds for t in f.tags}
+    for i, rule in enumerate(config.rules):
+        for j, channel in enumerate(rule.notify or []):
+            if channel not in config.channels:
+                known = ", ".join(config.channels) or "none defined"
+                msg = f"rule {rule.name!r} notifies unknown channel {channel!r} (channels: {known})"
+                issues.append(source.issue(("rules", i, "notify", j), msg))
+        for j, selector in enumerate(rule.feeds):
+            tag = selector.removeprefix("tag:")
+            if (selector.startswith("tag:") and tag not in tags) or (
+                not selector.startswith("tag:") and selector not in feed_names
+            ):
+                msg = f"rule {rule.name!r} watches unknown feed {selector!r}"
+                issues.append(source.issue(("rules", i, "feeds", j), msg))
+        try:
+            compile_query(rule.query)
+        except RuleSyntaxError as exc:
+            quote = 1 if source.quoted.get(("rules", i, "query")) else 0
+            issues.append(
+                source.issue(
+                    ("rules", i, "query"),
+                    f"rule {rule.name!r}: {exc} (query column {exc.column})",
+                    col_offset=exc.column - 1 + quote,
+                )
+            )
+    return issues

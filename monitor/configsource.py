@@ -1,0 +1,201 @@
+"""Reading config YAML with positions: ``${ENV}``, ``*_file`` secrets, ``include:``.
+
+The result is plain Python data plus a :class:`Source` that maps each path in the
+data (``("feeds", 0, "interval")``) to where it was written, so validation errors
+from pydantic can be reported as ``FILE:LINE:COL: message``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.errors import ConfigError, ConfigIssue
+
+Path_ = tuple[str | int, ...]
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# `X_file: PATH` puts the file's content into X (systemd credentials, docker secrets).
+SECRET_KEYS = frozenset({"password", "webhook_url", "secret", "url", "token"})
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a config file (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+
+@dataclass
+class Source:
+    """Where each value of the loaded data was written."""
+
+    marks: dict[Path_, Mark] = field(default_factory=dict)
+    key_marks: dict[Path_, Mark] = field(default_factory=dict)
+    quoted: dict[Path_, bool] = field(default_factory=dict)
+
+    def locate(self, path: Path_, *, key: bool = False) -> Mark:
+        """The mark of ``path`` or of its nearest ancestor that has one."""
+        table = self.key_marks if key else self.marks
+        for end in range(len(path), -1, -1):
+            mark = table.get(path[:end]) or self.marks.get(path[:end])
+            if mark:
+                return mark
+        return Mark("<config>", 1, 1)
+
+    def graft(self, other: Source, old: Path_, new: Path_) -> None:
+        """Copy ``other``'s marks under ``old`` to this source under ``new``."""
+        for mine, theirs in (
+            (self.marks, other.marks),
+            (self.key_marks, other.key_marks),
+            (self.quoted, other.quoted),
+        ):
+            for path, value in theirs.items():
+                if path[: len(old)] == old:
+                    mine[(*new, *path[len(old) :])] = value  # type: ignore[index]
+
+    def issue(
+        self, path: Path_, message: str, *, key: bool = False, col_offset: int = 0
+    ) -> ConfigIssue:
+        """A ConfigIssue located at ``path`` (``col_offset`` moves right inside the value)."""
+        mark = self.locate(path, key=key)
+        return ConfigIssue(mark.file, mark.line, mark.col + col_offset, message)
+
+
+class _Reader:
+    """Turns one YAML file's node tree into data, recording marks and problems."""
+
+    def __init__(self, file: str, source: Source, issues: list[ConfigIssue]) -> None:
+        self.file = file
+        self.source = source
+        self.issues = issues
+
+    def mark(self, node: yaml.Node) -> Mark:
+        return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def read(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+        self.source.marks[path] = self.mark(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(loader, node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.read(loader, child, (*path, i)) for i, child in enumerate(node.value)]
+        value = loader.construct_object(node, deep=True)
+        self.source.quoted[path] = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
+        return self._expand_env(value, path) if isinstance(value, str) else value
+
+    def _mapping(self, loader: yaml.SafeLoader, node: yaml.MappingNode, path: Path_) -> dict:
+        data: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(loader.construct_object(key_node))
+            base = key.removesuffix("_file")
+            if key.endswith("_file") and base in SECRET_KEYS:
+                self.source.key_marks[(*path, base)] = self.mark(key_node)
+                filename = self.read(loader, value_node, (*path, base))
+                data[base] = self._read_secret_file(filename, (*path, base))
+                continue
+            self.source.key_marks[(*path, key)] = self.mark(key_node)
+            data[key] = self.read(loader, value_node, (*path, key))
+        return data
+
+    def _expand_env(self, value: str, path: Path_) -> str:
+        def replace(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            self.issues.append(self.source.issue(path, f"environment variable {name} is not set"))
+            return ""
+
+        return _ENV_REF.sub(replace, value)
+
+    def _read_secret_file(self, filename: Any, path: Path_) -> str:
+        try:
+            return Path(str(filename)).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            self.issues.append(
+                self.source.issue(path, f"cannot read secret file {filename}: {exc.strerror}")
+            )
+            return ""
+
+
+def _read_yaml(file: Path, source: Source, issues: list[ConfigIssue], prefix: Path_) -> Any:
+    name = str(file)
+    try:
+        if file.stat().st_size > MAX_CONFIG_BYTES:
+            issues.append(ConfigIssue(name, 1, 1, "file is larger than 4 MiB"))
+            return None
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(ConfigIssue(name, 1, 1, f"cannot read config: {exc}"))
+        return None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        return _Reader(name, source, issues).read(loader, node, prefix)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        issues.append(ConfigIssue(name, line, col, f"YAML syntax: {exc.problem or exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        issues.append(ConfigIssue(name, 1, 1, f"YAML: {exc}"))
+        return None
+    finally:
+        loader.dispose()
+
+
+def read_config(file: Path) -> tuple[dict[str, Any], Source]:
+    """Read ``file`` and its ``include:`` files into one mapping, with marks.
+
+    Included files (globs relative to the main file's folder) may hold ``rules:``
+    and ``feeds:`` lists, appended in sorted file order. Raises ConfigError.
+    """
+    source = Source()
+    issues: list[ConfigIssue] = []
+    data = _read_yaml(file, source, issues, ())
+    if data is not None and not isinstance(data, dict):
+        issues.append(ConfigIssue(str(file), 1, 1, "the config must be a mapping of keys"))
+    if issues or not isinstance(data, dict):
+        raise ConfigError(issues)
+    for pattern_index, pattern in enumerate(data.get("include") or []):
+        matches = sorted(glob.glob(str(file.parent / str(pattern))))
+        if not matches:
+            issues.append(source.issue(("include", pattern_index), f"no file matches {pattern!r}"))
+        for included in matches:
+            _merge_include(Path(included), data, source, issues)
+    if issues:
+        raise ConfigError(issues)
+    return data, source
+
+
+def _merge_include(file: Path, data: dict[str, Any], source: Source, issues: list) -> None:
+    scratch = Source()
+    extra = _read_yaml(file, scratch, issues, ())
+    if extra is None:
+        return
+    if not isinstance(extra, dict) or set(extra) - {"rules", "feeds"}:
+        issues.append(
+            ConfigIssue(str(file), 1, 1, "an included file may hold only rules: and feeds:")
+        )
+        return
+    for section, entries in extra.items():
+        if not isinstance(entries, list):
+            issues.append(scratch.issue((section,), f"{section} must be a list"))
+            continue
+        target = data.setdefault(section, [])
+        if not isinstance(target, list):
+            continue
+        for i in range(len(entries)):
+            source.graft(scratch, (section, i), (section, len(target) + i))
+        target.extend(entries)

@@ -1,0 +1,50 @@
+"""What makes two items the same story (first version: the same canonical URL).
+
+Pure functions: the store looks the canonical URL up; this module only computes it.
+Near-duplicate text across outlets (fingerprints, clustering) grows here (issue #5).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only track the reader, never select the article.
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "ocid"}
+    | {"cmpid", "cmp", "ref", "ref_src", "ref_url", "src", "ito", "at_medium", "at_campaign"}
+    | {"_ga", "_gl", "spm", "share", "smid", "sr_share", "rss", "feature", "ns_mchannel"}
+)
+TRACKING_PREFIXES = ("utm_", "at_", "mkt_", "pk_", "hsa_", "oly_")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The URL with tracking noise removed, for comparing links across feeds.
+
+    Lower-cases scheme and host, drops default ports, fragments, tracking
+    parameters (``utm_*``, ``fbclid`` …) and a trailing ``/`` on the path; sorts the
+    remaining query parameters. ``http`` and ``https`` compare equal. Returns None
+    for anything that is not an absolute http(s) URL.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if port and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    query = sorted(
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    )
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("http", host, path, urlencode(query), ""))

@@ -1,0 +1,98 @@
+"""Everything a running monitor needs, built once from a config.
+
+The clock and the HTTP client are injected here (tests pass their own), never read
+from globals by the stages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO
+
+import httpx
+
+from monitor.config import FeedConfig, MonitorConfig, RuleConfig
+from monitor.ingest.fetch import make_client
+from monitor.notify import Notifier, build_notifier
+from monitor.notify.render import Renderer
+from monitor.rules.index import RuleSet
+from monitor.store.outbox import Outbox
+from monitor.store.sqlite import Store
+
+
+def utc_now() -> datetime:
+    """The real clock (tests inject their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The config plus the live objects built from it."""
+
+    config: MonitorConfig
+    store: Store
+    rules: RuleSet
+    renderer: Renderer
+    http: httpx.AsyncClient
+    notifiers: dict[str, Notifier]
+    clock: Callable[[], datetime] = utc_now
+    _feed_rules: dict[str, frozenset[str]] = field(default_factory=dict)
+    _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def channel_lock(self, channel: str) -> asyncio.Lock:
+        """One delivery at a time per channel, so a message is never sent twice at once."""
+        return self._channel_locks.setdefault(channel, asyncio.Lock())
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox view of the store."""
+        return Outbox(self.store)
+
+    def rules_for_feed(self, feed: FeedConfig) -> frozenset[str]:
+        """Names of the rules that watch ``feed`` (``feeds:`` by name or ``tag:``)."""
+        if feed.url not in self._feed_rules:
+            self._feed_rules[feed.url] = frozenset(
+                r.name for r in self.config.rules if _watches(r, feed)
+            )
+        return self._feed_rules[feed.url]
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and the database."""
+        await self.http.aclose()
+        self.store.close()
+
+
+def _watches(rule: RuleConfig, feed: FeedConfig) -> bool:
+    if not rule.feeds:
+        return True
+    return any(
+        (s.startswith("tag:") and s[4:] in feed.tags) or s == feed.display_name for s in rule.feeds
+    )
+
+
+def build_runtime(
+    config: MonitorConfig,
+    *,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    stdout: TextIO | None = None,
+) -> Runtime:
+    """Open the store, compile the rules, build the channels."""
+    client = http or make_client()
+    renderer = Renderer(config.templates_dir)
+    notifiers = {
+        name: build_notifier(name, channel, renderer, client, stdout)
+        for name, channel in config.channels.items()
+    }
+    return Runtime(
+        config=config,
+        store=Store.open(config.state_dir),
+        rules=RuleSet([(r.name, r.query) for r in config.rules]),
+        renderer=renderer,
+        http=client,
+        notifiers=notifiers,
+        clock=clock,
+    )

@@ -1,0 +1,94 @@
+"""The SQLite schema, as numbered migrations applied in order (``PRAGMA user_version``).
+
+A migration is never edited once released: add a new one. Each runs in its own
+transaction, so a crash leaves the database at a known version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: feeds, seen items, matches, the outbox and the messages that carry it.
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        first_polled TEXT,
+        last_polled TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT,
+        items_seen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        feed_url TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        canonical_url TEXT,
+        story_id INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        UNIQUE (feed_url, item_key)
+    );
+    CREATE INDEX items_canonical_url ON items (canonical_url);
+    CREATE INDEX items_story ON items (story_id);
+    CREATE TABLE matches (
+        item_id INTEGER NOT NULL REFERENCES items (id),
+        rule TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (item_id, rule)
+    );
+    CREATE INDEX matches_rule_time ON matches (rule, created_at);
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL,
+        last_error TEXT,
+        answer TEXT,
+        sent_at TEXT
+    );
+    CREATE INDEX messages_channel_status ON messages (channel, status);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        story_id INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        message_id TEXT REFERENCES messages (id),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT,
+        last_error TEXT,
+        sent_at TEXT,
+        UNIQUE (channel, story_id, rule)
+    );
+    CREATE INDEX outbox_channel_status ON outbox (channel, status, message_id);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the newest schema; return the version it is at."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this news-monitor "
+            f"({len(MIGRATIONS)}): upgrade news-monitor"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,235 @@
+"""The state database: feeds' poll state, seen items, matches and the outbox.
+
+One SQLite file in ``state_dir`` (WAL mode). Items are recorded as seen in the same
+transaction that queues their alerts (a transactional outbox), so a crash can never
+lose an alert or mark an item seen without its alerts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from monitor.models import Item, Match
+from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
+from monitor.store.schema import migrate
+
+DB_NAME = "monitor.db"
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we remember about a feed between polls."""
+
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    first_polled: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll: datetime | None
+    items_seen: int
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item not seen before, ready to record, with the alerts it should queue.
+
+    ``alerts`` pairs each matching rule with the channels it notifies; empty for
+    items that are recorded as seen but not alerted (backfill).
+    """
+
+    item: Item
+    canonical_url: str | None
+    matches: tuple[Match, ...]
+    alerts: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+class Store:
+    """The SQLite state; every write is one short transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Store:
+        """Open (creating and migrating if needed) the database under ``state_dir``."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(state_dir / DB_NAME, isolation_level=None, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+        return cls(conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def transaction(self) -> _Transaction:
+        """``with store.transaction():`` runs the body in one IMMEDIATE transaction."""
+        return _Transaction(self.conn)
+
+    # --- feeds -------------------------------------------------------------------
+
+    def feed(self, url: str) -> FeedState | None:
+        """The stored state of the feed at ``url``, or None before its first poll."""
+        row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return _feed_state(row) if row else None
+
+    def feeds(self) -> list[FeedState]:
+        """Every feed ever polled."""
+        return [_feed_state(r) for r in self.conn.execute("SELECT * FROM feeds ORDER BY name")]
+
+    def record_poll_success(
+        self,
+        url: str,
+        name: str,
+        now: datetime,
+        next_poll: datetime,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> None:
+        """A poll that got an answer (200 or 304): keep validators, reset failures."""
+        with self.transaction():
+            self._ensure_feed(url, name)
+            self.conn.execute(
+                """UPDATE feeds SET name = ?, etag = ?, last_modified = ?,
+                   first_polled = COALESCE(first_polled, ?), last_polled = ?, last_success = ?,
+                   consecutive_failures = 0, next_poll = ? WHERE url = ?""",
+                (name, etag, last_modified, ts(now), ts(now), ts(now), ts(next_poll), url),
+            )
+
+    def record_poll_failure(
+        self, url: str, name: str, now: datetime, next_poll: datetime, error: str
+    ) -> None:
+        """A poll that failed: store the (secret-free) reason and count it."""
+        with self.transaction():
+            self._ensure_feed(url, name)
+            self.conn.execute(
+                """UPDATE feeds SET name = ?, last_polled = ?, last_error = ?, last_error_at = ?,
+                   consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE url = ?""",
+                (name, ts(now), error[:MAX_ERROR_CHARS], ts(now), ts(next_poll), url),
+            )
+
+    def _ensure_feed(self, url: str, name: str) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO feeds (url, name) VALUES (?, ?)",
+            (url, name),
+        )
+
+    # --- items -------------------------------------------------------------------
+
+    def unseen_keys(self, feed_url: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` (item ids) have never been recorded for this feed."""
+        wanted = set(keys)
+        seen: set[str] = set()
+        ordered = list(wanted)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT item_key FROM items WHERE feed_url = ? AND item_key IN ({marks})",
+                (feed_url, *chunk),
+            )
+            seen.update(r[0] for r in rows)
+        return wanted - seen
+
+    def record_items(self, feed_url: str, entries: Sequence[NewItem], now: datetime) -> int:
+        """Record new items as seen and queue their alerts, atomically.
+
+        An item whose canonical URL is already known joins that story. A story gets
+        at most one outbox row per (channel, rule), ever. Returns alerts queued.
+        """
+        queued = 0
+        with self.transaction():
+            for entry in entries:
+                story_id, item_id = self._insert_item(feed_url, entry, now)
+                if item_id is None:
+                    continue
+                for match in entry.matches:
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO matches VALUES (?, ?, ?, ?)",
+                        (item_id, match.rule, match_to_json(match), ts(now)),
+                    )
+                for rule, channels in entry.alerts:
+                    for channel in channels:
+                        cur = self.conn.execute(
+                            """INSERT OR IGNORE INTO outbox (channel, story_id, rule, created_at,
+                               status) VALUES (?, ?, ?, ?, 'pending')""",
+                            (channel, story_id, rule, ts(now)),
+                        )
+                        queued += cur.rowcount
+            self.conn.execute(
+                "UPDATE feeds SET items_seen = items_seen + ? WHERE url = ?",
+                (len(entries), feed_url),
+            )
+        return queued
+
+    def _insert_item(self, feed_url: str, entry: NewItem, now: datetime) -> tuple[int, int | None]:
+        story_id = None
+        if entry.canonical_url:
+            row = self.conn.execute(
+                "SELECT story_id FROM items WHERE canonical_url = ? ORDER BY id LIMIT 1",
+                (entry.canonical_url,),
+            ).fetchone()
+            story_id = row[0] if row else None
+        cur = self.conn.execute(
+            """INSERT OR IGNORE INTO items (feed_url, item_key, canonical_url, story_id, data,
+               first_seen) VALUES (?, ?, ?, COALESCE(?, -1), ?, ?)""",
+            (
+                feed_url,
+                entry.item.id,
+                entry.canonical_url,
+                story_id,
+                item_to_json(entry.item),
+                ts(now),
+            ),
+        )
+        if cur.rowcount == 0:
+            return -1, None
+        item_id = cur.lastrowid
+        if story_id is None:
+            story_id = item_id
+            self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
+        return story_id, item_id
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if not self.outer:
+            return
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _feed_state(row: sqlite3.Row) -> FeedState:
+    return FeedState(
+        url=row["url"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        first_polled=parse_ts(row["first_polled"]),
+        last_success=parse_ts(row["last_success"]),
+        last_error=row["last_error"],
+        last_error_at=parse_ts(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"],
+        next_poll=parse_ts(row["next_poll"]),
+        items_seen=row["items_seen"],
+    )

@@ -1,0 +1,55 @@
+"""Read-only summaries of the state for ``news-monitor status``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.store.codec import ts
+from monitor.store.sqlite import Store
+
+
+def rule_counts(store: Store, now: datetime) -> dict[str, dict[str, int]]:
+    """Matches per rule in the last 24 hours and 30 days."""
+    day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
+    rows = store.conn.execute(
+        "SELECT rule, SUM(created_at >= ?), SUM(created_at >= ?) FROM matches GROUP BY rule",
+        (day, month),
+    )
+    return {r[0]: {"matches_24h": r[1] or 0, "matches_30d": r[2] or 0} for r in rows}
+
+
+def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
+    """Per channel: alerts pending and failed, last sent, last error, retry time."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = store.conn.execute(
+        "SELECT channel, SUM(status = 'pending'), SUM(status = 'failed'), SUM(status = 'sent') "
+        "FROM outbox GROUP BY channel"
+    )
+    for channel, pending, failed, sent in rows:
+        out[channel] = {"pending": pending or 0, "failed": failed or 0, "sent": sent or 0}
+    rows = store.conn.execute(
+        "SELECT channel, MAX(sent_at) FROM messages WHERE status = 'sent' GROUP BY channel"
+    )
+    for channel, last_sent in rows:
+        out.setdefault(channel, {})["last_sent"] = last_sent
+    rows = store.conn.execute(
+        "SELECT channel, last_error, next_attempt, status FROM messages "
+        "WHERE last_error IS NOT NULL ORDER BY created_at"
+    )
+    for channel, error, next_attempt, status in rows:
+        entry = out.setdefault(channel, {})
+        entry["last_error"] = error
+        entry["next_attempt"] = next_attempt if status == "pending" else None
+    return out
+
+
+def dead_letters(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest messages that failed for good, with their reason."""
+    rows = store.conn.execute(
+        "SELECT id, channel, attempts, last_error, sent_at FROM messages "
+        "WHERE status = 'failed' ORDER BY sent_at DESC LIMIT ?",
+        (limit,),
+    )
+    keys = ("id", "channel", "attempts", "error", "failed_at")
+    return [dict(zip(keys, tuple(r), strict=True)) for r in rows]
