@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import email.policy
 import json
+import re
 from email import message_from_bytes
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -104,8 +106,10 @@ def test_scenario_alerts_on_every_channel(tmp_path, http_server, smtp_sink, expe
     mail = smtp_sink.messages[0]
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    for part in (text, html):
-        assert "Pyongyang soon" in part and item["url"] in part
+    assert "<strong>Pyongyang</strong>" in html  # matched terms highlighted
+    assert f'href="{item["url"]}"' in html and item["url"] in text
+    for part in (text, unescape(re.sub(r"<[^>]+>", "", html))):
+        assert "Pyongyang soon" in part
         assert "Tokyo" not in part and "Seoul shares" not in part
 
     # slack: valid Block Kit
@@ -141,8 +145,8 @@ def test_destination_down_then_up_loses_nothing_and_sends_once(
     assert len(http_server.requests_to("/hook")) == 1 and smtp_sink.messages == []
     status = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
     channels = {c["name"]: c for c in status["channels"]}
-    assert channels["archive"]["pending"] == 1 and "503" in channels["archive"]["last_error"]
-    assert channels["mail"]["pending"] == 1
+    assert channels["archive"]["pending"] == 2 and "503" in channels["archive"]["last_error"]
+    assert channels["mail"]["pending"] == 2  # one alert per rule
 
     http_server.respond_post("/hook", (200, {}, "ok"))
     http_server.respond_post("/slack/T000/B000/XXXX", (200, {}, "ok"))
