@@ -17,6 +17,7 @@ from monitor.models import Digest, Item, Match
 from monitor.notify import build_notifier
 from monitor.notify.render import Renderer, sample_digest
 from monitor.notify.webhook import build_body
+from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
 from monitor.sources import read_feed, read_items, stdin_item
 from monitor.store.outbox import Outbox
@@ -257,7 +258,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         feeds.append(
             {
                 "name": feed.display_name,
-                "url": feed.url,
+                "url": redact_url(feed.url),
                 "last_success": s and s.last_success,
                 "last_error": s and s.last_error,
                 "last_error_at": s and s.last_error_at,

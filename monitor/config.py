@@ -27,6 +27,7 @@ from pydantic import (
 
 from monitor.configsource import Source, read_config
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
+from monitor.redact import redact_url
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -203,8 +204,8 @@ class FeedConfig(Strict):
 
     @property
     def display_name(self) -> str:
-        """The name, or the URL when the feed has none."""
-        return self.name or self.url
+        """The name, or the (redacted) URL when the feed has none."""
+        return self.name or redact_url(self.url)
 
 
 class RuleExamples(Strict):

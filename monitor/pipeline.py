@@ -22,6 +22,7 @@ from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
 from monitor.models import FeedRef, Item
 from monitor.notify.retry import backoff_seconds
+from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.store.sqlite import NewItem
 
@@ -64,7 +65,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig) -> PollReport:
         parsed = parse_feed(result.body, result.url, result.content_type)
         if parsed.warning:
             log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
-        items = normalize_feed(parsed, FeedRef(name, feed.url), now)
+        items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
     except (FetchError, ParseError) as exc:
         log.warning("feed=%r poll failed: %s", name, exc)
         rt.store.record_poll_failure(feed.url, name, now, next_poll, str(exc))
