@@ -319,7 +319,7 @@ def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
         msg = f"unknown channel type {kind_given!r}: use console, email, slack or webhook"
     elif kind == "union_tag_not_found":
         msg = "missing required key 'type': use console, email, slack or webhook"
-    where = ".".join(str(p) for p in err["loc"])
+    where = ".".join(str(p) for p in path)
     return source.issue(path, f"{where}: {msg}" if where else msg)
 
 

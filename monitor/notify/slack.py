@@ -1,0 +1,187 @@
+"""The Slack channel: Block Kit messages through an incoming webhook.
+
+Every piece of feed-derived text is escaped (``&``, ``<``, ``>``), so no feed can
+ping ``<!channel>`` or smuggle a ``<http://...|link>``; ``@channel``-style words get
+a zero-width space. Long digests are split into several messages within Slack's
+limits (50 blocks a message, 3000 characters a section, 150 a header); the split is
+deterministic, so a retry after a partial failure resumes at the first part that
+was not accepted (while this process lives).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import Any
+
+import httpx
+
+from monitor.config import SlackChannel
+from monitor.errors import DeliveryError
+from monitor.models import Digest
+from monitor.notify.render import Renderer, one_line, story_view
+from monitor.notify.retry import check_http_response, destination_host, http_exception
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_MESSAGE_CHARS = 12000  # conservative: Slack rejects very long messages
+TITLE_CHARS = 200
+DUPLICATES_SHOWN = 5
+_MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack-escape feed text: ``& < >`` as entities, ``@channel`` defused, one line."""
+    text = one_line(text, 10_000)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MENTION.sub("@\u200b", text)
+
+
+def link(url: str | None, label: str) -> str:
+    """``<url|label>`` for an http(s) URL, else just the escaped label."""
+    label = escape(label) or "link"
+    if not url or not re.match(r"(?i)https?://\S+$", url):
+        return label
+    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{safe}|{label}>"
+
+
+def fit(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` chars without splitting an entity or a ``<link>``."""
+    if len(text) <= limit:
+        return text
+    cut = _PARTIAL_ENTITY.sub("", text[: limit - 1])
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    return cut + "…"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, MAX_SECTION)}}
+
+
+def _marked(segments: list[dict[str, Any]]) -> str:
+    out = []
+    for seg in segments:
+        text = escape(seg["text"]) if seg["text"].strip() else " "
+        out.append(f"*{text}*" if seg["match"] and text == text.strip() else text)
+    return "".join(out)
+
+
+def story_blocks(story_ctx: dict[str, Any]) -> list[Block]:
+    """A section (title link, terms, snippet, duplicates) and a source/time context."""
+    lines = [f"*{link(story_ctx['url'], story_ctx['title'][:TITLE_CHARS])}*"]
+    if story_ctx["terms"]:
+        lines.append("Matched: " + ", ".join(f"*{escape(t)}*" for t in story_ctx["terms"]))
+    if story_ctx["snippet_segments"]:
+        lines.append(">" + _marked(story_ctx["snippet_segments"]))
+    dups = story_ctx["duplicates"]
+    if dups:
+        shown = [
+            f"{escape(d['feed']['name'])} ({link(d['url'], d['title'][:TITLE_CHARS])})"
+            for d in dups[:DUPLICATES_SHOWN]
+        ]
+        more = max(0, len(dups) - DUPLICATES_SHOWN) + story_ctx["more_duplicates"]
+        if more:
+            shown.append(f"and {more} more")
+        lines.append("Also reported by: " + "; ".join(shown))
+    source = escape(story_ctx["feed"]["name"]) or "unknown feed"
+    if story_ctx["published"]:
+        source += f" · {story_ctx['published']}"
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(source, 2000)}]}
+    return [_section("\n".join(lines)), context]
+
+
+def _size(blocks: list[Block]) -> int:
+    return sum(
+        len(b.get("text", {}).get("text", "")) + sum(len(e["text"]) for e in b.get("elements", []))
+        for b in blocks
+    )
+
+
+def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
+    """The webhook payloads for ``digest``: each ≤ 50 blocks, ≤ MAX_MESSAGE_CHARS."""
+    parts: list[list[Block]] = []
+    current: list[Block] = []
+    for rule, stories in digest.by_rule():
+        first = True
+        for story in stories:
+            units = story_blocks(story_view(story, rule))
+            if current and (
+                len(current) + len(units) + 1 > MAX_BLOCKS - 1
+                or _size(current) + _size(units) > MAX_MESSAGE_CHARS
+            ):
+                parts.append(current)
+                current = []
+            if first or not current:
+                label = f" ({len(stories)})" if first else " (continued)"
+                current.append(_section(f"*{escape(rule)}*{label}"))
+            current.extend(units)
+            first = False
+    if current or not parts:
+        parts.append(current or [_section("No new stories.")])
+    return [_payload(digest, renderer, blocks, i, len(parts)) for i, blocks in enumerate(parts, 1)]
+
+
+def _payload(
+    digest: Digest, renderer: Renderer, blocks: list[Block], part: int, total: int
+) -> dict[str, Any]:
+    count = len(digest.stories)
+    title = f"news-monitor: {count} {'story' if count == 1 else 'stories'} for {digest.channel}"
+    suffix = f" ({part}/{total})" if total > 1 else ""
+    header_text = one_line(title, MAX_HEADER - len(suffix)) + suffix
+    header = {"type": "header", "text": {"type": "plain_text", "text": header_text}}
+    fallback = escape(renderer.subject(digest)) + suffix
+    return {"text": fit(fallback, 3000), "blocks": [header, *blocks]}
+
+
+class SlackNotifier:
+    """Posts each digest as one or more Block Kit messages to the incoming webhook."""
+
+    def __init__(
+        self, name: str, config: SlackChannel, renderer: Renderer, http: httpx.AsyncClient
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.renderer = renderer
+        self.http = http
+        self._delivered: OrderedDict[str, int] = OrderedDict()  # digest id -> parts accepted
+
+    async def send(self, digest: Digest) -> str:
+        """Post every part of one digest; return the last answer or raise DeliveryError."""
+        url = self.config.webhook_url.get_secret_value()
+        host = destination_host(url)
+        messages = build_messages(digest, self.renderer)
+        done = self._delivered.get(digest.id, 0)
+        answer = ""
+        for index in range(done, len(messages)):
+            try:
+                answer = await self._post(url, host, messages[index])
+            except DeliveryError as exc:
+                self._remember(digest.id, index)
+                if len(messages) > 1:
+                    exc.args = (f"{exc} (message {index + 1} of {len(messages)})",)
+                raise
+        self._delivered.pop(digest.id, None)
+        return answer if len(messages) == 1 else f"{len(messages)} messages; last: {answer}"
+
+    async def _post(self, url: str, host: str, payload: dict[str, Any]) -> str:
+        try:
+            response = await self.http.post(
+                url, json=payload, timeout=self.config.timeout.total_seconds()
+            )
+        except httpx.HTTPError as exc:
+            raise http_exception(exc, host) from None
+        except httpx.InvalidURL:
+            raise DeliveryError(f"invalid Slack webhook URL for {host}", retryable=False) from None
+        return check_http_response(response, host)
+
+    def _remember(self, digest_id: str, parts_done: int) -> None:
+        self._delivered[digest_id] = parts_done
+        self._delivered.move_to_end(digest_id)
+        while len(self._delivered) > 256:
+            self._delivered.popitem(last=False)

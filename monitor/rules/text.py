@@ -1,0 +1,161 @@
+"""The analyzer: turns text into folded tokens, the same way for items and queries.
+
+Folding is Unicode NFKC, case folding, and removal of accents (combining
+diacritical marks after NFKD, so ``Pyŏngyang`` == ``pyongyang``). Words are runs
+of letters, digits and marks; hyphens and other punctuation split them; an
+apostrophe inside a word is kept (``o'brien``) but a trailing possessive ``'s`` or
+``’s`` is dropped. Runs of Han, Hiragana, Katakana and Hangul become overlapping
+character bigrams (a lone character stays a unigram), so ``평양`` is found inside
+``북한은평양에서``.
+
+Every token keeps the character span of the original text it came from, so
+highlights can slice the original text; folding is done per word, never on the
+whole text, which keeps those offsets exact even when NFKC changes lengths.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["Token", "Word", "analyze", "fold", "normalize_term", "words"]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One analyzed token: folded ``term``, ``text[start:end]`` it came from, position."""
+
+    term: str
+    start: int
+    end: int
+    pos: int
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word before CJK bigramming: folded text, original span, whether it is CJK."""
+
+    text: str
+    start: int
+    end: int
+    cjk: bool
+
+
+# Accents are the combining marks of the Latin/Greek/Cyrillic diacritic blocks; marks of
+# other scripts (Japanese dakuten, Indic vowel signs) are part of the letter and stay.
+_ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Letters without a decomposition that readers still see as accented.
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ı": "i"})
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "＇": "'", "‘": "'"})
+_CJK_RANGES = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x2FDF),  # CJK radicals
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # Han extension A
+    (0x4E00, 0x9FFF),  # Han
+    (0xA960, 0xA97F),  # Hangul Jamo extended A
+    (0xAC00, 0xD7FF),  # Hangul syllables, Jamo extended B
+    (0xF900, 0xFAFF),  # Han compatibility
+    (0xFF66, 0xFFDC),  # half-width Katakana and Hangul
+    (0x20000, 0x3134F),  # Han extensions B-G
+)
+
+
+def _build_marks_class() -> str:
+    """A regex character class body listing every combining mark (category M*)."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x0300, 0x20000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
+
+
+_MARKS = _build_marks_class()
+_CHAR = rf"(?:[^\W_]|[{_MARKS}])"
+_WORD = re.compile(rf"{_CHAR}+(?:['’ʼ＇]{_CHAR}+)*")
+_CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
+_CJK_RUN = re.compile(rf"[{_CJK_CLASS}](?:[{_CJK_CLASS}]|[{_MARKS}])*")
+_FOLDED_WORD = re.compile(rf"{_CHAR}+(?:'{_CHAR}+)*")
+_POSSESSIVE = re.compile(r"'s\Z")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """NFKC, case folding and accent removal of ``text`` (no splitting)."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
+    return unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=65536)
+def _fold_word(raw: str) -> tuple[str, ...]:
+    """Fold one raw word; usually one result, more if NFKC introduced punctuation."""
+    parts = _FOLDED_WORD.findall(fold(raw))
+    return tuple(p for p in (_POSSESSIVE.sub("", part) for part in parts) if p)
+
+
+def _segments(match: re.Match[str]) -> Iterator[tuple[int, int, bool]]:
+    """Split one word match into runs of CJK and non-CJK characters."""
+    start, end = match.span()
+    position = start
+    for run in _CJK_RUN.finditer(match.string, start, end):
+        if run.start() > position:
+            yield position, run.start(), False
+        yield run.start(), run.end(), True
+        position = run.end()
+    if position < end:
+        yield position, end, False
+
+
+def words(text: str) -> Iterator[Word]:
+    """The folded words of ``text`` with their original spans (CJK runs kept whole)."""
+    has_cjk = _CJK_RUN.search(text) is not None
+    for match in _WORD.finditer(text):
+        for start, end, cjk in _segments(match) if has_cjk else [(*match.span(), False)]:
+            if cjk:
+                folded = fold(text[start:end])
+                if folded:
+                    yield Word(folded, start, end, True)
+            else:
+                for part in _fold_word(text[start:end]):
+                    yield Word(part, start, end, False)
+
+
+def _bigrams(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """Overlapping character bigrams of the CJK run ``text[start:end]``."""
+    chars = [(fold(text[i]), i) for i in range(start, end) if fold(text[i])]
+    if len(chars) == 1:
+        yield chars[0][0], start, end
+        return
+    for (a, a_start), (b, b_start) in zip(chars, chars[1:], strict=False):
+        yield a + b, a_start, b_start + 1
+
+
+def analyze(text: str) -> list[Token]:
+    """Tokens of ``text``: folded terms, original character spans, positions 0, 1, 2..."""
+    tokens: list[Token] = []
+    for word in words(text):
+        if word.cjk:
+            for term, start, end in _bigrams(text, word.start, word.end):
+                tokens.append(Token(term, start, end, len(tokens)))
+        else:
+            tokens.append(Token(word.text, word.start, word.end, len(tokens)))
+    return tokens
+
+
+def normalize_term(text: str) -> str:
+    """The folded form of a query word or phrase: its words joined by single spaces.
+
+    CJK runs are kept whole (not as bigrams), so the result reads like the input:
+    ``normalize_term("Pompeo’s")`` is ``"pompeo"``, ``normalize_term("end-of-war")`` is
+    ``"end of war"``.
+    """
+    return " ".join(word.text for word in words(text))

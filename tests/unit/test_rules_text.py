@@ -1,0 +1,122 @@
+"""The analyzer: folding, splitting, possessives, CJK bigrams, offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.rules.text import Token, analyze, normalize_term
+
+
+def terms(text: str) -> list[str]:
+    return [t.term for t in analyze(text)]
+
+
+def test_case_and_nfkc_folding() -> None:
+    assert terms("POMPEO Straße ﬁnance ＡＢＣ") == ["pompeo", "strasse", "finance", "abc"]
+
+
+@pytest.mark.parametrize("text", ["Pyŏngyang", "Pyo\u0306ngyang", "PYŎNGYANG", "pyongyang"])
+def test_accents_are_folded(text: str) -> None:
+    assert terms(text) == ["pyongyang"]
+
+
+def test_letters_without_decomposition_are_folded() -> None:
+    assert terms("Søren Łódź") == ["soren", "lodz"]
+
+
+@pytest.mark.parametrize("text", ["Pompeo's", "Pompeo’s", "POMPEO’S"])
+def test_possessives_are_removed_with_both_apostrophes(text: str) -> None:
+    assert terms(text) == ["pompeo"]
+
+
+def test_inner_apostrophes_stay_and_trailing_ones_go() -> None:
+    assert terms("O’Brien didn't see the Koreans’ trip") == [
+        "o'brien",
+        "didn't",
+        "see",
+        "the",
+        "koreans",
+        "trip",
+    ]
+
+
+def test_hyphens_and_punctuation_split_words() -> None:
+    assert terms("end-of-war, Kang Kyung-wha; 1950-53 (U.S.)") == [
+        "end",
+        "of",
+        "war",
+        "kang",
+        "kyung",
+        "wha",
+        "1950",
+        "53",
+        "u",
+        "s",
+    ]
+
+
+def test_positions_are_consecutive() -> None:
+    tokens = analyze("a-b c 북한은 d")
+    assert [t.pos for t in tokens] == list(range(len(tokens)))
+
+
+def test_cjk_runs_become_overlapping_bigrams() -> None:
+    assert terms("북한은평양에서") == ["북한", "한은", "은평", "평양", "양에", "에서"]
+    assert terms("東京") == ["東京"]
+    assert terms("平") == ["平"]
+    assert terms("ひらがな") == ["ひら", "らが", "がな"]
+
+
+def test_cjk_and_latin_in_one_word_are_separated() -> None:
+    assert terms("Samsung삼성전자 2018년") == ["samsung", "삼성", "성전", "전자", "2018", "년"]
+
+
+def test_marks_of_other_scripts_stay_in_the_word() -> None:
+    assert terms("हिन्दी समाचार") == ["हिन्दी", "समाचार"]
+
+
+def test_japanese_voicing_marks_are_not_accents() -> None:
+    assert terms("がっこう") == ["がっ", "っこ", "こう"]
+
+
+def test_offsets_slice_the_original_text() -> None:
+    text = "  Pompeo’s ﬁnal trip to Pyŏngyang, 북한은평양에서 (Kyung-wha)"
+    for token in analyze(text):
+        assert normalize_term(text[token.start : token.end]).replace(" ", "") == token.term
+
+
+def test_offsets_of_a_possessive_cover_the_written_word() -> None:
+    text = "along with Pompeo’s possible trip"
+    token = analyze(text)[2]
+    assert token == Token("pompeo", 11, 19, 2)
+    assert text[token.start : token.end] == "Pompeo’s"
+
+
+def test_offsets_survive_length_changing_normalization() -> None:
+    text = "ﬁ ＡＢＣ Pyo\u0306ngyang end"
+    tokens = analyze(text)
+    assert [text[t.start : t.end] for t in tokens] == ["ﬁ", "ＡＢＣ", "Pyo\u0306ngyang", "end"]
+
+
+def test_cjk_bigram_offsets() -> None:
+    text = "북한은평양에서"
+    spans = [text[t.start : t.end] for t in analyze(text)]
+    assert spans == ["북한", "한은", "은평", "평양", "양에", "에서"]
+
+
+def test_punctuation_only_text_has_no_tokens() -> None:
+    assert analyze(" -- ... “” ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pompeo’s", "pompeo"),
+        ("Pyŏngyang", "pyongyang"),
+        ("end-of-war", "end of war"),
+        ("  Kang   Kyung-wha ", "kang kyung wha"),
+        ("북한은", "북한은"),
+    ],
+)
+def test_normalize_term(text: str, expected: str) -> None:
+    assert normalize_term(text) == expected
