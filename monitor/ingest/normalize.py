@@ -69,7 +69,7 @@ def _content_hash(*parts: str) -> str:
 
 def _published(entry: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain get: no feedparser key aliasing (and warning)
         if not parsed:
             continue
         try:

@@ -1,0 +1,85 @@
+"""Fetching against a real HTTP server: conditional GET and every bound."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import pytest
+
+from monitor.errors import FetchError
+from monitor.ingest.fetch import fetch, make_client
+from tests.conftest import SEED, seed_feed
+
+
+def get(url: str, **kwargs):
+    async def go():
+        async with make_client() as client:
+            return await fetch(
+                client,
+                url,
+                timeout=kwargs.pop("timeout", 5),
+                max_bytes=kwargs.pop("max_bytes", 1_000_000),
+                **kwargs,
+            )
+
+    return asyncio.run(go())
+
+
+def test_conditional_get_uses_the_etag(http_server):
+    http_server.route("/feed.xml", seed_feed("feed-full.xml", http_server.base_url))
+    first = get(http_server.url("/feed.xml"))
+    assert first.status == 200 and first.etag and b"Pompeo" in first.body
+    second = get(http_server.url("/feed.xml"), etag=first.etag)
+    assert second.not_modified and second.body is None
+    sent = http_server.requests_to("/feed.xml")
+    assert sent[1].headers["if-none-match"] == first.etag
+    assert sent[0].headers["user-agent"].startswith("news-monitor/")
+
+
+def test_body_cap_applies_after_decompression(http_server):
+    bomb = gzip.compress(b"<rss>" + b" " * 50_000_000)  # ~50 KB on the wire, 50 MB inflated
+    http_server.route("/bomb.xml", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError) as caught:
+        get(http_server.url("/bomb.xml"), max_bytes=1_000_000)
+    assert caught.value.kind == "too_large" and "after decompression" in str(caught.value)
+
+
+def test_declared_length_over_cap_is_refused(http_server):
+    http_server.route("/big.xml", b"x" * 2_000_000)
+    with pytest.raises(FetchError, match="over the 1000000-byte limit"):
+        get(http_server.url("/big.xml"), max_bytes=1_000_000)
+
+
+def test_total_deadline_holds_against_a_slow_server(http_server):
+    http_server.route("/slow.xml", b"<rss/>", delay=3)
+    with pytest.raises(FetchError) as caught:
+        get(http_server.url("/slow.xml"), timeout=0.5)
+    assert caught.value.kind == "timeout"
+
+
+def test_redirect_loop_ends(http_server):
+    http_server.route("/a", b"", status=302, headers={"Location": "/b"})
+    http_server.route("/b", b"", status=302, headers={"Location": "/a"})
+    with pytest.raises(FetchError) as caught:
+        get(http_server.url("/a"))
+    assert caught.value.kind == "redirects"
+    assert len(http_server.requests) == 6  # the first request and 5 redirects
+
+
+def test_http_errors_and_refused_connections(http_server):
+    with pytest.raises(FetchError, match="HTTP 404") as caught:
+        get(http_server.url("/missing.xml?key=s3cret"))
+    assert caught.value.status == 404 and "s3cret" not in str(caught.value)
+    with pytest.raises(FetchError) as refused:
+        get("http://127.0.0.1:9/feed.xml")
+    assert refused.value.kind == "connect"
+
+
+def test_file_urls(tmp_path):
+    result = get(f"file:{SEED / 'feed-teaser.xml'}")
+    assert result.status == 200 and b"Typhoon" in result.body
+    assert result.content_type == "application/xml"
+    with pytest.raises(FetchError) as caught:
+        get(f"file:{tmp_path / 'nope.xml'}")
+    assert caught.value.kind == "file"

@@ -1,0 +1,93 @@
+"""Config value parsing: durations, schedules, backfill, feed defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from monitor.config import MonitorConfig, parse_duration
+
+
+@pytest.mark.parametrize(
+    "text,seconds",
+    [
+        ("90s", 90),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("1w", 604800),
+        ("500ms", 0.5),
+        (45, 45),
+    ],
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["5 minutes", "10", "m", "", "-5m", "1h 30m", True, -3])
+def test_bad_durations(text):
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(text)
+
+
+def config(**channel) -> MonitorConfig:
+    return MonitorConfig.model_validate(
+        {"feeds": [{"url": "file:x.xml"}], "channels": {"c": {"type": "console", **channel}}}
+    )
+
+
+def test_schedules():
+    assert config().channels["c"].schedule.kind == "immediate"
+    every = config(schedule="every: 15m").channels["c"].schedule
+    assert every.kind == "every" and every.every == timedelta(minutes=15)
+    cron = config(schedule={"cron": "0 7,12 * * *"}, timezone="Asia/Seoul").channels["c"]
+    assert cron.schedule.cron == "0 7,12 * * *" and cron.timezone == "Asia/Seoul"
+    for bad in ("hourly", "every: soon", "cron: 0 25 * * *"):
+        with pytest.raises(ValidationError):
+            config(schedule=bad)
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        config(timezone="Mars/Olympus")
+
+
+def test_feed_defaults_and_backfill():
+    cfg = MonitorConfig.model_validate(
+        {
+            "defaults": {"interval": "5m", "backfill": "2d"},
+            "feeds": [
+                {"url": "https://a.example/rss"},
+                {"url": "file:b.xml", "interval": "1h", "backfill": "all"},
+            ],
+        }
+    )
+    a, b = cfg.feeds
+    assert cfg.feed_interval(a) == timedelta(minutes=5) and cfg.feed_interval(b) == timedelta(
+        hours=1
+    )
+    assert cfg.feed_backfill(a) == timedelta(days=2) and cfg.feed_backfill(b) == "all"
+    assert a.display_name == "https://a.example/rss"
+
+
+def test_email_addresses_cannot_inject_headers():
+    with pytest.raises(ValidationError, match="invalid email address"):
+        MonitorConfig.model_validate(
+            {
+                "channels": {
+                    "m": {
+                        "type": "email",
+                        "smtp": {"host": "h"},
+                        "from": "a@b.c\r\nBcc: evil@x.y",
+                        "to": ["x@y.z"],
+                    }
+                }
+            }
+        )
+
+
+def test_secrets_are_hidden_in_repr():
+    cfg = MonitorConfig.model_validate(
+        {"channels": {"s": {"type": "slack", "webhook_url": "https://hooks.slack.com/T/B/secret"}}}
+    )
+    assert "secret" not in repr(cfg) and "secret" not in str(cfg.model_dump())

@@ -1,0 +1,123 @@
+"""The SQLite store: seen items, stories by canonical URL, the outbox lifecycle."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.errors import StateLockedError
+from monitor.models import FeedRef, Item, Match
+from monitor.store.lock import StateLock
+from monitor.store.outbox import Outbox
+from monitor.store.schema import MIGRATIONS
+from monitor.store.sqlite import NewItem, Store
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+FEED_A = FeedRef("A", "https://a.example/rss")
+FEED_B = FeedRef("B", "https://b.example/rss")
+
+
+def item(feed: FeedRef, key: str, link: str | None = None) -> Item:
+    return Item(feed=feed, id=key, title=f"title {key}", link=link, guid=key, summary="s")
+
+
+def entry(it: Item, canonical: str | None, rules=("r1",), channels=("c1",)) -> NewItem:
+    matches = tuple(Match(r, ("pompeo",)) for r in rules)
+    return NewItem(it, canonical, matches, tuple((r, tuple(channels)) for r in rules))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path)
+    yield s
+    s.close()
+
+
+def test_schema_is_versioned_and_reopens(tmp_path):
+    Store.open(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "monitor.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this news-monitor"):
+        Store.open(tmp_path)
+
+
+def test_seen_items_are_recorded_once(store):
+    first = item(FEED_A, "g1", "https://a.example/1")
+    assert store.unseen_keys(FEED_A.url, ["g1", "g2"]) == {"g1", "g2"}
+    assert store.record_items(FEED_A.url, [entry(first, "http://a.example/1")], NOW) == 1
+    assert store.unseen_keys(FEED_A.url, ["g1", "g2"]) == {"g2"}
+    assert store.unseen_keys(FEED_B.url, ["g1"]) == {"g1"}  # per feed
+    assert store.record_items(FEED_A.url, [entry(first, "http://a.example/1")], NOW) == 0
+
+
+def test_same_canonical_url_across_feeds_is_one_story_one_alert(store):
+    a = item(FEED_A, "a1", "https://x.example/story?utm_source=a")
+    b = item(FEED_B, "b7", "https://x.example/story?utm_source=b")
+    assert store.record_items(FEED_A.url, [entry(a, "http://x.example/story")], NOW) == 1
+    assert store.record_items(FEED_B.url, [entry(b, "http://x.example/story")], NOW) == 0
+    outbox = Outbox(store)
+    message = outbox.next_message("c1", NOW)
+    digest = outbox.digest(message.id)
+    (story,) = digest.stories
+    assert story.item.id == "a1" and [d.guid for d in story.duplicates] == ["b7"]
+
+
+def test_message_lifecycle_retry_keeps_id_then_sent(store):
+    store.record_items(FEED_A.url, [entry(item(FEED_A, "g1"), None, rules=("r1", "r2"))], NOW)
+    outbox = Outbox(store)
+    message = outbox.next_message("c1", NOW)
+    assert message is not None and message.attempts == 0
+    assert [s.rules for s in outbox.digest(message.id).stories] == [("r1", "r2")]
+    outbox.mark_retry(message.id, "HTTP 503", NOW + timedelta(minutes=1))
+    assert outbox.next_message("c1", NOW) is None  # waiting for its backoff
+    # an alert queued meanwhile waits for the next message
+    store.record_items(FEED_A.url, [entry(item(FEED_A, "g2"), None)], NOW)
+    again = outbox.next_message("c1", NOW + timedelta(minutes=2))
+    assert again.id == message.id and again.attempts == 1
+    outbox.mark_sent(message.id, "HTTP 200", NOW)
+    later = outbox.next_message("c1", NOW)
+    assert later.id != message.id
+    assert [s.item.id for s in outbox.digest(later.id).stories] == ["g2"]
+    outbox.mark_failed(later.id, "HTTP 400 bad request", NOW)
+    assert outbox.next_message("c1", NOW) is None
+    rows = store.conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
+    assert dict(rows) == {"sent": 2, "failed": 1}
+
+
+def test_backoff_ignored_on_request_and_preview_writes_nothing(store):
+    store.record_items(FEED_A.url, [entry(item(FEED_A, "g1"), None)], NOW)
+    outbox = Outbox(store)
+    assert len(outbox.preview("c1", NOW).stories) == 1
+    assert store.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    message = outbox.next_message("c1", NOW)
+    outbox.mark_retry(message.id, "timeout", NOW + timedelta(hours=1))
+    assert outbox.next_message("c1", NOW, ignore_backoff=True).id == message.id
+    assert outbox.next_message("c1", NOW, form_new=False) is None
+
+
+def test_feed_poll_state(store):
+    store.record_poll_failure(FEED_A.url, "A", NOW, NOW + timedelta(minutes=10), "timeout")
+    store.record_poll_failure(FEED_A.url, "A", NOW, NOW + timedelta(minutes=10), "timeout")
+    state = store.feed(FEED_A.url)
+    assert state.consecutive_failures == 2 and state.first_polled is None
+    store.record_poll_success(FEED_A.url, "A", NOW, NOW, '"etag1"', "Fri, 27 Nov 2026 08:00 GMT")
+    state = store.feed(FEED_A.url)
+    assert state.consecutive_failures == 0 and state.etag == '"etag1"'
+    assert state.first_polled == NOW and state.last_error == "timeout"
+
+
+def test_one_daemon_per_state_dir(tmp_path):
+    first = StateLock(tmp_path)
+    first.acquire()
+    with pytest.raises(StateLockedError, match="already running"):
+        StateLock(tmp_path).acquire()
+    first.release()
+    second = StateLock(tmp_path)
+    second.acquire()
+    second.release()
