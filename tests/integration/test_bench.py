@@ -1,0 +1,23 @@
+"""The benchmarks run (quick mode) and report a ratio; no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_ingest_benchmark_quick_json():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run_all.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(out.stdout)["ingest"]
+    assert result["items"] == 100 and result["ratio_ours_over_baseline"] > 0
+    assert result["peak_rss_mb"] > 0
