@@ -133,10 +133,16 @@ def test_status_after_a_failing_feed(tmp_path, http_server):
     assert "hunter2" not in human.stdout + json.dumps(report)
 
 
-def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path):
+def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path, http_server):
     sample = tmp_path / "sample.xml"
     shutil.copy(SEED / "feed-full.xml", sample)
-    config = local_config(tmp_path, f"file:{sample}")
+    config = local_config(
+        tmp_path,
+        f"file:{sample}",
+        console={"type": "console"},
+        # a digest channel whose next tick is months away: its alert waits in the outbox
+        yearly={"type": "webhook", "url": http_server.url("/hook"), "schedule": "cron: 0 0 1 1 *"},
+    )
     daemon = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--config", str(config)],
         cwd=tmp_path,
@@ -156,6 +162,10 @@ def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path)
         assert "Pyongyang soon" in seen
         second = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
         assert second.returncode == 2 and "already running" in second.stderr
+        status = run_cli("status", "--json", "--config", str(config), cwd=tmp_path)
+        channels = {c["name"]: c for c in json.loads(status.stdout)["channels"]}
+        assert channels["yearly"]["pending"] == 1 and channels["console"]["sent"] == 1
+        assert http_server.requests_to("/hook") == []
     finally:
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=60)
