@@ -20,7 +20,8 @@ from monitor.errors import DeliveryError, FetchError, ParseError
 from monitor.ingest.fetch import fetch
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
-from monitor.models import FeedRef, Item
+from monitor.models import Digest, FeedRef, Item
+from monitor.notify import Notifier
 from monitor.notify.retry import backoff_seconds
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
@@ -42,34 +43,48 @@ class PollReport:
 
 
 async def poll_feed(rt: Runtime, feed: FeedConfig) -> PollReport:
-    """Poll one feed: fetch, parse, match new items and queue their alerts."""
+    """Poll one feed: fetch, parse, match new items and queue their alerts.
+
+    Any failure is stored on the feed and logged as one line; it never escapes, so
+    one broken feed (or a bug it triggers) costs one poll of that feed only.
+    """
     now = rt.clock()
     name = feed.display_name
-    state = rt.store.feed(feed.url)
     next_poll = now + rt.config.feed_interval(feed)
     try:
-        result = await fetch(
-            rt.http,
-            feed.url,
-            timeout=rt.config.feed_timeout(feed).total_seconds(),
-            max_bytes=rt.config.defaults.max_bytes,
-            etag=state.etag if state else None,
-            last_modified=state.last_modified if state else None,
-        )
-        if result.not_modified or result.body is None:
-            log.debug("feed=%r not modified", name)
-            rt.store.record_poll_success(
-                feed.url, name, now, next_poll, state and state.etag, state and state.last_modified
-            )
-            return PollReport(name, ok=True)
-        parsed = parse_feed(result.body, result.url, result.content_type)
-        if parsed.warning:
-            log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
-        items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
+        return await _poll(rt, feed, name, now, next_poll)
     except (FetchError, ParseError) as exc:
         log.warning("feed=%r poll failed: %s", name, exc)
-        rt.store.record_poll_failure(feed.url, name, now, next_poll, str(exc))
-        return PollReport(name, ok=False, error=str(exc))
+        error = str(exc)
+    except Exception as exc:
+        log.exception("feed=%r poll failed unexpectedly", name)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    rt.store.record_poll_failure(feed.url, name, now, next_poll, error)
+    return PollReport(name, ok=False, error=error)
+
+
+async def _poll(
+    rt: Runtime, feed: FeedConfig, name: str, now: datetime, next_poll: datetime
+) -> PollReport:
+    state = rt.store.feed(feed.url)
+    result = await fetch(
+        rt.http,
+        feed.url,
+        timeout=rt.config.feed_timeout(feed).total_seconds(),
+        max_bytes=rt.config.defaults.max_bytes,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+    )
+    if result.not_modified or result.body is None:
+        log.debug("feed=%r not modified", name)
+        rt.store.record_poll_success(
+            feed.url, name, now, next_poll, state and state.etag, state and state.last_modified
+        )
+        return PollReport(name, ok=True)
+    parsed = parse_feed(result.body, result.url, result.content_type)
+    if parsed.warning:
+        log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
+    items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
     first_poll = state is None or state.first_polled is None
     entries = _new_entries(rt, feed, items, first_poll, now)
     queued = rt.store.record_items(feed.url, entries, now)
@@ -155,7 +170,7 @@ async def _deliver_locked(
             return DeliveryReport(channel, sent=sent, failed=failed)
         digest = rt.outbox.digest(message.id)
         try:
-            answer = await notifier.send(digest)
+            answer = await _send(notifier, digest)
         except DeliveryError as exc:
             attempt = message.attempts + 1
             if exc.retryable and attempt < max_attempts:
@@ -183,6 +198,17 @@ async def _deliver_locked(
             answer,
         )
         sent += 1
+
+
+async def _send(notifier: Notifier, digest: Digest) -> str:
+    """Send, turning an unexpected exception (a bug) into a retryable failure."""
+    try:
+        return await notifier.send(digest)
+    except DeliveryError:
+        raise
+    except Exception as exc:
+        log.exception("channel=%s unexpected error while sending", notifier.name)
+        raise DeliveryError(f"internal error: {type(exc).__name__}", retryable=True) from None
 
 
 async def deliver_all(rt: Runtime, *, ignore_backoff: bool = False) -> list[DeliveryReport]:
