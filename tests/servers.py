@@ -257,7 +257,10 @@ def _handler_for(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD" and status not in (204, 304):
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a size cap): expected
 
         def _handle(self) -> None:
             body = self._body()
