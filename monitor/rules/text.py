@@ -19,7 +19,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import NamedTuple
 
 __all__ = ["Token", "Word", "analyze", "fold", "normalize_term", "words"]
 
@@ -66,25 +67,70 @@ _CJK_RANGES = (
 )
 
 
-def _build_marks_class() -> str:
-    """A regex character class body listing every combining mark (category M*)."""
-    ranges: list[tuple[int, int]] = []
-    for cp in range(0x0300, 0x20000):
-        if unicodedata.category(chr(cp)).startswith("M"):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
-
-
-_MARKS = _build_marks_class()
-_CHAR = rf"(?:[^\W_]|[{_MARKS}])"
-_WORD = re.compile(rf"{_CHAR}+(?:['’ʼ＇]{_CHAR}+)*")
 _CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
-_CJK_RUN = re.compile(rf"[{_CJK_CLASS}](?:[{_CJK_CLASS}]|[{_MARKS}])*")
-_FOLDED_WORD = re.compile(rf"{_CHAR}+(?:'{_CHAR}+)*")
+# Non-ASCII characters that are neither word characters nor spaces: the only ones that
+# can be combining marks. Which of them are marks is decided per character, on use.
+_MAYBE_MARK = re.compile(r"[^\w\s\x00-\x7f]")
 _POSSESSIVE = re.compile(r"'s\Z")
+
+
+class _WordPatterns(NamedTuple):
+    """The word patterns, built for a set of combining marks."""
+
+    marks: frozenset[str]  # the marks the patterns know
+    word: re.Pattern[str]  # a word: letters, digits, marks, inner apostrophes
+    folded_word: re.Pattern[str]  # a word of folded text (apostrophes already unified)
+
+
+@lru_cache(maxsize=4096)
+def _is_mark(char: str) -> bool:
+    """Whether ``char`` is a combining mark (category M*) between U+0300 and U+1FFFF."""
+    return 0x0300 <= ord(char) < 0x20000 and unicodedata.category(char).startswith("M")
+
+
+def _build_word_patterns(marks: frozenset[str]) -> _WordPatterns:
+    """Word patterns treating the characters of ``marks`` as combining marks."""
+    char = rf"(?:[^\W_]|[{''.join(sorted(marks))}])" if marks else r"[^\W_]"
+    return _WordPatterns(
+        marks=marks,
+        word=re.compile(rf"{char}+(?:['’ʼ＇]{char}+)*"),
+        folded_word=re.compile(rf"{char}+(?:'{char}+)*"),
+    )
+
+
+_known = _build_word_patterns(frozenset())
+
+
+def _word_patterns(text: str) -> _WordPatterns:
+    """Word patterns that match ``text`` as if they listed every combining mark.
+
+    Only marks that occur in a text affect how it matches, so the patterns list the
+    marks seen so far (rebuilt when a text brings a new one) instead of all ~2,000
+    (which took ~50 ms to collect at import).
+    """
+    global _known
+    known = _known
+    marks = {c for c in set(_MAYBE_MARK.findall(text)) if _is_mark(c)}
+    if not marks <= known.marks:
+        known = _known = _build_word_patterns(known.marks | marks)
+    return known
+
+
+class _CjkPatterns(NamedTuple):
+    """Patterns for CJK text, compiled on first use (their big classes are slow)."""
+
+    char: re.Pattern[str]  # one CJK character
+    run: re.Pattern[str]  # a run of CJK characters and marks, inside one word match
+
+
+@cache
+def _cjk_patterns() -> _CjkPatterns:
+    """The CJK patterns; inside a word match, a non-word non-apostrophe char is a mark."""
+    cjk = _CJK_CLASS
+    return _CjkPatterns(
+        char=re.compile(f"[{cjk}]"),
+        run=re.compile(rf"[{cjk}](?:[{cjk}]|[^\w'’ʼ＇])*"),
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -98,7 +144,8 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=65536)
 def _fold_word(raw: str) -> tuple[str, ...]:
     """Fold one raw word; usually one result, more if NFKC introduced punctuation."""
-    parts = _FOLDED_WORD.findall(fold(raw))
+    folded = fold(raw)
+    parts = _word_patterns(folded).folded_word.findall(folded)
     return tuple(p for p in (_POSSESSIVE.sub("", part) for part in parts) if p)
 
 
@@ -106,7 +153,7 @@ def _segments(match: re.Match[str]) -> Iterator[tuple[int, int, bool]]:
     """Split one word match into runs of CJK and non-CJK characters."""
     start, end = match.span()
     position = start
-    for run in _CJK_RUN.finditer(match.string, start, end):
+    for run in _cjk_patterns().run.finditer(match.string, start, end):
         if run.start() > position:
             yield position, run.start(), False
         yield run.start(), run.end(), True
@@ -117,8 +164,8 @@ def _segments(match: re.Match[str]) -> Iterator[tuple[int, int, bool]]:
 
 def words(text: str) -> Iterator[Word]:
     """The folded words of ``text`` with their original spans (CJK runs kept whole)."""
-    has_cjk = _CJK_RUN.search(text) is not None
-    for match in _WORD.finditer(text):
+    has_cjk = _cjk_patterns().char.search(text) is not None
+    for match in _word_patterns(text).word.finditer(text):
         for start, end, cjk in _segments(match) if has_cjk else [(*match.span(), False)]:
             if cjk:
                 folded = fold(text[start:end])
