@@ -194,6 +194,7 @@ class FeedConfig(Strict):
     backfill: Backfill | None = None
     tags: list[str] = []
     fulltext: bool = False
+    allow_private_networks: bool | None = None
 
     @field_validator("url")
     @classmethod
@@ -223,6 +224,7 @@ class RuleConfig(Strict):
     notify: list[str] | None = None
     feeds: list[str] = []
     examples: RuleExamples = RuleExamples()
+    stem: bool = False
 
 
 class Defaults(Strict):
@@ -242,6 +244,7 @@ class MonitorConfig(Strict):
     include: list[str] = []
     templates_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    allow_private_networks: bool = False
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
     channels: dict[str, Channel] = {}
