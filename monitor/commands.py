@@ -39,7 +39,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
         return 1
     issues: list[ConfigIssue] = []
     issues += [ConfigIssue(str(path), 1, 1, f"template {t}") for t in _template_problems(config)]
-    rules = RuleSet([(r.name, r.query) for r in config.rules])
+    rules = RuleSet([(r.name, r.query, r.stem) for r in config.rules])
     examples = 0
     for i, rule in enumerate(config.rules):
         for kind, texts in (("match", rule.examples.match), ("no_match", rule.examples.no_match)):

@@ -90,7 +90,7 @@ def build_runtime(
     return Runtime(
         config=config,
         store=Store.open(config.state_dir),
-        rules=RuleSet([(r.name, r.query) for r in config.rules]),
+        rules=RuleSet([(r.name, r.query, r.stem) for r in config.rules]),
         renderer=renderer,
         http=client,
         notifiers=notifiers,

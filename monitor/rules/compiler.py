@@ -51,8 +51,9 @@ _WILDCARD = re.compile(r"(?<!\\)(?:\\\\)*[*?]")
 class Compiler:
     """Translates one luqum tree into nodes, counting terms and nesting."""
 
-    def __init__(self, columns: list[int]) -> None:
+    def __init__(self, columns: list[int], stem: bool = False) -> None:
         self.columns = columns
+        self.stem = stem
         self.terms = 0
 
     def column(self, node: tree.Item) -> int:
@@ -115,13 +116,13 @@ class Compiler:
         for i, distance in nears.items():
             if i in (0, len(children) - 1) or i - 1 in nears or i + 1 in nears:
                 raise self.error("NEAR/n needs a word or phrase on each side", children[i])
-            if distance > MAX_DISTANCE:
+            if distance[0] > MAX_DISTANCE:
                 raise self.error(f"NEAR distance is over {MAX_DISTANCE}", children[i])
         sides = {j: self.near_side(children[j], fields) for i in nears for j in (i - 1, i + 1)}
         parts: list[Node] = []
         for i, child in enumerate(children):
             if i in nears:
-                near = NearNode(sides[i - 1], sides[i + 1], nears[i])
+                near = NearNode(sides[i - 1], sides[i + 1], *nears[i])
                 if not near.fields:
                     raise self.error("NEAR/n compares words of the same field", child)
                 parts.append(near)
@@ -163,7 +164,7 @@ class Compiler:
         tokens = analyze(text)
         if not tokens:
             raise self.error("empty phrase", node)
-        return _positional(text, tokens, fields, slop)
+        return _positional(text, tokens, fields, slop, self.stem)
 
     def word(self, node: tree.Word, fields: tuple[str, ...], near: bool) -> Node:
         """A bare word: wildcard, single term, or hyphenated parts that are all required.
@@ -179,7 +180,7 @@ class Compiler:
         if not parts:
             raise self.error(f"{node.value!r} contains no word to search for", node)
         content = [(p, t) for p, t in parts if len(t) > 1 or t[0].term not in STOP_WORDS]
-        leaves = [_positional(part, tokens, fields, 0) for part, tokens in content or parts]
+        leaves = [_positional(p, tokens, fields, 0, self.stem) for p, tokens in content or parts]
         return leaves[0] if len(leaves) == 1 else AndNode(leaves)
 
     def wildcard(self, node: tree.Word, fields: tuple[str, ...]) -> WildcardLeaf:
@@ -202,25 +203,27 @@ class Compiler:
         middle = "".join(f"(?>.*?{s})" for s in segments[1:-1])
         pattern = segments[0] + (middle + ".*" + segments[-1] if len(segments) > 1 else "")
         term = "".join(literals[i // 2] if i % 2 == 0 else p for i, p in enumerate(pieces))
-        return WildcardLeaf(term, re.compile(pattern), fields)
+        return WildcardLeaf(term, re.compile(pattern), fields, prefix=literals[0])
 
 
 _NESTING = (tree.Group, tree.FieldGroup, tree.Boost, tree.SearchField, tree.UnaryOperator)
 _SEPARATOR = re.compile(r"[^\w']|_")
 
 
-def _near_distance(node: tree.Item) -> int | None:
-    """n if ``node`` is the word ``NEAR/n``, else None."""
+def _near_distance(node: tree.Item) -> tuple[int, bool] | None:
+    """(n, ordered) if ``node`` is the word ``NEAR/n`` or ``ONEAR/n``, else None."""
     if isinstance(node, tree.Word):
         match = NEAR_OPERATOR.fullmatch(node.value)
         if match:
-            return int(match.group(1))
+            return int(match.group(2)), bool(match.group(1))
     return None
 
 
-def _positional(text: str, tokens: list[Token], fields: tuple[str, ...], slop: int) -> Positional:
+def _positional(
+    text: str, tokens: list[Token], fields: tuple[str, ...], slop: int, stem: bool
+) -> Positional:
     """A term for one token, else a phrase over the tokens (CJK words, ``U.S.``)."""
     term = normalize_term(text)
     if len(tokens) == 1:
-        return TermLeaf(tokens[0].term, fields)
-    return PhraseLeaf(term, tokens, slop, fields)
+        return TermLeaf(tokens[0].term, fields, stem)
+    return PhraseLeaf(term, tokens, slop, fields, stem)

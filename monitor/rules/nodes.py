@@ -2,7 +2,9 @@
 
 Leaves (:class:`TermLeaf`, :class:`WildcardLeaf`, :class:`PhraseLeaf`) match at token
 positions; :class:`NearNode` relates two leaves; ``AND``/``OR``/``NOT`` combine nodes.
-Every node's ``evaluate`` returns the highlights of its positive leaves, or None.
+Matching is two steps: ``holds`` decides with positions only; ``highlights``, called
+only on a node that holds, turns the positions of its positive leaves into character
+spans. ``evaluate`` does both.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import NamedTuple
 
 from monitor.models import Highlight
 from monitor.rules.document import Document, FieldIndex
+from monitor.rules.stem import stem as stem_term
 from monitor.rules.text import Token
 
 __all__ = [
@@ -32,96 +35,132 @@ __all__ = [
 
 
 class Span(NamedTuple):
-    """Where a positional leaf matched: first and last token position, char spans."""
+    """Where a positional leaf matched: first and last position, highlighted position runs."""
 
     first: int
     last: int
-    marks: tuple[tuple[int, int], ...]
+    marks: tuple[tuple[int, int], ...]  # (first, last) positions of each highlighted run
 
 
 Hits = list[Highlight]
 
 
 class Node:
-    """A compiled query node; ``evaluate`` returns highlights, or None for no match."""
+    """A compiled query node."""
+
+    def holds(self, doc: Document) -> bool:
+        """Whether this node is true for ``doc``."""
+        raise NotImplementedError
+
+    def highlights(self, doc: Document) -> Hits:
+        """Highlights of this node's positive leaves; only call when ``holds(doc)``."""
+        raise NotImplementedError
 
     def evaluate(self, doc: Document) -> Hits | None:
         """Highlights of this node's positive leaves in ``doc``, or None if it fails."""
-        raise NotImplementedError
+        return self.highlights(doc) if self.holds(doc) else None
+
+
+def _highlights(name: str, index: FieldIndex, spans: Sequence[Span], term: str) -> Hits:
+    """Character highlights of ``spans`` in field ``name``."""
+    out = []
+    for span in spans:
+        for first, last in span.marks:
+            out.append(Highlight(name, index.span(first)[0], index.span(last)[1], term))
+    return out
 
 
 class Positional(Node):
-    """A leaf that matches at token positions (a word, wildcard or phrase)."""
+    """A leaf that matches at token positions (a word, wildcard or phrase).
 
-    def __init__(self, term: str, fields: Sequence[str]) -> None:
+    ``term`` is the normalized query text (used in highlights); with ``stem`` the leaf
+    reads the stemmed view of each field.
+    """
+
+    def __init__(self, term: str, fields: Sequence[str], stem: bool = False) -> None:
         self.term = term
         self.fields = tuple(fields)
+        self.stem = stem
+
+    def view(self, doc: Document, name: str) -> FieldIndex:
+        """The field ``name`` as this leaf reads it (plain or stemmed)."""
+        return doc.field(name, self.stem)
 
     def spans(self, index: FieldIndex) -> list[Span]:
         """Every place this leaf matches in one field, sorted by position."""
         raise NotImplementedError
 
-    def evaluate(self, doc: Document) -> Hits | None:
-        """Highlights of every occurrence in the leaf's fields, or None if none."""
-        hits = [
-            Highlight(name, start, end, self.term)
-            for name in self.fields
-            for span in self.spans(doc.field(name))
-            for start, end in span.marks
-        ]
-        return hits or None
+    def holds(self, doc: Document) -> bool:
+        """Whether the leaf occurs in one of its fields."""
+        return any(self.spans(self.view(doc, name)) for name in self.fields)
+
+    def highlights(self, doc: Document) -> Hits:
+        """Highlights of every occurrence in the leaf's fields."""
+        hits: Hits = []
+        for name in self.fields:
+            index = self.view(doc, name)
+            hits += _highlights(name, index, self.spans(index), self.term)
+        return hits
 
 
 class TermLeaf(Positional):
-    """One analyzed token, looked up exactly."""
+    """One analyzed token, looked up exactly (its stem, in a stemmed rule)."""
+
+    def __init__(self, term: str, fields: Sequence[str], stem: bool = False) -> None:
+        super().__init__(term, fields, stem)
+        self.key = stem_term(term) if stem else term
 
     def spans(self, index: FieldIndex) -> list[Span]:
         """Spans of the token in ``index``."""
-        tokens = index.tokens
-        return [
-            Span(p, p, ((tokens[p].start, tokens[p].end),))
-            for p in index.postings.get(self.term, ())
-        ]
+        return [Span(p, p, ((p, p),)) for p in index.positions(self.key)]
 
 
 class WildcardLeaf(Positional):
-    """A ``te?m*`` pattern matched against whole tokens."""
+    """A ``te?m*`` pattern matched against whole (never stemmed) tokens."""
 
-    def __init__(self, term: str, pattern: re.Pattern[str], fields: Sequence[str]) -> None:
-        super().__init__(term, fields)
+    def __init__(
+        self, term: str, pattern: re.Pattern[str], fields: Sequence[str], prefix: str = ""
+    ) -> None:
+        super().__init__(term, fields, stem=False)
         self.pattern = pattern
+        self.prefix = prefix  # the literal text before the first wildcard
+
+    def matching_terms(self, index: FieldIndex) -> list[str]:
+        """The distinct terms of ``index`` that the pattern matches."""
+        match = self.pattern.fullmatch
+        candidates = index.terms_with_prefix(self.prefix) if self.prefix else index.term_set
+        return [t for t in candidates if match(t)]
 
     def spans(self, index: FieldIndex) -> list[Span]:
         """Spans of every token the pattern matches."""
-        match = self.pattern.fullmatch
-        positions = sorted(p for t, ps in index.postings.items() if match(t) for p in ps)
-        tokens = index.tokens
-        return [Span(p, p, ((tokens[p].start, tokens[p].end),)) for p in positions]
+        positions = sorted(p for t in self.matching_terms(index) for p in index.positions(t))
+        return [Span(p, p, ((p, p),)) for p in positions]
 
 
 class PhraseLeaf(Positional):
     """Tokens at given relative positions; ``slop`` > 0 allows Lucene-style sloppiness."""
 
-    def __init__(self, term: str, tokens: Sequence[Token], slop: int, fields: Sequence[str]):
-        super().__init__(term, fields)
-        self.terms = tuple(t.term for t in tokens)
-        self.pairs = tuple((t.term, t.pos - tokens[0].pos) for t in tokens)
+    def __init__(
+        self, term: str, tokens: Sequence[Token], slop: int, fields: Sequence[str], stem: bool
+    ) -> None:
+        super().__init__(term, fields, stem)
+        keys = [stem_term(t.term) if stem else t.term for t in tokens]
+        self.terms = tuple(keys)
+        self.pairs = tuple((k, t.pos - tokens[0].pos) for k, t in zip(keys, tokens, strict=True))
         self.slop = slop
 
     def spans(self, index: FieldIndex) -> list[Span]:
         """Exact or sloppy occurrences of the phrase."""
-        if any(term not in index.postings for term in self.terms):
+        if any(term not in index.term_set for term in self.terms):
             return []
         return self._sloppy(index) if self.slop else self._exact(index)
 
     def _exact(self, index: FieldIndex) -> list[Span]:
-        tokens, last = index.tokens, self.pairs[-1][1]
+        terms, last = index.terms, self.pairs[-1][1]
         spans = []
-        for p in index.postings[self.terms[0]]:
-            if p + last < len(tokens) and all(
-                tokens[p + off].term == term for term, off in self.pairs
-            ):
-                spans.append(Span(p, p + last, ((tokens[p].start, tokens[p + last].end),)))
+        for p in index.positions(self.terms[0]):
+            if p + last < len(terms) and all(terms[p + off] == term for term, off in self.pairs):
+                spans.append(Span(p, p + last, ((p, p + last),)))
         return spans
 
     def _sloppy(self, index: FieldIndex) -> list[Span]:
@@ -129,7 +168,7 @@ class PhraseLeaf(Positional):
         entries = sorted(
             (p - off, k, p)
             for k, (term, off) in enumerate(self.pairs)
-            for p in index.postings[term]
+            for p in index.positions(term)
         )
         counts, covered, i = [0] * len(self.terms), 0, 0
         windows: list[list[int]] = []
@@ -145,54 +184,59 @@ class PhraseLeaf(Positional):
                     windows[-1][1] = j
                 else:
                     windows.append([i, j])
-        tokens, spans = index.tokens, []
+        spans = []
         for lo, hi in windows:
             positions = sorted({p for _, _, p in entries[lo : hi + 1]})
-            marks = tuple((tokens[p].start, tokens[p].end) for p in positions)
-            spans.append(Span(positions[0], positions[-1], marks))
+            spans.append(Span(positions[0], positions[-1], tuple((p, p) for p in positions)))
         return spans
 
 
 class NearNode(Node):
-    """``A NEAR/n B``: both in the same field, either order, at most n words between."""
+    """``A NEAR/n B``: both in one field, at most n words between; ``ordered``: A first."""
 
-    def __init__(self, left: Positional, right: Positional, distance: int) -> None:
-        self.left, self.right, self.distance = left, right, distance
+    def __init__(
+        self, left: Positional, right: Positional, distance: int, ordered: bool = False
+    ) -> None:
+        self.left, self.right, self.distance, self.ordered = left, right, distance, ordered
         self.fields = tuple(f for f in left.fields if f in right.fields)
 
-    def evaluate(self, doc: Document) -> Hits | None:
+    def near_spans(self, doc: Document, name: str) -> tuple[list[Span], list[Span]]:
+        """The spans of each side in field ``name`` that have a partner within reach."""
+        lefts = self.left.spans(self.left.view(doc, name))
+        rights = self.right.spans(self.right.view(doc, name)) if lefts else []
+        if not rights:
+            return [], []
+        near_left = self._near(rights, after=True, before=not self.ordered)
+        near_right = self._near(lefts, after=not self.ordered, before=True)
+        return [s for s in lefts if near_left(s)], [s for s in rights if near_right(s)]
+
+    def holds(self, doc: Document) -> bool:
+        """Whether some field has the two sides within reach."""
+        return any(self.near_spans(doc, name)[0] for name in self.fields)
+
+    def highlights(self, doc: Document) -> Hits:
         """Highlights of both sides wherever they occur near each other."""
         hits: Hits = []
         for name in self.fields:
-            index = doc.field(name)
-            lefts = self.left.spans(index)
-            rights = self.right.spans(index) if lefts else []
-            if not rights:
-                continue
-            for spans, others, term in (
-                (lefts, rights, self.left.term),
-                (rights, lefts, self.right.term),
-            ):
-                near = self._near(others)
-                hits.extend(
-                    Highlight(name, s, e, term)
-                    for span in spans
-                    if near(span)
-                    for s, e in span.marks
-                )
-        return hits or None
+            lefts, rights = self.near_spans(doc, name)
+            hits += _highlights(name, self.left.view(doc, name), lefts, self.left.term)
+            hits += _highlights(name, self.right.view(doc, name), rights, self.right.term)
+        return hits
 
-    def _near(self, others: list[Span]) -> Callable[[Span], bool]:
-        """A test: is some span of ``others`` disjoint from and within reach of a span?"""
+    def _near(self, others: list[Span], after: bool, before: bool) -> Callable[[Span], bool]:
+        """A test: is some span of ``others`` disjoint from and within reach of a span?
+
+        ``after`` allows a partner after the span, ``before`` one before it.
+        """
         firsts = sorted(o.first for o in others)
         lasts = sorted(o.last for o in others)
 
         def near(span: Span) -> bool:
-            after = bisect.bisect_right(firsts, span.last)
-            if after < len(firsts) and firsts[after] - span.last - 1 <= self.distance:
+            i = bisect.bisect_right(firsts, span.last)
+            if after and i < len(firsts) and firsts[i] - span.last - 1 <= self.distance:
                 return True
-            before = bisect.bisect_left(lasts, span.first) - 1
-            return before >= 0 and span.first - lasts[before] - 1 <= self.distance
+            j = bisect.bisect_left(lasts, span.first) - 1
+            return before and j >= 0 and span.first - lasts[j] - 1 <= self.distance
 
         return near
 
@@ -203,15 +247,13 @@ class AndNode(Node):
     def __init__(self, children: Sequence[Node]) -> None:
         self.children = tuple(children)
 
-    def evaluate(self, doc: Document) -> Hits | None:
-        """Concatenated highlights of all children, or None if one fails."""
-        hits: Hits = []
-        for child in self.children:
-            result = child.evaluate(doc)
-            if result is None:
-                return None
-            hits.extend(result)
-        return hits
+    def holds(self, doc: Document) -> bool:
+        """Whether every child holds."""
+        return all(c.holds(doc) for c in self.children)
+
+    def highlights(self, doc: Document) -> Hits:
+        """Concatenated highlights of all children."""
+        return [h for c in self.children for h in c.highlights(doc)]
 
 
 class OrNode(Node):
@@ -220,10 +262,13 @@ class OrNode(Node):
     def __init__(self, children: Sequence[Node]) -> None:
         self.children = tuple(children)
 
-    def evaluate(self, doc: Document) -> Hits | None:
-        """Concatenated highlights of the matching children, or None if none match."""
-        results = [r for r in (c.evaluate(doc) for c in self.children) if r is not None]
-        return [h for r in results for h in r] if results else None
+    def holds(self, doc: Document) -> bool:
+        """Whether some child holds."""
+        return any(c.holds(doc) for c in self.children)
+
+    def highlights(self, doc: Document) -> Hits:
+        """Concatenated highlights of the children that hold."""
+        return [h for c in self.children if c.holds(doc) for h in c.highlights(doc)]
 
 
 class NotNode(Node):
@@ -232,6 +277,10 @@ class NotNode(Node):
     def __init__(self, child: Node) -> None:
         self.child = child
 
-    def evaluate(self, doc: Document) -> Hits | None:
-        """An empty hit list if the child fails, else None."""
-        return [] if self.child.evaluate(doc) is None else None
+    def holds(self, doc: Document) -> bool:
+        """Whether the child fails."""
+        return not self.child.holds(doc)
+
+    def highlights(self, doc: Document) -> Hits:
+        """No highlights: a negation contributes no terms."""
+        return []

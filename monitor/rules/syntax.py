@@ -2,7 +2,7 @@
 
 Before luqum sees a query it is split into pieces (:func:`_lex`), ``and or not && || !``
 are spelled as luqum's operators, and every ``A NEAR/n B`` chain is put in parentheses
-so that NEAR binds tightest. Each character of the rewritten text remembers its column
+so that NEAR (and ONEAR) binds tightest. Each character of the rewritten text remembers its column
 in the original query, so that errors from luqum (and later from the compiler) point at
 what the user wrote.
 """
@@ -21,7 +21,7 @@ __all__ = ["MAX_QUERY_CHARS", "NEAR_OPERATOR", "parse"]
 
 MAX_QUERY_CHARS = 10_000
 
-NEAR_OPERATOR = re.compile(r"NEAR/(\d+)", re.IGNORECASE)
+NEAR_OPERATOR = re.compile(r"(O?)NEAR/(\d+)", re.IGNORECASE)
 _LUQUM_POS = re.compile(r"position (\d+)")
 _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("and", "or", "not")}
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
@@ -102,6 +102,7 @@ def _lex(query: str) -> list[_Piece]:
                 opened.pop()
             pieces.append(_piece(char, char, i + 1))
         else:
+            end = i  # a leading backslash escapes the next character too
             while end < n and not (query[end].isspace() or query[end] in '()"'):
                 end += 2 if query[end] == "\\" else 1
             end = min(end, n)
@@ -159,14 +160,17 @@ def _solid(pieces: list[_Piece], j: int, step: int) -> int | None:
     return j if 0 <= j < len(pieces) else None
 
 
-def _partner(pieces: list[_Piece], j: int, step: int) -> int:
-    """Index of the parenthesis matching the one at ``j``."""
+def _partner(pieces: list[_Piece], j: int, step: int) -> int | None:
+    """Index of the parenthesis matching the one at ``j``, None if there is none."""
     depth = 0
-    while True:
+    while 0 <= j < len(pieces):
         depth += {"(": step, ")": -step}.get(pieces[j].kind, 0)
         if depth == 0:
             return j
+        if depth < 0:
+            return None
         j += step
+    return None
 
 
 def _atom(pieces: list[_Piece], j: int | None, step: int) -> int | None:
@@ -179,8 +183,10 @@ def _atom(pieces: list[_Piece], j: int | None, step: int) -> int | None:
     if (suffix or field) and 0 <= ahead < len(pieces) and pieces[ahead].kind != "space":
         j, ahead = ahead, ahead + step
     if pieces[j].kind in "()":
-        j = _partner(pieces, j, step)
-        ahead = j + step
+        partner = _partner(pieces, j, step)
+        if partner is None:  # a parenthesis that opens or closes around the NEAR
+            return None
+        j, ahead = partner, partner + step
     if not 0 <= ahead < len(pieces):
         return j
     after = pieces[ahead]
