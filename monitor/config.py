@@ -236,6 +236,14 @@ class Defaults(Strict):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
 
+class DedupSettings(Strict):
+    """How duplicates fold into stories (docs/dedup.md)."""
+
+    window: Duration = timedelta(days=3)
+    max_distance: int = Field(default=3, ge=0, le=15)
+    retention: Duration = timedelta(days=30)
+
+
 class MonitorConfig(Strict):
     """The whole configuration file."""
 
@@ -245,6 +253,7 @@ class MonitorConfig(Strict):
     templates_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     allow_private_networks: bool = False
+    dedup: DedupSettings = DedupSettings()
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
     channels: dict[str, Channel] = {}

@@ -19,13 +19,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, MonitorConfig
-from monitor.pipeline import deliver_channel, poll_feed, run_once
+from monitor.pipeline import deliver_channel, poll_feed, prune_state, run_once
 from monitor.runtime import Runtime, build_runtime
 from monitor.store.lock import StateLock
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
 RETRY_SWEEP_SECONDS = 30
+PRUNE_HOURS = 6
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
@@ -62,6 +63,7 @@ async def _serve(rt: Runtime) -> None:
     scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     _schedule_feeds(scheduler, rt)
     _schedule_channels(scheduler, rt)
+    scheduler.add_job(prune_state, IntervalTrigger(hours=PRUNE_HOURS), args=(rt,), id="prune")
     scheduler.start()
     log.info(
         "started: feeds=%d rules=%d channels=%d state_dir=%s",

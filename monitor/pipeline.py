@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.config import FeedConfig
-from monitor.dedup import canonical_url
+from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
 from monitor.errors import DeliveryError, FetchError, ParseError
 from monitor.ingest.fetch import fetch
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
-from monitor.models import Digest, FeedRef, Item
+from monitor.models import Digest, FeedRef, Item, Match
 from monitor.notify import Notifier
 from monitor.notify.retry import backoff_seconds
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
-from monitor.store.sqlite import NewItem
+from monitor.store.items import Items, KnownItem
+from monitor.store.retention import prune
 
 log = logging.getLogger("monitor.pipeline")
 MAX_PARALLEL_FETCHES = 16
@@ -86,29 +87,104 @@ async def _poll(
         log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
     items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
     first_poll = state is None or state.first_polled is None
-    entries = _new_entries(rt, feed, items, first_poll, now)
-    queued = rt.store.record_items(feed.url, entries, now)
+    new, queued = _record(rt, feed, items, first_poll, now)
     rt.store.record_poll_success(feed.url, name, now, next_poll, result.etag, result.last_modified)
-    log.info("feed=%r items=%d new=%d alerts=%d", name, len(items), len(entries), queued)
-    return PollReport(name, ok=True, new_items=len(entries), alerts=queued)
+    log.info("feed=%r items=%d new=%d alerts=%d", name, len(items), new, queued)
+    return PollReport(name, ok=True, new_items=new, alerts=queued)
 
 
-def _new_entries(
+def _record(
     rt: Runtime, feed: FeedConfig, items: list[Item], first_poll: bool, now: datetime
-) -> list[NewItem]:
-    unseen = rt.store.unseen_keys(feed.url, (i.id for i in items))
-    watching = rt.rules_for_feed(feed)
-    routes = {r.name: tuple(rt.config.rule_channels(r)) for r in rt.config.rules}
-    entries = []
+) -> tuple[int, int]:
+    """Dedup and store a poll's items with their alerts, in one transaction.
+
+    New items are matched and join or start a story; known items whose text changed
+    are matched again and alert only on rules they did not match before; unchanged
+    and pruned items are skipped. Returns (new items, alerts queued).
+    """
+    keyed: dict[str, Item] = {}
     for item in items:
-        if item.id not in unseen:
-            continue
-        matches = tuple(rt.rules.match(item.fields(), only=watching)) if watching else ()
-        alerts: tuple[tuple[str, tuple[str, ...]], ...] = ()
-        if _alertable(rt, feed, item, first_poll, now):
-            alerts = tuple((m.rule, routes[m.rule]) for m in matches)
-        entries.append(NewItem(item, canonical_url(item.link), matches, alerts))
-    return entries
+        keyed.setdefault(item_key(item), item)
+    store = Items(rt.store)
+    known = store.known(feed.url, keyed)
+    pruned = store.pruned(feed.url, keyed.keys() - known.keys())
+    new = queued = 0
+    try:
+        with rt.store.transaction():
+            for key, item in keyed.items():
+                if key in known:
+                    queued += _record_update(rt, store, feed, known[key], item, now)
+                elif key not in pruned:
+                    alertable = _alertable(rt, feed, item, first_poll, now)
+                    queued += _record_new(rt, store, feed, key, item, alertable, now)
+                    new += 1
+    except BaseException:
+        rt.stories.rollback()
+        raise
+    rt.stories.commit()
+    return new, queued
+
+
+def _record_new(
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    key: str,
+    item: Item,
+    alertable: bool,
+    now: datetime,
+) -> int:
+    matches = _match(rt, feed, item)
+    canonical = canonical_url(item.link)
+    fp = fingerprint(item)
+    story = store.story_by_url(canonical) if canonical else None
+    story_id, story_feed = (story.id, story.feed_url) if story else (None, None)
+    near = None if story else rt.stories.nearest(fp, now)
+    if near:
+        story_id, story_feed = near.story_id, store.story_feed(near.story_id)
+    item_id, story_id = store.insert(
+        feed.url,
+        key,
+        item,
+        canonical_url=canonical,
+        content_hash=content_hash(item),
+        fingerprint=fp,
+        story_id=story_id,
+        same_feed=story_feed == feed.url,
+        now=now,
+    )
+    rt.stories.remember(fp, story_id, now)
+    store.add_matches(item_id, matches, now)
+    return store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
+
+
+def _record_update(
+    rt: Runtime, store: Items, feed: FeedConfig, known: KnownItem, item: Item, now: datetime
+) -> int:
+    digest = content_hash(item)
+    if digest == known.content_hash:
+        return 0
+    before = store.rules_matched(known.id)
+    fresh = [m for m in _match(rt, feed, item) if m.rule not in before]
+    store.update(known.id, item, digest)
+    store.add_matches(known.id, fresh, now)
+    if fresh:
+        log.info(
+            "feed=%r item=%r updated, now matches %s",
+            feed.display_name,
+            item.id,
+            ", ".join(m.rule for m in fresh),
+        )
+    return store.queue_alerts(known.story_id, _alerts(rt, fresh), now)
+
+
+def _match(rt: Runtime, feed: FeedConfig, item: Item) -> list[Match]:
+    watching = rt.rules_for_feed(feed)
+    return rt.rules.match(item.fields(), only=watching) if watching else []
+
+
+def _alerts(rt: Runtime, matches: list[Match]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((m.rule, rt.rule_channels[m.rule]) for m in matches)
 
 
 def _alertable(rt: Runtime, feed: FeedConfig, item: Item, first_poll: bool, now: datetime) -> bool:
@@ -219,8 +295,19 @@ async def deliver_all(rt: Runtime, *, ignore_backoff: bool = False) -> list[Deli
     ]
 
 
+def prune_state(rt: Runtime) -> dict[str, int]:
+    """Forget what is past retention (store) and past the dedup window (index)."""
+    now = rt.clock()
+    counts = prune(rt.store, now - rt.config.dedup.retention, now)
+    counts["fingerprints"] = rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
+    if any(counts.values()):
+        log.info("pruned %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
 async def run_once(rt: Runtime) -> tuple[list[PollReport], list[DeliveryReport]]:
-    """One full pass: poll every feed, then deliver everything pending."""
+    """One full pass: poll every feed, deliver everything pending, prune old state."""
     polls = await poll_all(rt)
     deliveries = await deliver_all(rt, ignore_backoff=True)
+    prune_state(rt)
     return polls, deliveries

@@ -15,10 +15,12 @@ from typing import TextIO
 import httpx
 
 from monitor.config import FeedConfig, MonitorConfig, RuleConfig
+from monitor.dedup import FingerprintIndex, StoryFinder
 from monitor.ingest.fetch import make_client
 from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
 from monitor.rules.index import RuleSet
+from monitor.store.items import Items
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import Store
 
@@ -38,6 +40,7 @@ class Runtime:
     renderer: Renderer
     http: httpx.AsyncClient
     notifiers: dict[str, Notifier]
+    stories: StoryFinder
     clock: Callable[[], datetime] = utc_now
     _feed_rules: dict[str, frozenset[str]] = field(default_factory=dict)
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -45,6 +48,11 @@ class Runtime:
     def channel_lock(self, channel: str) -> asyncio.Lock:
         """One delivery at a time per channel, so a message is never sent twice at once."""
         return self._channel_locks.setdefault(channel, asyncio.Lock())
+
+    @property
+    def rule_channels(self) -> dict[str, tuple[str, ...]]:
+        """The channels each rule notifies, by rule name."""
+        return {r.name: tuple(self.config.rule_channels(r)) for r in self.config.rules}
 
     @property
     def outbox(self) -> Outbox:
@@ -73,6 +81,14 @@ def _watches(rule: RuleConfig, feed: FeedConfig) -> bool:
     )
 
 
+def load_stories(store: Store, config: MonitorConfig, now: datetime) -> StoryFinder:
+    """The near-duplicate index, filled with the fingerprints still inside the window."""
+    index = FingerprintIndex(config.dedup.max_distance)
+    for fp, story_id, seen_at in Items(store).recent_fingerprints(now - config.dedup.window):
+        index.add(fp, story_id, seen_at.timestamp())
+    return StoryFinder(index, config.dedup.window)
+
+
 def build_runtime(
     config: MonitorConfig,
     *,
@@ -87,9 +103,11 @@ def build_runtime(
         name: build_notifier(name, channel, renderer, client, stdout)
         for name, channel in config.channels.items()
     }
+    store = Store.open(config.state_dir)
     return Runtime(
         config=config,
-        store=Store.open(config.state_dir),
+        store=store,
+        stories=load_stories(store, config, clock()),
         rules=RuleSet([(r.name, r.query, r.stem) for r in config.rules]),
         renderer=renderer,
         http=client,

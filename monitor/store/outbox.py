@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.models import Digest, Duplicate, Match, Story
+from monitor.models import Digest, Duplicate, Item, Match, Story
 from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
@@ -99,12 +99,12 @@ class Outbox:
 
     def _story(self, story_id: int, rules: list[str]) -> Story:
         items = self.conn.execute(
-            "SELECT id, data FROM items WHERE story_id = ? ORDER BY id", (story_id,)
+            "SELECT id, data, same_feed FROM items WHERE story_id = ? ORDER BY id", (story_id,)
         ).fetchall()
         ids = [r["id"] for r in items]
-        marks = ",".join("?" * len(ids))
         found = self.conn.execute(
-            f"SELECT item_id, rule, data FROM matches WHERE item_id IN ({marks}) ORDER BY item_id",
+            f"SELECT item_id, rule, data FROM matches WHERE item_id IN ({','.join('?' * len(ids))})"
+            " ORDER BY item_id",
             ids,
         ).fetchall()
         first_match: dict[str, Match] = {}
@@ -112,12 +112,8 @@ class Outbox:
             if row["rule"] in rules and row["rule"] not in first_match:
                 first_match[row["rule"]] = match_from_json(row["rule"], row["data"])
         lead = item_from_json(items[0]["data"])
-        duplicates = tuple(
-            Duplicate(d.guid, d.title, d.link, d.feed)
-            for d in (item_from_json(r["data"]) for r in items[1:])
-        )
         matches = tuple(first_match[r] for r in rules if r in first_match)
-        return Story(f"s{story_id}-{lead.id}"[:200], lead, matches, duplicates)
+        return Story(f"s{story_id}-{lead.id}"[:200], lead, matches, _duplicates(lead, items[1:]))
 
     def mark_sent(self, message_id: str, answer: str, now: datetime) -> None:
         """The destination accepted the message: it and its rows are done."""
@@ -156,6 +152,19 @@ class Outbox:
                 "WHERE message_id = ?",
                 (status, error, ts(now), message_id),
             )
+
+
+def _duplicates(lead: Item, rows: list) -> tuple[Duplicate, ...]:
+    """Other outlets' copies: one per feed, none from the lead's own feed (churn aliases)."""
+    feeds = {lead.feed.url}
+    duplicates = []
+    for row in rows:
+        item = item_from_json(row["data"])
+        if row["same_feed"] or item.feed.url in feeds:
+            continue
+        feeds.add(item.feed.url)
+        duplicates.append(Duplicate(item.guid, item.title, item.link, item.feed))
+    return tuple(duplicates)
 
 
 def _message_state(row: object) -> MessageState:

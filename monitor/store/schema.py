@@ -73,6 +73,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_channel_status ON outbox (channel, status, message_id);
     """,
+    # 2: stories that survive churn: content hashes (updates), fingerprints (near
+    # duplicates), same-feed aliases, and tombstones of pruned items.
+    """
+    ALTER TABLE items ADD COLUMN content_hash TEXT;
+    ALTER TABLE items ADD COLUMN fingerprint INTEGER;
+    ALTER TABLE items ADD COLUMN same_feed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX items_first_seen ON items (first_seen);
+    CREATE TABLE tombstones (
+        key INTEGER PRIMARY KEY,
+        pruned_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -8,13 +8,11 @@ lose an alert or mark an item seen without its alerts.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from monitor.models import Item, Match
-from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
+from monitor.store.codec import parse_ts, ts
 from monitor.store.schema import migrate
 
 DB_NAME = "monitor.db"
@@ -36,20 +34,6 @@ class FeedState:
     consecutive_failures: int
     next_poll: datetime | None
     items_seen: int
-
-
-@dataclass(frozen=True)
-class NewItem:
-    """An item not seen before, ready to record, with the alerts it should queue.
-
-    ``alerts`` pairs each matching rule with the channels it notifies; empty for
-    items that are recorded as seen but not alerted (backfill).
-    """
-
-    item: Item
-    canonical_url: str | None
-    matches: tuple[Match, ...]
-    alerts: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class Store:
@@ -125,82 +109,6 @@ class Store:
             "INSERT OR IGNORE INTO feeds (url, name) VALUES (?, ?)",
             (url, name),
         )
-
-    # --- items -------------------------------------------------------------------
-
-    def unseen_keys(self, feed_url: str, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` (item ids) have never been recorded for this feed."""
-        wanted = set(keys)
-        seen: set[str] = set()
-        ordered = list(wanted)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT item_key FROM items WHERE feed_url = ? AND item_key IN ({marks})",
-                (feed_url, *chunk),
-            )
-            seen.update(r[0] for r in rows)
-        return wanted - seen
-
-    def record_items(self, feed_url: str, entries: Sequence[NewItem], now: datetime) -> int:
-        """Record new items as seen and queue their alerts, atomically.
-
-        An item whose canonical URL is already known joins that story. A story gets
-        at most one outbox row per (channel, rule), ever. Returns alerts queued.
-        """
-        queued = 0
-        with self.transaction():
-            for entry in entries:
-                story_id, item_id = self._insert_item(feed_url, entry, now)
-                if item_id is None:
-                    continue
-                for match in entry.matches:
-                    self.conn.execute(
-                        "INSERT OR IGNORE INTO matches VALUES (?, ?, ?, ?)",
-                        (item_id, match.rule, match_to_json(match), ts(now)),
-                    )
-                for rule, channels in entry.alerts:
-                    for channel in channels:
-                        cur = self.conn.execute(
-                            """INSERT OR IGNORE INTO outbox (channel, story_id, rule, created_at,
-                               status) VALUES (?, ?, ?, ?, 'pending')""",
-                            (channel, story_id, rule, ts(now)),
-                        )
-                        queued += cur.rowcount
-            self.conn.execute(
-                "UPDATE feeds SET items_seen = items_seen + ? WHERE url = ?",
-                (len(entries), feed_url),
-            )
-        return queued
-
-    def _insert_item(self, feed_url: str, entry: NewItem, now: datetime) -> tuple[int, int | None]:
-        story_id = None
-        if entry.canonical_url:
-            row = self.conn.execute(
-                "SELECT story_id FROM items WHERE canonical_url = ? ORDER BY id LIMIT 1",
-                (entry.canonical_url,),
-            ).fetchone()
-            story_id = row[0] if row else None
-        cur = self.conn.execute(
-            """INSERT OR IGNORE INTO items (feed_url, item_key, canonical_url, story_id, data,
-               first_seen) VALUES (?, ?, ?, COALESCE(?, -1), ?, ?)""",
-            (
-                feed_url,
-                entry.item.id,
-                entry.canonical_url,
-                story_id,
-                item_to_json(entry.item),
-                ts(now),
-            ),
-        )
-        if cur.rowcount == 0:
-            return -1, None
-        item_id = cur.lastrowid
-        if story_id is None:
-            story_id = item_id
-            self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
-        return story_id, item_id
 
 
 class _Transaction:

@@ -9,10 +9,12 @@ import pytest
 
 from monitor.errors import StateLockedError
 from monitor.models import FeedRef, Item, Match
+from monitor.store.items import Items
 from monitor.store.lock import StateLock
 from monitor.store.outbox import Outbox
+from monitor.store.retention import prune
 from monitor.store.schema import MIGRATIONS
-from monitor.store.sqlite import NewItem, Store
+from monitor.store.sqlite import Store
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 FEED_A = FeedRef("A", "https://a.example/rss")
@@ -23,9 +25,24 @@ def item(feed: FeedRef, key: str, link: str | None = None) -> Item:
     return Item(feed=feed, id=key, title=f"title {key}", link=link, guid=key, summary="s")
 
 
-def entry(it: Item, canonical: str | None, rules=("r1",), channels=("c1",)) -> NewItem:
-    matches = tuple(Match(r, ("pompeo",)) for r in rules)
-    return NewItem(it, canonical, matches, tuple((r, tuple(channels)) for r in rules))
+def record(store: Store, it: Item, canonical=None, rules=("r1",), channels=("c1",)) -> int:
+    """Record a new item as the pipeline does; return alerts queued."""
+    items = Items(store)
+    with store.transaction():
+        story = items.story_by_url(canonical) if canonical else None
+        item_id, story_id = items.insert(
+            it.feed.url,
+            it.id,
+            it,
+            canonical_url=canonical,
+            content_hash="h",
+            fingerprint=None,
+            story_id=story.id if story else None,
+            same_feed=False,
+            now=NOW,
+        )
+        items.add_matches(item_id, [Match(r, ("pompeo",)) for r in rules], NOW)
+        return items.queue_alerts(story_id, tuple((r, tuple(channels)) for r in rules), NOW)
 
 
 @pytest.fixture
@@ -49,18 +66,17 @@ def test_schema_is_versioned_and_reopens(tmp_path):
 
 def test_seen_items_are_recorded_once(store):
     first = item(FEED_A, "g1", "https://a.example/1")
-    assert store.unseen_keys(FEED_A.url, ["g1", "g2"]) == {"g1", "g2"}
-    assert store.record_items(FEED_A.url, [entry(first, "http://a.example/1")], NOW) == 1
-    assert store.unseen_keys(FEED_A.url, ["g1", "g2"]) == {"g2"}
-    assert store.unseen_keys(FEED_B.url, ["g1"]) == {"g1"}  # per feed
-    assert store.record_items(FEED_A.url, [entry(first, "http://a.example/1")], NOW) == 0
+    assert Items(store).known(FEED_A.url, ["g1", "g2"]) == {}
+    assert record(store, first, "http://a.example/1") == 1
+    assert set(Items(store).known(FEED_A.url, ["g1", "g2"])) == {"g1"}
+    assert Items(store).known(FEED_B.url, ["g1"]) == {}  # per feed
 
 
 def test_same_canonical_url_across_feeds_is_one_story_one_alert(store):
     a = item(FEED_A, "a1", "https://x.example/story?utm_source=a")
     b = item(FEED_B, "b7", "https://x.example/story?utm_source=b")
-    assert store.record_items(FEED_A.url, [entry(a, "http://x.example/story")], NOW) == 1
-    assert store.record_items(FEED_B.url, [entry(b, "http://x.example/story")], NOW) == 0
+    assert record(store, a, "http://x.example/story") == 1
+    assert record(store, b, "http://x.example/story") == 0
     outbox = Outbox(store)
     message = outbox.next_message("c1", NOW)
     digest = outbox.digest(message.id)
@@ -68,8 +84,20 @@ def test_same_canonical_url_across_feeds_is_one_story_one_alert(store):
     assert story.item.id == "a1" and [d.guid for d in story.duplicates] == ["b7"]
 
 
+def test_prune_leaves_tombstones_and_keeps_pending_stories(store):
+    record(store, item(FEED_A, "old"))
+    outbox = Outbox(store)
+    outbox.mark_sent(outbox.next_message("c1", NOW).id, "ok", NOW)
+    record(store, item(FEED_A, "waiting"))  # its alert is still pending
+    counts = prune(store, NOW + timedelta(days=1), NOW + timedelta(days=31))
+    assert counts["items"] == 1 and counts["alerts"] == 1 and counts["messages"] == 1
+    items = Items(store)
+    assert set(items.known(FEED_A.url, ["old", "waiting"])) == {"waiting"}
+    assert items.pruned(FEED_A.url, ["old", "new"]) == {"old"}
+
+
 def test_message_lifecycle_retry_keeps_id_then_sent(store):
-    store.record_items(FEED_A.url, [entry(item(FEED_A, "g1"), None, rules=("r1", "r2"))], NOW)
+    record(store, item(FEED_A, "g1"), rules=("r1", "r2"))
     outbox = Outbox(store)
     message = outbox.next_message("c1", NOW)
     assert message is not None and message.attempts == 0
@@ -77,7 +105,7 @@ def test_message_lifecycle_retry_keeps_id_then_sent(store):
     outbox.mark_retry(message.id, "HTTP 503", NOW + timedelta(minutes=1))
     assert outbox.next_message("c1", NOW) is None  # waiting for its backoff
     # an alert queued meanwhile waits for the next message
-    store.record_items(FEED_A.url, [entry(item(FEED_A, "g2"), None)], NOW)
+    record(store, item(FEED_A, "g2"))
     again = outbox.next_message("c1", NOW + timedelta(minutes=2))
     assert again.id == message.id and again.attempts == 1
     outbox.mark_sent(message.id, "HTTP 200", NOW)
@@ -91,7 +119,7 @@ def test_message_lifecycle_retry_keeps_id_then_sent(store):
 
 
 def test_backoff_ignored_on_request_and_preview_writes_nothing(store):
-    store.record_items(FEED_A.url, [entry(item(FEED_A, "g1"), None)], NOW)
+    record(store, item(FEED_A, "g1"))
     outbox = Outbox(store)
     assert len(outbox.preview("c1", NOW).stories) == 1
     assert store.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0

@@ -1,0 +1,44 @@
+"""Which story a new item joins: same canonical link, else near-identical text.
+
+:class:`StoryFinder` wraps the long-lived :class:`FingerprintIndex` with the
+fingerprints of the poll in progress, which join the index only once the poll's
+transaction committed (so a rolled-back poll leaves no trace).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor.dedup.index import FingerprintIndex, NearMatch
+
+
+class StoryFinder:
+    """Near-duplicate lookup over committed and in-progress fingerprints."""
+
+    def __init__(self, index: FingerprintIndex, window: timedelta) -> None:
+        self.index = index
+        self.window = window
+        self._batch = FingerprintIndex(index.max_distance)
+
+    def nearest(self, fp: int | None, now: datetime) -> NearMatch | None:
+        """The closest story within the window, or None (or when ``fp`` is None)."""
+        if fp is None:
+            return None
+        since = (now - self.window).timestamp()
+        found = [m for m in (self._batch.nearest(fp), self.index.nearest(fp, since)) if m]
+        return min(found, key=lambda m: m.distance) if found else None
+
+    def remember(self, fp: int | None, story_id: int, now: datetime) -> None:
+        """Note a fingerprint recorded in the current (uncommitted) poll."""
+        if fp is not None:
+            self._batch.add(fp, story_id, now.timestamp())
+
+    def commit(self) -> None:
+        """The poll committed: its fingerprints join the long-lived index."""
+        for fp, story, seen_at in self._batch.entries():
+            self.index.add(fp, story, seen_at)
+        self._batch = FingerprintIndex(self.index.max_distance)
+
+    def rollback(self) -> None:
+        """The poll failed: forget its fingerprints."""
+        self._batch = FingerprintIndex(self.index.max_distance)

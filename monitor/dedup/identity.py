@@ -1,0 +1,32 @@
+"""An item's identity within its feed, and a hash that tells an update from a repeat.
+
+The key is the guid when the feed gives one, else the canonical link (so a link
+that only changes its tracking parameters or host case keeps its identity), else
+a hash of the text. Titles, dates and summaries may change under the same key:
+that is an *update*, detected by :func:`content_hash`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from monitor.dedup.urls import canonical_url
+from monitor.models import Item
+
+
+def item_key(item: Item) -> str:
+    """The stable key of ``item`` within its feed."""
+    if item.guid:
+        return item.guid
+    link = canonical_url(item.link) or item.link
+    return link or item.id
+
+
+def content_hash(item: Item) -> str:
+    """A short hash of what a rule can see; it changes when the item is edited.
+
+    Timestamps are left out, so a feed that re-dates items (or adds milliseconds)
+    does not make them look edited.
+    """
+    parts = (item.title, item.summary, item.content, item.author or "", " ".join(item.tags))
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()

@@ -1,0 +1,173 @@
+"""The items side of the store: seen items, their stories, matches and alerts.
+
+An item is known by (feed, key). A *story* is the id of the item that started it;
+later items join it (same canonical link, near-identical text). Alerts are outbox
+rows keyed by (channel, story, rule), so a story alerts a rule on a channel once,
+ever. Callers wrap a poll's writes in ``store.transaction()`` so that seen items
+and their alerts commit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.models import Item, Match
+from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
+from monitor.store.sqlite import Store
+
+Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class KnownItem:
+    """An item already recorded: its row, its story and the hash of its content."""
+
+    id: int
+    story_id: int
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """A story found for a new item, and the feed of the item that started it."""
+
+    id: int
+    feed_url: str
+
+
+def tombstone_key(feed_url: str, key: str) -> int:
+    """A compact 63-bit record of a pruned (feed, item key)."""
+    digest = hashlib.blake2b(f"{feed_url}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+class Items:
+    """Queries and updates over ``items``, ``matches``, ``outbox`` rows and tombstones."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    def known(self, feed_url: str, keys: Iterable[str]) -> dict[str, KnownItem]:
+        """The items of this feed among ``keys`` that are already recorded."""
+        found: dict[str, KnownItem] = {}
+        ordered = list(set(keys))
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            rows = self.conn.execute(
+                "SELECT item_key, id, story_id, content_hash FROM items "
+                f"WHERE feed_url = ? AND item_key IN ({','.join('?' * len(chunk))})",
+                (feed_url, *chunk),
+            )
+            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows})
+        return found
+
+    def pruned(self, feed_url: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` belonged to items pruned after the retention period."""
+        by_tomb = {tombstone_key(feed_url, k): k for k in keys}
+        found: set[str] = set()
+        ordered = list(by_tomb)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            rows = self.conn.execute(
+                f"SELECT key FROM tombstones WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(by_tomb[r[0]] for r in rows)
+        return found
+
+    def story_by_url(self, canonical_url: str) -> StoryRef | None:
+        """The story of the first item with this canonical link, if any."""
+        row = self.conn.execute(
+            "SELECT i.story_id, s.feed_url FROM items i JOIN items s ON s.id = i.story_id "
+            "WHERE i.canonical_url = ? ORDER BY i.id LIMIT 1",
+            (canonical_url,),
+        ).fetchone()
+        return StoryRef(row[0], row[1]) if row else None
+
+    def story_feed(self, story_id: int) -> str | None:
+        """The feed of the item that started ``story_id``."""
+        row = self.conn.execute("SELECT feed_url FROM items WHERE id = ?", (story_id,)).fetchone()
+        return row[0] if row else None
+
+    def insert(
+        self,
+        feed_url: str,
+        key: str,
+        item: Item,
+        *,
+        canonical_url: str | None,
+        content_hash: str,
+        fingerprint: int | None,
+        story_id: int | None,
+        same_feed: bool,
+        now: datetime,
+    ) -> tuple[int, int]:
+        """Record a new item (starting a story unless ``story_id``); return (item, story)."""
+        cur = self.conn.execute(
+            "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, first_seen, "
+            "content_hash, fingerprint, same_feed) "
+            "VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?, ?)",
+            (
+                feed_url,
+                key,
+                canonical_url,
+                story_id,
+                item_to_json(item),
+                ts(now),
+                content_hash,
+                fingerprint,
+                int(same_feed),
+            ),
+        )
+        item_id = int(cur.lastrowid or 0)
+        if story_id is None:
+            story_id = item_id
+            self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
+        self.conn.execute("UPDATE feeds SET items_seen = items_seen + 1 WHERE url = ?", (feed_url,))
+        return item_id, story_id
+
+    def update(self, item_id: int, item: Item, content_hash: str) -> None:
+        """Store an edited item's new text (its identity and story stay)."""
+        self.conn.execute(
+            "UPDATE items SET data = ?, content_hash = ? WHERE id = ?",
+            (item_to_json(item), content_hash, item_id),
+        )
+
+    def rules_matched(self, item_id: int) -> set[str]:
+        """The rules this item matched before."""
+        rows = self.conn.execute("SELECT rule FROM matches WHERE item_id = ?", (item_id,))
+        return {r[0] for r in rows}
+
+    def add_matches(self, item_id: int, matches: Iterable[Match], now: datetime) -> None:
+        """Record which rules the item matched and on which terms."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO matches VALUES (?, ?, ?, ?)",
+            [(item_id, m.rule, match_to_json(m), ts(now)) for m in matches],
+        )
+
+    def queue_alerts(self, story_id: int, alerts: Alerts, now: datetime) -> int:
+        """Queue one outbox row per (channel, rule) the story has not had; return how many."""
+        queued = 0
+        for rule, channels in alerts:
+            for channel in channels:
+                cur = self.conn.execute(
+                    "INSERT OR IGNORE INTO outbox (channel, story_id, rule, created_at, status) "
+                    "VALUES (?, ?, ?, ?, 'pending')",
+                    (channel, story_id, rule, ts(now)),
+                )
+                queued += cur.rowcount
+        return queued
+
+    def recent_fingerprints(self, since: datetime) -> Iterator[tuple[int, int, datetime]]:
+        """(fingerprint, story, first seen) of items first seen at or after ``since``."""
+        rows = self.conn.execute(
+            "SELECT fingerprint, story_id, first_seen FROM items "
+            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
+            (ts(since),),
+        )
+        for fp, story_id, first_seen in rows:
+            yield fp, story_id, parse_ts(first_seen)  # type: ignore[misc]
