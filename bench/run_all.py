@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["ingest.py"]
+BENCHMARKS = ["ingest.py", "dedup.py"]
 
 
 def main() -> int:

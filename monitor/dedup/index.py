@@ -8,6 +8,7 @@ value maps to the entries having it, so a lookup checks only those candidates
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 from monitor.dedup.fingerprint import hamming
@@ -35,10 +36,11 @@ class FingerprintIndex:
         self._spans = [
             (low, (1 << (high - low)) - 1) for low, high in zip(edges, edges[1:], strict=False)
         ]
-        self._buckets: list[dict[int, list[int]]] = [{} for _ in self._spans]
-        self._fps: list[int] = []
-        self._stories: list[int] = []
-        self._times: list[float] = []
+        # compact typed arrays: ~20 bytes per entry per block instead of ~100 for lists
+        self._buckets: list[dict[int, array[int]]] = [{} for _ in self._spans]
+        self._fps: array[int] = array("q")
+        self._stories: array[int] = array("q")
+        self._times: array[float] = array("d")
 
     def __len__(self) -> int:
         return len(self._fps)
@@ -54,7 +56,10 @@ class FingerprintIndex:
         self._stories.append(story_id)
         self._times.append(seen_at)
         for bucket, key in zip(self._buckets, self._keys(fp), strict=True):
-            bucket.setdefault(key, []).append(position)
+            slot = bucket.get(key)
+            if slot is None:
+                bucket[key] = slot = array("I")
+            slot.append(position)
 
     def nearest(self, fp: int, since: float = float("-inf")) -> NearMatch | None:
         """The closest entry seen at or after ``since`` within ``max_distance``, if any.

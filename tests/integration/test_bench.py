@@ -21,3 +21,21 @@ def test_ingest_benchmark_quick_json():
     result = json.loads(out.stdout)["ingest"]
     assert result["items"] == 100 and result["ratio_ours_over_baseline"] > 0
     assert result["peak_rss_mb"] > 0
+
+
+def test_dedup_benchmark_quick_json():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "dedup.py"), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(out.stdout)
+    assert result["fingerprint_us_per_article"] > 0
+    for lookup in result["lookups"]:
+        assert (
+            lookup["near_probes_found"].split("/")[0] == lookup["near_probes_found"].split("/")[1]
+        )
+        assert lookup["ratio_brute_over_ours"] > 0
