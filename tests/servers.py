@@ -144,6 +144,7 @@ class HttpServer:
         self.requests: list[RecordedRequest] = []
         self._routes: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
         self._posts: dict[str, list[Response]] = {}
+        self._streams: dict[str, tuple[int, dict[str, str], Any, float]] = {}
         self._changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -170,6 +171,26 @@ class HttpServer:
         data = body.encode() if isinstance(body, str) else body
         with self._changed:
             self._routes[path] = (status, dict(headers or {}), data, delay)
+
+    def route_stream(
+        self,
+        path: str,
+        chunks: Any,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        interval: float = 0.0,
+    ) -> None:
+        """Serve GET ``path`` from ``chunks()`` (an iterable, may be endless), one
+        chunk every ``interval`` seconds, without Content-Length (connection closes).
+
+        Slowloris: ``route_stream(p, lambda: iter([b"x"] * 100), interval=1)``.
+        """
+        with self._changed:
+            self._streams[path] = (status, dict(headers or {}), chunks, interval)
+
+    def _stream_for(self, path: str) -> tuple[int, dict[str, str], Any, float] | None:
+        with self._changed:
+            return self._streams.get(path) or self._streams.get(path.split("?", 1)[0])
 
     def respond_post(self, path: str, *responses: Response) -> None:
         """Answer POSTs to ``path`` with ``(status, headers, body)`` in turn; last repeats."""
@@ -262,11 +283,30 @@ def _handler_for(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (a size cap): expected
 
+        def _stream(self, status: int, headers: dict[str, str], chunks: Any, pause: float) -> None:
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/xml", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for chunk in chunks():
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if pause:
+                        time.sleep(pause)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (deadline or size cap): expected
+
         def _handle(self) -> None:
             body = self._body()
             headers = {k.lower(): v for k, v in self.headers.items()}
             owner._record(RecordedRequest(self.command, self.path, headers, body))
-            if self.command in ("GET", "HEAD"):
+            stream = owner._stream_for(self.path) if self.command == "GET" else None
+            if stream is not None:
+                self._stream(*stream)
+            elif self.command in ("GET", "HEAD"):
                 self._answer(*owner._get(self.path, headers.get("if-none-match")))
             else:
                 self._answer(*owner._post(self.path))

@@ -1,14 +1,21 @@
 """Fetching feed bytes: HTTP(S) with conditional GET, or ``file:`` paths.
 
 Bounds every fetch: a total deadline (not only per read), a cap on the body after
-decompression, and at most :data:`MAX_REDIRECTS` redirects. The httpx client is
-passed in (see :func:`make_client`), so tests and the daemon share one seam.
+decompression (inflated incrementally, see :mod:`monitor.ingest.decode`), and at
+most :data:`MAX_REDIRECTS` redirects. The httpx client is passed in (see
+:func:`make_client`); ``make_client(guarded=True)`` refuses non-public addresses at
+connect time (:mod:`monitor.ingest.netguard`), and ``fetch(..., allow_private=True)``
+lets the operator's own feed URL (its host only, not its redirects elsewhere) reach a
+private address. The result carries what polite polling needs: a permanent redirect's
+target, caching hints, and a hash of the body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import mimetypes
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -17,14 +24,24 @@ import httpx
 
 from monitor import USER_AGENT
 from monitor.errors import FetchError
+from monitor.ingest.decode import ACCEPT_ENCODING, BoundedDecoder, TooLarge, UnsupportedEncoding
+from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
+from monitor.ingest.schedule import cache_min_interval, parse_retry_after
 from monitor.redact import redact_url
 
 MAX_REDIRECTS = 5
+PERMANENT = (301, 308)
 
 
 @dataclass(frozen=True)
 class FetchResult:
-    """What a fetch got: 304 (``body`` None) or 200 with the (decompressed) body."""
+    """What a fetch got: 304 (``body`` None) or 200 with the (decompressed) body.
+
+    ``permanent_url`` is set when the URL answered with 301/308 redirects (the
+    target the stored feed URL should become); ``min_interval_seconds`` is how long
+    the server said the answer stays fresh (``Cache-Control: max-age``/``Expires``);
+    ``body_sha256`` is the hex SHA-256 of the body, to skip parsing an unchanged one.
+    """
 
     url: str
     status: int
@@ -32,6 +49,9 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    permanent_url: str | None = None
+    min_interval_seconds: float | None = None
+    body_sha256: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -39,17 +59,46 @@ class FetchResult:
         return self.status == 304
 
 
-def make_client() -> httpx.AsyncClient:
-    """The shared HTTP client: our User-Agent, redirects capped, HTTP/1.1."""
+class FetchStatusError(FetchError):
+    """An HTTP status that is not a feed: ``kind`` "gone" (410) or "http".
+
+    ``retry_after`` holds the seconds a 429/503 (or any status) asked us to wait.
+    """
+
+    def __init__(
+        self, kind: str, message: str, status: int, retry_after: float | None = None
+    ) -> None:
+        super().__init__(kind, message, status=status)
+        self.retry_after = retry_after
+
+
+def make_client(
+    *, guarded: bool = False, verify: ssl.SSLContext | bool = True, max_connections: int = 100
+) -> httpx.AsyncClient:
+    """The shared HTTP client: our User-Agent, redirects capped, HTTP/1.1.
+
+    ``guarded=True`` gives the client for feeds and articles: every connection is
+    checked by :class:`~monitor.ingest.netguard.GuardedTransport` (no proxies from
+    the environment). Channels (webhooks, Slack) keep using an unguarded client, as
+    their destinations are written by the operator.
+    """
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
+    )
+    extra: dict = {"limits": limits, "verify": verify}
+    if guarded:
+        extra = {"transport": GuardedTransport(verify=verify, limits=limits), "trust_env": False}
     return httpx.AsyncClient(
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, "
             "application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+            "Accept-Encoding": ACCEPT_ENCODING,
         },
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(30.0),
+        **extra,
     )
 
 
@@ -61,76 +110,138 @@ async def fetch(
     max_bytes: int,
     etag: str | None = None,
     last_modified: str | None = None,
+    allow_private: bool = False,
 ) -> FetchResult:
-    """Fetch ``url`` within ``timeout`` seconds in total; raise FetchError on failure."""
+    """Fetch ``url`` within ``timeout`` seconds in total; raise FetchError on failure.
+
+    ``allow_private`` (config ``allow_private_networks``) lets ``url``'s own host be
+    a private address on a guarded client; it has no effect on an unguarded one.
+    """
     if url.lower().startswith("file:"):
         return _read_file(url, max_bytes)
-    headers = {}
+    headers = {"Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    extensions = {ALLOW_PRIVATE_HOST: httpx.URL(url).host} if allow_private else {}
     shown = redact_url(url)
     try:
         async with asyncio.timeout(timeout):
-            return await _get(client, url, headers, max_bytes, timeout)
+            return await _get(client, url, headers, extensions, max_bytes, timeout)
     except TimeoutError:
         raise FetchError("timeout", f"{shown}: no complete answer within {timeout:g}s") from None
     except httpx.TooManyRedirects:
         raise FetchError("redirects", f"{shown}: more than {MAX_REDIRECTS} redirects") from None
     except httpx.ConnectError as exc:
-        kind = "tls" if "SSL" in str(exc) or "certificate" in str(exc) else "connect"
+        kind = "tls" if _is_tls(exc) else "connect"
         raise FetchError(kind, f"{shown}: cannot connect: {_reason(exc)}") from None
     except httpx.TimeoutException:
         raise FetchError("timeout", f"{shown}: timed out") from None
     except httpx.HTTPError as exc:
-        raise FetchError("http", f"{shown}: {type(exc).__name__}: {_reason(exc)}") from None
+        kind = "tls" if _is_tls(exc) else "http"
+        raise FetchError(kind, f"{shown}: {type(exc).__name__}: {_reason(exc)}") from None
+    except FetchError as exc:
+        if exc.kind == "blocked" and not str(exc).startswith(shown):
+            raise FetchError("blocked", f"{shown}: {exc}") from None
+        raise
 
 
 async def _get(
-    client: httpx.AsyncClient, url: str, headers: dict, max_bytes: int, timeout: float
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict,
+    extensions: dict,
+    max_bytes: int,
+    timeout: float,
 ) -> FetchResult:
-    async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
-        final = str(response.url)
+    async with client.stream(
+        "GET", url, headers=headers, timeout=timeout, extensions=extensions
+    ) as response:
+        fresh = cache_min_interval(
+            response.headers.get("Cache-Control"), response.headers.get("Expires")
+        )
+        common = {"permanent_url": _permanent_url(response), "min_interval_seconds": fresh}
         if response.status_code == 304:
             return FetchResult(
-                final,
+                str(response.url),
                 304,
                 None,
-                etag=headers.get("If-None-Match"),
+                etag=response.headers.get("ETag") or headers.get("If-None-Match"),
                 last_modified=headers.get("If-Modified-Since"),
+                **common,
             )
         if response.status_code != 200:
-            raise FetchError(
-                "http",
-                f"{redact_url(url)}: HTTP {response.status_code} {response.reason_phrase}",
-                status=response.status_code,
-            )
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(
-                "too_large",
-                f"{redact_url(url)}: body of {declared} bytes is over the {max_bytes}-byte limit",
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise FetchError(
-                    "too_large",
-                    f"{redact_url(url)}: body is over the "
-                    f"{max_bytes}-byte limit (after decompression)",
-                )
-            chunks.append(chunk)
+            raise _status_error(url, response)
+        body = await _read_body(response, url, max_bytes)
         return FetchResult(
-            final,
+            str(response.url),
             200,
-            b"".join(chunks),
+            body,
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
             content_type=response.headers.get("Content-Type"),
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            **common,
         )
+
+
+async def _read_body(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    shown = redact_url(url)
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(
+            "too_large", f"{shown}: body of {declared} bytes is over the {max_bytes}-byte limit"
+        )
+    encoding = response.headers.get("Content-Encoding")
+    try:
+        decoder = BoundedDecoder(encoding, max_bytes)
+        async for raw in response.aiter_raw():
+            decoder.feed(raw)
+    except UnsupportedEncoding as exc:
+        raise FetchError("http", f"{shown}: unsupported Content-Encoding {exc}") from None
+    except TooLarge:
+        raise FetchError(
+            "too_large", f"{shown}: body is over the {max_bytes}-byte limit (after decompression)"
+        ) from None
+    except Exception as exc:  # zlib.error: a corrupt compressed body
+        if isinstance(exc, httpx.HTTPError):
+            raise
+        raise FetchError("http", f"{shown}: cannot decode {encoding} body: {exc}") from None
+    return decoder.body()
+
+
+def _status_error(url: str, response: httpx.Response) -> FetchStatusError:
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    message = f"{redact_url(url)}: HTTP {status} {response.reason_phrase}"
+    if retry_after is not None:
+        message += f" (retry after {retry_after:.0f}s)"
+    if status == 410:
+        return FetchStatusError("gone", message + ": the feed is gone for good", status)
+    return FetchStatusError("http", message, status, retry_after)
+
+
+def _permanent_url(response: httpx.Response) -> str | None:
+    """The target of the leading chain of 301/308 redirects, if any."""
+    if not response.history:
+        return None
+    targets = [r.url for r in response.history[1:]] + [response.url]
+    permanent = None
+    for hop, target in zip(response.history, targets, strict=True):
+        if hop.status_code not in PERMANENT:
+            break
+        permanent = str(target)
+    return permanent
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE" in str(seen).upper():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "SSL" in str(exc)
 
 
 def file_path(url: str) -> Path:
@@ -151,7 +262,8 @@ def _read_file(url: str, max_bytes: int) -> FetchResult:
     if len(body) > max_bytes:
         raise FetchError("too_large", f"{url}: file is over the {max_bytes}-byte limit")
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FetchResult(url, 200, body, content_type=content_type)
+    digest = hashlib.sha256(body).hexdigest()
+    return FetchResult(url, 200, body, content_type=content_type, body_sha256=digest)
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,149 @@
+"""SSRF guard: refuse non-public addresses at connect time, after DNS resolution.
+
+A feed is untrusted: its redirects and its article links may name any host. The
+guard sits in the connection layer (an httpcore network backend), so it sees the
+addresses a hostname *really* resolves to at the moment of connecting, checks every
+one of them, and connects to the checked IP itself: DNS rebinding between a check
+and a connect is impossible because there is only one resolution.
+
+:class:`GuardedTransport` keeps two connection pools: a strict one (public
+addresses only) and a permissive one (private addresses allowed, cloud metadata
+never). A request goes to the permissive pool only when it carries the
+:data:`ALLOW_PRIVATE_HOST` extension naming *its own* host, which
+:func:`monitor.ingest.fetch.fetch` sets for the operator's feed URL when
+``allow_private`` is true. httpx copies extensions onto redirect requests, so a
+redirect to a *different* private host lands in the strict pool and is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from monitor.errors import FetchError
+
+ALLOW_PRIVATE_HOST = "monitor.allow_private_host"
+METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def blocked_reason(ip: Address, *, allow_private: bool = False) -> str | None:
+    """Why ``ip`` must not be connected to (None when it may be).
+
+    Cloud metadata addresses are always refused; loopback, private, link-local,
+    shared (CGNAT), multicast, reserved and unspecified addresses unless
+    ``allow_private``. IPv4-mapped and 6to4 IPv6 addresses are judged by the IPv4
+    address inside them.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:
+            return blocked_reason(inner, allow_private=allow_private)
+    if ip in METADATA:
+        return "cloud metadata address"
+    if allow_private:
+        return None
+    for label in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{label}"):
+            return label.replace("_", "-") + " address"
+    if not ip.is_global:
+        return "non-public address"
+    return None
+
+
+async def resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+    seen: dict[Address, None] = {}
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        seen.setdefault(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]), None)
+    return list(seen)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that resolves, checks, then connects to the IP."""
+
+    def __init__(self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None):
+        self.allow_private = allow_private
+        self.inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Connect to the first address of ``host``, all of which must pass the check."""
+        addresses = await resolve(host, port)
+        for ip in addresses:
+            reason = blocked_reason(ip, allow_private=self.allow_private)
+            if reason:
+                raise FetchError("blocked", f"{host} resolves to {ip}, a {reason}: refused")
+        last: Exception | None = None
+        for ip in addresses:
+            try:
+                return await self.inner.connect_tcp(
+                    str(ip), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
+        """Unix sockets are never used for feeds."""
+        raise FetchError("blocked", "unix sockets are refused")
+
+    async def sleep(self, seconds: float) -> None:
+        """Delegate to the inner backend."""
+        await self.inner.sleep(seconds)
+
+
+def _guarded_transport(allow_private: bool, verify: Any, limits: httpx.Limits) -> Any:
+    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False, limits=limits)
+    transport._pool = httpcore.AsyncConnectionPool(  # the seam httpx offers no argument for
+        ssl_context=transport._pool._ssl_context,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(allow_private=allow_private),
+    )
+    return transport
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """Routes each request to the strict or the permissive guarded pool."""
+
+    def __init__(self, *, verify: Any = True, limits: httpx.Limits | None = None) -> None:
+        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._strict = _guarded_transport(False, verify, limits)
+        self._private = _guarded_transport(True, verify, limits)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the pool its allowance selects."""
+        allowed = request.extensions.get(ALLOW_PRIVATE_HOST)
+        host = request.url.host
+        transport = self._private if allowed and allowed == host else self._strict
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close both pools."""
+        await self._strict.aclose()
+        await self._private.aclose()
