@@ -1,0 +1,51 @@
+"""Feed autodiscovery: the feed an HTML page advertises with ``<link rel="alternate">``.
+
+    url = discover_feed_url(result.body, result.url)   # None when the page names none
+
+RSS is preferred over Atom over JSON Feed only by document order: the first
+advertised feed wins, as browsers and readers do. Only the document's head-ish
+first :data:`SCAN_BYTES` are read.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
+)
+SCAN_BYTES = 512 * 1024
+
+
+class _LinkFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "base" and values.get("href") and self.base is None:
+            self.base = values["href"]
+        if tag != "link" or not values.get("href"):
+            return
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower().split(";")[0].strip()
+        if "alternate" in rels and kind in FEED_TYPES:
+            self.found.append(values["href"].strip())
+
+
+def discover_feed_url(html_bytes: bytes, base_url: str) -> str | None:
+    """The absolute URL of the first feed ``html_bytes`` advertises, else None."""
+    finder = _LinkFinder()
+    try:
+        finder.feed(html_bytes[:SCAN_BYTES].decode("utf-8", errors="replace"))
+        finder.close()
+    except Exception:  # HTMLParser is lenient; anything else means "no feed found"
+        return None
+    if not finder.found:
+        return None
+    base = urljoin(base_url, finder.base) if finder.base else base_url
+    url = urljoin(base, finder.found[0])
+    return url if url.lower().startswith(("http://", "https://")) else None
