@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rule.add_argument("--json", action="store_true", help="one JSON object per item")
     rule.add_argument("--all", action="store_true", help="also list items that do not match")
+    rule.add_argument("--explain", action="store_true", help="show why each item matched or not")
     fetch = sub.add_parser("fetch", parents=[common], help="fetch one feed, print its items")
     fetch.add_argument("source", metavar="SOURCE", help="feed path or URL")
     fetch.add_argument("--json", action="store_true", help="one JSON object per line")

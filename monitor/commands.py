@@ -80,17 +80,30 @@ async def cmd_test_rule(args: argparse.Namespace) -> int:
         print(f"query:1:{exc.column}: {exc}", file=sys.stderr)
         return 2
     items = await _items(args.sources, read_items)
-    any_match = False
+    explain = getattr(args, "explain", False)
+    matched = 0
     for item in items:
         found = rules.match(item.fields())
-        any_match |= bool(found)
+        match = found[0] if found else None
+        matched += match is not None
         if args.json:
-            print(json.dumps(_match_json(item, found[0] if found else None), ensure_ascii=False))
-        elif found or args.all:
-            print(_match_text(item, found[0] if found else None))
+            record = _match_json(item, match)
+            if explain:
+                record["explain"] = rules.explain("query", item.fields()).to_dict()
+            print(json.dumps(record, ensure_ascii=False))
+        elif explain:
+            print(_explain_text(rules, item, match))
+        elif match or args.all:
+            print(_match_text(item, match))
     if not args.json:
-        print(f"{sum(1 for i in items if rules.match(i.fields()))} of {len(items)} items match")
-    return 0 if any_match else 1
+        print(f"{matched} of {len(items)} items match")
+    return 0 if matched else 1
+
+
+def _explain_text(rules: RuleSet, item: Item, match: Match | None) -> str:
+    """The match (or no match) line of ``item`` followed by its explanation tree."""
+    tree = rules.explain("query", item.fields()).format(item.fields(), indent="    ")
+    return f"{_match_text(item, match)}\n  why:\n{tree}\n"
 
 
 async def cmd_fetch(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from monitor.errors import RuleSyntaxError
 from monitor.models import Match
 from monitor.rules.presearch import Clause, Needs, item_keys, rarest, requirements
-from monitor.rules.query import Document, Query, compile_query
+from monitor.rules.query import Document, Explanation, Query, compile_query
 
 __all__ = ["RuleSet", "RuleSpec"]
 
@@ -74,6 +74,10 @@ class RuleSet:
             if rule == name:
                 return query
         raise KeyError(name)
+
+    def explain(self, name: str, fields: Mapping[str, str]) -> Explanation:
+        """Why rule ``name`` matches ``fields`` or not: its tree, branches held or failed."""
+        return self.query(name).explain(Document.from_fields(fields))
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers of the rules ``doc`` can possibly match, in rule order."""
