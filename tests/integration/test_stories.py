@@ -12,7 +12,7 @@ import yaml
 from monitor.config import load
 from monitor.pipeline import run_once
 from monitor.runtime import build_runtime
-from tests.conftest import run_cli, serve_seed, write_config
+from tests.conftest import run_cli, seed_feed, serve_seed, write_config
 from tests.integration.test_end_to_end import make_config
 
 RULES = {"pp": "Pompeo AND Pyongyang"}
@@ -205,3 +205,39 @@ def test_dedup_knobs_are_checked(tmp_path):
     bad = write_config(tmp_path / "b.yaml", {"dedup": {"max_distance": 40}})
     out = run_cli("check", "--config", str(bad), cwd=tmp_path)
     assert out.returncode == 1 and "b.yaml:2:17: dedup.max_distance" in out.stderr
+
+
+def test_a_pending_story_shows_a_duplicate_that_arrives_later(tmp_path):
+    from datetime import UTC, datetime
+
+    from monitor.pipeline import poll_all
+
+    feeds = []
+    for name in ("feed-full.xml", "feed-syndicated.xml"):
+        (tmp_path / name).write_bytes(seed_feed(name, "http://127.0.0.1:1"))
+        feeds.append({"url": f"file:{tmp_path / name}", "name": name, "backfill": "all"})
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "feeds": feeds[:1],
+            "rules": [{"name": n, "query": q} for n, q in RULES.items()],
+            "channels": {"daily": {"type": "console", "schedule": "cron: 0 7 * * *"}},
+        },
+    )
+
+    async def poll(path: Path):
+        rt = build_runtime(load(path))
+        try:
+            await poll_all(rt)
+            return rt.outbox.preview("daily", datetime.now(UTC))
+        finally:
+            await rt.aclose()
+
+    (story,) = asyncio.run(poll(config)).stories
+    assert story.duplicates == ()
+    both = yaml.safe_load(config.read_text())
+    both["feeds"] = feeds
+    write_config(config, both)
+    (story,) = asyncio.run(poll(config)).stories
+    assert [d.guid for d in story.duplicates] == ["wire-88412"]
