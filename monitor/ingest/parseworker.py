@@ -1,0 +1,236 @@
+"""Parsing in worker processes with a wall-clock limit and a memory limit.
+
+feedparser can be driven into quadratic regexes (its issue #562), entity expansion
+and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in a few
+long-lived worker processes (fresh ``python -c`` processes speaking pickles over
+pipes), each limited by ``RLIMIT_AS``. A job that runs past its timeout has its
+worker killed and replaced; the other workers and their jobs carry on. Failures are
+:class:`ParseError`:
+``"parse timed out after Ns"``, ``"parse ran out of memory"``, ``"parse worker died"``.
+
+    pool = ParsePool(workers=2, memory_mb=512)
+    parsed = await parse_isolated(body, url, content_type, timeout=10, pool=pool)
+    parsed, items = await parse_items_isolated(body, url, ctype, feed_ref, now, pool=pool)
+    await pool.close()
+
+Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from monitor.errors import ParseError
+from monitor.ingest.normalize import normalize_feed
+from monitor.ingest.parse import ParsedFeed, parse_feed, slim_entry
+from monitor.models import FeedRef, Item
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MEMORY_MB = 512
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+
+
+def serve(memory_bytes: int) -> None:
+    """The loop of one worker process: read (func, args) on stdin, answer on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    reader = os.fdopen(os.dup(0), "rb")
+    writer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed by a library goes to stderr, not into the protocol
+    while True:
+        head = reader.read(8)
+        if len(head) < 8:
+            return
+        func, args = pickle.loads(reader.read(int.from_bytes(head, "big")))
+        try:
+            answer: tuple[str, Any] = ("ok", func(*args))
+        except MemoryError:
+            answer = ("oom", None)
+        except ParseError as exc:
+            answer = ("parse", str(exc))
+        except Exception as exc:
+            answer = ("error", f"{type(exc).__name__}: {exc}"[:300])
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            answer, data = ("oom", None), pickle.dumps(("oom", None))
+        writer.write(len(data).to_bytes(8, "big") + data)
+        writer.flush()
+        if answer[0] == "oom":
+            return  # a worker that hit its limit may be in a bad state: start afresh
+
+
+class _Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, memory_bytes: int) -> _Worker:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            f"from monitor.ingest.parseworker import serve; serve({memory_bytes})",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        return cls(process)
+
+    async def call(self, func: Callable[..., Any], args: tuple) -> tuple[str, Any]:
+        assert self.process.stdin and self.process.stdout
+        data = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self.process.stdin.write(len(data).to_bytes(8, "big") + data)
+        await self.process.stdin.drain()
+        head = await self.process.stdout.readexactly(8)
+        return pickle.loads(await self.process.stdout.readexactly(int.from_bytes(head, "big")))
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+
+
+class ParsePool:
+    """A few worker processes for parse jobs; see the module docstring."""
+
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        *,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.size = max(1, workers)
+        self.memory_bytes = memory_mb * 1024 * 1024
+        self.timeout = timeout
+        self._idle: asyncio.Queue[_Worker | None] | None = None
+        self._all: set[_Worker] = set()
+
+    def _queue(self) -> asyncio.Queue[_Worker | None]:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for _ in range(self.size):
+                self._idle.put_nowait(None)  # started on first use
+        return self._idle
+
+    async def _spawn(self) -> _Worker:
+        worker = await _Worker.start(self.memory_bytes)
+        self._all.add(worker)
+        return worker
+
+    async def run(self, func: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """``func(*args)`` in a worker (both picklable); raise ParseError on failure."""
+        idle = self._queue()
+        limit = self.timeout if timeout is None else timeout
+        worker = await idle.get()
+        healthy = False
+        try:
+            worker = worker or await self._spawn()
+            status, value = await self._call(worker, func, args, limit)
+            healthy = status != "oom"
+        finally:
+            if not healthy and worker is not None:
+                self._all.discard(worker)
+                await asyncio.shield(worker.kill())
+                worker = None
+            idle.put_nowait(worker)
+        if status == "ok":
+            return value
+        if status == "oom":
+            raise ParseError(f"parse ran out of memory (limit {self.memory_bytes >> 20} MB)")
+        if status == "parse":
+            raise ParseError(value)
+        raise ParseError(f"parse failed: {value}")
+
+    async def _call(
+        self, worker: _Worker, func: Callable[..., Any], args: tuple, limit: float
+    ) -> tuple[str, Any]:
+        try:
+            async with asyncio.timeout(limit):
+                return await worker.call(func, args)
+        except TimeoutError:
+            raise ParseError(f"parse timed out after {limit:g}s") from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            code = await worker.process.wait()
+            reason = "ran out of memory" if code == -signal.SIGKILL else "died"
+            raise ParseError(f"parse worker {reason} (exit code {code})") from None
+
+    async def close(self) -> None:
+        """Stop every worker."""
+        for worker in list(self._all):
+            if worker.process.stdin:
+                worker.process.stdin.close()
+        for worker in list(self._all):
+            try:
+                async with asyncio.timeout(2):
+                    await worker.process.wait()
+            except TimeoutError:
+                pass
+            await worker.kill()
+        self._all.clear()
+        self._idle = None
+
+
+def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    parsed = parse_feed(body, url, content_type)
+    entries = [slim_entry(e) for e in parsed.entries]
+    return ParsedFeed(parsed.title, parsed.language, entries, parsed.warning, parsed.ttl_minutes)
+
+
+def _items_job(
+    body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime
+) -> tuple[ParsedFeed, list[Item]]:
+    parsed = parse_feed(body, url, content_type)
+    items = normalize_feed(parsed, feed, now)
+    meta = ParsedFeed(parsed.title, parsed.language, [], parsed.warning, parsed.ttl_minutes)
+    return meta, items
+
+
+_default: ParsePool | None = None
+
+
+def default_pool() -> ParsePool:
+    """The process-wide pool used when no ``pool`` is passed."""
+    global _default
+    if _default is None:
+        _default = ParsePool()
+    return _default
+
+
+async def parse_isolated(
+    body: bytes,
+    url: str,
+    content_type: str | None = None,
+    *,
+    timeout: float | None = None,
+    pool: ParsePool | None = None,
+) -> ParsedFeed:
+    """:func:`parse_feed` in a worker; entries are plain dicts (see ``slim_entry``)."""
+    return await (pool or default_pool()).run(_parse_job, body, url, content_type, timeout=timeout)
+
+
+async def parse_items_isolated(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    feed: FeedRef,
+    now: datetime,
+    *,
+    timeout: float | None = None,
+    pool: ParsePool | None = None,
+) -> tuple[ParsedFeed, list[Item]]:
+    """Parse and normalize in a worker: (the feed without entries, its Items)."""
+    return await (pool or default_pool()).run(
+        _items_job, body, url, content_type, feed, now, timeout=timeout
+    )

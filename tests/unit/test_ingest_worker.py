@@ -1,0 +1,86 @@
+"""Parsing in worker processes: same results, and runaway parses are killed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.ingest.parse import parse_feed
+from monitor.ingest.parseworker import ParsePool, parse_isolated, parse_items_isolated
+from monitor.models import FeedRef
+from tests.conftest import seed_feed
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+FEED = FeedRef("seed", "http://127.0.0.1:1/feed.xml")
+
+
+def hog_memory() -> int:
+    """Allocate far past any worker's limit (runs in the worker)."""
+    blocks = [bytearray(64 * 1024 * 1024) for _ in range(64)]
+    return len(blocks)
+
+
+def run(coro_fn):
+    async def go():
+        pool = ParsePool(workers=2, memory_mb=300, timeout=10)
+        try:
+            return await coro_fn(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def test_isolated_parse_gives_the_same_entries():
+    body = seed_feed("feed-full.xml", "http://127.0.0.1:1")
+    direct = parse_feed(body, FEED.url, "application/xml")
+
+    async def go(pool):
+        parsed = await parse_isolated(body, FEED.url, "application/xml", pool=pool)
+        meta, items = await parse_items_isolated(
+            body, FEED.url, "application/xml", FEED, NOW, pool=pool
+        )
+        return parsed, meta, items
+
+    parsed, meta, items = run(go)
+    assert [e["id"] for e in parsed.entries] == [e["id"] for e in direct.entries]
+    assert parsed.title == meta.title == direct.title and meta.entries == []
+    assert items[0].id == "jad-3052260" and "Pompeo’s fourth visit" in items[0].content
+
+
+def test_runaway_parse_is_killed_and_the_pool_carries_on():
+    author = "a@" + "a." * 60_000 + "!"  # feedparser's e-mail regex is quadratic (#562)
+    slow = (
+        '<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+        f"<author>{author}</author></item></channel></rss>"
+    ).encode()
+    good = seed_feed("feed-teaser.xml", "http://127.0.0.1:1")
+
+    async def go(pool):
+        slow_parse = parse_isolated(slow, FEED.url, "application/xml", pool=pool, timeout=1)
+        good_parse = parse_isolated(good, FEED.url, "application/xml", pool=pool, timeout=20)
+        return await asyncio.gather(slow_parse, good_parse, return_exceptions=True)
+
+    failed, parsed = run(go)
+    assert isinstance(failed, ParseError) and str(failed) == "parse timed out after 1s"
+    assert parsed.entries
+
+
+def test_memory_limit_ends_the_job_not_the_daemon():
+    async def go(pool):
+        with pytest.raises(ParseError, match="parse ran out of memory"):
+            await pool.run(hog_memory)
+        return await pool.run(len, b"still working")
+
+    assert run(go) == 13
+
+
+def test_parser_errors_cross_the_process_boundary():
+    async def go(pool):
+        await parse_isolated(b"<html><body>page</body></html>", FEED.url, "text/html", pool=pool)
+
+    with pytest.raises(ParseError, match="not a feed"):
+        run(go)
