@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 
 import pytest
 
 from monitor.errors import FetchError
 from monitor.ingest.fetch import fetch, make_client
-from tests.conftest import SEED, seed_feed
+from monitor.ingest.fulltext import FulltextFetcher
+from monitor.ingest.parseworker import ParsePool
+from tests.conftest import SEED, seed_feed, serve_seed
 
 
 def get(url: str, **kwargs):
@@ -83,3 +86,47 @@ def test_file_urls(tmp_path):
     with pytest.raises(FetchError) as caught:
         get(f"file:{tmp_path / 'nope.xml'}")
     assert caught.value.kind == "file"
+
+
+def test_permanent_redirect_cache_hints_and_body_hash(http_server):
+    body = seed_feed("feed-full.xml", http_server.base_url)
+    http_server.route("/new.xml", body, headers={"Cache-Control": "public, max-age=900"})
+    http_server.route("/old.xml", b"", status=301, headers={"Location": "/new.xml"})
+    http_server.route("/tmp.xml", b"", status=302, headers={"Location": "/new.xml"})
+    moved = get(http_server.url("/old.xml"))
+    assert moved.permanent_url == http_server.url("/new.xml")
+    assert moved.min_interval_seconds == 900
+    assert moved.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert get(http_server.url("/tmp.xml")).permanent_url is None
+
+
+def test_guarded_client_fetches_an_allowed_private_feed(http_server):
+    http_server.route("/feed.xml", seed_feed("feed-teaser.xml", http_server.base_url))
+
+    async def go():
+        async with make_client(guarded=True) as client:
+            return await fetch(
+                client, http_server.url("/feed.xml"), timeout=5, max_bytes=10**6, allow_private=True
+            )
+
+    assert b"Typhoon" in asyncio.run(go()).body
+
+
+def test_fulltext_of_the_seed_article(http_server):
+    urls = serve_seed(http_server, "feed-teaser.xml")
+    link = http_server.url("/news/2018/08/15/pompeo-may-be-returning.html")
+    assert urls
+
+    async def go(allow_private: bool):
+        pool = ParsePool(workers=1)  # extraction runs in a worker, like parsing
+        async with make_client(guarded=True) as client:
+            fetcher = FulltextFetcher(client, timeout=10, allow_private=allow_private, pool=pool)
+            try:
+                return await fetcher.text(link), await fetcher.text(link)
+            finally:
+                await pool.close()
+
+    text, cached = asyncio.run(go(True))
+    assert "declaration to end" in text and "Pompeo" in text and cached == text
+    assert len(http_server.requests_to("/news/2018/08/15/pompeo-may-be-returning.html")) == 1
+    assert asyncio.run(go(False)) == (None, None)  # an article link may not be private
