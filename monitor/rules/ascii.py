@@ -12,7 +12,6 @@ possessive ``'s``. The tests check this against :func:`monitor.rules.text.analyz
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 __all__ = ["spaced", "term_spans", "terms"]
 
@@ -56,13 +55,23 @@ def terms(spaced_text: str) -> list[str]:
 
 
 def term_spans(spaced_text: str, term: str) -> list[tuple[int, int]]:
-    """Character spans of every word whose term is ``term``, in text order."""
-    return [m.span() for m in _term_pattern(term).finditer(spaced_text)]
+    """Character spans of every word whose term is ``term``, in text order.
 
-
-@lru_cache(maxsize=8192)
-def _term_pattern(term: str) -> re.Pattern[str]:
-    """Words whose term is ``term``: ``term`` itself (unless it ends in 's) or ``term's``."""
-    escaped = re.escape(term)
-    body = f"{escaped}'s" if term.endswith("'s") else f"{escaped}(?:'s)?"
-    return re.compile(rf"(?<!\S){body}(?!\S)")
+    Such a word is ``term`` itself (unless ``term`` ends in ``'s``, which the analyzer
+    would have dropped) or ``term's``; a plain substring search finds the candidates.
+    """
+    spans = []
+    size, end_of_text = len(term), len(spaced_text)
+    bare_ok = not term.endswith("'s")
+    i = spaced_text.find(term)
+    while i >= 0:
+        if i == 0 or spaced_text[i - 1] == " ":
+            j = i + size
+            if bare_ok and (j == end_of_text or spaced_text[j] == " "):
+                spans.append((i, j))
+            elif spaced_text.startswith("'s", j) and (
+                j + 2 == end_of_text or spaced_text[j + 2] == " "
+            ):
+                spans.append((i, j + 2))
+        i = spaced_text.find(term, i + 1)
+    return spans

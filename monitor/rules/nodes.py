@@ -114,6 +114,10 @@ class TermLeaf(Positional):
         """Spans of the token in ``index``."""
         return [Span(p, p, ((p, p),)) for p in index.positions(self.key)]
 
+    def holds(self, doc: Document) -> bool:
+        """Whether the token occurs in one of the leaf's fields (no positions needed)."""
+        return any(self.key in self.view(doc, name).term_set for name in self.fields)
+
 
 class WildcardLeaf(Positional):
     """A ``te?m*`` pattern matched against whole (never stemmed) tokens."""

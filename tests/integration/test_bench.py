@@ -39,3 +39,19 @@ def test_dedup_benchmark_quick_json():
             lookup["near_probes_found"].split("/")[0] == lookup["near_probes_found"].split("/")[1]
         )
         assert lookup["ratio_brute_over_ours"] > 0
+
+
+def test_match_benchmark_tiny_json():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "match.py"), "--tiny", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(out.stdout)
+    (size,) = result["sizes"]
+    assert result["items"] == 20 and size["rules"] == 200
+    assert size["ours_us_per_item"] > 0 and size["ratio_every_over_ours"] > 0
+    assert size["peak_rss_mb"] > 0

@@ -1,0 +1,161 @@
+"""Matching cost at scale: the presearch index against evaluating every rule.
+
+Generates rules shaped like real ones (2-6 terms; AND, OR groups, phrases, some NOTs,
+some prefix wildcards, some NEAR/n) and news-sized items (a title and 200-2,000 words)
+from one Zipf vocabulary, then times per item, in the same run:
+
+- ours: ``RuleSet.match`` (presearch, then evaluate the candidates), over every item;
+- every rule: ``RuleSet.match_every`` (no presearch), over a sample of the items at
+  large rule counts (the sample size is in the output); both give the same matches,
+  which is checked on the sample.
+
+"Per item" includes everything ``match`` does for an item: building the Document
+(analyzing title and content), the presearch lookup, and evaluating candidates with
+highlights. ``analysis_us_per_item`` is the analysis part alone (terms of both fields).
+
+    python bench/match.py [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import json
+import random
+import resource
+import string
+import sys
+import time
+from typing import Any
+
+from monitor.rules.index import RuleSet
+from monitor.rules.query import Document
+
+VOCABULARY = 50_000
+RULE_SKIP = 1_000  # rule terms: ranks 1,000-50,000 (topics and names, not common words)
+
+
+def vocabulary(rng: random.Random) -> tuple[list[str], list[float]]:
+    """Distinct pseudo-words and the cumulative Zipf (s=1) weights of their ranks."""
+    words: dict[str, None] = {}
+    while len(words) < VOCABULARY:
+        word = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(3, 10)))
+        if word not in ("and", "not", "near", "onear"):
+            words[word] = None
+    return list(words), list(itertools.accumulate(1 / r for r in range(1, VOCABULARY + 1)))
+
+
+def make_items(rng: random.Random, words: list[str], cum: list[float], n: int) -> list[dict]:
+    """``n`` items: a 6-14 word title and 200-2,000 words of content in sentences."""
+    items = []
+    for _ in range(n):
+        title = " ".join(rng.choices(words, cum_weights=cum, k=rng.randint(6, 14))).title()
+        body = rng.choices(words, cum_weights=cum, k=rng.randint(200, 2000))
+        sentences, i = [], 0
+        while i < len(body):
+            k = rng.randint(8, 25)
+            sentences.append(" ".join(body[i : i + k]).capitalize() + ".")
+            i += k
+        items.append({"title": title, "summary": "", "content": " ".join(sentences)})
+    return items
+
+
+def make_rule(rng: random.Random, words: list[str], cum: list[float]) -> str:
+    """One rule: 2-6 terms in AND/OR groups, maybe a phrase, a NOT, a wildcard, a NEAR."""
+    total = cum[-1]
+    lo = cum[RULE_SKIP - 1]
+    terms = []
+    for _ in range(rng.randint(2, 6)):
+        rank = bisect.bisect_left(cum, lo + rng.random() * (total - lo))
+        terms.append(words[min(rank, len(words) - 1)])
+    negated = terms.pop() if len(terms) > 2 and rng.random() < 0.2 else None
+    if rng.random() < 0.15:
+        i = rng.randrange(len(terms))
+        terms[i] = terms[i][: max(3, len(terms[i]) - 3)] + "*"
+    parts: list[str] = []
+    while terms:
+        shape = rng.random()
+        if shape < 0.15 and len(terms) >= 2 and "*" not in terms[0] + terms[1]:
+            parts.append(f'"{terms.pop(0)} {terms.pop(0)}"')
+        elif shape < 0.35 and len(terms) >= 2:
+            parts.append(f"({terms.pop(0)} OR {terms.pop(0)})")
+        elif shape < 0.42 and len(terms) >= 2 and "*" not in terms[0] + terms[1]:
+            parts.append(f"{terms.pop(0)} NEAR/5 {terms.pop(0)}")
+        else:
+            parts.append(terms.pop(0))
+    query = " AND ".join(parts)
+    return f"{query} AND NOT {negated}" if negated else query
+
+
+def per_item_us(fn: Any, items: list[dict]) -> tuple[float, list]:
+    """Mean µs per item of ``fn(item)`` over ``items``, and the results."""
+    start = time.perf_counter()
+    results = [fn(item) for item in items]
+    return (time.perf_counter() - start) / len(items) * 1e6, results
+
+
+def analysis_us(items: list[dict]) -> float:
+    """Mean µs per item to analyze title and content into term sets (part of 'ours')."""
+    return per_item_us(lambda f: Document.from_fields(f).term_set(("title", "content")), items)[0]
+
+
+def run_size(n_rules: int, items: list[dict], rng: random.Random, words, cum) -> dict:
+    """Compile ``n_rules`` rules and time both matchers."""
+    specs = [(f"r{i}", make_rule(rng, words, cum)) for i in range(n_rules)]
+    start = time.perf_counter()
+    rules = RuleSet(specs)
+    compile_s = time.perf_counter() - start
+    ours_us, found = per_item_us(rules.match, items)
+    sample = items[: min(len(items), max(10, 2_000_000 // n_rules))]
+    every_us, expected = per_item_us(rules.match_every, sample)
+    if found[: len(sample)] != expected:
+        raise SystemExit(f"{n_rules} rules: presearch and every-rule results differ")
+    ours_sample_us = per_item_us(rules.match, sample)[0]
+    candidates = sum(len(rules.candidates(Document.from_fields(i))) for i in sample)
+    return {
+        "rules": n_rules,
+        "compile_s": round(compile_s, 3),
+        "ours_us_per_item": round(ours_us, 1),
+        "every_rule_us_per_item": round(every_us, 1),
+        "every_rule_items_sampled": len(sample),
+        "ours_us_per_item_on_that_sample": round(ours_sample_us, 1),
+        "ratio_every_over_ours": round(every_us / ours_sample_us, 1),
+        "candidates_per_item": round(candidates / len(sample), 2),
+        "matches_per_item": round(sum(len(m) for m in found) / len(items), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k rules, 300 items")
+    parser.add_argument("--tiny", action="store_true", help="a smoke run: 200 rules, 20 items")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args()
+    sizes, n_items = [1_000, 10_000, 100_000], 10_000
+    if args.quick:
+        sizes, n_items = [1_000, 10_000], 300
+    if args.tiny:
+        sizes, n_items = [200], 20
+    rng = random.Random(20180815)
+    words, cum = vocabulary(rng)
+    items = make_items(rng, words, cum, n_items)
+    words_per_item = sum(len(i["content"].split()) for i in items) / len(items)
+    result = {
+        "benchmark": "match",
+        "items": n_items,
+        "mean_words_per_item": round(words_per_item),
+        "analysis_us_per_item": round(analysis_us(items[:300]), 1),
+        "sizes": [run_size(n, items, rng, words, cum) for n in sizes],
+        "note": "per item = Document analysis + presearch + evaluation with highlights; "
+        "every-rule timing uses the first every_rule_items_sampled items",
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
