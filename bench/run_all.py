@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["ingest.py", "dedup.py"]
+BENCHMARKS = ["ingest.py", "dedup.py", "match.py"]
 
 
 def main() -> int:
