@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", "-c", metavar="FILE", help="the config file (YAML)")
     common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    common.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="stderr log format"
+    )
     parser = argparse.ArgumentParser(
         prog="news-monitor",
         description="Poll news feeds, match watch rules, deliver alerts and digests.",
@@ -63,13 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("channel", metavar="CHANNEL")
     status = sub.add_parser("status", parents=[common], help="feeds, rules and channels")
     status.add_argument("--json", action="store_true")
+    retry = sub.add_parser(
+        "retry", parents=[common], help="send a channel's dead letters again (re-enables it)"
+    )
+    retry.add_argument("channel", metavar="CHANNEL")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``news-monitor`` and ``python -m monitor``."""
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level or "info")
+    setup_logging(args.log_level or "info", args.log_format)
     from monitor import commands
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))

@@ -27,7 +27,7 @@ from monitor.store.status import channel_summary, dead_letters, rule_counts
 
 def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
     """``run [--once]``: the daemon (a coroutine the CLI runs)."""
-    return run_daemon(config, once=args.once)
+    return run_daemon(config, once=args.once, config_path=args.config)
 
 
 def cmd_check(args: argparse.Namespace, path: Path) -> int:

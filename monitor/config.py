@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,7 +28,7 @@ from pydantic import (
 
 from monitor.configsource import Source, read_config
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
-from monitor.redact import redact_url
+from monitor.redact import config_secrets, redact_url, register_secrets
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -244,6 +245,13 @@ class DedupSettings(Strict):
     retention: Duration = timedelta(days=30)
 
 
+def _metrics_address(value: str) -> str:
+    from monitor.metrics import parse_address
+
+    parse_address(value)
+    return value
+
+
 class MonitorConfig(Strict):
     """The whole configuration file."""
 
@@ -253,6 +261,8 @@ class MonitorConfig(Strict):
     templates_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     allow_private_networks: bool = False
+    metrics: Annotated[str, AfterValidator(_metrics_address)] | None = None
+    watch_config: bool = False
     dedup: DedupSettings = DedupSettings()
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
@@ -308,6 +318,7 @@ def load_with_source(path: Path) -> tuple[MonitorConfig, Source]:
         config = MonitorConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([_issue_from_pydantic(err, source) for err in exc.errors()]) from None
+    register_secrets(config_secrets(config))  # masked in every log line and error from now on
     issues = cross_check(config, source)
     if issues:
         raise ConfigError(issues)

@@ -1,9 +1,14 @@
-"""The long-running daemon: APScheduler wiring, the state lock, clean shutdown.
+"""The long-running daemon: APScheduler wiring, the state lock, signals, sd_notify.
 
 Each feed is a job at its interval (with jitter, first poll spread over a few
-seconds); each channel is a job at its schedule. A late run coalesces into one and
-is never dropped (``misfire_grace_time=None``). SIGTERM/SIGINT stop the scheduler,
-let in-flight work finish within :data:`DRAIN_SECONDS`, and close the store.
+seconds, at most :data:`MAX_PARALLEL_POLLS` at once); each channel is a job at its
+schedule. Late runs coalesce into one and are never dropped; clock jumps are
+absorbed (:mod:`monitor.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
+in-flight polls and sends finish within :data:`DRAIN_SECONDS`, then close the store;
+SIGHUP (or a config file change with ``watch_config: true``) reloads the config,
+rules and templates, keeping the old ones if anything is invalid. systemd hears
+``READY=1``, ``STATUS=``, ``RELOADING=1``, ``STOPPING=1`` and, while the health check
+passes, ``WATCHDOG=1`` (:mod:`monitor.sdnotify`, :mod:`monitor.health`).
 """
 
 from __future__ import annotations
@@ -12,26 +17,42 @@ import asyncio
 import logging
 import random
 import signal
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import FeedConfig, MonitorConfig
+from monitor import health, metrics
+from monitor.config import FeedConfig, MonitorConfig, find_config_path
+from monitor.errors import ConfigError
+from monitor.logs import set_level
 from monitor.pipeline import deliver_channel, poll_feed, prune_state, run_once
+from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
 from monitor.runtime import Runtime, build_runtime
+from monitor.scheduling import JOB_DEFAULTS, SteadyScheduler
+from monitor.sdnotify import SystemdNotifier
 from monitor.store.lock import StateLock
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
 RETRY_SWEEP_SECONDS = 30
 PRUNE_HOURS = 6
-JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
+WATCH_SECONDS = 2.0  # config file polling with watch_config: true
+MAX_PARALLEL_POLLS = 16
+__all__ = ["JOB_DEFAULTS", "Daemon", "run_daemon"]
 
 
-async def run_daemon(config: MonitorConfig, *, once: bool = False) -> None:
-    """Run until SIGTERM/SIGINT (or one pass with ``once``), holding the state lock."""
+async def run_daemon(
+    config: MonitorConfig, *, once: bool = False, config_path: str | Path | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT (or one pass with ``once``), holding the state lock.
+
+    ``config_path`` is the ``--config`` argument, so SIGHUP re-reads the same file.
+    """
     lock = StateLock(config.state_dir)
     lock.acquire()
     rt = build_runtime(config)
@@ -49,51 +70,265 @@ async def run_daemon(config: MonitorConfig, *, once: bool = False) -> None:
             sent = sum(d.sent for d in deliveries)
             log.info("once: feeds=%d failed=%d messages_sent=%d", len(polls), failed, sent)
             return
-        await _serve(rt)
+        await Daemon(rt, find_config_path(str(config_path) if config_path else None)).serve()
     finally:
         await rt.aclose()
         lock.release()
 
 
-async def _serve(rt: Runtime) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    scheduler = AsyncIOScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
-    _schedule_feeds(scheduler, rt)
-    _schedule_channels(scheduler, rt)
-    scheduler.add_job(prune_state, IntervalTrigger(hours=PRUNE_HOURS), args=(rt,), id="prune")
-    scheduler.start()
-    log.info(
-        "started: feeds=%d rules=%d channels=%d state_dir=%s",
-        len(rt.config.feeds),
-        len(rt.config.rules),
-        len(rt.config.channels),
-        rt.config.state_dir,
-    )
-    await stop.wait()
-    log.info("stopping: finishing work in progress (at most %ds)", DRAIN_SECONDS)
-    scheduler.shutdown(wait=False)
-    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    if pending:
-        await asyncio.wait(pending, timeout=DRAIN_SECONDS)
-    log.info("stopped")
+class Daemon:
+    """The scheduler, signal handlers, reloads and health reports around one Runtime."""
+
+    def __init__(self, rt: Runtime, config_path: Path) -> None:
+        self.rt = rt
+        self.path = config_path
+        self.notify = SystemdNotifier.from_env()
+        self.scheduler = SteadyScheduler()
+        self.polls = asyncio.Semaphore(MAX_PARALLEL_POLLS)
+        self.stop = asyncio.Event()
+        self.channel_jobs: dict[str, str] = {}  # job id -> channel name
+        self.watcher: ConfigWatcher | None = None
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(self) -> None:
+        """Schedule everything, report READY, run until stopped, drain."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
+        server = metrics.serve(self.rt.config.metrics) if self.rt.config.metrics else None
+        _schedule_feeds(self.scheduler, self.rt, self.polls)
+        self._apply_channel_jobs(set(self.rt.config.channels))
+        self.scheduler.add_job(
+            _prune, IntervalTrigger(hours=PRUNE_HOURS), args=(self.rt,), id="prune"
+        )
+        self.scheduler.add_job(
+            self._health,
+            IntervalTrigger(seconds=self._health_seconds()),
+            id="health",
+            name="health",
+        )
+        if self.rt.config.watch_config:
+            self._start_watching()
+        self.scheduler.start()
+        config = self.rt.config
+        log.info(
+            "started: feeds=%d rules=%d channels=%d state_dir=%s config=%s",
+            len(config.feeds),
+            len(config.rules),
+            len(config.channels),
+            config.state_dir,
+            self.path,
+        )
+        self.notify.ready(self._status().status_line(datetime.now(UTC)))
+        try:
+            await self.stop.wait()
+        finally:
+            await self._drain()
+            if server is not None:
+                server.shutdown()
+            self.notify.close()
+
+    async def _drain(self) -> None:
+        """Start nothing new; give running polls and sends DRAIN_SECONDS to finish."""
+        self.notify.stopping("stopping: finishing work in progress")
+        log.info("stopping: finishing work in progress (at most %ds)", DRAIN_SECONDS)
+        # pause, not shutdown: APScheduler's shutdown cancels the jobs still running
+        self.scheduler.pause()
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        late: set[asyncio.Future[Any]] = set()
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+        if late:
+            log.warning(
+                "stopping: %d tasks still running after %ds are cancelled "
+                "(their transactions roll back; unsent messages are sent at the next start)",
+                len(late),
+                DRAIN_SECONDS,
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=5)
+        self.scheduler.shutdown(wait=False)
+        log.info("stopped")
+
+    # --- health ------------------------------------------------------------------
+
+    def _health_seconds(self) -> float:
+        watchdog = self.notify.watchdog_seconds
+        return min(HEALTH_SECONDS, watchdog / 3) if watchdog else HEALTH_SECONDS
+
+    def _status(self) -> health.Health:
+        return health.check(self.rt, self.scheduler, exclude_job="health")
+
+    async def _health(self) -> None:
+        """Scheduler job: STATUS line, outbox gauges, and WATCHDOG=1 only when healthy."""
+        report = self._status()
+        metrics.HEALTHY.set(1 if report.ok else 0)
+        self.notify.status(report.status_line(datetime.now(UTC)))
+        if report.ok:
+            self.notify.watchdog()
+        else:
+            log.error("unhealthy, no watchdog ping: %s", report.problem)
+
+    # --- reload ------------------------------------------------------------------
+
+    def request_reload(self, reason: str) -> None:
+        """Reload soon (signal handlers and the file watcher call this)."""
+        task = asyncio.ensure_future(self.reload(reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def reload(self, reason: str) -> bool:
+        """Re-read the config; swap it in if valid, else keep the old one. True if swapped."""
+        async with self._reload_lock:
+            self.notify.reloading()
+            try:
+                return self._reload(reason)
+            finally:
+                self.notify.ready(self._status().status_line(datetime.now(UTC)))
+
+    def _reload(self, reason: str) -> bool:
+        log.info("reload (%s): reading %s", reason, self.path)
+        try:
+            new = prepare(self.path, self.rt)
+        except ConfigError as exc:
+            log.error("reload failed, the running config stays:\n%s", exc)
+            return False
+        except Exception as exc:
+            log.exception("reload failed, the running config stays: %s", exc)
+            return False
+        old = self.rt.config
+        changes = diff_feeds(old, new.config)
+        self.rt.swap(new.config, new.rules, new.renderer, new.notifiers)
+        set_level(new.config.log_level)
+        self._reschedule_feeds(changes)
+        changed_channels = {
+            name for name, ch in new.config.channels.items() if old.channels.get(name) != ch
+        }
+        self._apply_channel_jobs(changed_channels)
+        if self.watcher is not None:
+            self.watcher.watch(new.files)
+        elif new.config.watch_config:
+            self._start_watching()
+        log.info(
+            "reloaded: feeds added=%d removed=%d changed=%d unchanged=%d; rules=%d; "
+            "channels=%d (changed %d)",
+            len(changes.added),
+            len(changes.removed),
+            len(changes.changed),
+            changes.unchanged,
+            len(new.config.rules),
+            len(new.config.channels),
+            len(changed_channels),
+        )
+        return True
+
+    def _reschedule_feeds(self, changes: Any) -> None:
+        """Add, drop and update only the feed jobs whose feed changed."""
+        for url in changes.removed:
+            if self.scheduler.get_job(f"feed:{url}"):
+                self.scheduler.remove_job(f"feed:{url}")
+        now = self.rt.clock()
+        for feed in changes.changed:
+            job = self.scheduler.get_job(f"feed:{feed.url}")
+            if job is None:
+                changes.added.append(feed)
+                continue
+            update: dict[str, Any] = {"args": (self.rt, feed, self.polls)}
+            if feed.url in changes.interval_changed:
+                update["trigger"] = _feed_trigger(self.rt.config, feed)
+                soonest = now + self.rt.config.feed_interval(feed)
+                update["next_run_time"] = min(job.next_run_time or soonest, soonest)
+            job.modify(name=f"poll {feed.display_name}", **update)
+        _schedule_feeds(self.scheduler, self.rt, self.polls, only=changes.added)
+
+    def _apply_channel_jobs(self, channels: set[str]) -> None:
+        """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""
+        wanted = _ChannelJobs()
+        _schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
+        for job_id, channel in list(self.channel_jobs.items()):
+            if job_id not in wanted.jobs or channel in channels:
+                if self.scheduler.get_job(job_id):
+                    self.scheduler.remove_job(job_id)
+                del self.channel_jobs[job_id]
+        for job_id, (channel, args, kwargs) in wanted.jobs.items():
+            if job_id not in self.channel_jobs:
+                self.scheduler.add_job(*args, replace_existing=True, **kwargs)
+                self.channel_jobs[job_id] = channel
+
+    def _start_watching(self) -> None:
+        try:
+            from monitor.config import load_with_source
+
+            config, source = load_with_source(self.path)
+            files = watched_files(self.path, source, config)
+        except Exception:  # the running config came from this file: watch at least it
+            files = [self.path]
+        self.watcher = ConfigWatcher(files)
+        self.scheduler.add_job(
+            self._watch,
+            IntervalTrigger(seconds=WATCH_SECONDS),
+            id="watch-config",
+            name="watch config",
+            replace_existing=True,
+        )
+        log.info("watching %d config files and folders for changes", len(files))
+
+    async def _watch(self) -> None:
+        if self.watcher is not None and self.rt.config.watch_config and self.watcher.changed():
+            await self.reload("config file changed")
 
 
-def _schedule_feeds(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
-    for index, feed in enumerate(rt.config.feeds):
-        interval = rt.config.feed_interval(feed)
-        jitter = min(interval.total_seconds() * 0.1, 60)
+class _ChannelJobs:
+    """Stands in for the scheduler to learn which jobs ``_schedule_channels`` wants."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
+
+    def add_job(self, *args: Any, **kwargs: Any) -> None:
+        job_id = kwargs["id"]
+        job_args = kwargs.get("args") or ()
+        channel = job_args[1] if len(job_args) > 1 else job_id.partition(":")[2]
+        self.jobs[job_id] = (channel, args, kwargs)
+
+
+def _feed_trigger(config: MonitorConfig, feed: FeedConfig) -> IntervalTrigger:
+    interval = config.feed_interval(feed).total_seconds()
+    return IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60))
+
+
+def _schedule_feeds(
+    scheduler: AsyncIOScheduler,
+    rt: Runtime,
+    slots: asyncio.Semaphore,
+    only: list[FeedConfig] | None = None,
+) -> None:
+    feeds = rt.config.feeds if only is None else only
+    for index, feed in enumerate(feeds):
         first = rt.clock() + timedelta(seconds=min(index * 0.2, 10) + random.uniform(0, 1))
         scheduler.add_job(
-            _poll_and_deliver,
-            IntervalTrigger(seconds=interval.total_seconds(), jitter=jitter),
-            args=(rt, feed),
+            _poll_job,
+            _feed_trigger(rt.config, feed),
+            args=(rt, feed, slots),
             id=f"feed:{feed.url}",
             name=f"poll {feed.display_name}",
             next_run_time=first,
+            replace_existing=True,
         )
+
+
+async def _poll_job(rt: Runtime, feed: FeedConfig, slots: asyncio.Semaphore) -> None:
+    """One feed's job: poll (and deliver) with at most MAX_PARALLEL_POLLS polls at once."""
+    async with slots:
+        await _poll_and_deliver(rt, feed)
+
+
+async def _prune(rt: Runtime) -> None:
+    """Prune on the event loop (a plain function would run in a thread, away from SQLite)."""
+    prune_state(rt)
 
 
 async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:

@@ -1,15 +1,28 @@
-"""Logging to stderr, one line per event, journald-friendly, secrets redacted."""
+"""Logging to stderr, one line per event, journald-friendly, secrets redacted.
+
+Two formats: ``text`` (``TIME LEVEL LOGGER: message`` where the message is
+``key=value`` pairs, the default) and ``json`` (one JSON object per line, for log
+shippers). Both pass the whole line, traceback included, through
+:func:`monitor.redact.redact_url`, so URL credentials and every registered secret
+value are masked whatever the message says.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
+from typing import Literal
 
 from monitor.redact import redact_url
 
+LogFormat = Literal["text", "json"]
+NOISY = ("httpx", "httpcore", "apscheduler.scheduler", "apscheduler.executors")
+
 
 class RedactingFormatter(logging.Formatter):
-    """Formats ``time level logger message`` and strips credentials from URLs."""
+    """Formats ``time level logger message`` on one line and strips secrets."""
 
     def format(self, record: logging.LogRecord) -> str:
         """The one-line, redacted form of ``record``."""
@@ -17,14 +30,44 @@ class RedactingFormatter(logging.Formatter):
         return line.replace("\n", " | ")
 
 
-def setup_logging(level: str = "info") -> None:
-    """Send every log record to stderr at ``level``."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``ts``, ``level``, ``logger``, ``msg`` (+ ``exc``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The redacted JSON line of ``record``."""
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact_url(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exc"] = redact_url(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exc"] = redact_url(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def make_formatter(fmt: LogFormat = "text") -> logging.Formatter:
+    """The formatter for ``fmt`` (``text`` or ``json``)."""
+    if fmt == "json":
+        return JsonFormatter()
+    return RedactingFormatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
     )
+
+
+def setup_logging(level: str = "info", fmt: LogFormat = "text") -> None:
+    """Send every log record to stderr at ``level``, formatted as ``fmt``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(make_formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler.scheduler", "apscheduler.executors"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def set_level(level: str) -> None:
+    """Change the root level (a reload applies the config's ``log_level``)."""
+    logging.getLogger().setLevel(level.upper())

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor import metrics
 from monitor.config import FeedConfig
 from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
 from monitor.errors import DeliveryError, FetchError, ParseError
@@ -56,9 +57,11 @@ async def poll_feed(rt: Runtime, feed: FeedConfig) -> PollReport:
         return await _poll(rt, feed, name, now, next_poll)
     except (FetchError, ParseError) as exc:
         log.warning("feed=%r poll failed: %s", name, exc)
+        metrics.poll_failed(exc)
         error = str(exc)
     except Exception as exc:
         log.exception("feed=%r poll failed unexpectedly", name)
+        metrics.poll_failed(exc)
         error = f"internal error: {type(exc).__name__}: {exc}"
     rt.store.record_poll_failure(feed.url, name, now, next_poll, error)
     return PollReport(name, ok=False, error=error)
@@ -78,18 +81,22 @@ async def _poll(
     )
     if result.not_modified or result.body is None:
         log.debug("feed=%r not modified", name)
+        metrics.poll_ok(name, None)
         rt.store.record_poll_success(
             feed.url, name, now, next_poll, state and state.etag, state and state.last_modified
         )
         return PollReport(name, ok=True)
+    parse_started = metrics.now()
     parsed = parse_feed(result.body, result.url, result.content_type)
     if parsed.warning:
         log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
     items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
+    metrics.parsed(parse_started)
     first_poll = state is None or state.first_polled is None
     new, queued = _record(rt, feed, items, first_poll, now)
     rt.store.record_poll_success(feed.url, name, now, next_poll, result.etag, result.last_modified)
     log.info("feed=%r items=%d new=%d alerts=%d", name, len(items), new, queued)
+    metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued)
 
 
@@ -135,6 +142,7 @@ def _record_new(
     now: datetime,
 ) -> int:
     matches = _match(rt, feed, item)
+    metrics.matched(matches)
     canonical = canonical_url(item.link)
     fp = fingerprint(item)
     story = store.story_by_url(canonical) if canonical else None
@@ -166,6 +174,7 @@ def _record_update(
         return 0
     before = store.rules_matched(known.id)
     fresh = [m for m in _match(rt, feed, item) if m.rule not in before]
+    metrics.matched(fresh)
     store.update(known.id, item, digest)
     store.add_matches(known.id, fresh, now)
     if fresh:
@@ -245,6 +254,7 @@ async def _deliver_locked(
         if message is None:
             return DeliveryReport(channel, sent=sent, failed=failed)
         digest = rt.outbox.digest(message.id)
+        send_started = metrics.now()
         try:
             answer = await _send(notifier, digest)
         except DeliveryError as exc:
@@ -260,12 +270,15 @@ async def _deliver_locked(
                     delay,
                     exc,
                 )
+                metrics.delivery_failed(channel, retrying=True)
                 return DeliveryReport(channel, sent=sent, retrying=1, failed=failed)
             rt.outbox.mark_failed(message.id, str(exc), now)
             log.error("channel=%s message=%s failed for good: %s", channel, message.id, exc)
+            metrics.delivery_failed(channel, retrying=False)
             failed += 1
             continue
         rt.outbox.mark_sent(message.id, answer, rt.clock())
+        metrics.sent(channel, len(digest.stories), send_started)
         log.info(
             "channel=%s message=%s stories=%d sent: %s",
             channel,

@@ -1,27 +1,106 @@
-"""Keeping secrets out of logs, errors, status and previews."""
+"""Keeping secrets out of logs, errors, status and previews.
+
+Two layers: every URL in a text loses its credentials, query string and (for
+Slack/Discord/Teams webhooks) its path; and the secret values of the loaded config
+(``SecretStr`` fields, passwords in feed URLs) are registered with
+:func:`register_secrets`, so that they are replaced by ``***`` wherever they show up,
+even in a message or traceback nobody thought of.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 # Paths that are themselves credentials: Slack/Discord/Teams webhook URLs, tokens.
 _SECRET_PATH_HOSTS = ("hooks.slack.com", "discord.com", "discordapp.com", "webhook.office.com")
+MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
+MASK = "***"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
 
 
 def redact_url(text: str) -> str:
-    """Remove userinfo, query strings and secret-bearing paths from URLs in ``text``."""
-    return _URL.sub(lambda m: _redact_one(m.group(0)), text)
+    """Remove URL credentials and every registered secret value from ``text``."""
+    return redact_secrets(_URL.sub(lambda m: _redact_one(m.group(0)), text))
+
+
+def redact_secrets(text: str) -> str:
+    """Replace every registered secret value in ``text`` by ``***``."""
+    pattern = _pattern
+    return pattern.sub(MASK, text) if pattern is not None else text
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Remember secret values (and the secret parts of secret URLs) to redact from now on."""
+    global _pattern
+    found: set[str] = set()
+    for value in values:
+        found.update(_secret_parts(value))
+    found = {v for v in found if len(v) >= MIN_SECRET_CHARS}
+    with _lock:
+        if found <= _secrets:
+            return
+        _secrets.update(found)
+        ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial masks
+        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def config_secrets(config: Any) -> list[str]:
+    """The secret strings of a config: ``SecretStr`` values and passwords in feed URLs."""
+    from pydantic import BaseModel, SecretStr
+
+    out: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            out.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+
+    walk(config)
+    for feed in getattr(config, "feeds", ()):
+        parts = urlsplit(feed.url)
+        if parts.password:
+            out += [parts.password, unquote(parts.password)]
+    return out
+
+
+def _secret_parts(value: str) -> set[str]:
+    """``value`` itself, plus the password, path and query of a URL-shaped secret."""
+    parts = {value, value.strip()}
+    if "://" in value:
+        try:
+            url = urlsplit(value.strip())
+        except ValueError:
+            return parts
+        for part in (url.password, url.query, url.path if len(url.path) > 8 else None):
+            if part:
+                parts.update({part, unquote(part)})
+    return {p for p in parts if p}
 
 
 def _redact_one(url: str) -> str:
     try:
         parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
     except ValueError:
         return "<url>"
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "") if parts.username else parts.netloc
+    netloc = host + (f":{port}" if port else "") if parts.username else parts.netloc
     path = parts.path
     if any(host.endswith(h) for h in _SECRET_PATH_HOSTS):
         path = "/…"

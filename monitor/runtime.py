@@ -67,6 +67,17 @@ class Runtime:
             )
         return self._feed_rules[feed.url]
 
+    def swap(
+        self,
+        config: MonitorConfig,
+        rules: RuleSet,
+        renderer: Renderer,
+        notifiers: dict[str, Notifier],
+    ) -> None:
+        """Use a reloaded config; the store, HTTP client, stories and channel locks stay."""
+        self.config, self.rules, self.renderer, self.notifiers = config, rules, renderer, notifiers
+        self._feed_rules.clear()
+
     async def aclose(self) -> None:
         """Close the HTTP client and the database."""
         await self.http.aclose()
@@ -98,19 +109,27 @@ def build_runtime(
 ) -> Runtime:
     """Open the store, compile the rules, build the channels."""
     client = http or make_client()
-    renderer = Renderer(config.templates_dir)
-    notifiers = {
-        name: build_notifier(name, channel, renderer, client, stdout)
-        for name, channel in config.channels.items()
-    }
+    rules, renderer, notifiers = config_parts(config, client, stdout)
     store = Store.open(config.state_dir)
     return Runtime(
         config=config,
         store=store,
         stories=load_stories(store, config, clock()),
-        rules=RuleSet([(r.name, r.query, r.stem) for r in config.rules]),
+        rules=rules,
         renderer=renderer,
         http=client,
         notifiers=notifiers,
         clock=clock,
     )
+
+
+def config_parts(
+    config: MonitorConfig, http: httpx.AsyncClient, stdout: TextIO | None = None
+) -> tuple[RuleSet, Renderer, dict[str, Notifier]]:
+    """What is built from the config alone: compiled rules, renderer, notifiers (reload)."""
+    renderer = Renderer(config.templates_dir)
+    notifiers = {
+        name: build_notifier(name, channel, renderer, http, stdout)
+        for name, channel in config.channels.items()
+    }
+    return RuleSet([(r.name, r.query, r.stem) for r in config.rules]), renderer, notifiers

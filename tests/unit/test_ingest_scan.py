@@ -9,7 +9,7 @@ import pytest
 
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
-from monitor.ingest.scan import scan_entry_ids
+from monitor.ingest.scan import scan_entry_ids, select_entries
 from monitor.models import FeedRef
 from tests.conftest import seed_feed
 
@@ -72,3 +72,18 @@ def test_a_new_entry_is_always_visible():
         1,
     )
     assert scan_entry_ids(newer) == known | {"brand-new"}
+
+
+def test_select_entries_parses_the_new_entries_exactly_as_the_whole_feed():
+    body = seed_feed("feed-full.xml", "http://127.0.0.1:1")
+    url = "http://example.org/feed"
+    whole = normalize_feed(parse_feed(body, url, None), FeedRef("t", url), datetime.now(UTC))
+    wanted = {whole[0].id, whole[-1].id}
+    part = select_entries(body, wanted)
+    assert part is not None and len(part) < len(body)
+    items = normalize_feed(parse_feed(part, url, None), FeedRef("t", url), datetime.now(UTC))
+    assert items == [whole[0], whole[-1]]
+    assert (
+        select_entries(b"<rss><channel><item><title>no id</title></item></channel></rss>", {"x"})
+        is None
+    )

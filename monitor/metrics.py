@@ -1,0 +1,118 @@
+"""Prometheus metrics: the objects, one-line recording helpers, and the endpoint.
+
+The pipeline records through the small functions below (one call per event); the
+daemon refreshes the gauges read from the store (pending/failed alerts) and serves
+``/metrics`` when the config sets ``metrics: HOST:PORT``. Labels are feed names,
+rule names, channel names and error kinds: never URLs, so no secret can leak here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from monitor.errors import FetchError
+
+log = logging.getLogger("monitor.metrics")
+_P = "news_monitor_"
+
+POLLS = Counter(_P + "polls_total", "Feed polls, by result (ok, not_modified, error)", ["result"])
+FETCH_ERRORS = Counter(_P + "fetch_errors_total", "Failed polls, by error kind", ["kind"])
+FETCH_BYTES = Counter(_P + "fetched_bytes_total", "Feed bytes received (after decompression)")
+PARSE_SECONDS = Histogram(
+    _P + "parse_seconds",
+    "Time to parse and normalize one feed body",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)
+ITEMS = Counter(_P + "items_total", "Items read from feeds, by kind (seen, new)", ["kind"])
+MATCHES = Counter(_P + "matches_total", "Rule matches, by rule", ["rule"])
+MESSAGES = Counter(
+    _P + "messages_total",
+    "Delivery attempts, by channel and result (sent, retry, failed)",
+    ["channel", "result"],
+)
+ALERTS_SENT = Counter(_P + "alerts_sent_total", "Stories delivered, by channel", ["channel"])
+ALERTS = Gauge(_P + "alerts", "Alerts in the outbox, by channel and status", ["channel", "status"])
+DELIVERY_SECONDS = Histogram(
+    _P + "delivery_seconds",
+    "Time to deliver one message (send and acceptance)",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+LAST_SUCCESS = Gauge(
+    _P + "last_successful_poll_timestamp_seconds", "When each feed last answered", ["feed"]
+)
+HEALTHY = Gauge(_P + "healthy", "1 while the scheduler and the database work")
+
+
+def now() -> float:
+    """A start mark for the duration helpers below."""
+    return time.perf_counter()
+
+
+def poll_failed(exc: BaseException) -> None:
+    """A poll failed with ``exc`` (counted by its kind: FetchError.kind, parse, internal)."""
+    POLLS.labels("error").inc()
+    kind = exc.kind if isinstance(exc, FetchError) else type(exc).__name__.lower()
+    FETCH_ERRORS.labels(kind.replace("parseerror", "parse")).inc()
+
+
+def poll_ok(feed: str, body: bytes | None, items: int = 0, new: int = 0) -> None:
+    """A poll that got an answer: ``body`` None means 304 Not Modified."""
+    POLLS.labels("ok" if body is not None else "not_modified").inc()
+    FETCH_BYTES.inc(len(body or b""))
+    ITEMS.labels("seen").inc(items)
+    ITEMS.labels("new").inc(new)
+    LAST_SUCCESS.labels(feed).set(time.time())
+
+
+def parsed(started: float) -> None:
+    """Parsing (and normalizing) took since ``started`` (from :func:`now`)."""
+    PARSE_SECONDS.observe(time.perf_counter() - started)
+
+
+def matched(matches: Iterable[Any]) -> None:
+    """Count each match (anything with a ``rule`` attribute) under its rule."""
+    for match in matches:
+        MATCHES.labels(match.rule).inc()
+
+
+def sent(channel: str, stories: int, started: float) -> None:
+    """A message of ``stories`` stories was accepted after ``started`` (from :func:`now`)."""
+    MESSAGES.labels(channel, "sent").inc()
+    ALERTS_SENT.labels(channel).inc(stories)
+    DELIVERY_SECONDS.labels(channel).observe(time.perf_counter() - started)
+
+
+def delivery_failed(channel: str, retrying: bool) -> None:
+    """A delivery attempt failed; ``retrying`` False means the message is a dead letter."""
+    MESSAGES.labels(channel, "retry" if retrying else "failed").inc()
+
+
+def set_outbox(summary: Mapping[str, Mapping[str, Any]], channels: Iterable[str]) -> None:
+    """Refresh the pending/failed/sent alert gauges from a store channel summary."""
+    for channel in channels:
+        counts = summary.get(channel, {})
+        for status in ("pending", "failed", "sent"):
+            ALERTS.labels(channel, status).set(counts.get(status) or 0)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) → (host, port); ValueError if malformed."""
+    host, sep, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid metrics address {address!r}: use HOST:PORT, e.g. 127.0.0.1:9464")
+    return host, int(port)
+
+
+def serve(address: str) -> Any:
+    """Serve ``/metrics`` on ``address`` in a background thread; the server (to shut down)."""
+    host, port = parse_address(address)
+    server, _thread = start_http_server(port, addr=host)
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    return server

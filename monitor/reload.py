@@ -1,0 +1,143 @@
+"""Reloading the config of a running daemon: validate everything first, then swap.
+
+:func:`prepare` reads the config file again and builds everything that comes from it
+(rules compiled, templates checked, notifiers built). Any problem raises
+:class:`ConfigError` (``FILE:LINE:COL: message``) before anything changes, so the
+old config keeps running. :func:`diff_feeds` tells which feed jobs must change; the
+daemon swaps the runtime's config in place (:meth:`Runtime.swap`), so the store,
+pending alerts, poll state and near-duplicate index are untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.config import FeedConfig, MonitorConfig, load_with_source
+from monitor.errors import ConfigError, ConfigIssue
+from monitor.notify import Notifier
+from monitor.notify.render import Renderer
+from monitor.rules.index import RuleSet
+from monitor.runtime import Runtime, config_parts
+
+log = logging.getLogger("monitor.reload")
+
+
+@dataclass
+class Prepared:
+    """A validated new config and the objects built from it, not yet in use."""
+
+    config: MonitorConfig
+    rules: RuleSet
+    renderer: Renderer
+    notifiers: dict[str, Notifier]
+    files: list[Path]
+
+
+@dataclass
+class FeedChanges:
+    """Feeds added, removed and changed (by URL) between two configs."""
+
+    added: list[FeedConfig] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[FeedConfig] = field(default_factory=list)
+    interval_changed: set[str] = field(default_factory=set)
+    unchanged: int = 0
+
+
+def prepare(path: Path, rt: Runtime) -> Prepared:
+    """Load and fully validate the config at ``path``; raise ConfigError on any problem."""
+    config, source = load_with_source(path)
+    problems = Renderer(config.templates_dir).check()
+    if problems:
+        raise ConfigError([_issue(p) for p in problems])
+    keep = {}
+    if config.state_dir.resolve() != rt.config.state_dir.resolve():
+        log.warning("reload: state_dir changes need a restart; still using %s", rt.config.state_dir)
+        keep["state_dir"] = rt.config.state_dir
+    if config.metrics != rt.config.metrics:
+        log.warning("reload: a new metrics address needs a restart; still serving the old one")
+        keep["metrics"] = rt.config.metrics
+    if keep:
+        config = config.model_copy(update=keep)
+    rules, renderer, notifiers = config_parts(config, rt.http)
+    return Prepared(config, rules, renderer, notifiers, watched_files(path, source, config))
+
+
+def _issue(problem: str) -> ConfigIssue:
+    """A ``FILE:LINE:COL: message`` string from the renderer as a ConfigIssue."""
+    parts = problem.split(":", 3)
+    if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+        return ConfigIssue(parts[0], int(parts[1]), int(parts[2]), parts[3].strip())
+    return ConfigIssue("<templates>", 1, 1, problem)
+
+
+def diff_feeds(old: MonitorConfig, new: MonitorConfig) -> FeedChanges:
+    """What changed in the feed list, feed by feed (a feed is known by its URL)."""
+    before = {f.url: f for f in old.feeds}
+    after = {f.url: f for f in new.feeds}
+    changes = FeedChanges(removed=[u for u in before if u not in after])
+    for url, feed in after.items():
+        if url not in before:
+            changes.added.append(feed)
+        elif feed != before[url] or old.feed_interval(feed) != new.feed_interval(feed):
+            changes.changed.append(feed)
+            if old.feed_interval(before[url]) != new.feed_interval(feed):
+                changes.interval_changed.add(url)
+        else:
+            changes.unchanged += 1
+    return changes
+
+
+def watched_files(path: Path, source: object, config: MonitorConfig) -> list[Path]:
+    """The files a config was read from (main file, includes) and its user templates."""
+    files = {path}
+    for mark in getattr(source, "marks", {}).values():
+        if mark.file and not mark.file.startswith("<"):
+            files.add(Path(mark.file))
+    directories = {f.parent for f in files}
+    if config.templates_dir is not None and config.templates_dir.is_dir():
+        directories.add(config.templates_dir)
+        files.update(config.templates_dir.glob("*.j2"))
+    return sorted(files | directories)
+
+
+class ConfigWatcher:
+    """Notices a change to the config files by their modification times (polled)."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+        self._seen = self._stamp()
+        self._pending: dict[Path, int | None] | None = None
+
+    def _stamp(self) -> dict[Path, int | None]:
+        stamps: dict[Path, int | None] = {}
+        for f in self.files:
+            try:
+                st = os.stat(f)
+                stamps[f] = st.st_mtime_ns ^ st.st_size ^ st.st_ino
+            except OSError:
+                stamps[f] = None
+        return stamps
+
+    def changed(self) -> bool:
+        """True once after a watched file (or folder) changed and then held still for a poll.
+
+        Waiting for two equal looks means a file still being written is not read half-done.
+        """
+        now = self._stamp()
+        if now == self._seen:
+            self._pending = None
+            return False
+        if now != self._pending:
+            self._pending = now
+            return False
+        self._seen, self._pending = now, None
+        return True
+
+    def watch(self, files: list[Path]) -> None:
+        """Watch ``files`` from now on (after a reload added or dropped includes)."""
+        self.files = files
+        self._seen = self._stamp()
