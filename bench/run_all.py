@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["ingest.py", "dedup.py", "match.py"]
+BENCHMARKS = ["ingest.py", "dedup.py", "match.py", "poll.py"]
 
 
 def main() -> int:

@@ -55,3 +55,18 @@ def test_match_benchmark_tiny_json():
     assert result["items"] == 20 and size["rules"] == 200
     assert size["ours_us_per_item"] > 0 and size["ratio_every_over_ours"] > 0
     assert size["peak_rss_mb"] > 0
+
+
+def test_poll_benchmark_smoke():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "poll.py"), "--quick", "--json", "--feeds", "24"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(out.stdout)
+    assert result["benchmark"] == "poll" and result["feeds"] == 24
+    assert result["new_entries_agree"] and result["ours"]["not_modified"] == 12
+    assert result["ratio_feeds_per_s_ours_over_competent"] > 0

@@ -1,0 +1,154 @@
+"""The feed server of bench/poll.py: many synthetic feeds that change between cycles.
+
+Runs in its own process (``start_server``). Feed ``i`` has 20–100 items (50–150 KB)
+at cycle 0. At cycle 1, as real feeds do: half are unchanged (the same bytes, so a
+conditional GET gets 304), a third are re-rendered with no new entry (a new
+``lastBuildDate`` and whitespace, same items), the rest gain 1–3 new entries (the
+oldest drop off). ``GET /_cycle/N`` switches the cycle. Plain HTTP/1.1 keep-alive
+on asyncio streams, ETag = sha1 of the body, ``If-None-Match`` answered with 304.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import random
+import socket
+
+WORDS = [
+    "pompeo",
+    "pyongyang",
+    "seoul",
+    "summit",
+    "talks",
+    "declaration",
+    "war",
+    "peace",
+    "regime",
+    "minister",
+    "trade",
+    "shares",
+    "typhoon",
+    "market",
+    "weather",
+    "election",
+    "court",
+    "president",
+    "report",
+    "korea",
+    "japan",
+    "china",
+    "nuclear",
+    "sanctions",
+    "envoy",
+    "visit",
+    "meeting",
+    "agency",
+    "official",
+    "statement",
+    "week",
+    "plan",
+    "deal",
+]
+
+
+def _item(feed: int, n: int, rng: random.Random, size: int) -> str:
+    words = " ".join(rng.choice(WORDS) for _ in range(max(20, (size - 250) * 2 // 15)))
+    title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize()
+    return (
+        f"<item><title>{title}</title>"
+        f"<link>http://news.example/{feed}/{n}.html</link>"
+        f'<guid isPermaLink="false">f{feed}-i{n}</guid>'
+        f"<pubDate>Wed, 15 Aug 2018 {n % 24:02d}:41:00 GMT</pubDate>"
+        f"<description>&lt;p&gt;{words}&lt;/p&gt;</description></item>\n"
+    )
+
+
+def feed_body(feed: int, cycle: int) -> bytes:
+    """The bytes of feed ``feed`` at ``cycle`` (0 or 1), deterministic."""
+    rng = random.Random(feed)
+    count = rng.randint(20, 100)
+    first = 1000
+    kind = feed % 6  # 0-2 unchanged, 3-4 re-rendered, 5 new entries
+    build = "Wed, 15 Aug 2018 12:00:00 GMT"
+    if cycle and kind >= 3:
+        build = "Wed, 15 Aug 2018 12:10:00 GMT"
+    if cycle and kind == 5:
+        first += 1 + feed % 3
+    size = (50_000 + (count - 20) * 1250) // count  # 50 KB at 20 items, 150 KB at 100
+    items = []
+    for n in range(first, first - count, -1):
+        items.append(_item(feed, n, random.Random(feed * 100_000 + n), size))
+    sep = "\n  " if cycle and kind >= 3 else "\n"
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>Feed {feed}</title><link>http://news.example/{feed}/</link>"
+        f"<description>bench feed</description><lastBuildDate>{build}</lastBuildDate>{sep}"
+        + sep.join(items)
+        + "</channel></rss>\n"
+    ).encode()
+
+
+def _serve(sock: socket.socket, feeds: int, ready: multiprocessing.synchronize.Event) -> None:
+    bodies = {c: [feed_body(i, c) for i in range(feeds)] for c in (0, 1)}
+    etags = {c: [f'"{hashlib.sha1(b).hexdigest()}"' for b in bodies[c]] for c in (0, 1)}
+    state = {"cycle": 0}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
+                status, body, etag = _answer(path, headers.get("if-none-match"))
+                extra = f"ETag: {etag}\r\n" if etag else ""
+                writer.write(
+                    f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n{extra}"
+                    f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+            pass
+        writer.close()
+
+    def _answer(path: str, if_none_match: str | None) -> tuple[str, bytes, str | None]:
+        if path.startswith("/_cycle/"):
+            state["cycle"] = int(path.rsplit("/", 1)[1])
+            return "200 OK", b"ok", None
+        try:
+            feed = int(path.rsplit("/", 1)[1].removesuffix(".xml"))
+            body, etag = bodies[state["cycle"]][feed], etags[state["cycle"]][feed]
+        except (ValueError, IndexError):
+            return "404 Not Found", b"", None
+        if if_none_match == etag:
+            return "304 Not Modified", b"", etag
+        return "200 OK", body, etag
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, sock=sock, backlog=1024)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def start_server(feeds: int) -> tuple[multiprocessing.Process, str]:
+    """Start the feed server in its own process; return it and its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    process = ctx.Process(target=_serve, args=(sock, feeds, ready), daemon=True)
+    process.start()
+    if not ready.wait(300):
+        raise RuntimeError("the feed server did not start")
+    port = sock.getsockname()[1]
+    sock.close()
+    return process, f"http://127.0.0.1:{port}"
