@@ -32,7 +32,7 @@ from monitor.logs import set_level
 from monitor.pipeline import deliver_channel, poll_feed, prune_state, run_once
 from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
 from monitor.runtime import Runtime, build_runtime
-from monitor.scheduling import JOB_DEFAULTS, SteadyScheduler
+from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
 from monitor.sdnotify import SystemdNotifier
 from monitor.store.lock import StateLock
 
@@ -247,7 +247,7 @@ class Daemon:
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
         """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""
-        wanted = _ChannelJobs()
+        wanted = JobRecorder()
         _schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
         for job_id, channel in list(self.channel_jobs.items()):
             if job_id not in wanted.jobs or channel in channels:
@@ -280,19 +280,6 @@ class Daemon:
     async def _watch(self) -> None:
         if self.watcher is not None and self.rt.config.watch_config and self.watcher.changed():
             await self.reload("config file changed")
-
-
-class _ChannelJobs:
-    """Stands in for the scheduler to learn which jobs ``_schedule_channels`` wants."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
-
-    def add_job(self, *args: Any, **kwargs: Any) -> None:
-        job_id = kwargs["id"]
-        job_args = kwargs.get("args") or ()
-        channel = job_args[1] if len(job_args) > 1 else job_id.partition(":")[2]
-        self.jobs[job_id] = (channel, args, kwargs)
 
 
 def _feed_trigger(config: MonitorConfig, feed: FeedConfig) -> IntervalTrigger:

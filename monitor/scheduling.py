@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -111,3 +112,21 @@ class SteadyScheduler(AsyncIOScheduler):
         if self.running:
             wait_seconds = MAX_SLEEP if wait_seconds is None else min(wait_seconds, MAX_SLEEP)
         super()._start_timer(wait_seconds)
+
+
+class JobRecorder:
+    """Stands in for a scheduler to learn which jobs a ``_schedule_*`` function wants.
+
+    ``jobs`` maps each job id to (channel or owner name, add_job args, add_job kwargs);
+    the name is the job's second argument (``args=(rt, name)``) or the id after ``:``.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
+
+    def add_job(self, *args: Any, **kwargs: Any) -> None:
+        """Record one ``add_job`` call instead of scheduling it."""
+        job_id = kwargs["id"]
+        job_args = kwargs.get("args") or ()
+        owner = job_args[1] if len(job_args) > 1 else job_id.partition(":")[2]
+        self.jobs[job_id] = (owner, args, kwargs)
