@@ -259,6 +259,15 @@ def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
             f"last sent {c['last_sent'] or 'never'}"
             + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
         )
+        if c.get("disabled"):
+            print(
+                f"    DISABLED since {c['disabled']['since']}: {c['disabled']['reason']} "
+                f"(alerts keep queueing; `news-monitor retry {c['name']}` re-enables)"
+            )
+    if report["dead_letters"]:
+        print("DEAD LETTERS (`news-monitor retry CHANNEL` sends them again)")
+        for d in report["dead_letters"]:
+            print(f"  {d['channel']} {d['id']}: failed {d['failed_at']}: {d['error']}")
     return 0
 
 
@@ -299,6 +308,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
             "failed": 0,
             "sent": 0,
             "last_sent": None,
+            "disabled": None,
             **summary.get(n, {}),
         }
         for n, c in config.channels.items()
@@ -309,3 +319,29 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         "channels": channels,
         "dead_letters": dead_letters(store),
     }
+
+
+def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``retry CHANNEL``: re-enable a disabled channel and re-queue its dead letters.
+
+    Re-queued messages keep their ids; the daemon sends them at its next retry
+    sweep, or ``run --once`` sends them at once.
+    """
+    if args.channel not in config.channels:
+        raise MonitorError(
+            f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
+        )
+    store = Store.open(config.state_dir)
+    try:
+        outbox = Outbox(store)
+        disabled = outbox.disabled(args.channel)
+        count = outbox.requeue(args.channel, datetime.now(UTC))
+    finally:
+        store.close()
+    noun = "dead letter" if count == 1 else "dead letters"
+    print(
+        f"{args.channel}: {count} {noun} queued again"
+        + ("; channel re-enabled" if disabled else "")
+    )
+    print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
+    return 0

@@ -110,6 +110,21 @@ def _parse_schedule(value: Any) -> Any:
 ScheduleField = Annotated[Schedule, BeforeValidator(_parse_schedule)]
 
 
+class QuietHours(Strict):
+    """``{start: "22:00", end: "07:00"}`` in the channel's time zone: hold non-urgent alerts."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+        if not match:
+            raise ValueError(f"invalid time {value!r}: use HH:MM, e.g. 22:00")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+
 class ChannelBase(Strict):
     """Settings every channel has."""
 
@@ -117,6 +132,10 @@ class ChannelBase(Strict):
     timezone: str = "UTC"
     timeout: Duration = timedelta(seconds=30)
     max_attempts: int = Field(default=10, ge=1, le=1000)
+    group_wait: Duration = timedelta(seconds=30)
+    quiet_hours: QuietHours | None = None
+    max_items: int | None = Field(default=None, ge=1, le=10000)
+    max_age: Duration = timedelta(hours=24)
 
     @field_validator("timezone")
     @classmethod
@@ -180,8 +199,17 @@ class WebhookChannel(ChannelBase):
     secret: SecretStr | None = None
 
 
+class AppriseChannel(ChannelBase):
+    """Sends through Apprise URLs (Teams, Discord, Telegram, ntfy, ...): optional extra."""
+
+    type: Literal["apprise"]
+    urls: list[SecretStr] = Field(min_length=1)
+    format: Literal["text", "markdown", "html"] = "text"
+
+
 Channel = Annotated[
-    ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel, Field(discriminator="type")
+    ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel | AppriseChannel,
+    Field(discriminator="type"),
 ]
 
 
@@ -226,6 +254,7 @@ class RuleConfig(Strict):
     feeds: list[str] = []
     examples: RuleExamples = RuleExamples()
     stem: bool = False
+    urgent: bool = False
 
 
 class Defaults(Strict):
@@ -339,9 +368,10 @@ def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
         return source.issue(path, f"missing required key {name!r}")
     if kind == "union_tag_invalid":
         kind_given = err["input"].get("type")
-        msg = f"unknown channel type {kind_given!r}: use console, email, slack or webhook"
+        kinds = "console, email, slack, webhook or apprise"
+        msg = f"unknown channel type {kind_given!r}: use {kinds}"
     elif kind == "union_tag_not_found":
-        msg = "missing required key 'type': use console, email, slack or webhook"
+        msg = "missing required key 'type': use console, email, slack, webhook or apprise"
     where = ".".join(str(p) for p in path)
     return source.issue(path, f"{where}: {msg}" if where else msg)
 
@@ -377,4 +407,10 @@ def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
                     col_offset=exc.column - 1 + quote,
                 )
             )
+    for name, channel in config.channels.items():
+        if channel.type == "apprise":
+            from monitor.notify.apprise import check_channel
+
+            for key, message in check_channel(channel):
+                issues.append(source.issue(("channels", name, key), message))
     return issues

@@ -29,6 +29,7 @@ from monitor import health, metrics
 from monitor.config import FeedConfig, MonitorConfig, find_config_path
 from monitor.errors import ConfigError
 from monitor.logs import set_level
+from monitor.notify.timing import sweep_seconds
 from monitor.pipeline import deliver_channel, poll_feed, prune_state, run_once
 from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
 from monitor.runtime import Runtime, build_runtime
@@ -321,9 +322,10 @@ async def _prune(rt: Runtime) -> None:
 async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:
     report = await poll_feed(rt, feed)
     if report.alerts:
+        # Immediate channels send what has waited group_wait; scheduled channels send
+        # only urgent alerts now (the rest waits for their tick).
         for name, channel in rt.config.channels.items():
-            if channel.schedule.kind == "immediate":
-                await deliver_channel(rt, name)
+            await deliver_channel(rt, name, form_new=channel.schedule.kind == "immediate")
 
 
 def _schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
@@ -344,10 +346,10 @@ def _schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
                 name=f"digest {name}",
             )
         # Retries of messages already formed (and, for immediate channels, anything
-        # left pending) go out between ticks, at their backoff.
+        # pending past group_wait) go out between ticks, at their backoff.
         scheduler.add_job(
             deliver_channel,
-            IntervalTrigger(seconds=RETRY_SWEEP_SECONDS),
+            IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
             args=(rt, name),
             kwargs={"form_new": schedule.kind == "immediate"},
             id=f"retry:{name}",

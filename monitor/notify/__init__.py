@@ -1,4 +1,4 @@
-"""Delivery: render digests and send them through console, email, Slack or webhook.
+"""Delivery: render digests and send them through console, email, Slack, webhook or Apprise.
 
 Every channel implements :class:`Notifier`; :func:`build_notifier` makes one from a
 channel's config. ``send`` returns a one-line, secret-free description of what the
@@ -51,4 +51,8 @@ def build_notifier(
         return SlackNotifier(name, config, renderer, http)
     if config.type == "webhook":
         return WebhookNotifier(name, config, http)
+    if config.type == "apprise":
+        from monitor.notify.apprise import AppriseNotifier
+
+        return AppriseNotifier(name, config, renderer)
     raise ValueError(f"unknown channel type {config.type!r}")

@@ -157,9 +157,31 @@ def story_view(story: Story, rule: str | None = None) -> dict[str, Any]:
     }
 
 
+def newest_first(stories: Sequence[Story]) -> list[Story]:
+    """Stories by publication time, newest first; undated ones last, in arrival order."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+
+    def when(story: Story) -> datetime:
+        published = story.item.published
+        if published is None:
+            return oldest
+        return published if published.tzinfo else published.replace(tzinfo=UTC)
+
+    return sorted(stories, key=when, reverse=True)
+
+
+def groups_of(digest: Digest) -> list[tuple[str, list[Story]]]:
+    """The digest's stories grouped by rule (first-seen rule order), newest first in each."""
+    return [(rule, newest_first(stories)) for rule, stories in digest.by_rule()]
+
+
 def digest_view(digest: Digest, prefix: str = "") -> dict[str, Any]:
-    """The template context for ``digest``: ``digest``, ``groups``, ``stories``, ``prefix``."""
-    groups = digest.by_rule()
+    """The template context: ``digest``, ``groups``, ``stories``, ``prefix``.
+
+    ``digest.more`` is how many stories did not fit (``max_items``) and wait for the
+    next message.
+    """
+    groups = groups_of(digest)
     return {
         "prefix": prefix,
         "digest": {
@@ -168,12 +190,13 @@ def digest_view(digest: Digest, prefix: str = "") -> dict[str, Any]:
             "created_at": _time(digest.created_at),
             "story_count": len(digest.stories),
             "rules": [rule for rule, _ in groups],
+            "more": int(getattr(digest, "held_back", 0)),
         },
         "groups": [
             {"rule": rule, "stories": [story_view(s, rule) for s in stories]}
             for rule, stories in groups
         ],
-        "stories": [story_view(s) for s in digest.stories],
+        "stories": [story_view(s) for s in newest_first(digest.stories)],
     }
 
 

@@ -1,8 +1,9 @@
 """The one retry policy every channel shares (Alertmanager-style).
 
 A destination's answer is either accepted (2xx), worth retrying later (429, 408,
-5xx, timeouts, connection errors) or permanent (other 4xx, 3xx, bad URLs). The
-outbox decides *when* to retry with :func:`backoff_seconds`.
+5xx, timeouts, connection errors), permanent (other 4xx, 3xx, bad URLs) or says the
+destination is gone for good (410: :class:`ChannelGone`, the channel is disabled).
+The outbox decides *when* to retry with :func:`backoff_seconds`.
 
 Messages built here name only the destination's host: webhook URLs carry their
 secret in the path or query, so neither ever appears in a message.
@@ -22,6 +23,13 @@ from monitor.errors import DeliveryError
 MAX_RETRY_AFTER = 24 * 3600.0
 _EXCERPT = 200
 _RETRYABLE_STATUS = {408, 429}
+
+
+class ChannelGone(DeliveryError):
+    """The destination answered 410 Gone: disable the channel until ``retry CHANNEL``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 def destination_host(destination: str | httpx.URL) -> str:
@@ -88,7 +96,8 @@ def check_http_response(response: httpx.Response, destination: str) -> str:
     """Describe an accepted response, or raise :class:`DeliveryError` for a refused one.
 
     2xx returns ``"HTTP 200 from <host>: <body excerpt>"``; 429, 408 and 5xx raise a
-    retryable error carrying ``Retry-After``; anything else raises a permanent one.
+    retryable error carrying ``Retry-After``; 410 raises :class:`ChannelGone`;
+    anything else raises a permanent one.
     """
     host = destination_host(destination)
     status = response.status_code
@@ -101,6 +110,8 @@ def check_http_response(response: httpx.Response, destination: str) -> str:
         raise DeliveryError(summary, retryable=True, retry_after=retry_after)
     if 300 <= status < 400:
         summary += " (redirects are not followed; fix the configured URL)"
+    if status == 410:
+        raise ChannelGone(summary + " (the destination is gone: channel disabled)")
     raise DeliveryError(summary, retryable=False)
 
 

@@ -6,11 +6,17 @@ a zero-width space. Long digests are split into several messages within Slack's
 limits (50 blocks a message, 3000 characters a section, 150 a header); the split is
 deterministic, so a retry after a partial failure resumes at the first part that
 was not accepted (while this process lives).
+
+Slack allows about one message per second per incoming webhook: posts to one
+webhook URL are spaced at least :data:`MIN_SPACING` seconds apart (across channels
+sharing it), and a 429 whose ``Retry-After`` is short is waited out in place.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -19,7 +25,7 @@ import httpx
 from monitor.config import SlackChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
-from monitor.notify.render import Renderer, one_line, story_view
+from monitor.notify.render import Renderer, groups_of, one_line, story_view
 from monitor.notify.retry import check_http_response, destination_host, http_exception
 
 MAX_BLOCKS = 50
@@ -28,6 +34,10 @@ MAX_HEADER = 150
 MAX_MESSAGE_CHARS = 12000  # conservative: Slack rejects very long messages
 TITLE_CHARS = 200
 DUPLICATES_SHOWN = 5
+MIN_SPACING = 1.0  # seconds between posts to one webhook
+INLINE_RETRY_AFTER = 10.0  # a 429 asking to wait at most this long is waited out in place
+INLINE_RETRIES = 3
+_next_slot: dict[str, float] = {}  # webhook URL -> monotonic time of its next allowed post
 _MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
@@ -65,10 +75,17 @@ def _section(text: str) -> Block:
 
 
 def _marked(segments: list[dict[str, Any]]) -> str:
+    """Segments as mrkdwn, matches in bold; the spaces around each segment are kept."""
     out = []
     for seg in segments:
-        text = escape(seg["text"]) if seg["text"].strip() else " "
-        out.append(f"*{text}*" if seg["match"] and text == text.strip() else text)
+        raw = seg["text"]
+        core = escape(raw)
+        if not core:
+            out.append(" " if raw else "")
+            continue
+        lead = " " if raw[:1].isspace() else ""
+        trail = " " if raw[-1:].isspace() else ""
+        out.append(lead + (f"*{core}*" if seg["match"] else core) + trail)
     return "".join(out)
 
 
@@ -107,7 +124,7 @@ def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
     """The webhook payloads for ``digest``: each ≤ 50 blocks, ≤ MAX_MESSAGE_CHARS."""
     parts: list[list[Block]] = []
     current: list[Block] = []
-    for rule, stories in digest.by_rule():
+    for rule, stories in groups_of(digest):
         first = True
         for story in stories:
             units = story_blocks(story_view(story, rule))
@@ -122,6 +139,15 @@ def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
                 current.append(_section(f"*{escape(rule)}*{label}"))
             current.extend(units)
             first = False
+    held_back = getattr(digest, "held_back", 0)
+    if held_back:
+        note = _section(f"_…and {held_back} more, in the next message._")
+        if current and len(current) < MAX_BLOCKS - 1:
+            current.append(note)
+        else:
+            if current:
+                parts.append(current)
+            current = [note]
     if current or not parts:
         parts.append(current or [_section("No new stories.")])
     return [_payload(digest, renderer, blocks, i, len(parts)) for i, blocks in enumerate(parts, 1)]
@@ -170,18 +196,47 @@ class SlackNotifier:
         return answer if len(messages) == 1 else f"{len(messages)} messages; last: {answer}"
 
     async def _post(self, url: str, host: str, payload: dict[str, Any]) -> str:
-        try:
-            response = await self.http.post(
-                url, json=payload, timeout=self.config.timeout.total_seconds()
-            )
-        except httpx.HTTPError as exc:
-            raise http_exception(exc, host) from None
-        except httpx.InvalidURL:
-            raise DeliveryError(f"invalid Slack webhook URL for {host}", retryable=False) from None
-        return check_http_response(response, host)
+        """One post, spaced from the last one to this webhook; short 429s waited out."""
+        for attempt in range(INLINE_RETRIES + 1):
+            await _wait_for_slot(url)
+            try:
+                response = await self.http.post(
+                    url,
+                    json=payload,
+                    timeout=self.config.timeout.total_seconds(),
+                    follow_redirects=False,
+                )
+            except httpx.HTTPError as exc:
+                raise http_exception(exc, host) from None
+            except httpx.InvalidURL:
+                message = f"invalid Slack webhook URL for {host}"
+                raise DeliveryError(message, retryable=False) from None
+            try:
+                return check_http_response(response, host)
+            except DeliveryError as exc:
+                wait = exc.retry_after
+                if response.status_code != 429 or attempt == INLINE_RETRIES:
+                    raise
+                if wait is None or wait > INLINE_RETRY_AFTER:
+                    raise
+                _next_slot[url] = max(_next_slot.get(url, 0.0), time.monotonic() + wait)
+        raise AssertionError("unreachable")
 
     def _remember(self, digest_id: str, parts_done: int) -> None:
+        """Keep how many parts of a digest were accepted (a bounded LRU)."""
         self._delivered[digest_id] = parts_done
         self._delivered.move_to_end(digest_id)
         while len(self._delivered) > 256:
             self._delivered.popitem(last=False)
+
+
+async def _wait_for_slot(url: str) -> None:
+    """Reserve the next post slot of ``url`` (≥ MIN_SPACING after the last) and sleep to it."""
+    now = time.monotonic()
+    slot = max(now, _next_slot.get(url, 0.0))
+    _next_slot[url] = slot + MIN_SPACING
+    if len(_next_slot) > 1024:  # forget webhooks idle for a while
+        for key in [k for k, v in _next_slot.items() if v < now]:
+            del _next_slot[key]
+    if slot > now:
+        await asyncio.sleep(slot - now)

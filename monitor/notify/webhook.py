@@ -129,6 +129,7 @@ class WebhookNotifier:
                 content=body,
                 headers=self.headers(digest, body),
                 timeout=self.config.timeout.total_seconds(),
+                follow_redirects=False,
             )
         except httpx.HTTPError as exc:
             raise http_exception(exc, host) from None

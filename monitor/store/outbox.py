@@ -4,13 +4,17 @@ Pending outbox rows of a channel are gathered into a *message* with a fixed id
 before the first attempt; every retry resends the same message (same webhook-id,
 same email Message-ID), and rows queued meanwhile wait for the next message. A
 message is marked sent only after the destination accepted it.
+
+Which pending rows may form a message now is decided by the caller (schedule,
+``group_wait``, quiet hours, urgent rules) and passed in as a :class:`Forming`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from monitor.models import Digest, Duplicate, Item, Match, Story
 from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts
@@ -25,6 +29,30 @@ class MessageState:
     channel: str
     attempts: int
     next_attempt: datetime
+    due_since: datetime | None = None  # created, or re-queued by `retry`: max_age counts from it
+
+
+@dataclass(frozen=True)
+class Forming:
+    """Which pending rows may form a new message now.
+
+    ``regular``: rows of non-urgent rules may go (a schedule tick, not in quiet hours);
+    rows of ``urgent_rules`` always may. ``group_wait``: regular rows go only once the
+    oldest of them has waited that long (a burst becomes one message). ``max_items``
+    caps the stories of one message; the rest wait for the next one.
+    """
+
+    regular: bool = True
+    urgent_rules: frozenset[str] = frozenset()
+    group_wait: timedelta = timedelta(0)
+    max_items: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageDigest(Digest):
+    """A digest read back from the outbox: ``held_back`` stories wait for the next one."""
+
+    held_back: int = field(default=0)
 
 
 class Outbox:
@@ -35,12 +63,19 @@ class Outbox:
         self.conn = store.conn
 
     def next_message(
-        self, channel: str, now: datetime, *, ignore_backoff: bool = False, form_new: bool = True
+        self,
+        channel: str,
+        now: datetime,
+        *,
+        ignore_backoff: bool = False,
+        form_new: bool = True,
+        forming: Forming | None = None,
     ) -> MessageState | None:
         """The channel's message due now: an unfinished one, else a new one from pending rows.
 
         Returns None when nothing is due (nothing pending, or a retry waits for its
         backoff unless ``ignore_backoff``); ``form_new`` False only returns retries.
+        ``forming`` says which pending rows may form the new message (default: all).
         """
         row = self.conn.execute(
             "SELECT * FROM messages WHERE channel = ? AND status = 'pending' "
@@ -53,24 +88,36 @@ class Outbox:
         if not form_new:
             return None
         with self.store.transaction():
-            pending = self.conn.execute(
-                "SELECT id FROM outbox WHERE channel = ? AND status = 'pending' "
-                "AND message_id IS NULL ORDER BY id",
-                (channel,),
-            ).fetchall()
-            if not pending:
-                return None
-            message_id = uuid.uuid4().hex
-            self.conn.execute(
-                "INSERT INTO messages (id, channel, created_at, status, next_attempt) "
-                "VALUES (?, ?, ?, 'pending', ?)",
-                (message_id, channel, ts(now), ts(now)),
-            )
-            self.conn.executemany(
-                "UPDATE outbox SET message_id = ? WHERE id = ?",
-                [(message_id, r[0]) for r in pending],
-            )
-        return MessageState(message_id, channel, 0, now)
+            return self._form(channel, now, forming or Forming())
+
+    def _form(self, channel: str, now: datetime, forming: Forming) -> MessageState | None:
+        pending = self.conn.execute(
+            "SELECT id, story_id, rule, created_at FROM outbox WHERE channel = ? "
+            "AND status = 'pending' AND message_id IS NULL ORDER BY id",
+            (channel,),
+        ).fetchall()
+        # A story with an urgent row goes now with all its rows (one alert per story).
+        urgent = {r["story_id"] for r in pending if r["rule"] in forming.urgent_rules}
+        regular = [r for r in pending if r["story_id"] not in urgent]
+        oldest = min((r["created_at"] for r in regular), default=None)
+        waited = oldest is not None and oldest <= ts(now - forming.group_wait)
+        chosen = [r for r in pending if r["story_id"] in urgent or (forming.regular and waited)]
+        if not chosen:
+            return None
+        stories = list(dict.fromkeys(r["story_id"] for r in chosen))
+        keep = set(stories[: forming.max_items] if forming.max_items else stories)
+        held_back = len({r["story_id"] for r in pending} - keep)
+        message_id = uuid.uuid4().hex
+        self.conn.execute(
+            "INSERT INTO messages (id, channel, created_at, status, next_attempt, held_back) "
+            "VALUES (?, ?, ?, 'pending', ?, ?)",
+            (message_id, channel, ts(now), ts(now), held_back),
+        )
+        self.conn.executemany(
+            "UPDATE outbox SET message_id = ? WHERE id = ?",
+            [(message_id, r["id"]) for r in chosen if r["story_id"] in keep],
+        )
+        return MessageState(message_id, channel, 0, now, now)
 
     def digest(self, message_id: str) -> Digest:
         """The digest a message carries, built from the stored items and matches."""
@@ -80,7 +127,8 @@ class Outbox:
         ).fetchall()
         created = parse_ts(msg["created_at"])
         assert created is not None
-        return Digest(message_id, msg["channel"], created, self._stories(rows))
+        stories = self._stories(rows)
+        return MessageDigest(message_id, msg["channel"], created, stories, msg["held_back"])
 
     def preview(self, channel: str, now: datetime) -> Digest:
         """What the channel would send now (unsent rows), without writing anything."""
@@ -137,6 +185,53 @@ class Outbox:
                 (error[:MAX_ERROR_CHARS], ts(next_attempt), message_id),
             )
 
+    def disabled(self, channel: str) -> tuple[str, str] | None:
+        """``(since, reason)`` when a destination disabled the channel (HTTP 410), else None."""
+        row = self.conn.execute(
+            "SELECT disabled_at, disabled_reason FROM channel_state WHERE name = ? "
+            "AND disabled_at IS NOT NULL",
+            (channel,),
+        ).fetchone()
+        return (row[0], row[1] or "") if row else None
+
+    def disable(self, channel: str, reason: str, now: datetime) -> None:
+        """Stop sending to ``channel`` until ``retry CHANNEL``; its alerts keep queueing."""
+        with self.store.transaction():
+            self.conn.execute(
+                "INSERT INTO channel_state (name, disabled_at, disabled_reason) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, "
+                "disabled_reason = excluded.disabled_reason",
+                (channel, ts(now), reason[:MAX_ERROR_CHARS]),
+            )
+
+    def requeue(self, channel: str, now: datetime) -> int:
+        """Re-enable ``channel`` and put its dead letters back in line; return how many.
+
+        A dead letter keeps its id (receivers can still de-duplicate); its attempts
+        start again from zero and ``max_age`` counts from now, as it does for the
+        messages that waited while the channel was disabled.
+        """
+        with self.store.transaction():
+            self.conn.execute("DELETE FROM channel_state WHERE name = ?", (channel,))
+            failed = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT id FROM messages WHERE channel = ? AND status = 'failed'", (channel,)
+                )
+            ]
+            self.conn.execute(
+                "UPDATE messages SET status = 'pending', attempts = 0, next_attempt = ?, "
+                "requeued_at = ?, sent_at = NULL WHERE channel = ? AND status IN "
+                "('failed', 'pending')",
+                (ts(now), ts(now), channel),
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt = NULL, "
+                "sent_at = NULL WHERE message_id = ?",
+                [(m,) for m in failed],
+            )
+        return len(failed)
+
     def _finish(
         self, message_id: str, status: str, now: datetime, answer: str = "", error: str = ""
     ) -> None:
@@ -167,7 +262,8 @@ def _duplicates(lead: Item, rows: list) -> tuple[Duplicate, ...]:
     return tuple(duplicates)
 
 
-def _message_state(row: object) -> MessageState:
-    next_attempt = parse_ts(row["next_attempt"])  # type: ignore[index]
+def _message_state(row: sqlite3.Row) -> MessageState:
+    next_attempt = parse_ts(row["next_attempt"])
     assert next_attempt is not None
-    return MessageState(row["id"], row["channel"], row["attempts"], next_attempt)  # type: ignore[index]
+    due_since = parse_ts(row["requeued_at"] or row["created_at"])
+    return MessageState(row["id"], row["channel"], row["attempts"], next_attempt, due_since)

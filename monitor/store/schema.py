@@ -85,6 +85,18 @@ MIGRATIONS: list[str] = [
         pruned_at TEXT NOT NULL
     );
     """,
+    # 3: delivery (issue 6): channels a destination disabled (HTTP 410), when a dead
+    # letter was re-queued (max_age counts from then), and how many stories a
+    # message left for the next one ("and N more").
+    """
+    CREATE TABLE channel_state (
+        name TEXT PRIMARY KEY,
+        disabled_at TEXT,
+        disabled_reason TEXT
+    );
+    ALTER TABLE messages ADD COLUMN requeued_at TEXT;
+    ALTER TABLE messages ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

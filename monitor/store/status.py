@@ -20,7 +20,12 @@ def rule_counts(store: Store, now: datetime) -> dict[str, dict[str, int]]:
 
 
 def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
-    """Per channel: alerts pending and failed, last sent, last error, retry time."""
+    """Per channel: alerts pending and failed, last sent, last error, retry time.
+
+    Also the last accepted answer (``last_answer``: e.g. SMTP recipients refused
+    while others accepted) and ``disabled`` (since, reason) when a destination
+    answered 410 Gone.
+    """
     out: dict[str, dict[str, Any]] = {}
     rows = store.conn.execute(
         "SELECT channel, SUM(status = 'pending'), SUM(status = 'failed'), SUM(status = 'sent') "
@@ -41,6 +46,16 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
         entry = out.setdefault(channel, {})
         entry["last_error"] = error
         entry["next_attempt"] = next_attempt if status == "pending" else None
+    rows = store.conn.execute(
+        "SELECT channel, answer FROM messages WHERE status = 'sent' ORDER BY sent_at, rowid"
+    )
+    for channel, answer in rows:
+        out.setdefault(channel, {})["last_answer"] = answer
+    rows = store.conn.execute(
+        "SELECT name, disabled_at, disabled_reason FROM channel_state WHERE disabled_at IS NOT NULL"
+    )
+    for channel, since, reason in rows:
+        out.setdefault(channel, {})["disabled"] = {"since": since, "reason": reason}
     return out
 
 

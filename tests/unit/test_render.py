@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from monitor.config import QuietHours
 from monitor.models import Digest, Duplicate, FeedRef, Highlight, Item, Match, Story
-from monitor.notify.render import Renderer, highlight_segments, story_view
+from monitor.notify.render import Renderer, highlight_segments, newest_first, story_view
+from monitor.notify.slack import build_messages
+from monitor.notify.timing import in_quiet_hours
+from monitor.store.outbox import MessageDigest
 
 FEED = FeedRef("JoongAng Daily", "https://koreajoongangdaily.joins.com/rss/news.xml")
 YONHAP = FeedRef("Yonhap", "https://en.yna.co.kr/rss")
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def spans(text: str, *words: str, field: str = "title") -> tuple[Highlight, ...]:
@@ -174,3 +180,50 @@ def test_empty_digest_renders() -> None:
     assert "No new stories" in renderer.text(empty)
     assert "No new stories" in renderer.html(empty)
     assert renderer.subject(empty, "[nm]") == "[nm] no new stories"
+
+
+def dated(sid: str, day: int | None) -> Story:
+    """A story published on 2018-08-``day`` (None: undated)."""
+    base = story(sid, f"Pompeo {sid}", {"r": ("Pompeo",)})
+    when = datetime(2018, 8, day, tzinfo=UTC) if day else None
+    return Story(base.id, replace(base.item, published=when), base.matches)
+
+
+def test_stories_are_newest_first_in_each_group() -> None:
+    digest = Digest("d", "c", NOW, (dated("a", 1), dated("b", None), dated("c", 9)))
+    assert [s.id for s in newest_first(digest.stories)] == ["c", "a", "b"]
+    text = Renderer().text(digest)
+    assert text.index("Pompeo c") < text.index("Pompeo a") < text.index("Pompeo b")
+
+
+def test_held_back_stories_are_announced_in_every_format() -> None:
+    digest = MessageDigest("d", "c", NOW, (dated("a", 1),), held_back=4)
+    renderer = Renderer()
+    assert "… and 4 more stories, in the next message." in renderer.text(digest)
+    assert "… and 4 more stories, in the next message." in renderer.html(digest)
+    blocks = build_messages(digest, renderer)[-1]["blocks"]
+    assert "and 4 more, in the next message" in blocks[-1]["text"]["text"]
+    assert "more stories" not in Renderer().text(replace(digest, held_back=0))
+
+
+def test_slack_bold_terms_keep_their_spaces() -> None:
+    summary = "Secretary Mike Pompeo may visit Pyongyang soon."
+    s = story("s", "Pompeo and Pyongyang", {"r": ("Pompeo", "Pyongyang")}, summary=summary)
+    section = build_messages(Digest("d", "c", NOW, (s,)), Renderer())[0]["blocks"][2]
+    assert ">Secretary Mike *Pompeo* may visit *Pyongyang* soon." in section["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("utc", "quiet"),
+    [("13:00", False), ("13:30", True), ("21:59", True), ("22:00", False), ("06:00", False)],
+)
+def test_quiet_hours_span_midnight_in_the_channel_time_zone(utc: str, quiet: bool) -> None:
+    hours = QuietHours(start="22:30", end="07:00")  # Asia/Seoul is UTC+9
+    hour, minute = map(int, utc.split(":"))
+    now = datetime(2026, 11, 27, hour, minute, tzinfo=UTC)
+    assert in_quiet_hours(hours, "Asia/Seoul", now) is quiet
+
+
+def test_quiet_hours_reject_bad_times() -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        QuietHours(start="25:00", end="07:00")

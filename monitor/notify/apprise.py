@@ -1,0 +1,120 @@
+"""The Apprise channel: one digest to many services (Teams, Discord, Telegram, ntfy, ...).
+
+An optional extra (``pip install news-monitor[apprise]``): the ``apprise`` package is
+imported only when a channel of this type sends or is checked, and ``check`` reports
+clearly when it is missing. Apprise says only "sent" or "not sent", so every
+failure is retryable (bounded by ``max_attempts`` and ``max_age``); its error log
+lines, with the URLs' secrets removed, become the failure's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.config import AppriseChannel
+from monitor.errors import DeliveryError
+from monitor.models import Digest
+from monitor.notify.render import Renderer, one_line
+
+INSTALL_HINT = "install the extra: pip install 'news-monitor[apprise]'"
+_MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+_ANGLE_MENTION = re.compile(r"<(?=[@!#])")
+_SECRET_PART = re.compile(r"[^/:@?&=#;,]{6,}")
+
+
+def available() -> bool:
+    """Whether the ``apprise`` package is installed (and imports)."""
+    try:
+        import apprise  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def scheme_host(url: str) -> str:
+    """``scheme://host`` of an Apprise URL: all a message may show of it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}"
+
+
+def redact(text: str, urls: list[str]) -> str:
+    """Remove the configured URLs' paths, users, passwords and queries from ``text``."""
+    for url in urls:
+        parts = urlsplit(url)
+        secret_bits = [parts.path, parts.query, parts.username or "", parts.password or ""]
+        for bit in secret_bits:
+            for piece in _SECRET_PART.findall(bit):
+                text = text.replace(piece, "<redacted>")
+    return text
+
+
+def defuse(text: str) -> str:
+    """Feed text made harmless for chat services: no ``@everyone``, ``<@id>``, ``<!here>``."""
+    return _ANGLE_MENTION.sub("<\u200b", _MENTION.sub("@\u200b", text))
+
+
+def check_channel(config: AppriseChannel) -> list[tuple[str, str]]:
+    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL."""
+    if not available():
+        return [("type", f"channel type 'apprise' needs the apprise package: {INSTALL_HINT}")]
+    import apprise
+
+    problems = []
+    for url in config.urls:
+        text = url.get_secret_value()
+        if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
+            problems.append(("urls", f"not a supported Apprise URL: {scheme_host(text)}"))
+    return problems
+
+
+class AppriseNotifier:
+    """Sends each digest (subject as title, text or HTML as body) to every URL."""
+
+    def __init__(self, name: str, config: AppriseChannel, renderer: Renderer) -> None:
+        self.name = name
+        self.config = config
+        self.renderer = renderer
+
+    def body(self, digest: Digest) -> str:
+        """The message body in the channel's ``format`` (HTML escaped, text defused)."""
+        if self.config.format == "html":
+            return self.renderer.html(digest)
+        return defuse(self.renderer.text(digest))
+
+    async def send(self, digest: Digest) -> str:
+        """Notify every URL; return what Apprise said or raise a retryable DeliveryError."""
+        if not available():
+            raise DeliveryError(f"apprise is not installed: {INSTALL_HINT}", retryable=False)
+        title = defuse(self.renderer.subject(digest))
+        return await asyncio.to_thread(self._notify, title, self.body(digest))
+
+    def _notify(self, title: str, body: str) -> str:
+        import apprise
+
+        urls = [u.get_secret_value() for u in self.config.urls]
+        hosts = ", ".join(scheme_host(u) for u in urls)
+        client = apprise.Apprise()
+        for url in urls:
+            if not client.add(url):
+                raise DeliveryError(
+                    f"not a supported Apprise URL: {scheme_host(url)}", retryable=False
+                )
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = client.notify(body=body, title=title, body_format=_FORMATS[self.config.format])
+        if ok:
+            return f"apprise accepted by {hosts}"
+        lines = [one_line(line, 300) for line in _lines(captured)]
+        detail = redact("; ".join(lines[-3:]), urls) or "no detail"
+        raise DeliveryError(f"apprise could not notify {hosts}: {detail}", retryable=True)
+
+
+_FORMATS = {"text": "text", "markdown": "markdown", "html": "html"}
+
+
+def _lines(captured: Any) -> list[str]:
+    text = captured.getvalue() if hasattr(captured, "getvalue") else ""
+    return [line.split(" - ", 2)[-1] for line in text.splitlines() if line.strip()]
