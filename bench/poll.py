@@ -87,10 +87,13 @@ async def ours(base: str, feeds: int, state: dict, pool: ParsePool) -> dict:
     async def one(client: httpx.AsyncClient, i: int) -> None:
         url = f"{base}/feed/{i}.xml"
         known = state.setdefault(i, {"etag": None, "sha": None, "ids": set()})
-        async with limit:
-            result = await fetch(
-                client, url, timeout=30, max_bytes=10 << 20, etag=known["etag"], allow_private=True
-            )
+        async with limit:  # held through the parse: at most CONCURRENCY bodies in memory
+            await one_locked(client, i, url, known)
+
+    async def one_locked(client: httpx.AsyncClient, i: int, url: str, known: dict) -> None:
+        result = await fetch(
+            client, url, timeout=30, max_bytes=10 << 20, etag=known["etag"], allow_private=True
+        )
         if result.not_modified or result.body is None:
             counts["not_modified"] += 1
             return
