@@ -1,13 +1,15 @@
 """Rule queries: Lucene ``query_string`` syntax, parsed once, evaluated per item.
 
 A :class:`Document` holds the analyzed fields of one item and is shared by every rule
-evaluated on that item. :func:`compile_query` parses with luqum (:mod:`.syntax`) and
+evaluated on that item. :func:`compile_query` parses with a fast parser for the common
+subset (:mod:`.fastparse`) or else luqum (:mod:`.syntax`) and
 translates the tree into small node classes (:mod:`.compiler`, :mod:`.nodes`), so
 matching never walks luqum again. See docs/rules.md for the user-facing syntax.
 """
 
 from __future__ import annotations
 
+from monitor.errors import RuleSyntaxError
 from monitor.models import DEFAULT_FIELDS, SEARCH_FIELDS, Highlight
 from monitor.rules.compiler import MAX_DEPTH as MAX_DEPTH
 from monitor.rules.compiler import MAX_DISTANCE as MAX_DISTANCE
@@ -62,5 +64,12 @@ def compile_query(query: str, stem: bool = False) -> Query:
     With ``stem`` every word and phrase is compared by its Snowball English stem
     (wildcards still match whole unstemmed words).
     """
-    parsed, columns = parse(query)
-    return Query(query, Compiler(columns, stem).compile(parsed, DEFAULT_FIELDS, 0), stem)
+    parsed, columns, fast = parse(query, fast=True)
+    try:
+        root = Compiler(columns, stem).compile(parsed, DEFAULT_FIELDS, 0)
+    except RuleSyntaxError:
+        if not fast:
+            raise
+        parsed, columns, _ = parse(query)  # luqum's tree has the positions for the column
+        root = Compiler(columns, stem).compile(parsed, DEFAULT_FIELDS, 0)
+    return Query(query, root, stem)

@@ -16,6 +16,7 @@ from luqum import tree
 from luqum.thread import parse as luqum_parse
 
 from monitor.errors import RuleSyntaxError
+from monitor.rules.fastparse import parse_simple
 
 __all__ = ["MAX_QUERY_CHARS", "NEAR_OPERATOR", "parse"]
 
@@ -27,15 +28,19 @@ _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("an
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
 
 
-def parse(query: str) -> tuple[tree.Item, list[int]]:
+def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
     """Parse ``query`` with luqum; raises RuleSyntaxError with a 1-based column.
 
-    Returns the tree and, for each character of the text luqum parsed, its 1-based
-    column in ``query`` (see :class:`monitor.rules.compiler.Compiler`).
+    Returns the tree, for each character of the text luqum parsed its 1-based column
+    in ``query`` (see :class:`monitor.rules.compiler.Compiler`), and whether the tree
+    came from the fast parser (:mod:`.fastparse`, tried first with ``fast``; its nodes
+    have no positions, so errors found later should be reported from luqum's tree).
     """
     if len(query) > MAX_QUERY_CHARS:
         raise RuleSyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", 1)
     rewritten, columns = _rewrite(query)
+    if fast and (simple := parse_simple(rewritten)) is not None:
+        return simple, columns, True
     try:
         parsed = luqum_parse(rewritten)
     except Exception as exc:  # luqum raises ParseError subclasses, ValueError, ...
@@ -45,7 +50,7 @@ def parse(query: str) -> tuple[tree.Item, list[int]]:
         else:
             column = max(1, len(query.rstrip()))
         raise RuleSyntaxError(f"syntax error: {_luqum_message(exc)}", column) from None
-    return parsed, columns
+    return parsed, columns, False
 
 
 def _luqum_message(exc: Exception) -> str:
