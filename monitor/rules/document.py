@@ -101,6 +101,15 @@ class FieldIndex:
         k = bisect.bisect_left(self.positions(term), position)
         return self._term_spans(term)[k]
 
+    def char_spans(self, term: str) -> list[tuple[int, int]]:
+        """Character spans of every occurrence of ``term``, in text order."""
+        if term not in self.term_set:
+            return []
+        if self._spans is None:
+            return self._term_spans(term)
+        spans = self._spans
+        return [spans[p] for p in self.positions(term)]
+
     def _term_spans(self, term: str) -> list[tuple[int, int]]:
         """Spans of every occurrence of ``term`` (fast path only), cached."""
         spans = self._by_term.get(term)
@@ -128,6 +137,10 @@ class _StemmedField(FieldIndex):
     def span(self, position: int) -> tuple[int, int]:
         """Character span of the word at ``position`` (from the plain field)."""
         return self._plain.span(position)
+
+    def char_spans(self, term: str) -> list[tuple[int, int]]:
+        """Character spans of every occurrence of the stem ``term``, in text order."""
+        return [self._plain.span(p) for p in self.positions(term)]
 
     def stemmed(self) -> FieldIndex:
         """Already stemmed."""

@@ -118,6 +118,15 @@ class TermLeaf(Positional):
         """Whether the token occurs in one of the leaf's fields (no positions needed)."""
         return any(self.key in self.view(doc, name).term_set for name in self.fields)
 
+    def highlights(self, doc: Document) -> Hits:
+        """Highlights of every occurrence, straight from character spans (no positions)."""
+        key, term = self.key, self.term
+        return [
+            Highlight(name, start, end, term)
+            for name in self.fields
+            for start, end in self.view(doc, name).char_spans(key)
+        ]
+
 
 class WildcardLeaf(Positional):
     """A ``te?m*`` pattern matched against whole (never stemmed) tokens."""

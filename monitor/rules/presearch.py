@@ -13,16 +13,17 @@ clause is a set of *keys* of which at least one must occur in the item:
   needs nothing; ``NOT`` needs nothing.
 
 A rule whose requirements are empty (only negations, ``*kim*``) is always a
-candidate. The rule is indexed under the keys of its rarest clause; an item's keys
-(:func:`item_keys`) find the candidate rules, whose other clauses are then checked
-with set operations before the rule is evaluated. Every clause is a necessary
-condition, so skipping a rule never changes a result.
+candidate. :class:`Keys` files each rule under the keys of its two rarest clauses;
+an item's keys find the rules both clauses of which it satisfies, whose other clauses
+are then checked with set operations before the rule is evaluated. Every clause is a
+necessary condition, so skipping a rule never changes a result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from monitor.rules.compiler import STOP_WORDS
 from monitor.rules.document import Document
@@ -37,9 +38,10 @@ from monitor.rules.nodes import (
     WildcardLeaf,
 )
 
-__all__ = ["PREFIX_LEN", "Clause", "Needs", "item_keys", "rarest", "requirements"]
+__all__ = ["PREFIX_LEN", "Clause", "Keys", "Needs", "rarest", "requirements"]
 
 PREFIX_LEN = 3
+_PREFIX = itemgetter(slice(0, PREFIX_LEN))  # a term's first PREFIX_LEN characters
 
 Clause = frozenset[str]
 
@@ -97,15 +99,79 @@ def _cost(key: str) -> float:
 
 def rarest(clauses: list[Clause]) -> Clause:
     """The clause least likely to be satisfied (the best one to index a rule under)."""
-    return min(clauses, key=lambda c: (sum(_cost(k) for k in c), sorted(c)))
+    return min(clauses, key=_order)
 
 
-def item_keys(doc: Document, needs: Needs) -> set[str]:
-    """The keys an item offers: terms, stems and ``prefix*`` of the fields rules read."""
-    keys = doc.term_set(needs.plain)
-    if needs.stemmed:
-        keys |= doc.term_set(needs.stemmed, stemmed=True)
-    if needs.prefixed:
-        terms = doc.term_set(needs.prefixed)
-        keys |= {t[:PREFIX_LEN] + "*" for t in terms if len(t) >= PREFIX_LEN}
-    return keys
+class Keys:
+    """The presearch index of a rule set: each rule filed under its two rarest clauses.
+
+    A rule is a candidate for an item when a key of its rarest clause *and* a key of
+    its second rarest clause are among the item's keys (two set intersections in C,
+    instead of checking one clause per rule in Python); its other clauses are then
+    checked one by one. Rules with one clause need only the first; rules with none
+    are always candidates.
+    """
+
+    def __init__(self) -> None:
+        self.needs = Needs()
+        self.first: dict[str, list[int]] = {}
+        self.second: dict[str, list[int]] = {}
+        self.single: set[int] = set()  # rules with exactly one clause
+        self.rest: dict[int, tuple[Clause, ...]] = {}  # clauses past the second
+        self.always: list[int] = []  # rules with no indexable clause
+        self.known: set[str] = set()  # every key of every clause
+        self.prefixes: set[str] = set()  # the prefixes of the ``prefix*`` keys
+        self._views: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def add(self, number: int, clauses: list[Clause] | None) -> None:
+        """File rule ``number`` under its clauses (None or empty: always a candidate)."""
+        self._views = None
+        if not clauses:
+            self.always.append(number)
+            return
+        ordered = sorted(clauses, key=_order)
+        for key in ordered[0]:
+            self.first.setdefault(key, []).append(number)
+        if len(ordered) == 1:
+            self.single.add(number)
+        for key in ordered[1] if len(ordered) > 1 else ():
+            self.second.setdefault(key, []).append(number)
+        if len(ordered) > 2:
+            self.rest[number] = tuple(ordered[2:])
+        for key in frozenset().union(*ordered):
+            self.known.add(key)
+            if key.endswith("*"):
+                self.prefixes.add(key[:-1])
+
+    def present(self, doc: Document) -> set[str]:
+        """The keys of the index that ``doc`` offers (terms, stems, ``prefix*``)."""
+        known, needs = self.known, self.needs
+        keys: set[str] = set()
+        for name in needs.plain:
+            keys |= known & doc.field(name).term_set
+        for name in needs.stemmed:
+            keys |= known & doc.field(name, stemmed=True).term_set
+        for name in needs.prefixed if self.prefixes else ():
+            starts = self.prefixes.intersection(map(_PREFIX, doc.field(name).term_set))
+            keys.update(p + "*" for p in starts)
+        return keys
+
+    def candidates(self, doc: Document) -> list[int]:
+        """Numbers of the rules ``doc`` can possibly match, in rule order."""
+        if self._views is None:
+            self._views = frozenset(self.first), frozenset(self.second)
+        first_keys, second_keys = self._views
+        keys = self.present(doc)
+        hits = set().union(*map(self.first.__getitem__, first_keys & keys))
+        seconds = set().union(*map(self.second.__getitem__, second_keys & keys))
+        found = (hits & seconds) | (hits & self.single)
+        rest = self.rest
+        return sorted(
+            [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
+            + self.always
+        )
+
+
+def _order(clause: Clause) -> tuple[float, list[str]]:
+    """Sort key of clauses: least likely to be satisfied first (see :func:`rarest`)."""
+    return sum(_cost(k) for k in clause), sorted(clause)

@@ -1,5 +1,7 @@
 """The presearcher never changes a result; the ASCII fast path equals the analyzer.
 
+Results are compared as Match objects: rule, terms and every highlight.
+
 Property tests (hypothesis, derandomized so CI is deterministic) compare
 ``RuleSet.match`` (presearch, then evaluate candidates) with ``RuleSet.match_every``
 (evaluate every rule) on random rules and items, and the analyzed fields of the fast
@@ -12,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RuleSyntaxError
-from monitor.rules import RuleSet
+from monitor.rules import Document, RuleSet, compile_query
 from monitor.rules.document import FieldIndex
+from monitor.rules.nodes import AndNode, Positional, TermLeaf
 from monitor.rules.text import analyze
 
 WORDS = [
@@ -110,3 +113,35 @@ def test_fast_path_equals_the_analyzer(text: str) -> None:
     assert [index.span(p) for p in range(len(tokens))] == [(t.start, t.end) for t in tokens]
     for term in index.term_set:
         assert index.positions(term) == [t.pos for t in tokens if t.term == term]
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(QUERIES, st.booleans()), min_size=1, max_size=12),
+    ITEMS,
+    st.lists(st.integers(0, 11), max_size=12),
+)
+def test_only_gives_the_named_rules_of_every_rule(
+    queries: list[tuple[str, bool]], fields: dict[str, str], picked: list[int]
+) -> None:
+    rules = _rule_set(queries)
+    if rules is None:
+        return
+    only = {f"r{n}" for n in picked}
+    expected = [m for m in rules.match_every(fields) if m.rule in only]
+    assert rules.match(fields, only=only) == expected
+    assert rules.match(fields, only=only | set(rules.names)) == rules.match_every(fields)
+
+
+@SETTINGS
+@given(st.sampled_from(WORDS), st.booleans(), ITEMS)
+def test_term_highlights_equal_the_positional_ones(
+    word: str, stem: bool, fields: dict[str, str]
+) -> None:
+    """A word's highlights come from character spans; positions must give the same."""
+    root = compile_query(f'"{word}"', stem=stem).root
+    leaves = root.children if isinstance(root, AndNode) else (root,)
+    doc = Document.from_fields(fields)
+    for leaf in leaves:
+        if isinstance(leaf, TermLeaf):
+            assert leaf.highlights(doc) == Positional.highlights(leaf, doc)
