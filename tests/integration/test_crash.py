@@ -163,6 +163,7 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path) -> None:
                 assert daemons[-1].wait(timeout=10) == -signal.SIGKILL
             expected = {f"item-{n}" for n in range(1, published + 1)}
             daemons.append(start(config, log))
+            wait_started(log, runs=KILLS + 1)  # SIGTERM before start-up would just kill it
             deadline = time.monotonic() + SETTLE_SECONDS
             while time.monotonic() < deadline and not complete(
                 expected, webhook_copies(http), email_copies(smtp)
