@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from luqum import tree
 
@@ -161,7 +162,7 @@ class Compiler:
     def phrase(self, node: tree.Phrase, fields: tuple[str, ...], slop: int) -> Positional:
         """A quoted phrase; one token becomes a plain term."""
         text = _ESCAPED.sub(r"\1", node.value[1:-1])
-        tokens = analyze(text)
+        tokens = _analyze(text)
         if not tokens:
             raise self.error("empty phrase", node)
         return _positional(text, tokens, fields, slop, self.stem)
@@ -170,13 +171,24 @@ class Compiler:
         """A bare word: wildcard, single term, or hyphenated parts that are all required.
 
         Stop-word parts of a hyphenated word are optional (``end-of-war`` needs ``end``
-        and ``war``); inside ``NEAR/n`` the whole word is a phrase instead.
+        and ``war``); inside ``NEAR/n`` the whole word is a phrase instead. Rules share
+        words, so the compiled node is cached and shared (nodes are never modified).
         """
+        key = (node.value, fields, near, self.stem)
+        found = _WORDS.get(key)
+        if found is None:
+            found = self._word(node, fields, near)
+            if len(_WORDS) < _MAX_WORDS:
+                _WORDS[key] = found
+        return found
+
+    def _word(self, node: tree.Word, fields: tuple[str, ...], near: bool) -> Node:
+        """The uncached :meth:`word`."""
         if _WILDCARD.search(node.value):
             return self.wildcard(node, fields)
         text = _ESCAPED.sub(r"\1", node.value)
         split = [text] if near else _HYPHENS.split(text)
-        parts = [(part, tokens) for part in split if (tokens := analyze(part))]
+        parts = [(part, tokens) for part in split if (tokens := _analyze(part))]
         if not parts:
             raise self.error(f"{node.value!r} contains no word to search for", node)
         content = [(p, t) for p, t in parts if len(t) > 1 or t[0].term not in STOP_WORDS]
@@ -206,6 +218,8 @@ class Compiler:
         return WildcardLeaf(term, re.compile(pattern), fields, prefix=literals[0])
 
 
+_MAX_WORDS = 100_000
+_WORDS: dict[tuple[str, tuple[str, ...], bool, bool], Node] = {}
 _NESTING = (tree.Group, tree.FieldGroup, tree.Boost, tree.SearchField, tree.UnaryOperator)
 _SEPARATOR = re.compile(r"[^\w']|_")
 
@@ -219,11 +233,26 @@ def _near_distance(node: tree.Item) -> tuple[int, bool] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def _analyze(text: str) -> list[Token]:
+    """The analyzer's tokens of a query word or phrase, cached (rules share words).
+
+    Callers must not modify the list.
+    """
+    return analyze(text)
+
+
+@lru_cache(maxsize=65536)
+def _normalize(text: str) -> str:
+    """:func:`normalize_term`, cached."""
+    return normalize_term(text)
+
+
 def _positional(
     text: str, tokens: list[Token], fields: tuple[str, ...], slop: int, stem: bool
 ) -> Positional:
     """A term for one token, else a phrase over the tokens (CJK words, ``U.S.``)."""
-    term = normalize_term(text)
+    term = _normalize(text)
     if len(tokens) == 1:
         return TermLeaf(tokens[0].term, fields, stem)
     return PhraseLeaf(term, tokens, slop, fields, stem)

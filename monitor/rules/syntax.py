@@ -24,6 +24,8 @@ MAX_QUERY_CHARS = 10_000
 
 NEAR_OPERATOR = re.compile(r"(O?)NEAR/(\d+)", re.IGNORECASE)
 _LUQUM_POS = re.compile(r"position (\d+)")
+# What :func:`_rewrite` may change: without these, the rewritten query is the query.
+_PLAIN = re.compile(r"[!&|\\]|\b(?:and|or|not)\b|(?i:near/)")
 _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("and", "or", "not")}
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
 
@@ -38,6 +40,8 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
     """
     if len(query) > MAX_QUERY_CHARS:
         raise RuleSyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", 1)
+    if fast and _PLAIN.search(query) is None and (simple := parse_simple(query)) is not None:
+        return simple, [], True  # nothing to rewrite; columns are only needed for errors
     rewritten, columns = _rewrite(query)
     if fast and (simple := parse_simple(rewritten)) is not None:
         return simple, columns, True

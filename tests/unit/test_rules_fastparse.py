@@ -7,6 +7,7 @@ build an equal tree, and the compiled nodes must be the same.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -19,7 +20,7 @@ from monitor.models import DEFAULT_FIELDS
 from monitor.rules import compile_query
 from monitor.rules.compiler import Compiler
 from monitor.rules.fastparse import parse_simple
-from monitor.rules.syntax import _rewrite, parse
+from monitor.rules.syntax import _PLAIN, _rewrite, parse
 from tests.unit.test_rules_presearch import QUERIES, SETTINGS
 from tests.unit.test_rules_table import CASES
 
@@ -66,6 +67,19 @@ def test_most_table_queries_take_the_fast_path_and_agree() -> None:
 @given(QUERIES)
 def test_random_queries_agree(query: str) -> None:
     check_same(query)
+    check_plain(query)
+
+
+def check_plain(query: str) -> None:
+    """A query the rewrite cannot change (no ``_PLAIN`` hit) is its own rewrite."""
+    if _PLAIN.search(query) is None:
+        with contextlib.suppress(RuleSyntaxError):
+            assert _rewrite(query)[0] == query
+
+
+def test_plain_table_queries_are_their_own_rewrite() -> None:
+    for query in TABLE_QUERIES:
+        check_plain(query)
 
 
 @pytest.mark.parametrize(
