@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["spaced", "term_spans", "terms"]
+__all__ = ["spaced", "term_spans", "terms", "terms_with_prefix"]
 
 # Non-ASCII characters that are common in English news and that the analyzer treats
 # exactly like an ASCII apostrophe or an ASCII separator (they are not word characters).
@@ -75,3 +75,24 @@ def term_spans(spaced_text: str, term: str) -> list[tuple[int, int]]:
                 spans.append((i, j + 2))
         i = spaced_text.find(term, i + 1)
     return spans
+
+
+def terms_with_prefix(spaced_text: str, prefix: str) -> list[str]:
+    """The distinct terms of a :func:`spaced` text that start with ``prefix``, sorted.
+
+    A substring search for a space and ``prefix`` finds the words that start with it;
+    the cost follows their number, not the number of distinct terms.
+    """
+    found: set[str] = set()
+    size, needle = len(spaced_text), " " + prefix
+    i = -1 if spaced_text.startswith(prefix) else spaced_text.find(needle)
+    while i >= -1:  # a word starts at i + 1
+        end = spaced_text.find(" ", i + 1)
+        word = spaced_text[i + 1 : size if end < 0 else end]
+        term = word[:-2] if word.endswith("'s") else word
+        if term.startswith(prefix):
+            found.add(term)
+        i = spaced_text.find(needle, i + 1)
+        if i < 0:
+            break
+    return sorted(found)

@@ -83,6 +83,8 @@ class FieldIndex:
 
     def terms_with_prefix(self, prefix: str) -> list[str]:
         """Distinct terms that start with ``prefix``, sorted."""
+        if self._sorted is None and self._spaced is not None and prefix:
+            return ascii.terms_with_prefix(self._spaced, prefix)
         if self._sorted is None:
             self._sorted = sorted(self.term_set)
         ordered = self._sorted
@@ -92,6 +94,13 @@ class FieldIndex:
             out.append(ordered[i])
             i += 1
         return out
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether some term starts with ``prefix`` (one substring search if ASCII)."""
+        spaced = self._spaced
+        if spaced is not None and prefix and "'" not in prefix:
+            return spaced.startswith(prefix) or f" {prefix}" in spaced
+        return bool(self.terms_with_prefix(prefix))
 
     def span(self, position: int) -> tuple[int, int]:
         """Character span in ``text`` of the word at ``position``."""

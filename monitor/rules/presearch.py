@@ -110,6 +110,11 @@ class Keys:
     instead of checking one clause per rule in Python); its other clauses are then
     checked one by one. Rules with one clause need only the first; rules with none
     are always candidates.
+
+    The ``prefix*`` keys of an item cost a slice per distinct term, so clauses with
+    such keys come last: only a rule that has nothing else is filed under one (the
+    item's prefixes are then computed); otherwise they are checked after the other
+    clauses, for the few rules still in, by a substring search for each prefix.
     """
 
     def __init__(self) -> None:
@@ -118,9 +123,10 @@ class Keys:
         self.second: dict[str, list[int]] = {}
         self.single: set[int] = set()  # rules with exactly one clause
         self.rest: dict[int, tuple[Clause, ...]] = {}  # clauses past the second
+        self.prefixed: dict[int, tuple[Clause, ...]] = {}  # later clauses with prefix* keys
         self.always: list[int] = []  # rules with no indexable clause
         self.known: set[str] = set()  # every key of every clause
-        self.prefixes: set[str] = set()  # the prefixes of the ``prefix*`` keys
+        self.prefixes: set[str] = set()  # the prefixes of ``prefix*`` keys in first clauses
         self._views: tuple[frozenset[str], frozenset[str]] | None = None
 
     def add(self, number: int, clauses: list[Clause] | None) -> None:
@@ -129,19 +135,24 @@ class Keys:
         if not clauses:
             self.always.append(number)
             return
-        ordered = sorted(clauses, key=_order)
+        words = sorted((c for c in clauses if not _prefixed(c)), key=_order)
+        ordered = words or [min(clauses, key=_order)]
+        later = tuple(c for c in clauses if _prefixed(c) and c is not ordered[0])
+        if later:
+            self.prefixed[number] = later
+            self.known.update(*later)
         for key in ordered[0]:
             self.first.setdefault(key, []).append(number)
+            self.known.add(key)
+            if key.endswith("*"):
+                self.prefixes.add(key[:-1])
         if len(ordered) == 1:
             self.single.add(number)
         for key in ordered[1] if len(ordered) > 1 else ():
             self.second.setdefault(key, []).append(number)
         if len(ordered) > 2:
             self.rest[number] = tuple(ordered[2:])
-        for key in frozenset().union(*ordered):
-            self.known.add(key)
-            if key.endswith("*"):
-                self.prefixes.add(key[:-1])
+        self.known.update(*ordered[1:])
 
     def present(self, doc: Document) -> set[str]:
         """The keys of the index that ``doc`` offers (terms, stems, ``prefix*``)."""
@@ -165,11 +176,40 @@ class Keys:
         hits = set().union(*map(self.first.__getitem__, first_keys & keys))
         seconds = set().union(*map(self.second.__getitem__, second_keys & keys))
         found = (hits & seconds) | (hits & self.single)
-        rest = self.rest
-        return sorted(
-            [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
-            + self.always
-        )
+        rest, prefixed = self.rest, self.prefixed
+        found = [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
+        if prefixed:
+            starts = _Starts(doc, self.needs.prefixed, keys)
+            found = [n for n in found if n not in prefixed or all(map(starts, prefixed[n]))]
+        return sorted(found + self.always)
+
+
+class _Starts:
+    """Whether an item satisfies a clause with ``prefix*`` keys (prefixes found lazily)."""
+
+    def __init__(self, doc: Document, fields: Iterable[str], keys: set[str]) -> None:
+        self.doc, self.fields, self.keys = doc, tuple(fields), keys
+        self.known: dict[str, bool] = {}
+
+    def __call__(self, clause: Clause) -> bool:
+        """Whether some key of ``clause`` is a term of the item or a prefix of one."""
+        return any(self.has(key) for key in clause)
+
+    def has(self, key: str) -> bool:
+        """Whether the item offers ``key`` (a term, or ``prefix*``)."""
+        if not key.endswith("*"):
+            return key in self.keys
+        found = self.known.get(key)
+        if found is None:
+            prefix = key[:-1]
+            fields = (self.doc.field(name) for name in self.fields)
+            found = self.known[key] = any(f.has_prefix(prefix) for f in fields)
+        return found
+
+
+def _prefixed(clause: Clause) -> bool:
+    """Whether ``clause`` has a ``prefix*`` key."""
+    return any(key.endswith("*") for key in clause)
 
 
 def _order(clause: Clause) -> tuple[float, list[str]]:

@@ -145,3 +145,13 @@ def test_term_highlights_equal_the_positional_ones(
     for leaf in leaves:
         if isinstance(leaf, TermLeaf):
             assert leaf.highlights(doc) == Positional.highlights(leaf, doc)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(ASCII_TEXT, st.text(alphabet=st.sampled_from(list("abcXs'019")), min_size=1, max_size=3))
+def test_fast_prefix_search_equals_the_sorted_terms(text: str, prefix: str) -> None:
+    index = FieldIndex(text)
+    prefix = prefix.lower()
+    expected = sorted(t for t in set(t.term for t in analyze(text)) if t.startswith(prefix))
+    assert index.terms_with_prefix(prefix) == expected
+    assert index.has_prefix(prefix) == bool(expected)
