@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``news-monitor`` and ``python -m monitor``."""
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        # Until the daemon installs its own handlers, SIGTERM means "do not start":
+        # nothing is half-written yet (the store migrates in transactions).
+        signal.signal(signal.SIGTERM, _stop_before_start)
     setup_logging(args.log_level or "info", args.log_format)
     from monitor import commands
 
@@ -98,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _stop_before_start(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _load_config(args: argparse.Namespace) -> MonitorConfig:

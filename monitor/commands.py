@@ -276,7 +276,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
     states = {f.url: f for f in store.feeds()}
     feeds = []
     for feed in config.feeds:
-        s = states.get(feed.url)
+        s = states.get(feed.key)
         feeds.append(
             {
                 "name": feed.display_name,

@@ -28,7 +28,7 @@ from pydantic import (
 
 from monitor.configsource import Source, read_config
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
-from monitor.redact import config_secrets, redact_url, register_secrets
+from monitor.redact import config_secrets, redact_url, register_secrets, strip_userinfo
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -233,6 +233,11 @@ class FeedConfig(Strict):
         return value
 
     @property
+    def key(self) -> str:
+        """The feed's key in the state database: its URL without ``user:password@``."""
+        return strip_userinfo(self.url)
+
+    @property
     def display_name(self) -> str:
         """The name, or the (redacted) URL when the feed has none."""
         return self.name or redact_url(self.url)
@@ -266,6 +271,25 @@ class Defaults(Strict):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
 
+class IngestSettings(Strict):
+    """Bounds on fetching and parsing (docs/feeds.md)."""
+
+    parse_timeout: Duration = timedelta(seconds=10)
+    parse_memory_mb: int = Field(default=512, ge=64, le=65536)
+    parse_workers: int = Field(default=2, ge=1, le=64)
+    max_parallel_fetches: int = Field(default=16, ge=1, le=1000)
+    max_per_host: int = Field(default=4, ge=1, le=100)
+    fulltext_concurrency: int = Field(default=4, ge=1, le=100)
+    fulltext_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+
+class HealthSettings(Strict):
+    """One operator alert when a feed keeps failing (docs/feeds.md)."""
+
+    alert_after: Duration = timedelta(hours=6)
+    channel: str | None = None
+
+
 class DedupSettings(Strict):
     """How duplicates fold into stories (docs/dedup.md)."""
 
@@ -293,6 +317,8 @@ class MonitorConfig(Strict):
     metrics: Annotated[str, AfterValidator(_metrics_address)] | None = None
     watch_config: bool = False
     dedup: DedupSettings = DedupSettings()
+    ingest: IngestSettings = IngestSettings()
+    health: HealthSettings = HealthSettings()
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
     channels: dict[str, Channel] = {}
@@ -381,6 +407,9 @@ def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
     from monitor.rules.query import compile_query
 
     issues: list[ConfigIssue] = []
+    health = config.health.channel
+    if health is not None and health not in config.channels:
+        issues.append(source.issue(("health", "channel"), f"unknown channel {health!r}"))
     feed_names = {f.display_name for f in config.feeds}
     tags = {t for f in config.feeds for t in f.tags}
     for i, rule in enumerate(config.rules):

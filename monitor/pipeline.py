@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from monitor import metrics
 from monitor.config import FeedConfig
 from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
 from monitor.errors import DeliveryError, FetchError, ParseError
+from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
+from monitor.ingest.changes import select_changed
 from monitor.ingest.fetch import fetch
-from monitor.ingest.normalize import normalize_feed
-from monitor.ingest.parse import parse_feed
+from monitor.ingest.parseworker import parse_items_isolated
+from monitor.ingest.schedule import next_poll_delay
 from monitor.models import Digest, FeedRef, Item, Match
 from monitor.notify import Notifier
 from monitor.notify.retry import ChannelGone, backoff_seconds
@@ -30,9 +33,9 @@ from monitor.runtime import Runtime
 from monitor.store.items import Items, KnownItem
 from monitor.store.outbox import MessageState
 from monitor.store.retention import prune
+from monitor.store.sqlite import FeedState
 
 log = logging.getLogger("monitor.pipeline")
-MAX_PARALLEL_FETCHES = 16
 
 
 @dataclass(frozen=True)
@@ -44,62 +47,160 @@ class PollReport:
     new_items: int = 0
     alerts: int = 0
     error: str | None = None
+    skipped: bool = False
 
 
-async def poll_feed(rt: Runtime, feed: FeedConfig) -> PollReport:
+async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> PollReport:
     """Poll one feed: fetch, parse, match new items and queue their alerts.
 
-    Any failure is stored on the feed and logged as one line; it never escapes, so
-    one broken feed (or a bug it triggers) costs one poll of that feed only.
+    A feed is skipped while its stored next poll (server hints, backoff) is still
+    well ahead, unless ``force`` (``run --once``), and for good once it answered
+    410 Gone. Any failure is stored on the feed and logged as one line; it never
+    escapes, so one broken feed (or a bug it triggers) costs one poll of that feed.
     """
     now = rt.clock()
     name = feed.display_name
-    next_poll = now + rt.config.feed_interval(feed)
+    state = rt.store.feed(feed.key)
+    if state and state.gone_at:
+        return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
+    interval = rt.config.feed_interval(feed)
+    if not force and state and state.next_poll and state.next_poll - interval / 2 > now:
+        return PollReport(name, ok=True, skipped=True)
     try:
-        return await _poll(rt, feed, name, now, next_poll)
+        return await _poll(rt, feed, name, state, now)
     except (FetchError, ParseError) as exc:
         log.warning("feed=%r poll failed: %s", name, exc)
         metrics.poll_failed(exc)
-        error = str(exc)
+        failure: Exception = exc
     except Exception as exc:
         log.exception("feed=%r poll failed unexpectedly", name)
         metrics.poll_failed(exc)
-        error = f"internal error: {type(exc).__name__}: {exc}"
-    rt.store.record_poll_failure(feed.url, name, now, next_poll, error)
-    return PollReport(name, ok=False, error=error)
+        failure = Exception(f"internal error: {type(exc).__name__}: {exc}")
+    failures = (state.consecutive_failures if state else 0) + 1
+    delay = next_poll_delay(
+        interval.total_seconds(), failure, state and state.ttl_minutes, failures, rt.rng
+    )
+    gone = isinstance(failure, FetchError) and failure.kind == "gone"
+    rt.store.record_poll_failure(
+        feed.key, name, now, now + timedelta(seconds=delay), str(failure), gone=gone
+    )
+    _feed_health(rt, feed, now)
+    return PollReport(name, ok=False, error=str(failure))
 
 
 async def _poll(
-    rt: Runtime, feed: FeedConfig, name: str, now: datetime, next_poll: datetime
+    rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime
 ) -> PollReport:
-    state = rt.store.feed(feed.url)
-    result = await fetch(
-        rt.http,
-        feed.url,
-        timeout=rt.config.feed_timeout(feed).total_seconds(),
-        max_bytes=rt.config.defaults.max_bytes,
-        etag=state.etag if state else None,
-        last_modified=state.last_modified if state else None,
-    )
-    if result.not_modified or result.body is None:
-        log.debug("feed=%r not modified", name)
-        metrics.poll_ok(name, None)
-        rt.store.record_poll_success(
-            feed.url, name, now, next_poll, state and state.etag, state and state.last_modified
+    url = (state and state.permanent_url) or feed.url
+    async with rt.host_slot(url):
+        result = await fetch(
+            rt.feeds_http,
+            url,
+            timeout=rt.config.feed_timeout(feed).total_seconds(),
+            max_bytes=rt.config.defaults.max_bytes,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+            allow_private=rt.allow_private(feed),
         )
+    if result.permanent_url:
+        log.info("feed=%r moved permanently to %s", name, redact_url(result.permanent_url))
+    interval = rt.config.feed_interval(feed).total_seconds()
+    ttl = state.ttl_minutes if state else None
+    next_poll = now + timedelta(seconds=next_poll_delay(interval, result, ttl, 0, rt.rng))
+    done = partial(
+        rt.store.record_poll_success,
+        feed.key,
+        name,
+        now,
+        next_poll,
+        result.etag,
+        result.last_modified,
+        permanent_url=result.permanent_url,
+    )
+    unchanged = state is not None and result.body_sha256 == state.body_sha256
+    if result.not_modified or result.body is None or unchanged:
+        metrics.poll_ok(name, None)
+        done()
+        return PollReport(name, ok=True)
+    selection = select_changed(result.body, state.entry_sigs if state else None)
+    if selection.body is None:  # re-rendered, no entry changed
+        metrics.poll_ok(name, result.body)
+        done(body_sha256=result.body_sha256, entry_sigs=selection.signatures)
         return PollReport(name, ok=True)
     parse_started = metrics.now()
-    parsed = parse_feed(result.body, result.url, result.content_type)
-    if parsed.warning:
-        log.info("feed=%r parsed with a warning: %s", name, parsed.warning)
-    items = normalize_feed(parsed, FeedRef(name, redact_url(feed.url)), now)
+    meta, items = await parse_items_isolated(
+        selection.body,
+        result.url,
+        result.content_type,
+        FeedRef(name, redact_url(feed.url)),
+        now,
+        pool=rt.parse_pool,
+    )
     metrics.parsed(parse_started)
+    if meta.warning:
+        log.info("feed=%r parsed with a warning: %s", name, meta.warning)
+    if feed.fulltext:
+        items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
     new, queued = _record(rt, feed, items, first_poll, now)
-    rt.store.record_poll_success(feed.url, name, now, next_poll, result.etag, result.last_modified)
-    log.info("feed=%r items=%d new=%d alerts=%d", name, len(items), new, queued)
+    done(
+        body_sha256=result.body_sha256,
+        entry_sigs=selection.signatures,
+        ttl_minutes=meta.ttl_minutes,
+    )
+    log.info(
+        "feed=%r items=%d parsed=%d new=%d alerts=%d",
+        name,
+        max(selection.entries, 0),
+        len(items),
+        new,
+        queued,
+    )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued)
+
+
+async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> list[Item]:
+    """New items get their article's text as ``content`` (known items keep theirs)."""
+    known = Items(rt.store).known(feed.key, (item_key(i) for i in items))
+    fetcher = rt.fulltext(feed)
+    fresh = [i for i in items if item_key(i) not in known]
+    texts = await asyncio.gather(*(fetcher.text(i.link) for i in fresh))
+    by_id = {i.id: text for i, text in zip(fresh, texts, strict=True) if text}
+    return [replace(i, content=by_id[i.id]) if i.id in by_id else i for i in items]
+
+
+def _feed_health(rt: Runtime, feed: FeedConfig, now: datetime) -> None:
+    """One operator alert when a feed has been failing for longer than ``alert_after``."""
+    settings = rt.config.health
+    state = rt.store.feed(feed.key)
+    if settings.channel is None or state is None or state.health_alerted:
+        return
+    if not state.failing_since or now - state.failing_since < settings.alert_after:
+        return
+    alert = health_item(feed.display_name, state.failing_since, state.last_error or "", now)
+    store = Items(rt.store)
+    with rt.store.transaction():
+        item_id, story_id = store.insert(
+            HEALTH_FEED,
+            alert.id,
+            alert,
+            canonical_url=None,
+            content_hash="",
+            fingerprint=None,
+            story_id=None,
+            same_feed=False,
+            now=now,
+        )
+        store.add_matches(item_id, [Match(HEALTH_RULE, ())], now)
+        store.queue_alerts(story_id, ((HEALTH_RULE, (settings.channel,)),), now)
+        rt.store.mark_health_alerted(feed.key)
+    log.warning(
+        "feed=%r failing since %s: operator alerted on channel %s",
+        feed.display_name,
+        state.failing_since.isoformat(),
+        settings.channel,
+    )
 
 
 def _record(
@@ -115,8 +216,8 @@ def _record(
     for item in items:
         keyed.setdefault(item_key(item), item)
     store = Items(rt.store)
-    known = store.known(feed.url, keyed)
-    pruned = store.pruned(feed.url, keyed.keys() - known.keys())
+    known = store.known(feed.key, keyed)
+    pruned = store.pruned(feed.key, keyed.keys() - known.keys())
     new = queued = 0
     try:
         with rt.store.transaction():
@@ -153,14 +254,14 @@ def _record_new(
     if near:
         story_id, story_feed = near.story_id, store.story_feed(near.story_id)
     item_id, story_id = store.insert(
-        feed.url,
+        feed.key,
         key,
         item,
         canonical_url=canonical,
         content_hash=content_hash(item),
         fingerprint=fp,
         story_id=story_id,
-        same_feed=story_feed == feed.url,
+        same_feed=story_feed == feed.key,
         now=now,
     )
     rt.stories.remember(fp, story_id, now)
@@ -210,12 +311,12 @@ def _alertable(rt: Runtime, feed: FeedConfig, item: Item, first_poll: bool, now:
 
 
 async def poll_all(rt: Runtime) -> list[PollReport]:
-    """Poll every feed once, a bounded number at a time."""
-    limit = asyncio.Semaphore(MAX_PARALLEL_FETCHES)
+    """Poll every feed once now (``run --once``), a bounded number at a time."""
+    limit = asyncio.Semaphore(rt.config.ingest.max_parallel_fetches)
 
     async def one(feed: FeedConfig) -> PollReport:
         async with limit:
-            return await poll_feed(rt, feed)
+            return await poll_feed(rt, feed, force=True)
 
     return list(await asyncio.gather(*(one(f) for f in rt.config.feeds)))
 

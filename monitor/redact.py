@@ -106,3 +106,18 @@ def _redact_one(url: str) -> str:
         path = "/…"
     query = "…" if parts.query else ""
     return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` (unchanged if it has none or does not parse)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -7,16 +7,20 @@ from globals by the stages.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.config import FeedConfig, MonitorConfig, RuleConfig
 from monitor.dedup import FingerprintIndex, StoryFinder
 from monitor.ingest.fetch import make_client
+from monitor.ingest.fulltext import FulltextFetcher
+from monitor.ingest.parseworker import ParsePool
 from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
 from monitor.rules.index import RuleSet
@@ -41,9 +45,42 @@ class Runtime:
     http: httpx.AsyncClient
     notifiers: dict[str, Notifier]
     stories: StoryFinder
+    feeds_http: httpx.AsyncClient
+    parse_pool: ParsePool
     clock: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
     _feed_rules: dict[str, frozenset[str]] = field(default_factory=dict)
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _fulltext: dict[bool, FulltextFetcher] = field(default_factory=dict)
+
+    def allow_private(self, feed: FeedConfig) -> bool:
+        """Whether this feed may reach loopback/private addresses (the operator said so)."""
+        own = feed.allow_private_networks
+        return self.config.allow_private_networks if own is None else own
+
+    def host_slot(self, url: str) -> asyncio.Semaphore:
+        """At most ``ingest.max_per_host`` fetches at once to one host."""
+        host = urlsplit(url).hostname or ""
+        if host not in self._host_slots:
+            self._host_slots[host] = asyncio.Semaphore(self.config.ingest.max_per_host)
+        return self._host_slots[host]
+
+    def fulltext(self, feed: FeedConfig) -> FulltextFetcher:
+        """The article fetcher for this feed (guarded; private only if the feed may)."""
+        allow = self.allow_private(feed)
+        if allow not in self._fulltext:
+            ingest = self.config.ingest
+            self._fulltext[allow] = FulltextFetcher(
+                self.feeds_http,
+                timeout=self.config.defaults.timeout.total_seconds(),
+                max_bytes=ingest.fulltext_max_bytes,
+                concurrency=ingest.fulltext_concurrency,
+                allow_private=allow,
+                pool=self.parse_pool,
+                extract_timeout=ingest.parse_timeout.total_seconds(),
+            )
+        return self._fulltext[allow]
 
     def channel_lock(self, channel: str) -> asyncio.Lock:
         """One delivery at a time per channel, so a message is never sent twice at once."""
@@ -79,8 +116,10 @@ class Runtime:
         self._feed_rules.clear()
 
     async def aclose(self) -> None:
-        """Close the HTTP client and the database."""
+        """Close the HTTP clients, the parse workers and the database."""
         await self.http.aclose()
+        await self.feeds_http.aclose()
+        await self.parse_pool.close()
         self.store.close()
 
 
@@ -111,9 +150,16 @@ def build_runtime(
     client = http or make_client()
     rules, renderer, notifiers = config_parts(config, client, stdout)
     store = Store.open(config.state_dir)
+    ingest = config.ingest
     return Runtime(
         config=config,
         store=store,
+        feeds_http=make_client(guarded=True),
+        parse_pool=ParsePool(
+            ingest.parse_workers,
+            memory_mb=ingest.parse_memory_mb,
+            timeout=ingest.parse_timeout.total_seconds(),
+        ),
         stories=load_stories(store, config, clock()),
         rules=rules,
         renderer=renderer,

@@ -97,6 +97,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE messages ADD COLUMN requeued_at TEXT;
     ALTER TABLE messages ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: polite, cheap polling (issue 4): the last body's hash and its entries'
+    # signatures (skip unchanged work), a permanent redirect's target, 410 Gone, the
+    # feed's <ttl>, when it started failing and whether the operator was told.
+    """
+    ALTER TABLE feeds ADD COLUMN body_sha256 TEXT;
+    ALTER TABLE feeds ADD COLUMN entry_sigs TEXT;
+    ALTER TABLE feeds ADD COLUMN permanent_url TEXT;
+    ALTER TABLE feeds ADD COLUMN gone_at TEXT;
+    ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER;
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+    ALTER TABLE feeds ADD COLUMN health_alerted INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -7,6 +7,7 @@ lose an alert or mark an item seen without its alerts.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,13 @@ class FeedState:
     consecutive_failures: int
     next_poll: datetime | None
     items_seen: int
+    body_sha256: str | None = None
+    entry_sigs: dict[str, str] | None = None
+    permanent_url: str | None = None
+    gone_at: datetime | None = None
+    ttl_minutes: int | None = None
+    failing_since: datetime | None = None
+    health_alerted: bool = False
 
 
 class Store:
@@ -81,28 +89,80 @@ class Store:
         next_poll: datetime,
         etag: str | None,
         last_modified: str | None,
+        *,
+        body_sha256: str | None = None,
+        entry_sigs: dict[str, str] | None = None,
+        ttl_minutes: int | None = None,
+        permanent_url: str | None = None,
     ) -> None:
-        """A poll that got an answer (200 or 304): keep validators, reset failures."""
+        """A poll that got an answer (200 or 304): keep validators, reset failures.
+
+        The keyword values replace the stored ones only when given.
+        """
+        sigs = json.dumps(entry_sigs) if entry_sigs is not None else None
         with self.transaction():
             self._ensure_feed(url, name)
             self.conn.execute(
                 """UPDATE feeds SET name = ?, etag = ?, last_modified = ?,
                    first_polled = COALESCE(first_polled, ?), last_polled = ?, last_success = ?,
-                   consecutive_failures = 0, next_poll = ? WHERE url = ?""",
-                (name, etag, last_modified, ts(now), ts(now), ts(now), ts(next_poll), url),
+                   consecutive_failures = 0, next_poll = ?, failing_since = NULL,
+                   health_alerted = 0, body_sha256 = COALESCE(?, body_sha256),
+                   entry_sigs = COALESCE(?, entry_sigs), ttl_minutes = COALESCE(?, ttl_minutes),
+                   permanent_url = COALESCE(?, permanent_url) WHERE url = ?""",
+                (
+                    name,
+                    etag,
+                    last_modified,
+                    ts(now),
+                    ts(now),
+                    ts(now),
+                    ts(next_poll),
+                    body_sha256,
+                    sigs,
+                    ttl_minutes,
+                    permanent_url,
+                    url,
+                ),
             )
 
     def record_poll_failure(
-        self, url: str, name: str, now: datetime, next_poll: datetime, error: str
+        self,
+        url: str,
+        name: str,
+        now: datetime,
+        next_poll: datetime,
+        error: str,
+        *,
+        gone: bool = False,
     ) -> None:
-        """A poll that failed: store the (secret-free) reason and count it."""
+        """A poll that failed: store the (secret-free) reason and count it.
+
+        ``gone`` (HTTP 410) disables the feed until it is removed or re-added.
+        """
         with self.transaction():
             self._ensure_feed(url, name)
             self.conn.execute(
                 """UPDATE feeds SET name = ?, last_polled = ?, last_error = ?, last_error_at = ?,
-                   consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE url = ?""",
-                (name, ts(now), error[:MAX_ERROR_CHARS], ts(now), ts(next_poll), url),
+                   consecutive_failures = consecutive_failures + 1, next_poll = ?,
+                   failing_since = COALESCE(failing_since, ?),
+                   gone_at = CASE WHEN ? THEN ? ELSE gone_at END WHERE url = ?""",
+                (
+                    name,
+                    ts(now),
+                    error[:MAX_ERROR_CHARS],
+                    ts(now),
+                    ts(next_poll),
+                    ts(now),
+                    gone,
+                    ts(now),
+                    url,
+                ),
             )
+
+    def mark_health_alerted(self, url: str) -> None:
+        """The operator was told this feed is failing: do not tell again until it recovers."""
+        with self.transaction():
+            self.conn.execute("UPDATE feeds SET health_alerted = 1 WHERE url = ?", (url,))
 
     def _ensure_feed(self, url: str, name: str) -> None:
         self.conn.execute(
@@ -140,4 +200,11 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
         consecutive_failures=row["consecutive_failures"],
         next_poll=parse_ts(row["next_poll"]),
         items_seen=row["items_seen"],
+        body_sha256=row["body_sha256"],
+        entry_sigs=json.loads(row["entry_sigs"]) if row["entry_sigs"] else None,
+        permanent_url=row["permanent_url"],
+        gone_at=parse_ts(row["gone_at"]),
+        ttl_minutes=row["ttl_minutes"],
+        failing_since=parse_ts(row["failing_since"]),
+        health_alerted=bool(row["health_alerted"]),
     )

@@ -32,6 +32,7 @@ def once(tmp_path: Path, backfill) -> list[str]:
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": [
                 {
                     "url": f"file:{tmp_path / 'feed.xml'}",
@@ -73,6 +74,7 @@ def test_backfill_all_alerts_everything_once(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": [{"url": f"file:{tmp_path / 'feed.xml'}", "backfill": "all"}],
             "rules": [{"name": "pp", "query": "Pompeo"}],
             "channels": {"out": {"type": "console"}},

@@ -80,6 +80,7 @@ def local_config(tmp_path: Path, feed_url: str, **channels: dict) -> Path:
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": [{"url": feed_url, "backfill": "all"}],
             "rules": [{"name": "pompeo-pyongyang", "query": "Pompeo AND Pyongyang"}],
             "channels": channels or {"console": {"type": "console"}},

@@ -229,6 +229,7 @@ def test_check_says_how_to_install_a_missing_apprise_extra(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "channels": {"chat": {"type": "apprise", "urls": ["json://127.0.0.1/x"]}},
         },
     )
@@ -245,6 +246,7 @@ def test_check_rejects_an_unknown_apprise_url(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "channels": {"chat": {"type": "apprise", "urls": ["nosuchservice://token@host"]}},
         },
     )

@@ -38,6 +38,7 @@ def delivered(tmp_path, http_server: HttpServer, smtp_sink: SmtpSink):
     }
     config = {
         "state_dir": str(tmp_path / "state"),
+        "allow_private_networks": True,
         "feeds": [{"url": f"file:{tmp_path / 'feed.xml'}", "name": "Evil <b>feed</b>"}],
         "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
         "channels": channels,

@@ -29,6 +29,7 @@ def make_config(
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": [
                 {"url": u, "backfill": "all", "name": f"feed{i}"} for i, u in enumerate(feed_urls)
             ],

@@ -35,8 +35,8 @@ def test_scrape_a_running_daemon(tmp_path, http_server):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
-            "metrics": f"127.0.0.1:{port}",
             "allow_private_networks": True,
+            "metrics": f"127.0.0.1:{port}",
             "feeds": [
                 {"name": "seed", "url": urls["feed-full.xml"], "backfill": "all"},
                 {"name": "gone", "url": http_server.url("/gone.xml")},

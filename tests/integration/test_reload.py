@@ -24,6 +24,7 @@ def base_config(tmp_path: Path, **extra: object) -> dict:
     shutil.copy(SEED / "feed-full.xml", feed)
     config = {
         "state_dir": str(tmp_path / "state"),
+        "allow_private_networks": True,
         "feeds": [{"name": "full", "url": f"file:{feed}", "backfill": "all", "interval": "2s"}],
         "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
         # a digest channel whose tick is months away: its alerts stay pending

@@ -63,6 +63,7 @@ class Replay:
             tmp_path / "monitor.yaml",
             {
                 "state_dir": str(tmp_path / "state"),
+                "allow_private_networks": True,
                 "feeds": [{"url": f"file:{self.feed}", "name": "churn", "backfill": backfill}],
                 "rules": [{"name": n, "query": q} for n, q in RULES.items()],
                 "channels": {"hook": {"type": "webhook", "url": http_server.url("/hook")}},
@@ -220,6 +221,7 @@ def test_a_pending_story_shows_a_duplicate_that_arrives_later(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": feeds[:1],
             "rules": [{"name": n, "query": q} for n, q in RULES.items()],
             "channels": {"daily": {"type": "console", "schedule": "cron: 0 7 * * *"}},

@@ -80,6 +80,7 @@ def test_sd_notify_ready_status_watchdog_reload_stop_in_order(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
             "feeds": [{"url": f"file:{feed}", "backfill": "all"}],
             "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
             "channels": {"hold": {"type": "console", "schedule": "cron: 0 0 1 1 *"}},
@@ -116,7 +117,11 @@ def test_sd_notify_ready_status_watchdog_reload_stop_in_order(tmp_path):
 def test_without_notify_socket_the_daemon_runs_as_before(tmp_path):
     config = write_config(
         tmp_path / "monitor.yaml",
-        {"state_dir": str(tmp_path / "state"), "channels": {"c": {"type": "console"}}},
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "channels": {"c": {"type": "console"}},
+        },
     )
     daemon = DaemonProcess(config, tmp_path)
     try:
