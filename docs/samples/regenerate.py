@@ -75,14 +75,15 @@ def poll(config_path: Path) -> dict[str, str]:
     from monitor.config import load
     from monitor.notify.render import Renderer
     from monitor.notify.slack import build_messages
-    from monitor.pipeline import poll_all
+    from monitor.pipeline import poll_feed
     from monitor.runtime import build_runtime
 
     config = load(config_path)
     rt = build_runtime(config)
 
     async def go() -> None:
-        await poll_all(rt)
+        for feed in config.feeds:  # one after the other: the first feed leads the story
+            await poll_feed(rt, feed, force=True)
         await rt.aclose()
 
     asyncio.run(go())
