@@ -121,11 +121,15 @@ async def _poll(
     if result.not_modified or result.body is None or unchanged:
         metrics.poll_ok(name, None)
         done()
+        if unchanged:
+            known = len(state.entry_sigs or {}) if state else 0
+            log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True)
     selection = select_changed(result.body, state.entry_sigs if state else None)
     if selection.body is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
         done(body_sha256=result.body_sha256, entry_sigs=selection.signatures)
+        log.info("feed=%r items=%d unchanged (no entry changed)", name, selection.entries)
         return PollReport(name, ok=True)
     parse_started = metrics.now()
     meta, items = await parse_items_isolated(

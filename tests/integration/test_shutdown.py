@@ -31,7 +31,7 @@ def test_sigterm_lets_an_in_flight_poll_finish_then_exits_clean(tmp_path, http_s
         daemon.kill()
     assert code == 0, daemon.log
     log = daemon.log
-    assert log.index("stopping:") < log.index("feed='slow' items=5 new=5 alerts=1")
+    assert log.index("stopping:") < log.index("feed='slow' items=5 parsed=5 new=5 alerts=1")
     assert log.index("feed='slow' items=5") < log.index("stopped")
     report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert report["feeds"][0]["last_success"] is not None
