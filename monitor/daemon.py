@@ -27,10 +27,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import health, metrics
 from monitor.config import FeedConfig, MonitorConfig, find_config_path
+from monitor.delivery import deliver_channel
 from monitor.errors import ConfigError
 from monitor.logs import set_level
 from monitor.notify.timing import sweep_seconds
-from monitor.pipeline import deliver_channel, poll_feed, prune_state, run_once
+from monitor.pipeline import poll_feed, prune_state, run_once
 from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
 from monitor.runtime import Runtime, build_runtime
 from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from monitor.config import MonitorConfig
-from monitor.pipeline import deliver_all, deliver_channel, poll_all
+from monitor.delivery import deliver_all, deliver_channel
+from monitor.pipeline import poll_all
 from monitor.runtime import Runtime, build_runtime
 from tests.conftest import run_cli, write_config
 from tests.servers import HttpServer

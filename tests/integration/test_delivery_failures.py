@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from monitor.pipeline import deliver_channel, poll_all
+from monitor.delivery import deliver_channel
+from monitor.pipeline import poll_all
 from monitor.store.status import channel_summary, dead_letters
 from tests.conftest import REPO, run_cli, write_config
 from tests.integration.test_delivery import Clock, poll_then, rss_item, run, runtime, write_feed
