@@ -1,0 +1,93 @@
+"""Issue #4 end to end: full text, feed health, polite polling, through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import run_cli, serve_seed, write_config
+from tests.integration.test_end_to_end import expected_pairs, make_config, webhook_alerts
+
+
+def test_scenario_2_teaser_feed_with_fulltext_alerts_on_both_rules(
+    tmp_path, http_server, smtp_sink, expected
+):
+    scenario = expected["scenarios"][1]
+    assert scenario["fulltext"] is True
+    urls = serve_seed(http_server, *scenario["feeds"])
+    config = make_config(tmp_path, http_server, smtp_sink, list(urls.values()), expected)
+    data = __import__("yaml").safe_load(config.read_text())
+    for feed in data["feeds"]:
+        feed["fulltext"] = True
+    write_config(config, data)
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert webhook_alerts(http_server) == expected_pairs(scenario)
+    article = http_server.requests_to("/news/2018/08/15/pompeo-may-be-returning.html")
+    assert len(article) == 1  # fetched once, for the one new item that links to it
+
+
+def health_config(tmp_path, http_server) -> dict:
+    return {
+        "state_dir": str(tmp_path / "state"),
+        "allow_private_networks": True,
+        "health": {"alert_after": "0s", "channel": "ops"},
+        "feeds": [{"name": "broken", "url": http_server.url("/broken.xml"), "interval": "1s"}],
+        "rules": [{"name": "pp", "query": "Pompeo", "notify": ["ops"]}],
+        "channels": {"ops": {"type": "webhook", "url": http_server.url("/ops")}},
+    }
+
+
+def test_a_failing_feed_raises_one_operator_alert_per_streak(tmp_path, http_server):
+    http_server.route("/broken.xml", "<html>maintenance</html>", status=500)
+    config = write_config(tmp_path / "monitor.yaml", health_config(tmp_path, http_server))
+    for _ in range(3):
+        assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    (alert,) = http_server.requests_to("/ops")
+    (story,) = json.loads(alert.body)["items"]
+    assert story["rules"] == ["feed-health"] and "'broken'" in story["title"]
+    assert "HTTP 500" in story["summary"]
+    status = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert status["feeds"][0]["consecutive_failures"] == 3
+
+
+def test_gone_feed_is_disabled_and_shown(tmp_path, http_server):
+    http_server.route("/broken.xml", "gone", status=410)
+    config = write_config(tmp_path / "monitor.yaml", health_config(tmp_path, http_server))
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert len(http_server.requests_to("/broken.xml")) == 1  # not polled again
+    human = run_cli("status", "--config", str(config), cwd=tmp_path).stdout
+    assert "410" in human
+
+
+def test_unchanged_and_edited_entries(tmp_path, http_server):
+    base = http_server.base_url
+    feed = tmp_path / "f.xml"
+    item = (
+        '<item><title>{t}</title><guid isPermaLink="false">g1</guid>'
+        "<description>Pompeo flew to Pyongyang on Sunday for talks.</description></item>"
+    )
+    doc = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
+        "<lastBuildDate>{d}</lastBuildDate>{i}</channel></rss>"
+    )
+    feed.write_text(doc.format(d="Fri, 27 Nov 2026 06:00:00 GMT", i=item.format(t="Talks")))
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "feeds": [{"url": f"file:{feed}", "name": "f"}],
+            "rules": [{"name": "pp", "query": "title:Pompeo"}],
+            "channels": {"hook": {"type": "webhook", "url": f"{base}/hook"}},
+            "allow_private_networks": True,
+        },
+    )
+    first = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    feed.write_text(doc.format(d="Fri, 27 Nov 2026 07:00:00 GMT", i=item.format(t="Talks")))
+    rerendered = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert "unchanged (no entry changed)" in rerendered.stderr, rerendered.stderr
+    feed.write_text(doc.format(d="Fri, 27 Nov 2026 08:00:00 GMT", i=item.format(t="Pompeo talks")))
+    edited = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == rerendered.returncode == edited.returncode == 0
+    assert "now matches pp" in edited.stderr
+    assert len(http_server.requests_to("/hook")) == 1  # the edit that started matching
