@@ -22,7 +22,8 @@ from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
 from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
 from monitor.ingest.changes import select_changed
-from monitor.ingest.fetch import fetch
+from monitor.ingest.discover import discover_feed_url, looks_like_html
+from monitor.ingest.fetch import FetchResult, fetch
 from monitor.ingest.parseworker import parse_items_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item, Match
@@ -88,17 +89,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
 async def _poll(
     rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime
 ) -> PollReport:
-    url = (state and state.permanent_url) or feed.url
-    async with rt.host_slot(url):
-        result = await fetch(
-            rt.feeds_http,
-            url,
-            timeout=rt.config.feed_timeout(feed).total_seconds(),
-            max_bytes=rt.config.defaults.max_bytes,
-            etag=state.etag if state else None,
-            last_modified=state.last_modified if state else None,
-            allow_private=rt.allow_private(feed),
-        )
+    result = await _fetch_feed(rt, feed, state)
     if result.permanent_url:
         log.info("feed=%r moved permanently to %s", name, redact_url(result.permanent_url))
     interval = rt.config.feed_interval(feed).total_seconds()
@@ -159,6 +150,37 @@ async def _poll(
     )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued)
+
+
+async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:
+    """Fetch the feed; a web page that advertises a feed is followed to it (remembered)."""
+    url = (state and state.permanent_url) or feed.url
+    options = {
+        "timeout": rt.config.feed_timeout(feed).total_seconds(),
+        "max_bytes": rt.config.defaults.max_bytes,
+        "allow_private": rt.allow_private(feed),
+    }
+    async with rt.host_slot(url):
+        result = await fetch(
+            rt.feeds_http,
+            url,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+            **options,
+        )
+    if not looks_like_html(result.body, result.content_type):
+        return result
+    found = discover_feed_url(result.body or b"", result.url)
+    if found is None:
+        return result
+    log.info(
+        "feed=%r is a web page; following the feed it advertises: %s",
+        feed.display_name,
+        redact_url(found),
+    )
+    async with rt.host_slot(found):
+        discovered = await fetch(rt.feeds_http, found, **options)
+    return replace(discovered, permanent_url=discovered.permanent_url or found)
 
 
 async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> list[Item]:

@@ -49,3 +49,12 @@ def discover_feed_url(html_bytes: bytes, base_url: str) -> str | None:
     base = urljoin(base_url, finder.base) if finder.base else base_url
     url = urljoin(base, finder.found[0])
     return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def looks_like_html(body: bytes | None, content_type: str | None) -> bool:
+    """Whether a fetched document is a web page rather than a feed."""
+    kind = (content_type or "").lower()
+    if "xml" in kind or "json" in kind:
+        return False
+    head = (body or b"")[:1024].lstrip().lower()
+    return "html" in kind or head.startswith((b"<!doctype html", b"<html"))

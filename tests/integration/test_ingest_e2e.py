@@ -91,3 +91,31 @@ def test_unchanged_and_edited_entries(tmp_path, http_server):
     assert first.returncode == rerendered.returncode == edited.returncode == 0
     assert "now matches pp" in edited.stderr
     assert len(http_server.requests_to("/hook")) == 1  # the edit that started matching
+
+
+def test_a_web_page_is_followed_to_the_feed_it_advertises(tmp_path, http_server):
+    urls = serve_seed(http_server, "feed-full.xml")
+    page = (
+        '<!doctype html><html><head><link rel="alternate" type="application/rss+xml" '
+        'href="/feeds/feed-full.xml"></head><body>News</body></html>'
+    )
+    http_server.route("/news/", page, headers={"Content-Type": "text/html"})
+    shown = run_cli("fetch", http_server.url("/news/"), "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"found the feed it advertises: {urls['feed-full.xml']}" in shown.stderr
+    assert len(shown.stdout.splitlines()) == 5
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [{"url": http_server.url("/news/"), "name": "site", "backfill": "all"}],
+            "rules": [{"name": "pp", "query": "Pompeo AND Pyongyang"}],
+            "channels": {"out": {"type": "console"}},
+        },
+    )
+    first = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert "following the feed it advertises" in first.stderr and "Pyongyang soon" in first.stdout
+    run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    # the fetch command and the first pass read the page; the second pass went to the feed
+    assert len(http_server.requests_to("/news/")) == 2
