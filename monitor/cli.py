@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=["text", "html", "json"], default="text")
     send = sub.add_parser("send-test", parents=[common], help="send a test message")
     send.add_argument("channel", metavar="CHANNEL")
+    opml = sub.add_parser(
+        "import-opml", parents=[common], help="turn an OPML export into a feeds file to include"
+    )
+    opml.add_argument("opml_file", metavar="FILE", help="an OPML file (reader subscriptions)")
+    opml.add_argument("--output", "-o", metavar="YAML", help="write here (default: stdout)")
     status = sub.add_parser("status", parents=[common], help="feeds, rules and channels")
     status.add_argument("--json", action="store_true")
     retry = sub.add_parser(
@@ -86,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
+        if args.command == "import-opml":
+            return handler(args)
         if args.command in ("test-rule", "fetch"):
             return asyncio.run(handler(args))
         if args.command == "check":

@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from monitor.config import MonitorConfig, load_with_source
 from monitor.daemon import run_daemon
 from monitor.errors import ConfigError, ConfigIssue, DeliveryError, MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
+from monitor.ingest.opml import read_opml
 from monitor.models import Digest, Item, Match
 from monitor.notify import build_notifier
 from monitor.notify.render import Renderer, sample_digest
@@ -344,4 +347,21 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
         + ("; channel re-enabled" if disabled else "")
     )
     print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
+    return 0
+
+
+def cmd_import_opml(args: argparse.Namespace) -> int:
+    """``import-opml FILE``: a ``feeds:`` file (folders become tags) for ``include:``."""
+    try:
+        feeds = read_opml(args.opml_file)
+    except OSError as exc:
+        raise MonitorError(f"{args.opml_file}: {exc.strerror}") from None
+    entries = [{k: v for k, v in f.items() if v} for f in feeds]
+    text = f"# imported from {Path(args.opml_file).name}: {len(entries)} feeds\n"
+    text += yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {len(entries)} feeds to {args.output}; add it to include: in your config")
+    else:
+        print(text, end="")
     return 0

@@ -119,3 +119,29 @@ def test_a_web_page_is_followed_to_the_feed_it_advertises(tmp_path, http_server)
     run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
     # the fetch command and the first pass read the page; the second pass went to the feed
     assert len(http_server.requests_to("/news/")) == 2
+
+
+def test_import_opml_writes_a_feeds_file_that_checks(tmp_path):
+    from tests.conftest import DATA
+
+    out = tmp_path / "feeds.d" / "imported.yaml"
+    out.parent.mkdir()
+    result = run_cli(
+        "import-opml", str(DATA / "feeds" / "subscriptions.opml"), "-o", str(out), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    feeds = __import__("yaml").safe_load(out.read_text())["feeds"]
+    assert feeds and all(f["url"].startswith("http") for f in feeds)
+    assert any(f.get("tags") for f in feeds)  # folders became tags
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "include": ["feeds.d/*.yaml"],
+            "channels": {"out": {"type": "console"}},
+        },
+    )
+    check = run_cli("check", "--config", str(config), cwd=tmp_path)
+    assert check.returncode == 0 and f"{len(feeds)} feeds" in check.stdout, check.stderr
+    missing = run_cli("import-opml", str(tmp_path / "nope.opml"), cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.opml" in missing.stderr
