@@ -16,201 +16,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from monitor.configchannels import (  # noqa: F401  (re-exported: the config's models)
+    AppriseChannel,
+    Channel,
+    ChannelBase,
+    ConsoleChannel,
+    EmailChannel,
+    QuietHours,
+    Schedule,
+    SlackChannel,
+    SmtpSettings,
+    WebhookChannel,
+)
 from monitor.configsource import Source, read_config
+from monitor.configvalues import Backfill, Duration, Strict, parse_duration  # noqa: F401
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
 from monitor.redact import config_secrets, redact_url, register_secrets, strip_userinfo
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    text = value.strip() if isinstance(value, str) else ""
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(
-            f"invalid duration {value!r}: use a number with a unit, e.g. 90s, 10m, 1h, 2d"
-        )
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-def _parse_backfill(value: Any) -> timedelta | Literal["all"]:
-    if value == "all":
-        return "all"
-    if value in (0, "0", None, False, "none"):
-        return timedelta(0)
-    return parse_duration(value)
-
-
-Backfill = Annotated[timedelta | Literal["all"], BeforeValidator(_parse_backfill)]
-
-
-class Strict(BaseModel):
-    """Base for every config model: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Schedule(Strict):
-    """When a channel sends: ``immediate``, ``every: 15m`` or ``cron: 0 7 * * *``."""
-
-    kind: Literal["immediate", "every", "cron"]
-    every: timedelta | None = None
-    cron: str | None = None
-
-    def __str__(self) -> str:
-        if self.kind == "every":
-            return f"every: {self.every}"
-        return f"cron: {self.cron}" if self.kind == "cron" else "immediate"
-
-
-def _parse_schedule(value: Any) -> Any:
-    if isinstance(value, Schedule):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((key, arg),) = value.items()
-        value = f"{key}: {arg}"
-    text = str(value).strip()
-    if text == "immediate":
-        return {"kind": "immediate"}
-    key, _, arg = text.partition(":")
-    if key.strip() == "every" and arg.strip():
-        return {"kind": "every", "every": parse_duration(arg.strip())}
-    if key.strip() == "cron" and arg.strip():
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(arg.strip())
-        except ValueError as exc:
-            raise ValueError(f"invalid cron expression {arg.strip()!r}: {exc}") from None
-        return {"kind": "cron", "cron": arg.strip()}
-    raise ValueError(
-        f"invalid schedule {value!r}: use immediate, 'every: 15m' or 'cron: 0 7 * * *'"
-    )
-
-
-ScheduleField = Annotated[Schedule, BeforeValidator(_parse_schedule)]
-
-
-class QuietHours(Strict):
-    """``{start: "22:00", end: "07:00"}`` in the channel's time zone: hold non-urgent alerts."""
-
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
-        if not match:
-            raise ValueError(f"invalid time {value!r}: use HH:MM, e.g. 22:00")
-        return f"{int(match[1]):02d}:{match[2]}"
-
-
-class ChannelBase(Strict):
-    """Settings every channel has."""
-
-    schedule: ScheduleField = Schedule(kind="immediate")
-    timezone: str = "UTC"
-    timeout: Duration = timedelta(seconds=30)
-    max_attempts: int = Field(default=10, ge=1, le=1000)
-    group_wait: Duration = timedelta(seconds=30)
-    quiet_hours: QuietHours | None = None
-    max_items: int | None = Field(default=None, ge=1, le=10000)
-    max_age: Duration = timedelta(hours=24)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-
-class ConsoleChannel(ChannelBase):
-    """Prints alerts to stdout: the channel that works with no setup."""
-
-    type: Literal["console"]
-
-
-class SmtpSettings(Strict):
-    """How to reach the SMTP server. ``tls`` is implicit TLS (port 465)."""
-
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    starttls: bool = True
-    tls: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-
-
-class EmailChannel(ChannelBase):
-    """Sends multipart text + HTML mail through SMTP."""
-
-    type: Literal["email"]
-    smtp: SmtpSettings
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    subject_prefix: str = "[news-monitor]"
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _no_header_injection(cls, value: Any) -> Any:
-        for address in [value] if isinstance(value, str) else value:
-            if any(c in address for c in "\r\n") or "@" not in address:
-                raise ValueError(f"invalid email address {address!r}")
-        return value
-
-
-class SlackChannel(ChannelBase):
-    """Posts Block Kit messages to a Slack incoming webhook."""
-
-    type: Literal["slack"]
-    webhook_url: SecretStr
-
-
-class WebhookChannel(ChannelBase):
-    """POSTs the JSON body of DESIGN.md, signed per Standard Webhooks if ``secret``."""
-
-    type: Literal["webhook"]
-    url: SecretStr
-    secret: SecretStr | None = None
-
-
-class AppriseChannel(ChannelBase):
-    """Sends through Apprise URLs (Teams, Discord, Telegram, ntfy, ...): optional extra."""
-
-    type: Literal["apprise"]
-    urls: list[SecretStr] = Field(min_length=1)
-    format: Literal["text", "markdown", "html"] = "text"
-
-
-Channel = Annotated[
-    ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel | AppriseChannel,
-    Field(discriminator="type"),
-]
 
 
 class FeedConfig(Strict):

@@ -1,0 +1,160 @@
+"""Config models of the channels: schedules, quiet hours, console/email/Slack/webhook/apprise."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+)
+
+from monitor.configvalues import Duration, Strict, parse_duration
+
+
+class Schedule(Strict):
+    """When a channel sends: ``immediate``, ``every: 15m`` or ``cron: 0 7 * * *``."""
+
+    kind: Literal["immediate", "every", "cron"]
+    every: timedelta | None = None
+    cron: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "every":
+            return f"every: {self.every}"
+        return f"cron: {self.cron}" if self.kind == "cron" else "immediate"
+
+
+def _parse_schedule(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        value = f"{key}: {arg}"
+    text = str(value).strip()
+    if text == "immediate":
+        return {"kind": "immediate"}
+    key, _, arg = text.partition(":")
+    if key.strip() == "every" and arg.strip():
+        return {"kind": "every", "every": parse_duration(arg.strip())}
+    if key.strip() == "cron" and arg.strip():
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(arg.strip())
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {arg.strip()!r}: {exc}") from None
+        return {"kind": "cron", "cron": arg.strip()}
+    raise ValueError(
+        f"invalid schedule {value!r}: use immediate, 'every: 15m' or 'cron: 0 7 * * *'"
+    )
+
+
+ScheduleField = Annotated[Schedule, BeforeValidator(_parse_schedule)]
+
+
+class QuietHours(Strict):
+    """``{start: "22:00", end: "07:00"}`` in the channel's time zone: hold non-urgent alerts."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+        if not match:
+            raise ValueError(f"invalid time {value!r}: use HH:MM, e.g. 22:00")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+
+class ChannelBase(Strict):
+    """Settings every channel has."""
+
+    schedule: ScheduleField = Schedule(kind="immediate")
+    timezone: str = "UTC"
+    timeout: Duration = timedelta(seconds=30)
+    max_attempts: int = Field(default=10, ge=1, le=1000)
+    group_wait: Duration = timedelta(seconds=30)
+    quiet_hours: QuietHours | None = None
+    max_items: int | None = Field(default=None, ge=1, le=10000)
+    max_age: Duration = timedelta(hours=24)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class ConsoleChannel(ChannelBase):
+    """Prints alerts to stdout: the channel that works with no setup."""
+
+    type: Literal["console"]
+
+
+class SmtpSettings(Strict):
+    """How to reach the SMTP server. ``tls`` is implicit TLS (port 465)."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class EmailChannel(ChannelBase):
+    """Sends multipart text + HTML mail through SMTP."""
+
+    type: Literal["email"]
+    smtp: SmtpSettings
+    from_: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    subject_prefix: str = "[news-monitor]"
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _no_header_injection(cls, value: Any) -> Any:
+        for address in [value] if isinstance(value, str) else value:
+            if any(c in address for c in "\r\n") or "@" not in address:
+                raise ValueError(f"invalid email address {address!r}")
+        return value
+
+
+class SlackChannel(ChannelBase):
+    """Posts Block Kit messages to a Slack incoming webhook."""
+
+    type: Literal["slack"]
+    webhook_url: SecretStr
+
+
+class WebhookChannel(ChannelBase):
+    """POSTs the JSON body of DESIGN.md, signed per Standard Webhooks if ``secret``."""
+
+    type: Literal["webhook"]
+    url: SecretStr
+    secret: SecretStr | None = None
+
+
+class AppriseChannel(ChannelBase):
+    """Sends through Apprise URLs (Teams, Discord, Telegram, ntfy, ...): optional extra."""
+
+    type: Literal["apprise"]
+    urls: list[SecretStr] = Field(min_length=1)
+    format: Literal["text", "markdown", "html"] = "text"
+
+
+Channel = Annotated[
+    ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel | AppriseChannel,
+    Field(discriminator="type"),
+]

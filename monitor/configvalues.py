@@ -1,0 +1,51 @@
+"""Config value types shared by every model: durations, backfill, the strict base."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+)
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    text = value.strip() if isinstance(value, str) else ""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(
+            f"invalid duration {value!r}: use a number with a unit, e.g. 90s, 10m, 1h, 2d"
+        )
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _parse_backfill(value: Any) -> timedelta | Literal["all"]:
+    if value == "all":
+        return "all"
+    if value in (0, "0", None, False, "none"):
+        return timedelta(0)
+    return parse_duration(value)
+
+
+Backfill = Annotated[timedelta | Literal["all"], BeforeValidator(_parse_backfill)]
+
+
+class Strict(BaseModel):
+    """Base for every config model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
