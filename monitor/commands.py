@@ -246,6 +246,8 @@ def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
     print("FEEDS")
     for f in report["feeds"]:
         state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
+        if f["disabled_since"]:
+            state = f"DISABLED since {f['disabled_since']} (410 Gone)"
         print(
             f"  {f['name']}: {state}; last success {f['last_success'] or 'never'}; "
             f"next poll {f['next_poll'] or '-'}"
@@ -290,6 +292,8 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
                 "consecutive_failures": s.consecutive_failures if s else 0,
                 "next_poll": s and s.next_poll,
                 "items_seen": s.items_seen if s else 0,
+                "disabled_since": s and s.gone_at,
+                "moved_to": redact_url(s.permanent_url) if s and s.permanent_url else None,
             }
         )
     counts = rule_counts(store, now)

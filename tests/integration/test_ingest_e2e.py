@@ -57,7 +57,9 @@ def test_gone_feed_is_disabled_and_shown(tmp_path, http_server):
     assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
     assert len(http_server.requests_to("/broken.xml")) == 1  # not polled again
     human = run_cli("status", "--config", str(config), cwd=tmp_path).stdout
-    assert "410" in human
+    assert "broken: DISABLED since" in human and "410" in human
+    report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert report["feeds"][0]["disabled_since"]
 
 
 def test_unchanged_and_edited_entries(tmp_path, http_server):
