@@ -140,7 +140,7 @@ def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path,
     config = local_config(
         tmp_path,
         f"file:{sample}",
-        console={"type": "console"},
+        console={"type": "console", "group_wait": "1s"},
         # a digest channel whose next tick is months away: its alert waits in the outbox
         yearly={"type": "webhook", "url": http_server.url("/hook"), "schedule": "cron: 0 0 1 1 *"},
     )
