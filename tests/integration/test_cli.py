@@ -7,10 +7,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO, SEED, run_cli, serve_seed, write_config
 
@@ -172,3 +174,30 @@ def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path,
         out, err = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, err
     assert "stopped" in err
+
+
+def test_shipped_config_shows_the_seed_alert_within_seconds(tmp_path):
+    """What `make run` does, minus the public feeds (no test touches the internet)."""
+    shipped = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text())
+    shipped["feeds"] = [f for f in shipped["feeds"] if f["url"].startswith("file:")]
+    for feed in shipped["feeds"]:
+        feed["url"] = "file:" + str(REPO / feed["url"][len("file:") :])
+    shipped["state_dir"] = str(tmp_path / "state")
+    config = write_config(tmp_path / "monitor.yaml", shipped)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    guard = threading.Timer(90, daemon.kill)  # a bound, not a timing assertion
+    guard.start()
+    try:
+        first_line = daemon.stdout.readline()  # blocks until the console prints
+        assert "news-monitor: 1 story for console" in first_line
+    finally:
+        guard.cancel()
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=60)
