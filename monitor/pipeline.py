@@ -22,7 +22,7 @@ from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
 from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
 from monitor.ingest.changes import select_changed
-from monitor.ingest.discover import discover_feed_url, looks_like_html
+from monitor.ingest.discover import advertised_feed
 from monitor.ingest.fetch import FetchResult, fetch
 from monitor.ingest.parseworker import parse_items_isolated
 from monitor.ingest.schedule import next_poll_delay
@@ -168,9 +168,7 @@ async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) ->
             last_modified=state.last_modified if state else None,
             **options,
         )
-    if not looks_like_html(result.body, result.content_type):
-        return result
-    found = discover_feed_url(result.body or b"", result.url)
+    found = advertised_feed(result.body, result.content_type, result.url)
     if found is None:
         return result
     log.info(

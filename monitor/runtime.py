@@ -50,6 +50,7 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
     _feed_rules: dict[str, frozenset[str]] = field(default_factory=dict)
+    _rule_channels: dict[str, tuple[str, ...]] | None = None
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _fulltext: dict[bool, FulltextFetcher] = field(default_factory=dict)
@@ -88,8 +89,12 @@ class Runtime:
 
     @property
     def rule_channels(self) -> dict[str, tuple[str, ...]]:
-        """The channels each rule notifies, by rule name."""
-        return {r.name: tuple(self.config.rule_channels(r)) for r in self.config.rules}
+        """The channels each rule notifies, by rule name (computed once per config)."""
+        if self._rule_channels is None:
+            self._rule_channels = {
+                r.name: tuple(self.config.rule_channels(r)) for r in self.config.rules
+            }
+        return self._rule_channels
 
     @property
     def outbox(self) -> Outbox:
@@ -114,6 +119,7 @@ class Runtime:
         """Use a reloaded config; the store, HTTP client, stories and channel locks stay."""
         self.config, self.rules, self.renderer, self.notifiers = config, rules, renderer, notifiers
         self._feed_rules.clear()
+        self._rule_channels = None
 
     async def aclose(self) -> None:
         """Close the HTTP clients, the parse workers and the database."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from monitor.errors import FetchError, ParseError
-from monitor.ingest.discover import discover_feed_url, looks_like_html
+from monitor.ingest.discover import advertised_feed
 from monitor.ingest.fetch import fetch
 from monitor.ingest.htmltext import html_to_text
 from monitor.ingest.normalize import normalize_feed
@@ -36,12 +36,11 @@ async def read_feed(client: httpx.AsyncClient, source: str, now: datetime) -> li
     """The normalized items of a feed at ``source``; raise FetchError/ParseError."""
     url = as_url(source)
     result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
-    if looks_like_html(result.body, result.content_type):
-        found = discover_feed_url(result.body or b"", result.url)
-        if found:
-            print(f"{source} is a web page; found the feed it advertises: {found}", file=sys.stderr)
-            url = found
-            result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
+    found = advertised_feed(result.body, result.content_type, result.url)
+    if found:
+        print(f"{source} is a web page; found the feed it advertises: {found}", file=sys.stderr)
+        url = found
+        result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
     parsed = parse_feed(result.body or b"", result.url, result.content_type)
     return normalize_feed(parsed, FeedRef(parsed.title or source, url), now)
 

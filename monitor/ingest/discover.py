@@ -58,3 +58,10 @@ def looks_like_html(body: bytes | None, content_type: str | None) -> bool:
         return False
     head = (body or b"")[:1024].lstrip().lower()
     return "html" in kind or head.startswith((b"<!doctype html", b"<html"))
+
+
+def advertised_feed(body: bytes | None, content_type: str | None, url: str) -> str | None:
+    """The feed a fetched web page advertises, or None (not a page, or none advertised)."""
+    if not looks_like_html(body, content_type):
+        return None
+    return discover_feed_url(body or b"", url)
