@@ -19,6 +19,18 @@ from tests.conftest import REPO, SEED, run_cli, serve_seed, write_config
 SEED_GUID = "jad-3052260"
 
 
+def start_daemon(config: Path, cwd: Path, stderr: int = subprocess.PIPE) -> subprocess.Popen:
+    """``news-monitor run`` in the background, its stdout (and stderr) piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+
+
 def queries(expected: dict) -> list[tuple[str, bool]]:
     cases = expected["queries_on_seed_story"]
     return [(q, True) for q in cases["match"]] + [(q, False) for q in cases["no_match"]]
@@ -146,14 +158,7 @@ def test_daemon_polls_delivers_and_stops_on_sigterm_and_holds_the_lock(tmp_path,
         # a digest channel whose next tick is months away: its alert waits in the outbox
         yearly={"type": "webhook", "url": http_server.url("/hook"), "schedule": "cron: 0 0 1 1 *"},
     )
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    daemon = start_daemon(config, tmp_path)
     try:
         seen = ""
         deadline = time.monotonic() + 60
@@ -184,14 +189,7 @@ def test_shipped_config_shows_the_seed_alert_within_seconds(tmp_path):
         feed["url"] = "file:" + str(REPO / feed["url"][len("file:") :])
     shipped["state_dir"] = str(tmp_path / "state")
     config = write_config(tmp_path / "monitor.yaml", shipped)
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    daemon = start_daemon(config, tmp_path, stderr=subprocess.DEVNULL)
     guard = threading.Timer(90, daemon.kill)  # a bound, not a timing assertion
     guard.start()
     try:
