@@ -14,11 +14,14 @@ the same positions and spans, each term replaced by its Snowball stem.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+
+import numpy as np
 
 from monitor.rules import ascii
 from monitor.rules.stem import stem_all
 from monitor.rules.text import analyze
+from monitor.rules.wordhash import word_starts
 
 __all__ = ["Document", "FieldIndex"]
 
@@ -28,34 +31,46 @@ class FieldIndex:
 
     __slots__ = (
         "text",
-        "terms",
+        "_terms",
         "_spaced",
+        "_padded",
         "_spans",
         "_positions",
         "_by_term",
         "_set",
         "_sorted",
         "_stem",
+        "_starts",
     )
 
     def __init__(self, text: str, terms: list[str] | None = None) -> None:
         self.text = text
+        self._terms = terms
         self._spaced: str | None = None
+        self._padded: str | None = None  # ASCII path: " term term ... " (see _words_text)
         self._spans: list[tuple[int, int]] | None = None
         if terms is None:
             self._spaced = ascii.spaced(text)
-            if self._spaced is not None:
-                terms = ascii.terms(self._spaced)
-            else:
+            if self._spaced is None:
                 tokens = analyze(text)
-                terms = [t.term for t in tokens]
+                self._terms = [t.term for t in tokens]
                 self._spans = [(t.start, t.end) for t in tokens]
-        self.terms: list[str] = terms
+            else:
+                self._padded = _words_text(self._spaced)
         self._positions: dict[str, list[int]] = {}
         self._by_term: dict[str, list[tuple[int, int]]] = {}
         self._set: frozenset[str] | None = None
         self._sorted: list[str] | None = None
         self._stem: FieldIndex | None = None
+        self._starts: np.ndarray | None = None
+
+    @property
+    def terms(self) -> list[str]:
+        """The term at each position (built on first use on the ASCII path)."""
+        if self._terms is None:
+            assert self._spaced is not None
+            self._terms = ascii.terms(self._spaced)
+        return self._terms
 
     @property
     def term_set(self) -> frozenset[str]:
@@ -64,22 +79,47 @@ class FieldIndex:
             self._set = frozenset(self.terms)
         return self._set
 
+    def has_term(self, term: str) -> bool:
+        """Whether ``term`` occurs (one substring search on the ASCII path)."""
+        if self._padded is not None:
+            return f" {term} " in self._padded
+        return term in self.term_set
+
+    @property
+    def padded(self) -> str | None:
+        """The ASCII path's terms as `` term term ... `` (offset + 1), else None."""
+        return self._padded
+
     def positions(self, term: str) -> list[int]:
         """Sorted positions of ``term`` (empty if absent)."""
         found = self._positions.get(term)
         if found is None:
-            found = []
-            if term in self.term_set:
-                index = self.terms.index
-                p = index(term)
-                try:
-                    while True:
-                        found.append(p)
-                        p = index(term, p + 1)
-                except ValueError:
-                    pass
-            self._positions[term] = found
+            found = self._positions[term] = self._find_positions(term)
         return found
+
+    def _find_positions(self, term: str) -> list[int]:
+        """Positions of ``term``: from word offsets on the ASCII path, else by scanning."""
+        if not self.has_term(term):
+            return []
+        if self._padded is not None:
+            starts = [start for start, _ in self._term_spans(term)]
+            return np.searchsorted(self._word_starts(), starts).tolist()
+        found, index = [], self.terms.index
+        p = index(term)
+        try:
+            while True:
+                found.append(p)
+                p = index(term, p + 1)
+        except ValueError:
+            pass
+        return found
+
+    def _word_starts(self) -> np.ndarray:
+        """ASCII path: the offset in ``text`` where each word starts."""
+        if self._starts is None:
+            assert self._padded is not None
+            self._starts = word_starts(self._padded) - 1
+        return self._starts
 
     def terms_with_prefix(self, prefix: str) -> list[str]:
         """Distinct terms that start with ``prefix``, sorted."""
@@ -106,13 +146,14 @@ class FieldIndex:
         """Character span in ``text`` of the word at ``position``."""
         if self._spans is not None:
             return self._spans[position]
-        term = self.terms[position]
-        k = bisect.bisect_left(self.positions(term), position)
-        return self._term_spans(term)[k]
+        assert self._spaced is not None
+        start = int(self._word_starts()[position])
+        end = self._spaced.find(" ", start)
+        return start, len(self._spaced) if end < 0 else end
 
     def char_spans(self, term: str) -> list[tuple[int, int]]:
         """Character spans of every occurrence of ``term``, in text order."""
-        if term not in self.term_set:
+        if not self.has_term(term):
             return []
         if self._spans is None:
             return self._term_spans(term)
@@ -156,12 +197,38 @@ class _StemmedField(FieldIndex):
         return self
 
 
+def _words_text(spaced: str) -> str:
+    """The terms of a :func:`ascii.spaced` text between spaces, at offsets + 1.
+
+    A trailing possessive ``'s`` is blanked, so that every run of non-spaces is
+    exactly one term and `` term `` is found by a substring search.
+    """
+    padded = f" {spaced} "
+    return padded.replace("'s ", "   ") if "'s " in padded else padded
+
+
 class Document:
     """The analyzed fields of one item; each field is analyzed on first use, once."""
 
     def __init__(self, fields: Mapping[str, str]) -> None:
         self._texts = dict(fields)
         self._index: dict[str, FieldIndex] = {}
+        self._known: Mapping[str, int] = {}  # see only_keys()
+        self._present: Collection[int] = ()
+
+    def only_keys(self, known: Mapping[str, int], present: Collection[int]) -> None:
+        """Record that, of the terms numbered in ``known``, only those numbered in
+        ``present`` can occur in the fields the rules read (the presearch's finding).
+        """
+        self._known, self._present = known, present
+
+    def surely_absent(self, term: str) -> bool:
+        """Whether ``term`` is known not to occur in any field a rule reads.
+
+        False when unsure: the term may still be absent (the caller then looks).
+        """
+        number = self._known.get(term)
+        return number is not None and number not in self._present
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Document:

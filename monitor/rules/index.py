@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from monitor.errors import RuleSyntaxError
 from monitor.models import Match
-from monitor.rules.presearch import Keys, requirements
+from monitor.rules.presearch import Keys, leaf_terms, requirements
 from monitor.rules.query import Document, Explanation, Query, compile_query
 
 __all__ = ["RuleSet", "RuleSpec"]
@@ -41,7 +41,9 @@ class RuleSet:
                 query = compile_query(text, stem=stem)
             except RuleSyntaxError as exc:
                 raise RuleSyntaxError(f"rule {name!r}: {exc}", exc.column) from exc
-            self._keys.add(len(self._rules), requirements(query.root, self._keys.needs))
+            needs = self._keys.needs
+            clauses = requirements(query.root, needs)
+            self._keys.add(len(self._rules), clauses, leaf_terms(query.root, needs))
             self._rules.append((name, query))
         self._numbers: dict[str, list[int]] = {}
         for number, (name, _) in enumerate(self._rules):

@@ -90,8 +90,14 @@ class Positional(Node):
         """Every place this leaf matches in one field, sorted by position."""
         raise NotImplementedError
 
+    def absent(self, doc: Document) -> bool:
+        """Whether the presearch already knows this leaf cannot match ``doc``."""
+        return False
+
     def holds(self, doc: Document) -> bool:
         """Whether the leaf occurs in one of its fields."""
+        if self.absent(doc):
+            return False
         return any(self.spans(self.view(doc, name)) for name in self.fields)
 
     def highlights(self, doc: Document) -> Hits:
@@ -114,9 +120,15 @@ class TermLeaf(Positional):
         """Spans of the token in ``index``."""
         return [Span(p, p, ((p, p),)) for p in index.positions(self.key)]
 
+    def absent(self, doc: Document) -> bool:
+        """Whether the presearch knows the token is in no field."""
+        return doc.surely_absent(self.key)
+
     def holds(self, doc: Document) -> bool:
         """Whether the token occurs in one of the leaf's fields (no positions needed)."""
-        return any(self.key in self.view(doc, name).term_set for name in self.fields)
+        if doc.surely_absent(self.key):
+            return False
+        return any(self.view(doc, name).has_term(self.key) for name in self.fields)
 
     def highlights(self, doc: Document) -> Hits:
         """Highlights of every occurrence, straight from character spans (no positions)."""
@@ -162,17 +174,23 @@ class PhraseLeaf(Positional):
         self.pairs = tuple((k, t.pos - tokens[0].pos) for k, t in zip(keys, tokens, strict=True))
         self.slop = slop
 
+    def absent(self, doc: Document) -> bool:
+        """Whether the presearch knows one of the phrase's terms is in no field."""
+        return any(map(doc.surely_absent, self.terms))
+
     def spans(self, index: FieldIndex) -> list[Span]:
         """Exact or sloppy occurrences of the phrase."""
-        if any(term not in index.term_set for term in self.terms):
+        if not all(map(index.has_term, self.terms)):
             return []
         return self._sloppy(index) if self.slop else self._exact(index)
 
     def _exact(self, index: FieldIndex) -> list[Span]:
-        terms, last = index.terms, self.pairs[-1][1]
+        """Occurrences of every term at its offset from the first one."""
+        others = [(set(index.positions(term)), off) for term, off in self.pairs[1:]]
+        last = self.pairs[-1][1]
         spans = []
         for p in index.positions(self.terms[0]):
-            if p + last < len(terms) and all(terms[p + off] == term for term, off in self.pairs):
+            if all(p + off in found for found, off in others):
                 spans.append(Span(p, p + last, ((p, p + last),)))
         return spans
 
@@ -225,6 +243,8 @@ class NearNode(Node):
 
     def holds(self, doc: Document) -> bool:
         """Whether some field has the two sides within reach."""
+        if self.left.absent(doc) or self.right.absent(doc):
+            return False
         return any(self.near_spans(doc, name)[0] for name in self.fields)
 
     def highlights(self, doc: Document) -> Hits:

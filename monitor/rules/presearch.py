@@ -14,19 +14,22 @@ clause is a set of *keys* of which at least one must occur in the item:
 
 A rule whose requirements are empty (only negations, ``*kim*``) is always a
 candidate. :class:`Keys` files each rule under the keys of its two rarest clauses;
-an item's keys find the rules both clauses of which it satisfies, whose other clauses
-are then checked with set operations before the rule is evaluated. Every clause is a
-necessary condition, so skipping a rule never changes a result.
+an item's keys (found by hashing its words, :mod:`monitor.rules.wordhash`) find the
+rules both clauses of which it satisfies, whose other clauses are then checked with set
+operations before the rule is evaluated. Every clause is a necessary condition, and a
+hash collision can only add a candidate, so skipping a rule never changes a result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
+
+import numpy as np
 
 from monitor.rules.compiler import STOP_WORDS
 from monitor.rules.document import Document
+from monitor.rules.keytable import KeyTable, Postings
 from monitor.rules.nodes import (
     AndNode,
     NearNode,
@@ -37,11 +40,9 @@ from monitor.rules.nodes import (
     TermLeaf,
     WildcardLeaf,
 )
+from monitor.rules.wordhash import PREFIX_LEN, PREFIX_SALT, hash_strings, hash_words
 
-__all__ = ["PREFIX_LEN", "Clause", "Keys", "Needs", "rarest", "requirements"]
-
-PREFIX_LEN = 3
-_PREFIX = itemgetter(slice(0, PREFIX_LEN))  # a term's first PREFIX_LEN characters
+__all__ = ["PREFIX_LEN", "Clause", "Keys", "Needs", "leaf_terms", "rarest", "requirements"]
 
 Clause = frozenset[str]
 
@@ -82,6 +83,25 @@ def requirements(node: Node, needs: Needs) -> list[Clause] | None:
     raise TypeError(f"unknown node {type(node).__name__}")
 
 
+def leaf_terms(node: Node, needs: Needs) -> set[str]:
+    """Every term a word or phrase of ``node`` looks up, negated ones included.
+
+    The presearch finds these in items too, so that evaluation can skip looking for a
+    term it knows is absent (:meth:`Document.surely_absent`); their fields are
+    recorded in ``needs`` so that they are searched.
+    """
+    if isinstance(node, TermLeaf | PhraseLeaf):
+        (needs.stemmed if node.stem else needs.plain).update(node.fields)
+        return {node.key} if isinstance(node, TermLeaf) else set(node.terms)
+    if isinstance(node, NearNode):
+        return leaf_terms(node.left, needs) | leaf_terms(node.right, needs)
+    if isinstance(node, AndNode | OrNode):
+        return set().union(*(leaf_terms(c, needs) for c in node.children))
+    if isinstance(node, NotNode):
+        return leaf_terms(node.child, needs)
+    return set()
+
+
 def _and(parts: Iterable[list[Clause] | None]) -> list[Clause] | None:
     """The clauses of a conjunction: all of its parts' clauses, without repeats."""
     clauses = list(dict.fromkeys(c for p in parts if p for c in p))
@@ -105,111 +125,121 @@ def rarest(clauses: list[Clause]) -> Clause:
 class Keys:
     """The presearch index of a rule set: each rule filed under its two rarest clauses.
 
-    A rule is a candidate for an item when a key of its rarest clause *and* a key of
-    its second rarest clause are among the item's keys (two set intersections in C,
-    instead of checking one clause per rule in Python); its other clauses are then
-    checked one by one. Rules with one clause need only the first; rules with none
-    are always candidates.
-
-    The ``prefix*`` keys of an item cost a slice per distinct term, so clauses with
-    such keys come last: only a rule that has nothing else is filed under one (the
-    item's prefixes are then computed); otherwise they are checked after the other
-    clauses, for the few rules still in, by a substring search for each prefix.
+    Keys are numbered, and each key's number is found from a 64-bit hash of its text
+    (:mod:`monitor.rules.wordhash`), so an item's keys are found from the hashes of its
+    words without making a Python string per word. A rule is a candidate when some key
+    of its rarest clause *and* some key of its second rarest clause occur in the item:
+    the rules filed under the item's keys are gathered from two compressed arrays and
+    combined as boolean arrays. The candidates' other clauses are then checked one by
+    one, against the set of the item's key numbers. Rules with one clause need only
+    the first; rules with none are always candidates.
     """
 
     def __init__(self) -> None:
         self.needs = Needs()
-        self.first: dict[str, list[int]] = {}
-        self.second: dict[str, list[int]] = {}
-        self.single: set[int] = set()  # rules with exactly one clause
-        self.rest: dict[int, tuple[Clause, ...]] = {}  # clauses past the second
-        self.prefixed: dict[int, tuple[Clause, ...]] = {}  # later clauses with prefix* keys
+        self.ids: dict[str, int] = {}  # key -> number
+        self.first: list[list[int]] = []  # rules filed under each key's number
+        self.second: list[list[int]] = []
+        self.rest: dict[int, tuple[frozenset[int], ...]] = {}  # clauses past the second
+        self.single: list[int] = []  # rules with exactly one clause
         self.always: list[int] = []  # rules with no indexable clause
-        self.known: set[str] = set()  # every key of every clause
-        self.prefixes: set[str] = set()  # the prefixes of ``prefix*`` keys in first clauses
-        self._views: tuple[frozenset[str], frozenset[str]] | None = None
+        self.rules = 0
+        self._arrays: _Arrays | None = None
 
-    def add(self, number: int, clauses: list[Clause] | None) -> None:
-        """File rule ``number`` under its clauses (None or empty: always a candidate)."""
-        self._views = None
+    def add(self, number: int, clauses: list[Clause] | None, terms: Iterable[str] = ()) -> None:
+        """File rule ``number`` under its clauses (None or empty: always a candidate).
+
+        ``terms`` (see :func:`leaf_terms`) are numbered as keys too, so that each item
+        records which of them it holds.
+        """
+        self._arrays = None
+        self.rules = max(self.rules, number + 1)
+        self._number(frozenset(terms))
         if not clauses:
             self.always.append(number)
             return
-        words = sorted((c for c in clauses if not _prefixed(c)), key=_order)
-        ordered = words or [min(clauses, key=_order)]
-        later = tuple(c for c in clauses if _prefixed(c) and c is not ordered[0])
-        if later:
-            self.prefixed[number] = later
-            self.known.update(*later)
+        ordered = [self._number(c) for c in sorted(clauses, key=_order)]
         for key in ordered[0]:
-            self.first.setdefault(key, []).append(number)
-            self.known.add(key)
-            if key.endswith("*"):
-                self.prefixes.add(key[:-1])
+            self.first[key].append(number)
         if len(ordered) == 1:
-            self.single.add(number)
+            self.single.append(number)
         for key in ordered[1] if len(ordered) > 1 else ():
-            self.second.setdefault(key, []).append(number)
+            self.second[key].append(number)
         if len(ordered) > 2:
             self.rest[number] = tuple(ordered[2:])
-        self.known.update(*ordered[1:])
 
-    def present(self, doc: Document) -> set[str]:
-        """The keys of the index that ``doc`` offers (terms, stems, ``prefix*``)."""
-        known, needs = self.known, self.needs
-        keys: set[str] = set()
-        for name in needs.plain:
-            keys |= known & doc.field(name).term_set
-        for name in needs.stemmed:
-            keys |= known & doc.field(name, stemmed=True).term_set
-        for name in needs.prefixed if self.prefixes else ():
-            starts = self.prefixes.intersection(map(_PREFIX, doc.field(name).term_set))
-            keys.update(p + "*" for p in starts)
-        return keys
+    def _number(self, clause: Clause) -> frozenset[int]:
+        """The key numbers of ``clause``, numbering new keys."""
+        for key in clause:
+            if key not in self.ids:
+                self.ids[key] = len(self.ids)
+                self.first.append([])
+                self.second.append([])
+        return frozenset(self.ids[key] for key in clause)
+
+    def present(self, doc: Document) -> set[int]:
+        """The numbers of the index's keys that ``doc`` offers (terms, stems, ``prefix*``)."""
+        needs, spaced, terms, heads = self.needs, [], [], []
+        for name in needs.plain | needs.prefixed:
+            field = doc.field(name)
+            if field.padded is not None:
+                spaced.append(field.padded)  # every word, hashed as arrays
+            elif field.text:
+                terms.append(" ".join(field.term_set))
+                if name in needs.prefixed:
+                    heads += (t[:PREFIX_LEN] for t in field.term_set if len(t) >= PREFIX_LEN)
+        terms += (" ".join(doc.field(name, True).term_set) for name in needs.stemmed)
+        hashes = []
+        if spaced:
+            words, prefixes = hash_words("".join(spaced), bool(needs.prefixed))
+            hashes += [words] if prefixes is None else [words, prefixes]
+        if terms:
+            hashes.append(hash_strings(terms))
+        if heads:
+            hashes.append(hash_strings(heads) ^ PREFIX_SALT)
+        return set(self._compiled().table.find(hashes).tolist())
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers of the rules ``doc`` can possibly match, in rule order."""
-        if self._views is None:
-            self._views = frozenset(self.first), frozenset(self.second)
-        first_keys, second_keys = self._views
         keys = self.present(doc)
-        hits = set().union(*map(self.first.__getitem__, first_keys & keys))
-        seconds = set().union(*map(self.second.__getitem__, second_keys & keys))
-        found = (hits & seconds) | (hits & self.single)
-        rest, prefixed = self.rest, self.prefixed
+        doc.only_keys(self.ids, keys)
+        arrays = self._compiled()
+        numbers = np.fromiter(keys, np.intp, len(keys))
+        hits = arrays.first.rules_of(numbers, self.rules)
+        hits &= arrays.second.rules_of(numbers, self.rules) | arrays.single
+        found = np.flatnonzero(hits).tolist()
+        rest = self.rest
         found = [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
-        if prefixed:
-            starts = _Starts(doc, self.needs.prefixed, keys)
-            found = [n for n in found if n not in prefixed or all(map(starts, prefixed[n]))]
-        return sorted(found + self.always)
-
-
-class _Starts:
-    """Whether an item satisfies a clause with ``prefix*`` keys (prefixes found lazily)."""
-
-    def __init__(self, doc: Document, fields: Iterable[str], keys: set[str]) -> None:
-        self.doc, self.fields, self.keys = doc, tuple(fields), keys
-        self.known: dict[str, bool] = {}
-
-    def __call__(self, clause: Clause) -> bool:
-        """Whether some key of ``clause`` is a term of the item or a prefix of one."""
-        return any(self.has(key) for key in clause)
-
-    def has(self, key: str) -> bool:
-        """Whether the item offers ``key`` (a term, or ``prefix*``)."""
-        if not key.endswith("*"):
-            return key in self.keys
-        found = self.known.get(key)
-        if found is None:
-            prefix = key[:-1]
-            fields = (self.doc.field(name) for name in self.fields)
-            found = self.known[key] = any(f.has_prefix(prefix) for f in fields)
+        if self.always:
+            found = sorted(found + self.always)
         return found
 
+    def _compiled(self) -> _Arrays:
+        """The arrays the lookups use, built after the last :meth:`add`."""
+        if self._arrays is None:
+            self._arrays = _Arrays.build(self)
+        return self._arrays
 
-def _prefixed(clause: Clause) -> bool:
-    """Whether ``clause`` has a ``prefix*`` key."""
-    return any(key.endswith("*") for key in clause)
+
+@dataclass
+class _Arrays:
+    """A :class:`Keys` index as numpy arrays."""
+
+    table: KeyTable  # hash of a term key, or salted hash of a prefix -> key number
+    first: Postings  # key number -> rules filed under it as first clause
+    second: Postings
+    single: np.ndarray  # bool per rule: has a single clause
+
+    @classmethod
+    def build(cls, keys: Keys) -> _Arrays:
+        """Arrays for the keys and rules filed in ``keys``."""
+        terms = [k for k in keys.ids if not k.endswith("*")]
+        heads = [k[:-1] for k in keys.ids if k.endswith("*")]
+        hashes = np.concatenate([hash_strings(terms), hash_strings(heads) ^ PREFIX_SALT])
+        numbers = np.array([keys.ids[k] for k in terms] + [keys.ids[k + "*"] for k in heads])
+        single = np.zeros(keys.rules, np.bool_)
+        single[keys.single] = True
+        return cls(KeyTable(hashes, numbers), Postings(keys.first), Postings(keys.second), single)
 
 
 def _order(clause: Clause) -> tuple[float, list[str]]:
