@@ -41,6 +41,7 @@ class FieldIndex:
         "_sorted",
         "_stem",
         "_starts",
+        "_has",
     )
 
     def __init__(self, text: str, terms: list[str] | None = None) -> None:
@@ -63,6 +64,7 @@ class FieldIndex:
         self._sorted: list[str] | None = None
         self._stem: FieldIndex | None = None
         self._starts: np.ndarray | None = None
+        self._has: dict[str, bool] = {}
 
     @property
     def terms(self) -> list[str]:
@@ -80,10 +82,13 @@ class FieldIndex:
         return self._set
 
     def has_term(self, term: str) -> bool:
-        """Whether ``term`` occurs (one substring search on the ASCII path)."""
-        if self._padded is not None:
-            return f" {term} " in self._padded
-        return term in self.term_set
+        """Whether ``term`` occurs (one substring search on the ASCII path, remembered)."""
+        if self._padded is None:
+            return term in self.term_set
+        found = self._has.get(term)
+        if found is None:
+            found = self._has[term] = f" {term} " in self._padded
+        return found
 
     @property
     def padded(self) -> str | None:

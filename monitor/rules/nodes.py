@@ -18,6 +18,7 @@ from monitor.models import Highlight
 from monitor.rules.document import Document, FieldIndex
 from monitor.rules.stem import stem as stem_term
 from monitor.rules.text import Token
+from monitor.rules.wordhash import PREFIX_LEN
 
 __all__ = [
     "AndNode",
@@ -149,6 +150,11 @@ class WildcardLeaf(Positional):
         super().__init__(term, fields, stem=False)
         self.pattern = pattern
         self.prefix = prefix  # the literal text before the first wildcard
+        self.key = prefix[:PREFIX_LEN] + "*" if len(prefix) >= PREFIX_LEN else None
+
+    def absent(self, doc: Document) -> bool:
+        """Whether the presearch knows no term of any field starts with the prefix."""
+        return self.key is not None and doc.surely_absent(self.key)
 
     def matching_terms(self, index: FieldIndex) -> list[str]:
         """The distinct terms of ``index`` that the pattern matches."""

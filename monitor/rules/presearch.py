@@ -84,7 +84,7 @@ def requirements(node: Node, needs: Needs) -> list[Clause] | None:
 
 
 def leaf_terms(node: Node, needs: Needs) -> set[str]:
-    """Every term a word or phrase of ``node`` looks up, negated ones included.
+    """Every key a word, phrase or wildcard of ``node`` looks up, negated ones included.
 
     The presearch finds these in items too, so that evaluation can skip looking for a
     term it knows is absent (:meth:`Document.surely_absent`); their fields are
@@ -93,6 +93,11 @@ def leaf_terms(node: Node, needs: Needs) -> set[str]:
     if isinstance(node, TermLeaf | PhraseLeaf):
         (needs.stemmed if node.stem else needs.plain).update(node.fields)
         return {node.key} if isinstance(node, TermLeaf) else set(node.terms)
+    if isinstance(node, WildcardLeaf):
+        if len(node.prefix) < PREFIX_LEN:
+            return set()
+        needs.prefixed.update(node.fields)
+        return {node.prefix[:PREFIX_LEN] + "*"}
     if isinstance(node, NearNode):
         return leaf_terms(node.left, needs) | leaf_terms(node.right, needs)
     if isinstance(node, AndNode | OrNode):
