@@ -10,10 +10,12 @@ cycle 1 (the steady state of a daemon):
   of ``--naive-sample`` feeds: it is slow, and the rate is what is compared);
 - competent: concurrent httpx with conditional GET, feedparser on every changed body
   in the event loop, new entries found against a seen-set;
-- ours: ``monitor.ingest`` fetch (guarded client, conditional GET, bounded
-  decoding), body-hash skip, entry-id pre-scan (skip when every entry is known, else
-  keep only the unknown entries), then parse + normalize to Items in the isolated
-  worker pool, concurrently. Not included: the store and matching.
+- ours: the daemon's poll steps (``monitor.pipeline._poll``) with the same
+  functions: ``fetch_feed`` (guarded client, conditional GET, bounded decoding,
+  autodiscovery check), body-hash skip, then ``parse_changed_isolated`` in the
+  worker pool (entry pre-scan and block signatures: skip when no entry is new or
+  edited, else parse + normalize only those), concurrently. Not included: the
+  store, matching and dedup.
 
 CPU counts this process and the parse workers (read from /proc), not the server.
 
@@ -40,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from pollserver import start_server  # noqa: E402
 
-from monitor.ingest.fetch import fetch, make_client  # noqa: E402
-from monitor.ingest.parseworker import ParsePool, parse_items_isolated  # noqa: E402
-from monitor.ingest.scan import scan_entry_ids, select_entries  # noqa: E402
+from monitor.ingest.discover import fetch_feed  # noqa: E402
+from monitor.ingest.fetch import make_client  # noqa: E402
+from monitor.ingest.parseworker import ParsePool, parse_changed_isolated  # noqa: E402
 from monitor.models import FeedRef  # noqa: E402
 
 CONCURRENCY = 50
@@ -79,41 +81,54 @@ async def set_cycle(base: str, cycle: int) -> None:
 
 
 async def ours(base: str, feeds: int, state: dict, pool: ParsePool) -> dict:
-    """One poll cycle of our ingest; ``state`` holds etag, body hash and known ids."""
+    """One poll cycle of our ingest, the daemon's steps (monitor.pipeline._poll).
+
+    ``state`` holds what the store keeps per feed (validators, body hash, entry
+    signatures) and the ids seen, to count new entries as the store would.
+    """
     counts = {"not_modified": 0, "same_body": 0, "prescan_skip": 0, "parsed": 0, "new": 0}
     limit = asyncio.Semaphore(CONCURRENCY)
+    host_slot = asyncio.Semaphore(CONCURRENCY)  # one local server stands in for many hosts
     now = datetime.now(UTC)
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         url = f"{base}/feed/{i}.xml"
-        known = state.setdefault(i, {"etag": None, "sha": None, "ids": set()})
+        known = state.setdefault(i, {"etag": None, "lm": None, "sha": None, "sigs": None})
+        known.setdefault("ids", set())
         async with limit:  # held through the parse: at most CONCURRENCY bodies in memory
             await one_locked(client, i, url, known)
 
     async def one_locked(client: httpx.AsyncClient, i: int, url: str, known: dict) -> None:
-        result = await fetch(
-            client, url, timeout=30, max_bytes=10 << 20, etag=known["etag"], allow_private=True
+        result = await fetch_feed(
+            client,
+            url,
+            name=f"feed {i}",
+            slot=lambda _url: host_slot,
+            etag=known["etag"],
+            last_modified=known["lm"],
+            timeout=30,
+            max_bytes=10 << 20,
+            allow_private=True,
         )
+        known["etag"], known["lm"] = result.etag, result.last_modified
         if result.not_modified or result.body is None:
             counts["not_modified"] += 1
             return
-        known["etag"] = result.etag
         if result.body_sha256 == known["sha"]:
             counts["same_body"] += 1
             return
         known["sha"] = result.body_sha256
-        ids = scan_entry_ids(result.body)
-        body = result.body
-        if ids is not None:
-            if ids <= known["ids"]:
-                counts["prescan_skip"] += 1
-                return
-            body = select_entries(body, ids - known["ids"]) or body  # new entries only
         feed = FeedRef(f"feed {i}", url)
-        _, items = await parse_items_isolated(body, url, result.content_type, feed, now, pool=pool)
+        changed = await parse_changed_isolated(
+            result.body, result.url, result.content_type, feed, now, known["sigs"], pool=pool
+        )
+        known["sigs"] = changed.signatures
+        if changed.meta is None:
+            counts["prescan_skip"] += 1
+            return
         counts["parsed"] += 1
-        counts["new"] += sum(1 for item in items if item.id not in known["ids"])
-        known["ids"].update(item.id for item in items)
+        counts["new"] += sum(1 for item in changed.items if item.id not in known["ids"])
+        known["ids"].update(item.id for item in changed.items)
 
     async with make_client(guarded=True) as client:
         await asyncio.gather(*(one(client, i) for i in range(feeds)))

@@ -21,10 +21,9 @@ from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
 from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
-from monitor.ingest.changes import select_changed
-from monitor.ingest.discover import advertised_feed
-from monitor.ingest.fetch import FetchResult, fetch
-from monitor.ingest.parseworker import parse_items_isolated
+from monitor.ingest.discover import fetch_feed
+from monitor.ingest.fetch import FetchResult
+from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item, Match
 from monitor.redact import redact_url
@@ -113,21 +112,22 @@ async def _poll(
             known = len(state.entry_sigs or {}) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True)
-    selection = select_changed(result.body, state.entry_sigs if state else None)
-    if selection.body is None:  # re-rendered, no entry changed
-        metrics.poll_ok(name, result.body)
-        done(body_sha256=result.body_sha256, entry_sigs=selection.signatures)
-        log.info("feed=%r items=%d unchanged (no entry changed)", name, selection.entries)
-        return PollReport(name, ok=True)
     parse_started = metrics.now()
-    meta, items = await parse_items_isolated(
-        selection.body,
+    changed = await parse_changed_isolated(
+        result.body,
         result.url,
         result.content_type,
         FeedRef(name, redact_url(feed.url)),
         now,
+        state.entry_sigs if state else None,
         pool=rt.parse_pool,
     )
+    if changed.meta is None:  # re-rendered, no entry changed
+        metrics.poll_ok(name, result.body)
+        done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
+        log.info("feed=%r items=%d unchanged (no entry changed)", name, changed.entries)
+        return PollReport(name, ok=True)
+    meta, items = changed.meta, changed.items
     metrics.parsed(parse_started)
     if meta.warning:
         log.info("feed=%r parsed with a warning: %s", name, meta.warning)
@@ -137,13 +137,13 @@ async def _poll(
     new, queued = _record(rt, feed, items, first_poll, now)
     done(
         body_sha256=result.body_sha256,
-        entry_sigs=selection.signatures,
+        entry_sigs=changed.signatures,
         ttl_minutes=meta.ttl_minutes,
     )
     log.info(
         "feed=%r items=%d parsed=%d new=%d alerts=%d",
         name,
-        max(selection.entries, 0),
+        max(changed.entries, 0),
         len(items),
         new,
         queued,
@@ -153,32 +153,18 @@ async def _poll(
 
 
 async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:
-    """Fetch the feed; a web page that advertises a feed is followed to it (remembered)."""
-    url = (state and state.permanent_url) or feed.url
-    options = {
-        "timeout": rt.config.feed_timeout(feed).total_seconds(),
-        "max_bytes": rt.config.defaults.max_bytes,
-        "allow_private": rt.allow_private(feed),
-    }
-    async with rt.host_slot(url):
-        result = await fetch(
-            rt.feeds_http,
-            url,
-            etag=state.etag if state else None,
-            last_modified=state.last_modified if state else None,
-            **options,
-        )
-    found = advertised_feed(result.body, result.content_type, result.url)
-    if found is None:
-        return result
-    log.info(
-        "feed=%r is a web page; following the feed it advertises: %s",
-        feed.display_name,
-        redact_url(found),
+    """Fetch the feed (its stored new URL if it moved), within its host's slot."""
+    return await fetch_feed(
+        rt.feeds_http,
+        (state and state.permanent_url) or feed.url,
+        name=feed.display_name,
+        slot=rt.host_slot,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        timeout=rt.config.feed_timeout(feed).total_seconds(),
+        max_bytes=rt.config.defaults.max_bytes,
+        allow_private=rt.allow_private(feed),
     )
-    async with rt.host_slot(found):
-        discovered = await fetch(rt.feeds_http, found, **options)
-    return replace(discovered, permanent_url=discovered.permanent_url or found)
 
 
 async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> list[Item]:

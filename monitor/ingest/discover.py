@@ -1,6 +1,7 @@
 """Feed autodiscovery: the feed an HTML page advertises with ``<link rel="alternate">``.
 
     url = discover_feed_url(result.body, result.url)   # None when the page names none
+    result = await fetch_feed(client, url, name=name, slot=host_slot, **fetch_options)
 
 RSS is preferred over Atom over JSON Feed only by document order: the first
 advertised feed wins, as browsers and readers do. Only the document's head-ish
@@ -9,8 +10,20 @@ first :data:`SCAN_BYTES` are read.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
+
+import httpx
+
+from monitor.ingest.fetch import FetchResult, fetch
+from monitor.redact import redact_url
+
+log = logging.getLogger("monitor.ingest")
 
 FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
@@ -65,3 +78,30 @@ def advertised_feed(body: bytes | None, content_type: str | None, url: str) -> s
     if not looks_like_html(body, content_type):
         return None
     return discover_feed_url(body or b"", url)
+
+
+async def fetch_feed(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    name: str,
+    slot: Callable[[str], AbstractAsyncContextManager[Any]],
+    etag: str | None = None,
+    last_modified: str | None = None,
+    **options: Any,
+) -> FetchResult:
+    """Fetch a feed (the daemon's poll); a web page that advertises a feed is followed.
+
+    ``slot(url)`` bounds the fetches to one host (``Runtime.host_slot``); ``options``
+    are :func:`~monitor.ingest.fetch.fetch`'s (timeout, max_bytes, allow_private).
+    The feed found is the result's ``permanent_url``, so later polls go to it.
+    """
+    async with slot(url):
+        result = await fetch(client, url, etag=etag, last_modified=last_modified, **options)
+    found = advertised_feed(result.body, result.content_type, result.url)
+    if found is None:
+        return result
+    log.info("feed=%r is a web page; following the feed it advertises: %s", name, redact_url(found))
+    async with slot(found):
+        discovered = await fetch(client, found, **options)
+    return replace(discovered, permanent_url=discovered.permanent_url or found)

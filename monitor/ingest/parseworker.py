@@ -11,6 +11,7 @@ worker killed and replaced; the other workers and their jobs carry on. Failures 
     pool = ParsePool(workers=2, memory_mb=512)
     parsed = await parse_isolated(body, url, content_type, timeout=10, pool=pool)
     parsed, items = await parse_items_isolated(body, url, ctype, feed_ref, now, pool=pool)
+    changed = await parse_changed_isolated(body, url, ctype, feed_ref, now, old_sigs, pool=pool)
     await pool.close()
 
 Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
@@ -29,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.ingest.changes import ChangedFeed, parse_changed
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import ParsedFeed, parse_feed, slim_entry
 from monitor.models import FeedRef, Item
@@ -237,4 +239,24 @@ async def parse_items_isolated(
     """Parse and normalize in a worker: (the feed without entries, its Items)."""
     return await (pool or default_pool()).run(
         _items_job, body, url, content_type, feed, now, timeout=timeout
+    )
+
+
+async def parse_changed_isolated(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    feed: FeedRef,
+    now: datetime,
+    previous: dict[str, str] | None,
+    *,
+    timeout: float | None = None,
+    pool: ParsePool | None = None,
+) -> ChangedFeed:
+    """:func:`~monitor.ingest.changes.parse_changed` (pre-scan, signatures, parse) in a worker.
+
+    ``previous`` is the entry signatures kept from the last poll.
+    """
+    return await (pool or default_pool()).run(
+        parse_changed, body, url, content_type, feed, now, previous, timeout=timeout
     )

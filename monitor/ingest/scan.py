@@ -23,7 +23,10 @@ _ATOM_ID = re.compile(rb"<id(\s[^>]*)?>([^<]*)</id\s*>")
 _NOT_PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']false["']""")
 _ABSOLUTE = re.compile(r"[a-zA-Z][\w+.-]*:")
 _LINK = re.compile(rb"<link(?:\s[^>]*)?>([^<]*)</link\s*>")
-_ID_LIKE = re.compile(rb"<(?:[\w.-]+:)(?:id|guid|identifier|link)[\s>/]|<source[\s>]|rdf:about")
+# Every alternative starts with "<", so a search skips ahead to the next "<" (a
+# pattern with a branch that does not, like "rdf:about", is tried at every byte:
+# that one is a plain substring test instead).
+_ID_LIKE = re.compile(rb"<(?:[\w.-]+:(?:id|guid|identifier|link)[\s>/]|source[\s>])")
 _SAFE_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)")
 MAX_ID = 500  # normalize.MAX_SHORT: longer ids are cut there, so matching is unsure
 
@@ -44,7 +47,7 @@ def scan_entries(body: bytes) -> list[tuple[str, int, int]] | None:
     end = 0
     for opening in _ITEM_OPEN.finditer(body):
         if opening.start() < end:
-            return None  # an entry inside an entry
+            return None  # an entry inside an entry (finditer yields every opening in order)
         tag = opening.group(0)[1:-1]
         if b":" in tag:
             return None  # namespaced entries: let the parser decide
@@ -59,14 +62,18 @@ def scan_entries(body: bytes) -> list[tuple[str, int, int]] | None:
     return entries
 
 
-def select_entries(body: bytes, ids: set[str]) -> bytes | None:
+def select_entries(
+    body: bytes, ids: set[str], entries: list[tuple[str, int, int]] | None = None
+) -> bytes | None:
     """``body`` with only the entries whose id is in ``ids`` (None when unsure).
 
     The document keeps everything before the first entry and after the last (the
     root, namespaces, channel metadata, ``xml:base``), so the kept entries parse
     exactly as they do in the whole document, for a fraction of the cost.
+    ``entries`` is what :func:`scan_entries` found in ``body``, when already known.
     """
-    entries = scan_entries(body)
+    if entries is None:
+        entries = scan_entries(body)
     if not entries:
         return None
     kept = [body[start:end] for entry_id, start, end in entries if entry_id in ids]
@@ -74,7 +81,8 @@ def select_entries(body: bytes, ids: set[str]) -> bytes | None:
 
 
 def _entry_id(block: bytes) -> str | None:
-    if _ID_LIKE.search(block) or _ITEM_OPEN.search(block):
+    # An entry opening inside ``block`` is caught by scan_entries as a nested entry.
+    if _ID_LIKE.search(block) or b"rdf:about" in block:
         return None
     guids = _GUID.findall(block) or _ATOM_ID.findall(block)
     if len(guids) > 1 or block.count(b"<guid") + block.count(b"<id") > len(guids):

@@ -9,7 +9,12 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.ingest.parse import parse_feed
-from monitor.ingest.parseworker import ParsePool, parse_isolated, parse_items_isolated
+from monitor.ingest.parseworker import (
+    ParsePool,
+    parse_changed_isolated,
+    parse_isolated,
+    parse_items_isolated,
+)
 from monitor.models import FeedRef
 from tests.conftest import seed_feed
 
@@ -84,3 +89,38 @@ def test_parser_errors_cross_the_process_boundary():
 
     with pytest.raises(ParseError, match="not a feed"):
         run(go)
+
+
+def rss(*items: tuple[str, str], build: str = "Mon, 01 Jan 2018 00:00:00 GMT") -> bytes:
+    """A small RSS document with ``(guid, title)`` items."""
+    blocks = "".join(
+        f'<item><guid isPermaLink="false">{guid}</guid><title>{title}</title>'
+        f"<link>http://news.example/{guid}</link></item>\n"
+        for guid, title in items
+    )
+    return (
+        '<rss version="2.0"><channel><title>t</title><link>http://news.example/</link>'
+        f"<lastBuildDate>{build}</lastBuildDate>\n{blocks}</channel></rss>"
+    ).encode()
+
+
+def test_changed_parse_in_the_worker_parses_only_new_or_edited_entries():
+    first = rss(("a", "Alpha"), ("b", "Beta"))
+    rerendered = rss(("a", "Alpha"), ("b", "Beta"), build="Tue, 02 Jan 2018 00:00:00 GMT")
+    edited = rss(("c", "Gamma"), ("a", "Alpha"), ("b", "Beta, edited"))
+
+    async def go(pool):
+        args = (FEED.url, "application/rss+xml", FEED, NOW)
+        whole = await parse_changed_isolated(first, *args, None, pool=pool)
+        same = await parse_changed_isolated(rerendered, *args, whole.signatures, pool=pool)
+        newer = await parse_changed_isolated(edited, *args, same.signatures, pool=pool)
+        return whole, same, newer
+
+    whole, same, newer = run(go)
+    assert sorted(i.id for i in whole.items) == ["a", "b"] and whole.meta.title == "t"
+    assert (same.meta, same.items, same.entries, same.changed) == (None, [], 2, 0)
+    assert same.signatures == whole.signatures
+    assert [(i.id, i.title) for i in newer.items] == [("c", "Gamma"), ("b", "Beta, edited")]
+    assert (newer.entries, newer.changed) == (3, 2) and newer.signatures["a"] == whole.signatures[
+        "a"
+    ]
