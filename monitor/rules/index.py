@@ -45,6 +45,7 @@ class RuleSet:
             clauses = requirements(query.root, needs)
             self._keys.add(len(self._rules), clauses, leaf_terms(query.root, needs))
             self._rules.append((name, query))
+        self._keys.build()
         self._numbers: dict[str, list[int]] = {}
         for number, (name, _) in enumerate(self._rules):
             self._numbers.setdefault(name, []).append(number)

@@ -219,10 +219,15 @@ class Keys:
             found = sorted(found + self.always)
         return found
 
+    def build(self) -> None:
+        """Build the arrays the lookups use (else done on first use after an :meth:`add`)."""
+        self._arrays = _Arrays.build(self)
+
     def _compiled(self) -> _Arrays:
         """The arrays the lookups use, built after the last :meth:`add`."""
         if self._arrays is None:
-            self._arrays = _Arrays.build(self)
+            self.build()
+        assert self._arrays is not None
         return self._arrays
 
 
