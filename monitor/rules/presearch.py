@@ -182,8 +182,11 @@ class Keys:
                 self.second.append([])
         return frozenset(self.ids[key] for key in clause)
 
-    def present(self, doc: Document) -> set[int]:
-        """The numbers of the index's keys that ``doc`` offers (terms, stems, ``prefix*``)."""
+    def present(self, doc: Document) -> np.ndarray:
+        """The numbers of the index's keys that ``doc`` offers (terms, stems, ``prefix*``).
+
+        A number may appear more than once.
+        """
         needs, spaced, terms, heads = self.needs, [], [], []
         for name in needs.plain | needs.prefixed:
             field = doc.field(name)
@@ -202,14 +205,14 @@ class Keys:
             hashes.append(hash_strings(terms))
         if heads:
             hashes.append(hash_strings(heads) ^ PREFIX_SALT)
-        return set(self._compiled().table.find(hashes).tolist())
+        return self._compiled().table.find(hashes)
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers of the rules ``doc`` can possibly match, in rule order."""
-        keys = self.present(doc)
+        numbers = self.present(doc)
+        keys = set(numbers.tolist())
         doc.only_keys(self.ids, keys)
         arrays = self._compiled()
-        numbers = np.fromiter(keys, np.intp, len(keys))
         hits = arrays.first.rules_of(numbers, self.rules)
         hits &= arrays.second.rules_of(numbers, self.rules) | arrays.single
         found = np.flatnonzero(hits).tolist()
