@@ -159,7 +159,7 @@ class Keys:
         """
         self._arrays = None
         self.rules = max(self.rules, number + 1)
-        self._number(frozenset(terms))
+        self._number(terms)
         if not clauses:
             self.always.append(number)
             return
@@ -173,14 +173,17 @@ class Keys:
         if len(ordered) > 2:
             self.rest[number] = tuple(ordered[2:])
 
-    def _number(self, clause: Clause) -> frozenset[int]:
+    def _number(self, clause: Iterable[str]) -> frozenset[int]:
         """The key numbers of ``clause``, numbering new keys."""
+        ids, numbers = self.ids, []
         for key in clause:
-            if key not in self.ids:
-                self.ids[key] = len(self.ids)
+            number = ids.get(key)
+            if number is None:
+                number = ids[key] = len(ids)
                 self.first.append([])
                 self.second.append([])
-        return frozenset(self.ids[key] for key in clause)
+            numbers.append(number)
+        return frozenset(numbers)
 
     def present(self, doc: Document) -> np.ndarray:
         """The numbers of the index's keys that ``doc`` offers (terms, stems, ``prefix*``).
