@@ -37,7 +37,13 @@ from monitor.configchannels import (  # noqa: F401  (re-exported: the config's m
 from monitor.configsource import Source, read_config
 from monitor.configvalues import Backfill, Duration, Strict, parse_duration  # noqa: F401
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
-from monitor.redact import config_secrets, redact_url, register_secrets, strip_userinfo
+from monitor.redact import (
+    config_secrets,
+    redact_url,
+    register_secrets,
+    state_key,
+    strip_userinfo,
+)
 
 
 class FeedConfig(Strict):
@@ -61,7 +67,13 @@ class FeedConfig(Strict):
 
     @property
     def key(self) -> str:
-        """The feed's key in the state database: its URL without ``user:password@``."""
+        """The feed's key in the state database: its URL without secrets (state_key)."""
+        return state_key(self.url)
+
+    @property
+    def legacy_key(self) -> str:
+        """The key earlier versions used (the URL minus ``user:password@`` only); state found
+        under it is moved to :attr:`key` when the runtime starts."""
         return strip_userinfo(self.url)
 
     @property

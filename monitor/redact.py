@@ -9,6 +9,7 @@ even in a message or traceback nobody thought of.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Iterable
@@ -121,3 +122,19 @@ def strip_userinfo(url: str) -> str:
         host = f"[{host}]"
     netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def state_key(url: str) -> str:
+    """The key a feed's state is stored under: ``url`` without ``user:password@``, and
+    with its query string and fragment (where private feeds put tokens) replaced by a
+    digest of them, so the database never holds them but each URL keeps its own key.
+    """
+    url = strip_userinfo(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query and not parts.fragment:
+        return url
+    digest = hashlib.sha256(f"{parts.query}#{parts.fragment}".encode()).hexdigest()[:20]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, f"sha256={digest}", ""))

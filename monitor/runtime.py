@@ -156,6 +156,8 @@ def build_runtime(
     client = http or make_client()
     rules, renderer, notifiers = config_parts(config, client, stdout)
     store = Store.open(config.state_dir)
+    for feed in config.feeds:  # state kept under a key that held the URL's query string
+        store.rename_feed(feed.legacy_key, feed.key)
     ingest = config.ingest
     return Runtime(
         config=config,

@@ -77,6 +77,18 @@ class Store:
         row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return _feed_state(row) if row else None
 
+    def rename_feed(self, old: str, new: str) -> bool:
+        """Move the state and items of the feed keyed ``old`` to the key ``new``.
+
+        Done only when ``new`` has no state yet; returns whether anything moved.
+        """
+        if old == new or self.feed(old) is None or self.feed(new) is not None:
+            return False
+        with self.transaction():
+            self.conn.execute("UPDATE feeds SET url = ? WHERE url = ?", (new, old))
+            self.conn.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (new, old))
+        return True
+
     def feeds(self) -> list[FeedState]:
         """Every feed ever polled."""
         return [_feed_state(r) for r in self.conn.execute("SELECT * FROM feeds ORDER BY name")]

@@ -3,7 +3,8 @@
 The SMTP password (from a ``*_file``), the Slack webhook URL and webhook secret (from
 ``${ENV}``) and a feed URL with ``user:pass@`` meet: an unreachable SMTP server with
 auth, an SMTP server that refuses AUTH, Slack answering 500, a webhook answering 404,
-a feed answering 401 and a feed whose port refuses connections. Then we look at the
+a feed answering 401, a feed with a token in its query string and a feed whose port
+refuses connections. Then we look at the
 logs (text and JSON, debug level), ``status``, ``preview``, ``send-test`` and the bytes
 of the database and its WAL.
 """
@@ -26,6 +27,7 @@ CANARIES = {
     "slack": "canary-slack-tok-7hz2",
     "whsec": base64.b64encode(b"canary-whsec-3vb8-0123456789").decode(),
     "feed": "canary-feed-pw-9xw1",
+    "token": "canary-feed-token-5tq2",
 }
 
 
@@ -48,6 +50,7 @@ def secret_config(tmp_path, http_server, smtp_sink):
             {"name": "seed", "url": urls["feed-full.xml"], "backfill": "all"},
             {"name": "locked", "url": f"http://reader:{CANARIES['feed']}@{host}/private.xml"},
             {"name": "refused", "url": f"http://reader:{CANARIES['feed']}@127.0.0.1:{closed}/x"},
+            {"name": "token", "url": f"http://{host}/private.xml?token={CANARIES['token']}"},
         ],
         "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
         "channels": {
