@@ -82,8 +82,11 @@ class FieldIndex:
         return self._set
 
     def has_term(self, term: str) -> bool:
-        """Whether ``term`` occurs (one substring search on the ASCII path, remembered)."""
-        if self._padded is None:
+        """Whether ``term`` occurs (one substring search on the ASCII path, remembered).
+
+        Once the field's term set exists (:meth:`Document.index_terms`), it answers.
+        """
+        if self._padded is None or self._set is not None:
             return term in self.term_set
         found = self._has.get(term)
         if found is None:
@@ -246,6 +249,12 @@ class Document:
         if index is None:
             index = self._index[name] = FieldIndex(self._texts.get(name) or "")
         return index.stemmed() if stemmed else index
+
+    def index_terms(self, names: Iterable[str]) -> None:
+        """Build the term sets of fields ``names`` now: worth it when most of a large
+        rule set is to be evaluated (each word is then a set lookup, not a search)."""
+        for name in names:
+            self.field(name).term_set  # noqa: B018  (builds and keeps it)
 
     def term_set(self, names: Iterable[str], stemmed: bool = False) -> set[str]:
         """The distinct terms (or stems) of the fields ``names``, together."""

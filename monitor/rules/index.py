@@ -86,8 +86,13 @@ class RuleSet:
     def match_every(
         self, fields: Mapping[str, str], only: Collection[str] | None = None
     ) -> list[Match]:
-        """Like :meth:`match`, but evaluating every rule (no presearch): the reference."""
-        return self._evaluate(Document.from_fields(fields), range(len(self._rules)), only)
+        """Like :meth:`match`, but evaluating every rule (no presearch): the reference.
+
+        Each field's term set is built first, as a straightforward matcher would.
+        """
+        doc = Document.from_fields(fields)
+        doc.index_terms(self._keys.needs.plain | self._keys.needs.prefixed)
+        return self._evaluate(doc, range(len(self._rules)), only)
 
     def _evaluate(
         self, doc: Document, numbers: Iterable[int], only: Collection[str] | None
