@@ -42,12 +42,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from pollserver import start_server  # noqa: E402
 
+from monitor.config import IngestSettings  # noqa: E402
 from monitor.ingest.discover import fetch_feed  # noqa: E402
 from monitor.ingest.fetch import make_client  # noqa: E402
 from monitor.ingest.parseworker import ParsePool, parse_changed_isolated  # noqa: E402
 from monitor.models import FeedRef  # noqa: E402
 
-CONCURRENCY = 50
+CONCURRENCY = 50  # the competent baseline's fetches at once
+OUR_CONCURRENCY = IngestSettings().max_parallel_fetches  # polls at once, as the daemon
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -87,15 +89,15 @@ async def ours(base: str, feeds: int, state: dict, pool: ParsePool) -> dict:
     signatures) and the ids seen, to count new entries as the store would.
     """
     counts = {"not_modified": 0, "same_body": 0, "prescan_skip": 0, "parsed": 0, "new": 0}
-    limit = asyncio.Semaphore(CONCURRENCY)
-    host_slot = asyncio.Semaphore(CONCURRENCY)  # one local server stands in for many hosts
+    limit = asyncio.Semaphore(OUR_CONCURRENCY)
+    host_slot = asyncio.Semaphore(OUR_CONCURRENCY)  # one local server stands in for many hosts
     now = datetime.now(UTC)
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         url = f"{base}/feed/{i}.xml"
         known = state.setdefault(i, {"etag": None, "lm": None, "sha": None, "sigs": None})
         known.setdefault("ids", set())
-        async with limit:  # held through the parse: at most CONCURRENCY bodies in memory
+        async with limit:  # held through the parse: at most OUR_CONCURRENCY bodies in memory
             await one_locked(client, i, url, known)
 
     async def one_locked(client: httpx.AsyncClient, i: int, url: str, known: dict) -> None:

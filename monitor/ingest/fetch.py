@@ -82,6 +82,10 @@ def make_client(
     the environment). Channels (webhooks, Slack) keep using an unguarded client, as
     their destinations are written by the operator.
     """
+    # httpcore closes an idle connection whenever the pool holds more than
+    # max_keepalive_connections (counting busy ones too) and scans every connection
+    # for each request it assigns: a small pool is a cheap one. 20 keeps a
+    # connection per poll slot (ingest.max_parallel_fetches, 16) for the next feed.
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
     )
@@ -163,6 +167,10 @@ async def _get(
         )
         common = {"permanent_url": _permanent_url(response), "min_interval_seconds": fresh}
         if response.status_code == 304:
+            # A 304 has no body, but the connection goes back to the pool for the
+            # next request only once the end of the message is read: closing it
+            # unread would close the connection (a new TCP connection per 304).
+            await response.aread()
             return FetchResult(
                 str(response.url),
                 304,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +28,7 @@ import httpcore
 import httpx
 
 from monitor.errors import FetchError
+from monitor.ingest.httppool import LinearPool
 
 ALLOW_PRIVATE_HOST = "monitor.allow_private_host"
 METADATA = frozenset(
@@ -100,9 +102,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for ip in addresses:
             try:
-                return await self.inner.connect_tcp(
+                stream = await self.inner.connect_tcp(
                     str(ip), port, timeout, local_address, socket_options
                 )
+                return _Stream(stream)
             except httpcore.ConnectError as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"no address for {host}")
@@ -116,9 +119,49 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection whose "is it readable?" costs one poll(2).
+
+    httpcore asks every pooled connection that question each time it assigns a
+    request; AnyIO answers it by building a dict of every socket attribute first
+    (``getpeername`` included), which was most of the event loop's time per poll.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self.inner = inner
+        self._socket = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Delegate to the inner stream."""
+        return await self.inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Delegate to the inner stream."""
+        await self.inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        """Delegate to the inner stream."""
+        await self.inner.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        """TLS over the same socket (the readable check still polls that socket)."""
+        return _Stream(await self.inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        """``is_readable`` from the socket itself; anything else from the inner stream."""
+        if info == "is_readable" and self._socket is not None:
+            fd = self._socket.fileno()
+            if fd < 0:
+                return True  # closed: the next read returns b"", as httpcore expects
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return self.inner.get_extra_info(info)
+
+
 def _guarded_transport(allow_private: bool, verify: Any, limits: httpx.Limits) -> Any:
     transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False, limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(  # the seam httpx offers no argument for
+    transport._pool = LinearPool(  # the seam httpx offers no argument for
         ssl_context=transport._pool._ssl_context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

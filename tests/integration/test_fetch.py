@@ -130,3 +130,59 @@ def test_fulltext_of_the_seed_article(http_server):
     assert "declaration to end" in text and "Pompeo" in text and cached == text
     assert len(http_server.requests_to("/news/2018/08/15/pompeo-may-be-returning.html")) == 1
     assert asyncio.run(go(False)) == (None, None)  # an article link may not be private
+
+
+async def counting_server(body: bytes) -> tuple[asyncio.Server, list[int]]:
+    """A keep-alive HTTP/1.1 server on 127.0.0.1: ETag "v1", 304 when it matches.
+
+    The list it returns grows by one per TCP connection accepted.
+    """
+    accepted: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                fresh = 'if-none-match: "v1"' in head
+                status, payload = (b"304 Not Modified", b"") if fresh else (b"200 OK", body)
+                writer.write(
+                    b"HTTP/1.1 " + status + b'\r\nETag: "v1"\r\nContent-Type: application/xml\r\n'
+                    b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, accepted
+
+
+def test_polls_reuse_connections_including_after_304():
+    """16 polls at once (the daemon's default) over 200 fetches keep to 16 connections."""
+
+    async def go():
+        server, accepted = await counting_server(b"<rss><channel><title>t</title></channel></rss>")
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed.xml"
+        slots = asyncio.Semaphore(16)
+
+        async def one(client, i):
+            async with slots:
+                result = await fetch(
+                    client,
+                    url,
+                    timeout=5,
+                    max_bytes=10**6,
+                    etag='"v1"' if i % 2 else None,
+                    allow_private=True,
+                )
+                return result.status
+
+        async with server, make_client(guarded=True) as client:
+            statuses = await asyncio.gather(*(one(client, i) for i in range(200)))
+        return statuses, len(accepted)
+
+    statuses, connections = asyncio.run(go())
+    assert statuses.count(304) == statuses.count(200) == 100
+    assert connections <= 16
