@@ -52,6 +52,7 @@ class FeedConfig(Strict):
     url: str
     name: str | None = None
     interval: Duration | None = None
+    adaptive: bool | None = None
     timeout: Duration | None = None
     backfill: Backfill | None = None
     tags: list[str] = []
@@ -105,6 +106,9 @@ class Defaults(Strict):
     """Values for feeds that do not set their own."""
 
     interval: Duration = timedelta(minutes=10)
+    adaptive: bool = False
+    adaptive_min: Duration = timedelta(minutes=1)
+    adaptive_max: Duration = timedelta(hours=24)
     timeout: Duration = timedelta(seconds=30)
     backfill: Backfill = timedelta(0)
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -174,6 +178,10 @@ class MonitorConfig(Strict):
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         """The poll interval of ``feed``."""
         return feed.interval or self.defaults.interval
+
+    def feed_adaptive(self, feed: FeedConfig) -> bool:
+        """Whether ``feed``'s interval follows how often it publishes (docs/feeds.md)."""
+        return self.defaults.adaptive if feed.adaptive is None else feed.adaptive
 
     def feed_timeout(self, feed: FeedConfig) -> timedelta:
         """The total fetch deadline of ``feed``."""

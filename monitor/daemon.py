@@ -239,7 +239,7 @@ class Daemon:
             if job is None:
                 changes.added.append(feed)
                 continue
-            update: dict[str, Any] = {"args": (self.rt, feed, self.polls)}
+            update: dict[str, Any] = {"args": (self.rt, feed, self.polls, self.scheduler)}
             if feed.url in changes.interval_changed:
                 update["trigger"] = _feed_trigger(self.rt.config, feed)
                 soonest = now + self.rt.config.feed_interval(feed)
@@ -301,7 +301,7 @@ def _schedule_feeds(
         scheduler.add_job(
             _poll_job,
             _feed_trigger(rt.config, feed),
-            args=(rt, feed, slots),
+            args=(rt, feed, slots, scheduler),
             id=f"feed:{feed.url}",
             name=f"poll {feed.display_name}",
             next_run_time=first,
@@ -309,10 +309,24 @@ def _schedule_feeds(
         )
 
 
-async def _poll_job(rt: Runtime, feed: FeedConfig, slots: asyncio.Semaphore) -> None:
-    """One feed's job: poll (and deliver) with at most MAX_PARALLEL_POLLS polls at once."""
+async def _poll_job(
+    rt: Runtime,
+    feed: FeedConfig,
+    slots: asyncio.Semaphore,
+    scheduler: AsyncIOScheduler | None = None,
+) -> None:
+    """One feed's job: poll (and deliver) with at most MAX_PARALLEL_POLLS polls at once.
+
+    An ``adaptive`` feed's job then runs next at the feed's stored next poll (which
+    may be sooner or later than its configured interval), not at the interval.
+    """
     async with slots:
         await _poll_and_deliver(rt, feed)
+    if scheduler is not None and rt.config.feed_adaptive(feed):
+        state = rt.store.feed(feed.key)
+        job = scheduler.get_job(f"feed:{feed.url}")
+        if job is not None and state is not None and state.next_poll and not state.gone_at:
+            job.modify(next_run_time=state.next_poll)
 
 
 async def _prune(rt: Runtime) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
 from monitor import metrics
 from monitor.config import FeedConfig
@@ -24,7 +24,7 @@ from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
-from monitor.ingest.schedule import next_poll_delay
+from monitor.ingest.schedule import adaptive_interval, next_poll_delay
 from monitor.models import FeedRef, Item, Match
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
@@ -75,7 +75,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         failure = Exception(f"internal error: {type(exc).__name__}: {exc}")
     failures = (state.consecutive_failures if state else 0) + 1
     delay = next_poll_delay(
-        interval.total_seconds(), failure, state and state.ttl_minutes, failures, rt.rng
+        base_interval(rt, feed, state, now), failure, state and state.ttl_minutes, failures, rt.rng
     )
     gone = isinstance(failure, FetchError) and failure.kind == "gone"
     rt.store.record_poll_failure(
@@ -91,19 +91,23 @@ async def _poll(
     result = await _fetch_feed(rt, feed, state)
     if result.permanent_url:
         log.info("feed=%r moved permanently to %s", name, redact_url(result.permanent_url))
-    interval = rt.config.feed_interval(feed).total_seconds()
     ttl = state.ttl_minutes if state else None
-    next_poll = now + timedelta(seconds=next_poll_delay(interval, result, ttl, 0, rt.rng))
-    done = partial(
-        rt.store.record_poll_success,
-        feed.key,
-        name,
-        now,
-        next_poll,
-        result.etag,
-        result.last_modified,
-        permanent_url=result.permanent_url,
-    )
+
+    def done(**stored: Any) -> None:
+        # After this poll's items are stored: an adaptive interval counts them too.
+        interval = base_interval(rt, feed, state, now)
+        next_poll = now + timedelta(seconds=next_poll_delay(interval, result, ttl, 0, rt.rng))
+        rt.store.record_poll_success(
+            feed.key,
+            name,
+            now,
+            next_poll,
+            result.etag,
+            result.last_modified,
+            permanent_url=result.permanent_url,
+            **stored,
+        )
+
     unchanged = state is not None and result.body_sha256 == state.body_sha256
     if result.not_modified or result.body is None or unchanged:
         metrics.poll_ok(name, None)
@@ -150,6 +154,27 @@ async def _poll(
     )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued)
+
+
+def base_interval(rt: Runtime, feed: FeedConfig, state: FeedState | None, now: datetime) -> float:
+    """Seconds between polls of ``feed`` before jitter and server hints.
+
+    The configured ``interval``, or, for an ``adaptive`` feed, the interval that fits
+    how often its stored items appeared (:func:`~monitor.ingest.schedule.adaptive_interval`).
+    """
+    configured = rt.config.feed_interval(feed).total_seconds()
+    if not rt.config.feed_adaptive(feed):
+        return configured
+    first_polled = (state and state.first_polled) or now
+    times = Items(rt.store).publish_times(feed.key, first_polled)
+    defaults = rt.config.defaults
+    return adaptive_interval(
+        times,
+        now,
+        configured,
+        minimum=defaults.adaptive_min.total_seconds(),
+        maximum=defaults.adaptive_max.total_seconds(),
+    )
 
 
 async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:

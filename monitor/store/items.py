@@ -79,6 +79,27 @@ class Items:
             found.update(by_tomb[r[0]] for r in rows)
         return found
 
+    def publish_times(
+        self, feed_url: str, first_polled: datetime | None, limit: int = 200
+    ) -> list[datetime]:
+        """When the feed's latest ``limit`` items appeared: their date, else first seen.
+
+        Undated items first seen at the feed's first poll are left out: they are the
+        backlog the feed already held, and say nothing about how often it publishes.
+        """
+        rows = self.conn.execute(
+            "SELECT json_extract(data, '$.published'), first_seen FROM items "
+            "WHERE feed_url = ? ORDER BY id DESC LIMIT ?",
+            (feed_url, limit),
+        ).fetchall()
+        backlog = ts(first_polled)
+        return [
+            moment
+            for published, first_seen in rows
+            if (published or first_seen != backlog)
+            and (moment := parse_ts(published or first_seen)) is not None
+        ]
+
     def story_by_url(self, canonical_url: str) -> StoryRef | None:
         """The story of the first item with this canonical link, if any."""
         row = self.conn.execute(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from tests.conftest import run_cli, serve_seed, write_config
 from tests.integration.test_end_to_end import expected_pairs, make_config, webhook_alerts
@@ -147,3 +149,34 @@ def test_import_opml_writes_a_feeds_file_that_checks(tmp_path):
     assert check.returncode == 0 and f"{len(feeds)} feeds" in check.stdout, check.stderr
     missing = run_cli("import-opml", str(tmp_path / "nope.opml"), cwd=tmp_path)
     assert missing.returncode == 2 and "nope.opml" in missing.stderr
+
+
+def test_adaptive_interval_follows_how_often_the_feed_publishes(tmp_path, http_server):
+    now = datetime.now(UTC)
+    items = "".join(
+        f'<item><title>Item {k}</title><guid isPermaLink="false">i{k}</guid>'
+        f"<pubDate>{format_datetime(now - timedelta(minutes=3 * k), usegmt=True)}</pubDate></item>"
+        for k in range(10)
+    )
+    http_server.route(
+        "/busy.xml", f'<rss version="2.0"><channel><title>b</title>{items}</channel></rss>'
+    )
+    feeds = [
+        {"name": "adaptive", "url": http_server.url("/busy.xml"), "adaptive": True},
+        {"name": "fixed", "url": http_server.url("/busy.xml?fixed")},
+    ]
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "defaults": {"interval": "1h"},
+            "feeds": feeds,
+        },
+    )
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    after = {f["name"]: datetime.fromisoformat(f["next_poll"]) - now for f in report["feeds"]}
+    # An entry every 3 minutes: polled every ~3 minutes (10% jitter), not hourly.
+    assert timedelta(minutes=2) < after["adaptive"] < timedelta(minutes=5), after
+    assert after["fixed"] > timedelta(minutes=50), after
