@@ -1,7 +1,7 @@
 """The long-running daemon: APScheduler wiring, the state lock, signals, sd_notify.
 
 Each feed is a job at its interval (with jitter, first poll spread over a few
-seconds, at most :data:`MAX_PARALLEL_POLLS` at once); each channel is a job at its
+seconds, at most ``ingest.max_parallel_fetches`` at once); each channel is a job at its
 schedule. Late runs coalesce into one and are never dropped; clock jumps are
 absorbed (:mod:`monitor.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
 in-flight polls and sends finish within :data:`DRAIN_SECONDS`, then close the store;
@@ -44,7 +44,6 @@ RETRY_SWEEP_SECONDS = 30
 PRUNE_HOURS = 6
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
-MAX_PARALLEL_POLLS = 16
 __all__ = ["JOB_DEFAULTS", "Daemon", "run_daemon"]
 
 
@@ -86,7 +85,7 @@ class Daemon:
         self.path = config_path
         self.notify = SystemdNotifier.from_env()
         self.scheduler = SteadyScheduler()
-        self.polls = asyncio.Semaphore(MAX_PARALLEL_POLLS)
+        self.polls = asyncio.Semaphore(rt.config.ingest.max_parallel_fetches)  # read at start
         self.stop = asyncio.Event()
         self.channel_jobs: dict[str, str] = {}  # job id -> channel name
         self.watcher: ConfigWatcher | None = None
@@ -315,7 +314,7 @@ async def _poll_job(
     slots: asyncio.Semaphore,
     scheduler: AsyncIOScheduler | None = None,
 ) -> None:
-    """One feed's job: poll (and deliver) with at most MAX_PARALLEL_POLLS polls at once.
+    """One feed's job: poll (and deliver), holding one of ``slots`` (polls at once).
 
     An ``adaptive`` feed's job then runs next at the feed's stored next poll (which
     may be sooner or later than its configured interval), not at the interval.
