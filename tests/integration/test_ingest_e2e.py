@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from tests.conftest import run_cli, serve_seed, write_config
+from tests.integration.daemon_helpers import DaemonProcess
 from tests.integration.test_end_to_end import expected_pairs, make_config, webhook_alerts
 
 
@@ -180,3 +182,37 @@ def test_adaptive_interval_follows_how_often_the_feed_publishes(tmp_path, http_s
     # An entry every 3 minutes: polled every ~3 minutes (10% jitter), not hourly.
     assert timedelta(minutes=2) < after["adaptive"] < timedelta(minutes=5), after
     assert after["fixed"] > timedelta(minutes=50), after
+
+
+def test_the_daemon_polls_an_adaptive_feed_at_its_own_pace(tmp_path, http_server):
+    """An entry every 2 s and ``interval: 1h``: the daemon's job follows the feed."""
+    now = datetime.now(UTC)
+    items = "".join(
+        f'<item><title>Item {k}</title><guid isPermaLink="false">i{k}</guid>'
+        f"<pubDate>{format_datetime(now - timedelta(seconds=2 * k), usegmt=True)}</pubDate></item>"
+        for k in range(10)
+    )
+    rss = f'<rss version="2.0"><channel><title>b</title>{items}</channel></rss>'
+    http_server.route("/fast.xml", rss)
+    http_server.route("/slow.xml", rss)
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "defaults": {"interval": "1h", "adaptive_min": "1s"},
+            "feeds": [
+                {"name": "fast", "url": http_server.url("/fast.xml"), "adaptive": True},
+                {"name": "slow", "url": http_server.url("/slow.xml")},
+            ],
+        },
+    )
+    daemon = DaemonProcess(config, tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while len(http_server.requests_to("/fast.xml")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        assert daemon.stop() == 0
+    assert len(http_server.requests_to("/fast.xml")) >= 3, daemon.log
+    assert len(http_server.requests_to("/slow.xml")) == 1  # its next poll is an hour away
