@@ -20,7 +20,7 @@ from monitor.config import FeedConfig
 from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
-from monitor.feedhealth import HEALTH_FEED, HEALTH_RULE, health_item
+from monitor.feedhealth import alert_if_failing_too_long
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
@@ -81,7 +81,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     rt.store.record_poll_failure(
         feed.key, name, now, now + timedelta(seconds=delay), str(failure), gone=gone
     )
-    _feed_health(rt, feed, now)
+    alert_if_failing_too_long(rt, feed, now)
     return PollReport(name, ok=False, error=str(failure))
 
 
@@ -200,39 +200,6 @@ async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> li
     texts = await asyncio.gather(*(fetcher.text(i.link) for i in fresh))
     by_id = {i.id: text for i, text in zip(fresh, texts, strict=True) if text}
     return [replace(i, content=by_id[i.id]) if i.id in by_id else i for i in items]
-
-
-def _feed_health(rt: Runtime, feed: FeedConfig, now: datetime) -> None:
-    """One operator alert when a feed has been failing for longer than ``alert_after``."""
-    settings = rt.config.health
-    state = rt.store.feed(feed.key)
-    if settings.channel is None or state is None or state.health_alerted:
-        return
-    if not state.failing_since or now - state.failing_since < settings.alert_after:
-        return
-    alert = health_item(feed.display_name, state.failing_since, state.last_error or "", now)
-    store = Items(rt.store)
-    with rt.store.transaction():
-        item_id, story_id = store.insert(
-            HEALTH_FEED,
-            alert.id,
-            alert,
-            canonical_url=None,
-            content_hash="",
-            fingerprint=None,
-            story_id=None,
-            same_feed=False,
-            now=now,
-        )
-        store.add_matches(item_id, [Match(HEALTH_RULE, ())], now)
-        store.queue_alerts(story_id, ((HEALTH_RULE, (settings.channel,)),), now)
-        rt.store.mark_health_alerted(feed.key)
-    log.warning(
-        "feed=%r failing since %s: operator alerted on channel %s",
-        feed.display_name,
-        state.failing_since.isoformat(),
-        settings.channel,
-    )
 
 
 def _record(
