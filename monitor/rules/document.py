@@ -42,6 +42,7 @@ class FieldIndex:
         "_stem",
         "_starts",
         "_has",
+        "_prefixed",
     )
 
     def __init__(self, text: str, terms: list[str] | None = None) -> None:
@@ -65,6 +66,7 @@ class FieldIndex:
         self._stem: FieldIndex | None = None
         self._starts: np.ndarray | None = None
         self._has: dict[str, bool] = {}
+        self._prefixed: dict[str, list[str]] = {}
 
     @property
     def terms(self) -> list[str]:
@@ -130,7 +132,15 @@ class FieldIndex:
         return self._starts
 
     def terms_with_prefix(self, prefix: str) -> list[str]:
-        """Distinct terms that start with ``prefix``, sorted."""
+        """Distinct terms that start with ``prefix``, sorted (remembered per prefix)."""
+        found = self._prefixed.get(prefix)
+        if found is None:
+            found = self._prefixed[prefix] = self._find_terms_with_prefix(prefix)
+        return found
+
+    def _find_terms_with_prefix(self, prefix: str) -> list[str]:
+        """Distinct terms that start with ``prefix``: substring searches on the ASCII
+        path, else a walk of the sorted term set."""
         if self._sorted is None and self._spaced is not None and prefix:
             return ascii.terms_with_prefix(self._spaced, prefix)
         if self._sorted is None:

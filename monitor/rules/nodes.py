@@ -156,6 +156,12 @@ class WildcardLeaf(Positional):
         """Whether the presearch knows no term of any field starts with the prefix."""
         return self.key is not None and doc.surely_absent(self.key)
 
+    def holds(self, doc: Document) -> bool:
+        """Whether some term of one of the leaf's fields matches (no positions needed)."""
+        if self.absent(doc):
+            return False
+        return any(self.matching_terms(self.view(doc, name)) for name in self.fields)
+
     def matching_terms(self, index: FieldIndex) -> list[str]:
         """The distinct terms of ``index`` that the pattern matches."""
         match = self.pattern.fullmatch
