@@ -26,6 +26,12 @@ NEAR_OPERATOR = re.compile(r"(O?)NEAR/(\d+)", re.IGNORECASE)
 _LUQUM_POS = re.compile(r"position (\d+)")
 # What :func:`_rewrite` may change: without these, the rewritten query is the query.
 _PLAIN = re.compile(r"[!&|\\]|\b(?:and|or|not)\b|(?i:near/)")
+_NOT_JUST_NEAR = re.compile(r"[!&|\\]|\b(?:and|or|not)\b")
+_ANY_NEAR = re.compile(r"(?i:near/)")
+_BARE_WORD = r"(?!(?:AND|OR|NOT|TO|O?NEAR/\d+)(?![^\s)]))[^\W_][^\s()\"\\:^~!&|/]*"
+_BARE_NEAR_CHAIN = re.compile(
+    rf"(?<![^\s(])({_BARE_WORD}(?:\s+O?NEAR/\d+\s+{_BARE_WORD})+)(?![^\s)])"
+)
 _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("and", "or", "not")}
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
 
@@ -42,6 +48,8 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
         raise RuleSyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", 1)
     if fast and _PLAIN.search(query) is None and (simple := parse_simple(query)) is not None:
         return simple, [], True  # nothing to rewrite; columns are only needed for errors
+    if fast and (near := _bare_near(query)) and (simple := parse_simple(near)) is not None:
+        return simple, [], True
     rewritten, columns = _rewrite(query)
     if fast and (simple := parse_simple(rewritten)) is not None:
         return simple, columns, True
@@ -55,6 +63,27 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
             column = max(1, len(query.rstrip()))
         raise RuleSyntaxError(f"syntax error: {_luqum_message(exc)}", column) from None
     return parsed, columns, False
+
+
+def _bare_near(query: str) -> str | None:
+    """``query`` as :func:`_rewrite` would give it, when its only rewrite is to wrap
+    ``A NEAR/n B`` chains of bare words in parentheses; else None.
+
+    One regex instead of the lexer (~0.2 ms a query, a fifth of compiling 10,000
+    rules); anything else (a phrase, a field, parentheses around a side, an operator
+    word to rewrite) goes the long way.
+    """
+    if _NOT_JUST_NEAR.search(query):
+        return None
+    chains = 0
+
+    def wrap(match: re.Match[str]) -> str:
+        nonlocal chains
+        chains += len(_ANY_NEAR.findall(match.group(1)))
+        return f"({match.group(1)})"
+
+    wrapped = _BARE_NEAR_CHAIN.sub(wrap, query)
+    return wrapped if chains == len(_ANY_NEAR.findall(query)) else None
 
 
 def _luqum_message(exc: Exception) -> str:

@@ -20,7 +20,7 @@ from monitor.models import DEFAULT_FIELDS
 from monitor.rules import compile_query
 from monitor.rules.compiler import Compiler
 from monitor.rules.fastparse import parse_simple
-from monitor.rules.syntax import _PLAIN, _rewrite, parse
+from monitor.rules.syntax import _PLAIN, _bare_near, _rewrite, parse
 from tests.unit.test_rules_presearch import QUERIES, SETTINGS
 from tests.unit.test_rules_table import CASES
 
@@ -121,3 +121,44 @@ def test_errors_found_after_a_fast_parse_keep_their_column() -> None:
     assert parse_simple(_rewrite("kim AND title:moon AND ...")[0]) is not None
     _, _, used_fast = parse("kim AND moon", fast=True)
     assert used_fast
+
+
+NEAR_QUERIES = [
+    "kim NEAR/3 moon",
+    "kim ONEAR/0 moon AND talks",
+    "a NEAR/2 b NEAR/5 c OR d",
+    "(kim NEAR/3 moon) summit",
+    "x AND (kim NEAR/3 moon)",
+    "end-of-war NEAR/4 declaration",
+    "pompeo's NEAR/2 visit",
+    "denuc* NEAR/5 talks",
+    "title:kim NEAR/2 moon",
+    '"kim jong" NEAR/2 moon',
+    "-kim NEAR/2 moon",
+    "kim near/2 moon",
+    "(kim OR moon) NEAR/2 talks",
+    "kim NEAR/2 AND",
+    "kim NEAR/2",
+    "kim NEAR/2 moon~",
+]
+
+
+@pytest.mark.parametrize("query", NEAR_QUERIES)
+def test_the_bare_near_shortcut_rewrites_as_the_lexer_does(query: str) -> None:
+    near = _bare_near(query)
+    if near is not None:
+        assert near == _rewrite(query)[0]
+    check_same(query)
+
+
+@SETTINGS
+@given(QUERIES)
+def test_the_bare_near_shortcut_agrees_on_random_queries(query: str) -> None:
+    near = _bare_near(query)
+    if near is None:
+        return
+    try:
+        expected = _rewrite(query)[0]
+    except RuleSyntaxError:
+        return  # the fast path then fails to parse and falls back to the lexer
+    assert near == expected
