@@ -11,7 +11,9 @@ gives exactly what :meth:`RuleSet.match_every` (every rule evaluated) gives.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from monitor.errors import RuleSyntaxError
 from monitor.models import Match
@@ -34,6 +36,14 @@ class RuleSet:
         """
         self._rules: list[tuple[str, Query]] = []
         self._keys = Keys()
+        with _no_cyclic_gc():
+            self._compile(rules)
+        self._numbers: dict[str, list[int]] = {}
+        for number, (name, _) in enumerate(self._rules):
+            self._numbers.setdefault(name, []).append(number)
+
+    def _compile(self, rules: Sequence[RuleSpec]) -> None:
+        """Compile and file every rule, then build the presearch arrays."""
         for spec in rules:
             name, text = spec[0], spec[1]
             stem = bool(spec[2]) if len(spec) > 2 else False
@@ -46,9 +56,6 @@ class RuleSet:
             self._keys.add(len(self._rules), clauses, leaf_terms(query.root, needs))
             self._rules.append((name, query))
         self._keys.build()
-        self._numbers: dict[str, list[int]] = {}
-        for number, (name, _) in enumerate(self._rules):
-            self._numbers.setdefault(name, []).append(number)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -107,3 +114,20 @@ class RuleSet:
             if result is not None:
                 matches.append(Match(name, result[0], result[1]))
         return matches
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a rule set is built.
+
+    Compiling makes hundreds of thousands of long-lived objects; each full collection
+    they trigger walks every object alive, which cost more than the compiling itself
+    (10,000 rules: 2.1 s with it, 0.8 s without, on the benchmark's heap).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -100,3 +100,23 @@ def test_presearch_skips_rules_that_cannot_match() -> None:
 def test_only_limits_the_rules() -> None:
     rules = RuleSet([("a", "kim"), ("b", "moon")])
     assert [m.rule for m in rules.match({"title": "kim moon"}, only={"b"})] == ["b"]
+
+
+def test_building_a_rule_set_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+
+    from monitor.errors import RuleSyntaxError
+    from monitor.rules import RuleSet
+
+    assert gc.isenabled()
+    RuleSet([("a", "kim AND moon")])
+    assert gc.isenabled()
+    with pytest.raises(RuleSyntaxError):
+        RuleSet([("a", "kim"), ("b", "(unclosed")])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        RuleSet([("a", "kim")])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
