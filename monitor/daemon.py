@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import health, metrics
-from monitor.config import FeedConfig, MonitorConfig, find_config_path
-from monitor.delivery import deliver_channel
+from monitor.config import MonitorConfig, find_config_path
 from monitor.errors import ConfigError
+from monitor.jobs import feed_trigger, prune_job, schedule_channels, schedule_feeds
 from monitor.logs import set_level
-from monitor.notify.timing import sweep_seconds
-from monitor.pipeline import poll_feed, prune_state, run_once
+from monitor.pipeline import run_once
 from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
 from monitor.runtime import Runtime, build_runtime
 from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
@@ -40,7 +36,6 @@ from monitor.store.lock import StateLock
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
-RETRY_SWEEP_SECONDS = 30
 PRUNE_HOURS = 6
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
@@ -99,10 +94,10 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
         server = metrics.serve(self.rt.config.metrics) if self.rt.config.metrics else None
-        _schedule_feeds(self.scheduler, self.rt, self.polls)
+        schedule_feeds(self.scheduler, self.rt, self.polls)
         self._apply_channel_jobs(set(self.rt.config.channels))
         self.scheduler.add_job(
-            _prune, IntervalTrigger(hours=PRUNE_HOURS), args=(self.rt,), id="prune"
+            prune_job, IntervalTrigger(hours=PRUNE_HOURS), args=(self.rt,), id="prune"
         )
         self.scheduler.add_job(
             self._health,
@@ -240,16 +235,16 @@ class Daemon:
                 continue
             update: dict[str, Any] = {"args": (self.rt, feed, self.polls, self.scheduler)}
             if feed.url in changes.interval_changed:
-                update["trigger"] = _feed_trigger(self.rt.config, feed)
+                update["trigger"] = feed_trigger(self.rt.config, feed)
                 soonest = now + self.rt.config.feed_interval(feed)
                 update["next_run_time"] = min(job.next_run_time or soonest, soonest)
             job.modify(name=f"poll {feed.display_name}", **update)
-        _schedule_feeds(self.scheduler, self.rt, self.polls, only=changes.added)
+        schedule_feeds(self.scheduler, self.rt, self.polls, only=changes.added)
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
         """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""
         wanted = JobRecorder()
-        _schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
+        schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
         for job_id, channel in list(self.channel_jobs.items()):
             if job_id not in wanted.jobs or channel in channels:
                 if self.scheduler.get_job(job_id):
@@ -281,91 +276,3 @@ class Daemon:
     async def _watch(self) -> None:
         if self.watcher is not None and self.rt.config.watch_config and self.watcher.changed():
             await self.reload("config file changed")
-
-
-def _feed_trigger(config: MonitorConfig, feed: FeedConfig) -> IntervalTrigger:
-    interval = config.feed_interval(feed).total_seconds()
-    return IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60))
-
-
-def _schedule_feeds(
-    scheduler: AsyncIOScheduler,
-    rt: Runtime,
-    slots: asyncio.Semaphore,
-    only: list[FeedConfig] | None = None,
-) -> None:
-    feeds = rt.config.feeds if only is None else only
-    for index, feed in enumerate(feeds):
-        first = rt.clock() + timedelta(seconds=min(index * 0.2, 10) + random.uniform(0, 1))
-        scheduler.add_job(
-            _poll_job,
-            _feed_trigger(rt.config, feed),
-            args=(rt, feed, slots, scheduler),
-            id=f"feed:{feed.url}",
-            name=f"poll {feed.display_name}",
-            next_run_time=first,
-            replace_existing=True,
-        )
-
-
-async def _poll_job(
-    rt: Runtime,
-    feed: FeedConfig,
-    slots: asyncio.Semaphore,
-    scheduler: AsyncIOScheduler | None = None,
-) -> None:
-    """One feed's job: poll (and deliver), holding one of ``slots`` (polls at once).
-
-    An ``adaptive`` feed's job then runs next at the feed's stored next poll (which
-    may be sooner or later than its configured interval), not at the interval.
-    """
-    async with slots:
-        await _poll_and_deliver(rt, feed)
-    if scheduler is not None and rt.config.feed_adaptive(feed):
-        state = rt.store.feed(feed.key)
-        job = scheduler.get_job(f"feed:{feed.url}")
-        if job is not None and state is not None and state.next_poll and not state.gone_at:
-            job.modify(next_run_time=state.next_poll)
-
-
-async def _prune(rt: Runtime) -> None:
-    """Prune on the event loop (a plain function would run in a thread, away from SQLite)."""
-    prune_state(rt)
-
-
-async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:
-    report = await poll_feed(rt, feed)
-    if report.alerts:
-        # Immediate channels send what has waited group_wait; scheduled channels send
-        # only urgent alerts now (the rest waits for their tick).
-        for name, channel in rt.config.channels.items():
-            await deliver_channel(rt, name, form_new=channel.schedule.kind == "immediate")
-
-
-def _schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
-    for name, channel in rt.config.channels.items():
-        schedule = channel.schedule
-        if schedule.kind == "every" and schedule.every:
-            trigger = IntervalTrigger(seconds=schedule.every.total_seconds())
-        elif schedule.kind == "cron" and schedule.cron:
-            trigger = CronTrigger.from_crontab(schedule.cron, timezone=channel.timezone)
-        else:
-            trigger = None
-        if trigger is not None:
-            scheduler.add_job(
-                deliver_channel,
-                trigger,
-                args=(rt, name),
-                id=f"digest:{name}",
-                name=f"digest {name}",
-            )
-        # Retries of messages already formed (and, for immediate channels, anything
-        # pending past group_wait) go out between ticks, at their backoff.
-        scheduler.add_job(
-            deliver_channel,
-            IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
-            args=(rt, name),
-            kwargs={"form_new": schedule.kind == "immediate"},
-            id=f"retry:{name}",
-            name=f"retry {name}",
-        )

@@ -1,0 +1,122 @@
+"""The jobs the daemon schedules: one per feed, one digest and one retry sweep per
+channel, and the pruning of old state. :mod:`monitor.daemon` owns the scheduler, the
+signals and reloads; this module only says what each job runs and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import FeedConfig, MonitorConfig
+from monitor.delivery import deliver_channel
+from monitor.notify.timing import sweep_seconds
+from monitor.pipeline import poll_feed, prune_state
+from monitor.runtime import Runtime
+
+__all__ = [
+    "RETRY_SWEEP_SECONDS",
+    "feed_trigger",
+    "prune_job",
+    "schedule_channels",
+    "schedule_feeds",
+]
+
+RETRY_SWEEP_SECONDS = 30  # how often formed messages due for a retry are looked for
+
+
+def feed_trigger(config: MonitorConfig, feed: FeedConfig) -> IntervalTrigger:
+    """Every ``interval`` of the feed, with 10% jitter (at most 60 s)."""
+    interval = config.feed_interval(feed).total_seconds()
+    return IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60))
+
+
+def schedule_feeds(
+    scheduler: AsyncIOScheduler,
+    rt: Runtime,
+    slots: asyncio.Semaphore,
+    only: list[FeedConfig] | None = None,
+) -> None:
+    """Add a poll job per feed (or per feed of ``only``), first runs spread over ~10 s."""
+    feeds = rt.config.feeds if only is None else only
+    for index, feed in enumerate(feeds):
+        first = rt.clock() + timedelta(seconds=min(index * 0.2, 10) + random.uniform(0, 1))
+        scheduler.add_job(
+            _poll_job,
+            feed_trigger(rt.config, feed),
+            args=(rt, feed, slots, scheduler),
+            id=f"feed:{feed.url}",
+            name=f"poll {feed.display_name}",
+            next_run_time=first,
+            replace_existing=True,
+        )
+
+
+async def _poll_job(
+    rt: Runtime,
+    feed: FeedConfig,
+    slots: asyncio.Semaphore,
+    scheduler: AsyncIOScheduler | None = None,
+) -> None:
+    """One feed's job: poll (and deliver), holding one of ``slots`` (polls at once).
+
+    An ``adaptive`` feed's job then runs next at the feed's stored next poll (which
+    may be sooner or later than its configured interval), not at the interval.
+    """
+    async with slots:
+        await _poll_and_deliver(rt, feed)
+    if scheduler is not None and rt.config.feed_adaptive(feed):
+        state = rt.store.feed(feed.key)
+        job = scheduler.get_job(f"feed:{feed.url}")
+        if job is not None and state is not None and state.next_poll and not state.gone_at:
+            job.modify(next_run_time=state.next_poll)
+
+
+async def prune_job(rt: Runtime) -> None:
+    """Prune on the event loop (a plain function would run in a thread, away from SQLite)."""
+    prune_state(rt)
+
+
+async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:
+    """Poll ``feed``; if it queued alerts, give each channel the chance to send."""
+    report = await poll_feed(rt, feed)
+    if report.alerts:
+        # Immediate channels send what has waited group_wait; scheduled channels send
+        # only urgent alerts now (the rest waits for their tick).
+        for name, channel in rt.config.channels.items():
+            await deliver_channel(rt, name, form_new=channel.schedule.kind == "immediate")
+
+
+def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
+    """Add each channel's digest job (``every:``/``cron:``) and its retry sweep."""
+    for name, channel in rt.config.channels.items():
+        schedule = channel.schedule
+        if schedule.kind == "every" and schedule.every:
+            trigger = IntervalTrigger(seconds=schedule.every.total_seconds())
+        elif schedule.kind == "cron" and schedule.cron:
+            trigger = CronTrigger.from_crontab(schedule.cron, timezone=channel.timezone)
+        else:
+            trigger = None
+        if trigger is not None:
+            scheduler.add_job(
+                deliver_channel,
+                trigger,
+                args=(rt, name),
+                id=f"digest:{name}",
+                name=f"digest {name}",
+            )
+        # Retries of messages already formed (and, for immediate channels, anything
+        # pending past group_wait) go out between ticks, at their backoff.
+        scheduler.add_job(
+            deliver_channel,
+            IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
+            args=(rt, name),
+            kwargs={"form_new": schedule.kind == "immediate"},
+            id=f"retry:{name}",
+            name=f"retry {name}",
+        )
