@@ -1,9 +1,10 @@
 """The analyzed fields of one item, shared by every rule evaluated on that item.
 
 A :class:`Document` analyzes each field on first use, once. A :class:`FieldIndex` is
-one analyzed field: the term at each position, computed eagerly and cheaply; the set of
-distinct terms, the positions of a term and the character span of a position are
-computed lazily, only for what rules ask. Text that is ASCII once common punctuation is
+one analyzed field; the term at each position, the set of distinct terms, the
+positions of a term and the character span of a position are computed lazily, only
+for what rules ask (on the ASCII path a word is first looked for by one substring
+search). Text that is ASCII once common punctuation is
 mapped goes through :mod:`monitor.rules.ascii` (C-level string operations); other text
 through :func:`monitor.rules.text.analyze`. Both give the same terms and spans.
 
@@ -237,6 +238,10 @@ class Document:
     def only_keys(self, known: Mapping[str, int], present: Collection[int]) -> None:
         """Record that, of the terms numbered in ``known``, only those numbered in
         ``present`` can occur in the fields the rules read (the presearch's finding).
+
+        Only for a Document that is then evaluated against that rule set's rules alone
+        (:meth:`RuleSet.match` makes its own): another query could read a field the
+        presearch did not look at.
         """
         self._known, self._present = known, present
 

@@ -2,8 +2,8 @@
 evaluate only the rules an item can possibly match.
 
 Each rule is indexed by the keys of its two rarest presearch clauses
-(:mod:`monitor.rules.presearch`). For an item, the distinct terms of the fields the
-rules read are looked up in that index; the candidate rules' remaining clauses are
+(:mod:`monitor.rules.presearch`). For an item, the hashes of the words of the fields
+the rules read are looked up in that index; the candidate rules' remaining clauses are
 checked with set operations; only the survivors are evaluated. Rules that need nothing
 indexable (only negations, ``*kim*``) are always evaluated. :meth:`RuleSet.match`
 gives exactly what :meth:`RuleSet.match_every` (every rule evaluated) gives.
@@ -75,7 +75,7 @@ class RuleSet:
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers of the rules ``doc`` can possibly match, in rule order."""
-        return self._keys.candidates(doc)
+        return self._keys.candidates(doc)[0]
 
     def match(self, fields: Mapping[str, str], only: Collection[str] | None = None) -> list[Match]:
         """The rules (all, or those named in ``only``) that match ``fields``, in rule order.
@@ -88,7 +88,9 @@ class RuleSet:
         if only is not None and len(only) <= _DIRECT:
             numbers = sorted(n for name in set(only) for n in self._numbers.get(name, ()))
             return self._evaluate(doc, numbers, only)
-        return self._evaluate(doc, self.candidates(doc), only)
+        numbers, keys = self._keys.candidates(doc)
+        doc.only_keys(self._keys.ids, keys)  # this Document is ours alone: safe to mark
+        return self._evaluate(doc, numbers, only)
 
     def match_every(
         self, fields: Mapping[str, str], only: Collection[str] | None = None

@@ -210,11 +210,11 @@ class Keys:
             hashes.append(hash_strings(heads) ^ PREFIX_SALT)
         return self._compiled().table.find(hashes)
 
-    def candidates(self, doc: Document) -> list[int]:
-        """Numbers of the rules ``doc`` can possibly match, in rule order."""
+    def candidates(self, doc: Document) -> tuple[list[int], set[int]]:
+        """Numbers of the rules ``doc`` can possibly match, in rule order, and the
+        numbers of the keys ``doc`` offers (for :meth:`Document.only_keys`)."""
         numbers = self.present(doc)
         keys = set(numbers.tolist())
-        doc.only_keys(self.ids, keys)
         arrays = self._compiled()
         hits = arrays.first.rules_of(numbers, self.rules)
         hits &= arrays.second.rules_of(numbers, self.rules) | arrays.single
@@ -223,7 +223,7 @@ class Keys:
         found = [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
         if self.always:
             found = sorted(found + self.always)
-        return found
+        return found, keys
 
     def build(self) -> None:
         """Build the arrays the lookups use (else done on first use after an :meth:`add`)."""
@@ -252,7 +252,8 @@ class _Arrays:
         terms = [k for k in keys.ids if not k.endswith("*")]
         heads = [k[:-1] for k in keys.ids if k.endswith("*")]
         hashes = np.concatenate([hash_strings(terms), hash_strings(heads) ^ PREFIX_SALT])
-        numbers = np.array([keys.ids[k] for k in terms] + [keys.ids[k + "*"] for k in heads])
+        ids = [keys.ids[k] for k in terms] + [keys.ids[k + "*"] for k in heads]
+        numbers = np.array(ids, np.intp)
         single = np.zeros(keys.rules, np.bool_)
         single[keys.single] = True
         return cls(KeyTable(hashes, numbers), Postings(keys.first), Postings(keys.second), single)

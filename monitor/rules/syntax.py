@@ -70,10 +70,10 @@ def _bare_near(query: str) -> str | None:
     ``A NEAR/n B`` chains of bare words in parentheses; else None.
 
     One regex instead of the lexer (~0.2 ms a query, a fifth of compiling 10,000
-    rules); anything else (a phrase, a field, parentheses around a side, an operator
-    word to rewrite) goes the long way.
+    rules); anything else (a quote anywhere, a field, parentheses around a side, an
+    operator word to rewrite) goes the long way.
     """
-    if _NOT_JUST_NEAR.search(query):
+    if '"' in query or _NOT_JUST_NEAR.search(query):
         return None
     chains = 0
 

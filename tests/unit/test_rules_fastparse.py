@@ -140,6 +140,9 @@ NEAR_QUERIES = [
     "kim NEAR/2 AND",
     "kim NEAR/2",
     "kim NEAR/2 moon~",
+    '" a NEAR/2 b "',
+    '"a b NEAR/1 c d"',
+    'x" a OR b NEAR/2 c y"',
 ]
 
 
@@ -162,3 +165,9 @@ def test_the_bare_near_shortcut_agrees_on_random_queries(query: str) -> None:
     except RuleSyntaxError:
         return  # the fast path then fails to parse and falls back to the lexer
     assert near == expected
+
+
+def test_a_near_chain_inside_quotes_stays_a_syntax_error() -> None:
+    # The lexer reads x" as opening a phrase; the shortcut must not see a chain there.
+    with pytest.raises(RuleSyntaxError):
+        compile_query('x" a OR b NEAR/2 c y"')

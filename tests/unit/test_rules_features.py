@@ -120,3 +120,13 @@ def test_building_a_rule_set_leaves_the_garbage_collector_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_candidates_leave_the_document_usable_by_any_query() -> None:
+    from monitor.rules import RuleSet
+
+    rules = RuleSet([("a", "title:foo")])
+    d = doc(content="foo")
+    assert rules.candidates(d) == []
+    match = compile_query("foo").match(d)  # reads content, which title:foo does not
+    assert match is not None
