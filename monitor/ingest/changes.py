@@ -8,23 +8,18 @@ a new ``lastBuildDate`` costs a regex scan, while an *edited* entry (a new title
 is still parsed and seen as an update. When the pre-scan is unsure, everything is
 parsed.
 
-:func:`parse_changed` does the scan, the signatures and the parse of what changed
-in one call, so that it runs whole in a parse worker
-(:func:`monitor.ingest.parseworker.parse_changed_isolated`): the event loop only
-fetches and compares body hashes, and a body that would make the scan's regexes
+:func:`select_changed` runs in a parse worker, right before the parse of what it
+selected (:func:`monitor.ingest.parseworker.parse_changed_isolated`): the event loop
+only fetches and compares body hashes, and a body that would make the scan's regexes
 slow is bounded by the worker's time limit like any parse.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
-from monitor.ingest.normalize import normalize_feed
-from monitor.ingest.parse import ParsedFeed, parse_feed
 from monitor.ingest.scan import scan_entries, select_entries
-from monitor.models import FeedRef, Item
 
 
 @dataclass(frozen=True)
@@ -35,21 +30,6 @@ class Selection:
     signatures: dict[str, str]
     entries: int
     changed: int
-
-
-@dataclass(frozen=True)
-class ChangedFeed:
-    """What :func:`parse_changed` found: signatures to keep, and the parsed entries.
-
-    ``meta`` is None when no entry changed (nothing was parsed); ``entries`` and
-    ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
-    """
-
-    signatures: dict[str, str]
-    entries: int
-    changed: int
-    meta: ParsedFeed | None = None
-    items: list[Item] = field(default_factory=list)
 
 
 def select_changed(body: bytes, previous: dict[str, str] | None) -> Selection:
@@ -70,21 +50,3 @@ def select_changed(body: bytes, previous: dict[str, str] | None) -> Selection:
         return Selection(body, signatures, len(entries), len(changed))
     kept = select_entries(body, changed, entries) or body
     return Selection(kept, signatures, len(entries), len(changed))
-
-
-def parse_changed(
-    body: bytes,
-    url: str,
-    content_type: str | None,
-    feed: FeedRef,
-    now: datetime,
-    previous: dict[str, str] | None,
-) -> ChangedFeed:
-    """Select the new or edited entries of ``body`` and parse them into Items."""
-    selection = select_changed(body, previous)
-    if selection.body is None:
-        return ChangedFeed(selection.signatures, selection.entries, 0)
-    parsed = parse_feed(selection.body, url, content_type)
-    items = normalize_feed(parsed, feed, now)
-    meta = ParsedFeed(parsed.title, parsed.language, [], parsed.warning, parsed.ttl_minutes)
-    return ChangedFeed(selection.signatures, selection.entries, selection.changed, meta, items)

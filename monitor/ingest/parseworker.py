@@ -26,11 +26,12 @@ import resource
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.ingest.changes import ChangedFeed, parse_changed
+from monitor.ingest.changes import select_changed
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import ParsedFeed, parse_feed, slim_entry
 from monitor.models import FeedRef, Item
@@ -188,6 +189,21 @@ class ParsePool:
         self._idle = None
 
 
+@dataclass(frozen=True)
+class ChangedFeed:
+    """What :func:`parse_changed_isolated` found: signatures to keep, and the parsed entries.
+
+    ``meta`` is None when no entry changed (nothing was parsed); ``entries`` and
+    ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
+    """
+
+    signatures: dict[str, str]
+    entries: int
+    changed: int
+    meta: ParsedFeed | None = None
+    items: list[Item] = field(default_factory=list)
+
+
 def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     parsed = parse_feed(body, url, content_type)
     entries = [slim_entry(e) for e in parsed.entries]
@@ -201,6 +217,22 @@ def _items_job(
     items = normalize_feed(parsed, feed, now)
     meta = ParsedFeed(parsed.title, parsed.language, [], parsed.warning, parsed.ttl_minutes)
     return meta, items
+
+
+def _changed_job(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    feed: FeedRef,
+    now: datetime,
+    previous: dict[str, str] | None,
+) -> ChangedFeed:
+    """Select the new or edited entries of ``body`` and parse them into Items."""
+    selection = select_changed(body, previous)
+    if selection.body is None:
+        return ChangedFeed(selection.signatures, selection.entries, 0)
+    meta, items = _items_job(selection.body, url, content_type, feed, now)
+    return ChangedFeed(selection.signatures, selection.entries, selection.changed, meta, items)
 
 
 _default: ParsePool | None = None
@@ -253,10 +285,11 @@ async def parse_changed_isolated(
     timeout: float | None = None,
     pool: ParsePool | None = None,
 ) -> ChangedFeed:
-    """:func:`~monitor.ingest.changes.parse_changed` (pre-scan, signatures, parse) in a worker.
+    """In a worker: the pre-scan and entry signatures
+    (:func:`~monitor.ingest.changes.select_changed`), then the parse of what changed.
 
     ``previous`` is the entry signatures kept from the last poll.
     """
     return await (pool or default_pool()).run(
-        parse_changed, body, url, content_type, feed, now, previous, timeout=timeout
+        _changed_job, body, url, content_type, feed, now, previous, timeout=timeout
     )
