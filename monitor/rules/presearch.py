@@ -37,12 +37,22 @@ from monitor.rules.nodes import (
     NotNode,
     OrNode,
     PhraseLeaf,
+    Positional,
     TermLeaf,
     WildcardLeaf,
 )
 from monitor.rules.wordhash import PREFIX_LEN, PREFIX_SALT, hash_strings, hash_words
 
-__all__ = ["PREFIX_LEN", "Clause", "Keys", "Needs", "leaf_terms", "rarest", "requirements"]
+__all__ = [
+    "PREFIX_LEN",
+    "Clause",
+    "Keys",
+    "Needs",
+    "leaf_keys",
+    "leaf_terms",
+    "rarest",
+    "requirements",
+]
 
 Clause = frozenset[str]
 
@@ -58,17 +68,8 @@ class Needs:
 
 def requirements(node: Node, needs: Needs) -> list[Clause] | None:
     """The clauses ``node`` needs (None: nothing indexable); records fields in ``needs``."""
-    if isinstance(node, TermLeaf):
-        (needs.stemmed if node.stem else needs.plain).update(node.fields)
-        return [frozenset({node.key})]
-    if isinstance(node, PhraseLeaf):
-        (needs.stemmed if node.stem else needs.plain).update(node.fields)
-        return [frozenset({term}) for term in dict.fromkeys(node.terms)]
-    if isinstance(node, WildcardLeaf):
-        if len(node.prefix) < PREFIX_LEN:
-            return None
-        needs.prefixed.update(node.fields)
-        return [frozenset({node.prefix[:PREFIX_LEN] + "*"})]
+    if isinstance(node, Positional):
+        return [frozenset({key}) for key in leaf_keys(node, needs)] or None
     if isinstance(node, NearNode):
         return _and([requirements(node.left, needs), requirements(node.right, needs)])
     if isinstance(node, AndNode):
@@ -83,6 +84,25 @@ def requirements(node: Node, needs: Needs) -> list[Clause] | None:
     raise TypeError(f"unknown node {type(node).__name__}")
 
 
+def leaf_keys(leaf: Positional, needs: Needs) -> list[str]:
+    """The keys one leaf needs, each required, and the fields it reads into ``needs``.
+
+    A word: its term (its stem in a stemmed rule); a phrase: each of its terms; a
+    wildcard: its ``prefix*`` key, or nothing when the prefix is too short.
+    """
+    if isinstance(leaf, WildcardLeaf):
+        if leaf.key is None:
+            return []
+        needs.prefixed.update(leaf.fields)
+        return [leaf.key]
+    (needs.stemmed if leaf.stem else needs.plain).update(leaf.fields)
+    if isinstance(leaf, TermLeaf):
+        return [leaf.key]
+    if isinstance(leaf, PhraseLeaf):
+        return list(dict.fromkeys(leaf.terms))
+    raise TypeError(f"unknown leaf {type(leaf).__name__}")
+
+
 def leaf_terms(node: Node, needs: Needs) -> set[str]:
     """Every key a word, phrase or wildcard of ``node`` looks up, negated ones included.
 
@@ -90,21 +110,17 @@ def leaf_terms(node: Node, needs: Needs) -> set[str]:
     term it knows is absent (:meth:`Document.surely_absent`); their fields are
     recorded in ``needs`` so that they are searched.
     """
-    if isinstance(node, TermLeaf | PhraseLeaf):
-        (needs.stemmed if node.stem else needs.plain).update(node.fields)
-        return {node.key} if isinstance(node, TermLeaf) else set(node.terms)
-    if isinstance(node, WildcardLeaf):
-        if len(node.prefix) < PREFIX_LEN:
-            return set()
-        needs.prefixed.update(node.fields)
-        return {node.prefix[:PREFIX_LEN] + "*"}
+    if isinstance(node, Positional):
+        return set(leaf_keys(node, needs))
     if isinstance(node, NearNode):
-        return leaf_terms(node.left, needs) | leaf_terms(node.right, needs)
-    if isinstance(node, AndNode | OrNode):
-        return set().union(*(leaf_terms(c, needs) for c in node.children))
-    if isinstance(node, NotNode):
-        return leaf_terms(node.child, needs)
-    return set()
+        children: tuple[Node, ...] = (node.left, node.right)
+    elif isinstance(node, AndNode | OrNode):
+        children = node.children
+    elif isinstance(node, NotNode):
+        children = (node.child,)
+    else:
+        return set()
+    return set().union(*(leaf_terms(c, needs) for c in children))
 
 
 def _and(parts: Iterable[list[Clause] | None]) -> list[Clause] | None:
