@@ -6,7 +6,7 @@ Timestamps are stored as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), which sorts as text.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from monitor.models import FeedRef, Highlight, Item, Match
 
@@ -16,6 +16,17 @@ def ts(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ts_not_before(moment: datetime) -> str:
+    """Like :func:`ts` for a "not before" time: rounded *up* to the second.
+
+    Timestamps are stored to the second; truncating a retry time would make a
+    sub-second backoff come due at once.
+    """
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return ts(moment) or ""
 
 
 def parse_ts(text: str | None) -> datetime | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.models import Digest, Duplicate, Item, Match, Story
-from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts
+from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts, ts_not_before
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
 
@@ -173,16 +173,17 @@ class Outbox:
 
     def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None:
         """A retryable error: count the attempt, wait until ``next_attempt``."""
+        not_before = ts_not_before(next_attempt)
         with self.store.transaction():
             self.conn.execute(
                 "UPDATE messages SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
                 "WHERE id = ?",
-                (error[:MAX_ERROR_CHARS], ts(next_attempt), message_id),
+                (error[:MAX_ERROR_CHARS], not_before, message_id),
             )
             self.conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
                 "WHERE message_id = ?",
-                (error[:MAX_ERROR_CHARS], ts(next_attempt), message_id),
+                (error[:MAX_ERROR_CHARS], not_before, message_id),
             )
 
     def disabled(self, channel: str) -> tuple[str, str] | None:

@@ -129,6 +129,17 @@ def test_backoff_ignored_on_request_and_preview_writes_nothing(store):
     assert outbox.next_message("c1", NOW, form_new=False) is None
 
 
+def test_a_sub_second_backoff_still_waits(store):
+    # Timestamps are stored to the second: a retry 0.4 s away must not come due at once
+    # (it did, when the full-jitter backoff drew under a second).
+    record(store, item(FEED_A, "g1"))
+    outbox = Outbox(store)
+    message = outbox.next_message("c1", NOW)
+    outbox.mark_retry(message.id, "SMTP 421", NOW + timedelta(seconds=0.4))
+    assert outbox.next_message("c1", NOW) is None
+    assert outbox.next_message("c1", NOW + timedelta(seconds=1)).id == message.id
+
+
 def test_feed_poll_state(store):
     store.record_poll_failure(FEED_A.url, "A", NOW, NOW + timedelta(minutes=10), "timeout")
     store.record_poll_failure(FEED_A.url, "A", NOW, NOW + timedelta(minutes=10), "timeout")
