@@ -215,6 +215,8 @@ class Compiler:
         middle = "".join(f"(?>.*?{s})" for s in segments[1:-1])
         pattern = segments[0] + (middle + ".*" + segments[-1] if len(segments) > 1 else "")
         term = "".join(literals[i // 2] if i % 2 == 0 else p for i, p in enumerate(pieces))
+        if len(pieces) == 3 and pieces[1].startswith("*") and literals[0] and not literals[1]:
+            return WildcardLeaf(term, None, fields, prefix=literals[0])  # plain ``prefix*``
         return WildcardLeaf(term, re.compile(pattern), fields, prefix=literals[0])
 
 

@@ -145,10 +145,10 @@ class WildcardLeaf(Positional):
     """A ``te?m*`` pattern matched against whole (never stemmed) tokens."""
 
     def __init__(
-        self, term: str, pattern: re.Pattern[str], fields: Sequence[str], prefix: str = ""
+        self, term: str, pattern: re.Pattern[str] | None, fields: Sequence[str], prefix: str = ""
     ) -> None:
         super().__init__(term, fields, stem=False)
-        self.pattern = pattern
+        self.pattern = pattern  # None: ``prefix*``, every term with the prefix matches
         self.prefix = prefix  # the literal text before the first wildcard
         self.key = prefix[:PREFIX_LEN] + "*" if len(prefix) >= PREFIX_LEN else None
 
@@ -164,8 +164,10 @@ class WildcardLeaf(Positional):
 
     def matching_terms(self, index: FieldIndex) -> list[str]:
         """The distinct terms of ``index`` that the pattern matches."""
-        match = self.pattern.fullmatch
         candidates = index.terms_with_prefix(self.prefix) if self.prefix else index.term_set
+        if self.pattern is None:
+            return list(candidates)
+        match = self.pattern.fullmatch
         return [t for t in candidates if match(t)]
 
     def spans(self, index: FieldIndex) -> list[Span]:

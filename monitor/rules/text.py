@@ -188,6 +188,8 @@ def _bigrams(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
 
 def analyze(text: str) -> list[Token]:
     """Tokens of ``text``: folded terms, original character spans, positions 0, 1, 2..."""
+    if _is_plain(text):
+        return _plain_tokens(text)
     tokens: list[Token] = []
     for word in words(text):
         if word.cjk:
@@ -205,4 +207,23 @@ def normalize_term(text: str) -> str:
     ``normalize_term("Pompeo’s")`` is ``"pompeo"``, ``normalize_term("end-of-war")`` is
     ``"end of war"``.
     """
+    if _is_plain(text):
+        return " ".join(text.lower().split())
     return " ".join(word.text for word in words(text))
+
+
+def _is_plain(text: str) -> bool:
+    """Whether ``text`` is only ASCII letters, digits and spaces (most query words and
+    phrases): its words are then its space-separated pieces, and folding is lowercasing."""
+    return text.isascii() and text.replace(" ", "").isalnum()
+
+
+def _plain_tokens(text: str) -> list[Token]:
+    """:func:`analyze` of a text for which :func:`_is_plain` holds, without regexes."""
+    tokens: list[Token] = []
+    start = 0
+    for piece in text.split(" "):
+        if piece:
+            tokens.append(Token(piece.lower(), start, start + len(piece), len(tokens)))
+        start += len(piece) + 1
+    return tokens

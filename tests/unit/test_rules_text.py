@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from monitor.rules.text import Token, analyze, normalize_term
+from monitor.rules.text import Token, analyze, normalize_term, words
 
 
 def terms(text: str) -> list[str]:
@@ -120,3 +122,11 @@ def test_punctuation_only_text_has_no_tokens() -> None:
 )
 def test_normalize_term(text: str, expected: str) -> None:
     assert normalize_term(text) == expected
+
+
+@given(st.text(alphabet="abcXYZ019 ", max_size=30))
+def test_plain_text_shortcut_gives_what_the_word_walk_gives(text: str) -> None:
+    """Letters, digits and spaces skip the regex walk; the result must not change."""
+    walked = [Token(w.text, w.start, w.end, i) for i, w in enumerate(words(text))]
+    assert analyze(text) == walked
+    assert normalize_term(text) == " ".join(t.term for t in walked)
