@@ -157,3 +157,23 @@ def test_fast_prefix_search_equals_the_sorted_terms(text: str, prefix: str) -> N
     expected = sorted(t for t in set(t.term for t in analyze(text)) if t.startswith(prefix))
     assert index.terms_with_prefix(prefix) == expected
     assert index.has_prefix(prefix) == bool(expected)
+
+
+def test_located_hits_keep_the_analyzers_spans_and_reject_long_lookalikes() -> None:
+    """The presearch's hits answer for ASCII fields: possessive spans cover the written
+    word, and a word sharing a long key's first 16 bytes and length is not that key."""
+    rules = RuleSet([("r", 'pompeo AND "end of war" AND counterintelligencea')])
+    fields = {
+        "title": "Pompeo’s end-of-war push",
+        "content": "Counterintelligenceb files, then counterintelligencea. POMPEO's aide.",
+    }
+    (match,) = rules.match(fields)
+    assert [match] == rules.match_every(fields)
+    spans = {(h.field, fields[h.field][h.start : h.end]) for h in match.highlights}
+    assert spans == {
+        ("title", "Pompeo’s"),
+        ("title", "end-of-war"),
+        ("content", "counterintelligencea"),
+        ("content", "POMPEO's"),
+    }
+    assert rules.match({"content": "Pompeo, end of war, counterintelligenceb"}) == []
