@@ -26,6 +26,12 @@ Two rule profiles (``--profile``):
 highlights. ``presearch_us_per_item_on_that_sample`` is the part before evaluation:
 analyzing the fields, hashing their words, finding the candidates.
 
+``floors`` times, on the same items and without any rule, the least any matcher must do
+to an item: have its words. ``python_word_set_us_per_item`` is the cheapest way in
+Python (lowercase, split, set of strings); ``numpy_word_hashes_us_per_item`` is the
+array hashing our presearch does instead. Per-item targets below these floors cannot
+be met by Python code on this machine, whatever the index.
+
     python bench/match.py [--quick | --tiny] [--json] [--profile realistic|dense]
                           [--sizes 1000,10000]
 """
@@ -44,8 +50,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.rules.ascii import spaced
 from monitor.rules.index import RuleSet
 from monitor.rules.query import Document
+from monitor.rules.wordhash import hash_words
 
 VOCABULARY = 50_000
 
@@ -171,6 +179,25 @@ def run_size(
     }
 
 
+def floors(items: list[dict]) -> dict:
+    """What the least a matcher does to an item costs here, on the same items.
+
+    Whatever the rules, a matcher must look at every word of the item. In Python, the
+    cheapest way to have an item's words is to lowercase its text and split it into a
+    set of strings; our presearch instead hashes the words as numpy arrays. Both are
+    timed alone, without any rule, to show the floor under "ours".
+    """
+    texts = [spaced(f"{item['title']} {item['content']}") or "" for item in items[:2000]]
+    return {
+        "python_word_set_us_per_item": round(
+            per_item_us(lambda text: set(text.split()), texts, keep=0)[0], 1
+        ),
+        "numpy_word_hashes_us_per_item": round(
+            per_item_us(lambda text: hash_words(text, True)[0], texts, keep=0)[0], 1
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k and 10k rules, 300 items")
@@ -196,6 +223,7 @@ def main() -> None:
         "profile": profile.name,
         "items": n_items,
         "mean_words_per_item": round(words_per_item),
+        "floors": floors(items),
         "sizes": [run_size(n, items, rng, words, cum, profile) for n in sizes],
         "note": "per item = Document analysis + presearch + evaluation with highlights; "
         "every-rule timing uses the first every_rule_items_sampled items",

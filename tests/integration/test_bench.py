@@ -44,6 +44,11 @@ def test_match_benchmark_tiny_json():
     assert result["items"] == 20 and size["rules"] == 200
     assert size["ours_us_per_item"] > 0 and size["ratio_every_over_ours"] > 0
     assert size["peak_rss_mb"] > 0
+    assert set(result["floors"]) == {
+        "python_word_set_us_per_item",
+        "numpy_word_hashes_us_per_item",
+    }
+    assert all(v > 0 for v in result["floors"].values())
 
 
 def test_poll_benchmark_smoke():
