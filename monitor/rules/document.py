@@ -15,7 +15,7 @@ the same positions and spans, each term replaced by its Snowball stem.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -233,11 +233,12 @@ class Document:
         self._texts = dict(fields)
         self._index: dict[str, FieldIndex] = {}
         self._known: Mapping[str, int] = {}  # see only_keys()
-        self._present: Collection[int] = ()
+        self._present = b""  # a byte per key number: 1 if the presearch found it
 
-    def only_keys(self, known: Mapping[str, int], present: Collection[int]) -> None:
-        """Record that, of the terms numbered in ``known``, only those numbered in
-        ``present`` can occur in the fields the rules read (the presearch's finding).
+    def only_keys(self, known: Mapping[str, int], present: bytes) -> None:
+        """Record that, of the terms numbered in ``known``, only those whose byte in
+        ``present`` is 1 can occur in the fields the rules read (the presearch's
+        finding).
 
         Only for a Document that is then evaluated against that rule set's rules alone
         (:meth:`RuleSet.match` makes its own): another query could read a field the
@@ -251,7 +252,7 @@ class Document:
         False when unsure: the term may still be absent (the caller then looks).
         """
         number = self._known.get(term)
-        return number is not None and number not in self._present
+        return number is not None and not self._present[number]
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Document:

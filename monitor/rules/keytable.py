@@ -2,7 +2,8 @@
 
 :class:`KeyTable` finds, for an array of word hashes, the numbers of the keys with
 those hashes. Keys are sorted by hash and grouped in buckets addressed by the top bits
-of the hash (about two buckets per key), so a lookup is a few array gathers, whatever
+of the hash (eight to sixteen buckets per key: most words of an item find an empty
+bucket and drop out at the first gather), so a lookup is a few array gathers, whatever
 the number of keys. :class:`Postings` holds, for each key number, the rules filed under
 it, as one flat array (compressed sparse rows).
 """
@@ -22,7 +23,7 @@ class KeyTable:
 
         Keys may share a hash; a lookup then finds all of them.
         """
-        bits = max(4, int(len(hashes)).bit_length() + 1)
+        bits = max(4, int(len(hashes)).bit_length() + 3)
         self.shift = np.uint64(64 - bits)
         order = np.argsort(hashes)
         self.hashes = hashes[order].astype(np.uint64)

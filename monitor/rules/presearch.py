@@ -226,17 +226,23 @@ class Keys:
             hashes.append(hash_strings(heads) ^ PREFIX_SALT)
         return self._compiled().table.find(hashes)
 
-    def candidates(self, doc: Document) -> tuple[list[int], set[int]]:
-        """Numbers of the rules ``doc`` can possibly match, in rule order, and the
-        numbers of the keys ``doc`` offers (for :meth:`Document.only_keys`)."""
-        numbers = self.present(doc)
-        keys = set(numbers.tolist())
+    def candidates(self, doc: Document) -> tuple[list[int], bytes]:
+        """Numbers of the rules ``doc`` can possibly match, in rule order, and which keys
+        ``doc`` offers: a byte per key number, 1 if offered (for
+        :meth:`Document.only_keys`)."""
         arrays = self._compiled()
+        offered = np.zeros(len(self.ids), np.bool_)
+        offered[self.present(doc)] = True
+        numbers = np.flatnonzero(offered)  # each key once, without sorting
         hits = arrays.first.rules_of(numbers, self.rules)
         hits &= arrays.second.rules_of(numbers, self.rules) | arrays.single
-        found = np.flatnonzero(hits).tolist()
+        keys = offered.tobytes()
         rest = self.rest
-        found = [n for n in found if n not in rest or all(not c.isdisjoint(keys) for c in rest[n])]
+        found = [
+            n
+            for n in np.flatnonzero(hits).tolist()
+            if n not in rest or all(any(keys[k] for k in c) for c in rest[n])
+        ]
         if self.always:
             found = sorted(found + self.always)
         return found, keys
