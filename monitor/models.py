@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 # Fields a rule can scope with `field:`; see Item.fields().
 SEARCH_FIELDS = ("title", "summary", "content", "author", "tags", "feed", "url", "lang")
@@ -54,9 +55,12 @@ class Item:
         }
 
 
-@dataclass(frozen=True)
-class Highlight:
-    """Where a query term matched: ``text[start:end]`` of ``field``."""
+class Highlight(NamedTuple):
+    """Where a query term matched: ``text[start:end]`` of ``field``.
+
+    A named tuple, not a dataclass: a match can carry dozens of them, and a tuple is
+    made and hashed in half the time.
+    """
 
     field: str
     start: int
