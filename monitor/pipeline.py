@@ -26,7 +26,7 @@ from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import adaptive_interval, next_poll_delay
 from monitor.models import FeedRef, Item, Match
-from monitor.redact import redact_url
+from monitor.redact import redact_url, state_key
 from monitor.runtime import Runtime
 from monitor.store.items import Items, KnownItem
 from monitor.store.retention import prune
@@ -89,8 +89,11 @@ async def _poll(
     rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime
 ) -> PollReport:
     result = await _fetch_feed(rt, feed, state)
-    if result.permanent_url:
-        log.info("feed=%r moved permanently to %s", name, redact_url(result.permanent_url))
+    moved = result.permanent_url
+    if moved:
+        log.info("feed=%r moved permanently to %s", name, redact_url(moved))
+        if state_key(moved) != moved:  # it holds what may be a token: memory only
+            rt.moved[feed.key], moved = moved, None
     ttl = state.ttl_minutes if state else None
 
     def done(**stored: Any) -> None:
@@ -104,7 +107,7 @@ async def _poll(
             next_poll,
             result.etag,
             result.last_modified,
-            permanent_url=result.permanent_url,
+            permanent_url=moved,
             **stored,
         )
 
@@ -181,7 +184,7 @@ async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) ->
     """Fetch the feed (its stored new URL if it moved), within its host's slot."""
     return await fetch_feed(
         rt.feeds_http,
-        (state and state.permanent_url) or feed.url,
+        rt.moved.get(feed.key) or (state and state.permanent_url) or feed.url,
         name=feed.display_name,
         slot=rt.host_slot,
         etag=state.etag if state else None,

@@ -54,6 +54,9 @@ class Runtime:
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _fulltext: dict[bool, FulltextFetcher] = field(default_factory=dict)
+    # Permanent redirect targets with a query or user:password@ (where tokens live):
+    # followed for the rest of this run but never written to the database.
+    moved: dict[str, str] = field(default_factory=dict)
 
     def allow_private(self, feed: FeedConfig) -> bool:
         """Whether this feed may reach loopback/private addresses (the operator said so)."""

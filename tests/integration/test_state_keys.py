@@ -55,3 +55,38 @@ def test_state_under_the_old_key_moves_to_the_new_one(tmp_path, http_server) -> 
         owners = conn.execute("SELECT DISTINCT feed_url, count(*) FROM items").fetchall()
     assert owners == [(state_key(url), seen)]
     assert "pompeo" not in again.stdout.lower()  # nothing alerted twice
+
+
+def test_a_permanent_redirect_to_a_url_with_a_token_is_not_stored(tmp_path, http_server) -> None:
+    """A 301 to ``…?token=…`` is followed, but the target never reaches the database."""
+    new = serve_seed(http_server, "feed-full.xml")["feed-full.xml"] + f"?token={TOKEN}"
+    http_server.route("/old.xml", b"", status=301, headers={"Location": new})
+    plain = {"Location": "/feeds/feed-full.xml"}
+    http_server.route("/plain-old.xml", b"", status=308, headers=plain)
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [
+                {"name": "private", "url": http_server.url("/old.xml"), "backfill": "all"},
+                {"name": "public", "url": http_server.url("/plain-old.xml")},
+            ],
+            "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
+            "channels": {"console": {"type": "console", "group_wait": "0s"}},
+        },
+    )
+    done = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "pompeo" in done.stdout.lower()  # the feed behind the redirect was read
+    assert any(r.path.endswith(f"?token={TOKEN}") for r in http_server.requests)
+    db = tmp_path / "state" / "monitor.db"
+    with sqlite3.connect(db) as conn:
+        moved = dict(conn.execute("SELECT url, permanent_url FROM feeds").fetchall())
+    assert moved == {
+        http_server.url("/old.xml"): None,
+        http_server.url("/plain-old.xml"): http_server.url("/feeds/feed-full.xml"),
+    }
+    for path in tmp_path.joinpath("state").iterdir():
+        assert TOKEN.encode() not in path.read_bytes(), path.name
+    assert TOKEN not in done.stdout + done.stderr
