@@ -154,13 +154,6 @@ class FieldIndex:
             i += 1
         return out
 
-    def has_prefix(self, prefix: str) -> bool:
-        """Whether some term starts with ``prefix`` (one substring search if ASCII)."""
-        spaced = self._spaced
-        if spaced is not None and prefix and "'" not in prefix:
-            return spaced.startswith(prefix) or f" {prefix}" in spaced
-        return bool(self.terms_with_prefix(prefix))
-
     def span(self, position: int) -> tuple[int, int]:
         """Character span in ``text`` of the word at ``position``."""
         if self._spans is not None:
