@@ -65,12 +65,14 @@ async def _poll_job(
 ) -> None:
     """One feed's job: poll (and deliver), holding one of ``slots`` (polls at once).
 
-    An ``adaptive`` feed's job then runs next at the feed's stored next poll (which
-    may be sooner or later than its configured interval), not at the interval.
+    The job then runs next at the feed's stored next poll, not at the trigger's next
+    tick: that is the interval (adaptive or fixed) with jitter, or later when the
+    server asked for it (Retry-After, max-age, ``<ttl>``) or the feed is failing, so a
+    poll is never earlier than those allow. The trigger only starts the job.
     """
     async with slots:
         await _poll_and_deliver(rt, feed)
-    if scheduler is not None and rt.config.feed_adaptive(feed):
+    if scheduler is not None:
         state = rt.store.feed(feed.key)
         job = scheduler.get_job(f"feed:{feed.url}")
         if job is not None and state is not None and state.next_poll and not state.gone_at:

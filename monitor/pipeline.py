@@ -50,8 +50,8 @@ class PollReport:
 async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> PollReport:
     """Poll one feed: fetch, parse, match new items and queue their alerts.
 
-    A feed is skipped while its stored next poll (server hints, backoff) is still
-    well ahead, unless ``force`` (``run --once``), and for good once it answered
+    A feed is skipped until its stored next poll (interval with jitter, server hints,
+    backoff), unless ``force`` (``run --once``), and for good once it answered
     410 Gone. Any failure is stored on the feed and logged as one line; it never
     escapes, so one broken feed (or a bug it triggers) costs one poll of that feed.
     """
@@ -60,8 +60,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     state = rt.store.feed(feed.key)
     if state and state.gone_at:
         return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
-    interval = rt.config.feed_interval(feed)
-    if not force and state and state.next_poll and state.next_poll - interval / 2 > now:
+    if not force and state and state.next_poll and state.next_poll > now:
         return PollReport(name, ok=True, skipped=True)
     try:
         return await _poll(rt, feed, name, state, now)

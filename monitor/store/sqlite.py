@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from monitor.store.codec import parse_ts, ts
+from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.schema import migrate
 
 DB_NAME = "monitor.db"
@@ -128,7 +128,7 @@ class Store:
                     ts(now),
                     ts(now),
                     ts(now),
-                    ts(next_poll),
+                    ts_not_before(next_poll),
                     body_sha256,
                     sigs,
                     ttl_minutes,
@@ -163,7 +163,7 @@ class Store:
                     ts(now),
                     error[:MAX_ERROR_CHARS],
                     ts(now),
-                    ts(next_poll),
+                    ts_not_before(next_poll),
                     ts(now),
                     gone,
                     ts(now),

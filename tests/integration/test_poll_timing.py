@@ -1,0 +1,70 @@
+"""A feed is polled at its stored next poll, never before it.
+
+The next poll is the interval with jitter, pushed later by what the server asked
+(``Retry-After``, ``Cache-Control: max-age``, ``Expires``, ``<ttl>``) and by backoff
+while the feed fails (docs/feeds.md). Here a real HTTP server sends the hint and the
+runtime's clock is moved by hand, so the test says exactly which polls go out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from monitor.config import MonitorConfig
+from monitor.pipeline import PollReport, poll_feed
+from monitor.runtime import build_runtime
+from tests.conftest import seed_feed
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _polls(tmp_path, url: str, steps: list[int]) -> list[PollReport]:
+    """Poll the feed at ``url`` once, then again after each of ``steps`` seconds."""
+    config = MonitorConfig.model_validate(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "defaults": {"interval": "4m"},
+            "feeds": [{"name": "hinted", "url": url}],
+            "channels": {"console": {"type": "console"}},
+        }
+    )
+    clock = _Clock()
+    rt = build_runtime(config, clock=clock)
+
+    async def run() -> list[PollReport]:
+        reports = [await poll_feed(rt, config.feeds[0])]
+        for seconds in steps:
+            clock.now += timedelta(seconds=seconds)
+            reports.append(await poll_feed(rt, config.feeds[0]))
+        await rt.aclose()
+        return reports
+
+    return asyncio.run(run())
+
+
+def test_max_age_beyond_the_interval_delays_the_next_poll(tmp_path, http_server) -> None:
+    """``max-age=300`` on a 4-minute feed: the tick at 240 s is skipped, 300 s polls."""
+    feed = seed_feed("feed-full.xml", http_server.base_url)
+    http_server.route("/hinted.xml", feed, headers={"Cache-Control": "max-age=300"})
+    first, at_tick, at_max_age = _polls(tmp_path, http_server.url("/hinted.xml"), [240, 60])
+    assert first.ok and not first.skipped
+    assert at_tick.skipped  # 60 s before the server allows
+    assert at_max_age.ok and not at_max_age.skipped
+    assert len(http_server.requests_to("/hinted.xml")) == 2
+
+
+def test_retry_after_on_503_delays_the_next_poll(tmp_path, http_server) -> None:
+    """A 503 asking for 400 s: polls at 240 s and 390 s are skipped, 400 s polls."""
+    http_server.route("/busy.xml", b"busy", status=503, headers={"Retry-After": "400"})
+    reports = _polls(tmp_path, http_server.url("/busy.xml"), [240, 150, 10])
+    assert [r.skipped for r in reports] == [False, True, True, False]
+    assert not reports[0].ok and "503" in (reports[0].error or "")
+    assert len(http_server.requests_to("/busy.xml")) == 2
