@@ -80,6 +80,7 @@ class Daemon:
         self.path = config_path
         self.notify = SystemdNotifier.from_env()
         self.scheduler = SteadyScheduler()
+        self.scheduler.jump_listeners.append(lambda jumped: self.rt.store.shift_next_polls(jumped))
         self.polls = asyncio.Semaphore(rt.config.ingest.max_parallel_fetches)  # read at start
         self.stop = asyncio.Event()
         self.channel_jobs: dict[str, str] = {}  # job id -> channel name

@@ -26,7 +26,7 @@ from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import adaptive_interval, next_poll_delay
 from monitor.models import FeedRef, Item, Match
-from monitor.redact import redact_url, state_key
+from monitor.redact import link_base, redact_url, state_key
 from monitor.runtime import Runtime
 from monitor.store.items import Items, KnownItem
 from monitor.store.retention import prune
@@ -93,6 +93,8 @@ async def _poll(
         log.info("feed=%r moved permanently to %s", name, redact_url(moved))
         if state_key(moved) != moved:  # it holds what may be a token: memory only
             rt.moved[feed.key], moved = moved, None
+        else:
+            rt.moved.pop(feed.key, None)
     ttl = state.ttl_minutes if state else None
 
     def done(**stored: Any) -> None:
@@ -121,7 +123,7 @@ async def _poll(
     parse_started = metrics.now()
     changed = await parse_changed_isolated(
         result.body,
-        result.url,
+        link_base(result.url),
         result.content_type,
         FeedRef(name, redact_url(feed.url)),
         now,

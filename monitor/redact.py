@@ -124,6 +124,17 @@ def strip_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def link_base(url: str) -> str:
+    """``url`` as the base for a feed's relative links: without ``user:password@``, query
+    string or fragment, so that no resolved link carries the feed URL's token."""
+    url = strip_userinfo(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
 def state_key(url: str) -> str:
     """The key a feed's state is stored under: ``url`` without ``user:password@``, and
     with its query string and fragment (where private feeds put tokens) replaced by a

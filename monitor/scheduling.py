@@ -18,7 +18,9 @@ every feed. The fixes here:
   monotonic clock, keeps counting during suspend). A difference of more than
   :data:`JUMP_THRESHOLD` is a clock jump: interval jobs are shifted by the jump (they
   keep the real time left until their run), cron jobs are recomputed from the new
-  wall clock (7:00 stays 7:00). A suspend is no jump: jobs due during it run once.
+  wall clock (7:00 stays 7:00), and the jump listeners are told (the daemon moves the
+  feeds' stored next polls by the jump). A suspend is no jump: jobs due during it run
+  once.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ class SteadyScheduler(AsyncIOScheduler):
         super().__init__(**options)
         self.clock_watch = clock_watch or ClockWatch()
         self.last_wakeup = boot_seconds()
+        # Called with the seconds the wall clock jumped, after the jobs moved: for times
+        # kept outside the scheduler (a feed's stored next poll) that must move too.
+        self.jump_listeners: list[Callable[[float], None]] = []
 
     def _process_jobs(self) -> float | None:
         self.last_wakeup = boot_seconds()
@@ -106,6 +111,8 @@ class SteadyScheduler(AsyncIOScheduler):
                 jumped,
                 moved,
             )
+            for listener in self.jump_listeners:
+                listener(jumped)
         return super()._process_jobs()
 
     def _start_timer(self, wait_seconds: float | None) -> None:

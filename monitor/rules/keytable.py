@@ -14,6 +14,8 @@ import numpy as np
 
 __all__ = ["KeyTable", "Postings", "ranges"]
 
+_MOST_BITS = 22  # past 4M buckets (32 MB of offsets), fewer buckets per key
+
 
 class KeyTable:
     """Key hashes grouped in buckets, and the key number behind each hash."""
@@ -23,7 +25,8 @@ class KeyTable:
 
         Keys may share a hash; a lookup then finds all of them.
         """
-        bits = max(4, int(len(hashes)).bit_length() + 3)
+        least = int(len(hashes)).bit_length() + 1  # ~2 buckets per key
+        bits = max(4, min(least + 2, max(least, _MOST_BITS)))
         self.shift = np.uint64(64 - bits)
         order = np.argsort(hashes)
         self.hashes = hashes[order].astype(np.uint64)

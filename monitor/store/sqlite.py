@@ -8,7 +8,9 @@ lose an alert or mark an item seen without its alerts.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +90,28 @@ class Store:
             self.conn.execute("UPDATE feeds SET url = ? WHERE url = ?", (new, old))
             self.conn.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (new, old))
         return True
+
+    def forget_permanent_urls(self, keep: Callable[[str], bool]) -> int:
+        """Clear each stored permanent redirect target that ``keep`` refuses (one that
+        earlier versions stored with its token); how many were cleared."""
+        rows = self.conn.execute(
+            "SELECT url, permanent_url FROM feeds WHERE permanent_url NOT NULL"
+        )
+        gone = [(url,) for url, target in rows.fetchall() if not keep(target)]
+        with self.transaction():
+            self.conn.executemany("UPDATE feeds SET permanent_url = NULL WHERE url = ?", gone)
+        return len(gone)
+
+    def shift_next_polls(self, seconds: float) -> None:
+        """Move every feed's next poll by ``seconds`` (after a wall-clock jump), rounded
+        up to the second, so each keeps the real time it had left."""
+        shift = f"{math.ceil(seconds):+d} seconds"
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE feeds SET next_poll = strftime('%Y-%m-%dT%H:%M:%SZ', next_poll, ?)"
+                " WHERE next_poll IS NOT NULL",
+                (shift,),
+            )
 
     def feeds(self) -> list[FeedState]:
         """Every feed ever polled."""

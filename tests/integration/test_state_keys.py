@@ -90,3 +90,49 @@ def test_a_permanent_redirect_to_a_url_with_a_token_is_not_stored(tmp_path, http
     for path in tmp_path.joinpath("state").iterdir():
         assert TOKEN.encode() not in path.read_bytes(), path.name
     assert TOKEN not in done.stdout + done.stderr
+
+
+RELATIVE_RSS = """<rss version="2.0"><channel><title>rel</title><link>/</link>
+<item><title>Pompeo to visit Pyongyang</title><link>/news/1.html</link>
+<guid isPermaLink="false">rel-1</guid></item>
+<item><title>Pompeo and Pyongyang, page two</title><link>?page=2</link>
+<guid isPermaLink="false">rel-2</guid></item>
+<item><title>Pompeo in Pyongyang, an anchor</title><link>#latest</link>
+<guid isPermaLink="false">rel-3</guid></item>
+</channel></rss>"""
+
+
+def test_relative_links_never_carry_the_feed_urls_token_or_password(tmp_path, http_server) -> None:
+    """Links are resolved against the fetched URL without ``user:password@``, query or
+    fragment: after a redirect to ``bob:hunter2pw@…/rel.xml?token=…`` neither reaches
+    the database or an alert, and an old row holding a token target is cleared."""
+    http_server.route("/rel.xml", RELATIVE_RSS)
+    target = http_server.url("/rel.xml").replace("://", "://bob:hunter2pw@") + f"?token={TOKEN}"
+    http_server.route("/old.xml", b"", status=301, headers={"Location": target})
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [{"name": "moved", "url": http_server.url("/old.xml"), "backfill": "all"}],
+            "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
+            "channels": {"console": {"type": "console", "group_wait": "0s"}},
+        },
+    )
+    done = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Pyongyang") >= 3, done.stdout  # all three items alerted
+    assert http_server.url("/news/1.html") in done.stdout
+    assert http_server.url("/rel.xml?page=2") in done.stdout
+    for path in tmp_path.joinpath("state").iterdir():
+        data = path.read_bytes()
+        assert TOKEN.encode() not in data and b"hunter2pw" not in data, path.name
+    db = tmp_path / "state" / "monitor.db"
+    with sqlite3.connect(db) as conn:  # what an earlier version left: the token target
+        conn.execute("UPDATE feeds SET permanent_url = ?", (target,))
+    again = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT permanent_url FROM feeds").fetchall() == [(None,)]
+    for output in (done.stdout, done.stderr, again.stdout, again.stderr):
+        assert TOKEN not in output and "hunter2pw" not in output

@@ -80,8 +80,8 @@ ASCII_TEXT_ITEMS = st.fixed_dictionaries(
         for name in FIELDS
     }
 )
-# Items all on the ASCII path half the time: the presearch then confirms terms, and
-# rules skip searching for them (Document.surely_present).
+# Items all on the ASCII path half the time: that path (numpy word hashes, substring
+# searches) differs most from the every-rule reference's term sets.
 ITEMS = st.one_of(st.fixed_dictionaries({name: TEXT for name in FIELDS}), ASCII_TEXT_ITEMS)
 
 
@@ -190,7 +190,7 @@ def test_located_hits_keep_the_analyzers_spans_and_reject_long_lookalikes() -> N
 
 
 def test_a_term_confirmed_in_one_field_does_not_hold_in_another() -> None:
-    """The presearch confirms ``kim`` in the item; ``title:kim`` still needs the title."""
+    """The presearch finds ``kim`` in the item; ``title:kim`` still needs the title."""
     rules = RuleSet([("title", "title:kim"), ("any", "kim AND moon")])
     fields = {"title": "Moon", "summary": "", "content": "Kim met him."}
     assert [m.rule for m in rules.match(fields)] == ["any"]

@@ -123,3 +123,25 @@ def test_the_scheduler_never_sleeps_longer_than_max_sleep():
 
     # a wall clock set back by hours is noticed at the next wakeup, not hours later
     assert asyncio.run(scenario()) <= MAX_SLEEP
+
+
+def test_jump_listeners_hear_each_jump():
+    """The daemon moves feeds' stored next polls by a jump; it learns of it here."""
+    clocks = Clocks()
+    heard: list[float] = []
+
+    async def scenario() -> None:
+        watch = ClockWatch(clocks.wall, clocks.steady, threshold=30)
+        scheduler = SteadyScheduler(clock_watch=watch)
+        scheduler.jump_listeners.append(heard.append)
+        scheduler.start()
+        await asyncio.sleep(0.01)
+        clocks.wall_t -= 3600
+        scheduler.wakeup()
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert heard == [-3600]

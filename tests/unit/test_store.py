@@ -151,6 +151,22 @@ def test_feed_poll_state(store):
     assert state.first_polled == NOW and state.last_error == "timeout"
 
 
+def test_next_polls_are_stored_rounded_up_and_move_with_a_clock_jump(store):
+    soon = NOW + timedelta(minutes=10, microseconds=300)
+    store.record_poll_success(FEED_A.url, "A", NOW, soon, None, None)
+    assert store.feed(FEED_A.url).next_poll == NOW + timedelta(minutes=10, seconds=1)
+    store.shift_next_polls(-3600.4)  # the wall clock went back an hour
+    assert store.feed(FEED_A.url).next_poll == NOW - timedelta(minutes=50) + timedelta(seconds=1)
+
+
+def test_permanent_urls_refused_by_keep_are_forgotten(store):
+    for key, moved in (("a", "https://a.example/new?token=t"), ("b", "https://b.example/n")):
+        store.record_poll_success(key, key, NOW, NOW, None, None, permanent_url=moved)
+    assert store.forget_permanent_urls(lambda url: "?" not in url) == 1
+    assert store.feed("a").permanent_url is None
+    assert store.feed("b").permanent_url == "https://b.example/n"
+
+
 def test_one_daemon_per_state_dir(tmp_path):
     first = StateLock(tmp_path)
     first.acquire()
