@@ -21,11 +21,11 @@ from monitor.rules.nodes import (
     Node,
     NotNode,
     OrNode,
-    PhraseLeaf,
     Positional,
     TermLeaf,
     WildcardLeaf,
 )
+from monitor.rules.phrase import PhraseLeaf
 from monitor.rules.syntax import NEAR_OPERATOR
 from monitor.rules.text import Token, analyze, fold, normalize_term
 

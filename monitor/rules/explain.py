@@ -19,10 +19,10 @@ from monitor.rules.nodes import (
     Node,
     NotNode,
     OrNode,
-    PhraseLeaf,
     Positional,
     TermLeaf,
 )
+from monitor.rules.phrase import PhraseLeaf
 
 __all__ = ["Explanation", "explain"]
 

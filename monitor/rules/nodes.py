@@ -1,10 +1,11 @@
 """Compiled query nodes and how each one matches a :class:`Document`.
 
-Leaves (:class:`TermLeaf`, :class:`WildcardLeaf`, :class:`PhraseLeaf`) match at token
-positions; :class:`NearNode` relates two leaves; ``AND``/``OR``/``NOT`` combine nodes.
-Matching is two steps: ``holds`` decides with positions only; ``highlights``, called
-only on a node that holds, turns the positions of its positive leaves into character
-spans. ``evaluate`` does both.
+Leaves (:class:`TermLeaf`, :class:`WildcardLeaf`, and
+:class:`monitor.rules.phrase.PhraseLeaf`) match at token positions; :class:`NearNode`
+relates two leaves; ``AND``/``OR``/``NOT`` combine nodes. Matching is two steps:
+``holds`` decides with positions only; ``highlights``, called only on a node that
+holds, turns the positions of its positive leaves into character spans. ``evaluate``
+does both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import NamedTuple
 from monitor.models import Highlight
 from monitor.rules.document import Document, FieldIndex
 from monitor.rules.stem import stem as stem_term
-from monitor.rules.text import Token
 from monitor.rules.wordhash import PREFIX_LEN
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "Node",
     "NotNode",
     "OrNode",
-    "PhraseLeaf",
     "Positional",
     "Span",
     "TermLeaf",
@@ -174,66 +173,6 @@ class WildcardLeaf(Positional):
         """Spans of every token the pattern matches."""
         positions = sorted(p for t in self.matching_terms(index) for p in index.positions(t))
         return [Span(p, p, ((p, p),)) for p in positions]
-
-
-class PhraseLeaf(Positional):
-    """Tokens at given relative positions; ``slop`` > 0 allows Lucene-style sloppiness."""
-
-    def __init__(
-        self, term: str, tokens: Sequence[Token], slop: int, fields: Sequence[str], stem: bool
-    ) -> None:
-        super().__init__(term, fields, stem)
-        keys = [stem_term(t.term) if stem else t.term for t in tokens]
-        self.terms = tuple(keys)
-        self.pairs = tuple((k, t.pos - tokens[0].pos) for k, t in zip(keys, tokens, strict=True))
-        self.slop = slop
-
-    def absent(self, doc: Document) -> bool:
-        """Whether the presearch knows one of the phrase's terms is in no field."""
-        return any(map(doc.surely_absent, self.terms))
-
-    def spans(self, index: FieldIndex) -> list[Span]:
-        """Exact or sloppy occurrences of the phrase."""
-        if not all(map(index.has_term, self.terms)):
-            return []
-        return self._sloppy(index) if self.slop else self._exact(index)
-
-    def _exact(self, index: FieldIndex) -> list[Span]:
-        """Occurrences of every term at its offset from the first one."""
-        others = [(set(index.positions(term)), off) for term, off in self.pairs[1:]]
-        last = self.pairs[-1][1]
-        spans = []
-        for p in index.positions(self.terms[0]):
-            if all(p + off in found for found, off in others):
-                spans.append(Span(p, p + last, ((p, p + last),)))
-        return spans
-
-    def _sloppy(self, index: FieldIndex) -> list[Span]:
-        """Lucene's rule: max(pos - offset) - min(pos - offset) <= slop, any order."""
-        entries = sorted(
-            (p - off, k, p)
-            for k, (term, off) in enumerate(self.pairs)
-            for p in index.positions(term)
-        )
-        counts, covered, i = [0] * len(self.terms), 0, 0
-        windows: list[list[int]] = []
-        for j, (value, k, _) in enumerate(entries):
-            covered += counts[k] == 0
-            counts[k] += 1
-            while value - entries[i][0] > self.slop:
-                counts[entries[i][1]] -= 1
-                covered -= counts[entries[i][1]] == 0
-                i += 1
-            if covered == len(self.terms):
-                if windows and i <= windows[-1][1]:
-                    windows[-1][1] = j
-                else:
-                    windows.append([i, j])
-        spans = []
-        for lo, hi in windows:
-            positions = sorted({p for _, _, p in entries[lo : hi + 1]})
-            spans.append(Span(positions[0], positions[-1], tuple((p, p) for p in positions)))
-        return spans
 
 
 class NearNode(Node):

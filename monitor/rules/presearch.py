@@ -36,11 +36,11 @@ from monitor.rules.nodes import (
     Node,
     NotNode,
     OrNode,
-    PhraseLeaf,
     Positional,
     TermLeaf,
     WildcardLeaf,
 )
+from monitor.rules.phrase import PhraseLeaf
 from monitor.rules.wordhash import PREFIX_LEN, PREFIX_SALT, hash_strings, hash_words
 
 __all__ = [
