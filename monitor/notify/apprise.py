@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from monitor.config import AppriseChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
-from monitor.notify.render import Renderer, one_line
+from monitor.notify.render import Renderer
+from monitor.notify.views import one_line
 
 INSTALL_HINT = "install the extra: pip install 'news-monitor[apprise]'"
 _MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)

@@ -20,7 +20,8 @@ from email.utils import format_datetime, parseaddr
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
-from monitor.notify.render import Renderer, one_line
+from monitor.notify.render import Renderer
+from monitor.notify.views import one_line
 
 log = logging.getLogger("monitor.notify")
 

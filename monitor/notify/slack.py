@@ -25,8 +25,9 @@ import httpx
 from monitor.config import SlackChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
-from monitor.notify.render import Renderer, groups_of, one_line, story_view
+from monitor.notify.render import Renderer
 from monitor.notify.retry import check_http_response, destination_host, http_exception
+from monitor.notify.views import groups_of, one_line, story_view
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000

@@ -21,8 +21,8 @@ import httpx
 from monitor.config import WebhookChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest, Duplicate, FeedRef, Story
-from monitor.notify.render import utc_iso
 from monitor.notify.retry import check_http_response, destination_host, http_exception
+from monitor.notify.views import utc_iso
 
 SECRET_PREFIX = "whsec_"
 

@@ -11,9 +11,10 @@ import pytest
 
 from monitor.config import QuietHours
 from monitor.models import Digest, Duplicate, FeedRef, Highlight, Item, Match, Story
-from monitor.notify.render import Renderer, highlight_segments, newest_first, story_view
+from monitor.notify.render import Renderer
 from monitor.notify.slack import build_messages
 from monitor.notify.timing import in_quiet_hours
+from monitor.notify.views import highlight_segments, newest_first, story_view
 from monitor.store.outbox import MessageDigest
 
 FEED = FeedRef("JoongAng Daily", "https://koreajoongangdaily.joins.com/rss/news.xml")

@@ -1,0 +1,200 @@
+"""What templates see: plain values built from digests, stories and items.
+
+:func:`digest_view` turns a :class:`~monitor.models.Digest` into dicts, lists and
+strings only (no model objects reach a template): each story's title and link, its
+duplicates, when and where it was published, and a snippet of its text with the
+matched terms marked (``highlight_segments``). Titles, feed names and authors are
+flattened to one line without control characters and cut to a bound here, snippets
+and duplicate lists are bounded too: a template never sees a raw newline in a title
+or an unbounded value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.models import Digest, Highlight, Item, Story
+
+__all__ = [
+    "SUBJECT_MAX",
+    "digest_view",
+    "groups_of",
+    "highlight_segments",
+    "newest_first",
+    "one_line",
+    "story_view",
+    "utc_iso",
+]
+
+SUBJECT_MAX = 200
+SNIPPET_CHARS = 300
+TITLE_MAX = 500
+DUPLICATES_SHOWN = 20
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def highlight_segments(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """Split ``text`` into ``(segment, is_match)`` pieces; overlapping spans merge."""
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    segments: list[tuple[str, bool]] = []
+    pos = 0
+    for start, end in merged:
+        if start > pos:
+            segments.append((text[pos:start], False))
+        segments.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        segments.append((text[pos:], False))
+    return segments
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (control characters become spaces), at most ``limit`` chars."""
+    text = _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _segment_dicts(segments: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Collapse whitespace inside segments and drop empty ones."""
+    out = [{"text": _SPACE.sub(" ", text), "match": hit} for text, hit in segments]
+    if out:
+        out[0]["text"] = out[0]["text"].lstrip()
+        out[-1]["text"] = out[-1]["text"].rstrip()
+    return [s for s in out if s["text"]]
+
+
+def _snippet(item: Item, highlights: Sequence[Highlight]) -> list[dict[str, Any]]:
+    """About SNIPPET_CHARS of summary (else content) around the first highlight."""
+    fields = item.fields()
+    name = next(
+        (f for f in ("summary", "content") if any(h.field == f for h in highlights)),
+        "summary" if item.summary.strip() else "content",
+    )
+    text = fields[name]
+    spans = sorted((h.start, h.end) for h in highlights if h.field == name)
+    if not text.strip():
+        return []
+    first = spans[0][0] if spans else 0
+    start = max(0, first - SNIPPET_CHARS // 3)
+    if start > 0:
+        space = text.find(" ", start, first)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", start + SNIPPET_CHARS // 2, end)
+        end = space if space != -1 else end
+    window = [(s - start, e - start) for s, e in spans if e > start and s < end]
+    segments = _segment_dicts(highlight_segments(text[start:end], window))
+    if start > 0:
+        segments.insert(0, {"text": "…", "match": False})
+    if end < len(text):
+        segments.append({"text": "…", "match": False})
+    return segments
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    """``value`` in UTC as ``2018-08-15T11:41:00Z`` (naive means UTC); None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(value: datetime | None) -> str | None:
+    iso = utc_iso(value)
+    return None if iso is None else iso[:16].replace("T", " ") + " UTC"
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach templates (no ``javascript:``)."""
+    if url and re.match(r"(?i)https?://[^\s]+$", url.strip()):
+        return url.strip()
+    return None
+
+
+def story_view(story: Story, rule: str | None = None) -> dict[str, Any]:
+    """The plain values a template sees for one story (under ``rule`` if given)."""
+    matches = [m for m in story.matches if rule is None or m.rule == rule] or story.matches
+    highlights = [h for m in matches for h in m.highlights]
+    item = story.item
+    title = item.title or item.link or "(untitled)"
+    title_spans = [(h.start, h.end) for h in highlights if h.field == "title"]
+    duplicates = [
+        {
+            "title": one_line(d.title, TITLE_MAX),
+            "url": _safe_url(d.url),
+            "feed": {"name": one_line(d.feed.name, 200), "url": d.feed.url},
+        }
+        for d in story.duplicates
+    ]
+    snippet = _snippet(item, highlights)
+    return {
+        "id": story.id,
+        "title": one_line(title, TITLE_MAX),
+        "title_segments": _segment_dicts(highlight_segments(title[:TITLE_MAX], title_spans)),
+        "url": _safe_url(item.link),
+        "feed": {"name": one_line(item.feed.name, 200), "url": item.feed.url},
+        "published": _time(item.published),
+        "author": one_line(item.author or "", 200),
+        "rules": list(story.rules),
+        "terms": list(dict.fromkeys(t for m in matches for t in m.terms)),
+        "snippet": "".join(s["text"] for s in snippet),
+        "snippet_segments": snippet,
+        "duplicates": duplicates[:DUPLICATES_SHOWN],
+        "more_duplicates": max(0, len(duplicates) - DUPLICATES_SHOWN),
+    }
+
+
+def newest_first(stories: Sequence[Story]) -> list[Story]:
+    """Stories by publication time, newest first; undated ones last, in arrival order."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+
+    def when(story: Story) -> datetime:
+        published = story.item.published
+        if published is None:
+            return oldest
+        return published if published.tzinfo else published.replace(tzinfo=UTC)
+
+    return sorted(stories, key=when, reverse=True)
+
+
+def groups_of(digest: Digest) -> list[tuple[str, list[Story]]]:
+    """The digest's stories grouped by rule (first-seen rule order), newest first in each."""
+    return [(rule, newest_first(stories)) for rule, stories in digest.by_rule()]
+
+
+def digest_view(digest: Digest, prefix: str = "") -> dict[str, Any]:
+    """The template context: ``digest``, ``groups``, ``stories``, ``prefix``.
+
+    ``digest.more`` is how many stories did not fit (``max_items``) and wait for the
+    next message.
+    """
+    groups = groups_of(digest)
+    return {
+        "prefix": prefix,
+        "digest": {
+            "id": digest.id,
+            "channel": digest.channel,
+            "created_at": _time(digest.created_at),
+            "story_count": len(digest.stories),
+            "rules": [rule for rule, _ in groups],
+            "more": int(getattr(digest, "held_back", 0)),
+        },
+        "groups": [
+            {"rule": rule, "stories": [story_view(s, rule) for s in stories]}
+            for rule, stories in groups
+        ],
+        "stories": [story_view(s) for s in newest_first(digest.stories)],
+    }
