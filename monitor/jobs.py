@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import FeedConfig, MonitorConfig
 from monitor.delivery import deliver_channel
 from monitor.notify.timing import sweep_seconds
-from monitor.pipeline import poll_feed, prune_state
+from monitor.pipeline import PollReport, poll_feed, prune_state
 from monitor.runtime import Runtime
 
 __all__ = [
@@ -71,12 +71,10 @@ async def _poll_job(
     poll is never earlier than those allow. The trigger only starts the job.
     """
     async with slots:
-        await _poll_and_deliver(rt, feed)
-    if scheduler is not None:
-        state = rt.store.feed(feed.key)
-        job = scheduler.get_job(f"feed:{feed.url}")
-        if job is not None and state is not None and state.next_poll and not state.gone_at:
-            job.modify(next_run_time=state.next_poll)
+        report = await _poll_and_deliver(rt, feed)
+    job = scheduler.get_job(f"feed:{feed.url}") if scheduler is not None else None
+    if job is not None and report.next_poll is not None:
+        job.modify(next_run_time=report.next_poll)
 
 
 async def prune_job(rt: Runtime) -> None:
@@ -84,7 +82,7 @@ async def prune_job(rt: Runtime) -> None:
     prune_state(rt)
 
 
-async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:
+async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> PollReport:
     """Poll ``feed``; if it queued alerts, give each channel the chance to send."""
     report = await poll_feed(rt, feed)
     if report.alerts:
@@ -92,6 +90,7 @@ async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> None:
         # only urgent alerts now (the rest waits for their tick).
         for name, channel in rt.config.channels.items():
             await deliver_channel(rt, name, form_new=channel.schedule.kind == "immediate")
+    return report
 
 
 def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:

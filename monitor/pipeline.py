@@ -26,8 +26,9 @@ from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import adaptive_interval, next_poll_delay
 from monitor.models import FeedRef, Item, Match
-from monitor.redact import link_base, redact_url, state_key
+from monitor.redact import link_base, may_hold_secret, redact_url
 from monitor.runtime import Runtime
+from monitor.store.codec import not_before
 from monitor.store.items import Items, KnownItem
 from monitor.store.retention import prune
 from monitor.store.sqlite import FeedState
@@ -45,6 +46,7 @@ class PollReport:
     alerts: int = 0
     error: str | None = None
     skipped: bool = False
+    next_poll: datetime | None = None  # as stored; None once the feed is gone
 
 
 async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> PollReport:
@@ -61,7 +63,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     if state and state.gone_at:
         return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
     if not force and state and state.next_poll and state.next_poll > now:
-        return PollReport(name, ok=True, skipped=True)
+        return PollReport(name, ok=True, skipped=True, next_poll=state.next_poll)
     try:
         return await _poll(rt, feed, name, state, now)
     except (FetchError, ParseError) as exc:
@@ -77,11 +79,10 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         base_interval(rt, feed, state, now), failure, state and state.ttl_minutes, failures, rt.rng
     )
     gone = isinstance(failure, FetchError) and failure.kind == "gone"
-    rt.store.record_poll_failure(
-        feed.key, name, now, now + timedelta(seconds=delay), str(failure), gone=gone
-    )
+    next_poll = not_before(now + timedelta(seconds=delay))
+    rt.store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
     alert_if_failing_too_long(rt, feed, now)
-    return PollReport(name, ok=False, error=str(failure))
+    return PollReport(name, ok=False, error=str(failure), next_poll=None if gone else next_poll)
 
 
 async def _poll(
@@ -91,16 +92,18 @@ async def _poll(
     moved = result.permanent_url
     if moved:
         log.info("feed=%r moved permanently to %s", name, redact_url(moved))
-        if state_key(moved) != moved:  # it holds what may be a token: memory only
+        if may_hold_secret(moved):  # memory only
             rt.moved[feed.key], moved = moved, None
         else:
             rt.moved.pop(feed.key, None)
     ttl = state.ttl_minutes if state else None
 
-    def done(**stored: Any) -> None:
+    def done(**stored: Any) -> datetime:
+        """Store the poll's outcome; the next poll (as stored)."""
         # After this poll's items are stored: an adaptive interval counts them too.
         interval = base_interval(rt, feed, state, now)
-        next_poll = now + timedelta(seconds=next_poll_delay(interval, result, ttl, 0, rt.rng))
+        delay = next_poll_delay(interval, result, ttl, 0, rt.rng)
+        next_poll = not_before(now + timedelta(seconds=delay))
         rt.store.record_poll_success(
             feed.key,
             name,
@@ -111,15 +114,16 @@ async def _poll(
             permanent_url=moved,
             **stored,
         )
+        return next_poll
 
     unchanged = state is not None and result.body_sha256 == state.body_sha256
     if result.not_modified or result.body is None or unchanged:
         metrics.poll_ok(name, None)
-        done()
+        next_poll = done()
         if unchanged:
             known = len(state.entry_sigs or {}) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
-        return PollReport(name, ok=True)
+        return PollReport(name, ok=True, next_poll=next_poll)
     parse_started = metrics.now()
     changed = await parse_changed_isolated(
         result.body,
@@ -132,9 +136,9 @@ async def _poll(
     )
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
-        done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
+        next_poll = done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
         log.info("feed=%r items=%d unchanged (no entry changed)", name, changed.entries)
-        return PollReport(name, ok=True)
+        return PollReport(name, ok=True, next_poll=next_poll)
     meta, items = changed.meta, changed.items
     metrics.parsed(parse_started)
     if meta.warning:
@@ -143,7 +147,7 @@ async def _poll(
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
     new, queued = _record(rt, feed, items, first_poll, now)
-    done(
+    next_poll = done(
         body_sha256=result.body_sha256,
         entry_sigs=changed.signatures,
         ttl_minutes=meta.ttl_minutes,
@@ -157,7 +161,7 @@ async def _poll(
         queued,
     )
     metrics.poll_ok(name, result.body, len(items), new)
-    return PollReport(name, ok=True, new_items=new, alerts=queued)
+    return PollReport(name, ok=True, new_items=new, alerts=queued, next_poll=next_poll)
 
 
 def base_interval(rt: Runtime, feed: FeedConfig, state: FeedState | None, now: datetime) -> float:

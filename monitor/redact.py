@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 # Paths that are themselves credentials: Slack/Discord/Teams webhook URLs, tokens.
@@ -127,12 +127,8 @@ def strip_userinfo(url: str) -> str:
 def link_base(url: str) -> str:
     """``url`` as the base for a feed's relative links: without ``user:password@``, query
     string or fragment, so that no resolved link carries the feed URL's token."""
-    url = strip_userinfo(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    url, parts = _without_userinfo(url)
+    return url if parts is None else urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def state_key(url: str) -> str:
@@ -140,12 +136,23 @@ def state_key(url: str) -> str:
     with its query string and fragment (where private feeds put tokens) replaced by a
     digest of them, so the database never holds them but each URL keeps its own key.
     """
-    url = strip_userinfo(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.query and not parts.fragment:
+    url, parts = _without_userinfo(url)
+    if parts is None or (not parts.query and not parts.fragment):
         return url
     digest = hashlib.sha256(f"{parts.query}#{parts.fragment}".encode()).hexdigest()[:20]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, f"sha256={digest}", ""))
+
+
+def may_hold_secret(url: str) -> bool:
+    """Whether ``url`` has ``user:password@``, a query string or a fragment, where
+    tokens live: such a URL is never written to the state database."""
+    return state_key(url) != url
+
+
+def _without_userinfo(url: str) -> tuple[str, SplitResult | None]:
+    """``url`` without ``user:password@``, and its parts (None if it does not parse)."""
+    url = strip_userinfo(url)
+    try:
+        return url, urlsplit(url)
+    except ValueError:
+        return url, None

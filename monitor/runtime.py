@@ -23,7 +23,7 @@ from monitor.ingest.fulltext import FulltextFetcher
 from monitor.ingest.parseworker import ParsePool
 from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
-from monitor.redact import state_key
+from monitor.redact import may_hold_secret
 from monitor.rules.index import RuleSet
 from monitor.store.items import Items
 from monitor.store.outbox import Outbox
@@ -162,7 +162,7 @@ def build_runtime(
     store = Store.open(config.state_dir)
     for feed in config.feeds:  # state kept under a key that held the URL's query string
         store.rename_feed(feed.legacy_key, feed.key)
-    store.forget_permanent_urls(lambda url: state_key(url) == url)  # kept with a token
+    store.forget_permanent_urls(may_hold_secret)  # earlier versions stored them
     ingest = config.ingest
     return Runtime(
         config=config,

@@ -10,7 +10,6 @@ worker killed and replaced; the other workers and their jobs carry on. Failures 
 
     pool = ParsePool(workers=2, memory_mb=512)
     parsed = await parse_isolated(body, url, content_type, timeout=10, pool=pool)
-    parsed, items = await parse_items_isolated(body, url, ctype, feed_ref, now, pool=pool)
     changed = await parse_changed_isolated(body, url, ctype, feed_ref, now, old_sigs, pool=pool)
     await pool.close()
 
@@ -256,22 +255,6 @@ async def parse_isolated(
 ) -> ParsedFeed:
     """:func:`parse_feed` in a worker; entries are plain dicts (see ``slim_entry``)."""
     return await (pool or default_pool()).run(_parse_job, body, url, content_type, timeout=timeout)
-
-
-async def parse_items_isolated(
-    body: bytes,
-    url: str,
-    content_type: str | None,
-    feed: FeedRef,
-    now: datetime,
-    *,
-    timeout: float | None = None,
-    pool: ParsePool | None = None,
-) -> tuple[ParsedFeed, list[Item]]:
-    """Parse and normalize in a worker: (the feed without entries, its Items)."""
-    return await (pool or default_pool()).run(
-        _items_job, body, url, content_type, feed, now, timeout=timeout
-    )
 
 
 async def parse_changed_isolated(

@@ -24,10 +24,10 @@ MAX_QUERY_CHARS = 10_000
 
 NEAR_OPERATOR = re.compile(r"(O?)NEAR/(\d+)", re.IGNORECASE)
 _LUQUM_POS = re.compile(r"position (\d+)")
-# What :func:`_rewrite` may change: without these, the rewritten query is the query.
-_PLAIN = re.compile(r"[!&|\\]|\b(?:and|or|not)\b|(?i:near/)")
 _NOT_JUST_NEAR = re.compile(r"[!&|\\]|\b(?:and|or|not)\b")
 _ANY_NEAR = re.compile(r"(?i:near/)")
+# What :func:`_rewrite` may change: without these, the rewritten query is the query.
+_PLAIN = re.compile(f"{_NOT_JUST_NEAR.pattern}|{_ANY_NEAR.pattern}")
 _BARE_WORD = r"(?!(?:AND|OR|NOT|TO|O?NEAR/\d+)(?![^\s)]))[^\W_][^\s()\"\\:^~!&|/]*"
 _BARE_NEAR_CHAIN = re.compile(
     rf"(?<![^\s(])({_BARE_WORD}(?:\s+O?NEAR/\d+\s+{_BARE_WORD})+)(?![^\s)])"

@@ -18,15 +18,20 @@ def ts(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def ts_not_before(moment: datetime) -> str:
-    """Like :func:`ts` for a "not before" time: rounded *up* to the second.
+def not_before(moment: datetime) -> datetime:
+    """``moment`` rounded *up* to the second: a "not before" time as it is stored.
 
     Timestamps are stored to the second; truncating a retry time would make a
     sub-second backoff come due at once.
     """
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
-    return ts(moment) or ""
+    return moment
+
+
+def ts_not_before(moment: datetime) -> str:
+    """Like :func:`ts` for a "not before" time (see :func:`not_before`)."""
+    return ts(not_before(moment)) or ""
 
 
 def parse_ts(text: str | None) -> datetime | None:

@@ -91,13 +91,13 @@ class Store:
             self.conn.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (new, old))
         return True
 
-    def forget_permanent_urls(self, keep: Callable[[str], bool]) -> int:
-        """Clear each stored permanent redirect target that ``keep`` refuses (one that
-        earlier versions stored with its token); how many were cleared."""
+    def forget_permanent_urls(self, secret: Callable[[str], bool]) -> int:
+        """Clear each stored permanent redirect target for which ``secret`` holds (one
+        that earlier versions stored with its token); how many were cleared."""
         rows = self.conn.execute(
             "SELECT url, permanent_url FROM feeds WHERE permanent_url NOT NULL"
         )
-        gone = [(url,) for url, target in rows.fetchall() if not keep(target)]
+        gone = [(url,) for url, target in rows.fetchall() if secret(target)]
         with self.transaction():
             self.conn.executemany("UPDATE feeds SET permanent_url = NULL WHERE url = ?", gone)
         return len(gone)

@@ -13,7 +13,6 @@ from monitor.ingest.parseworker import (
     ParsePool,
     parse_changed_isolated,
     parse_isolated,
-    parse_items_isolated,
 )
 from monitor.models import FeedRef
 from tests.conftest import seed_feed
@@ -45,10 +44,10 @@ def test_isolated_parse_gives_the_same_entries():
 
     async def go(pool):
         parsed = await parse_isolated(body, FEED.url, "application/xml", pool=pool)
-        meta, items = await parse_items_isolated(
-            body, FEED.url, "application/xml", FEED, NOW, pool=pool
+        changed = await parse_changed_isolated(
+            body, FEED.url, "application/xml", FEED, NOW, None, pool=pool
         )
-        return parsed, meta, items
+        return parsed, changed.meta, changed.items
 
     parsed, meta, items = run(go)
     assert [e["id"] for e in parsed.entries] == [e["id"] for e in direct.entries]
