@@ -40,6 +40,9 @@ class Item:
     author: str | None = None
     tags: tuple[str, ...] = ()
     lang: str | None = None
+    # The key an earlier version of news-monitor gave this item, when it differs
+    # (see monitor.ingest.normalize._former_guid_key); used once, never stored.
+    former_key: str | None = field(default=None, compare=False)
 
     def fields(self) -> dict[str, str]:
         """The searchable text of this item by field name (see SEARCH_FIELDS)."""

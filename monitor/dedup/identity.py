@@ -1,9 +1,11 @@
 """An item's identity within its feed, and a hash that tells an update from a repeat.
 
-The key is the guid when the feed gives one, else the canonical link (so a link
-that only changes its tracking parameters or host case keeps its identity), else
-a hash of the text. Titles, dates and summaries may change under the same key:
-that is an *update*, detected by :func:`content_hash`.
+The key follows the item's id (:mod:`monitor.ingest.normalize`): the guid when it
+identifies the item, else the canonical link (so a link that only changes its
+tracking parameters or host case keeps its identity), else a hash of the text. A
+guid that several entries of one document share identifies none of them: their id
+is their link or text, and so is their key. Titles, dates and summaries may change
+under the same key: that is an *update*, detected by :func:`content_hash`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from monitor.models import Item
 
 def item_key(item: Item) -> str:
     """The stable key of ``item`` within its feed."""
-    if item.guid:
-        return item.guid
     link = canonical_url(item.link) or item.link
-    return link or item.id
+    if not item.guid:
+        return link or item.id
+    if item.id == item.guid:
+        return item.guid
+    return link if item.id == item.link and link else item.id  # a repeated guid
 
 
 def content_hash(item: Item) -> str:

@@ -35,7 +35,7 @@ class Selection:
 def select_changed(body: bytes, previous: dict[str, str] | None) -> Selection:
     """The part of ``body`` whose entries are new or edited since ``previous``."""
     entries = scan_entries(body)
-    if entries is None:
+    if not entries:  # unsure, or no entry: parse, so a page that is no feed fails
         return Selection(body, {}, -1, -1)
     blake2b = hashlib.blake2b
     signatures = {

@@ -1,7 +1,15 @@
-"""Plain text from feed HTML: tags dropped, entities decoded, blocks kept as lines."""
+"""Plain text from feed fields: HTML turned into text, text kept as text.
+
+Only a value the feed marks as HTML is parsed as HTML (:func:`html_to_text`: tags
+dropped, entities decoded, blocks kept as lines, ``<script>``/``<style>`` bodies
+skipped, a CDATA section's text kept). A value that is text stays text, ``<`` and
+all (:func:`field_text`), and is escaped where it is shown. Control characters
+(C0 but tab and newline, DEL, C1) are dropped from every field.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -12,6 +20,8 @@ _BLOCKS = frozenset(
 _SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 class _TextExtractor(HTMLParser):
@@ -19,22 +29,54 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
+        self.skipped: list[str] = []  # a script never closed was text after all
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in _SKIP:
             self.skipping += 1
+            self.skipped = [self.get_starttag_text() or ""]
         elif tag in _BLOCKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skipping = max(0, self.skipping - 1)
+            self.skipped = []
         elif tag in _BLOCKS:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
             self.parts.append(data)
+        else:
+            self.skipped.append(data)
+
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA[") and not self.skipping:
+            self.parts.append(data[6:])
+
+    def close(self) -> None:
+        super().close()
+        if self.skipping and self.skipped:
+            self.parts.extend(self.skipped)
+
+
+def field_text(value: str | None, kind: str, limit: int | None = None) -> str:
+    """The plain text of one feed field, at most ``limit`` characters.
+
+    ``kind`` says what the feed marked the value as (see
+    :func:`monitor.ingest.parse.slim_entry`): "html" is parsed as HTML; "text" is
+    kept exactly (Atom ``type="text"``); "rss" is RSS text, kept as text except
+    that entity references left in it are decoded (publishers often escape RSS
+    text twice: ``AT&amp;amp;T``).
+    """
+    if not value:
+        return ""
+    if kind == "html":
+        return html_to_text(value, limit)
+    if kind == "rss" and "&" in value:
+        value = _ENTITY.sub(lambda m: html.unescape(m.group(0)), value)
+    return _tidy(value, limit)
 
 
 def html_to_text(html: str, limit: int | None = None) -> str:
@@ -48,6 +90,12 @@ def html_to_text(html: str, limit: int | None = None) -> str:
         extractor.feed(html)
         extractor.close()
         text = "".join(extractor.parts)
+    return _tidy(text, limit)
+
+
+def _tidy(text: str, limit: int | None) -> str:
+    """Spaces collapsed, blocks as paragraphs, control characters dropped."""
+    text = _CONTROLS.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _NEWLINES.sub("\n", text).strip()
     text = "\n\n".join(line.strip() for line in text.split("\n") if line.strip())

@@ -2,16 +2,17 @@
 
 feedparser does not read JSON Feed. This turns one into the same shape
 :func:`monitor.ingest.parse.parse_feed` returns for RSS and Atom: plain dicts with
-``id``, ``link``, ``title``, ``summary``, ``content`` (a list of ``{"value": ...}``),
-``author``, ``tags`` (``[{"term": ...}]``), ``language`` and ``published_parsed`` /
-``updated_parsed`` (UTC ``time.struct_time``); relative URLs resolved on the feed's.
+``id``, ``link``, ``title`` and ``summary`` (``(text, "text")``: JSON Feed says they
+are plain text), ``content`` (``[(html, "html")]`` or ``[(text, "text")]``),
+``author``, ``tags`` (``[{"term": ...}]``), ``language`` and ``published`` /
+``updated`` (``(as written, None)``, read by :mod:`monitor.ingest.dates`); relative
+URLs resolved on the feed's. An item that is not what the spec says (``"tags":
+true``, a title that is a number) is skipped and counted, never the whole feed.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -40,31 +41,44 @@ def parse_json_feed(body: bytes, url: str) -> dict[str, Any] | None:
     base = urljoin(url, home or base)
     feed_authors = _authors(data)
     items = data.get("items") if isinstance(data.get("items"), list) else []
-    entries = [
-        _entry(item, base, feed_authors) for item in items[:MAX_ITEMS] if isinstance(item, dict)
-    ]
+    entries, skipped = [], 0
+    for item in items[:MAX_ITEMS]:
+        try:
+            entries.append(_entry(item, base, feed_authors))
+        except (TypeError, ValueError, AttributeError):
+            skipped += 1
+    warning = f"{skipped} JSON Feed item(s) skipped: not shaped as the spec says"
     return {
         "title": _text(data.get("title")),
         "language": _text(data.get("language")) or None,
         "entries": entries,
+        "warning": warning if skipped else None,
     }
 
 
-def _entry(item: dict, base: str, feed_authors: str) -> dict[str, Any]:
+def _entry(item: Any, base: str, feed_authors: str) -> dict[str, Any]:
+    """One item as an entry; raise TypeError/ValueError when it is not shaped as the spec says."""
+    if not isinstance(item, dict):
+        raise TypeError("an item is not an object")
     link = _text(item.get("url")) or _text(item.get("external_url"))
     html, plain = _text(item.get("content_html")), _text(item.get("content_text"))
+    tags = item.get("tags") or []
+    if not isinstance(tags, list):
+        raise TypeError("tags is not a list")
+    ident = item.get("id")
     entry: dict[str, Any] = {
-        "id": _text(item.get("id")) or None,
+        "id": str(ident).strip() if isinstance(ident, str | int) and str(ident).strip() else None,
         "link": urljoin(base, link) if link else None,
-        "title": _text(item.get("title")),
-        "summary": _text(item.get("summary")),
-        "content": [{"value": html or plain}] if (html or plain) else [],
+        "title": (_text(item.get("title")), "text"),
+        "summary": (_text(item.get("summary")), "text"),
+        "content": [(html, "html")] if html else [(plain, "text")] if plain else [],
         "author": _authors(item) or feed_authors or None,
-        "tags": [{"term": str(t)} for t in item.get("tags") or [] if isinstance(t, str | int)],
+        "tags": [{"term": str(t)} for t in tags if isinstance(t, str | int)],
         "language": _text(item.get("language")) or None,
     }
-    for key, field in (("published_parsed", "date_published"), ("updated_parsed", "date_modified")):
-        entry[key] = _date(item.get(field))
+    for key, field in (("published", "date_published"), ("updated", "date_modified")):
+        value = item.get(field)
+        entry[key] = (value if isinstance(value, str) else None, None)
     return entry
 
 
@@ -78,15 +92,3 @@ def _authors(obj: dict) -> str:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-def _date(value: Any) -> time.struct_time | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).timetuple()

@@ -1,10 +1,20 @@
 """Parsing feed bytes with feedparser, never letting feedparser touch the network.
 
-feedparser is given bytes only (never a URL), the response's Content-Type for the
-encoding and its URL for resolving relative links. A document that yields no feed
-and no entries is a ParseError; a "bozo" feed with entries is accepted (most real
-feeds have small errors) and the problem is reported for the log. JSON Feed is read
-by :mod:`monitor.ingest.jsonfeed` into the same shape.
+feedparser is given bytes only (never a URL) and the URL for resolving relative
+links. Before it sees them, the document is decoded here (:mod:`monitor.ingest.charset`:
+BOM, HTTP charset, XML declaration even after white space, a guess) and handed over
+as UTF-8, with what loose publishers write repaired the way a browser reads it: a
+bare ``&`` is a literal ampersand, an HTML entity (``&eacute;``, ``&shy;``) is its
+character (:mod:`monitor.ingest.entities`). A document that yields no entries and no
+feed version is a ParseError ("not a feed"); a "bozo" feed with entries is accepted
+(most real feeds have small errors) and the problem is reported for the log. JSON
+Feed is read by :mod:`monitor.ingest.jsonfeed` into the same shape.
+
+feedparser's sanitizer is off: nothing it outputs is shown as HTML (every text field
+becomes plain text in :mod:`monitor.ingest.htmltext`), and it deleted what it did not
+understand, such as an escaped CDATA section. Its resolution of a relative ``<guid>``
+against the feed's URL is off too: a guid is an identifier, kept as the feed wrote it
+(RSS 2.0: "a string that uniquely identifies the item").
 
 feedparser keeps "safe" internal entities, so one entity referenced a million times
 can still amplify a small document into gigabytes: a document declaring entities
@@ -15,28 +25,37 @@ with time and memory limits is :mod:`monitor.ingest.parseworker`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import feedparser
+from feedparser.mixin import _FeedParserMixin
 
 from monitor.errors import ParseError
+from monitor.ingest.charset import decode_document, to_utf8
+from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 
-# feedparser is lenient but its sanitizer resolves relative URIs; keep that on.
-feedparser.RESOLVE_RELATIVE_URIS = True
-feedparser.SANITIZE_HTML = True
+feedparser.RESOLVE_RELATIVE_URIS = False  # inside HTML we only keep the text
+feedparser.SANITIZE_HTML = False
+_FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
+MAX_LINK = 8_192  # characters of a link or guid; longer ones are dropped, never cut
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
 _ENTITY = re.compile(rb"<!ENTITY\s[^>]*>")
-ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language")
-DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
+ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
+DATE_KEYS = ("published", "updated", "created")
 
 
 @dataclass(frozen=True)
 class ParsedFeed:
     """A parsed feed: its title and language, its entries (feedparser-shaped dicts).
 
-    ``ttl_minutes`` is RSS ``<ttl>`` (how long the feed asks to be cached).
+    ``ttl_minutes`` is RSS ``<ttl>`` (how long the feed asks to be cached);
+    ``warning`` is one line for the log (a parser complaint, an encoding note);
+    ``base_url`` is the URL relative links were resolved against.
     """
 
     title: str
@@ -44,6 +63,7 @@ class ParsedFeed:
     entries: list[Any]
     warning: str | None = None
     ttl_minutes: int | None = field(default=None)
+    base_url: str = ""
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -52,27 +72,71 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         found = parse_json_feed(body, url)
         if found is None:
             raise ParseError("not a feed (JSON, but not a JSON Feed)")
-        return ParsedFeed(found["title"], found["language"], found["entries"])
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+        entries = found["entries"]
+        notes = [n for n in (found["warning"], _repeated_note(entries)) if n]
+        return ParsedFeed(
+            found["title"], found["language"], entries, "; ".join(notes) or None, base_url=url
+        )
+    decoded = decode_document(body, content_type)
+    defused = defuse_entities_text(decoded.text)
+    text = repair_entities(drop_controls(defused))
+    headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
-        parsed = feedparser.parse(defuse_entities(body), response_headers=headers)
+        parsed = feedparser.parse(to_utf8(replace(decoded, text=text)), response_headers=headers)
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
         raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}"[:300]) from None
-    warning = None
+    problem = None
     if parsed.get("bozo"):
-        warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
-    if not parsed.entries and not parsed.feed.get("title") and not parsed.get("version"):
-        raise ParseError(f"not a feed ({warning or 'no feed elements found'})"[:300])
+        problem = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
+    if not parsed.entries and not parsed.get("version"):
+        raise ParseError(f"not a feed ({problem or 'no feed elements found'})"[:300])
     feed = parsed.feed
+    is_atom = str(parsed.get("version") or "").startswith("atom")
+    entries = [slim_entry(e, is_atom) for e in parsed.entries]
+    dropped = "entity declarations dropped, not expanded" if defused is not decoded.text else None
+    notes = [n[:300] for n in (decoded.note, dropped, _repeated_note(entries), problem) if n]
     return ParsedFeed(
         title=str(feed.get("title") or ""),
         language=feed.get("language"),
-        entries=list(parsed.entries),
-        warning=warning[:300] if warning else None,
+        entries=entries,
+        warning="; ".join(notes) or None,
         ttl_minutes=_ttl(feed.get("ttl")),
+        base_url=url,
     )
+
+
+def guid_of(entry: Any) -> str | None:
+    """An entry's guid (RSS ``<guid>``, Atom ``<id>``) as written, None if empty or too long."""
+    return bounded(entry.get("id"), MAX_LINK)
+
+
+def bounded(value: Any, limit: int) -> str | None:
+    """A URL-like value whole, control characters dropped; None if empty or over ``limit``.
+
+    A link or guid is never cut: a cut URL is a broken one.
+    """
+    text = _CONTROLS.sub("", str(value)).strip() if value else ""
+    return text if 0 < len(text) <= limit else None
+
+
+def repeated_guids(entries: list[Any]) -> set[str]:
+    """The guids that more than one entry of a document carries (they identify none)."""
+    counts = Counter(g for g in (guid_of(e) for e in entries) if g)
+    return {guid for guid, n in counts.items() if n > 1}
+
+
+def _repeated_note(entries: list[Any]) -> str | None:
+    repeated = repeated_guids(entries)
+    if not repeated:
+        return None
+    shown = ", ".join(repr(g[:40]) for g in sorted(repeated)[:3])
+    return f"guid {shown} repeated on several entries: they are told apart by link or text"
+
+
+def _as_utf8(content_type: str | None) -> str:
+    """The media type of ``content_type`` with ``charset=utf-8`` (what we hand over)."""
+    media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
+    return f"{media}; charset=utf-8"
 
 
 def defuse_entities(body: bytes) -> bytes:
@@ -87,14 +151,37 @@ def defuse_entities(body: bytes) -> bytes:
     return _ENTITY.sub(b"", body)
 
 
-def slim_entry(entry: Any) -> dict[str, Any]:
-    """The fields normalization reads, as a plain (picklable) dict."""
-    slim = {key: entry.get(key) for key in ENTRY_KEYS}
-    slim["content"] = [{"value": c.get("value")} for c in entry.get("content") or []]
+def defuse_entities_text(text: str) -> str:
+    """:func:`defuse_entities` for a decoded document."""
+    if "<!ENTITY" not in text:
+        return text
+    return defuse_entities(text.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
+
+
+def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
+    """The fields normalization reads, as a plain (picklable) dict.
+
+    Text fields are ``(value, kind)`` pairs: ``kind`` is "html" when the feed marks
+    the value as HTML (Atom ``type="html"``/``"xhtml"``, or RSS text feedparser found
+    to hold markup), "text" for Atom ``type="text"`` (exactly the text), and
+    "rss" for other RSS text (plain, but publishers escape entities twice in it).
+    Dates are ``(as written, feedparser's struct_time)`` pairs.
+    """
+    slim = {key: dict.get(entry, key) for key in ENTRY_KEYS}
+    for key in ("title", "summary"):
+        slim[key] = (entry.get(key), _kind(entry.get(f"{key}_detail"), is_atom))
+    slim["content"] = [(c.get("value"), _kind(c, is_atom)) for c in entry.get("content") or []]
     slim["tags"] = [{"term": t.get("term")} for t in entry.get("tags") or []]
     for key in DATE_KEYS:
-        slim[key] = dict.get(entry, key)
+        slim[key] = (dict.get(entry, key), dict.get(entry, f"{key}_parsed"))
     return slim
+
+
+def _kind(detail: Any, is_atom: bool) -> str:
+    kind = str((detail or {}).get("type") or "text/html").lower()
+    if kind in _HTML_TYPES:
+        return "html"
+    return "text" if is_atom else "rss"
 
 
 def _ttl(value: Any) -> int | None:

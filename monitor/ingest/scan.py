@@ -5,7 +5,8 @@
 fraction of feedparser's cost. It must never make the pipeline miss a new entry, so
 whenever the document is not plainly shaped (namespaced or nested entries, several
 id elements, CDATA or unusual entities in an id, ``rdf:about``, an entry without a
-recognizable id, a relative id the parser would resolve, JSON) it answers None, meaning "parse it".
+recognizable id, an id repeated on several entries, JSON) it answers None, meaning
+"parse it".
 
     ids = scan_entry_ids(result.body)
     if ids is not None and not store.unseen_keys(feed.url, ids):
@@ -28,7 +29,7 @@ _LINK = re.compile(rb"<link(?:\s[^>]*)?>([^<]*)</link\s*>")
 # that one is a plain substring test instead).
 _ID_LIKE = re.compile(rb"<(?:[\w.-]+:(?:id|guid|identifier|link)[\s>/]|source[\s>])")
 _SAFE_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)")
-MAX_ID = 500  # normalize.MAX_SHORT: longer ids are cut there, so matching is unsure
+MAX_ID = 8_192  # parse.MAX_LINK: longer ids are dropped there, so matching is unsure
 
 
 def scan_entry_ids(body: bytes) -> set[str] | None:
@@ -59,6 +60,8 @@ def scan_entries(body: bytes) -> list[tuple[str, int, int]] | None:
         if entry_id is None:
             return None
         entries.append((entry_id, opening.start(), end))
+    if len({entry_id for entry_id, _, _ in entries}) < len(entries):
+        return None  # a repeated guid identifies nothing: normalization decides
     return entries
 
 
@@ -88,13 +91,7 @@ def _entry_id(block: bytes) -> str | None:
     if len(guids) > 1 or block.count(b"<guid") + block.count(b"<id") > len(guids):
         return None
     if guids:
-        # The parser resolves a relative id against the feed's URL (except RSS
-        # guids marked isPermaLink="false"): only ids it keeps as they are count.
-        attrs, raw = guids[0]
-        found = _text(raw)
-        if found and (_ABSOLUTE.match(found) or _NOT_PERMALINK.search(attrs)):
-            return found
-        return None
+        return _text(guids[0][1])  # kept as written, relative or not
     links = _LINK.findall(block)
     if len(links) != 1 or block.count(b"<link") != 1:
         return None

@@ -11,6 +11,7 @@ import pytest
 from monitor.dedup import (
     FingerprintIndex,
     StoryFinder,
+    canonical_url,
     content_hash,
     fingerprint,
     hamming,
@@ -70,8 +71,16 @@ def test_fingerprint_uses_the_body_not_the_title():
 
 def test_item_key_and_content_hash():
     feed = FeedRef("f", "u")
-    with_guid = Item(feed, "x", "t", link="https://a/1?utm_source=z", guid="g")
+    with_guid = Item(feed, "g", "t", link="https://a/1?utm_source=z", guid="g")
     assert item_key(with_guid) == "g"
+    # A guid repeated in its document identifies nothing: the id normalization gave
+    # instead (the link, canonical; else a hash of the text) is the key.
+    shared = Item(
+        feed, "https://a/2?utm_source=z", "t", link="https://a/2?utm_source=z", guid="N/A"
+    )
+    assert item_key(shared) == canonical_url("https://a/2")
+    hashed = Item(feed, "sha256:ab", "t", link="https://a/generic", guid="N/A")
+    assert item_key(hashed) == "sha256:ab"
     no_guid = Item(feed, "x", "t", link="https://A/1?utm_source=z")
     assert item_key(no_guid) == item_key(Item(feed, "y", "t2", link="https://a/1"))
     dated = Item(feed, "x", "t", summary="s", published=NOW)

@@ -44,7 +44,8 @@ def test_bad_dates_missing_guids_relative_links_and_entities():
     <item><title>no link, no guid</title><pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
     </channel></rss>"""
     first, second = items_of(body)
-    assert first.title == "A & B" and first.published is None
+    # RSS title text (no markup that closes) stays text, "<b>" and all (issue #12)
+    assert first.title == "A & B <b>" and first.published is None
     assert first.link == "http://127.0.0.1:1/news/1" and first.id == first.link
     assert first.summary == "One\n\nTwo"
     assert second.id.startswith("sha256:") and second.published is None

@@ -80,4 +80,4 @@ def test_undeclared_utf8():
     body = '<rss version="2.0"><channel><title>t</title><item><title>평양 회담</title>'
     body += "<guid>u1</guid></item></channel></rss>"
     parsed = parse_feed(body.encode(), "http://x/", None)
-    assert parsed.entries[0]["title"] == "평양 회담"
+    assert parsed.entries[0]["title"][0] == "평양 회담"

@@ -39,6 +39,16 @@ def test_scan_matches_on_atom_and_absolute_links():
     assert scan_entry_ids(rss) == parsed_ids(rss) == expected
 
 
+def test_scan_keeps_relative_guids_as_written_like_the_parser():
+    rss = b"""<rss version="2.0"><channel><title>t</title>
+    <item><title>a</title><guid>72122</guid></item>
+    <item><title>b</title><guid>ru-1</guid></item></channel></rss>"""
+    assert scan_entry_ids(rss) == parsed_ids(rss) == {"72122", "ru-1"}
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+    <entry><title>a</title><id>123</id></entry></feed>"""
+    assert scan_entry_ids(atom) == parsed_ids(atom) == {"123"}
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -47,8 +57,7 @@ def test_scan_matches_on_atom_and_absolute_links():
         b"<rss><channel><item><title>no id</title></item></channel></rss>",
         b"<rss><channel><item><link>/relative</link></item></channel></rss>",
         b"<rss><channel><item><guid>a</guid><guid>b</guid></item></channel></rss>",
-        b"<rss><channel><item><guid>relative-permalink</guid></item></channel></rss>",
-        b"<feed><entry><id>123</id></entry></feed>",
+        b"<rss><channel><item><guid>N/A</guid></item><item><guid>N/A</guid></item></channel></rss>",
         b"<rss><channel><item><guid><![CDATA[a]]></guid></item></channel></rss>",
         b"<rss><channel><item><guid>&custom;</guid></item></channel></rss>",
         b"<rss><channel><item><guid>a</guid></item><item><guid>b</guid></channel></rss>",
