@@ -109,6 +109,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN failing_since TEXT;
     ALTER TABLE feeds ADD COLUMN health_alerted INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: feeds read right (issues 12, 13): guids are kept as written and text is read
+    # anew, so every feed is parsed once more instead of skipped as unchanged; stored
+    # items are carried over to their new keys as they are seen (Items.adopt_former_keys).
+    """
+    UPDATE feeds SET body_sha256 = NULL, entry_sigs = NULL;
+    """,
 ]
 
 
