@@ -56,9 +56,12 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data[6:])
 
     def close(self) -> None:
+        pending = self.rawdata if self.skipping else ""  # a <script> body never closed
         super().close()
-        if self.skipping and self.skipped:
+        if self.skipping and (self.skipped or pending):
             self.parts.extend(self.skipped)
+            if pending and not "".join(self.skipped).endswith(pending):
+                self.parts.append(pending)
 
 
 def field_text(value: str | None, kind: str, limit: int | None = None) -> str:

@@ -83,7 +83,7 @@ def normalize_entry(
     ident = guid if own_id is None else own_id
     item = Item(
         feed=feed,
-        id=ident or link or _content_hash(title, summary, content),
+        id=ident or (link if own_id is None else None) or _content_hash(title, summary, content),
         title=title,
         link=link,
         guid=guid,
