@@ -7,6 +7,13 @@ of one regex match and one fold per word: lowercase, map every separator to a sp
 that are not between two letters, and split on spaces. Each piece is then exactly one
 word of :func:`monitor.rules.text.words`, and its term is the piece without a trailing
 possessive ``'s``. The tests check this against :func:`monitor.rules.text.analyze`.
+
+Invisible characters (soft hyphens, zero width spaces, word joiners, BOM: Unicode's
+Default_Ignorable_Code_Point) never split a word for the analyzer, and a same-length
+mapping cannot drop them, so they are not separators here: text holding them is not
+ASCII for :func:`spaced`. :class:`monitor.rules.document.FieldIndex` then removes them
+(:func:`monitor.rules.invisible.strip`), calls :func:`spaced` on the visible text, and
+maps its offsets back to the written ones. ASCII text never pays for any of this.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ __all__ = ["spaced", "term_spans", "terms", "terms_with_prefix"]
 
 # Non-ASCII characters that are common in English news and that the analyzer treats
 # exactly like an ASCII apostrophe or an ASCII separator (they are not word characters).
+# Not U+200B ZERO WIDTH SPACE: it is invisible (removed before analysis), not a space.
 _APOSTROPHES = ("\u2019",)  # not U+02BC: a letter (\w) for the analyzer
-_SEPARATORS = "\u2018\u201c\u201d\u2014\u2013\u2026\u00a0\u00ab\u00bb\u2022\u2009\u200b"
+_SEPARATORS = "\u2018\u201c\u201d\u2014\u2013\u2026\u00a0\u00ab\u00bb\u2022\u2009"
 # Every ASCII character that is neither a letter, a digit nor an apostrophe is a space.
 _ASCII_TABLE = str.maketrans(
     {chr(i): " " for i in range(128) if not chr(i).isalnum() and chr(i) != "'"}

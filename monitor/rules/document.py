@@ -7,6 +7,8 @@ for what rules ask (on the ASCII path a word is first looked for by one substrin
 search). Text that is ASCII once common punctuation is
 mapped goes through :mod:`monitor.rules.ascii` (C-level string operations); other text
 through :func:`monitor.rules.text.analyze`. Both give the same terms and spans.
+Invisible characters (soft hyphens, zero width spaces, ...) do not take text off the
+ASCII path: they are removed first, and spans are mapped back to the written text.
 
 A rule with ``stem: true`` reads the field's stemmed view (:meth:`FieldIndex.stemmed`):
 the same positions and spans, each term replaced by its Snowball stem.
@@ -20,8 +22,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from monitor.rules import ascii
+from monitor.rules.invisible import Offsets
+from monitor.rules.invisible import strip as strip_invisible
 from monitor.rules.stem import stem_all
-from monitor.rules.text import analyze
+from monitor.rules.text import analyze_visible
 from monitor.rules.wordhash import word_starts
 
 __all__ = ["Document", "FieldIndex"]
@@ -36,6 +40,7 @@ class FieldIndex:
         "_spaced",
         "_padded",
         "_spans",
+        "_offsets",
         "_positions",
         "_by_term",
         "_set",
@@ -52,13 +57,21 @@ class FieldIndex:
         self._spaced: str | None = None
         self._padded: str | None = None  # ASCII path: " term term ... " (see _words_text)
         self._spans: list[tuple[int, int]] | None = None
+        # ASCII path after removing invisible characters: visible offsets -> written ones
+        self._offsets: Offsets | None = None
         if terms is None:
             self._spaced = ascii.spaced(text)
             if self._spaced is None:
-                tokens = analyze(text)
-                self._terms = [t.term for t in tokens]
-                self._spans = [(t.start, t.end) for t in tokens]
-            else:
+                # Invisible characters (non-ASCII) may be all that keeps text off the
+                # ASCII path: remove them, and map the spans back (see span()).
+                visible, offsets = strip_invisible(text)
+                if offsets is not None and (spaced := ascii.spaced(visible)) is not None:
+                    self._spaced, self._offsets = spaced, offsets
+                else:
+                    tokens = analyze_visible(visible, offsets)
+                    self._terms = [t.term for t in tokens]
+                    self._spans = [(t.start, t.end) for t in tokens]
+            if self._spaced is not None:
                 self._padded = _words_text(self._spaced)
         self._positions: dict[str, list[int]] = {}
         self._by_term: dict[str, list[tuple[int, int]]] = {}
@@ -161,19 +174,24 @@ class FieldIndex:
         assert self._spaced is not None
         start = int(self._word_starts()[position])
         end = self._spaced.find(" ", start)
-        return start, len(self._spaced) if end < 0 else end
+        end = len(self._spaced) if end < 0 else end
+        return (start, end) if self._offsets is None else self._offsets.span(start, end)
 
     def char_spans(self, term: str) -> list[tuple[int, int]]:
         """Character spans of every occurrence of ``term``, in text order."""
         if not self.has_term(term):
             return []
         if self._spans is None:
-            return self._term_spans(term)
+            offsets = self._offsets
+            if offsets is None:
+                return self._term_spans(term)
+            return [offsets.span(start, end) for start, end in self._term_spans(term)]
         spans = self._spans
         return [spans[p] for p in self.positions(term)]
 
     def _term_spans(self, term: str) -> list[tuple[int, int]]:
-        """Spans of every occurrence of ``term`` (fast path only), cached."""
+        """Spans of every occurrence of ``term`` (fast path only), cached; offsets of the
+        visible text (see :meth:`char_spans` for the written ones)."""
         spans = self._by_term.get(term)
         if spans is None:
             assert self._spaced is not None

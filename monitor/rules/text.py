@@ -8,9 +8,19 @@ apostrophe inside a word is kept (``o'brien``) but a trailing possessive ``'s`` 
 character bigrams (a lone character stays a unigram), so ``평양`` is found inside
 ``북한은평양에서``.
 
+Invisible characters (Unicode's Default_Ignorable_Code_Point: soft hyphens, zero width
+spaces and joiners, word joiners, bidi marks, variation selectors, BOM, ...) never split a
+word and never form one: they are removed before analysis (:mod:`monitor.rules.invisible`),
+so ``Ge&shy;samt&shy;kon&shy;zept`` is the one term ``gesamtkonzept``, and a zero width
+space beside a real space changes nothing. This follows UAX #29 word boundaries (rule WB4
+ignores Format and Extend characters inside a word), with one deliberate difference: UAX
+#29 breaks at a zero width space, here it joins like the others.
+
 Every token keeps the character span of the original text it came from, so
 highlights can slice the original text; folding is done per word, never on the
-whole text, which keeps those offsets exact even when NFKC changes lengths.
+whole text, which keeps those offsets exact even when NFKC changes lengths. A span
+runs from a word's first visible character to its last, so it covers the invisible
+characters inside the word as written.
 """
 
 from __future__ import annotations
@@ -22,7 +32,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-__all__ = ["Token", "Word", "analyze", "fold", "normalize_term", "words"]
+from monitor.rules.invisible import Offsets
+from monitor.rules.invisible import remove as remove_invisible
+from monitor.rules.invisible import strip as strip_invisible
+
+__all__ = ["Token", "Word", "analyze", "analyze_visible", "fold", "normalize_term", "words"]
 
 
 @dataclass(frozen=True)
@@ -135,8 +149,9 @@ def _cjk_patterns() -> _CjkPatterns:
 
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """NFKC, case folding and accent removal of ``text`` (no splitting)."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    """NFKC, case folding and accent removal of ``text`` (no splitting); invisible
+    characters (Default_Ignorable_Code_Point) are dropped, as the analyzer drops them."""
+    text = unicodedata.normalize("NFKC", remove_invisible(text)).casefold().translate(_APOSTROPHES)
     text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
     return unicodedata.normalize("NFKC", text)
 
@@ -163,7 +178,20 @@ def _segments(match: re.Match[str]) -> Iterator[tuple[int, int, bool]]:
 
 
 def words(text: str) -> Iterator[Word]:
-    """The folded words of ``text`` with their original spans (CJK runs kept whole)."""
+    """The folded words of ``text`` with their original spans (CJK runs kept whole).
+
+    Invisible characters are removed first; a word's span is on ``text`` as written.
+    """
+    visible, offsets = strip_invisible(text)
+    if offsets is None:
+        yield from _words(visible)
+        return
+    for word in _words(visible):
+        yield Word(word.text, *offsets.span(word.start, word.end), word.cjk)
+
+
+def _words(text: str) -> Iterator[Word]:
+    """:func:`words` of a text without invisible characters."""
     has_cjk = _cjk_patterns().char.search(text) is not None
     for match in _word_patterns(text).word.finditer(text):
         for start, end, cjk in _segments(match) if has_cjk else [(*match.span(), False)]:
@@ -187,16 +215,40 @@ def _bigrams(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:
 
 
 def analyze(text: str) -> list[Token]:
-    """Tokens of ``text``: folded terms, original character spans, positions 0, 1, 2..."""
+    """Tokens of ``text``: folded terms, original character spans, positions 0, 1, 2...
+
+    Invisible characters are removed before analysis (:mod:`monitor.rules.invisible`);
+    spans are mapped back to ``text`` as written.
+    """
     if _is_plain(text):
         return _plain_tokens(text)
+    return analyze_visible(*strip_invisible(text))
+
+
+def analyze_visible(visible: str, offsets: Offsets | None) -> list[Token]:
+    """:func:`analyze` of a text already split by :func:`monitor.rules.invisible.strip`
+    into its ``visible`` text and the map back (None: nothing was removed).
+
+    For callers that stripped the text already (the Document, which tries the ASCII
+    path on the visible text first): the search for invisible characters is ~7 ns per
+    character of non-ASCII text, not worth doing twice.
+    """
     tokens: list[Token] = []
-    for word in words(text):
+    if offsets is None:
+        for word in _words(visible):
+            if word.cjk:
+                for term, start, end in _bigrams(visible, word.start, word.end):
+                    tokens.append(Token(term, start, end, len(tokens)))
+            else:
+                tokens.append(Token(word.text, word.start, word.end, len(tokens)))
+        return tokens
+    written = offsets.span
+    for word in _words(visible):
         if word.cjk:
-            for term, start, end in _bigrams(text, word.start, word.end):
-                tokens.append(Token(term, start, end, len(tokens)))
+            for term, start, end in _bigrams(visible, word.start, word.end):
+                tokens.append(Token(term, *written(start, end), len(tokens)))
         else:
-            tokens.append(Token(word.text, word.start, word.end, len(tokens)))
+            tokens.append(Token(word.text, *written(word.start, word.end), len(tokens)))
     return tokens
 
 
