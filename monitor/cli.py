@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import-opml":
             return handler(args)
         if args.command in ("test-rule", "fetch"):
-            return asyncio.run(handler(args))
+            return asyncio.run(handler(args, _item_config(args)))
         if args.command == "check":
             return handler(args, find_config_path(args.config))
         config = _load_config(args)
@@ -118,3 +119,19 @@ def _stop_before_start(signum: int, frame: object) -> None:
 
 def _load_config(args: argparse.Namespace) -> MonitorConfig:
     return load(find_config_path(args.config))
+
+
+def _item_config(args: argparse.Namespace) -> MonitorConfig:
+    """The config of ``fetch`` and ``test-rule``, for its limits.
+
+    Found like every command's (``--config``, ``$NEWS_MONITOR_CONFIG``, the default
+    paths); when neither is given and no file is at the default paths, the
+    documented defaults of :mod:`monitor.config` (these commands need no config).
+    """
+    path = find_config_path(args.config)
+    if not (args.config or os.environ.get("NEWS_MONITOR_CONFIG") or path.exists()):
+        return MonitorConfig()
+    config = load(path)
+    if not args.log_level:
+        logging.getLogger().setLevel(config.log_level.upper())
+    return config

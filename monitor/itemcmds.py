@@ -1,7 +1,10 @@
 """The commands that read items rather than the daemon's state: ``test-rule``, ``fetch``.
 
 They fetch or read the sources they are given (feeds, files, stdin), so an analyst
-can try a rule or look at a feed before it goes into the config.
+can try a rule or look at a feed before it goes into the config. They use the
+config's limits (``defaults.timeout``, ``defaults.max_bytes``, the parse limits,
+``allow_private_networks``), or the documented defaults when there is no config file,
+and parse in a worker as the daemon does (:mod:`monitor.sources`).
 """
 
 from __future__ import annotations
@@ -12,23 +15,28 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.config import MonitorConfig
 from monitor.errors import MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
 from monitor.models import Item, Match
+from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
-from monitor.sources import read_feed, read_items, stdin_item
+from monitor.sources import SourceLimits, parse_pool, read_feed, read_items, stdin_item
 
 __all__ = ["cmd_fetch", "cmd_test_rule"]
 
 
-async def cmd_test_rule(args: argparse.Namespace) -> int:
-    """``test-rule``: exit 0 when some item matched, 1 when none did."""
+async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``test-rule``: exit 0 when some item matched, 1 when none did.
+
+    Sources are read within ``config``'s limits (see the module docstring).
+    """
     try:
         rules = RuleSet([("query", args.query)])
     except RuleSyntaxError as exc:
         print(f"query:1:{exc.column}: {exc}", file=sys.stderr)
         return 2
-    items = await _items(args.sources, read_items)
+    items = await _items(args.sources, read_items, config)
     explain = getattr(args, "explain", False)
     matched = 0
     for item in items:
@@ -55,9 +63,9 @@ def _explain_text(rules: RuleSet, item: Item, match: Match | None) -> str:
     return f"{_match_text(item, match)}\n  why:\n{tree}\n"
 
 
-async def cmd_fetch(args: argparse.Namespace) -> int:
-    """``fetch SOURCE``: print the feed's normalized items."""
-    for item in await _items([args.source], read_feed):
+async def cmd_fetch(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``fetch SOURCE``: print the feed's normalized items, read within ``config``'s limits."""
+    for item in await _items([args.source], read_feed, config):
         if args.json:
             print(json.dumps(_item_json(item), ensure_ascii=False))
         else:
@@ -69,18 +77,26 @@ async def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _items(sources: list[str], reader: Any) -> list[Item]:
-    if not sources:
-        return [stdin_item()]
-    now = datetime.now(UTC)
-    async with make_client() as client:
-        found: list[Item] = []
-        for source in sources:
-            try:
-                found += await reader(client, source, now)
-            except MonitorError as exc:
-                raise MonitorError(f"{source}: {exc}") from None
-        return found
+async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> list[Item]:
+    limits = SourceLimits.from_config(config)
+    pool = parse_pool(config)
+    try:
+        if not sources:
+            return [await stdin_item(limits=limits, pool=pool)]
+        now = datetime.now(UTC)
+        async with make_client() as client:
+            found: list[Item] = []
+            for source in sources:
+                try:
+                    found += await reader(client, source, now, limits=limits, pool=pool)
+                except MonitorError as exc:
+                    message = str(exc)
+                    if not message.startswith((source, redact_url(source))):
+                        message = f"{source}: {message}"
+                    raise MonitorError(message) from None
+            return found
+    finally:
+        await pool.close()
 
 
 def _item_json(item: Item) -> dict[str, Any]:

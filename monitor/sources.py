@@ -2,27 +2,74 @@
 
 A source that parses as a feed yields its items; anything else (an article page, a
 text file, standard input) is one item whose content is the document's text.
+
+The bounds are the daemon's (:class:`SourceLimits`, from the config): the fetch
+deadline ``defaults.timeout``, the body cap ``defaults.max_bytes`` and
+``allow_private_networks``; parsing (and the text of a document) runs in a parse
+worker (:mod:`monitor.ingest.parseworker`) with ``ingest.parse_timeout`` and
+``ingest.parse_memory_mb``, scaled with the body's size as in the daemon. So a
+hostile feed handed to ``fetch`` is bounded exactly as it would be when polled.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from monitor.errors import FetchError, ParseError
 from monitor.ingest.discover import advertised_feed
-from monitor.ingest.fetch import fetch
+from monitor.ingest.fetch import MAX_BYTES_SETTING, FetchResult, fetch
 from monitor.ingest.htmltext import html_to_text
-from monitor.ingest.normalize import normalize_feed
-from monitor.ingest.parse import parse_feed
+from monitor.ingest.parseworker import (
+    ParseLimitError,
+    ParsePool,
+    parse_items_isolated,
+    scaled_limits,
+)
 from monitor.models import FeedRef, Item
 
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
+if TYPE_CHECKING:  # not imported at run time: a parse worker unpickling document_item
+    from monitor.config import MonitorConfig  # loads this module, and needs no pydantic
+
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SourceLimits:
+    """How one source is fetched: the daemon's settings for a feed.
+
+    ``timeout`` is the whole fetch's deadline in seconds (``defaults.timeout``),
+    ``max_bytes`` the cap on the body after decompression (``defaults.max_bytes``),
+    ``allow_private`` the config's ``allow_private_networks`` (effective on a guarded
+    client only, see :func:`monitor.ingest.fetch.fetch`).
+    """
+
+    timeout: float
+    max_bytes: int
+    allow_private: bool = False
+
+    @classmethod
+    def from_config(cls, config: MonitorConfig) -> SourceLimits:
+        """The limits ``config`` gives every feed that does not set its own."""
+        return cls(
+            timeout=config.defaults.timeout.total_seconds(),
+            max_bytes=config.defaults.max_bytes,
+            allow_private=config.allow_private_networks,
+        )
+
+
+def parse_pool(config: MonitorConfig) -> ParsePool:
+    """One parse worker with the daemon's limits (``ingest.parse_timeout``, ``_memory_mb``)."""
+    ingest = config.ingest
+    return ParsePool(
+        1, memory_mb=ingest.parse_memory_mb, timeout=ingest.parse_timeout.total_seconds()
+    )
 
 
 def as_url(source: str) -> str:
@@ -32,31 +79,76 @@ def as_url(source: str) -> str:
     return "file:" + str(Path(source))
 
 
-async def read_feed(client: httpx.AsyncClient, source: str, now: datetime) -> list[Item]:
-    """The normalized items of a feed at ``source``; raise FetchError/ParseError."""
+async def _fetch(client: httpx.AsyncClient, url: str, limits: SourceLimits) -> FetchResult:
+    return await fetch(
+        client,
+        url,
+        timeout=limits.timeout,
+        max_bytes=limits.max_bytes,
+        allow_private=limits.allow_private,
+    )
+
+
+async def _feed_items(
+    result: FetchResult, source: str, url: str, now: datetime, pool: ParsePool
+) -> list[Item]:
+    """The result's items, parsed and normalized in a worker; the feed named by its title."""
+    ref = FeedRef(source, url)
+    meta, items = await parse_items_isolated(
+        result.body or b"", result.url, result.content_type, ref, now, pool=pool
+    )
+    if meta.title and meta.title != source:
+        ref = FeedRef(meta.title, url)
+        items = [replace(item, feed=ref) for item in items]
+    return items
+
+
+async def read_feed(
+    client: httpx.AsyncClient,
+    source: str,
+    now: datetime,
+    *,
+    limits: SourceLimits,
+    pool: ParsePool,
+) -> list[Item]:
+    """The normalized items of a feed at ``source``; raise FetchError/ParseError.
+
+    A web page that advertises a feed is followed to it (said on stderr).
+    """
     url = as_url(source)
-    result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
+    result = await _fetch(client, url, limits)
     found = advertised_feed(result.body, result.content_type, result.url)
     if found:
         print(f"{source} is a web page; found the feed it advertises: {found}", file=sys.stderr)
         url = found
-        result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
-    parsed = parse_feed(result.body or b"", result.url, result.content_type)
-    return normalize_feed(parsed, FeedRef(parsed.title or source, url), now)
+        result = await _fetch(client, url, limits)
+    return await _feed_items(result, source, url, now, pool)
 
 
-async def read_items(client: httpx.AsyncClient, source: str, now: datetime) -> list[Item]:
-    """Items of a feed, or one item holding the text of any other document."""
+async def read_items(
+    client: httpx.AsyncClient,
+    source: str,
+    now: datetime,
+    *,
+    limits: SourceLimits,
+    pool: ParsePool,
+) -> list[Item]:
+    """Items of a feed, or one item holding the text of any other document.
+
+    A parse stopped by a limit (ParseLimitError) is an error, not a document.
+    """
     url = as_url(source)
-    result = await fetch(client, url, timeout=30, max_bytes=MAX_SOURCE_BYTES)
+    result = await _fetch(client, url, limits)
     body = result.body or b""
     try:
-        parsed = parse_feed(body, result.url, result.content_type)
-        if parsed.entries:
-            return normalize_feed(parsed, FeedRef(parsed.title or source, url), now)
+        items = await _feed_items(result, source, url, now, pool)
+        if items:
+            return items
+    except ParseLimitError:
+        raise
     except ParseError:
         pass
-    return [document_item(body, source, url)]
+    return [await document_item_isolated(body, source, url, pool=pool)]
 
 
 def document_item(body: bytes, name: str, url: str | None = None) -> Item:
@@ -73,9 +165,33 @@ def document_item(body: bytes, name: str, url: str | None = None) -> Item:
     )
 
 
-def stdin_item() -> Item:
-    """The text on standard input as one item."""
-    return document_item(sys.stdin.buffer.read(MAX_SOURCE_BYTES), "<stdin>")
+async def document_item_isolated(
+    body: bytes, name: str, url: str | None = None, *, pool: ParsePool
+) -> Item:
+    """:func:`document_item` in a parse worker, with the parse limits for ``body``'s size."""
+    return await pool.run(document_item, body, name, url, **scaled_limits(pool, len(body)))
 
 
-__all__ = ["FetchError", "as_url", "document_item", "read_feed", "read_items", "stdin_item"]
+async def stdin_item(*, limits: SourceLimits, pool: ParsePool) -> Item:
+    """The text on standard input as one item (at most ``limits.max_bytes`` bytes)."""
+    body = sys.stdin.buffer.read(limits.max_bytes + 1)
+    if len(body) > limits.max_bytes:
+        raise FetchError(
+            "too_large",
+            f"<stdin>: over the {limits.max_bytes}-byte limit; raise {MAX_BYTES_SETTING}"
+            " to accept it",
+        )
+    return await document_item_isolated(body, "<stdin>", pool=pool)
+
+
+__all__ = [
+    "FetchError",
+    "SourceLimits",
+    "as_url",
+    "document_item",
+    "document_item_isolated",
+    "parse_pool",
+    "read_feed",
+    "read_items",
+    "stdin_item",
+]

@@ -8,12 +8,19 @@ connect time (:mod:`monitor.ingest.netguard`), and ``fetch(..., allow_private=Tr
 lets the operator's own feed URL (its host only, not its redirects elsewhere) reach a
 private address. The result carries what polite polling needs: a permanent redirect's
 target, caching hints, and a hash of the body.
+
+Transport is read leniently, like a browser (:mod:`monitor.ingest.decode`): a charset
+sent as ``Content-Encoding`` (``UTF-8``) is read as identity with one log line, a
+gzip body without ``Content-Encoding`` is inflated; ``br``, ``zstd`` and other codings
+we did not ask for, and a body that is not in its declared coding, are a FetchError.
+An error for a body over the cap names the setting to raise (``defaults.max_bytes``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import mimetypes
 import ssl
 from dataclasses import dataclass
@@ -24,13 +31,23 @@ import httpx
 
 from monitor import USER_AGENT
 from monitor.errors import FetchError
-from monitor.ingest.decode import ACCEPT_ENCODING, BoundedDecoder, TooLarge, UnsupportedEncoding
+from monitor.ingest.decode import (
+    ACCEPT_ENCODING,
+    BoundedDecoder,
+    CorruptBody,
+    TooLarge,
+    UnsupportedEncoding,
+    decode_bounded,
+)
 from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
 from monitor.redact import redact_url
 
 MAX_REDIRECTS = 5
 PERMANENT = (301, 308)
+MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,14 +132,18 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     allow_private: bool = False,
+    limit_setting: str = MAX_BYTES_SETTING,
 ) -> FetchResult:
     """Fetch ``url`` within ``timeout`` seconds in total; raise FetchError on failure.
 
-    ``allow_private`` (config ``allow_private_networks``) lets ``url``'s own host be
-    a private address on a guarded client; it has no effect on an unguarded one.
+    ``max_bytes`` caps the body after decompression (bytes); over it the error
+    (kind ``too_large``) says to raise ``limit_setting``, the config key the cap came
+    from (``defaults.max_bytes`` for feeds). ``allow_private`` (config
+    ``allow_private_networks``) lets ``url``'s own host be a private address on a
+    guarded client; it has no effect on an unguarded one.
     """
     if url.lower().startswith("file:"):
-        return _read_file(url, max_bytes)
+        return _read_file(url, max_bytes, limit_setting)
     headers = {"Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
@@ -132,7 +153,7 @@ async def fetch(
     shown = redact_url(url)
     try:
         async with asyncio.timeout(timeout):
-            return await _get(client, url, headers, extensions, max_bytes, timeout)
+            return await _get(client, url, headers, extensions, (max_bytes, limit_setting), timeout)
     except TimeoutError:
         raise FetchError("timeout", f"{shown}: no complete answer within {timeout:g}s") from None
     except httpx.TooManyRedirects:
@@ -156,7 +177,7 @@ async def _get(
     url: str,
     headers: dict,
     extensions: dict,
-    max_bytes: int,
+    cap: tuple[int, str],
     timeout: float,
 ) -> FetchResult:
     async with client.stream(
@@ -181,7 +202,7 @@ async def _get(
             )
         if response.status_code != 200:
             raise _status_error(url, response)
-        body = await _read_body(response, url, max_bytes)
+        body = await _read_body(response, url, *cap)
         return FetchResult(
             str(response.url),
             200,
@@ -194,29 +215,49 @@ async def _get(
         )
 
 
-async def _read_body(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+async def _read_body(
+    response: httpx.Response, url: str, max_bytes: int, limit_setting: str
+) -> bytes:
     shown = redact_url(url)
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(
-            "too_large", f"{shown}: body of {declared} bytes is over the {max_bytes}-byte limit"
-        )
+        raise _too_large(f"{shown}: body of {declared} bytes", max_bytes, limit_setting)
     encoding = response.headers.get("Content-Encoding")
     try:
         decoder = BoundedDecoder(encoding, max_bytes)
+        if decoder.ignored:
+            log.info(
+                "%s: Content-Encoding %r is not a coding (a charset or the like); "
+                "read as identity, as browsers do",
+                shown,
+                ", ".join(decoder.ignored),
+            )
         async for raw in response.aiter_raw():
             decoder.feed(raw)
+        body = decoder.body()
     except UnsupportedEncoding as exc:
-        raise FetchError("http", f"{shown}: unsupported Content-Encoding {exc}") from None
-    except TooLarge:
         raise FetchError(
-            "too_large", f"{shown}: body is over the {max_bytes}-byte limit (after decompression)"
+            "http", f"{shown}: unsupported Content-Encoding {exc} (we ask for {ACCEPT_ENCODING})"
         ) from None
-    except Exception as exc:  # zlib.error: a corrupt compressed body
-        if isinstance(exc, httpx.HTTPError):
-            raise
-        raise FetchError("http", f"{shown}: cannot decode {encoding} body: {exc}") from None
-    return decoder.body()
+    except TooLarge:
+        raise _too_large(
+            f"{shown}: body", max_bytes, limit_setting, " after decompression"
+        ) from None
+    except CorruptBody as exc:
+        said = f" (Content-Encoding: {encoding})" if encoding else ""
+        raise FetchError("http", f"{shown}: cannot decode the body: {exc}{said}") from None
+    if decoder.sniffed_gzip:
+        log.debug("%s: gzip body without a Content-Encoding for it; inflated", shown)
+    return body
+
+
+def _too_large(what: str, max_bytes: int, setting: str, note: str = "") -> FetchError:
+    """The ``too_large`` error: the cap in bytes and MiB, and the setting that raises it."""
+    return FetchError(
+        "too_large",
+        f"{what} is over the {max_bytes}-byte limit ({max_bytes / 2**20:.4g} MiB){note};"
+        f" raise {setting} to accept it",
+    )
 
 
 def _status_error(url: str, response: httpx.Response) -> FetchStatusError:
@@ -260,7 +301,7 @@ def file_path(url: str) -> Path:
     return Path(unquote(rest))
 
 
-def _read_file(url: str, max_bytes: int) -> FetchResult:
+def _read_file(url: str, max_bytes: int, limit_setting: str = MAX_BYTES_SETTING) -> FetchResult:
     path = file_path(url)
     try:
         with path.open("rb") as handle:
@@ -268,7 +309,13 @@ def _read_file(url: str, max_bytes: int) -> FetchResult:
     except OSError as exc:
         raise FetchError("file", f"{url}: cannot read {path}: {exc.strerror}") from None
     if len(body) > max_bytes:
-        raise FetchError("too_large", f"{url}: file is over the {max_bytes}-byte limit")
+        raise _too_large(f"{url}: file", max_bytes, limit_setting)
+    try:  # a gzip file (feed.xml.gz) is read inflated, with the same bound
+        body = decode_bounded(body, None, max_bytes)
+    except TooLarge:
+        raise _too_large(f"{url}: file", max_bytes, limit_setting, " after decompression") from None
+    except CorruptBody as exc:
+        raise FetchError("file", f"{url}: cannot decode {path}: {exc}") from None
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     digest = hashlib.sha256(body).hexdigest()
     return FetchResult(url, 200, body, content_type=content_type, body_sha256=digest)

@@ -5,8 +5,15 @@ and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in a few
 long-lived worker processes (fresh ``python -c`` processes speaking pickles over
 pipes), each limited by ``RLIMIT_AS``. A job that runs past its timeout has its
 worker killed and replaced; the other workers and their jobs carry on. Failures are
-:class:`ParseError`:
+:class:`ParseError`; those of the limits are :class:`ParseLimitError`:
 ``"parse timed out after Ns"``, ``"parse ran out of memory"``, ``"parse worker died"``.
+
+The limits grow with the body, so that raising ``defaults.max_bytes`` is enough to
+read a big feed: the deadline is the pool's (``ingest.parse_timeout``) plus
+:data:`SECONDS_PER_MIB` for each MiB beyond :data:`FREE_MIB` (:func:`parse_deadline`),
+and a body that needs more address space than the pool's workers have
+(:func:`parse_memory_limit`) is parsed in a one-off worker with a larger limit. Both
+are measured numbers with a margin (docs/feeds.md, "Limits").
 
     pool = ParsePool(workers=2, memory_mb=512)
     parsed = await parse_isolated(body, url, content_type, timeout=10, pool=pool)
@@ -19,6 +26,7 @@ Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import pickle
 import resource
@@ -32,12 +40,54 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.ingest.changes import select_changed
 from monitor.ingest.normalize import normalize_feed
-from monitor.ingest.parse import ParsedFeed, parse_feed, slim_entry
+from monitor.ingest.parse import ParsedFeed, parse_feed
 from monitor.models import FeedRef, Item
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+MIB = 1024 * 1024
+# Parse deadline for big bodies. Measured (2 shared cores, feedparser 6, CPU time of
+# the worker's job): 0.17-0.42 s per MiB for 26 MiB feeds of ~5 KB items (5,000-6,600
+# items), 0.54-0.61 s per MiB for ~600-byte items (23-26 MiB, 40,000-57,000 items).
+# 2 s per MiB is ~3.5x the slowest.
+SECONDS_PER_MIB = 2.0
+FREE_MIB = 4  # the first MiB are covered by the configured deadline alone
+# Address space for big bodies. Measured peak (VmPeak of a worker): ~45 MB plus 4.9-8.5
+# MB per MiB of body for ~5 KB items (171-265 MB at 26 MiB), up to 12.7-13.6 MB per
+# MiB for ~600-byte items (376 MB at 26 MiB). 32 bytes per byte is ~2.3x the heaviest.
+MEMORY_FIXED_BYTES = 64 * MIB
+MEMORY_PER_BODY_BYTE = 32
+
+
+class ParseLimitError(ParseError):
+    """A parse stopped by a limit (time, memory) or whose worker died: not "not a feed"."""
+
+
+def parse_deadline(size_bytes: int, base_seconds: float) -> float:
+    """The wall-clock limit, in seconds, to parse a body of ``size_bytes`` bytes.
+
+    ``base_seconds`` (``ingest.parse_timeout``) covers the first :data:`FREE_MIB`
+    MiB; every MiB beyond adds :data:`SECONDS_PER_MIB` (rounded up to whole
+    seconds), about three times feedparser's slowest measured rate, so that the one
+    size limit (``defaults.max_bytes``) decides which feeds can be read.
+    """
+    beyond = size_bytes / MIB - FREE_MIB
+    if beyond <= 0:
+        return base_seconds
+    return base_seconds + math.ceil(SECONDS_PER_MIB * beyond)
+
+
+def parse_memory_limit(size_bytes: int, base_bytes: int) -> int:
+    """The address-space limit (``RLIMIT_AS``, bytes) to parse ``size_bytes`` bytes.
+
+    At least ``base_bytes`` (``ingest.parse_memory_mb``); a body that needs more
+    (:data:`MEMORY_FIXED_BYTES` plus :data:`MEMORY_PER_BODY_BYTE` per byte, about
+    2.3 times the heaviest measured peak) gets that. ``base_bytes`` <= 0 means no limit (kept).
+    """
+    if base_bytes <= 0:
+        return base_bytes
+    return max(base_bytes, MEMORY_FIXED_BYTES + MEMORY_PER_BODY_BYTE * size_bytes)
 
 
 def serve(memory_bytes: int) -> None:
@@ -57,8 +107,9 @@ def serve(memory_bytes: int) -> None:
             answer: tuple[str, Any] = ("ok", func(*args))
         except MemoryError:
             answer = ("oom", None)
-        except ParseError as exc:
-            answer = ("parse", str(exc))
+        except ParseError as exc:  # parse_feed wraps what feedparser raised, MemoryError too
+            oom = isinstance(exc.__context__, MemoryError)
+            answer = ("oom", None) if oom else ("parse", str(exc))
         except Exception as exc:
             answer = ("error", f"{type(exc).__name__}: {exc}"[:300])
         try:
@@ -131,11 +182,32 @@ class ParsePool:
         self._all.add(worker)
         return worker
 
-    async def run(self, func: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
-        """``func(*args)`` in a worker (both picklable); raise ParseError on failure."""
+    async def run(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        timeout: float | None = None,
+        memory_bytes: int | None = None,
+    ) -> Any:
+        """``func(*args)`` in a worker (both picklable); raise ParseError on failure.
+
+        ``timeout`` (seconds) defaults to the pool's. ``memory_bytes`` above the
+        pool's own limit runs the job in a one-off worker with that ``RLIMIT_AS``
+        (it still takes one of the pool's slots, so no more jobs run at once).
+        Limits hit raise :class:`ParseLimitError`.
+        """
         idle = self._queue()
         limit = self.timeout if timeout is None else timeout
+        memory = self.memory_bytes
+        if memory_bytes and memory > 0 and memory_bytes > memory:
+            memory = memory_bytes
         worker = await idle.get()
+        if memory != self.memory_bytes:
+            try:
+                status, value = await self._run_once(func, args, limit, memory)
+            finally:
+                idle.put_nowait(worker)
+            return self._answer(status, value, memory)
         healthy = False
         try:
             worker = worker or await self._spawn()
@@ -147,10 +219,26 @@ class ParsePool:
                 await asyncio.shield(worker.kill())
                 worker = None
             idle.put_nowait(worker)
+        return self._answer(status, value, memory)
+
+    async def _run_once(
+        self, func: Callable[..., Any], args: tuple, limit: float, memory: int
+    ) -> tuple[str, Any]:
+        """One job in a worker of its own with ``memory`` bytes of address space."""
+        worker = await _Worker.start(memory)
+        self._all.add(worker)
+        try:
+            return await self._call(worker, func, args, limit)
+        finally:
+            self._all.discard(worker)
+            await asyncio.shield(worker.kill())
+
+    @staticmethod
+    def _answer(status: str, value: Any, memory: int) -> Any:
         if status == "ok":
             return value
         if status == "oom":
-            raise ParseError(f"parse ran out of memory (limit {self.memory_bytes >> 20} MB)")
+            raise ParseLimitError(f"parse ran out of memory (limit {memory >> 20} MB)")
         if status == "parse":
             raise ParseError(value)
         raise ParseError(f"parse failed: {value}")
@@ -162,11 +250,11 @@ class ParsePool:
             async with asyncio.timeout(limit):
                 return await worker.call(func, args)
         except TimeoutError:
-            raise ParseError(f"parse timed out after {limit:g}s") from None
+            raise ParseLimitError(f"parse timed out after {limit:g}s") from None
         except (asyncio.IncompleteReadError, ConnectionError):
             code = await worker.process.wait()
             reason = "ran out of memory" if code == -signal.SIGKILL else "died"
-            raise ParseError(f"parse worker {reason} (exit code {code})") from None
+            raise ParseLimitError(f"parse worker {reason} (exit code {code})") from None
 
     def pids(self) -> list[int]:
         """The process ids of the running workers (for metrics and benchmarks)."""
@@ -204,9 +292,7 @@ class ChangedFeed:
 
 
 def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    parsed = parse_feed(body, url, content_type)
-    entries = [slim_entry(e) for e in parsed.entries]
-    return ParsedFeed(parsed.title, parsed.language, entries, parsed.warning, parsed.ttl_minutes)
+    return parse_feed(body, url, content_type)  # its entries are plain dicts already
 
 
 def _items_job(
@@ -245,6 +331,15 @@ def default_pool() -> ParsePool:
     return _default
 
 
+def scaled_limits(pool: ParsePool, size_bytes: int, timeout: float | None = None) -> dict[str, Any]:
+    """:meth:`ParsePool.run`'s ``timeout`` and ``memory_bytes`` for a job reading
+    ``size_bytes`` bytes: the pool's limits scaled by :func:`parse_deadline` and
+    :func:`parse_memory_limit` (an explicit ``timeout``, in seconds, is kept).
+    """
+    deadline = parse_deadline(size_bytes, pool.timeout) if timeout is None else timeout
+    return {"timeout": deadline, "memory_bytes": parse_memory_limit(size_bytes, pool.memory_bytes)}
+
+
 async def parse_isolated(
     body: bytes,
     url: str,
@@ -253,8 +348,35 @@ async def parse_isolated(
     timeout: float | None = None,
     pool: ParsePool | None = None,
 ) -> ParsedFeed:
-    """:func:`parse_feed` in a worker; entries are plain dicts (see ``slim_entry``)."""
-    return await (pool or default_pool()).run(_parse_job, body, url, content_type, timeout=timeout)
+    """:func:`parse_feed` in a worker; entries are plain dicts (see ``slim_entry``).
+
+    Without ``timeout`` (seconds) the deadline grows with the body
+    (:func:`parse_deadline`); the memory limit always does (:func:`parse_memory_limit`).
+    Raises ParseError (ParseLimitError for a limit).
+    """
+    pool = pool or default_pool()
+    limits = scaled_limits(pool, len(body), timeout)
+    return await pool.run(_parse_job, body, url, content_type, **limits)
+
+
+async def parse_items_isolated(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    feed: FeedRef,
+    now: datetime,
+    *,
+    timeout: float | None = None,
+    pool: ParsePool | None = None,
+) -> tuple[ParsedFeed, list[Item]]:
+    """The feed's metadata (no entries) and its normalized Items, parsed in a worker.
+
+    What ``news-monitor fetch`` and ``test-rule`` read: the daemon's parse and
+    normalization, with the same limits as :func:`parse_isolated`.
+    """
+    pool = pool or default_pool()
+    limits = scaled_limits(pool, len(body), timeout)
+    return await pool.run(_items_job, body, url, content_type, feed, now, **limits)
 
 
 async def parse_changed_isolated(
@@ -271,8 +393,10 @@ async def parse_changed_isolated(
     """In a worker: the pre-scan and entry signatures
     (:func:`~monitor.ingest.changes.select_changed`), then the parse of what changed.
 
-    ``previous`` is the entry signatures kept from the last poll.
+    ``previous`` is the entry signatures kept from the last poll. The limits grow
+    with the size of ``body`` as in :func:`parse_isolated` (the daemon passes no
+    ``timeout``).
     """
-    return await (pool or default_pool()).run(
-        _changed_job, body, url, content_type, feed, now, previous, timeout=timeout
-    )
+    pool = pool or default_pool()
+    limits = scaled_limits(pool, len(body), timeout)
+    return await pool.run(_changed_job, body, url, content_type, feed, now, previous, **limits)
