@@ -85,6 +85,7 @@ class FulltextFetcher:
                 timeout=self.timeout,
                 max_bytes=self.max_bytes,
                 allow_private=self.allow_private,
+                limit_setting="ingest.fulltext_max_bytes",
             )
             if not result.body:
                 return None
