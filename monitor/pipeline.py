@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from monitor import metrics
 from monitor.config import FeedConfig
 from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
+from monitor.dedup.folding import listed_keys, may_join
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
 from monitor.feedhealth import alert_if_failing_too_long
@@ -146,7 +148,7 @@ async def _poll(
     if feed.fulltext:
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
-    new, queued = _record(rt, feed, items, first_poll, now)
+    new, queued = _record(rt, feed, items, first_poll, now, changed.signatures)
     next_poll = done(
         body_sha256=result.body_sha256,
         entry_sigs=changed.signatures,
@@ -211,17 +213,25 @@ async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> li
 
 
 def _record(
-    rt: Runtime, feed: FeedConfig, items: list[Item], first_poll: bool, now: datetime
+    rt: Runtime,
+    feed: FeedConfig,
+    items: list[Item],
+    first_poll: bool,
+    now: datetime,
+    entry_ids: Iterable[str] = (),
 ) -> tuple[int, int]:
     """Dedup and store a poll's items with their alerts, in one transaction.
 
     New items are matched and join or start a story; known items whose text changed
     are matched again and alert only on rules they did not match before; unchanged
-    and pruned items are skipped. Returns (new items, alerts queued).
+    and pruned items are skipped. ``entry_ids``: the pre-scan's ids of every entry
+    of the document, unchanged ones included (they were not parsed into ``items``).
+    Returns (new items, alerts queued).
     """
     keyed: dict[str, Item] = {}
     for item in items:
         keyed.setdefault(item_key(item), item)
+    listed = listed_keys(keyed, entry_ids)
     store = Items(rt.store)
     known = store.known(feed.key, keyed)
     pruned = store.pruned(feed.key, keyed.keys() - known.keys())
@@ -233,7 +243,7 @@ def _record(
                     queued += _record_update(rt, store, feed, known[key], item, now)
                 elif key not in pruned:
                     alertable = _alertable(rt, feed, item, first_poll, now)
-                    queued += _record_new(rt, store, feed, key, item, alertable, now)
+                    queued += _record_new(rt, store, feed, key, item, alertable, listed, now)
                     new += 1
     except BaseException:
         rt.stories.rollback()
@@ -249,17 +259,18 @@ def _record_new(
     key: str,
     item: Item,
     alertable: bool,
+    listed: frozenset[str],
     now: datetime,
 ) -> int:
+    """Match a new item, fold it into a story (or start one) and queue its alerts.
+
+    ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
+    """
     matches = _match(rt, feed, item)
     metrics.matched(matches)
     canonical = canonical_url(item.link)
     fp = fingerprint(item)
-    story = store.story_by_url(canonical) if canonical else None
-    story_id, story_feed = (story.id, story.feed_url) if story else (None, None)
-    near = None if story else rt.stories.nearest(fp, now)
-    if near:
-        story_id, story_feed = near.story_id, store.story_feed(near.story_id)
+    story_id, alias = _story_for(rt, store, feed, item, canonical, fp, listed, now)
     item_id, story_id = store.insert(
         feed.key,
         key,
@@ -268,12 +279,45 @@ def _record_new(
         content_hash=content_hash(item),
         fingerprint=fp,
         story_id=story_id,
-        same_feed=story_feed == feed.key,
+        same_feed=alias,
         now=now,
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)
     return store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
+
+
+def _story_for(
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    item: Item,
+    canonical: str | None,
+    fp: int | None,
+    listed: frozenset[str],
+    now: datetime,
+) -> tuple[int | None, bool]:
+    """The story a new item joins (None: it starts one), and whether it joins as an
+    alias of an item of its own feed (a re-issued copy, never listed apart).
+
+    Candidates are the stories sharing its canonical link, then those with
+    near-identical text (closest first); it joins the first one that
+    :func:`~monitor.dedup.folding.may_join` allows (docs/dedup.md).
+    """
+    by_link = store.stories_by_url(canonical) if canonical else []
+    by_text = [m.story_id for m in rt.stories.near(fp, now)]
+    for signal, story_id in [("link", s) for s in by_link] + [("text", s) for s in by_text]:
+        mates = store.feed_mates(story_id, feed.key)
+        if may_join(item.title, mates, listed):
+            log.info(
+                "feed=%r item=%r joins story %d (same %s)",
+                feed.display_name,
+                item.id,
+                story_id,
+                signal,
+            )
+            return story_id, bool(mates)
+    return None, False
 
 
 def _record_update(

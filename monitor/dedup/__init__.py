@@ -3,7 +3,11 @@
 - :mod:`monitor.dedup.urls`: canonical URLs (the same link, tracking noise removed);
 - :mod:`monitor.dedup.identity`: an item's key within its feed, stable under churn;
 - :mod:`monitor.dedup.fingerprint`: 64-bit SimHash of an item's text;
-- :mod:`monitor.dedup.index`: near-duplicate lookup among recent fingerprints.
+- :mod:`monitor.dedup.index`: near-duplicate lookup among recent fingerprints;
+- :mod:`monitor.dedup.folding`: whether a new item may join a story a link or text
+  points to (what each signal proves, docs/dedup.md);
+- :mod:`monitor.dedup.story`: which item of a story a message shows, with which
+  highlights, and which items it lists.
 
 All pure: the store persists what these compute; the pipeline decides what to do.
 """

@@ -1,4 +1,4 @@
-"""Which story a new item joins: same canonical link, else near-identical text.
+"""Which stories a new item's text points to: near-identical text within the window.
 
 :class:`StoryFinder` wraps the long-lived :class:`FingerprintIndex` with the
 fingerprints of the poll in progress, which join the index only once the poll's
@@ -22,11 +22,22 @@ class StoryFinder:
 
     def nearest(self, fp: int | None, now: datetime) -> NearMatch | None:
         """The closest story within the window, or None (or when ``fp`` is None)."""
+        found = self.near(fp, now)
+        return found[0] if found else None
+
+    def near(self, fp: int | None, now: datetime) -> list[NearMatch]:
+        """Every story within the window whose text is near ``fp``, closest first.
+
+        Committed stories come before this poll's at equal distance; none for None.
+        """
         if fp is None:
-            return None
+            return []
         since = (now - self.window).timestamp()
-        found = [m for m in (self._batch.nearest(fp), self.index.nearest(fp, since)) if m]
-        return min(found, key=lambda m: m.distance) if found else None
+        found = self.index.near(fp, since) + self._batch.near(fp)
+        closest: dict[int, NearMatch] = {}
+        for match in sorted(found, key=lambda m: m.distance):  # stable: committed first
+            closest.setdefault(match.story_id, match)
+        return list(closest.values())
 
     def remember(self, fp: int | None, story_id: int, now: datetime) -> None:
         """Note a fingerprint recorded in the current (uncommitted) poll."""

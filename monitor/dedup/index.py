@@ -78,6 +78,25 @@ class FingerprintIndex:
             return None
         return NearMatch(self._stories[best[1]], best[0])
 
+    def near(self, fp: int, since: float = float("-inf")) -> list[NearMatch]:
+        """Every story with an entry seen at or after ``since`` within ``max_distance``.
+
+        Closest first (ties: earliest entry first), each story once at its closest.
+        """
+        hits: set[tuple[int, int]] = set()
+        for bucket, key in zip(self._buckets, self._keys(fp), strict=True):
+            for position in bucket.get(key, ()):
+                if self._times[position] < since:
+                    continue
+                distance = hamming(fp, self._fps[position])
+                if distance <= self.max_distance:
+                    hits.add((distance, position))
+        stories: dict[int, NearMatch] = {}
+        for distance, position in sorted(hits):
+            story = self._stories[position]
+            stories.setdefault(story, NearMatch(story, distance))
+        return list(stories.values())
+
     def entries(self) -> list[tuple[int, int, float]]:
         """Every (fingerprint, story, seen at), oldest first."""
         return list(zip(self._fps, self._stories, self._times, strict=True))

@@ -3,7 +3,8 @@
 :func:`digest_view` turns a :class:`~monitor.models.Digest` into dicts, lists and
 strings only (no model objects reach a template): each story's title and link, its
 duplicates, when and where it was published, and a snippet of its text with the
-matched terms marked (``highlight_segments``). Titles, feed names and authors are
+matched terms marked (``highlight_segments``; only highlights that mark their term
+in the text shown, :func:`marks_term`). Titles, feed names and authors are
 flattened to one line without control characters and cut to a bound here, snippets
 and duplicate lists are bounded too: a template never sees a raw newline in a title
 or an unbounded value.
@@ -14,15 +15,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from monitor.models import Digest, Highlight, Item, Story
+from monitor.rules.stem import stem
+from monitor.rules.text import Word, words
 
 __all__ = [
     "SUBJECT_MAX",
     "digest_view",
     "groups_of",
     "highlight_segments",
+    "marks_term",
     "newest_first",
     "one_line",
     "story_view",
@@ -35,6 +40,7 @@ TITLE_MAX = 500
 DUPLICATES_SHOWN = 20
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_GLOB = {"*": ".*", "?": "."}
 
 
 def highlight_segments(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, bool]]:
@@ -124,11 +130,52 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
+def marks_term(shown: str, term: str) -> bool:
+    """Whether ``shown``, the text a highlight would mark, is an occurrence of ``term``.
+
+    ``term`` is the rule's normalized query text (a word, a phrase, or a wildcard
+    pattern; :func:`monitor.rules.text.normalize_term`). Every word of ``shown`` must
+    be one of the term's words: the same folded word, a word the wildcard accepts, a
+    bigram of a CJK word of the term, or the same stem (rules with ``stem: true``).
+    A highlight made on another text (another outlet's copy, the item before an edit)
+    fails this where its offsets land on other words, and is not rendered.
+    """
+    found = list(words(shown))
+    wanted = term.split()
+    return bool(found) and all(any(_agrees(w, t) for t in wanted) for w in found)
+
+
+def _agrees(word: Word, term: str) -> bool:
+    """Whether one analyzed ``word`` of a highlight is (a form of) one word of a term."""
+    if word.text == term:
+        return True
+    if "*" in term or "?" in term:
+        return _wildcard(term).fullmatch(word.text) is not None
+    if word.cjk:
+        return word.text in term
+    return stem(word.text) == stem(term)
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(term: str) -> re.Pattern[str]:
+    """A folded ``te?m*`` term as a regex over one folded word."""
+    return re.compile("".join(_GLOB.get(c, re.escape(c)) for c in term))
+
+
+def _shown(item: Item, highlights: Sequence[Highlight]) -> list[Highlight]:
+    """The highlights that mark their term in ``item``'s text as it is shown."""
+    fields = item.fields()
+    return [h for h in highlights if marks_term(fields.get(h.field, "")[h.start : h.end], h.term)]
+
+
 def story_view(story: Story, rule: str | None = None) -> dict[str, Any]:
-    """The plain values a template sees for one story (under ``rule`` if given)."""
+    """The plain values a template sees for one story (under ``rule`` if given).
+
+    Only highlights that mark their term in the shown text are used (:func:`marks_term`).
+    """
     matches = [m for m in story.matches if rule is None or m.rule == rule] or story.matches
-    highlights = [h for m in matches for h in m.highlights]
     item = story.item
+    highlights = _shown(item, [h for m in matches for h in m.highlights])
     title = item.title or item.link or "(untitled)"
     title_spans = [(h.start, h.end) for h in highlights if h.field == "title"]
     duplicates = [

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.dedup.folding import FeedMate
 from monitor.models import Item, Match
 from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
 from monitor.store.sqlite import Store
@@ -109,10 +110,24 @@ class Items:
         ).fetchone()
         return StoryRef(row[0], row[1]) if row else None
 
-    def story_feed(self, story_id: int) -> str | None:
-        """The feed of the item that started ``story_id``."""
-        row = self.conn.execute("SELECT feed_url FROM items WHERE id = ?", (story_id,)).fetchone()
-        return row[0] if row else None
+    def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
+        """The stories holding an item with this canonical link, oldest first (at most
+        ``limit``: a link shared by more stories than that is a landing page)."""
+        rows = self.conn.execute(
+            "SELECT story_id FROM items WHERE canonical_url = ? GROUP BY story_id "
+            "ORDER BY MIN(id) LIMIT ?",
+            (canonical_url, limit),
+        )
+        return [r[0] for r in rows]
+
+    def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
+        """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
+        rows = self.conn.execute(
+            "SELECT item_key, json_extract(data, '$.title') FROM items "
+            "WHERE story_id = ? AND feed_url = ? ORDER BY id",
+            (story_id, feed_url),
+        )
+        return [FeedMate(key, title or "") for key, title in rows]
 
     def insert(
         self,

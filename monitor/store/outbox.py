@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.models import Digest, Duplicate, Item, Match, Story
+from monitor.dedup.story import Member, compose
+from monitor.models import Digest, Match, Story
 from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts, ts_not_before
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
@@ -146,22 +147,22 @@ class Outbox:
         return tuple(self._story(sid, rules) for sid, rules in rules_by_story.items())
 
     def _story(self, story_id: int, rules: list[str]) -> Story:
-        items = self.conn.execute(
-            "SELECT id, data, same_feed FROM items WHERE story_id = ? ORDER BY id", (story_id,)
+        """The story as this message shows it (:func:`monitor.dedup.story.compose`)."""
+        rows = self.conn.execute(
+            "SELECT id, data FROM items WHERE story_id = ? ORDER BY id", (story_id,)
         ).fetchall()
-        ids = [r["id"] for r in items]
         found = self.conn.execute(
-            f"SELECT item_id, rule, data FROM matches WHERE item_id IN ({','.join('?' * len(ids))})"
-            " ORDER BY item_id",
-            ids,
+            "SELECT m.item_id, m.rule, m.data FROM matches m JOIN items i ON i.id = m.item_id "
+            "WHERE i.story_id = ?",
+            (story_id,),
         ).fetchall()
-        first_match: dict[str, Match] = {}
+        matches: dict[int, dict[str, Match]] = {}
         for row in found:
-            if row["rule"] in rules and row["rule"] not in first_match:
-                first_match[row["rule"]] = match_from_json(row["rule"], row["data"])
-        lead = item_from_json(items[0]["data"])
-        matches = tuple(first_match[r] for r in rules if r in first_match)
-        return Story(f"s{story_id}-{lead.id}"[:200], lead, matches, _duplicates(lead, items[1:]))
+            if row["rule"] in rules:
+                match = match_from_json(row["rule"], row["data"])
+                matches.setdefault(row["item_id"], {})[row["rule"]] = match
+        members = [Member(item_from_json(r["data"]), matches.get(r["id"], {})) for r in rows]
+        return compose(story_id, members, rules)
 
     def mark_sent(self, message_id: str, answer: str, now: datetime) -> None:
         """The destination accepted the message: it and its rows are done."""
@@ -248,19 +249,6 @@ class Outbox:
                 "WHERE message_id = ?",
                 (status, error, ts(now), message_id),
             )
-
-
-def _duplicates(lead: Item, rows: list) -> tuple[Duplicate, ...]:
-    """Other outlets' copies: one per feed, none from the lead's own feed (churn aliases)."""
-    feeds = {lead.feed.url}
-    duplicates = []
-    for row in rows:
-        item = item_from_json(row["data"])
-        if row["same_feed"] or item.feed.url in feeds:
-            continue
-        feeds.add(item.feed.url)
-        duplicates.append(Duplicate(item.guid, item.title, item.link, item.feed))
-    return tuple(duplicates)
 
 
 def _message_state(row: sqlite3.Row) -> MessageState:
