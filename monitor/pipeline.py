@@ -233,6 +233,8 @@ def _record(
         keyed.setdefault(item_key(item), item)
     listed = listed_keys(keyed, entry_ids)
     store = Items(rt.store)
+    if adopted := store.adopt_former_keys(feed.key, keyed):
+        log.info("feed=%r items=%d carried over to their guid as written", feed.key, adopted)
     known = store.known(feed.key, keyed)
     pruned = store.pruned(feed.key, keyed.keys() - known.keys())
     new = queued = 0

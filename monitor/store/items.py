@@ -10,7 +10,7 @@ and their alerts commit together.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,6 +79,33 @@ class Items:
             )
             found.update(by_tomb[r[0]] for r in rows)
         return found
+
+    def adopt_former_keys(self, feed_url: str, items: Mapping[str, Item]) -> int:
+        """Carry stored items over from the key an earlier version gave them.
+
+        ``items`` maps each item's key to the item. An item whose ``former_key`` is
+        stored under this feed (and whose own key is not) takes that row over: the
+        same story, the same alerts, so an upgrade sends nothing twice. A former key
+        that was pruned leaves its tombstone to the new key. Returns the rows renamed.
+        """
+        former = {i.former_key: key for key, i in items.items() if i.former_key not in (None, key)}
+        if not former:
+            return 0
+        stored = self.known(feed_url, former)
+        taken = self.known(feed_url, former.values())
+        moves = [(new, feed_url, old) for old, new in former.items() if old in stored]
+        moves = [move for move in moves if move[0] not in taken]
+        tombs = self.pruned(feed_url, former.keys() - stored.keys())
+        with self.store.transaction():
+            self.conn.executemany(
+                "UPDATE items SET item_key = ? WHERE feed_url = ? AND item_key = ?", moves
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO tombstones VALUES (?, "
+                "(SELECT pruned_at FROM tombstones WHERE key = ?))",
+                [(tombstone_key(feed_url, former[o]), tombstone_key(feed_url, o)) for o in tombs],
+            )
+        return len(moves)
 
     def publish_times(
         self, feed_url: str, first_polled: datetime | None, limit: int = 200
