@@ -57,7 +57,6 @@ def alert_if_failing_too_long(rt: Runtime, feed: FeedConfig, now: datetime) -> N
             content_hash="",
             fingerprint=None,
             story_id=None,
-            same_feed=False,
             now=now,
         )
         store.add_matches(item_id, [Match(HEALTH_RULE, ())], now)

@@ -25,6 +25,11 @@ class FeedRef:
     url: str
 
 
+# The id of an item that no guid or link identifies: a hash of its text, so it is
+# stable across polls (see monitor.ingest.normalize and monitor.dedup.identity).
+TEXT_ID_PREFIX = "sha256:"
+
+
 @dataclass(frozen=True)
 class Item:
     """One feed entry, normalized: plain text fields, UTC time, a stable id."""
@@ -41,7 +46,7 @@ class Item:
     tags: tuple[str, ...] = ()
     lang: str | None = None
     # The key an earlier version of news-monitor gave this item, when it differs
-    # (see monitor.ingest.normalize._former_guid_key); used once, never stored.
+    # (see monitor.ingest.entryid.former_key); used once, never stored.
     former_key: str | None = field(default=None, compare=False)
 
     def fields(self) -> dict[str, str]:

@@ -272,7 +272,7 @@ def _record_new(
     metrics.matched(matches)
     canonical = canonical_url(item.link)
     fp = fingerprint(item)
-    story_id, alias = _story_for(rt, store, feed, item, canonical, fp, listed, now)
+    story_id = _story_for(rt, store, feed, item, canonical, fp, listed, now)
     item_id, story_id = store.insert(
         feed.key,
         key,
@@ -281,7 +281,6 @@ def _record_new(
         content_hash=content_hash(item),
         fingerprint=fp,
         story_id=story_id,
-        same_feed=alias,
         now=now,
     )
     rt.stories.remember(fp, story_id, now)
@@ -298,9 +297,8 @@ def _story_for(
     fp: int | None,
     listed: frozenset[str],
     now: datetime,
-) -> tuple[int | None, bool]:
-    """The story a new item joins (None: it starts one), and whether it joins as an
-    alias of an item of its own feed (a re-issued copy, never listed apart).
+) -> int | None:
+    """The story a new item joins (None: it starts one).
 
     Candidates are the stories sharing its canonical link, then those with
     near-identical text (closest first); it joins the first one that
@@ -318,8 +316,8 @@ def _story_for(
                 story_id,
                 signal,
             )
-            return story_id, bool(mates)
-    return None, False
+            return story_id
+    return None
 
 
 def _record_update(
@@ -329,10 +327,11 @@ def _record_update(
     if digest == known.content_hash:
         return 0
     before = store.rules_matched(known.id)
-    fresh = [m for m in _match(rt, feed, item) if m.rule not in before]
+    matches = _match(rt, feed, item)
+    fresh = [m for m in matches if m.rule not in before]
     metrics.matched(fresh)
     store.update(known.id, item, digest)
-    store.add_matches(known.id, fresh, now)
+    store.add_matches(known.id, matches, now)  # every rule's highlights follow the new text
     if fresh:
         log.info(
             "feed=%r item=%r updated, now matches %s",

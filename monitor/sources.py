@@ -23,21 +23,22 @@ from typing import TYPE_CHECKING
 import httpx
 
 from monitor.errors import FetchError, ParseError
+from monitor.ingest.charset import decode_document
 from monitor.ingest.discover import advertised_feed
-from monitor.ingest.fetch import MAX_BYTES_SETTING, FetchResult, fetch
+from monitor.ingest.fetch import MAX_BYTES_SETTING, FetchResult, fetch, too_large_error
 from monitor.ingest.htmltext import html_to_text
 from monitor.ingest.parseworker import (
     ParseLimitError,
     ParsePool,
     parse_items_isolated,
-    scaled_limits,
+    run_for_body,
 )
 from monitor.models import FeedRef, Item
 
 if TYPE_CHECKING:  # not imported at run time: a parse worker unpickling document_item
     from monitor.config import MonitorConfig  # loads this module, and needs no pydantic
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,20 @@ async def read_items(
         raise
     except ParseError:
         pass
-    return [await document_item_isolated(body, source, url, pool=pool)]
+    return [await document_item_isolated(body, source, url, result.content_type, pool=pool)]
 
 
-def document_item(body: bytes, name: str, url: str | None = None) -> Item:
-    """One Item from an article page or text: title from ``<title>``, content its text."""
-    text = body.decode("utf-8", errors="replace")
-    found = _TITLE.search(body[:65536])
-    title = html_to_text(found.group(1).decode("utf-8", "replace")) if found else ""
+def document_item(
+    body: bytes, name: str, url: str | None = None, content_type: str | None = None
+) -> Item:
+    """One Item from an article page or text: title from ``<title>``, content its text.
+
+    The text is decoded as a feed is (:func:`monitor.ingest.charset.decode_document`:
+    BOM, the HTTP charset, a guess), so a windows-1251 page reads as Cyrillic.
+    """
+    text = decode_document(body, content_type).text
+    found = _TITLE.search(text[:65536])
+    title = html_to_text(found.group(1)) if found else ""
     return Item(
         feed=FeedRef(name, url or name),
         id=url or name,
@@ -166,21 +173,22 @@ def document_item(body: bytes, name: str, url: str | None = None) -> Item:
 
 
 async def document_item_isolated(
-    body: bytes, name: str, url: str | None = None, *, pool: ParsePool
+    body: bytes,
+    name: str,
+    url: str | None = None,
+    content_type: str | None = None,
+    *,
+    pool: ParsePool,
 ) -> Item:
     """:func:`document_item` in a parse worker, with the parse limits for ``body``'s size."""
-    return await pool.run(document_item, body, name, url, **scaled_limits(pool, len(body)))
+    return await run_for_body(document_item, body, name, url, content_type, pool=pool)
 
 
 async def stdin_item(*, limits: SourceLimits, pool: ParsePool) -> Item:
     """The text on standard input as one item (at most ``limits.max_bytes`` bytes)."""
     body = sys.stdin.buffer.read(limits.max_bytes + 1)
     if len(body) > limits.max_bytes:
-        raise FetchError(
-            "too_large",
-            f"<stdin>: over the {limits.max_bytes}-byte limit; raise {MAX_BYTES_SETTING}"
-            " to accept it",
-        )
+        raise too_large_error("<stdin>", limits.max_bytes, MAX_BYTES_SETTING)
     return await document_item_isolated(body, "<stdin>", pool=pool)
 
 

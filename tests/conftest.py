@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -81,3 +83,17 @@ def write_config(path: Path, config: dict) -> Path:
     """Write a config dict as YAML to ``path``."""
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     return path
+
+
+def with_pool(coro_fn: Any, workers: int = 1, **options: Any) -> Any:
+    """Run ``await coro_fn(pool)`` with a fresh ParsePool (closed afterwards)."""
+    from monitor.ingest.workerpool import ParsePool
+
+    async def go() -> Any:
+        pool = ParsePool(workers, **options)
+        try:
+            return await coro_fn(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())

@@ -3,9 +3,10 @@
 The key follows the item's id (:mod:`monitor.ingest.normalize`): the guid when it
 identifies the item, else the canonical link (so a link that only changes its
 tracking parameters or host case keeps its identity), else a hash of the text. A
-guid that several entries of one document share identifies none of them: their id
-is their link or text, and so is their key. Titles, dates and summaries may change
-under the same key: that is an *update*, detected by :func:`content_hash`.
+guid or link that several entries of one document share identifies none of them:
+their id is their link or text (:mod:`monitor.ingest.entryid`), and so is their
+key. Titles, dates and summaries may change under the same key: that is an
+*update*, detected by :func:`content_hash`.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from __future__ import annotations
 import hashlib
 
 from monitor.dedup.urls import canonical_url
-from monitor.models import Item
+from monitor.models import TEXT_ID_PREFIX, Item
 
 
 def item_key(item: Item) -> str:
-    """The stable key of ``item`` within its feed."""
-    link = canonical_url(item.link) or item.link
-    if not item.guid:
-        return link or item.id
-    if item.id == item.guid:
+    """The stable key of ``item`` within its feed: its guid when that is its id, a
+    hash of its text when that is (no guid or link of its document identified it),
+    else its link in canonical form."""
+    if item.guid and item.id == item.guid:
         return item.guid
-    return link if item.id == item.link and link else item.id  # a repeated guid
+    if item.id.startswith(TEXT_ID_PREFIX):
+        return item.id
+    return canonical_url(item.link) or item.link or item.id
 
 
 def content_hash(item: Item) -> str:

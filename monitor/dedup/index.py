@@ -66,17 +66,8 @@ class FingerprintIndex:
 
         Ties go to the earliest entry, so a story keeps the item that started it.
         """
-        best: tuple[int, int] | None = None
-        for bucket, key in zip(self._buckets, self._keys(fp), strict=True):
-            for position in bucket.get(key, ()):
-                if self._times[position] < since:
-                    continue
-                distance = hamming(fp, self._fps[position])
-                if distance <= self.max_distance and (best is None or (distance, position) < best):
-                    best = (distance, position)
-        if best is None:
-            return None
-        return NearMatch(self._stories[best[1]], best[0])
+        found = self.near(fp, since)
+        return found[0] if found else None
 
     def near(self, fp: int, since: float = float("-inf")) -> list[NearMatch]:
         """Every story with an entry seen at or after ``since`` within ``max_distance``.

@@ -46,7 +46,7 @@ _GUESS_BYTES = 64 * 1024  # charset-normalizer reads this much, not a 20 MB body
 
 @dataclass(frozen=True)
 class Decoded:
-    """A document as text: ``text``, the ``encoding`` used, and what was ``declared``.
+    """A document as text: ``text`` and the ``encoding`` it was read in.
 
     ``note`` is one line for the log when the declared and the used encodings
     differ (or invalid bytes were replaced), else None.
@@ -54,7 +54,6 @@ class Decoded:
 
     text: str
     encoding: str
-    declared: str | None
     note: str | None = None
 
 
@@ -62,61 +61,61 @@ def decode_document(body: bytes, content_type: str | None = None) -> Decoded:
     """Read ``body`` as text, the encoding found as the module docstring says."""
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return _decode(body[len(bom) :], name, f"{name} (byte order mark)", None)
+            return _decode(body[len(bom) :], name, "byte order mark", None)
     found = _DECLARATION.match(body[:1024])
     xml = _codec(found.group(1).decode("ascii")) if found else None
     if xml and xml.startswith(("utf-16", "utf-32")):
         xml = None  # an ASCII-compatible declaration cannot truly say UTF-16
     http = _codec(_http_charset(content_type))
     if http:
-        return _decode(body, http, f"{http} (HTTP charset)", xml)
+        return _decode(body, http, "HTTP charset", xml)
     if xml:
-        return _decode(body, xml, f"{xml} (XML declaration)", None)
+        return _decode(body, xml, "XML declaration", None)
     return _guessed(body, None, None)
 
 
-def to_utf8(decoded: Decoded) -> bytes:
-    """The document as UTF-8 bytes, starting at its XML declaration, which says UTF-8."""
-    text = decoded.text.lstrip()
+def to_utf8(text: str) -> bytes:
+    """A decoded document as UTF-8 bytes, from its XML declaration, which says UTF-8."""
+    text = text.lstrip()
     head = _DECLARATION_TEXT.match(text)
     if head:
         text = '<?xml version="1.0" encoding="utf-8"?>' + text[head.end() :]
     return text.encode("utf-8", "replace")
 
 
-def _decode(body: bytes, encoding: str, source: str, fallback: str | None) -> Decoded:
-    """``body`` in ``encoding`` (declared by ``source``); ``fallback``: the XML declaration."""
-    declared = source.split(" ", 1)[0]
+def _decode(body: bytes, encoding: str, origin: str, xml: str | None) -> Decoded:
+    """``body`` in ``encoding``, which ``origin`` declared; ``xml``: the XML declaration's."""
+    declared = f"{encoding} ({origin})"
     if encoding != "utf-8":
         try:
-            return Decoded(body.decode(encoding), encoding, declared)
+            return Decoded(body.decode(encoding), encoding)
         except UnicodeDecodeError:
             text = body.decode(encoding, "replace")
-            return Decoded(text, encoding, declared, f"declared {source}: invalid bytes replaced")
+            return Decoded(text, encoding, f"declared {declared}: invalid bytes replaced")
     try:
-        return Decoded(body.decode("utf-8"), "utf-8", declared)
+        return Decoded(body.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
     if not _UTF8_MULTIBYTE.search(body):
-        return _guessed(body, source, fallback)
-    bad = _count_invalid(body)
-    note = f"declared {source}: {bad} invalid byte{'s' * (bad != 1)} replaced with U+FFFD"
-    return Decoded(body.decode("utf-8", "replace"), "utf-8", declared, note)
+        return _guessed(body, declared, xml)
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - body.decode("utf-8", "ignore").count("\ufffd")
+    note = f"declared {declared}: {bad} invalid byte{'s' * (bad != 1)} replaced with U+FFFD"
+    return Decoded(text, "utf-8", note)
 
 
 def _guessed(body: bytes, declared: str | None, xml: str | None) -> Decoded:
     """No usable declaration (or a false UTF-8 one): UTF-8, else the XML declaration
     when it names a legacy encoding, else a detector's guess, else windows-1252."""
-    name = declared.split(" ", 1)[0] if declared else None
     try:
-        return Decoded(body.decode("utf-8"), "utf-8", name)
+        return Decoded(body.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
     how = "as its XML declaration says" if xml and xml != "utf-8" else "guessed"
     guess = xml if xml and xml != "utf-8" else (_detect(body) or "cp1252")
-    text = body.decode(guess, "replace")
     said = f"declared {declared}" if declared else "no encoding declared"
-    return Decoded(text, guess, name, f"{said}, but not UTF-8: read as {guess} ({how})")
+    note = f"{said}, but not UTF-8: read as {guess} ({how})"
+    return Decoded(body.decode(guess, "replace"), guess, note)
 
 
 def _detect(body: bytes) -> str | None:
@@ -128,11 +127,6 @@ def _detect(body: bytes) -> str | None:
     sample = body[:_GUESS_BYTES]
     best = from_bytes(sample, cp_exclusion=["utf_8", "utf_16", "utf_32"]).best()
     return _codec(best.encoding) if best else None
-
-
-def _count_invalid(body: bytes) -> int:
-    text = body.decode("utf-8", "replace")
-    return text.count("\ufffd") - body.decode("utf-8", "ignore").count("\ufffd")
 
 
 def _http_charset(content_type: str | None) -> str | None:

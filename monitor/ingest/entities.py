@@ -16,9 +16,13 @@ from __future__ import annotations
 import re
 from html.entities import html5
 
-_XML_ENTITIES = frozenset({"amp;", "lt;", "gt;", "quot;", "apos;"})
+# What may need a repair: a CDATA section or comment (skipped whole), or an "&" that
+# does not start one of the five XML entities (those, the bulk of a feed's escaped
+# HTML, never reach the Python callback).
 _REFERENCE = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|&(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)?",
+    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->"
+    r"|&(?!(?:amp|lt|gt|quot|apos);)"
+    r"(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)?",
     re.DOTALL,
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,8 +60,6 @@ def _repair(found: re.Match[str]) -> str:
         base = 16 if reference[1] in "xX" else 10
         code = int(reference[1 + (base == 16) : -1], base)
         return whole if _is_xml_char(code) else ""
-    if reference in _XML_ENTITIES:
-        return whole
     chars = html5.get(reference)
     if chars is None:
         return "&amp;" + reference

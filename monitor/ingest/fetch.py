@@ -221,7 +221,7 @@ async def _read_body(
     shown = redact_url(url)
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(f"{shown}: body of {declared} bytes", max_bytes, limit_setting)
+        raise too_large_error(f"{shown}: body of {declared} bytes", max_bytes, limit_setting)
     encoding = response.headers.get("Content-Encoding")
     try:
         decoder = BoundedDecoder(encoding, max_bytes)
@@ -240,7 +240,7 @@ async def _read_body(
             "http", f"{shown}: unsupported Content-Encoding {exc} (we ask for {ACCEPT_ENCODING})"
         ) from None
     except TooLarge:
-        raise _too_large(
+        raise too_large_error(
             f"{shown}: body", max_bytes, limit_setting, " after decompression"
         ) from None
     except CorruptBody as exc:
@@ -251,8 +251,9 @@ async def _read_body(
     return body
 
 
-def _too_large(what: str, max_bytes: int, setting: str, note: str = "") -> FetchError:
-    """The ``too_large`` error: the cap in bytes and MiB, and the setting that raises it."""
+def too_large_error(what: str, max_bytes: int, setting: str, note: str = "") -> FetchError:
+    """The ``too_large`` error for ``what`` (a body, a file, standard input): the cap in
+    bytes and MiB, and the setting (``setting``) to raise to accept it."""
     return FetchError(
         "too_large",
         f"{what} is over the {max_bytes}-byte limit ({max_bytes / 2**20:.4g} MiB){note};"
@@ -309,11 +310,12 @@ def _read_file(url: str, max_bytes: int, limit_setting: str = MAX_BYTES_SETTING)
     except OSError as exc:
         raise FetchError("file", f"{url}: cannot read {path}: {exc.strerror}") from None
     if len(body) > max_bytes:
-        raise _too_large(f"{url}: file", max_bytes, limit_setting)
+        raise too_large_error(f"{url}: file", max_bytes, limit_setting)
     try:  # a gzip file (feed.xml.gz) is read inflated, with the same bound
         body = decode_bounded(body, None, max_bytes)
     except TooLarge:
-        raise _too_large(f"{url}: file", max_bytes, limit_setting, " after decompression") from None
+        note = " after decompression"
+        raise too_large_error(f"{url}: file", max_bytes, limit_setting, note) from None
     except CorruptBody as exc:
         raise FetchError("file", f"{url}: cannot decode {path}: {exc}") from None
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

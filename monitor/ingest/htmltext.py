@@ -20,7 +20,10 @@ _BLOCKS = frozenset(
 _SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
+# C0 controls but tab, LF, VT, FF and CR (spaces and line breaks, collapsed by _tidy),
+# DEL and C1: none is text a reader should see, and ESC must never reach a terminal.
 _CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_ALL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
@@ -64,6 +67,13 @@ class _TextExtractor(HTMLParser):
                 self.parts.append(pending)
 
 
+def drop_controls(text: str, *, keep_lines: bool = True) -> str:
+    """``text`` without control characters: C0 (but, with ``keep_lines``, the white
+    space ones: tab, line breaks), DEL and C1. ``keep_lines=False`` is for one-line
+    values (a link, a guid, an author), where a line break is no text either."""
+    return (_CONTROLS if keep_lines else _ALL_CONTROLS).sub("", text)
+
+
 def field_text(value: str | None, kind: str, limit: int | None = None) -> str:
     """The plain text of one feed field, at most ``limit`` characters.
 
@@ -98,8 +108,7 @@ def html_to_text(html: str, limit: int | None = None) -> str:
 
 def _tidy(text: str, limit: int | None) -> str:
     """Spaces collapsed, blocks as paragraphs, control characters dropped."""
-    text = _CONTROLS.sub("", text)
-    text = _SPACES.sub(" ", text)
+    text = _SPACES.sub(" ", drop_controls(text))
     text = _NEWLINES.sub("\n", text).strip()
     text = "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
     return text[:limit] if limit is not None else text

@@ -3,90 +3,62 @@
 Text fields become plain text with bounded length (:func:`field_text`: only what
 the feed marks as HTML is parsed as HTML); the published time becomes an aware UTC
 datetime, or None when the feed's date cannot be read exactly
-(:mod:`monitor.ingest.dates`). Identity follows the feed's own word:
-
-- the guid exactly as written (never resolved into a URL); a guid that several
-  entries of one document share identifies none of them, and those entries fall
-  back to the next identity: their link, else (when the link is shared too) a
-  hash of their text;
-- the link from ``<link>``, or from a guid that is an absolute http(s) URL not
-  marked ``isPermaLink="false"`` (RSS 2.0); never invented from a relative guid;
-- links and guids are kept whole up to :data:`MAX_LINK` characters and dropped,
-  never cut, beyond (a cut URL is a broken one).
+(:mod:`monitor.ingest.dates`). The id is the entry's identifier in its document
+(:func:`monitor.ingest.entryid.entry_ids`: the guid as written, else the link),
+else a hash of its text, so it is stable across polls.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 from monitor.ingest.dates import parse_date
-from monitor.ingest.htmltext import field_text
-from monitor.ingest.parse import MAX_LINK, ParsedFeed, bounded, guid_of, repeated_guids
-from monitor.models import FeedRef, Item
+from monitor.ingest.entryid import entry_ids, former_key, guid_of, link_of
+from monitor.ingest.htmltext import drop_controls, field_text
+from monitor.ingest.parse import ParsedFeed
+from monitor.models import TEXT_ID_PREFIX, FeedRef, Item
 
 MAX_TITLE = 1_000
 MAX_SUMMARY = 20_000
 MAX_CONTENT = 200_000
 MAX_SHORT = 500
-FORMER_MAX = 500  # guids and links were cut at this length before (see Item.former_key)
-_ABSOLUTE_HTTP = re.compile(r"(?i)https?://[^\s/?#]")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def normalize_feed(parsed: ParsedFeed, feed: FeedRef, now: datetime) -> list[Item]:
     """Every entry of ``parsed`` as an Item of ``feed`` (exact repeats dropped)."""
-    repeated = repeated_guids(parsed.entries)
-    links = Counter(_link(e) for e in parsed.entries if guid_of(e) in repeated)
-    first_of: set[str] = set()
+    seen_guids: set[str] = set()
     items: dict[str, Item] = {}
-    for entry in parsed.entries:
-        guid = guid_of(entry)
-        if guid in repeated:
-            link = _link(entry)
-            own = link if link and links[link] == 1 else None
-            former = guid[:FORMER_MAX] if guid not in first_of else None
-            first_of.add(guid)
-            item = normalize_entry(entry, feed, parsed.language, now, own_id=own or "")
-            item = _with_former(item, former)
-        else:
-            item = normalize_entry(entry, feed, parsed.language, now, base=parsed.base_url)
+    for entry, ident in zip(parsed.entries, entry_ids(parsed.entries), strict=True):
+        item = normalize_entry(entry, feed, parsed.language, now, ident)
+        first_of_repeated = bool(item.guid) and ident != item.guid and item.guid not in seen_guids
+        if item.guid:
+            seen_guids.add(item.guid)
+        former = former_key(item.guid, parsed.base_url or feed.url, first_of_repeated)
+        if former and former != item.id:
+            item = replace(item, former_key=former)
         items.setdefault(item.id, item)
     return list(items.values())
 
 
 def normalize_entry(
-    entry: Any,
-    feed: FeedRef,
-    language: str | None,
-    now: datetime,
-    own_id: str | None = None,
-    base: str = "",
+    entry: Any, feed: FeedRef, language: str | None, now: datetime, ident: str | None
 ) -> Item:
     """One parsed entry (see :func:`monitor.ingest.parse.slim_entry`) as an Item.
 
-    ``own_id`` replaces the guid as the item's identity when the guid is shared by
-    other entries ("" for a hash of the text); ``base`` is the URL the document was
-    fetched from (for :attr:`Item.former_key`).
+    ``ident`` is the entry's identifier in its document (None: its text identifies it).
     """
-    title = field_text(*_pair(entry.get("title")), MAX_TITLE)
-    summary = field_text(*_pair(entry.get("summary")), MAX_SUMMARY)
-    content = "\n".join(field_text(*_pair(c)) for c in entry.get("content") or [])[:MAX_CONTENT]
-    link = _link(entry)
-    guid = guid_of(entry)
-    ident = guid if own_id is None else own_id
-    item = Item(
+    title = field_text(*entry["title"], MAX_TITLE)
+    summary = field_text(*entry["summary"], MAX_SUMMARY)
+    content = "\n".join(field_text(*c) for c in entry.get("content") or [])[:MAX_CONTENT]
+    return Item(
         feed=feed,
-        id=ident or (link if own_id is None else None) or _content_hash(title, summary, content),
+        id=ident or _content_hash(title, summary, content),
         title=title,
-        link=link,
-        guid=guid,
+        link=link_of(entry),
+        guid=guid_of(entry),
         summary=summary,
         content=content,
         published=_published(entry, now),
@@ -94,68 +66,22 @@ def normalize_entry(
         tags=tuple(t for t in (_short(tag.get("term")) for tag in entry.get("tags") or []) if t),
         lang=_short(entry.get("language") or language),
     )
-    if own_id is None and guid:
-        return _with_former(item, _former_guid_key(guid, base or feed.url))
-    return item
-
-
-def _pair(value: Any) -> tuple[str | None, str]:
-    """A text field as ``(value, kind)``; a bare string (older callers) is HTML."""
-    if isinstance(value, tuple | list) and len(value) == 2:
-        return value[0], value[1]
-    return (str(value) if value else None), "html"
-
-
-def _link(entry: Any) -> str | None:
-    """``<link>``, or a permalink guid that is an absolute http(s) URL (RSS 2.0)."""
-    link = bounded(entry.get("link"), MAX_LINK)
-    if link and entry.get("guidislink") and not _ABSOLUTE_HTTP.match(link):
-        return None  # feedparser copied a guid that is no URL into the link
-    return link
-
-
-def _former_guid_key(guid: str, base: str) -> str | None:
-    """The key news-monitor gave this item before guids were kept as written.
-
-    feedparser used to resolve a relative guid against the feed's URL (``base``),
-    and guids were cut at 500 characters. A stored item under that key is renamed
-    once (:meth:`monitor.store.items.Items.adopt_former_keys`), so an upgrade sends
-    no alert twice. A guid marked ``isPermaLink="false"`` was never resolved: its
-    former key is not found, which is harmless.
-    """
-    former = guid
-    if not _SCHEME.match(guid) and base:
-        try:
-            former = urljoin(base, guid)
-        except ValueError:
-            former = guid
-    former = former.strip()[:FORMER_MAX]
-    return former if former != guid else None
-
-
-def _with_former(item: Item, former: str | None) -> Item:
-    if not former or former == item.id:
-        return item
-    return replace(item, former_key=former)
 
 
 def _short(value: Any) -> str | None:
-    text = _CONTROLS.sub("", str(value)).strip() if value else ""
+    text = drop_controls(str(value), keep_lines=False).strip() if value else ""
     return text[:MAX_SHORT] or None
 
 
 def _content_hash(*parts: str) -> str:
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
-    return f"sha256:{digest[:32]}"
+    return f"{TEXT_ID_PREFIX}{digest[:32]}"
 
 
 def _published(entry: Any, now: datetime) -> datetime | None:
     """The first of published/updated/created that can be read exactly."""
     for key in ("published", "updated", "created"):
-        value = entry.get(key)
-        text, parsed = value if isinstance(value, tuple | list) else (None, value)
-        if text is None and parsed is None:
-            parsed = entry.get(f"{key}_parsed")
+        text, parsed = entry.get(key) or (None, None)
         moment = parse_date(text, parsed, now)
         if moment is not None:
             return moment

@@ -25,8 +25,7 @@ with time and memory limits is :mod:`monitor.ingest.parseworker`.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import feedparser
@@ -35,16 +34,15 @@ from feedparser.mixin import _FeedParserMixin
 from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
+from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 
 feedparser.RESOLVE_RELATIVE_URIS = False  # inside HTML we only keep the text
 feedparser.SANITIZE_HTML = False
 _FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
-MAX_LINK = 8_192  # characters of a link or guid; longer ones are dropped, never cut
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
-_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
-_ENTITY = re.compile(rb"<!ENTITY\s[^>]*>")
+_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
+_ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
 ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
 DATE_KEYS = ("published", "updated", "created")
 
@@ -73,16 +71,16 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         if found is None:
             raise ParseError("not a feed (JSON, but not a JSON Feed)")
         entries = found["entries"]
-        notes = [n for n in (found["warning"], _repeated_note(entries)) if n]
+        notes = [n for n in (found["warning"], repeated_note(entries)) if n]
         return ParsedFeed(
             found["title"], found["language"], entries, "; ".join(notes) or None, base_url=url
         )
     decoded = decode_document(body, content_type)
-    defused = defuse_entities_text(decoded.text)
+    defused = defuse_entities(decoded.text)
     text = repair_entities(drop_controls(defused))
     headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
-        parsed = feedparser.parse(to_utf8(replace(decoded, text=text)), response_headers=headers)
+        parsed = feedparser.parse(to_utf8(text), response_headers=headers)
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
         raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}"[:300]) from None
     problem = None
@@ -94,7 +92,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     is_atom = str(parsed.get("version") or "").startswith("atom")
     entries = [slim_entry(e, is_atom) for e in parsed.entries]
     dropped = "entity declarations dropped, not expanded" if defused is not decoded.text else None
-    notes = [n[:300] for n in (decoded.note, dropped, _repeated_note(entries), problem) if n]
+    notes = [n[:300] for n in (decoded.note, dropped, repeated_note(entries), problem) if n]
     return ParsedFeed(
         title=str(feed.get("title") or ""),
         language=feed.get("language"),
@@ -105,57 +103,23 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     )
 
 
-def guid_of(entry: Any) -> str | None:
-    """An entry's guid (RSS ``<guid>``, Atom ``<id>``) as written, None if empty or too long."""
-    return bounded(entry.get("id"), MAX_LINK)
-
-
-def bounded(value: Any, limit: int) -> str | None:
-    """A URL-like value whole, control characters dropped; None if empty or over ``limit``.
-
-    A link or guid is never cut: a cut URL is a broken one.
-    """
-    text = _CONTROLS.sub("", str(value)).strip() if value else ""
-    return text if 0 < len(text) <= limit else None
-
-
-def repeated_guids(entries: list[Any]) -> set[str]:
-    """The guids that more than one entry of a document carries (they identify none)."""
-    counts = Counter(g for g in (guid_of(e) for e in entries) if g)
-    return {guid for guid, n in counts.items() if n > 1}
-
-
-def _repeated_note(entries: list[Any]) -> str | None:
-    repeated = repeated_guids(entries)
-    if not repeated:
-        return None
-    shown = ", ".join(repr(g[:40]) for g in sorted(repeated)[:3])
-    return f"guid {shown} repeated on several entries: they are told apart by link or text"
-
-
 def _as_utf8(content_type: str | None) -> str:
     """The media type of ``content_type`` with ``charset=utf-8`` (what we hand over)."""
     media = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
     return f"{media}; charset=utf-8"
 
 
-def defuse_entities(body: bytes) -> bytes:
-    """``body`` without its DOCTYPE when it declares entities (no amplification)."""
-    first = body.find(b"<!ENTITY")
+def defuse_entities(text: str) -> str:
+    """``text`` (a decoded document) without its DOCTYPE when it declares entities
+    (no amplification); the same object when it declares none."""
+    first = text.find("<!ENTITY")
     if first < 0:
-        return body
-    root = _ROOT.search(body, first)
-    doctype = body.rfind(b"<!DOCTYPE", 0, first)
-    if root and doctype >= 0:
-        return body[:doctype] + body[root.start() :]
-    return _ENTITY.sub(b"", body)
-
-
-def defuse_entities_text(text: str) -> str:
-    """:func:`defuse_entities` for a decoded document."""
-    if "<!ENTITY" not in text:
         return text
-    return defuse_entities(text.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
+    root = _ROOT.search(text, first)
+    doctype = text.rfind("<!DOCTYPE", 0, first)
+    if root and doctype >= 0:
+        return text[:doctype] + text[root.start() :]
+    return _ENTITY.sub("", text)
 
 
 def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:

@@ -21,8 +21,6 @@ import re
 _ITEM_OPEN = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]")
 _GUID = re.compile(rb"<guid(\s[^>]*)?>([^<]*)</guid\s*>")
 _ATOM_ID = re.compile(rb"<id(\s[^>]*)?>([^<]*)</id\s*>")
-_NOT_PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']false["']""")
-_ABSOLUTE = re.compile(r"[a-zA-Z][\w+.-]*:")
 _LINK = re.compile(rb"<link(?:\s[^>]*)?>([^<]*)</link\s*>")
 # Every alternative starts with "<", so a search skips ahead to the next "<" (a
 # pattern with a branch that does not, like "rdf:about", is tried at every byte:

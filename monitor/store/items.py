@@ -32,14 +32,6 @@ class KnownItem:
     content_hash: str | None
 
 
-@dataclass(frozen=True)
-class StoryRef:
-    """A story found for a new item, and the feed of the item that started it."""
-
-    id: int
-    feed_url: str
-
-
 def tombstone_key(feed_url: str, key: str) -> int:
     """A compact 63-bit record of a pruned (feed, item key)."""
     digest = hashlib.blake2b(f"{feed_url}\x1f{key}".encode(), digest_size=8).digest()
@@ -128,15 +120,6 @@ class Items:
             and (moment := parse_ts(published or first_seen)) is not None
         ]
 
-    def story_by_url(self, canonical_url: str) -> StoryRef | None:
-        """The story of the first item with this canonical link, if any."""
-        row = self.conn.execute(
-            "SELECT i.story_id, s.feed_url FROM items i JOIN items s ON s.id = i.story_id "
-            "WHERE i.canonical_url = ? ORDER BY i.id LIMIT 1",
-            (canonical_url,),
-        ).fetchone()
-        return StoryRef(row[0], row[1]) if row else None
-
     def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
         """The stories holding an item with this canonical link, oldest first (at most
         ``limit``: a link shared by more stories than that is a landing page)."""
@@ -166,14 +149,13 @@ class Items:
         content_hash: str,
         fingerprint: int | None,
         story_id: int | None,
-        same_feed: bool,
         now: datetime,
     ) -> tuple[int, int]:
         """Record a new item (starting a story unless ``story_id``); return (item, story)."""
         cur = self.conn.execute(
             "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, first_seen, "
-            "content_hash, fingerprint, same_feed) "
-            "VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?, ?)",
+            "content_hash, fingerprint) "
+            "VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)",
             (
                 feed_url,
                 key,
@@ -183,7 +165,6 @@ class Items:
                 ts(now),
                 content_hash,
                 fingerprint,
-                int(same_feed),
             ),
         )
         item_id = int(cur.lastrowid or 0)
@@ -194,10 +175,19 @@ class Items:
         return item_id, story_id
 
     def update(self, item_id: int, item: Item, content_hash: str) -> None:
-        """Store an edited item's new text (its identity and story stay)."""
+        """Store an edited item's new text (its identity and story stay).
+
+        The highlights stored with its matches were offsets into the old text: they
+        are cleared, and :meth:`add_matches` stores those of the new text.
+        """
         self.conn.execute(
             "UPDATE items SET data = ?, content_hash = ? WHERE id = ?",
             (item_to_json(item), content_hash, item_id),
+        )
+        self.conn.execute(
+            "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
+            "WHERE item_id = ?",
+            (item_id,),
         )
 
     def rules_matched(self, item_id: int) -> set[str]:
@@ -206,9 +196,14 @@ class Items:
         return {r[0] for r in rows}
 
     def add_matches(self, item_id: int, matches: Iterable[Match], now: datetime) -> None:
-        """Record which rules the item matched and on which terms."""
+        """Record which rules the item matched, on which terms and where.
+
+        A rule it matched before keeps its first time and gets the new terms and
+        highlights (after an edit, they mark the text as stored now).
+        """
         self.conn.executemany(
-            "INSERT OR IGNORE INTO matches VALUES (?, ?, ?, ?)",
+            "INSERT INTO matches VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (item_id, rule) DO UPDATE SET data = excluded.data",
             [(item_id, m.rule, match_to_json(m), ts(now)) for m in matches],
         )
 

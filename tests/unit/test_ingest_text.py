@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from monitor.dedup import item_key
 from monitor.ingest.charset import decode_document
 from monitor.ingest.entities import repair_entities
 from monitor.ingest.htmltext import field_text, html_to_text
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
 from monitor.models import FeedRef
+from monitor.sources import document_item
 
 URL = "http://127.0.0.1:1/feeds/f.xml"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -186,3 +188,25 @@ def test_json_feed_bad_item_is_skipped_not_the_feed():
     assert items[0].title == "good <b>text</b>" and items[0].content == "a < b"
     assert items[0].published == datetime(2026, 11, 29, 10, tzinfo=UTC)
     assert items[1].published is None
+
+
+def test_a_repeated_link_identifies_no_entry_either():
+    body = rss(
+        "<item><title>ADV-1</title><link>http://e.org/upcoming/</link></item>"
+        "<item><title>ADV-2</title><link>http://e.org/upcoming/</link></item>"
+        "<item><title>ADV-2</title><link>http://e.org/upcoming/</link></item>"
+        "<item><title>own</title><link>http://e.org/own</link></item>"
+    )
+    items = items_of(body.encode())
+    assert [i.title for i in items] == ["ADV-1", "ADV-2", "own"]  # the exact repeat folds
+    assert items[0].id.startswith("sha256:") and items[0].id != items[1].id
+    assert items[2].id == "http://e.org/own"
+    assert len({item_key(i) for i in items}) == 3
+
+
+def test_a_document_that_is_no_feed_is_decoded_like_one():
+    page = "<html><head><title>Новости</title></head><body><p>погода в столице</p></body>"
+    item = document_item(page.encode("cp1251"), "page", None, "text/html; charset=windows-1251")
+    assert (item.title, item.content) == ("Новости", "Новости\n\nпогода в столице")
+    bom = document_item(codecs.BOM_UTF8 + "Пхеньян".encode(), "<stdin>")
+    assert bom.content == "Пхеньян"

@@ -10,12 +10,11 @@ import pytest
 from monitor.errors import ParseError
 from monitor.ingest.parse import parse_feed
 from monitor.ingest.parseworker import (
-    ParsePool,
     parse_changed_isolated,
     parse_isolated,
 )
 from monitor.models import FeedRef
-from tests.conftest import seed_feed
+from tests.conftest import seed_feed, with_pool
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 FEED = FeedRef("seed", "http://127.0.0.1:1/feed.xml")
@@ -28,14 +27,7 @@ def hog_memory() -> int:
 
 
 def run(coro_fn):
-    async def go():
-        pool = ParsePool(workers=2, memory_mb=300, timeout=10)
-        try:
-            return await coro_fn(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(go())
+    return with_pool(coro_fn, workers=2, memory_mb=300, timeout=10)
 
 
 def test_isolated_parse_gives_the_same_entries():

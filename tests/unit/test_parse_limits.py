@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from monitor.ingest.parse import parse_feed
@@ -18,24 +16,13 @@ from monitor.ingest.parseworker import (
     parse_memory_limit,
     scaled_limits,
 )
-from tests.conftest import seed_feed
+from tests.conftest import seed_feed, with_pool
 
 
 def allocate(megabytes: int) -> int:
     """Hold ``megabytes`` MiB at once (runs in a worker)."""
     blocks = [bytearray(MIB) for _ in range(megabytes)]
     return len(blocks)
-
-
-def with_pool(coro_fn, **options):
-    async def go():
-        pool = ParsePool(1, **options)
-        try:
-            return await coro_fn(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(go())
 
 
 def test_the_deadline_is_the_configured_one_for_small_bodies():

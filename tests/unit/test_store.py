@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import StateLockedError
-from monitor.models import FeedRef, Item, Match
+from monitor.models import FeedRef, Highlight, Item, Match
+from monitor.store.codec import match_from_json
 from monitor.store.items import Items
 from monitor.store.lock import StateLock
 from monitor.store.outbox import Outbox
@@ -29,7 +30,7 @@ def record(store: Store, it: Item, canonical=None, rules=("r1",), channels=("c1"
     """Record a new item as the pipeline does; return alerts queued."""
     items = Items(store)
     with store.transaction():
-        story = items.story_by_url(canonical) if canonical else None
+        stories = items.stories_by_url(canonical) if canonical else []
         item_id, story_id = items.insert(
             it.feed.url,
             it.id,
@@ -37,8 +38,7 @@ def record(store: Store, it: Item, canonical=None, rules=("r1",), channels=("c1"
             canonical_url=canonical,
             content_hash="h",
             fingerprint=None,
-            story_id=story.id if story else None,
-            same_feed=False,
+            story_id=stories[0] if stories else None,
             now=NOW,
         )
         items.add_matches(item_id, [Match(r, ("pompeo",)) for r in rules], NOW)
@@ -176,3 +176,37 @@ def test_one_daemon_per_state_dir(tmp_path):
     second = StateLock(tmp_path)
     second.acquire()
     second.release()
+
+
+def test_an_edit_moves_the_stored_highlights_to_the_new_text(store):
+    items = Items(store)
+    old = Item(feed=FEED_A, id="e", title="Pompeo visits", guid="e")
+    with store.transaction():
+        item_id, _ = items.insert(
+            FEED_A.url,
+            "e",
+            old,
+            canonical_url=None,
+            content_hash="h1",
+            fingerprint=None,
+            story_id=None,
+            now=NOW,
+        )
+        items.add_matches(
+            item_id,
+            [
+                Match("p", ("pompeo",), (Highlight("title", 0, 6, "pompeo"),)),
+                Match("v", ("visits",), (Highlight("title", 7, 13, "visits"),)),
+            ],
+            NOW,
+        )
+    edited = Item(feed=FEED_A, id="e", title="Today Pompeo arrives", guid="e")
+    with store.transaction():
+        items.update(item_id, edited, "h2")
+        items.add_matches(
+            item_id, [Match("p", ("pompeo",), (Highlight("title", 6, 12, "pompeo"),))], NOW
+        )
+    rows = dict(store.conn.execute("SELECT rule, data FROM matches WHERE item_id = ?", (item_id,)))
+    assert match_from_json("p", rows["p"]).highlights == (Highlight("title", 6, 12, "pompeo"),)
+    assert match_from_json("v", rows["v"]).highlights == ()  # no longer where it was
+    assert items.rules_matched(item_id) == {"p", "v"}

@@ -1,0 +1,221 @@
+"""A pool of worker processes that run jobs under a wall-clock and a memory limit.
+
+feedparser can be driven into quadratic regexes (its issue #562), entity expansion
+and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in a few
+long-lived worker processes (fresh ``python -c`` processes speaking pickles over
+pipes), each limited by ``RLIMIT_AS``. A job that runs past its timeout has its
+worker killed and replaced; the other workers and their jobs carry on. A job that
+needs more address space than the pool's workers have runs in a one-off worker.
+Failures are :class:`ParseError`; those of the limits are :class:`ParseLimitError`:
+``"parse timed out after Ns"``, ``"parse ran out of memory"``, ``"parse worker died"``.
+
+What the jobs are, and how their limits follow the body's size, is
+:mod:`monitor.ingest.parseworker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from monitor.errors import ParseError
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MEMORY_MB = 512
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+
+
+class ParseLimitError(ParseError):
+    """A parse stopped by a limit (time, memory) or whose worker died: not "not a feed"."""
+
+
+def serve(memory_bytes: int) -> None:
+    """The loop of one worker process: read (func, args) on stdin, answer on stdout."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    reader = os.fdopen(os.dup(0), "rb")
+    writer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed by a library goes to stderr, not into the protocol
+    while True:
+        head = reader.read(8)
+        if len(head) < 8:
+            return
+        func, args = pickle.loads(reader.read(int.from_bytes(head, "big")))
+        try:
+            answer: tuple[str, Any] = ("ok", func(*args))
+        except MemoryError:
+            answer = ("oom", None)
+        except ParseError as exc:  # parse_feed wraps what feedparser raised, MemoryError too
+            oom = isinstance(exc.__context__, MemoryError)
+            answer = ("oom", None) if oom else ("parse", str(exc))
+        except Exception as exc:
+            answer = ("error", f"{type(exc).__name__}: {exc}"[:300])
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            answer, data = ("oom", None), pickle.dumps(("oom", None))
+        writer.write(len(data).to_bytes(8, "big") + data)
+        writer.flush()
+        if answer[0] == "oom":
+            return  # a worker that hit its limit may be in a bad state: start afresh
+
+
+class _Worker:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, memory_bytes: int) -> _Worker:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            f"from monitor.ingest.workerpool import serve; serve({memory_bytes})",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        return cls(process)
+
+    async def call(self, func: Callable[..., Any], args: tuple) -> tuple[str, Any]:
+        assert self.process.stdin and self.process.stdout
+        data = pickle.dumps((func, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self.process.stdin.write(len(data).to_bytes(8, "big") + data)
+        await self.process.stdin.drain()
+        head = await self.process.stdout.readexactly(8)
+        return pickle.loads(await self.process.stdout.readexactly(int.from_bytes(head, "big")))
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+
+
+class ParsePool:
+    """A few worker processes for parse jobs; see the module docstring."""
+
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        *,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.size = max(1, workers)
+        self.memory_bytes = memory_mb * 1024 * 1024
+        self.timeout = timeout
+        self._idle: asyncio.Queue[_Worker | None] | None = None
+        self._all: set[_Worker] = set()
+
+    def _queue(self) -> asyncio.Queue[_Worker | None]:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for _ in range(self.size):
+                self._idle.put_nowait(None)  # started on first use
+        return self._idle
+
+    async def _spawn(self) -> _Worker:
+        worker = await _Worker.start(self.memory_bytes)
+        self._all.add(worker)
+        return worker
+
+    async def run(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        timeout: float | None = None,
+        memory_bytes: int | None = None,
+    ) -> Any:
+        """``func(*args)`` in a worker (both picklable); raise ParseError on failure.
+
+        ``timeout`` (seconds) defaults to the pool's. ``memory_bytes`` above the
+        pool's own limit runs the job in a one-off worker with that ``RLIMIT_AS``
+        (it still takes one of the pool's slots, so no more jobs run at once).
+        Limits hit raise :class:`ParseLimitError`.
+        """
+        idle = self._queue()
+        limit = self.timeout if timeout is None else timeout
+        memory = self.memory_bytes
+        if memory_bytes and memory > 0 and memory_bytes > memory:
+            memory = memory_bytes
+        worker = await idle.get()
+        if memory != self.memory_bytes:
+            try:
+                status, value = await self._run_once(func, args, limit, memory)
+            finally:
+                idle.put_nowait(worker)
+            return self._answer(status, value, memory)
+        healthy = False
+        try:
+            worker = worker or await self._spawn()
+            status, value = await self._call(worker, func, args, limit)
+            healthy = status != "oom"
+        finally:
+            if not healthy and worker is not None:
+                self._all.discard(worker)
+                await asyncio.shield(worker.kill())
+                worker = None
+            idle.put_nowait(worker)
+        return self._answer(status, value, memory)
+
+    async def _run_once(
+        self, func: Callable[..., Any], args: tuple, limit: float, memory: int
+    ) -> tuple[str, Any]:
+        """One job in a worker of its own with ``memory`` bytes of address space."""
+        worker = await _Worker.start(memory)
+        self._all.add(worker)
+        try:
+            return await self._call(worker, func, args, limit)
+        finally:
+            self._all.discard(worker)
+            await asyncio.shield(worker.kill())
+
+    @staticmethod
+    def _answer(status: str, value: Any, memory: int) -> Any:
+        if status == "ok":
+            return value
+        if status == "oom":
+            raise ParseLimitError(f"parse ran out of memory (limit {memory >> 20} MB)")
+        if status == "parse":
+            raise ParseError(value)
+        raise ParseError(f"parse failed: {value}")
+
+    async def _call(
+        self, worker: _Worker, func: Callable[..., Any], args: tuple, limit: float
+    ) -> tuple[str, Any]:
+        try:
+            async with asyncio.timeout(limit):
+                return await worker.call(func, args)
+        except TimeoutError:
+            raise ParseLimitError(f"parse timed out after {limit:g}s") from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            code = await worker.process.wait()
+            reason = "ran out of memory" if code == -signal.SIGKILL else "died"
+            raise ParseLimitError(f"parse worker {reason} (exit code {code})") from None
+
+    def pids(self) -> list[int]:
+        """The process ids of the running workers (for metrics and benchmarks)."""
+        return [w.process.pid for w in self._all if w.process.returncode is None]
+
+    async def close(self) -> None:
+        """Stop every worker."""
+        for worker in list(self._all):
+            if worker.process.stdin:
+                worker.process.stdin.close()
+        for worker in list(self._all):
+            try:
+                async with asyncio.timeout(2):
+                    await worker.process.wait()
+            except TimeoutError:
+                pass
+            await worker.kill()
+        self._all.clear()
+        self._idle = None
