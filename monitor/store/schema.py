@@ -115,6 +115,11 @@ MIGRATIONS: list[str] = [
     """
     UPDATE feeds SET body_sha256 = NULL, entry_sigs = NULL;
     """,
+    # 6: the outbox follows wall-clock jumps (issue 14): when a message was last tried,
+    # so a clock set back is seen and its backoff counted from the new time.
+    """
+    ALTER TABLE messages ADD COLUMN attempted_at TEXT;
+    """,
 ]
 
 
