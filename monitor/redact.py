@@ -16,7 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-_URL = re.compile(r"https?://[^\s\"'<>]+")
+# Any ``scheme://`` URL, whatever the case of its scheme: RFC 3986 section 3.1 makes
+# schemes case-insensitive, so ``HTTP://`` and ``Http://`` are fetched like ``http://``
+# and must be redacted like it.
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+", re.IGNORECASE)
 # Paths that are themselves credentials: Slack/Discord/Teams webhook URLs, tokens.
 _SECRET_PATH_HOSTS = ("hooks.slack.com", "discord.com", "discordapp.com", "webhook.office.com")
 MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
@@ -95,18 +98,22 @@ def _secret_parts(value: str) -> set[str]:
 
 
 def _redact_one(url: str) -> str:
+    """``url`` parsed (so the case of its scheme does not matter) and rebuilt without
+    its userinfo, query string (every parameter, whatever its name) and fragment."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
         return "<url>"
-    netloc = host + (f":{port}" if port else "") if parts.username else parts.netloc
+    shown_host = f"[{host}]" if ":" in host else host
+    netloc = shown_host + (f":{port}" if port else "") if "@" in parts.netloc else parts.netloc
     path = parts.path
     if any(host.endswith(h) for h in _SECRET_PATH_HOSTS):
         path = "/…"
     query = "…" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, path, query, ""))
+    fragment = "…" if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
 def strip_userinfo(url: str) -> str:
