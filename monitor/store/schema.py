@@ -120,6 +120,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN attempted_at TEXT;
     """,
+    # 7: polls that started and never finished (issue 14, store/pollguard.py), so a
+    # poll that gets the daemon killed is backed off instead of retried forever.
+    """
+    ALTER TABLE feeds ADD COLUMN unfinished_polls INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
