@@ -125,22 +125,74 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN unfinished_polls INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: item ids, which are also story ids, are never reused (issue 14): SQLite gave a
+    # new row max(id) + 1, so once retention pruned the newest items their ids (and
+    # stories) came back, and the new story's alert met the old one's outbox row. The
+    # table is rebuilt with AUTOINCREMENT, rows and ids kept (sqlite.org/lang_altertable,
+    # "other kinds of table schema changes"), and the sequence starts above every item
+    # and story id still referenced anywhere.
+    """
+    CREATE TABLE items_v8 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        feed_url TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        canonical_url TEXT,
+        story_id INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        content_hash TEXT,
+        fingerprint INTEGER,
+        same_feed INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_url, item_key)
+    );
+    INSERT INTO items_v8 (id, feed_url, item_key, canonical_url, story_id, data, first_seen,
+                          content_hash, fingerprint, same_feed)
+        SELECT id, feed_url, item_key, canonical_url, story_id, data, first_seen,
+               content_hash, fingerprint, same_feed FROM items;
+    DROP TABLE items;
+    ALTER TABLE items_v8 RENAME TO items;
+    CREATE INDEX items_canonical_url ON items (canonical_url);
+    CREATE INDEX items_story ON items (story_id);
+    CREATE INDEX items_first_seen ON items (first_seen);
+    DELETE FROM sqlite_sequence WHERE name IN ('items', 'items_v8');
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'items', MAX(used) FROM (
+        SELECT 0 AS used UNION ALL SELECT MAX(id) FROM items
+        UNION ALL SELECT MAX(story_id) FROM items UNION ALL SELECT MAX(story_id) FROM outbox
+        UNION ALL SELECT MAX(item_id) FROM matches
+    );
+    """,
 ]
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to the newest schema; return the version it is at."""
+    """Bring the database to the newest schema; return the version it is at.
+
+    Foreign keys are off while migrations run (a table rebuild drops a table that
+    others refer to, as sqlite.org/lang_altertable prescribes), checked before each
+    migration commits, and set back as they were afterwards. Raises RuntimeError for
+    a database newer than this code, and sqlite3.IntegrityError (the migration rolled
+    back) for one that would leave a dangling reference.
+    """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         raise RuntimeError(
             f"database schema version {version} is newer than this news-monitor "
             f"({len(MIGRATIONS)}): upgrade news-monitor"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+    if version == len(MIGRATIONS):
+        return version
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise sqlite3.IntegrityError(f"migration {number} leaves a dangling reference")
+                conn.execute(f"PRAGMA user_version = {number}")
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
     return len(MIGRATIONS)
