@@ -47,6 +47,11 @@ LAST_SUCCESS = Gauge(
     _P + "last_successful_poll_timestamp_seconds", "When each feed last answered", ["feed"]
 )
 HEALTHY = Gauge(_P + "healthy", "1 while the scheduler and the database work")
+ALERT_COLLISIONS = Counter(
+    _P + "alert_collisions_total",
+    "Alerts not queued: another story's outbox row held their (channel, story, rule)",
+    ["channel"],
+)
 
 
 def now() -> float:
@@ -86,6 +91,11 @@ def sent(channel: str, stories: int, started: float) -> None:
     MESSAGES.labels(channel, "sent").inc()
     ALERTS_SENT.labels(channel).inc(stories)
     DELIVERY_SECONDS.labels(channel).observe(time.perf_counter() - started)
+
+
+def alert_collision(channel: str) -> None:
+    """An alert met an outbox row of another story (see ``Items.queue_alerts``)."""
+    ALERT_COLLISIONS.labels(channel).inc()
 
 
 def delivery_failed(channel: str, retrying: bool) -> None:

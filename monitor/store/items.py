@@ -10,10 +10,12 @@ and their alerts commit together.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor import metrics
 from monitor.dedup.folding import FeedMate
 from monitor.models import Item, Match
 from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
@@ -21,6 +23,7 @@ from monitor.store.sqlite import Store
 
 Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
 CHUNK = 500
+log = logging.getLogger("monitor.store")
 
 
 @dataclass(frozen=True)
@@ -208,17 +211,48 @@ class Items:
         )
 
     def queue_alerts(self, story_id: int, alerts: Alerts, now: datetime) -> int:
-        """Queue one outbox row per (channel, rule) the story has not had; return how many."""
+        """Queue one outbox row per (channel, rule) the story has not had; return how many.
+
+        A row already there is the story's own alert ("once, ever": not queued again,
+        silently), unless it was queued before the story began: then it is another
+        story's row under the same id, the alert cannot be queued, and that is logged
+        as an error and counted (``news_monitor_alert_collisions_total``), never silent.
+        """
         queued = 0
         for rule, channels in alerts:
             for channel in channels:
                 cur = self.conn.execute(
-                    "INSERT OR IGNORE INTO outbox (channel, story_id, rule, created_at, status) "
-                    "VALUES (?, ?, ?, ?, 'pending')",
+                    "INSERT INTO outbox (channel, story_id, rule, created_at, status) "
+                    "VALUES (?, ?, ?, ?, 'pending') "
+                    "ON CONFLICT (channel, story_id, rule) DO NOTHING",
                     (channel, story_id, rule, ts(now)),
                 )
-                queued += cur.rowcount
+                if cur.rowcount:
+                    queued += 1
+                else:
+                    self._check_collision(channel, story_id, rule)
         return queued
+
+    def _check_collision(self, channel: str, story_id: int, rule: str) -> None:
+        """Log and count an outbox row of (channel, story, rule) older than the story."""
+        row = self.conn.execute(
+            "SELECT o.created_at, i.first_seen FROM outbox o "
+            "JOIN items i ON i.id = o.story_id "
+            "WHERE o.channel = ? AND o.story_id = ? AND o.rule = ? AND o.created_at < i.first_seen",
+            (channel, story_id, rule),
+        ).fetchone()
+        if row is None:
+            return  # the story's own alert: a genuine duplicate
+        metrics.alert_collision(channel)
+        log.error(
+            "alert not queued: channel=%r story=%d rule=%r already has an outbox row from %s, "
+            "before the story began (%s): a reused story id",
+            channel,
+            story_id,
+            rule,
+            row[0],
+            row[1],
+        )
 
     def recent_fingerprints(self, since: datetime) -> Iterator[tuple[int, int, datetime]]:
         """(fingerprint, story, first seen) of items first seen at or after ``since``."""
