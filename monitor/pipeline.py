@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor import metrics
 from monitor.config import FeedConfig
-from monitor.dedup import canonical_url, content_hash, fingerprint, item_key
+from monitor.dedup import item_key
 from monitor.dedup.folding import listed_keys, may_join
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
@@ -27,10 +27,12 @@ from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import adaptive_interval, next_poll_delay
+from monitor.matching import Prepared, prepare_items
 from monitor.models import FeedRef, Item, Match
 from monitor.redact import link_base, may_hold_secret, redact_url
 from monitor.runtime import Runtime
-from monitor.store.codec import not_before
+from monitor.store import pollguard
+from monitor.store.codec import not_before, ts
 from monitor.store.items import Items, KnownItem
 from monitor.store.retention import prune
 from monitor.store.sqlite import FeedState
@@ -66,6 +68,9 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
     if not force and state and state.next_poll and state.next_poll > now:
         return PollReport(name, ok=True, skipped=True, next_poll=state.next_poll)
+    unfinished = pollguard.unfinished(rt.store, feed.key)
+    if unfinished >= pollguard.LIMIT:
+        return _skip_unfinished(rt, feed, name, state, now, unfinished)
     try:
         return await _poll(rt, feed, name, state, now)
     except (FetchError, ParseError) as exc:
@@ -76,12 +81,44 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         log.exception("feed=%r poll failed unexpectedly", name)
         metrics.poll_failed(exc)
         failure = Exception(f"internal error: {type(exc).__name__}: {exc}")
+    return _failed(rt, feed, name, state, now, failure)
+
+
+def _skip_unfinished(
+    rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime, count: int
+) -> PollReport:
+    """The last ``count`` polls of ``feed`` started and never finished (the daemon was
+    killed or stopped mid-poll, see :mod:`monitor.store.pollguard`): record a failure
+    and back off instead of polling (each unfinished poll counted as a failure), then
+    allow one more try."""
+    failures = (state.consecutive_failures if state else 0) + count
+    delay = next_poll_delay(
+        base_interval(rt, feed, state, now), None, state and state.ttl_minutes, failures, rt.rng
+    )
+    until = not_before(now + timedelta(seconds=delay))
+    failure = Exception(f"poll did not finish {count} times: skipped until {ts(until)}")
+    log.warning("feed=%r %s", name, failure)
+    metrics.poll_failed(failure)
+    pollguard.allow_one_more(rt.store, feed.key)
+    return _failed(rt, feed, name, state, now, failure, until)
+
+
+def _failed(
+    rt: Runtime,
+    feed: FeedConfig,
+    name: str,
+    state: FeedState | None,
+    now: datetime,
+    failure: Exception,
+    next_poll: datetime | None = None,
+) -> PollReport:
+    """Store a failed poll (backed off, or at ``next_poll``) and maybe alert the operator."""
     failures = (state.consecutive_failures if state else 0) + 1
     delay = next_poll_delay(
         base_interval(rt, feed, state, now), failure, state and state.ttl_minutes, failures, rt.rng
     )
     gone = isinstance(failure, FetchError) and failure.kind == "gone"
-    next_poll = not_before(now + timedelta(seconds=delay))
+    next_poll = next_poll or not_before(now + timedelta(seconds=delay))
     rt.store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
     alert_if_failing_too_long(rt, feed, now)
     return PollReport(name, ok=False, error=str(failure), next_poll=None if gone else next_poll)
@@ -126,6 +163,21 @@ async def _poll(
             known = len(state.entry_sigs or {}) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True, next_poll=next_poll)
+    with pollguard.watching(rt.store, feed.key, name):  # the heavy part: parse to store
+        return await _parse_and_record(rt, feed, name, state, now, result, done)
+
+
+async def _parse_and_record(
+    rt: Runtime,
+    feed: FeedConfig,
+    name: str,
+    state: FeedState | None,
+    now: datetime,
+    result: FetchResult,
+    done: Callable[..., datetime],
+) -> PollReport:
+    """Parse a changed body, store its new and edited items with their alerts, and
+    record the poll with ``done`` (the success recorder of :func:`_poll`)."""
     parse_started = metrics.now()
     changed = await parse_changed_isolated(
         result.body,
@@ -148,7 +200,7 @@ async def _poll(
     if feed.fulltext:
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
-    new, queued = _record(rt, feed, items, first_poll, now, changed.signatures)
+    new, queued = await _record(rt, feed, items, first_poll, now, changed.signatures)
     next_poll = done(
         body_sha256=result.body_sha256,
         entry_sigs=changed.signatures,
@@ -199,6 +251,7 @@ async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) ->
         timeout=rt.config.feed_timeout(feed).total_seconds(),
         max_bytes=rt.config.defaults.max_bytes,
         allow_private=rt.allow_private(feed),
+        origin=feed.url,
     )
 
 
@@ -212,7 +265,7 @@ async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> li
     return [replace(i, content=by_id[i.id]) if i.id in by_id else i for i in items]
 
 
-def _record(
+async def _record(
     rt: Runtime,
     feed: FeedConfig,
     items: list[Item],
@@ -224,9 +277,10 @@ def _record(
 
     New items are matched and join or start a story; known items whose text changed
     are matched again and alert only on rules they did not match before; unchanged
-    and pruned items are skipped. ``entry_ids``: the pre-scan's ids of every entry
-    of the document, unchanged ones included (they were not parsed into ``items``).
-    Returns (new items, alerts queued).
+    and pruned items are skipped. Hashing, matching and fingerprinting run off the
+    event loop first (:mod:`monitor.matching`), the store on it. ``entry_ids``: the
+    pre-scan's ids of every entry of the document, unchanged ones included (they were
+    not parsed into ``items``). Returns (new items, alerts queued).
     """
     keyed: dict[str, Item] = {}
     for item in items:
@@ -237,15 +291,19 @@ def _record(
         log.info("feed=%r items=%d carried over to their guid as written", feed.key, adopted)
     known = store.known(feed.key, keyed)
     pruned = store.pruned(feed.key, keyed.keys() - known.keys())
+    todo = {k: i for k, i in keyed.items() if k in known or k not in pruned}
+    stored = {k: known[k].content_hash for k in todo if k in known}
+    prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored)
     new = queued = 0
     try:
         with rt.store.transaction():
-            for key, item in keyed.items():
+            for key, item in todo.items():
+                ready = prepared[key]
                 if key in known:
-                    queued += _record_update(rt, store, feed, known[key], item, now)
-                elif key not in pruned:
+                    queued += _record_update(rt, store, feed, known[key], item, ready, now)
+                else:
                     alertable = _alertable(rt, feed, item, first_poll, now)
-                    queued += _record_new(rt, store, feed, key, item, alertable, listed, now)
+                    queued += _record_new(rt, store, feed, key, item, ready, listed, now, alertable)
                     new += 1
     except BaseException:
         rt.stories.rollback()
@@ -260,25 +318,26 @@ def _record_new(
     feed: FeedConfig,
     key: str,
     item: Item,
-    alertable: bool,
+    ready: Prepared,
     listed: frozenset[str],
     now: datetime,
+    alertable: bool,
 ) -> int:
-    """Match a new item, fold it into a story (or start one) and queue its alerts.
+    """Store a new item (matched in ``ready``), fold it into a story (or start one) and
+    queue its alerts.
 
     ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
     """
-    matches = _match(rt, feed, item)
+    matches = list(ready.matches)
     metrics.matched(matches)
-    canonical = canonical_url(item.link)
-    fp = fingerprint(item)
+    canonical, fp = ready.canonical, ready.fingerprint
     story_id = _story_for(rt, store, feed, item, canonical, fp, listed, now)
     item_id, story_id = store.insert(
         feed.key,
         key,
         item,
         canonical_url=canonical,
-        content_hash=content_hash(item),
+        content_hash=ready.digest,
         fingerprint=fp,
         story_id=story_id,
         now=now,
@@ -321,16 +380,22 @@ def _story_for(
 
 
 def _record_update(
-    rt: Runtime, store: Items, feed: FeedConfig, known: KnownItem, item: Item, now: datetime
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    known: KnownItem,
+    item: Item,
+    ready: Prepared,
+    now: datetime,
 ) -> int:
-    digest = content_hash(item)
-    if digest == known.content_hash:
+    """Store an edited known item and its matches; alert on rules it newly matches."""
+    if not ready.changed:
         return 0
     before = store.rules_matched(known.id)
-    matches = _match(rt, feed, item)
+    matches = list(ready.matches)
     fresh = [m for m in matches if m.rule not in before]
     metrics.matched(fresh)
-    store.update(known.id, item, digest)
+    store.update(known.id, item, ready.digest)
     store.add_matches(known.id, matches, now)  # every rule's highlights follow the new text
     if fresh:
         log.info(
@@ -340,11 +405,6 @@ def _record_update(
             ", ".join(m.rule for m in fresh),
         )
     return store.queue_alerts(known.story_id, _alerts(rt, fresh), now)
-
-
-def _match(rt: Runtime, feed: FeedConfig, item: Item) -> list[Match]:
-    watching = rt.rules_for_feed(feed)
-    return rt.rules.match(item.fields(), only=watching) if watching else []
 
 
 def _alerts(rt: Runtime, matches: list[Match]) -> tuple[tuple[str, tuple[str, ...]], ...]:

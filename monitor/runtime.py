@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
@@ -50,6 +51,10 @@ class Runtime:
     parse_pool: ParsePool
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+    # Matching off the event loop (monitor/matching.py): one thread, one item per task.
+    match_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="match")
+    )
     _feed_rules: dict[str, frozenset[str]] = field(default_factory=dict)
     _rule_channels: dict[str, tuple[str, ...]] | None = None
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -126,10 +131,11 @@ class Runtime:
         self._rule_channels = None
 
     async def aclose(self) -> None:
-        """Close the HTTP clients, the parse workers and the database."""
+        """Close the HTTP clients, the parse workers, the match thread and the database."""
         await self.http.aclose()
         await self.feeds_http.aclose()
         await self.parse_pool.close()
+        self.match_thread.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 
 

@@ -1,0 +1,123 @@
+"""A poll's items matched off the event loop, with the highlights they store capped.
+
+Matching one large item (200,000 characters of content: analysis, the presearch, each
+rule, a highlight for every occurrence of every term) costs CPU time in proportion to
+its text; a feed of 50 such items with 15 rules held the event loop for 80-116 s in
+issue #14, past systemd's ``WatchdogSec``, so the daemon was killed mid-poll. Here each
+item is hashed, matched and fingerprinted in the runtime's match thread, one item per
+call, so a small feed's items take their turn between a large feed's and the loop
+keeps running (the thread gives the GIL back every few milliseconds). The store stays
+on the loop: a SQLite connection belongs to the thread that uses it.
+
+A term repeated 30,000 times in an item gave 30,000 stored spans (~400 MB for that
+poll): a stored match keeps at most :data:`MAX_HIGHLIGHTS` highlights and its JSON at
+most :data:`MAX_MATCH_BYTES`. Alerts mark what is shown around the first highlights,
+so those are the ones kept (:func:`capped`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+
+from monitor.dedup import canonical_url, content_hash, fingerprint
+from monitor.models import Highlight, Item, Match
+from monitor.rules.index import RuleSet
+from monitor.runtime import Runtime
+from monitor.store.codec import match_to_json
+
+__all__ = ["MAX_HIGHLIGHTS", "MAX_MATCH_BYTES", "Prepared", "capped", "prepare", "prepare_items"]
+
+MAX_HIGHLIGHTS = 20  # per rule per item
+MAX_MATCH_BYTES = 8 * 1024  # a stored match's JSON (terms and highlights), UTF-8
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the poll stores for one item, computed off the loop.
+
+    ``changed`` is False for a known item whose text is as stored (nothing else is
+    computed then); ``fingerprint`` and ``canonical`` are only computed for new items.
+    """
+
+    digest: str
+    changed: bool = True
+    matches: tuple[Match, ...] = ()
+    fingerprint: int | None = None
+    canonical: str | None = None
+
+
+def prepare(
+    rules: RuleSet, watching: Collection[str], item: Item, stored_digest: str | None, new: bool
+) -> Prepared:
+    """Hash ``item``; if new or edited (its hash is not ``stored_digest``), match it
+    against the rules named in ``watching`` (highlights capped) and, if ``new``,
+    fingerprint it and canonicalize its link. Pure: runs in the match thread."""
+    digest = content_hash(item)
+    if not new and digest == stored_digest:
+        return Prepared(digest, changed=False)
+    found = rules.match(item.fields(), only=watching) if watching else []
+    matches = tuple(capped(m) for m in found)
+    if not new:
+        return Prepared(digest, matches=matches)
+    return Prepared(digest, True, matches, fingerprint(item), canonical_url(item.link))
+
+
+async def prepare_items(
+    rt: Runtime,
+    watching: Collection[str],
+    items: Mapping[str, Item],
+    stored: Mapping[str, str | None],
+) -> dict[str, Prepared]:
+    """:func:`prepare` each of ``items`` (by key) in the runtime's match thread, one
+    item per call. ``stored``: the stored content hash of each known key; a key not in
+    it is a new item. The rule set is the one current at the call (a reload mid-poll
+    does not mix two)."""
+    rules, loop = rt.rules, asyncio.get_running_loop()
+    out = {}
+    for key, item in items.items():
+        new = key not in stored
+        out[key] = await loop.run_in_executor(
+            rt.match_thread, prepare, rules, watching, item, stored.get(key), new
+        )
+    return out
+
+
+def capped(
+    match: Match, max_highlights: int = MAX_HIGHLIGHTS, max_bytes: int = MAX_MATCH_BYTES
+) -> Match:
+    """``match`` with at most ``max_highlights`` highlights and a stored JSON of at most
+    ``max_bytes`` (UTF-8).
+
+    Kept first: the first occurrence of each term in each field (so every matched term
+    can still be marked), then the rest in text order; the kept ones stay in the
+    match's order (field, offset). Past the byte cap, highlights go from the end, then
+    terms.
+    """
+    spans = match.highlights
+    if len(spans) > max_highlights:
+        seen: set[tuple[str, str]] = set()
+        firsts = []
+        for h in spans:
+            if (h.field, h.term) not in seen:
+                seen.add((h.field, h.term))
+                firsts.append(h)
+        keep = set(firsts[:max_highlights])
+        for h in spans:
+            if len(keep) >= max_highlights:
+                break
+            keep.add(h)
+        spans = tuple(h for h in spans if h in keep)
+        match = replace(match, highlights=spans)
+    while len(match_to_json(match).encode()) > max_bytes and (match.highlights or match.terms):
+        if match.highlights:
+            match = replace(match, highlights=_fewer(match.highlights))
+        else:
+            match = replace(match, terms=match.terms[: len(match.terms) // 2])
+    return match
+
+
+def _fewer(spans: tuple[Highlight, ...]) -> tuple[Highlight, ...]:
+    """About three quarters of ``spans`` (the first ones): a few steps to any cap."""
+    return spans[: len(spans) * 3 // 4]
