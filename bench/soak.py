@@ -1,10 +1,17 @@
-"""Soak test (not in CI): the daemon for N minutes against 500 local feeds, some hostile.
+"""Soak test (not in CI): the daemon for N minutes against 500 local feeds and seven
+channels, some of each hostile.
 
 A local HTTP server on 127.0.0.1 serves the feeds (new items appear over time, with
 ETags) plus hostile ones: slow, hanging past the deadline, 500s, 404s, oversized,
-malformed XML, redirect loops, and a webhook receiver. The daemon runs in a
-subprocess with short poll intervals; every 10 s we sample its RSS (and its parse
-workers'), open file descriptors and the WAL size, then report growth after warm-up.
+malformed XML, redirect loops. It also receives the webhooks: two healthy channels (a
+digest every minute and an immediate one) beside hostile destinations that answer
+slowly, forever (an endless body), 413 or 429; and an SMTP server that accepts and
+never answers. The daemon runs in a subprocess with short poll intervals; every 10 s
+we sample its RSS (and its parse workers'), open file descriptors and the WAL size.
+
+The report says, after warm-up: RSS growth, whether healthy feeds were polled on
+time (the gaps between two polls of one feed, against the interval plus its jitter),
+and whether healthy channels kept delivering (the gaps between two deliveries).
 
     python bench/soak.py --minutes 30           # a table at the end
     python bench/soak.py --minutes 5 --json     # the samples and summary as JSON
@@ -32,6 +39,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = ("slow", "hang", "error", "gone", "huge", "broken", "loop")
 NEW_ITEM_SECONDS = 120  # each feed gains an item every 2 minutes
+HOOKS = ("ok", "urgent", "slow", "endless", "big", "busy")  # webhook destinations
+GETS: dict[int, list[float]] = {}  # healthy feed number -> monotonic times of its polls
+POSTS: dict[str, list[float]] = {}  # webhook destination -> monotonic times of its posts
 
 
 def feed_xml(n: int, now: float) -> bytes:
@@ -57,12 +67,35 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        hook = self.path.rsplit("/", 1)[-1]
+        POSTS.setdefault(hook, []).append(time.monotonic())
+        if hook == "slow":
+            time.sleep(60)  # far past the channel's 5 s timeout
+        elif hook == "endless":
+            return self._endless()
+        elif hook == "big":
+            return self._send(413, b"payload too large")
+        elif hook == "busy":
+            return self._send(429, b"slow down", {"Retry-After": "30"})
         self._send(200, b"ok")
+
+    def _endless(self) -> None:
+        """200 with a chunked body that never ends (until the client hangs up)."""
+        try:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"x" * 65536
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def do_GET(self) -> None:  # noqa: N802
         kind, _, n = self.path.strip("/").partition("/")
         body = feed_xml(int(n or 0), time.time())
         if kind == "feed":
+            GETS.setdefault(int(n), []).append(time.monotonic())
             etag = f'"{hash(body)}"'
             if self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"")
@@ -103,12 +136,32 @@ class QuietServer(ThreadingHTTPServer):
         """Ignore errors of single requests."""
 
 
-def make_config(state: Path, port: int, feeds: int, interval: str, metrics_port: int) -> dict:
-    """500 feeds (every 10th hostile), two rules, a webhook digest every minute."""
+def make_config(
+    state: Path, port: int, feeds: int, interval: str, metrics_port: int, smtp_port: int
+) -> dict:
+    """500 feeds (every 10th hostile), three rules, seven channels (five hostile)."""
     entries = []
     for n in range(feeds):
         kind = HOSTILE[(n // 10) % len(HOSTILE)] if n % 10 == 9 else "feed"
         entries.append({"name": f"{kind}-{n}", "url": f"http://127.0.0.1:{port}/{kind}/{n}"})
+    channels: dict[str, dict] = {
+        f"hook-{hook}": {
+            "type": "webhook",
+            "url": f"http://127.0.0.1:{port}/hook/{hook}",
+            "schedule": "immediate" if hook == "urgent" else "every: 1m",
+            "timeout": "5s",
+        }
+        for hook in HOOKS
+    }
+    channels["mail-hang"] = {
+        "type": "email",
+        "schedule": "every: 1m",
+        "timeout": "5s",
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
+        "from": "soak@example.org",
+        "to": ["desk@example.org"],
+    }
+    everywhere = sorted(set(channels) - {"hook-urgent"})
     return {
         "state_dir": str(state),
         "allow_private_networks": True,
@@ -116,17 +169,70 @@ def make_config(state: Path, port: int, feeds: int, interval: str, metrics_port:
         "defaults": {"interval": interval, "timeout": "3s", "max_bytes": 1048576},
         "feeds": entries,
         "rules": [
-            {"name": "pompeo", "query": "Pompeo AND Pyongyang"},
-            {"name": "end-of-war", "query": "end-of-war declaration"},
+            {"name": "pompeo", "query": "Pompeo AND Pyongyang", "notify": everywhere},
+            {"name": "end-of-war", "query": "end-of-war declaration", "notify": everywhere},
+            {
+                "name": "urgent",
+                "query": "Pompeo AND round",
+                "urgent": True,
+                "notify": ["hook-urgent"],
+            },
         ],
-        "channels": {
-            "hook": {
-                "type": "webhook",
-                "url": f"http://127.0.0.1:{port}/hook",
-                "schedule": "every: 1m",
-            }
-        },
+        "channels": channels,
     }
+
+
+def hanging_smtp() -> int:
+    """An SMTP server that accepts connections and never says a word; returns its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            conn, _ = listener.accept()
+            held.append(conn)  # never answered, never closed
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def gaps(times: list[float], since: float) -> list[float]:
+    """Seconds between consecutive events at or after ``since``."""
+    after = [t for t in times if t >= since]
+    return [b - a for a, b in zip(after, after[1:], strict=False)]
+
+
+def timeliness(started: float, warmup: int, interval_s: float) -> dict:
+    """Healthy feeds polled on time, healthy channels delivering, hostile ones tried.
+
+    A poll is late when it comes more than the interval plus its jitter (10%, at most
+    60 s) plus 15 s of slack after the one before (jobs.feed_trigger).
+    """
+    since = started + warmup
+    feed_gaps = sorted(g for times in GETS.values() for g in gaps(times, since))
+    allowed = interval_s + min(interval_s * 0.1, 60) + 15
+    late = [g for g in feed_gaps if g > allowed]
+    report: dict = {
+        "healthy_feeds_polled": sum(1 for t in GETS.values() if any(x >= since for x in t)),
+        "healthy_feeds": len(GETS),
+        "poll_gap_p50_s": _pct(feed_gaps, 0.5),
+        "poll_gap_p99_s": _pct(feed_gaps, 0.99),
+        "poll_gap_max_s": round(feed_gaps[-1], 1) if feed_gaps else None,
+        "late_polls": len(late),
+        "polls_after_warmup": len(feed_gaps),
+    }
+    for hook in HOOKS:
+        times = POSTS.get(hook, [])
+        hook_gaps = gaps(times, since)
+        report[f"posts_{hook}"] = sum(1 for t in times if t >= since)
+        report[f"post_gap_max_{hook}_s"] = round(max(hook_gaps), 1) if hook_gaps else None
+    return report
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else None
 
 
 def sample(pid: int, state: Path, started: float, metrics_port: int) -> dict:
@@ -199,6 +305,11 @@ def summarize(samples: list[dict], warmup: int) -> dict:
     }
 
 
+def _seconds(text: str) -> float:
+    """``15s`` / ``2m`` / ``1h`` in seconds."""
+    return float(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+
+
 def main() -> int:
     """Run the soak and print the samples and the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -206,6 +317,7 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--interval", default="15s", help="poll interval of every feed")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--log", type=Path, help="keep the daemon's log here")
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -215,7 +327,14 @@ def main() -> int:
         config = Path(tmp) / "monitor.yaml"
         config.write_text(
             yaml.safe_dump(
-                make_config(state, server.server_port, args.feeds, args.interval, metrics_port)
+                make_config(
+                    state,
+                    server.server_port,
+                    args.feeds,
+                    args.interval,
+                    metrics_port,
+                    hanging_smtp(),
+                )
             )
         )
         log = open(Path(tmp) / "daemon.log", "w")  # noqa: SIM115
@@ -249,7 +368,10 @@ def main() -> int:
             code = daemon.wait(timeout=60)
             log.close()
             server.shutdown()
-        lines = (Path(tmp) / "daemon.log").read_text().splitlines()
+        text = (Path(tmp) / "daemon.log").read_text()
+        if args.log:
+            args.log.write_text(text)
+        lines = text.splitlines()
     levels = {lvl: sum(f" {lvl} " in line for line in lines) for lvl in ("WARNING", "ERROR")}
     levels["unhealthy"] = sum("unhealthy" in line for line in lines)
     levels["traceback"] = sum("Traceback" in line for line in lines)
@@ -261,12 +383,13 @@ def main() -> int:
         "exit_code": code,
         "log": levels,
         "summary": summarize(samples, warmup),
+        "timeliness": timeliness(started, warmup, _seconds(args.interval)),
         "samples": samples,
     }
     if args.json:
         print(json.dumps(result))
     else:
-        print(json.dumps(result["summary"], indent=2))
+        print(json.dumps({**result["summary"], **result["timeliness"]}, indent=2))
     return 0 if code == 0 else 1
 
 
