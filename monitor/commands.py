@@ -27,6 +27,7 @@ from monitor.notify.render import Renderer, sample_digest
 from monitor.notify.webhook import build_body
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
+from monitor.store.deadletters import PRUNED, requeue
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import Store
 from monitor.store.status import channel_summary, dead_letters, rule_counts
@@ -227,7 +228,9 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``retry CHANNEL``: re-enable a disabled channel and re-queue its dead letters.
 
     Re-queued messages keep their ids; the daemon sends them at its next retry
-    sweep, or ``run --once`` sends them at once.
+    sweep, or ``run --once`` sends them at once, re-formed under the current
+    ``max_items`` and ``max_message_bytes``. Prints what was re-queued (stories per
+    message) and what could not be (every story pruned by retention).
     """
     if args.channel not in config.channels:
         raise MonitorError(
@@ -235,18 +238,30 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
         )
     store = Store.open(config.state_dir)
     try:
-        outbox = Outbox(store)
-        disabled = outbox.disabled(args.channel)
-        count = outbox.requeue(args.channel, datetime.now(UTC))
+        disabled = Outbox(store).disabled(args.channel)
+        report = requeue(store, args.channel, datetime.now(UTC))
     finally:
         store.close()
-    noun = "dead letter" if count == 1 else "dead letters"
+    queued = [r for r in report if r.stories]
+    lost = [r for r in report if not r.stories]
     print(
-        f"{args.channel}: {count} {noun} queued again"
+        f"{args.channel}: {_count(len(queued), 'dead letter')} queued again"
         + ("; channel re-enabled" if disabled else "")
     )
+    for r in queued:
+        pruned = f"; {_count(r.pruned, 'story')} pruned, not sent" if r.pruned else ""
+        print(f"  message {r.message_id}: {_count(r.stories, 'story')}{pruned}")
+    if lost:
+        print(f"{args.channel}: {_count(len(lost), 'dead letter')} could not be queued again:")
+        for r in lost:
+            print(f"  message {r.message_id}: {PRUNED}")
     print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    plural = "stories" if noun == "story" else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def cmd_import_opml(args: argparse.Namespace) -> int:

@@ -72,6 +72,11 @@ class QuietHours(Strict):
         return f"{int(match[1]):02d}:{match[2]}"
 
 
+MIN_MESSAGE_BYTES = 1024
+WEBHOOK_MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: common reverse-proxy body limits start there
+EMAIL_MAX_MESSAGE_BYTES = 10 << 20  # 10 MiB: SMTP servers commonly refuse 10-25 MB
+
+
 class ChannelBase(Strict):
     """Settings every channel has."""
 
@@ -83,6 +88,8 @@ class ChannelBase(Strict):
     quiet_hours: QuietHours | None = None
     max_items: int | None = Field(default=None, ge=1, le=10000)
     max_age: Duration = timedelta(hours=24)
+    # Bytes of one message as sent (monitor/notify/limits.py); None: no bound.
+    max_message_bytes: int | None = Field(default=None, ge=MIN_MESSAGE_BYTES, le=1 << 30)
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +128,9 @@ class EmailChannel(ChannelBase):
     from_: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
     subject_prefix: str = "[news-monitor]"
+    max_message_bytes: int | None = Field(
+        default=EMAIL_MAX_MESSAGE_BYTES, ge=MIN_MESSAGE_BYTES, le=1 << 30
+    )
 
     @field_validator("from_", "to")
     @classmethod
@@ -144,6 +154,9 @@ class WebhookChannel(ChannelBase):
     type: Literal["webhook"]
     url: SecretStr
     secret: SecretStr | None = None
+    max_message_bytes: int | None = Field(
+        default=WEBHOOK_MAX_MESSAGE_BYTES, ge=MIN_MESSAGE_BYTES, le=1 << 30
+    )
 
 
 class AppriseChannel(ChannelBase):

@@ -14,9 +14,12 @@ from monitor import metrics
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify import Notifier
-from monitor.notify.retry import ChannelGone, backoff_seconds
+from monitor.notify.limits import TooBig, first, measure_for, shortened, stories_that_fit
+from monitor.notify.retry import ChannelGone, PayloadTooLarge, backoff_seconds
 from monitor.notify.timing import forming
+from monitor.notify.views import one_line
 from monitor.runtime import Runtime
+from monitor.store.deadletters import PRUNED
 from monitor.store.outbox import MessageState
 
 log = logging.getLogger("monitor.pipeline")
@@ -24,13 +27,14 @@ log = logging.getLogger("monitor.pipeline")
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What one delivery round of one channel did."""
+    """What one delivery round of one channel did (``error``: it stopped on a bug)."""
 
     channel: str
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     disabled: bool = False
+    error: str | None = None
 
 
 async def deliver_channel(
@@ -48,18 +52,24 @@ async def deliver_channel(
     formed per round (``max_items`` leaves the rest for the next one) unless
     ``drain``; ``drain`` also skips ``group_wait``. ``ignore_backoff`` and ``drain``
     are for ``run --once``. A channel disabled by its destination sends nothing.
+    An unexpected exception (a bug) ends this channel's round with one log line and
+    is not raised: the other channels, and the next sweep, carry on.
     """
     async with rt.channel_lock(channel):
-        if rt.outbox.disabled(channel):
-            return DeliveryReport(channel, disabled=True)
-        return await _deliver_locked(rt, channel, ignore_backoff, form_new, drain)
+        try:
+            if rt.outbox.disabled(channel):
+                return DeliveryReport(channel, disabled=True)
+            return await _deliver_locked(rt, channel, ignore_backoff, form_new, drain)
+        except Exception as exc:
+            error = f"internal error: {type(exc).__name__}: {one_line(str(exc), 200)}"
+            log.error("channel=%s delivery round stopped by an %s", channel, error)
+            return DeliveryReport(channel, error=error)
 
 
 async def _deliver_locked(
     rt: Runtime, channel: str, ignore_backoff: bool, form_new: bool, drain: bool
 ) -> DeliveryReport:
     notifier = rt.notifiers[channel]
-    settings = rt.config.channels[channel]
     sent = failed = 0
     formed = False
     while True:
@@ -74,20 +84,22 @@ async def _deliver_locked(
         if message is None:
             return DeliveryReport(channel, sent=sent, failed=failed)
         formed = formed or message.attempts == 0
-        deadline = (message.due_since or now) + settings.max_age
-        if now >= deadline:
-            error = f"not delivered within max_age ({_duration(settings.max_age)})"
-            rt.outbox.mark_failed(message.id, error, now)
-            log.error("channel=%s message=%s dead letter: %s", channel, message.id, error)
-            metrics.delivery_failed(channel, retrying=False)
+        digest = _prepared(rt, channel, message.id)
+        if isinstance(digest, str):
+            _dead_letter(rt, channel, message.id, digest, now)
             failed += 1
             continue
-        digest = rt.outbox.digest(message.id)
         send_started = metrics.now()
         try:
             answer = await _send(notifier, digest)
+        except PayloadTooLarge as exc:
+            if not _split(rt, channel, message.id, digest, exc):
+                reason = f"{exc} (refused as too large even with one story)"
+                _dead_letter(rt, channel, message.id, reason, now)
+                failed += 1
+            continue
         except DeliveryError as exc:
-            outcome = _failed_attempt(rt, channel, message, exc, now, deadline)
+            outcome = _failed_attempt(rt, channel, message, exc, now)
             if outcome != "failed":
                 retrying = int(outcome == "retry")
                 return DeliveryReport(
@@ -107,37 +119,118 @@ async def _deliver_locked(
         sent += 1
 
 
+def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
+    """The message's digest, shaped to the channel's bounds; a reason to fail it instead.
+
+    Stories past ``max_items`` or ``max_message_bytes`` (a message re-queued by
+    ``retry`` after the bounds changed) are released to the next message; one story
+    too big alone is shortened (:mod:`monitor.notify.limits`).
+    """
+    settings = rt.config.channels[channel]
+    try:
+        digest = rt.outbox.digest(message_id)
+        if not digest.stories:
+            return PRUNED
+        if getattr(digest, "pruned", 0):
+            log.warning(
+                "channel=%s message=%s: %d of its stories were pruned, sending the other %d",
+                channel,
+                message_id,
+                digest.pruned,
+                len(digest.stories),
+            )
+        limit = settings.max_message_bytes
+        measure = measure_for(settings, rt.renderer) if limit else None
+        keep = min(len(digest.stories), settings.max_items or len(digest.stories))
+        if limit and measure:
+            keep = stories_that_fit(first(digest, keep), measure, limit)
+        if keep < len(digest.stories):
+            rt.outbox.release(message_id, list(digest.story_ids[keep:]))
+            log.info(
+                "channel=%s message=%s: %d stories fit max_items/max_message_bytes, "
+                "%d wait for the next message",
+                channel,
+                message_id,
+                keep,
+                len(digest.stories) - keep,
+            )
+            digest = rt.outbox.digest(message_id)
+        return shortened(digest, measure, limit) if limit and measure else digest
+    except TooBig as exc:
+        return str(exc)
+    except Exception as exc:  # a bug or damaged state: this message fails, not the channel
+        return f"cannot build the message: {type(exc).__name__}: {one_line(str(exc), 200)}"
+
+
+def _split(rt: Runtime, channel: str, message_id: str, digest: Digest, exc: DeliveryError) -> bool:
+    """HTTP 413: keep the first half of the stories, the rest go in the next message.
+
+    Returns False when the message holds one story (nothing left to split). The
+    refused attempt is not counted: the smaller message is sent at once.
+    """
+    count = len(digest.stories)
+    if count <= 1:
+        return False
+    keep = count // 2
+    rt.outbox.release(message_id, list(digest.story_ids[keep:]))
+    log.warning(
+        "channel=%s message=%s too large for the destination (%s): split, %d of %d "
+        "stories kept, the rest go in the next message",
+        channel,
+        message_id,
+        exc,
+        keep,
+        count,
+    )
+    return True
+
+
+def _dead_letter(rt: Runtime, channel: str, message_id: str, reason: str, now: datetime) -> None:
+    """Fail one message for good with ``reason`` (one log line)."""
+    rt.outbox.mark_failed(message_id, reason, now)
+    log.error("channel=%s message=%s dead letter: %s", channel, message_id, reason)
+    metrics.delivery_failed(channel, retrying=False)
+
+
 def _failed_attempt(
     rt: Runtime,
     channel: str,
     message: MessageState,
     exc: DeliveryError,
     now: datetime,
-    deadline: datetime,
 ) -> str:
-    """Record a failed attempt: ``"disabled"``, ``"retry"`` (with backoff) or ``"failed"``."""
+    """Record a failed attempt: ``"disabled"``, ``"retry"`` (with backoff) or ``"failed"``.
+
+    ``max_age`` fails a message only after an attempt made at or past its deadline
+    failed (retries are scheduled no later than the deadline), so a wall clock set
+    forward makes a waiting message due, never a dead letter without a try.
+    """
     attempt = message.attempts + 1
+    settings = rt.config.channels[channel]
+    deadline = (message.due_since or now) + settings.max_age
     if isinstance(exc, ChannelGone):
         rt.outbox.disable(channel, str(exc), now)
-        rt.outbox.mark_retry(message.id, str(exc), now)
+        rt.outbox.mark_retry(message.id, str(exc), now, now)
         log.error("channel=%s disabled by its destination: %s", channel, exc)
         return "disabled"
-    if exc.retryable and attempt < rt.config.channels[channel].max_attempts:
+    if exc.retryable and attempt < settings.max_attempts and now < deadline:
         delay = backoff_seconds(attempt, exc.retry_after)
-        rt.outbox.mark_retry(message.id, str(exc), min(now + timedelta(seconds=delay), deadline))
+        next_attempt = min(now + timedelta(seconds=delay), deadline)
+        rt.outbox.mark_retry(message.id, str(exc), next_attempt, now)
         log.warning(
             "channel=%s message=%s attempt=%d failed, retry in %.0fs: %s",
             channel,
             message.id,
             attempt,
-            delay,
+            (next_attempt - now).total_seconds(),
             exc,
         )
         metrics.delivery_failed(channel, retrying=True)
         return "retry"
-    rt.outbox.mark_failed(message.id, str(exc), now)
-    log.error("channel=%s message=%s failed for good: %s", channel, message.id, exc)
-    metrics.delivery_failed(channel, retrying=False)
+    reason = str(exc)
+    if exc.retryable and attempt < settings.max_attempts:
+        reason = f"not delivered within max_age ({_duration(settings.max_age)}): {exc}"
+    _dead_letter(rt, channel, message.id, reason, now)
     return "failed"
 
 

@@ -192,8 +192,12 @@ class HttpServer:
         with self._changed:
             return self._streams.get(path) or self._streams.get(path.split("?", 1)[0])
 
-    def respond_post(self, path: str, *responses: Response) -> None:
-        """Answer POSTs to ``path`` with ``(status, headers, body)`` in turn; last repeats."""
+    def respond_post(self, path: str, *responses: Response | Any) -> None:
+        """Answer POSTs to ``path`` with ``(status, headers, body)`` in turn; last repeats.
+
+        A response may also be a function of the request body returning one (e.g. a
+        receiver that answers 413 above some size).
+        """
         with self._changed:
             self._posts[path] = list(responses)
 
@@ -227,12 +231,13 @@ class HttpServer:
                 return 304, {"ETag": headers["ETag"]}, b""
         return status, headers, body
 
-    def _post(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def _post(self, path: str, request_body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
         with self._changed:
             queue = self._posts.get(path) or self._posts.get(path.split("?", 1)[0])
             if not queue:
                 return 200, {"Content-Type": "text/plain"}, b"ok"
-            status, headers, body = queue.pop(0) if len(queue) > 1 else queue[0]
+            answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        status, headers, body = answer(request_body) if callable(answer) else answer
         data = body.encode() if isinstance(body, str) else body
         return status, {"Content-Type": "text/plain", **(headers or {})}, data
 
@@ -309,7 +314,7 @@ def _handler_for(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
             elif self.command in ("GET", "HEAD"):
                 self._answer(*owner._get(self.path, headers.get("if-none-match")))
             else:
-                self._answer(*owner._post(self.path))
+                self._answer(*owner._post(self.path, body))
 
         do_GET = do_HEAD = do_POST = do_PUT = _handle  # noqa: N815
 

@@ -32,6 +32,16 @@ class ChannelGone(DeliveryError):
         super().__init__(message, retryable=False)
 
 
+class PayloadTooLarge(DeliveryError):
+    """HTTP 413 (RFC 9110 §15.5.14): this message is too big for the destination.
+
+    Permanent for this message only: the outbox splits it, or fails it alone.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
 def destination_host(destination: str | httpx.URL) -> str:
     """Reduce a URL (or a bare host) to ``host[:port]`` for messages."""
     text = str(destination)
@@ -112,6 +122,8 @@ def check_http_response(response: httpx.Response, destination: str) -> str:
         summary += " (redirects are not followed; fix the configured URL)"
     if status == 410:
         raise ChannelGone(summary + " (the destination is gone: channel disabled)")
+    if status == 413:
+        raise PayloadTooLarge(summary)
     raise DeliveryError(summary, retryable=False)
 
 

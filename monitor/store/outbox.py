@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor.dedup.story import Member, compose
 from monitor.models import Digest, Match, Story
-from monitor.store.codec import item_from_json, match_from_json, parse_ts, ts, ts_not_before
+from monitor.store.codec import (
+    item_from_json,
+    match_from_json,
+    not_before,
+    parse_ts,
+    ts,
+    ts_not_before,
+)
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
 
@@ -54,6 +61,8 @@ class MessageDigest(Digest):
     """A digest read back from the outbox: ``held_back`` stories wait for the next one."""
 
     held_back: int = field(default=0)
+    story_ids: tuple[int, ...] = field(default=())  # the stored story of each of ``stories``
+    pruned: int = field(default=0)  # stories of the message whose items retention deleted
 
 
 class Outbox:
@@ -84,12 +93,35 @@ class Outbox:
             (channel,),
         ).fetchone()
         if row:
-            state = _message_state(row)
+            state = self._follow_clock(_message_state(row), row["attempted_at"], now)
             return state if ignore_backoff or state.next_attempt <= now else None
         if not form_new:
             return None
         with self.store.transaction():
             return self._form(channel, now, forming or Forming())
+
+    def _follow_clock(
+        self, state: MessageState, attempted_at: str | None, now: datetime
+    ) -> MessageState:
+        """``state`` with its wait counted from ``now`` if the wall clock went back.
+
+        A message last tried *after* ``now`` means the clock was set back: its backoff
+        (next attempt minus last attempt) is counted again from ``now`` and stored, so
+        a clock set back 5 h delays it by at most its backoff, not 5 h. A message never
+        tried is due at once, whatever the clock says.
+        """
+        if state.attempts == 0:
+            return replace(state, next_attempt=min(state.next_attempt, now))
+        tried = parse_ts(attempted_at)
+        if tried is None or tried <= now:
+            return state
+        next_attempt = now + max(state.next_attempt - tried, timedelta(0))
+        with self.store.transaction():
+            self.conn.execute(
+                "UPDATE messages SET next_attempt = ?, attempted_at = ? WHERE id = ?",
+                (ts_not_before(next_attempt), ts(now), state.id),
+            )
+        return replace(state, next_attempt=not_before(next_attempt))
 
     def _form(self, channel: str, now: datetime, forming: Forming) -> MessageState | None:
         pending = self.conn.execute(
@@ -101,7 +133,10 @@ class Outbox:
         urgent = {r["story_id"] for r in pending if r["rule"] in forming.urgent_rules}
         regular = [r for r in pending if r["story_id"] not in urgent]
         oldest = min((r["created_at"] for r in regular), default=None)
-        waited = oldest is not None and oldest <= ts(now - forming.group_wait)
+        # An alert stamped later than now (the wall clock went back) has waited enough.
+        waited = oldest is not None and (
+            oldest <= ts(now - forming.group_wait) or oldest > (ts(now) or "")
+        )
         chosen = [r for r in pending if r["story_id"] in urgent or (forming.regular and waited)]
         if not chosen:
             return None
@@ -128,8 +163,13 @@ class Outbox:
         ).fetchall()
         created = parse_ts(msg["created_at"])
         assert created is not None
-        stories = self._stories(rows)
-        return MessageDigest(message_id, msg["channel"], created, stories, msg["held_back"])
+        found = self._stories(rows)
+        stories = tuple(story for _, story in found)
+        ids = tuple(story_id for story_id, _ in found)
+        pruned = len({r["story_id"] for r in rows}) - len(ids)
+        return MessageDigest(
+            message_id, msg["channel"], created, stories, msg["held_back"], ids, pruned
+        )
 
     def preview(self, channel: str, now: datetime) -> Digest:
         """What the channel would send now (unsent rows), without writing anything."""
@@ -138,19 +178,27 @@ class Outbox:
             "ORDER BY id",
             (channel,),
         ).fetchall()
-        return Digest("preview", channel, now, self._stories(rows))
+        return Digest("preview", channel, now, tuple(s for _, s in self._stories(rows)))
 
-    def _stories(self, rows: list) -> tuple[Story, ...]:
+    def _stories(self, rows: list) -> list[tuple[int, Story]]:
+        """``(story id, story)`` of the rows' stories, skipping those pruned by retention."""
         rules_by_story: dict[int, list[str]] = {}
         for story_id, rule in rows:
             rules_by_story.setdefault(story_id, []).append(rule)
-        return tuple(self._story(sid, rules) for sid, rules in rules_by_story.items())
+        found = [(sid, self._story(sid, rules)) for sid, rules in rules_by_story.items()]
+        return [(sid, story) for sid, story in found if story is not None]
 
-    def _story(self, story_id: int, rules: list[str]) -> Story:
-        """The story as this message shows it (:func:`monitor.dedup.story.compose`)."""
+    def _story(self, story_id: int, rules: list[str]) -> Story | None:
+        """The story as this message shows it (:func:`monitor.dedup.story.compose`).
+
+        None when retention deleted every item of the story (a dead letter kept
+        longer than its items); a story that lost some items shows the rest.
+        """
         rows = self.conn.execute(
             "SELECT id, data FROM items WHERE story_id = ? ORDER BY id", (story_id,)
         ).fetchall()
+        if not rows:
+            return None
         found = self.conn.execute(
             "SELECT m.item_id, m.rule, m.data FROM matches m JOIN items i ON i.id = m.item_id "
             "WHERE i.story_id = ?",
@@ -172,14 +220,20 @@ class Outbox:
         """A permanent error, or attempts exhausted: a dead letter, kept for status."""
         self._finish(message_id, "failed", now, error=error[:MAX_ERROR_CHARS])
 
-    def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None:
-        """A retryable error: count the attempt, wait until ``next_attempt``."""
+    def mark_retry(
+        self,
+        message_id: str,
+        error: str,
+        next_attempt: datetime,
+        attempted_at: datetime | None = None,
+    ) -> None:
+        """A retryable error at ``attempted_at``: count the attempt, wait until ``next_attempt``."""
         not_before = ts_not_before(next_attempt)
         with self.store.transaction():
             self.conn.execute(
-                "UPDATE messages SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
-                "WHERE id = ?",
-                (error[:MAX_ERROR_CHARS], not_before, message_id),
+                "UPDATE messages SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
+                "attempted_at = ? WHERE id = ?",
+                (error[:MAX_ERROR_CHARS], not_before, ts(attempted_at), message_id),
             )
             self.conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
@@ -206,33 +260,24 @@ class Outbox:
                 (channel, ts(now), reason[:MAX_ERROR_CHARS]),
             )
 
-    def requeue(self, channel: str, now: datetime) -> int:
-        """Re-enable ``channel`` and put its dead letters back in line; return how many.
+    def release(self, message_id: str, story_ids: list[int]) -> None:
+        """Take ``story_ids`` out of an unsent message: they wait for the next one.
 
-        A dead letter keeps its id (receivers can still de-duplicate); its attempts
-        start again from zero and ``max_age`` counts from now, as it does for the
-        messages that waited while the channel was disabled.
+        For a message over the channel's size bound or ``max_items`` (re-formed after
+        ``retry``, or split after an HTTP 413); its "and N more" count is updated.
         """
         with self.store.transaction():
-            self.conn.execute("DELETE FROM channel_state WHERE name = ?", (channel,))
-            failed = [
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT id FROM messages WHERE channel = ? AND status = 'failed'", (channel,)
-                )
-            ]
-            self.conn.execute(
-                "UPDATE messages SET status = 'pending', attempts = 0, next_attempt = ?, "
-                "requeued_at = ?, sent_at = NULL WHERE channel = ? AND status IN "
-                "('failed', 'pending')",
-                (ts(now), ts(now), channel),
-            )
             self.conn.executemany(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt = NULL, "
-                "sent_at = NULL WHERE message_id = ?",
-                [(m,) for m in failed],
+                "UPDATE outbox SET message_id = NULL WHERE message_id = ? AND story_id = ? "
+                "AND status = 'pending'",
+                [(message_id, sid) for sid in story_ids],
             )
-        return len(failed)
+            self.conn.execute(
+                "UPDATE messages SET held_back = (SELECT COUNT(DISTINCT o.story_id) FROM outbox o "
+                "WHERE o.channel = messages.channel AND o.status = 'pending' "
+                "AND o.message_id IS NULL) WHERE id = ?",
+                (message_id,),
+            )
 
     def _finish(
         self, message_id: str, status: str, now: datetime, answer: str = "", error: str = ""
@@ -246,7 +291,7 @@ class Outbox:
             self.conn.execute(
                 "UPDATE outbox SET status = ?, attempts = attempts + 1, "
                 "last_error = COALESCE(NULLIF(?, ''), last_error), sent_at = ? "
-                "WHERE message_id = ?",
+                "WHERE message_id = ? AND status = 'pending'",
                 (status, error, ts(now), message_id),
             )
 

@@ -196,7 +196,8 @@ def test_max_age_dead_letters_then_retry_sends_again_with_the_same_id(tmp_path, 
     run(poll_then(rt, "hook"))
     clock.advance(3601)
     report = run(deliver_channel(rt, "hook", ignore_backoff=True))
-    assert report.failed == 1 and len(http_server.requests) == 1  # not tried again: expired
+    # Past max_age: tried once more (a clock set forward must not fail it untried), then failed.
+    assert report.failed == 1 and len(http_server.requests) == 2
     rt.store.close()
     config = write_config(
         tmp_path / "monitor.yaml",
@@ -210,7 +211,7 @@ def test_max_age_dead_letters_then_retry_sends_again_with_the_same_id(tmp_path, 
     assert retry.returncode == 0 and "1 dead letter queued again" in retry.stdout
     once = run_cli("run", "--once", "-c", str(config), cwd=tmp_path)
     assert once.returncode == 0, once.stderr
-    first, second = http_server.requests
+    first, _, second = http_server.requests
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == dead["id"]
     status = json.loads(run_cli("status", "--json", "-c", str(config), cwd=tmp_path).stdout)
     assert status["dead_letters"] == [] and status["channels"][0]["sent"] == 1
