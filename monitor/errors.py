@@ -76,3 +76,10 @@ class DeliveryError(MonitorError):
 
 class StateLockedError(MonitorError):
     """Another news-monitor daemon already holds the state directory."""
+
+
+class StateDatabaseError(MonitorError):
+    """The state database cannot be opened: corrupt, not a file, or not writable.
+
+    The message names the file and what to do (restore a backup or move it away).
+    """

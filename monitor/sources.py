@@ -4,11 +4,16 @@ A source that parses as a feed yields its items; anything else (an article page,
 text file, standard input) is one item whose content is the document's text.
 
 The bounds are the daemon's (:class:`SourceLimits`, from the config): the fetch
-deadline ``defaults.timeout``, the body cap ``defaults.max_bytes`` and
-``allow_private_networks``; parsing (and the text of a document) runs in a parse
-worker (:mod:`monitor.ingest.parseworker`) with ``ingest.parse_timeout`` and
-``ingest.parse_memory_mb``, scaled with the body's size as in the daemon. So a
-hostile feed handed to ``fetch`` is bounded exactly as it would be when polled.
+deadline ``defaults.timeout`` and the body cap ``defaults.max_bytes``; parsing (and
+the text of a document) runs in a parse worker (:mod:`monitor.ingest.parseworker`)
+with ``ingest.parse_timeout`` and ``ingest.parse_memory_mb``, scaled with the body's
+size as in the daemon. So a hostile feed handed to ``fetch`` is bounded exactly as
+it would be when polled.
+
+The SSRF guard is the daemon's too (:func:`monitor.ingest.urlguard.check_url`, on a
+guarded client): a SOURCE is treated as a feed URL with ``allow_private_networks``,
+since the operator typed it, so its own host may be private (cloud metadata never);
+its redirects and the feed a page advertises may be private only on that same host.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from monitor.ingest.parseworker import (
     parse_items_isolated,
     run_for_body,
 )
+from monitor.ingest.urlguard import printable
 from monitor.models import FeedRef, Item
 
 if TYPE_CHECKING:  # not imported at run time: a parse worker unpickling document_item
@@ -46,14 +52,11 @@ class SourceLimits:
     """How one source is fetched: the daemon's settings for a feed.
 
     ``timeout`` is the whole fetch's deadline in seconds (``defaults.timeout``),
-    ``max_bytes`` the cap on the body after decompression (``defaults.max_bytes``),
-    ``allow_private`` the config's ``allow_private_networks`` (effective on a guarded
-    client only, see :func:`monitor.ingest.fetch.fetch`).
+    ``max_bytes`` the cap on the body after decompression (``defaults.max_bytes``).
     """
 
     timeout: float
     max_bytes: int
-    allow_private: bool = False
 
     @classmethod
     def from_config(cls, config: MonitorConfig) -> SourceLimits:
@@ -61,7 +64,6 @@ class SourceLimits:
         return cls(
             timeout=config.defaults.timeout.total_seconds(),
             max_bytes=config.defaults.max_bytes,
-            allow_private=config.allow_private_networks,
         )
 
 
@@ -74,19 +76,25 @@ def parse_pool(config: MonitorConfig) -> ParsePool:
 
 
 def as_url(source: str) -> str:
-    """``http(s)://`` and ``file:`` stay as they are; a plain path becomes ``file:``."""
-    if re.match(r"(?i)(https?://|file:)", source):
+    """A URL (``scheme://``, ``file:``) stays as it is (``ftp://`` too, for the guard to
+    refuse with its words); a plain path becomes ``file:``."""
+    if re.match(r"(?i)([a-z][a-z0-9+.-]*://|file:)", source):
         return source
     return "file:" + str(Path(source))
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, limits: SourceLimits) -> FetchResult:
+async def _fetch(
+    client: httpx.AsyncClient, url: str, limits: SourceLimits, origin: str
+) -> FetchResult:
+    """Fetch ``url``, reached from the SOURCE ``origin``: only ``origin``'s host may be
+    private (the operator named it), as for a feed with ``allow_private_networks``."""
     return await fetch(
         client,
         url,
         timeout=limits.timeout,
         max_bytes=limits.max_bytes,
-        allow_private=limits.allow_private,
+        allow_private=True,
+        origin=origin,
     )
 
 
@@ -117,12 +125,18 @@ async def read_feed(
     A web page that advertises a feed is followed to it (said on stderr).
     """
     url = as_url(source)
-    result = await _fetch(client, url, limits)
+    result = await _fetch(client, url, limits, url)
     found = advertised_feed(result.body, result.content_type, result.url)
     if found:
-        print(f"{source} is a web page; found the feed it advertises: {found}", file=sys.stderr)
+        shown = printable(found)
+        print(f"{source} is a web page; found the feed it advertises: {shown}", file=sys.stderr)
+        try:
+            result = await _fetch(client, found, limits, url)
+        except FetchError as exc:
+            if exc.kind not in ("blocked", "url"):
+                raise
+            raise FetchError(exc.kind, f"{source}: the feed it advertises: {exc}") from None
         url = found
-        result = await _fetch(client, url, limits)
     return await _feed_items(result, source, url, now, pool)
 
 
@@ -139,7 +153,7 @@ async def read_items(
     A parse stopped by a limit (ParseLimitError) is an error, not a document.
     """
     url = as_url(source)
-    result = await _fetch(client, url, limits)
+    result = await _fetch(client, url, limits, url)
     body = result.body or b""
     try:
         items = await _feed_items(result, source, url, now, pool)

@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from monitor.errors import FetchError
 from monitor.ingest.fetch import FetchResult, fetch
 from monitor.redact import redact_url
 
@@ -50,7 +51,11 @@ class _LinkFinder(HTMLParser):
 
 
 def discover_feed_url(html_bytes: bytes, base_url: str) -> str | None:
-    """The absolute URL of the first feed ``html_bytes`` advertises, else None."""
+    """The absolute URL of the first feed ``html_bytes`` advertises, else None.
+
+    Only ``http(s)`` links count; whether one may be fetched is the guard's decision
+    (:func:`monitor.ingest.urlguard.check_url`), made when it is fetched.
+    """
     finder = _LinkFinder()
     try:
         finder.feed(html_bytes[:SCAN_BYTES].decode("utf-8", errors="replace"))
@@ -59,8 +64,11 @@ def discover_feed_url(html_bytes: bytes, base_url: str) -> str | None:
         return None
     if not finder.found:
         return None
-    base = urljoin(base_url, finder.base) if finder.base else base_url
-    url = urljoin(base, finder.found[0])
+    try:
+        base = urljoin(base_url, finder.base) if finder.base else base_url
+        url = urljoin(base, finder.found[0])
+    except ValueError:  # not a URL ("http://[::1/"): kept as written, for fetch to refuse
+        url = finder.found[0]
     return url if url.lower().startswith(("http://", "https://")) else None
 
 
@@ -88,20 +96,33 @@ async def fetch_feed(
     slot: Callable[[str], AbstractAsyncContextManager[Any]],
     etag: str | None = None,
     last_modified: str | None = None,
+    origin: str | None = None,
     **options: Any,
 ) -> FetchResult:
     """Fetch a feed (the daemon's poll); a web page that advertises a feed is followed.
 
     ``slot(url)`` bounds the fetches to one host (``Runtime.host_slot``); ``options``
     are :func:`~monitor.ingest.fetch.fetch`'s (timeout, max_bytes, allow_private).
-    The feed found is the result's ``permanent_url``, so later polls go to it.
+    ``origin`` is the feed URL as configured (default ``url``): the advertised feed
+    is fetched under the same rule as a redirect from it (only ``origin``'s host may
+    be private), and a refusal says it was the advertised feed. The feed found is the
+    result's ``permanent_url``, so later polls go to it.
     """
+    origin = origin or url
     async with slot(url):
-        result = await fetch(client, url, etag=etag, last_modified=last_modified, **options)
+        result = await fetch(
+            client, url, etag=etag, last_modified=last_modified, origin=origin, **options
+        )
     found = advertised_feed(result.body, result.content_type, result.url)
     if found is None:
         return result
     log.info("feed=%r is a web page; following the feed it advertises: %s", name, redact_url(found))
-    async with slot(found):
-        discovered = await fetch(client, found, **options)
+    try:
+        async with slot(found):
+            discovered = await fetch(client, found, origin=origin, **options)
+    except FetchError as exc:
+        if exc.kind not in ("blocked", "url"):
+            raise
+        page = redact_url(result.url)
+        raise FetchError(exc.kind, f"{page} is a web page; the feed it advertises: {exc}") from None
     return replace(discovered, permanent_url=discovered.permanent_url or found)

@@ -2,12 +2,14 @@
 
 Bounds every fetch: a total deadline (not only per read), a cap on the body after
 decompression (inflated incrementally, see :mod:`monitor.ingest.decode`), and at
-most :data:`MAX_REDIRECTS` redirects. The httpx client is passed in (see
-:func:`make_client`); ``make_client(guarded=True)`` refuses non-public addresses at
-connect time (:mod:`monitor.ingest.netguard`), and ``fetch(..., allow_private=True)``
-lets the operator's own feed URL (its host only, not its redirects elsewhere) reach a
-private address. The result carries what polite polling needs: a permanent redirect's
-target, caching hints, and a hash of the body.
+most :data:`MAX_REDIRECTS` redirects, followed here so that a target we cannot send
+(``data:``, a control character) is a FetchError. The httpx client is passed in (see
+:func:`make_client`); ``make_client(guarded=True)`` applies the SSRF rule
+(:func:`monitor.ingest.urlguard.check_url`) to every request, redirects included, and
+checks the resolved addresses at connect time (:mod:`monitor.ingest.netguard`).
+``fetch(..., allow_private=True, origin=feed_url)`` lets the host of the feed URL the
+operator wrote (that host only) reach a private address. The result carries what
+polite polling needs: a permanent redirect's target, caching hints, a body hash.
 
 Transport is read leniently, like a browser (:mod:`monitor.ingest.decode`): a charset
 sent as ``Content-Encoding`` (``UTF-8``) is read as identity with one log line, a
@@ -25,7 +27,7 @@ import mimetypes
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
@@ -41,10 +43,12 @@ from monitor.ingest.decode import (
 )
 from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
+from monitor.ingest.urlguard import check_form, printable, private_host
 from monitor.redact import redact_url
 
 MAX_REDIRECTS = 5
 PERMANENT = (301, 308)
+REDIRECTS = (301, 302, 303, 307, 308)  # followed when they carry a Location (RFC 9110 15.4)
 MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
 
 log = logging.getLogger(__name__)
@@ -132,32 +136,39 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     allow_private: bool = False,
+    origin: str | None = None,
     limit_setting: str = MAX_BYTES_SETTING,
 ) -> FetchResult:
     """Fetch ``url`` within ``timeout`` seconds in total; raise FetchError on failure.
 
     ``max_bytes`` caps the body after decompression (bytes); over it the error
     (kind ``too_large``) says to raise ``limit_setting``, the config key the cap came
-    from (``defaults.max_bytes`` for feeds). ``allow_private`` (config
-    ``allow_private_networks``) lets ``url``'s own host be a private address on a
-    guarded client; it has no effect on an unguarded one.
+    from (``defaults.max_bytes`` for feeds). A guarded client applies
+    :func:`~monitor.ingest.urlguard.check_url` to ``url`` and each redirect's target:
+    ``origin`` is the URL the operator wrote that led here (the feed URL, for an
+    advertised feed or an article link; default ``url`` itself), and with
+    ``allow_private`` (config ``allow_private_networks``) only *its* host may be a
+    private address. Any client refuses a URL it cannot send (kind ``url``).
+    ``file:`` URLs are read only as the operator's own (``origin`` None or ``url``).
     """
-    if url.lower().startswith("file:"):
+    if url[:5].lower() == "file:":
+        if origin not in (None, url):
+            raise FetchError("url", f"{printable(url)}: file: is not fetched for a feed's link")
         return _read_file(url, max_bytes, limit_setting)
+    check_form(url)
+    allowed = private_host(origin or url, allow_private)
     headers = {"Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    extensions = {ALLOW_PRIVATE_HOST: httpx.URL(url).host} if allow_private else {}
+    request = _Request(client, headers, {ALLOW_PRIVATE_HOST: allowed} if allowed else {}, timeout)
     shown = redact_url(url)
     try:
         async with asyncio.timeout(timeout):
-            return await _get(client, url, headers, extensions, (max_bytes, limit_setting), timeout)
+            return await _follow(request, url, (max_bytes, limit_setting))
     except TimeoutError:
         raise FetchError("timeout", f"{shown}: no complete answer within {timeout:g}s") from None
-    except httpx.TooManyRedirects:
-        raise FetchError("redirects", f"{shown}: more than {MAX_REDIRECTS} redirects") from None
     except httpx.ConnectError as exc:
         kind = "tls" if _is_tls(exc) else "connect"
         raise FetchError(kind, f"{shown}: cannot connect: {_reason(exc)}") from None
@@ -166,53 +177,91 @@ async def fetch(
     except httpx.HTTPError as exc:
         kind = "tls" if _is_tls(exc) else "http"
         raise FetchError(kind, f"{shown}: {type(exc).__name__}: {_reason(exc)}") from None
+    except httpx.InvalidURL as exc:  # check_url_for should have caught it: said anyway
+        raise FetchError("url", f"{shown}: not a valid URL ({_reason(exc)})") from None
     except FetchError as exc:
-        if exc.kind == "blocked" and not str(exc).startswith(shown):
-            raise FetchError("blocked", f"{shown}: {exc}") from None
+        if exc.kind in ("blocked", "url") and not str(exc).startswith(shown):
+            raise FetchError(exc.kind, f"{shown}: {exc}") from None
         raise
 
 
-async def _get(
-    client: httpx.AsyncClient,
+@dataclass(frozen=True)
+class _Request:
+    """What every request of one fetch (its redirects too) is sent with."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    extensions: dict[str, str]
+    timeout: float
+
+
+async def _follow(request: _Request, url: str, cap: tuple[int, str]) -> FetchResult:
+    """GET ``url``, following at most :data:`MAX_REDIRECTS` redirects; each target
+    must be an http(s) URL we can send (a guarded client applies the rest of the rule
+    to every request it sends)."""
+    hops: list[tuple[int, str]] = []  # (status, target) of each redirect followed
+    current = url
+    while True:
+        async with request.client.stream(
+            "GET",
+            current,
+            headers=request.headers,
+            timeout=request.timeout,
+            extensions=request.extensions,
+            follow_redirects=False,
+        ) as response:
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECTS or location is None:
+                return await _answer(response, url, request.headers, cap, _permanent_url(hops))
+        if len(hops) == MAX_REDIRECTS:
+            raise FetchError("redirects", f"{redact_url(url)}: more than {MAX_REDIRECTS} redirects")
+        target = urljoin(current, location.strip(" "))
+        try:
+            check_form(target)
+        except FetchError as exc:
+            raise FetchError(exc.kind, f"{redact_url(url)}: redirect to {exc}") from None
+        hops.append((response.status_code, target))
+        current = target
+
+
+async def _answer(
+    response: httpx.Response,
     url: str,
     headers: dict,
-    extensions: dict,
     cap: tuple[int, str],
-    timeout: float,
+    permanent_url: str | None,
 ) -> FetchResult:
-    async with client.stream(
-        "GET", url, headers=headers, timeout=timeout, extensions=extensions
-    ) as response:
-        fresh = cache_min_interval(
-            response.headers.get("Cache-Control"), response.headers.get("Expires")
-        )
-        common = {"permanent_url": _permanent_url(response), "min_interval_seconds": fresh}
-        if response.status_code == 304:
-            # A 304 has no body, but the connection goes back to the pool for the
-            # next request only once the end of the message is read: closing it
-            # unread would close the connection (a new TCP connection per 304).
-            await response.aread()
-            return FetchResult(
-                str(response.url),
-                304,
-                None,
-                etag=response.headers.get("ETag") or headers.get("If-None-Match"),
-                last_modified=headers.get("If-Modified-Since"),
-                **common,
-            )
-        if response.status_code != 200:
-            raise _status_error(url, response)
-        body = await _read_body(response, url, *cap)
+    """The FetchResult of the final (non-redirect) answer."""
+    fresh = cache_min_interval(
+        response.headers.get("Cache-Control"), response.headers.get("Expires")
+    )
+    common = {"permanent_url": permanent_url, "min_interval_seconds": fresh}
+    if response.status_code == 304:
+        # A 304 has no body, but the connection goes back to the pool for the
+        # next request only once the end of the message is read: closing it
+        # unread would close the connection (a new TCP connection per 304).
+        await response.aread()
         return FetchResult(
             str(response.url),
-            200,
-            body,
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-            content_type=response.headers.get("Content-Type"),
-            body_sha256=hashlib.sha256(body).hexdigest(),
+            304,
+            None,
+            etag=response.headers.get("ETag") or headers.get("If-None-Match"),
+            last_modified=headers.get("If-Modified-Since"),
             **common,
         )
+    if response.status_code != 200:
+        raise _status_error(url, response)
+    body = await _read_body(response, url, *cap)
+    return FetchResult(
+        str(response.url),
+        200,
+        body,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        content_type=response.headers.get("Content-Type"),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        **common,
+    )
 
 
 async def _read_body(
@@ -272,16 +321,13 @@ def _status_error(url: str, response: httpx.Response) -> FetchStatusError:
     return FetchStatusError("http", message, status, retry_after)
 
 
-def _permanent_url(response: httpx.Response) -> str | None:
+def _permanent_url(hops: list[tuple[int, str]]) -> str | None:
     """The target of the leading chain of 301/308 redirects, if any."""
-    if not response.history:
-        return None
-    targets = [r.url for r in response.history[1:]] + [response.url]
     permanent = None
-    for hop, target in zip(response.history, targets, strict=True):
-        if hop.status_code not in PERMANENT:
+    for status, target in hops:
+        if status not in PERMANENT:
             break
-        permanent = str(target)
+        permanent = target
     return permanent
 
 

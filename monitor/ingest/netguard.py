@@ -1,18 +1,18 @@
-"""SSRF guard: refuse non-public addresses at connect time, after DNS resolution.
+"""SSRF guard at connect time, after DNS resolution, for the rule of :mod:`urlguard`.
 
-A feed is untrusted: its redirects and its article links may name any host. The
-guard sits in the connection layer (an httpcore network backend), so it sees the
-addresses a hostname *really* resolves to at the moment of connecting, checks every
-one of them, and connects to the checked IP itself: DNS rebinding between a check
-and a connect is impossible because there is only one resolution.
+:class:`GuardedTransport` checks every request's URL with
+:func:`~monitor.ingest.urlguard.check_url_for` (redirects included), and its network
+backend sees the addresses a hostname *really* resolves to at the moment of
+connecting, checks every one of them, and connects to the checked IP itself: DNS
+rebinding between a check and a connect is impossible because there is only one
+resolution.
 
-:class:`GuardedTransport` keeps two connection pools: a strict one (public
-addresses only) and a permissive one (private addresses allowed, cloud metadata
-never). A request goes to the permissive pool only when it carries the
-:data:`ALLOW_PRIVATE_HOST` extension naming *its own* host, which
-:func:`monitor.ingest.fetch.fetch` sets for the operator's feed URL when
-``allow_private`` is true. httpx copies extensions onto redirect requests, so a
-redirect to a *different* private host lands in the strict pool and is refused.
+It keeps two connection pools: a strict one (public addresses only) and a
+permissive one (private addresses allowed, cloud metadata never). A request goes to
+the permissive pool only when it carries the :data:`ALLOW_PRIVATE_HOST` extension
+naming *its own* host: the host of the URL the fetch started from, which
+:func:`monitor.ingest.fetch.fetch` sets when ``allow_private`` is true. Redirect
+requests carry the same extension, so one to a *different* private host is refused.
 """
 
 from __future__ import annotations
@@ -29,36 +29,11 @@ import httpx
 
 from monitor.errors import FetchError
 from monitor.ingest.httppool import LinearPool
+from monitor.ingest.urlguard import METADATA, Address, blocked_reason, check_url_for
+
+__all__ = ["ALLOW_PRIVATE_HOST", "METADATA", "GuardedTransport", "blocked_reason"]
 
 ALLOW_PRIVATE_HOST = "monitor.allow_private_host"
-METADATA = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def blocked_reason(ip: Address, *, allow_private: bool = False) -> str | None:
-    """Why ``ip`` must not be connected to (None when it may be).
-
-    Cloud metadata addresses are always refused; loopback, private, link-local,
-    shared (CGNAT), multicast, reserved and unspecified addresses unless
-    ``allow_private``. IPv4-mapped and 6to4 IPv6 addresses are judged by the IPv4
-    address inside them.
-    """
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if inner is not None:
-            return blocked_reason(inner, allow_private=allow_private)
-    if ip in METADATA:
-        return "cloud metadata address"
-    if allow_private:
-        return None
-    for label in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
-        if getattr(ip, f"is_{label}"):
-            return label.replace("_", "-") + " address"
-    if not ip.is_global:
-        return "non-public address"
-    return None
 
 
 async def resolve(host: str, port: int) -> list[Address]:
@@ -180,9 +155,11 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._private = _guarded_transport(True, verify, limits)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the pool its allowance selects."""
+        """Check ``request``'s URL (:func:`check_url_for`), then send it through the
+        pool its allowance selects; raise FetchError when the URL is refused."""
         allowed = request.extensions.get(ALLOW_PRIVATE_HOST)
-        host = request.url.host
+        check_url_for(str(request.url), allowed)
+        host = request.url.host.rstrip(".")
         transport = self._private if allowed and allowed == host else self._strict
         return await transport.handle_async_request(request)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.schema import migrate
 
@@ -54,14 +55,29 @@ class Store:
 
     @classmethod
     def open(cls, state_dir: Path) -> Store:
-        """Open (creating and migrating if needed) the database under ``state_dir``."""
+        """Open (creating and migrating if needed) the database under ``state_dir``.
+
+        Raise StateDatabaseError, one line naming the file and what to do, when it is
+        corrupt (garbage, truncated), not a file, or cannot be opened.
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(state_dir / DB_NAME, isolation_level=None, timeout=30)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        migrate(conn)
+        path = state_dir / DB_NAME
+        if path.exists() and not path.is_file():
+            raise StateDatabaseError(
+                f"state database {path} is not a file: move it away to start fresh"
+            )
+        conn = None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise _open_error(path, exc) from None
         return cls(conn)
 
     def close(self) -> None:
@@ -221,6 +237,21 @@ class _Transaction:
         if not self.outer:
             return
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
+    """The one-line error for a database SQLite refused to open: corrupt (SQLITE_CORRUPT,
+    SQLITE_NOTADB: "file is not a database", "database disk image is malformed") or not
+    openable (permissions, a locked or read-only file)."""
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+    ):
+        return StateDatabaseError(
+            f"state database {path} is corrupt ({exc}): restore a backup or move it away"
+            " to start fresh"
+        )
+    return StateDatabaseError(f"cannot open state database {path} ({exc})")
 
 
 def _feed_state(row: sqlite3.Row) -> FeedState:
