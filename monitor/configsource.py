@@ -16,13 +16,16 @@ from typing import Any
 
 import yaml
 
+from monitor.boundedfile import FileRejected, read_regular_file
+from monitor.configyaml import Budget, LimitError, bounded_loader
 from monitor.errors import ConfigError, ConfigIssue
 
 Path_ = tuple[str | int, ...]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `X_file: PATH` puts the file's content into X (systemd credentials, docker secrets).
 SECRET_KEYS = frozenset({"password", "webhook_url", "secret", "url", "token"})
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # per YAML file (main file, each include)
+MAX_SECRET_BYTES = 64 * 1024  # per *_file secret
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,19 @@ class Source:
                 return mark
         return Mark("<config>", 1, 1)
 
-    def graft(self, other: Source, old: Path_, new: Path_) -> None:
-        """Copy ``other``'s marks under ``old`` to this source under ``new``."""
+    def graft(self, other: Source, section: str, offset: int) -> None:
+        """Copy ``other``'s marks of ``(section, i, ...)`` to ``(section, offset + i, ...)``.
+
+        One pass over ``other``'s marks, so merging includes stays linear in their size.
+        """
         for mine, theirs in (
             (self.marks, other.marks),
             (self.key_marks, other.key_marks),
             (self.quoted, other.quoted),
         ):
             for path, value in theirs.items():
-                if path[: len(old)] == old:
-                    mine[(*new, *path[len(old) :])] = value  # type: ignore[index]
+                if len(path) > 1 and path[0] == section and isinstance(path[1], int):
+                    mine[(section, offset + path[1], *path[2:])] = value  # type: ignore[index]
 
     def issue(
         self, path: Path_, message: str, *, key: bool = False, col_offset: int = 0
@@ -81,7 +87,7 @@ class _Reader:
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def read(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+    def read(self, loader: Any, node: yaml.Node, path: Path_) -> Any:
         self.source.marks[path] = self.mark(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(loader, node, path)
@@ -91,7 +97,7 @@ class _Reader:
         self.source.quoted[path] = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
         return self._expand_env(value, path) if isinstance(value, str) else value
 
-    def _mapping(self, loader: yaml.SafeLoader, node: yaml.MappingNode, path: Path_) -> dict:
+    def _mapping(self, loader: Any, node: yaml.MappingNode, path: Path_) -> dict:
         data: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(loader.construct_object(key_node))
@@ -119,25 +125,31 @@ class _Reader:
 
     def _read_secret_file(self, filename: Any, path: Path_) -> str:
         try:
-            return Path(str(filename)).read_text(encoding="utf-8").strip()
+            data = read_regular_file(str(filename), MAX_SECRET_BYTES)
+            return data.decode("utf-8").strip()
+        except FileRejected as exc:
+            message = f"secret file {filename}: {exc}"
         except OSError as exc:
-            self.issues.append(
-                self.source.issue(path, f"cannot read secret file {filename}: {exc.strerror}")
-            )
-            return ""
+            message = f"cannot read secret file {filename}: {exc.strerror}"
+        except UnicodeDecodeError:
+            message = f"secret file {filename}: not UTF-8 text"
+        self.issues.append(self.source.issue(path, message))
+        return ""
 
 
-def _read_yaml(file: Path, source: Source, issues: list[ConfigIssue], prefix: Path_) -> Any:
+def _read_yaml(
+    file: Path, source: Source, issues: list[ConfigIssue], prefix: Path_, budget: Budget
+) -> Any:
     name = str(file)
     try:
-        if file.stat().st_size > MAX_CONFIG_BYTES:
-            issues.append(ConfigIssue(name, 1, 1, "file is larger than 4 MiB"))
-            return None
-        text = file.read_text(encoding="utf-8")
+        text = read_regular_file(file, MAX_CONFIG_BYTES).decode("utf-8")
+    except FileRejected as exc:
+        issues.append(ConfigIssue(name, 1, 1, str(exc)))
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(ConfigIssue(name, 1, 1, f"cannot read config: {exc}"))
         return None
-    loader = yaml.SafeLoader(text)
+    loader = bounded_loader(text, budget)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -146,7 +158,8 @@ def _read_yaml(file: Path, source: Source, issues: list[ConfigIssue], prefix: Pa
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        issues.append(ConfigIssue(name, line, col, f"YAML syntax: {exc.problem or exc}"))
+        kind = "" if isinstance(exc, LimitError) else "YAML syntax: "
+        issues.append(ConfigIssue(name, line, col, f"{kind}{exc.problem or exc}"))
         return None
     except yaml.YAMLError as exc:
         issues.append(ConfigIssue(name, 1, 1, f"YAML: {exc}"))
@@ -163,7 +176,8 @@ def read_config(file: Path) -> tuple[dict[str, Any], Source]:
     """
     source = Source()
     issues: list[ConfigIssue] = []
-    data = _read_yaml(file, source, issues, ())
+    budget = Budget()
+    data = _read_yaml(file, source, issues, (), budget)
     if data is not None and not isinstance(data, dict):
         issues.append(ConfigIssue(str(file), 1, 1, "the config must be a mapping of keys"))
     if issues or not isinstance(data, dict):
@@ -173,15 +187,17 @@ def read_config(file: Path) -> tuple[dict[str, Any], Source]:
         if not matches:
             issues.append(source.issue(("include", pattern_index), f"no file matches {pattern!r}"))
         for included in matches:
-            _merge_include(Path(included), data, source, issues)
+            _merge_include(Path(included), data, source, issues, budget)
     if issues:
         raise ConfigError(issues)
     return data, source
 
 
-def _merge_include(file: Path, data: dict[str, Any], source: Source, issues: list) -> None:
+def _merge_include(
+    file: Path, data: dict[str, Any], source: Source, issues: list, budget: Budget
+) -> None:
     scratch = Source()
-    extra = _read_yaml(file, scratch, issues, ())
+    extra = _read_yaml(file, scratch, issues, (), budget)
     if extra is None:
         return
     if not isinstance(extra, dict) or set(extra) - {"rules", "feeds"}:
@@ -196,6 +212,5 @@ def _merge_include(file: Path, data: dict[str, Any], source: Source, issues: lis
         target = data.setdefault(section, [])
         if not isinstance(target, list):
             continue
-        for i in range(len(entries)):
-            source.graft(scratch, (section, i), (section, len(target) + i))
+        source.graft(scratch, section, len(target))
         target.extend(entries)
