@@ -55,10 +55,10 @@ def entry_ids(entries: list[Any]) -> list[str | None]:
     A guid carried by more than one entry of the document counts as none, and so
     does a link carried by more than one of the entries that fall back to links.
     """
-    guids = [guid_of(e) for e in entries]
+    guids = [_or_none(guid_of, e) for e in entries]
     guid_count = Counter(g for g in guids if g)
     links = [
-        None if g and guid_count[g] == 1 else link_of(e)
+        None if g and guid_count[g] == 1 else _or_none(link_of, e)
         for e, g in zip(entries, guids, strict=True)
     ]
     link_count = Counter(link for link in links if link)
@@ -68,9 +68,18 @@ def entry_ids(entries: list[Any]) -> list[str | None]:
     ]
 
 
+def _or_none(read: Any, entry: Any) -> str | None:
+    """``read(entry)``, or None when the entry is malformed (normalizing it then fails
+    and skips that entry alone; the others' identities must not depend on it)."""
+    try:
+        return read(entry)
+    except Exception:
+        return None
+
+
 def repeated_note(entries: list[Any]) -> str | None:
     """One log line naming the guids a document repeats, None when it repeats none."""
-    counts = Counter(g for g in (guid_of(e) for e in entries) if g)
+    counts = Counter(g for g in (_or_none(guid_of, e) for e in entries) if g)
     repeated = sorted(g for g, n in counts.items() if n > 1)
     if not repeated:
         return None

@@ -5,7 +5,8 @@ the feed marks as HTML is parsed as HTML); the published time becomes an aware U
 datetime, or None when the feed's date cannot be read exactly
 (:mod:`monitor.ingest.dates`). The id is the entry's identifier in its document
 (:func:`monitor.ingest.entryid.entry_ids`: the guid as written, else the link),
-else a hash of its text, so it is stable across polls.
+else a hash of its text, so it is stable across polls. An entry that cannot be made
+an Item is skipped alone, with its position and the reason (:func:`normalize_entries`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from monitor.ingest.dates import parse_date
 from monitor.ingest.entryid import entry_ids, former_key, guid_of, link_of
 from monitor.ingest.htmltext import drop_controls, field_text
-from monitor.ingest.parse import ParsedFeed
+from monitor.ingest.parse import ParsedFeed, skip_reason
 from monitor.models import TEXT_ID_PREFIX, FeedRef, Item
 
 MAX_TITLE = 1_000
@@ -28,19 +29,42 @@ MAX_SHORT = 500
 
 
 def normalize_feed(parsed: ParsedFeed, feed: FeedRef, now: datetime) -> list[Item]:
-    """Every entry of ``parsed`` as an Item of ``feed`` (exact repeats dropped)."""
+    """Every entry of ``parsed`` as an Item of ``feed`` (exact repeats dropped); the
+    entries that cannot be made Items are left out (see :func:`normalize_entries`)."""
+    return normalize_entries(parsed, feed, now)[0]
+
+
+def normalize_entries(
+    parsed: ParsedFeed, feed: FeedRef, now: datetime
+) -> tuple[list[Item], list[tuple[int, str]]]:
+    """Every entry of ``parsed`` as an Item of ``feed`` (exact repeats dropped), and the
+    ``(position, reason)`` of each entry skipped because it raised: one bad entry
+    costs itself, never the feed's other entries."""
     seen_guids: set[str] = set()
     items: dict[str, Item] = {}
-    for entry, ident in zip(parsed.entries, entry_ids(parsed.entries), strict=True):
-        item = normalize_entry(entry, feed, parsed.language, now, ident)
-        first_of_repeated = bool(item.guid) and ident != item.guid and item.guid not in seen_guids
+    skipped: list[tuple[int, str]] = []
+    for number, (entry, ident) in enumerate(
+        zip(parsed.entries, entry_ids(parsed.entries), strict=True), start=1
+    ):
+        try:
+            item = normalize_entry(entry, feed, parsed.language, now, ident)
+            repeated = bool(item.guid) and ident != item.guid and item.guid not in seen_guids
+            former = former_key(item.guid, parsed.base_url or feed.url, repeated)
+        except Exception as exc:  # whatever one entry holds, it costs only itself
+            skipped.append((_position(entry, number), skip_reason(exc)))
+            continue
         if item.guid:
             seen_guids.add(item.guid)
-        former = former_key(item.guid, parsed.base_url or feed.url, first_of_repeated)
         if former and former != item.id:
             item = replace(item, former_key=former)
         items.setdefault(item.id, item)
-    return list(items.values())
+    return list(items.values()), skipped
+
+
+def _position(entry: Any, number: int) -> int:
+    """The entry's position in its document (as parse recorded it), else ``number``."""
+    position = entry.get("position") if isinstance(entry, dict) else None
+    return position if isinstance(position, int) else number
 
 
 def normalize_entry(

@@ -10,6 +10,13 @@ feed version is a ParseError ("not a feed"); a "bozo" feed with entries is accep
 (most real feeds have small errors) and the problem is reported for the log. JSON
 Feed is read by :mod:`monitor.ingest.jsonfeed` into the same shape.
 
+One bad entry costs that entry, never its feed: an entry that cannot be read is left
+out and listed in ``ParsedFeed.skipped`` (its position and why), which the caller logs
+as one line each. When feedparser raises on the document (its #599: ``<gml:pos>``
+outside ``<georss:where>`` raises KeyError), the document is read again entry by
+entry (the part before the first entry, one entry, the part after the last), so only
+the entries it raises on are skipped.
+
 feedparser's sanitizer is off: nothing it outputs is shown as HTML (every text field
 becomes plain text in :mod:`monitor.ingest.htmltext`), and it deleted what it did not
 understand, such as an escaped CDATA section. Its resolution of a relative ``<guid>``
@@ -43,6 +50,8 @@ _FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
 _ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
+_ENTRY_TAG = re.compile(r"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])[^>]*?(/?)>")
+MAX_REASON = 200
 ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
 DATE_KEYS = ("published", "updated", "created")
 
@@ -53,7 +62,9 @@ class ParsedFeed:
 
     ``ttl_minutes`` is RSS ``<ttl>`` (how long the feed asks to be cached);
     ``warning`` is one line for the log (a parser complaint, an encoding note);
-    ``base_url`` is the URL relative links were resolved against.
+    ``base_url`` is the URL relative links were resolved against; ``skipped`` holds
+    ``(position, reason)`` of each entry left out because it could not be read
+    (position counts the entries of the parsed document from 1).
     """
 
     title: str
@@ -62,6 +73,7 @@ class ParsedFeed:
     warning: str | None = None
     ttl_minutes: int | None = field(default=None)
     base_url: str = ""
+    skipped: tuple[tuple[int, str], ...] = ()
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -73,24 +85,29 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         entries = found["entries"]
         notes = [n for n in (found["warning"], repeated_note(entries)) if n]
         return ParsedFeed(
-            found["title"], found["language"], entries, "; ".join(notes) or None, base_url=url
+            found["title"],
+            found["language"],
+            entries,
+            "; ".join(notes) or None,
+            base_url=url,
+            skipped=tuple(found["skipped"]),
         )
     decoded = decode_document(body, content_type)
     defused = defuse_entities(decoded.text)
     text = repair_entities(drop_controls(defused))
     headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
-        parsed = feedparser.parse(to_utf8(text), response_headers=headers)
+        parsed, raw = feedparser.parse(to_utf8(text), response_headers=headers), None
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
-        raise ParseError(f"feed parser failed: {type(exc).__name__}: {exc}"[:300]) from None
+        parsed, raw = _entry_by_entry(text, headers, exc)
     problem = None
     if parsed.get("bozo"):
         problem = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
-    if not parsed.entries and not parsed.get("version"):
+    if raw is None and not parsed.entries and not parsed.get("version"):
         raise ParseError(f"not a feed ({problem or 'no feed elements found'})"[:300])
     feed = parsed.feed
     is_atom = str(parsed.get("version") or "").startswith("atom")
-    entries = [slim_entry(e, is_atom) for e in parsed.entries]
+    entries, skipped = _slim_entries(parsed.entries if raw is None else raw, is_atom)
     dropped = "entity declarations dropped, not expanded" if defused is not decoded.text else None
     notes = [n[:300] for n in (decoded.note, dropped, repeated_note(entries), problem) if n]
     return ParsedFeed(
@@ -100,7 +117,83 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         warning="; ".join(notes) or None,
         ttl_minutes=_ttl(feed.get("ttl")),
         base_url=url,
+        skipped=tuple(skipped),
     )
+
+
+def skip_reason(exc: BaseException) -> str:
+    """One bounded line saying why an entry was skipped (for ``ParsedFeed.skipped``)."""
+    return f"{type(exc).__name__}: {exc}"[:MAX_REASON]
+
+
+def _slim_entries(
+    raw: list[Any], is_atom: bool
+) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    """``slim_entry`` of each entry (``raw`` holds entries, or the exception an entry
+    raised), with the position and reason of each one that could not be read."""
+    entries, skipped = [], []
+    for position, entry in enumerate(raw, start=1):
+        try:
+            if isinstance(entry, BaseException):
+                raise entry
+            slim = slim_entry(entry, is_atom)
+        except Exception as exc:  # one entry, whatever it holds, costs only itself
+            skipped.append((position, skip_reason(exc)))
+            continue
+        slim["position"] = position
+        entries.append(slim)
+    return entries, skipped
+
+
+def _entry_by_entry(
+    text: str, headers: dict[str, str], failure: Exception
+) -> tuple[Any, list[Any]]:
+    """feedparser's reading of ``text`` one entry at a time, after it raised ``failure``
+    on the whole: (the document without its entries, each entry or what it raised).
+
+    Raises ParseError with ``failure`` when the entries cannot be told apart (nested,
+    unclosed) or the document without them raises too.
+    """
+    blocks = split_entries(text)
+    whole = f"feed parser failed: {type(failure).__name__}: {failure}"[:300]
+    if blocks is None:
+        raise ParseError(whole) from None
+    head, tail = text[: blocks[0][0]], text[blocks[-1][1] :]
+    try:
+        shell = feedparser.parse(to_utf8(head + tail), response_headers=headers)
+    except Exception:
+        raise ParseError(whole) from None
+    found: list[Any] = []
+    for start, end in blocks:
+        try:
+            one = feedparser.parse(to_utf8(head + text[start:end] + tail), response_headers=headers)
+        except Exception as exc:
+            found.append(exc)
+            continue
+        found.extend(one.entries[:1] or [ParseError("no entry found in its own document")])
+    return shell, found
+
+
+def split_entries(text: str) -> list[tuple[int, int]] | None:
+    """``(start, end)`` of each ``<item>``/``<entry>`` element of a feed document, in
+    order; None when they are not a flat run of closed elements (nested, unclosed,
+    self-closing), so the caller does not guess."""
+    blocks: list[tuple[int, int]] = []
+    open_at, open_name = -1, ""
+    for tag in _ENTRY_TAG.finditer(text):
+        closing, name, empty = tag.group(1), tag.group(2), tag.group(3)
+        if empty:
+            return None
+        if not closing:
+            if open_at >= 0:
+                return None
+            open_at, open_name = tag.start(), name
+        elif open_at < 0 or name != open_name:
+            return None
+        else:
+            blocks.append((open_at, tag.end()))
+            open_at = -1
+    return blocks if blocks and open_at < 0 else None
 
 
 def _as_utf8(content_type: str | None) -> str:

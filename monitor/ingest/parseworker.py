@@ -22,6 +22,7 @@ Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.ingest.changes import select_changed
-from monitor.ingest.normalize import normalize_feed
+from monitor.ingest.normalize import normalize_entries
 from monitor.ingest.parse import ParsedFeed, parse_feed
 from monitor.ingest.workerpool import ParseLimitError, ParsePool
 from monitor.models import FeedRef, Item
@@ -39,6 +40,7 @@ __all__ = [
     "ParseLimitError",
     "ParsePool",
     "default_pool",
+    "log_skipped",
     "parse_changed_isolated",
     "parse_deadline",
     "parse_isolated",
@@ -59,6 +61,7 @@ FREE_MIB = 4  # the first MiB are covered by the configured deadline alone
 # MiB for ~600-byte items (376 MB at 26 MiB). 32 bytes per byte is ~2.3x the heaviest.
 MEMORY_FIXED_BYTES = 64 * MIB
 MEMORY_PER_BODY_BYTE = 32
+log = logging.getLogger("monitor.ingest")
 
 
 def parse_deadline(size_bytes: int, base_seconds: float) -> float:
@@ -106,9 +109,26 @@ def _items_job(
     body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime
 ) -> tuple[ParsedFeed, list[Item]]:
     parsed = parse_feed(body, url, content_type)
-    items = normalize_feed(parsed, feed, now)
-    meta = ParsedFeed(parsed.title, parsed.language, [], parsed.warning, parsed.ttl_minutes)
+    items, skipped = normalize_entries(parsed, feed, now)
+    meta = ParsedFeed(
+        parsed.title,
+        parsed.language,
+        [],
+        parsed.warning,
+        parsed.ttl_minutes,
+        skipped=tuple(sorted(parsed.skipped + tuple(skipped))),
+    )
     return meta, items
+
+
+def log_skipped(feed: FeedRef, meta: ParsedFeed | None) -> None:
+    """One warning per entry the parse skipped: ``feed=NAME item N skipped: REASON``.
+
+    Logged here, in the daemon's process (the worker's log goes nowhere), so that an
+    entry left out is seen, while the rest of its feed is read as usual.
+    """
+    for position, reason in meta.skipped if meta else ():
+        log.warning("feed=%r item %d skipped: %s", feed.name, position, reason)
 
 
 def _changed_job(
@@ -194,11 +214,14 @@ async def parse_items_isolated(
     """The feed's metadata (no entries) and its normalized Items, parsed in a worker.
 
     What ``news-monitor fetch`` and ``test-rule`` read: the daemon's parse and
-    normalization, with the same limits as :func:`parse_isolated`.
+    normalization, with the same limits as :func:`parse_isolated`. Entries skipped as
+    unreadable are logged (:func:`log_skipped`).
     """
-    return await run_for_body(
+    meta, items = await run_for_body(
         _items_job, body, url, content_type, feed, now, timeout=timeout, pool=pool
     )
+    log_skipped(feed, meta)
+    return meta, items
 
 
 async def parse_changed_isolated(
@@ -217,8 +240,12 @@ async def parse_changed_isolated(
 
     ``previous`` is the entry signatures kept from the last poll. The limits grow
     with the size of ``body`` as in :func:`parse_isolated` (the daemon passes no
-    ``timeout``).
+    ``timeout``). Entries skipped as unreadable are logged (:func:`log_skipped`);
+    their signatures are kept, so an entry is skipped (and logged) again only once
+    it changes.
     """
-    return await run_for_body(
+    changed = await run_for_body(
         _changed_job, body, url, content_type, feed, now, previous, timeout=timeout, pool=pool
     )
+    log_skipped(feed, changed.meta)
+    return changed

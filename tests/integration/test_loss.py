@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -167,3 +168,56 @@ def test_an_alert_meeting_another_storys_row_is_an_error_not_silence(tmp_path, c
 
 def _item(guid: str) -> Item:
     return Item(feed=FeedRef("f", "http://example.org/f.xml"), id=guid, title=guid, link=None)
+
+
+# --- 3. one bad entry poisons its feed -----------------------------------------------
+
+GML = '<gml:pos xmlns:gml="http://www.opengis.net/gml">48.2 16.4</gml:pos>'
+POISONED_JSON = (
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": ['
+    '{"id": "j1", "title": "Juliet report"},'
+    '{"id": "j2", "title": "bad tags report", "tags": true},'
+    '{"id": 1' + "0" * 5000 + ', "title": "huge id report", "tags": [1' + "0" * 5000 + "]},"
+    '{"id": "j4", "title": "Kilo \\ud800 report"},'
+    '{"id": "j5", "title": "Lima report", "date_published": "9999-12-31T23:59:59-01:00"}]}'
+)
+POISONED_RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>R</title>'
+    "<item><title>Romeo report</title><guid>r1</guid></item>"
+    f"<item><title>bad report</title><guid>r2</guid>{GML}</item>"
+    "<item><title>Sierra report</title><guid>r3</guid></item></channel></rss>"
+)
+
+
+def test_one_bad_entry_costs_only_itself_through_run_once(tmp_path, http_server):
+    """A JSON Feed with an item whose tags are ``true`` and one of unreadable numbers
+    and lone surrogates, an RSS feed with an entry feedparser raises on: every other
+    item alerts, each skipped one is one log line, neither feed is failing."""
+    http_server.route(
+        "/j.json", POISONED_JSON.encode(), headers={"Content-Type": "application/feed+json"}
+    )
+    http_server.route("/r.xml", POISONED_RSS.encode())
+    config = _config(tmp_path, http_server.url("/j.json"), http_server.url("/r.xml"))
+
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert _alerted(result.stdout) == [
+        "Juliet report",
+        "Kilo \ufffd report",
+        "Lima report",
+        "Romeo report",
+        "Sierra report",
+        "huge id report",
+    ], result.stderr
+    skipped = [line for line in result.stderr.splitlines() if " skipped: " in line]
+    assert len(skipped) == 2, result.stderr
+    assert any("item 2 skipped: TypeError: tags is not a list" in line for line in skipped)
+    assert any("item 2 skipped: KeyError: 'where'" in line for line in skipped)
+    assert "poll failed" not in result.stderr
+
+    report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert [(f["consecutive_failures"], f["last_error"]) for f in report["feeds"]] == [
+        (0, None),
+        (0, None),
+    ]
