@@ -18,6 +18,7 @@ from typing import Any
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
+from monitor.ingest.urlguard import printable
 from monitor.models import Item, Match
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
@@ -84,15 +85,15 @@ async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> list
         if not sources:
             return [await stdin_item(limits=limits, pool=pool)]
         now = datetime.now(UTC)
-        async with make_client() as client:
+        async with make_client(guarded=True) as client:
             found: list[Item] = []
             for source in sources:
                 try:
                     found += await reader(client, source, now, limits=limits, pool=pool)
                 except MonitorError as exc:
                     message = str(exc)
-                    if not message.startswith((source, redact_url(source))):
-                        message = f"{source}: {message}"
+                    if not message.startswith((source, redact_url(source), printable(source))):
+                        message = f"{printable(source)}: {message}"
                     raise MonitorError(message) from None
             return found
     finally:
