@@ -19,6 +19,7 @@ from monitor import __version__
 from monitor.config import MonitorConfig, find_config_path, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
+from monitor.terminal import PrintableStream
 
 EPILOG = """\
 config file: --config, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor/monitor.yaml,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``news-monitor`` and ``python -m monitor``."""
     args = build_parser().parse_args(argv)
+    _printable_output()
     if args.command == "run":
         # Until the daemon installs its own handlers, SIGTERM means "do not start":
         # nothing is half-written yet (the store migrates in transactions).
@@ -111,6 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _printable_output() -> None:
+    """Pass everything printed to stdout and stderr through ``printable``: commands print
+    feed text and servers' words, which must not drive the terminal."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, PrintableStream):
+            setattr(sys, name, PrintableStream(stream))
 
 
 def _stop_before_start(signum: int, frame: object) -> None:

@@ -10,7 +10,6 @@ and parse in a worker as the daemon does (:mod:`monitor.sources`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +22,7 @@ from monitor.models import Item, Match
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
 from monitor.sources import SourceLimits, parse_pool, read_feed, read_items, stdin_item
+from monitor.terminal import json_line
 
 __all__ = ["cmd_fetch", "cmd_test_rule"]
 
@@ -48,7 +48,7 @@ async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
             record = _match_json(item, match)
             if explain:
                 record["explain"] = rules.explain("query", item.fields()).to_dict()
-            print(json.dumps(record, ensure_ascii=False))
+            print(json_line(record))
         elif explain:
             print(_explain_text(rules, item, match))
         elif match or args.all:
@@ -68,7 +68,7 @@ async def cmd_fetch(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``fetch SOURCE``: print the feed's normalized items, read within ``config``'s limits."""
     for item in await _items([args.source], read_feed, config):
         if args.json:
-            print(json.dumps(_item_json(item), ensure_ascii=False))
+            print(json_line(_item_json(item)))
         else:
             when = item.published.isoformat() if item.published else "-"
             print(

@@ -4,18 +4,20 @@ Two formats: ``text`` (``TIME LEVEL LOGGER: message`` where the message is
 ``key=value`` pairs, the default) and ``json`` (one JSON object per line, for log
 shippers). Both pass the whole line, traceback included, through
 :func:`monitor.redact.redact_url`, so URL credentials and every registered secret
-value are masked whatever the message says.
+value are masked whatever the message says. Neither lets a control character
+through raw (a feed's title or a server's answer may hold terminal escape
+sequences): text lines show them as ``\\xNN``, JSON lines as ``\\u00NN``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
 from typing import Literal
 
 from monitor.redact import redact_url
+from monitor.terminal import escape_controls, json_line
 
 LogFormat = Literal["text", "json"]
 NOISY = ("httpx", "httpcore", "apscheduler.scheduler", "apscheduler.executors")
@@ -25,8 +27,8 @@ class RedactingFormatter(logging.Formatter):
     """Formats ``time level logger message`` on one line and strips secrets."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """The one-line, redacted form of ``record``."""
-        line = redact_url(super().format(record))
+        """The one-line, redacted form of ``record``, control characters escaped."""
+        line = escape_controls(redact_url(super().format(record)))
         return line.replace("\n", " | ")
 
 
@@ -45,7 +47,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = redact_url(self.formatException(record.exc_info))
         elif record.exc_text:
             entry["exc"] = redact_url(record.exc_text)
-        return json.dumps(entry, ensure_ascii=False)
+        return json_line(entry)
 
 
 def make_formatter(fmt: LogFormat = "text") -> logging.Formatter:

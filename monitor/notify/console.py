@@ -1,4 +1,8 @@
-"""The console channel: print the plain-text digest to a stream (stdout by default)."""
+"""The console channel: print the plain-text digest to a stream (stdout by default).
+
+The digest is feed text, so it is printed without its terminal control sequences
+(:func:`monitor.terminal.printable`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from monitor.config import ConsoleChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify.render import Renderer
+from monitor.terminal import printable
 
 
 class ConsoleNotifier:
@@ -29,7 +34,7 @@ class ConsoleNotifier:
     async def send(self, digest: Digest) -> str:
         """Print one digest; return ``"printed N stories"``."""
         stream = self._stdout if self._stdout is not None else sys.stdout
-        text = self.renderer.text(digest)
+        text = printable(self.renderer.text(digest))
         try:
             stream.write(text if text.endswith("\n") else text + "\n")
             stream.flush()
