@@ -11,15 +11,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from monitor.config import MonitorConfig
 from monitor.models import FeedRef, Item
+from monitor.pipeline import PollReport, poll_feed
+from monitor.runtime import build_runtime
 from monitor.store.items import Items
 from monitor.store.sqlite import Store
 from tests.conftest import run_cli, write_config
@@ -55,6 +61,67 @@ def _config(tmp_path: Path, *urls: str, channel: dict | None = None) -> Path:
 
 def _alerted(stdout: str) -> list[str]:
     return sorted(re.findall(r"^\* (.+)$", stdout, re.MULTILINE))
+
+
+# --- 1. a leap day ------------------------------------------------------------------
+
+
+def _dated_rss(now: datetime) -> bytes:
+    """Entries published an hour and two days before ``now`` (RFC 822 dates)."""
+    items = "".join(
+        f"<item><title>{title} report</title><guid>{title}</guid>"
+        f"<pubDate>{(now - age).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate></item>"
+        for title, age in (("fresh", timedelta(hours=1)), ("older", timedelta(days=2)))
+    )
+    return f'<rss version="2.0"><channel><title>Leap</title>{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2024, 2, 29, 12, 0, tzinfo=UTC),
+        datetime(2028, 2, 29, 0, 30, tzinfo=UTC),
+        datetime(2024, 1, 1, 0, 30, tzinfo=UTC),
+    ],
+    ids=str,
+)
+def test_a_feed_with_dated_entries_is_read_on_a_leap_day(tmp_path, http_server, now) -> None:
+    """Polled "on" 29 February (and just after a new year) through the real pipeline
+    and a real HTTP server: the poll succeeds, the dates are read (backfill ``1d``
+    alerts the fresh entry only) and the next poll is an interval away, not a backoff.
+    """
+    http_server.route("/leap.xml", _dated_rss(now))
+    config = MonitorConfig.model_validate(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "defaults": {"interval": "10m", "backfill": "1d"},
+            "feeds": [{"name": "leap", "url": http_server.url("/leap.xml")}],
+            "rules": [{"name": "reports", "query": "report"}],
+            "channels": {"out": {"type": "console"}},
+        }
+    )
+    rt = build_runtime(config, clock=lambda: now)
+
+    async def poll() -> PollReport:
+        try:
+            return await poll_feed(rt, config.feeds[0])
+        finally:
+            await rt.aclose()
+
+    report = asyncio.run(poll())
+    assert report.ok, report.error
+    assert (report.new_items, report.alerts) == (2, 1)
+    assert report.next_poll is not None
+    assert report.next_poll - now <= timedelta(minutes=11)
+    with sqlite3.connect(tmp_path / "state" / "monitor.db") as conn:
+        published = dict(
+            conn.execute("SELECT item_key, json_extract(data, '$.published') FROM items")
+        )
+    assert published == {
+        "fresh": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "older": (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 # --- 2. a reused story id ---------------------------------------------------------------
