@@ -1,7 +1,9 @@
 """Reloading the config of a running daemon: validate everything first, then swap.
 
 :func:`prepare` reads the config file again and builds everything that comes from it
-(rules compiled, templates checked, notifiers built). Any problem raises
+(rules compiled, templates checked, notifiers built); the daemon calls it through
+:func:`prepare_async`, in a worker thread, so a slow config (50,000 rules take
+seconds) never stalls polls, sends or the watchdog ping on the event loop. Any problem raises
 :class:`ConfigError` (``FILE:LINE:COL: message``) before anything changes, so the
 old config keeps running. :func:`diff_feeds` tells which feed jobs must change; the
 daemon swaps the runtime's config in place (:meth:`Runtime.swap`), so the store,
@@ -10,6 +12,7 @@ pending alerts, poll state and near-duplicate index are untouched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
@@ -64,6 +67,15 @@ def prepare(path: Path, rt: Runtime) -> Prepared:
         config = config.model_copy(update=keep)
     rules, renderer, notifiers = config_parts(config, rt.http)
     return Prepared(config, rules, renderer, notifiers, watched_files(path, source, config))
+
+
+async def prepare_async(path: Path, rt: Runtime) -> Prepared:
+    """:func:`prepare` in a worker thread (``asyncio.to_thread``), off the event loop.
+
+    Only reads the running config; the caller swaps the result in on the loop.
+    Raises what :func:`prepare` raises.
+    """
+    return await asyncio.to_thread(prepare, path, rt)
 
 
 def _issue(problem: str) -> ConfigIssue:

@@ -4,7 +4,8 @@ Templates run in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
 ``StrictUndefined`` and see only plain values (dicts, lists, strings), built by
 :func:`monitor.notify.views.digest_view`. A user's ``templates_dir`` is searched before the built-in
 ``monitor/templates``; if a user template fails, the error is logged and the
-built-in template is used, so a bad template never stops alerts.
+built-in template is used, so a bad template never stops alerts. A user template
+that runs past 2 s or 4 Mi characters counts as failed (:mod:`monitor.notify.sandbox`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from monitor.boundedfile import FileRejected
 from monitor.models import Digest, Highlight, Item, Story
+from monitor.notify.sandbox import (
+    BoundedEnvironment,
+    BoundedFileLoader,
+    RenderLimitError,
+    render_bounded,
+)
 from monitor.notify.views import SUBJECT_MAX, digest_view, one_line
 
 log = logging.getLogger("monitor.notify")
@@ -34,7 +42,7 @@ def _autoescape(name: str | None) -> bool:
 
 
 def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    return BoundedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
@@ -53,14 +61,14 @@ class Renderer:
         self._builtin = _environment(builtin)
         self._user: SandboxedEnvironment | None = None
         if self.templates_dir is not None:
-            user = jinja2.FileSystemLoader(str(self.templates_dir))
+            user = BoundedFileLoader(str(self.templates_dir))
             self._user = _environment(jinja2.ChoiceLoader([user, builtin]))
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         user_file = self.templates_dir / name if self.templates_dir else None
         if self._user is not None and user_file is not None and user_file.is_file():
             try:
-                return self._user.get_template(name).render(context)
+                return render_bounded(self._user.get_template(name), context)
             except Exception as exc:  # any failure of a user template: fall back
                 log.error(
                     "template %s failed (%s: %s); using the built-in one",
@@ -108,11 +116,15 @@ def _check_one(env: SandboxedEnvironment, path: Path, render: bool) -> str | Non
         template = env.get_template(path.name)
     except jinja2.TemplateSyntaxError as exc:
         return f"{path}:{exc.lineno or 1}:1: {exc.message}"
+    except FileRejected as exc:
+        return f"{path}:1:1: {exc}"
     except (OSError, UnicodeDecodeError, jinja2.TemplateError) as exc:
         return f"{path}:1:1: {type(exc).__name__}: {one_line(str(exc), 300)}"
     if render and path.name in TEMPLATES:
         try:
-            template.render(digest_view(sample_digest(), "[news-monitor]"))
+            render_bounded(template, digest_view(sample_digest(), "[news-monitor]"))
+        except RenderLimitError as exc:
+            return f"{path}:1:1: {exc}"
         except Exception as exc:
             line = _template_line(exc, path)
             return f"{path}:{line}:1: {type(exc).__name__}: {one_line(str(exc), 300)}"
