@@ -28,7 +28,7 @@ from monitor.errors import ConfigError
 from monitor.jobs import feed_trigger, prune_job, schedule_channels, schedule_feeds
 from monitor.logs import set_level
 from monitor.pipeline import run_once
-from monitor.reload import ConfigWatcher, diff_feeds, prepare, watched_files
+from monitor.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
 from monitor.runtime import Runtime, build_runtime
 from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
 from monitor.sdnotify import SystemdNotifier
@@ -183,14 +183,14 @@ class Daemon:
         async with self._reload_lock:
             self.notify.reloading()
             try:
-                return self._reload(reason)
+                return await self._reload(reason)
             finally:
                 self.notify.ready(self._status().status_line(datetime.now(UTC)))
 
-    def _reload(self, reason: str) -> bool:
+    async def _reload(self, reason: str) -> bool:
         log.info("reload (%s): reading %s", reason, self.path)
         try:
-            new = prepare(self.path, self.rt)
+            new = await prepare_async(self.path, self.rt)  # off the event loop
         except ConfigError as exc:
             log.error("reload failed, the running config stays:\n%s", exc)
             return False
