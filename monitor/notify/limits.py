@@ -41,7 +41,23 @@ class TooBig(Exception):
 
 
 def measure_for(settings: Channel, renderer: Renderer) -> Measure:
-    """The size in bytes of what a channel of ``settings`` sends for a digest."""
+    """The size in bytes of what a channel of ``settings`` sends for a digest.
+
+    The last digest measured is remembered (by identity), so checking a digest that
+    fits and then sending it renders it once for the check.
+    """
+    last: list[tuple[Digest, int]] = []
+
+    def remembered(digest: Digest) -> int:
+        if not last or last[0][0] is not digest:
+            last[:] = [(digest, size(digest))]
+        return last[0][1]
+
+    size = _measure(settings, renderer)
+    return remembered
+
+
+def _measure(settings: Channel, renderer: Renderer) -> Measure:
     if settings.type == "webhook":
         from monitor.notify.webhook import encode_body
 
@@ -67,6 +83,8 @@ def measure_for(settings: Channel, renderer: Renderer) -> Measure:
 def first(digest: Digest, count: int) -> Digest:
     """``digest`` with only its first ``count`` stories (the rest counted as held back)."""
     left = len(digest.stories) - count
+    if not left:
+        return digest
     changes: dict[str, object] = {"stories": digest.stories[:count]}
     if hasattr(digest, "story_ids"):
         changes["story_ids"] = digest.story_ids[:count]

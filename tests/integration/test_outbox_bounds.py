@@ -9,6 +9,7 @@ Real webhook receivers on 127.0.0.1, the CLI in subprocesses (``run --once``,
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from datetime import timedelta
@@ -284,3 +285,16 @@ def test_max_message_bytes_is_validated():
     base["channels"]["hook"]["max_message_bytes"] = 10
     with pytest.raises(ValueError, match="max_message_bytes"):
         MonitorConfig.model_validate(base)
+
+
+def test_an_email_digest_is_split_under_max_message_bytes(tmp_path, smtp_sink):
+    smtp = {"host": "127.0.0.1", "port": smtp_sink.port, "starttls": False}
+    mail = {"type": "email", "smtp": smtp, "from": "a@example.org", "to": ["b@example.org"]}
+    save(tmp_path, {"mail": {**mail, "max_message_bytes": 12000}})
+    write_feed(tmp_path / "feed.xml", [big_item(n, 600) for n in range(1, 13)])
+    assert cli(tmp_path, "run", "--once").returncode == 0
+    assert len(smtp_sink.messages) > 1
+    assert all(len(m.as_bytes()) <= 12000 for m in smtp_sink.messages)
+    texts = [m.get_body(("plain",)).get_content() for m in smtp_sink.messages]
+    for n in range(1, 13):  # every story in exactly one mail
+        assert sum(bool(re.search(rf"report {n}\b", t)) for t in texts) == 1, n
