@@ -63,7 +63,8 @@ class FeedConfig(Strict):
     @classmethod
     def _supported_scheme(cls, value: str) -> str:
         if not re.match(r"(?i)(https?://|file:)", value):
-            raise ValueError(f"unsupported feed URL {value!r}: use http://, https:// or file:")
+            shown = redact_url(value)  # the error is printed: no userinfo or token in it
+            raise ValueError(f"unsupported feed URL {shown!r}: use http://, https:// or file:")
         return value
 
     @property

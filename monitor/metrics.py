@@ -3,7 +3,9 @@
 The pipeline records through the small functions below (one call per event); the
 daemon refreshes the gauges read from the store (pending/failed alerts) and serves
 ``/metrics`` when the config sets ``metrics: HOST:PORT``. Labels are feed names,
-rule names, channel names and error kinds: never URLs, so no secret can leak here.
+rule names, channel names and error kinds; a feed without a name is labelled by its
+URL as :func:`monitor.redact.redact_url` shows it (no userinfo, query or fragment),
+so no secret can leak here.
 """
 
 from __future__ import annotations

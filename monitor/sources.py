@@ -181,7 +181,7 @@ def document_item(
         feed=FeedRef(name, url or name),
         id=url or name,
         title=title,
-        link=url if url and url.startswith("http") else None,
+        link=url if url and url[:4].lower() == "http" else None,
         content=html_to_text(text),
     )
 

@@ -12,6 +12,7 @@ the state directory are searched for them.
 
 from __future__ import annotations
 
+import json
 import signal
 import urllib.request
 from pathlib import Path
@@ -115,3 +116,24 @@ def test_mixed_case_schemes_keep_their_tokens_out_of_everything(
     assert "news_monitor_last_successful_poll_timestamp_seconds{" in seen["/metrics"]
     found = {where: leaks(text) for where, text in seen.items() if leaks(text)}
     assert not found, found
+
+
+def test_a_refused_feed_url_is_shown_redacted(tmp_path: Path) -> None:
+    c = CANARIES
+    url = f"FTP://{c['user']}:{c['password']}@feeds.example/rss?APIKEY={c['query']}#{c['fragment']}"
+    config = write_config(tmp_path / "monitor.yaml", {"feeds": [{"url": url}], "rules": []})
+    result = run_cli("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "unsupported feed URL" in result.stderr
+    assert "ftp://feeds.example/rss?…#…" in result.stderr
+    assert leaks(result.stdout + result.stderr) == []
+
+
+def test_an_article_at_an_upper_case_url_keeps_its_link(tmp_path: Path, http_server) -> None:
+    serve_seed(http_server)
+    url = "HTTP://" + http_server.url("/news/2018/08/15/pompeo-may-be-returning.html")[7:]
+    config = write_config(
+        tmp_path / "monitor.yaml", {"allow_private_networks": True, "feeds": [], "rules": []}
+    )
+    result = run_cli("test-rule", "--json", "Pompeo", url, "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["link"] == url
