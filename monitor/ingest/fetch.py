@@ -49,6 +49,8 @@ from monitor.redact import redact_url
 MAX_REDIRECTS = 5
 PERMANENT = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)  # followed when they carry a Location (RFC 9110 15.4)
+MANUAL_REDIRECTS = "monitor.manual_redirects"  # request extension: fetch follows them itself
+KEPT_LOCATION = "X-Monitor-Location"  # where _keep_location puts a redirect's Location
 MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ def make_client(
     if guarded:
         extra = {"transport": GuardedTransport(verify=verify, limits=limits), "trust_env": False}
     return httpx.AsyncClient(
+        event_hooks={"response": [_keep_location]},
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, "
@@ -125,6 +128,17 @@ def make_client(
         timeout=httpx.Timeout(30.0),
         **extra,
     )
+
+
+async def _keep_location(response: httpx.Response) -> None:
+    """Move the ``Location`` of a redirect answering :func:`fetch` out of httpx's sight.
+
+    httpx parses a redirect's target even when not following it, and raises for one
+    it cannot read (``data:``, ``javascript:``): fetch reads it from here instead and
+    refuses it with a message.
+    """
+    if MANUAL_REDIRECTS in response.request.extensions and "Location" in response.headers:
+        response.headers[KEPT_LOCATION] = response.headers.pop("Location")
 
 
 async def fetch(
@@ -162,7 +176,8 @@ async def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    request = _Request(client, headers, {ALLOW_PRIVATE_HOST: allowed} if allowed else {}, timeout)
+    extensions = {MANUAL_REDIRECTS: "1", **({ALLOW_PRIVATE_HOST: allowed} if allowed else {})}
+    request = _Request(client, headers, extensions, timeout)
     shown = redact_url(url)
     try:
         async with asyncio.timeout(timeout):
@@ -210,7 +225,7 @@ async def _follow(request: _Request, url: str, cap: tuple[int, str]) -> FetchRes
             extensions=request.extensions,
             follow_redirects=False,
         ) as response:
-            location = response.headers.get("Location")
+            location = response.headers.get(KEPT_LOCATION) or response.headers.get("Location")
             if response.status_code not in REDIRECTS or location is None:
                 return await _answer(response, url, request.headers, cap, _permanent_url(hops))
         if len(hops) == MAX_REDIRECTS:
