@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.redact import redact_url
 from tests.conftest import run_cli, serve_seed, write_config
 from tests.integration.daemon_helpers import DaemonProcess
 from tests.servers import free_port
@@ -137,3 +138,17 @@ def test_an_article_at_an_upper_case_url_keeps_its_link(tmp_path: Path, http_ser
     result = run_cli("test-rule", "--json", "Pompeo", url, "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["link"] == url
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("HTTP://h.example/feed?APIKEY=s3cret", "http://h.example/feed?…"),
+        ("Http://u:s3cret@h.example:8080/x", "http://h.example:8080/x"),
+        ("hTTp://:s3cret@h.example/x", "http://h.example/x"),  # an empty user name
+        ("HTTPS://s3cret@[::1]/x#sig=s3cret", "https://[::1]/x#…"),
+        ("Ftp://u:s3cret@h.example/x", "ftp://h.example/x"),
+    ],
+)
+def test_redact_url_parses_whatever_the_case(url: str, shown: str) -> None:
+    assert redact_url(f"GET {url} failed") == f"GET {shown} failed"
