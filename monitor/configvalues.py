@@ -16,11 +16,20 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+MAX_DURATION_SECONDS = 100 * 366 * 86400  # ``now - retention`` must stay a datetime
+
+
 def parse_duration(value: Any) -> timedelta:
-    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta."""
+    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta.
+
+    Raises ValueError for anything else and for more than 100 years, so that
+    ``now ± duration`` can never overflow a datetime (year 1..9999).
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        if value > MAX_DURATION_SECONDS:
+            raise ValueError(f"duration {value!r} is longer than 100 years")
         return timedelta(seconds=value)
     text = value.strip() if isinstance(value, str) else ""
     parts = _DURATION_PART.findall(text)
@@ -28,7 +37,10 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(
             f"invalid duration {value!r}: use a number with a unit, e.g. 90s, 10m, 1h, 2d"
         )
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration {value!r} is longer than 100 years")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -91,3 +91,15 @@ def test_secrets_are_hidden_in_repr():
         {"channels": {"s": {"type": "slack", "webhook_url": "https://hooks.slack.com/T/B/secret"}}}
     )
     assert "secret" not in repr(cfg) and "secret" not in str(cfg.model_dump())
+
+
+@pytest.mark.parametrize("value", ["9999999999d", "3000000d", 10**12, "36601d"])
+def test_durations_longer_than_a_century_are_refused(value):
+    """``now - retention`` overflowed datetime for retention: 3000000d (issue #14)."""
+    with pytest.raises(ValueError, match="longer than 100 years"):
+        parse_duration(value)
+
+
+def test_a_huge_retention_is_a_config_error_not_an_overflow():
+    with pytest.raises(ValidationError, match="longer than 100 years"):
+        MonitorConfig.model_validate({"dedup": {"retention": "3000000d"}})
