@@ -31,7 +31,7 @@ import posixpath
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -64,11 +64,37 @@ def _check_deadline() -> None:
         raise _Overdue
 
 
-def _bounded_range(*args: int) -> Iterator[int]:
-    """``range()`` for templates: at most MAX_RANGE items, the deadline checked as it goes."""
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise RenderLimitError(f"range of {len(numbers)} items (at most {MAX_RANGE})")
+class _Range:
+    """``range()`` for templates: at most MAX_RANGE items, the deadline checked as it is walked.
+
+    Keeps what templates use of a range (``length``, indexing, ``in``, ``reverse``).
+    """
+
+    def __init__(self, *args: int) -> None:
+        self._numbers = range(*args)
+        if len(self._numbers) > MAX_RANGE:
+            raise RenderLimitError(f"range of {len(self._numbers)} items (at most {MAX_RANGE})")
+
+    def __iter__(self) -> Iterator[int]:
+        return _walk(self._numbers)
+
+    def __reversed__(self) -> Iterator[int]:
+        return _walk(reversed(self._numbers))
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._numbers[index]
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._numbers
+
+    def __repr__(self) -> str:
+        return repr(self._numbers)
+
+
+def _walk(numbers: Iterable[int]) -> Iterator[int]:
     for i, n in enumerate(numbers):
         if not i % 1000:
             _check_deadline()
@@ -122,7 +148,7 @@ class BoundedEnvironment(SandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.globals["range"] = _bounded_range
+        self.globals["range"] = _Range
         for name in _WIDE_FILTERS:
             self.filters[name] = _capped(name, self.filters[name])
 

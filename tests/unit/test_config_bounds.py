@@ -211,3 +211,14 @@ def test_preview_falls_back_to_the_built_in_template_after_the_deadline(tmp_path
     assert "=== channel hook: 1 stories pending ===" in result.stdout
     assert "did not finish within 2s); using the built-in one" in result.stderr
     assert "== pompeo (1) ==" in result.stdout  # the built-in digest
+
+
+def test_a_template_range_still_has_length_indexing_and_reverse():
+    from monitor.notify.sandbox import BoundedEnvironment, render_bounded
+
+    source = (
+        "{{ range(5)|length }} {{ range(5)|reverse|list }} {{ 3 in range(5) }} "
+        "{{ range(10)[2] }} {% for i in range(2) %}{{ loop.length }}{% endfor %}"
+    )
+    rendered = render_bounded(BoundedEnvironment().from_string(source), {})
+    assert rendered == "5 [4, 3, 2, 1, 0] True 2 22"
