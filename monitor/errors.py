@@ -47,7 +47,8 @@ class FetchError(MonitorError):
     """A feed or article could not be fetched.
 
     ``kind`` is a short machine-readable class (``timeout``, ``connect``, ``http``,
-    ``too_large``, ``redirects``, ``file``, ``tls``) used in status and metrics.
+    ``too_large``, ``redirects``, ``file``, ``tls``; ``blocked``: the SSRF rule refused
+    the URL; ``url``: a URL we cannot send) used in status and metrics.
     """
 
     def __init__(self, kind: str, message: str, status: int | None = None) -> None:

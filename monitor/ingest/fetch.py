@@ -2,11 +2,12 @@
 
 Bounds every fetch: a total deadline (not only per read), a cap on the body after
 decompression (inflated incrementally, see :mod:`monitor.ingest.decode`), and at
-most :data:`MAX_REDIRECTS` redirects, followed here so that a target we cannot send
-(``data:``, a control character) is a FetchError. The httpx client is passed in (see
-:func:`make_client`); ``make_client(guarded=True)`` applies the SSRF rule
-(:func:`monitor.ingest.urlguard.check_url`) to every request, redirects included, and
-checks the resolved addresses at connect time (:mod:`monitor.ingest.netguard`).
+most :data:`MAX_REDIRECTS` redirects (followed by :mod:`monitor.ingest.redirects`, so
+a target we cannot send, ``data:`` or a control character, is a FetchError). The
+httpx client is passed in (see :func:`make_client`); ``make_client(guarded=True)``
+applies the SSRF rule (:func:`monitor.ingest.urlguard.check_url`) to every request,
+redirects included, and checks the resolved addresses at connect time
+(:mod:`monitor.ingest.netguard`).
 ``fetch(..., allow_private=True, origin=feed_url)`` lets the host of the feed URL the
 operator wrote (that host only) reach a private address. The result carries what
 polite polling needs: a permanent redirect's target, caching hints, a body hash.
@@ -27,7 +28,7 @@ import mimetypes
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -42,15 +43,11 @@ from monitor.ingest.decode import (
     decode_bounded,
 )
 from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
+from monitor.ingest.redirects import MAX_REDIRECTS, final_response, keep_location
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
 from monitor.ingest.urlguard import check_form, printable, private_host
 from monitor.redact import redact_url
 
-MAX_REDIRECTS = 5
-PERMANENT = (301, 308)
-REDIRECTS = (301, 302, 303, 307, 308)  # followed when they carry a Location (RFC 9110 15.4)
-MANUAL_REDIRECTS = "monitor.manual_redirects"  # request extension: fetch follows them itself
-KEPT_LOCATION = "X-Monitor-Location"  # where _keep_location puts a redirect's Location
 MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
 
 log = logging.getLogger(__name__)
@@ -116,7 +113,7 @@ def make_client(
     if guarded:
         extra = {"transport": GuardedTransport(verify=verify, limits=limits), "trust_env": False}
     return httpx.AsyncClient(
-        event_hooks={"response": [_keep_location]},
+        event_hooks={"response": [keep_location]},
         headers={
             "User-Agent": USER_AGENT,
             "Accept": "application/rss+xml, application/atom+xml, "
@@ -128,17 +125,6 @@ def make_client(
         timeout=httpx.Timeout(30.0),
         **extra,
     )
-
-
-async def _keep_location(response: httpx.Response) -> None:
-    """Move the ``Location`` of a redirect answering :func:`fetch` out of httpx's sight.
-
-    httpx parses a redirect's target even when not following it, and raises for one
-    it cannot read (``data:``, ``javascript:``): fetch reads it from here instead and
-    refuses it with a message.
-    """
-    if MANUAL_REDIRECTS in response.request.extensions and "Location" in response.headers:
-        response.headers[KEPT_LOCATION] = response.headers.pop("Location")
 
 
 async def fetch(
@@ -176,12 +162,16 @@ async def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    extensions = {MANUAL_REDIRECTS: "1", **({ALLOW_PRIVATE_HOST: allowed} if allowed else {})}
-    request = _Request(client, headers, extensions, timeout)
+    extensions = {ALLOW_PRIVATE_HOST: allowed} if allowed else {}
     shown = redact_url(url)
     try:
-        async with asyncio.timeout(timeout):
-            return await _follow(request, url, (max_bytes, limit_setting))
+        async with (
+            asyncio.timeout(timeout),
+            final_response(
+                client, url, headers=headers, extensions=extensions, timeout=timeout
+            ) as (response, permanent_url),
+        ):
+            return await _answer(response, url, headers, (max_bytes, limit_setting), permanent_url)
     except TimeoutError:
         raise FetchError("timeout", f"{shown}: no complete answer within {timeout:g}s") from None
     except httpx.ConnectError as exc:
@@ -198,45 +188,6 @@ async def fetch(
         if exc.kind in ("blocked", "url") and not str(exc).startswith(shown):
             raise FetchError(exc.kind, f"{shown}: {exc}") from None
         raise
-
-
-@dataclass(frozen=True)
-class _Request:
-    """What every request of one fetch (its redirects too) is sent with."""
-
-    client: httpx.AsyncClient
-    headers: dict[str, str]
-    extensions: dict[str, str]
-    timeout: float
-
-
-async def _follow(request: _Request, url: str, cap: tuple[int, str]) -> FetchResult:
-    """GET ``url``, following at most :data:`MAX_REDIRECTS` redirects; each target
-    must be an http(s) URL we can send (a guarded client applies the rest of the rule
-    to every request it sends)."""
-    hops: list[tuple[int, str]] = []  # (status, target) of each redirect followed
-    current = url
-    while True:
-        async with request.client.stream(
-            "GET",
-            current,
-            headers=request.headers,
-            timeout=request.timeout,
-            extensions=request.extensions,
-            follow_redirects=False,
-        ) as response:
-            location = response.headers.get(KEPT_LOCATION) or response.headers.get("Location")
-            if response.status_code not in REDIRECTS or location is None:
-                return await _answer(response, url, request.headers, cap, _permanent_url(hops))
-        if len(hops) == MAX_REDIRECTS:
-            raise FetchError("redirects", f"{redact_url(url)}: more than {MAX_REDIRECTS} redirects")
-        target = urljoin(current, location.strip(" "))
-        try:
-            check_form(target)
-        except FetchError as exc:
-            raise FetchError(exc.kind, f"{redact_url(url)}: redirect to {exc}") from None
-        hops.append((response.status_code, target))
-        current = target
 
 
 async def _answer(
@@ -334,16 +285,6 @@ def _status_error(url: str, response: httpx.Response) -> FetchStatusError:
     if status == 410:
         return FetchStatusError("gone", message + ": the feed is gone for good", status)
     return FetchStatusError("http", message, status, retry_after)
-
-
-def _permanent_url(hops: list[tuple[int, str]]) -> str | None:
-    """The target of the leading chain of 301/308 redirects, if any."""
-    permanent = None
-    for status, target in hops:
-        if status not in PERMANENT:
-            break
-        permanent = target
-    return permanent
 
 
 def _is_tls(exc: BaseException) -> bool:

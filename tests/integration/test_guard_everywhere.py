@@ -137,6 +137,7 @@ def test_cli_hostile_source_is_one_line(tmp_path, command, url, words):
         ("ftp://127.0.0.1/feed.xml", ["redirect to", "ftp: is not fetched"]),
         ("http://0177.0.0.1/feed.xml", ["redirect to", "another notation", "refused"]),
         ("http://127.0.0.1:99999/", ["redirect to", "Port out of range"]),
+        ("http://[::1/feed.xml", ["redirect to", "not a valid URL"]),
         ("http://127.0.0.1/a\x01b", ["redirect to", "control character"]),
     ],
 )
