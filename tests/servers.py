@@ -146,6 +146,7 @@ class HttpServer:
         self._posts: dict[str, list[Response]] = {}
         self._streams: dict[str, tuple[int, dict[str, str], Any, float]] = {}
         self._changed = threading.Condition()
+        self._request = threading.local()  # the body of the POST being answered
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -231,7 +232,8 @@ class HttpServer:
                 return 304, {"ETag": headers["ETag"]}, b""
         return status, headers, body
 
-    def _post(self, path: str, request_body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    def _post(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        request_body = getattr(self._request, "body", b"")  # set by the handler's thread
         with self._changed:
             queue = self._posts.get(path) or self._posts.get(path.split("?", 1)[0])
             if not queue:
@@ -314,7 +316,8 @@ def _handler_for(owner: HttpServer) -> type[BaseHTTPRequestHandler]:
             elif self.command in ("GET", "HEAD"):
                 self._answer(*owner._get(self.path, headers.get("if-none-match")))
             else:
-                self._answer(*owner._post(self.path, body))
+                owner._request.body = body
+                self._answer(*owner._post(self.path))
 
         do_GET = do_HEAD = do_POST = do_PUT = _handle  # noqa: N815
 
