@@ -126,6 +126,7 @@ class IngestSettings(Strict):
     max_per_host: int = Field(default=4, ge=1, le=100)
     fulltext_concurrency: int = Field(default=4, ge=1, le=100)
     fulltext_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fulltext_max_per_poll: int = Field(default=20, ge=0, le=1000)  # articles per feed poll
 
 
 class HealthSettings(Strict):

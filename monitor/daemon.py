@@ -52,13 +52,6 @@ async def run_daemon(
     lock = StateLock(config.state_dir)
     lock.acquire()
     rt = build_runtime(config)
-    for feed in config.feeds:
-        if feed.fulltext:
-            log.warning(
-                "feed=%r fulltext: true is not implemented yet (issue #4): "
-                "rules match the feed's own text only",
-                feed.display_name,
-            )
     try:
         if once:
             polls, deliveries = await run_once(rt)

@@ -256,11 +256,26 @@ async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) ->
 
 
 async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> list[Item]:
-    """New items get their article's text as ``content`` (known items keep theirs)."""
+    """New items get their article's text as ``content`` (known items keep theirs).
+
+    At most ``ingest.fulltext_max_per_poll`` articles per poll, the first new items
+    in feed order (logged when items are left out): the rest are matched on the
+    feed's own text, so one feed with many slow links has a bounded poll.
+    """
     known = Items(rt.store).known(feed.key, (item_key(i) for i in items))
     fetcher = rt.fulltext(feed)
-    fresh = [i for i in items if item_key(i) not in known]
-    texts = await asyncio.gather(*(fetcher.text(i.link) for i in fresh))
+    fresh = [i for i in items if item_key(i) not in known and i.link]
+    cap = rt.config.ingest.fulltext_max_per_poll
+    if len(fresh) > cap:
+        log.info(
+            "feed=%r fulltext: articles of %d of %d new items fetched "
+            "(ingest.fulltext_max_per_poll); the rest are matched on the feed's text",
+            feed.display_name,
+            cap,
+            len(fresh),
+        )
+        fresh = fresh[:cap]
+    texts = await asyncio.gather(*(fetcher.text(i.link, origin=feed.url) for i in fresh))
     by_id = {i.id: text for i, text in zip(fresh, texts, strict=True) if text}
     return [replace(i, content=by_id[i.id]) if i.id in by_id else i for i in items]
 

@@ -20,7 +20,7 @@ import httpx
 from monitor.config import FeedConfig, MonitorConfig, RuleConfig
 from monitor.dedup import FingerprintIndex, StoryFinder
 from monitor.ingest.fetch import make_client
-from monitor.ingest.fulltext import FulltextFetcher
+from monitor.ingest.fulltext import FulltextFetcher, HostSlots
 from monitor.ingest.parseworker import ParsePool
 from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
@@ -60,6 +60,7 @@ class Runtime:
     _channel_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _host_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _fulltext: dict[bool, FulltextFetcher] = field(default_factory=dict)
+    _article_slots: HostSlots = field(default_factory=HostSlots)  # shared by both fetchers
     # Permanent redirect targets with a query or user:password@ (where tokens live):
     # followed for the rest of this run but never written to the database.
     moved: dict[str, str] = field(default_factory=dict)
@@ -89,6 +90,7 @@ class Runtime:
                 allow_private=allow,
                 pool=self.parse_pool,
                 extract_timeout=ingest.parse_timeout.total_seconds(),
+                host_slots=self._article_slots,
             )
         return self._fulltext[allow]
 

@@ -1,14 +1,18 @@
 """Full text: fetch an item's link and extract the article text (trafilatura).
 
-Article links come from feed content, so they are fetched through a guarded client
-(:func:`monitor.ingest.fetch.make_client` with ``guarded=True``) with the SSRF guard
-on (``allow_private`` only for tests and intranet feeds whose config allows it), the
-same deadline and size cap as feeds, a bound on concurrent fetches, and an in-memory
-LRU cache. Extraction runs in the parse worker pool when one is given (hostile HTML
+Article links come from feed content, so they are fetched by the feeds' own
+:func:`~monitor.ingest.fetch.fetch` through the guarded client
+(:func:`monitor.ingest.fetch.make_client` with ``guarded=True``): the SSRF guard is on,
+with the feed URL as ``origin`` (``allow_private`` lets only the feed's own host be
+private), the same deadline and a size cap. Fetches are bounded twice: at most
+``concurrency`` at once per fetcher, and at most :data:`ARTICLES_PER_HOST` at once to
+one host across the daemon (:class:`HostSlots`, shared), so a feed with many slow
+links takes the slots of its own host only. Texts are kept in an in-memory LRU
+cache. Extraction runs in the parse worker pool when one is given (hostile HTML
 cannot hang the daemon), else in a thread.
 
     fetcher = FulltextFetcher(client, timeout=30, max_bytes=5_000_000, pool=pool)
-    text = await fetcher.text(item.link)   # str, or None (reason logged)
+    text = await fetcher.text(item.link, origin=feed.url)   # str, or None (reason logged)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,6 +31,24 @@ from monitor.redact import redact_url
 
 log = logging.getLogger("monitor.ingest.fulltext")
 MAX_TEXT = 200_000  # normalize.MAX_CONTENT
+ARTICLES_PER_HOST = 2  # article fetches at once to one host, across the daemon
+
+
+class HostSlots:
+    """At most ``per_host`` article fetches at once to one host (by host name), shared
+    by every :class:`FulltextFetcher` of a daemon: a site is asked politely, and slow
+    links of one site cannot hold the slots other sites' articles need."""
+
+    def __init__(self, per_host: int = ARTICLES_PER_HOST) -> None:
+        self.per_host = per_host
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    def slot(self, url: str) -> asyncio.Semaphore:
+        """The semaphore of ``url``'s host."""
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._slots:
+            self._slots[host] = asyncio.Semaphore(self.per_host)
+        return self._slots[host]
 
 
 def extract_text(html: bytes, url: str | None = None) -> str | None:
@@ -52,6 +75,7 @@ class FulltextFetcher:
         allow_private: bool = False,
         pool: ParsePool | None = None,
         extract_timeout: float = 10.0,
+        host_slots: HostSlots | None = None,
     ) -> None:
         self.client = client
         self.timeout = timeout
@@ -62,22 +86,28 @@ class FulltextFetcher:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._limit = asyncio.Semaphore(concurrency)
+        self.host_slots = host_slots or HostSlots()
 
-    async def text(self, url: str | None) -> str | None:
-        """The article text behind ``url``, or None (failure logged, and cached too)."""
+    async def text(self, url: str | None, origin: str | None = None) -> str | None:
+        """The article text behind ``url``, or None (failure logged, and cached too).
+
+        ``origin``: the feed URL the link came from (the SSRF guard's private-network
+        allowance is that host's only). The host's slot is taken before the fetcher's,
+        so articles waiting for a busy host do not hold slots other hosts could use.
+        """
         if not url or not url.lower().startswith(("http://", "https://")):
             return None
         if url in self._cache:
             self._cache.move_to_end(url)
             return self._cache[url]
-        async with self._limit:
-            text = await self._fetch_text(url)
+        async with self.host_slots.slot(url), self._limit:
+            text = await self._fetch_text(url, origin)
         self._cache[url] = text
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return text
 
-    async def _fetch_text(self, url: str) -> str | None:
+    async def _fetch_text(self, url: str, origin: str | None) -> str | None:
         try:
             result = await fetch(
                 self.client,
@@ -85,6 +115,7 @@ class FulltextFetcher:
                 timeout=self.timeout,
                 max_bytes=self.max_bytes,
                 allow_private=self.allow_private,
+                origin=origin,
                 limit_setting="ingest.fulltext_max_bytes",
             )
             if not result.body:
