@@ -126,6 +126,20 @@ def test_a_message_that_cannot_be_built_fails_alone(tmp_path, http_server):
     assert "cannot build the message: JSONDecodeError" in dead["error"]
 
 
+def test_an_unexpected_error_in_one_channel_spares_the_next(tmp_path, http_server):
+    http_server.respond_post("/hook", (503, {}, b"busy"))
+    http_server.respond_post("/after", (503, {}, b"busy"), OK)
+    route_rules(tmp_path, http_server)
+    write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
+    assert cli(tmp_path, "run", "--once").returncode == 0
+    with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # damaged state
+        db.execute("UPDATE messages SET created_at = 'garbage' WHERE channel = 'hook'")
+    once = cli(tmp_path, "run", "--once")
+    assert once.returncode == 0 and "Traceback" not in once.stderr, once.stderr
+    assert "channel=hook delivery round stopped by an internal error: ValueError" in once.stderr
+    assert guids(posted(http_server, "/after")[-1]) == ["item-2"]
+
+
 def test_retry_sends_the_stories_left_when_some_were_pruned(tmp_path, http_server):
     http_server.respond_post("/hook", (400, {}, b"bad request"), OK)
     clock = Clock()
