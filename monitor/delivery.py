@@ -94,7 +94,7 @@ async def _deliver_locked(
             answer = await _send(notifier, digest)
         except PayloadTooLarge as exc:
             if not _split(rt, channel, message.id, digest, exc):
-                reason = f"{exc} (refused as too large even with one story)"
+                reason = f"{exc} (refused as too large, not split further)"
                 _dead_letter(rt, channel, message.id, reason, now)
                 failed += 1
             continue
@@ -165,11 +165,13 @@ def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
 def _split(rt: Runtime, channel: str, message_id: str, digest: Digest, exc: DeliveryError) -> bool:
     """HTTP 413: keep the first half of the stories, the rest go in the next message.
 
-    Returns False when the message holds one story (nothing left to split). The
-    refused attempt is not counted: the smaller message is sent at once.
+    Returns False when the message holds one story (nothing left to split), or for
+    Slack: its posts are within Slack's limits already, and a digest whose posts
+    change under the same id would break the notifier's resume-at-the-failed-post.
+    The refused attempt is not counted: the smaller message is sent at once.
     """
     count = len(digest.stories)
-    if count <= 1:
+    if count <= 1 or rt.config.channels[channel].type == "slack":
         return False
     keep = count // 2
     rt.outbox.release(message_id, list(digest.story_ids[keep:]))

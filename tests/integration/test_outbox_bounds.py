@@ -216,7 +216,7 @@ def test_413_for_one_story_fails_that_message_only(tmp_path, http_server):
     accepted = [r for r in http_server.requests_to("/hook") if len(r.body) <= 3000]
     assert [g for r in accepted for g in guids(json.loads(r.body))] == ["item-2"]
     (dead,) = status(tmp_path)["dead_letters"]
-    assert "HTTP 413" in dead["error"] and "even with one story" in dead["error"]
+    assert "HTTP 413" in dead["error"] and "not split further" in dead["error"]
 
 
 def test_retry_re_forms_a_dead_letter_under_the_current_max_items(tmp_path, http_server):
