@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED, run_cli, seed_feed, serve_seed, write_config
+from tests.integration.daemon_helpers import DaemonProcess
 
 RULE = {"name": "pp", "query": "Pompeo AND Pyongyang"}
 TITLE = "Pompeo may be returning to Pyongyang soon"
@@ -187,6 +188,30 @@ def test_hostile_urls_fail_their_feed_alone(tmp_path, http_server):
         assert errors[name] in line
     (fulltext,) = [x for x in result.stderr.splitlines() if "fulltext url=" in x]
     assert "another notation" in fulltext
+
+
+def test_the_daemon_carries_on_past_hostile_urls(tmp_path, http_server):
+    base = http_server.base_url
+    serve_seed(http_server, "feed-full.xml")
+    http_server.route("/to-data", b"", status=302, headers={"Location": "data:text/xml,<rss/>"})
+    http_server.route("/ctl.html", page_advertising(f"{base}/feed\x01.xml"))
+    config = config_for(
+        tmp_path,
+        {"name": "to-data", "url": f"{base}/to-data", "interval": "1s"},
+        {"name": "ctl", "url": f"{base}/ctl.html", "interval": "1s"},
+        {"name": "healthy", "url": f"{base}/feeds/feed-full.xml", "interval": "1s"},
+    )
+    daemon = DaemonProcess(config, tmp_path)
+    try:
+        daemon.wait_for_log("feed='to-data' poll failed", count=2)  # polled again: alive
+        log = daemon.wait_for_log("feed='ctl' poll failed", count=2)
+        daemon.wait_for_log("feed='healthy' items=5 parsed=5 new=5 alerts=1")
+    finally:
+        code = daemon.stop()
+        daemon.kill()
+    assert code == 0 and "Traceback" not in daemon.log, daemon.log
+    assert "redirect to data:text/xml,<rss/>: data: is not fetched" in log
+    assert "the feed it advertises: " in log and "control character '\\x01'" in log
 
 
 # --- 14: a corrupt state database is one line, for every command ------------------
