@@ -133,38 +133,37 @@ def check_form(url: str) -> str:
     """The host of ``url``; FetchError (kind ``url``) when ``url`` is not an http(s)
     URL we can send: a control character (``\\r\\n`` would split the request), a
     bad port or host, another scheme (``data:``, ``file:``, ``javascript:``)."""
-    shown = printable(url)
     bad = next((c for c in url if ord(c) < 0x20 or ord(c) == 0x7F), None)
     if bad is not None:
         where = url.index(bad)
-        raise FetchError("url", f"{shown}: control character {bad!r} at position {where}")
+        raise FetchError("url", f"{printable(url)}: control character {bad!r} at position {where}")
     if len(url) > MAX_URL_CHARS:
-        raise FetchError("url", f"{shown}: longer than {MAX_URL_CHARS} characters")
+        raise FetchError("url", f"{printable(url)}: longer than {MAX_URL_CHARS} characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a bad port)
     except ValueError as exc:
-        raise FetchError("url", f"{shown}: not a valid URL ({exc})") from None
+        raise FetchError("url", f"{printable(url)}: not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         said = f"{scheme}:" if scheme else "no scheme"
-        raise FetchError("url", f"{shown}: {said} is not fetched (only http and https)")
+        raise FetchError("url", f"{printable(url)}: {said} is not fetched (only http and https)")
     host = url_host(url)
     if not HOST_CHARS.fullmatch(host):
-        raise FetchError("url", f"{shown}: no valid host")
+        raise FetchError("url", f"{printable(url)}: no valid host")
     numeric = ipv4_any_notation(host)
     if numeric is not None and str(numeric) != host:
         reason = blocked_reason(numeric)
         what = f"{numeric}, a {reason}" if reason else str(numeric)
         raise FetchError(
             "blocked",
-            f"{shown}: {host} is {what}, written in another notation (octal, hex or one"
+            f"{printable(url)}: {host} is {what}, written in another notation (octal, hex or one"
             " number): refused",
         )
     try:
         httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise FetchError("url", f"{shown}: not a valid URL ({exc})") from None
+        raise FetchError("url", f"{printable(url)}: not a valid URL ({exc})") from None
     return host
 
 
