@@ -92,6 +92,26 @@ def test_fetch_refuses_a_feed_advertised_on_another_private_host(tmp_path, http_
     assert not http_server.requests_to("/feed.xml")
 
 
+def test_an_article_link_on_another_private_host_is_not_fetched(tmp_path, http_server):
+    port = http_server.port
+    http_server.route("/article.html", "<html><body><p>Secret intranet page</p></body></html>")
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+        f"<item><title>{TITLE}</title><guid>a1</guid>"
+        f"<link>http://localhost:{port}/article.html</link>"
+        "<description>Pompeo flew to Pyongyang.</description></item></channel></rss>"
+    )
+    http_server.route("/feed.xml", feed)
+    config = config_for(
+        tmp_path, {"name": "f", "url": http_server.url("/feed.xml"), "fulltext": True}
+    )
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0 and TITLE in result.stdout, result.stderr
+    assert not http_server.requests_to("/article.html")
+    (line,) = [x for x in result.stderr.splitlines() if "fulltext url=" in x]
+    assert "localhost resolves to 127.0.0.1" in line and "refused" in line
+
+
 @pytest.mark.parametrize("command", ["fetch", "test-rule"])
 def test_cli_refuses_a_redirect_to_another_private_host(tmp_path, http_server, command):
     serve_seed(http_server, "feed-full.xml")
