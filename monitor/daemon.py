@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import health, metrics
 from monitor.config import MonitorConfig, find_config_path
 from monitor.errors import ConfigError
-from monitor.jobs import feed_trigger, prune_job, schedule_channels, schedule_feeds
+from monitor.jobs import Couriers, feed_trigger, prune_job, schedule_channels, schedule_feeds
 from monitor.logs import set_level
 from monitor.pipeline import run_once
 from monitor.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
@@ -76,6 +76,8 @@ class Daemon:
         self.scheduler.jump_listeners.append(lambda jumped: self.rt.store.shift_next_polls(jumped))
         self.polls = asyncio.Semaphore(rt.config.ingest.max_parallel_fetches)  # read at start
         self.stop = asyncio.Event()
+        self.couriers = Couriers(rt)
+        self.started = rt.clock()  # the health check counts overdue work from here
         self.channel_jobs: dict[str, str] = {}  # job id -> channel name
         self.watcher: ConfigWatcher | None = None
         self._reload_lock = asyncio.Lock()
@@ -88,7 +90,7 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
         server = metrics.serve(self.rt.config.metrics) if self.rt.config.metrics else None
-        schedule_feeds(self.scheduler, self.rt, self.polls)
+        schedule_feeds(self.scheduler, self.rt, self.polls, couriers=self.couriers)
         self._apply_channel_jobs(set(self.rt.config.channels))
         self.scheduler.add_job(
             prune_job, IntervalTrigger(hours=PRUNE_HOURS), args=(self.rt,), id="prune"
@@ -151,7 +153,7 @@ class Daemon:
         return min(HEALTH_SECONDS, watchdog / 3) if watchdog else HEALTH_SECONDS
 
     def _status(self) -> health.Health:
-        return health.check(self.rt, self.scheduler, exclude_job="health")
+        return health.check(self.rt, self.scheduler, exclude_job="health", started=self.started)
 
     async def _health(self) -> None:
         """Scheduler job: STATUS line, outbox gauges, and WATCHDOG=1 only when healthy."""
@@ -227,13 +229,14 @@ class Daemon:
             if job is None:
                 changes.added.append(feed)
                 continue
-            update: dict[str, Any] = {"args": (self.rt, feed, self.polls, self.scheduler)}
+            args = (self.rt, feed, self.polls, self.scheduler, self.couriers)
+            update: dict[str, Any] = {"args": args}
             if feed.url in changes.interval_changed:
                 update["trigger"] = feed_trigger(self.rt.config, feed)
                 soonest = now + self.rt.config.feed_interval(feed)
                 update["next_run_time"] = min(job.next_run_time or soonest, soonest)
             job.modify(name=f"poll {feed.display_name}", **update)
-        schedule_feeds(self.scheduler, self.rt, self.polls, only=changes.added)
+        schedule_feeds(self.scheduler, self.rt, self.polls, changes.added, self.couriers)
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
         """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""

@@ -2,25 +2,33 @@
 
 :func:`check` runs as a scheduler job: that it runs at all shows the event loop and
 the scheduler are alive; it then asks the database a question (a real query, which
-fails if the file is locked or broken) and looks for jobs the scheduler should have
-started long ago. Only a healthy answer earns a ``WATCHDOG=1``.
+fails if the file is locked or broken), looks for jobs the scheduler should have
+started long ago, and for work that stopped moving: feeds due for long with no poll
+finishing, a send attempt running past its deadline, a due message its channel has
+not tried. Only a healthy answer earns a ``WATCHDOG=1``, so systemd restarts a
+daemon that is alive but stuck.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 
 from monitor import metrics
+from monitor.notify import deadline
 from monitor.runtime import Runtime
 from monitor.store.codec import parse_ts
 from monitor.store.status import channel_summary
 
 log = logging.getLogger("monitor.health")
 OVERDUE = timedelta(minutes=2)  # a job this late means the scheduler is not dispatching
+POLL_STALL_MIN = timedelta(seconds=60)  # the least time without a poll that is a stall
+DELIVERY_STALL = timedelta(minutes=5)  # a due message untried this long: delivery stalled
+ATTEMPT_GRACE_SECONDS = 30.0  # an attempt this far past its deadline was not stopped
 
 
 @dataclass(frozen=True)
@@ -48,17 +56,32 @@ class Health:
         return ", ".join(parts)
 
 
-def check(rt: Runtime, scheduler: BaseScheduler, exclude_job: str | None = None) -> Health:
-    """Query the store and inspect the scheduler; refresh the outbox gauges."""
+def check(
+    rt: Runtime,
+    scheduler: BaseScheduler,
+    exclude_job: str | None = None,
+    *,
+    started: datetime | None = None,
+) -> Health:
+    """Query the store and inspect the scheduler, polls and deliveries; refresh the gauges.
+
+    Unhealthy when the scheduler is not running, the database does not answer, a job
+    is more than :data:`OVERDUE` late, polls stalled (:func:`stalled_polls`), a send
+    attempt outlived its deadline (:func:`stalled_attempts`) or due messages wait
+    unattempted (:func:`stalled_deliveries`). ``started`` is when the daemon started
+    (the store's clock): work left over from before counts as due from then.
+    """
     feeds = len(rt.config.feeds)
     now = datetime.now(UTC)
     if scheduler.state != STATE_RUNNING:
         return Health(False, feeds, problem="scheduler not running")
+    since = started or rt.clock()
     try:
         row = rt.store.conn.execute(
             "SELECT MAX(last_polled), SUM(consecutive_failures > 0) FROM feeds"
         ).fetchone()
         summary = channel_summary(rt.store)
+        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since)
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
     metrics.set_outbox(summary, rt.config.channels)
@@ -69,11 +92,100 @@ def check(rt: Runtime, scheduler: BaseScheduler, exclude_job: str | None = None)
         if job.id != exclude_job and job.next_run_time and job.next_run_time < now - OVERDUE
     ]
     problem = f"{len(late)} jobs overdue (e.g. {late[0]})" if late else None
+    problem = problem or stalled_attempts() or stalled
     return Health(
-        ok=not late,
+        ok=problem is None,
         feeds=feeds,
         failing=row[1] or 0,
         pending=pending,
         last_poll=parse_ts(row[0]),
         problem=problem,
     )
+
+
+def poll_window(rt: Runtime) -> timedelta:
+    """How long polls may go without one finishing while feeds are due.
+
+    Three of the shortest interval, at least :data:`POLL_STALL_MIN`, so a short
+    interval plus one slow poll does not look like a stall.
+    """
+    intervals = [rt.config.feed_interval(f) for f in rt.config.feeds]
+    return max([POLL_STALL_MIN, *(3 * i for i in intervals)])
+
+
+def stalled_polls(rt: Runtime, since: datetime) -> str | None:
+    """ "no poll finished in …" when a feed has been due that long and no poll finished.
+
+    A feed is due from its stored next poll (or ``since``, the daemon's start, if
+    later or never polled); feeds the server said are gone (410) are never due. An
+    idle daemon (nothing due) is healthy however long ago its last poll was.
+    """
+    now = rt.clock()
+    window = poll_window(rt)
+    states = {
+        row["url"]: row
+        for row in rt.store.conn.execute("SELECT url, last_polled, next_poll, gone_at FROM feeds")
+    }
+    overdue = []
+    for feed in rt.config.feeds:
+        state = states.get(feed.key)
+        if state is not None and state["gone_at"]:
+            continue
+        next_poll = parse_ts(state["next_poll"]) if state is not None else None
+        if now - max(next_poll or since, since) > window:
+            overdue.append(feed.display_name)
+    if not overdue:
+        return None
+    polled = [parse_ts(s["last_polled"]) for s in states.values() if s["last_polled"]]
+    last = max([since, *(p for p in polled if p is not None)])
+    if now - last <= window:
+        return None  # polls are finishing: busy, not stalled
+    return (
+        f"no poll finished in {_seconds(now - last)} while {len(overdue)} feeds are due "
+        f"(e.g. {overdue[0]!r}; allowed {_seconds(window)})"
+    )
+
+
+def stalled_attempts(grace: float = ATTEMPT_GRACE_SECONDS) -> str | None:
+    """A send attempt still running ``grace`` seconds past its channel's ``timeout``."""
+    late = deadline.overrun(grace)
+    if not late:
+        return None
+    first = late[0]
+    return (
+        f"channel {first.channel!r}: a send to {first.destination} has run "
+        f"{_seconds(timedelta(seconds=time.monotonic() - first.started))} "
+        f"(timeout {first.seconds:g}s)"
+    )
+
+
+def stalled_deliveries(rt: Runtime, since: datetime) -> str | None:
+    """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
+
+    Due from the message's next attempt (or ``since`` if later); channels disabled
+    by their destination (410) or gone from the config do not count.
+    """
+    now = rt.clock()
+    rows = rt.store.conn.execute(
+        "SELECT channel, MIN(next_attempt) FROM messages WHERE status = 'pending' "
+        "AND channel NOT IN (SELECT name FROM channel_state WHERE disabled_at IS NOT NULL) "
+        "GROUP BY channel"
+    )
+    for channel, next_attempt in rows:
+        if channel not in rt.config.channels:
+            continue
+        due = max(parse_ts(next_attempt) or since, since)
+        tried = deadline.last_started(channel)
+        tried_recently = (
+            tried is not None and time.monotonic() - tried <= DELIVERY_STALL.total_seconds()
+        )
+        if now - due > DELIVERY_STALL and not tried_recently:
+            return (
+                f"channel {channel!r}: a message due {_seconds(now - due)} ago "
+                f"has not been tried (allowed {_seconds(DELIVERY_STALL)})"
+            )
+    return None
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{int(span.total_seconds())}s"

@@ -1,11 +1,13 @@
 """The jobs the daemon schedules: one per feed, one digest and one retry sweep per
-channel, and the pruning of old state. :mod:`monitor.daemon` owns the scheduler, the
-signals and reloads; this module only says what each job runs and when.
+channel, the channels' couriers (delivery woken by a poll), and the pruning of old
+state. :mod:`monitor.daemon` owns the scheduler, the signals and reloads; this
+module only says what each job runs and when.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from datetime import timedelta
 
@@ -16,17 +18,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import FeedConfig, MonitorConfig
 from monitor.delivery import deliver_channel
 from monitor.notify.timing import sweep_seconds
-from monitor.pipeline import PollReport, poll_feed, prune_state
+from monitor.pipeline import poll_feed, prune_state
 from monitor.runtime import Runtime
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",
+    "Couriers",
     "feed_trigger",
     "prune_job",
     "schedule_channels",
     "schedule_feeds",
 ]
 
+log = logging.getLogger("monitor.jobs")
 RETRY_SWEEP_SECONDS = 30  # how often formed messages due for a retry are looked for
 
 
@@ -41,15 +45,20 @@ def schedule_feeds(
     rt: Runtime,
     slots: asyncio.Semaphore,
     only: list[FeedConfig] | None = None,
+    couriers: Couriers | None = None,
 ) -> None:
-    """Add a poll job per feed (or per feed of ``only``), first runs spread over ~10 s."""
+    """Add a poll job per feed (or per feed of ``only``), first runs spread over ~10 s.
+
+    A poll that queued alerts wakes ``couriers`` (without them, the channels' sweeps
+    send what it queued).
+    """
     feeds = rt.config.feeds if only is None else only
     for index, feed in enumerate(feeds):
         first = rt.clock() + timedelta(seconds=min(index * 0.2, 10) + random.uniform(0, 1))
         scheduler.add_job(
             _poll_job,
             feed_trigger(rt.config, feed),
-            args=(rt, feed, slots, scheduler),
+            args=(rt, feed, slots, scheduler, couriers),
             id=f"feed:{feed.url}",
             name=f"poll {feed.display_name}",
             next_run_time=first,
@@ -62,16 +71,21 @@ async def _poll_job(
     feed: FeedConfig,
     slots: asyncio.Semaphore,
     scheduler: AsyncIOScheduler | None = None,
+    couriers: Couriers | None = None,
 ) -> None:
-    """One feed's job: poll (and deliver), holding one of ``slots`` (polls at once).
+    """One feed's job: poll holding one of ``slots`` (polls at once), then wake delivery.
 
-    The job then runs next at the feed's stored next poll, not at the trigger's next
-    tick: that is the interval (adaptive or fixed) with jitter, or later when the
-    server asked for it (Retry-After, max-age, ``<ttl>``) or the feed is failing, so a
-    poll is never earlier than those allow. The trigger only starts the job.
+    Delivery is never awaited here: a slow or stuck destination holds only its own
+    channel's courier, never a poll slot. The job then runs next at the feed's stored
+    next poll, not at the trigger's next tick: that is the interval (adaptive or
+    fixed) with jitter, or later when the server asked for it (Retry-After, max-age,
+    ``<ttl>``) or the feed is failing, so a poll is never earlier than those allow.
+    The trigger only starts the job.
     """
     async with slots:
-        report = await _poll_and_deliver(rt, feed)
+        report = await poll_feed(rt, feed)
+    if report.alerts and couriers is not None:
+        couriers.wake_all()
     job = scheduler.get_job(f"feed:{feed.url}") if scheduler is not None else None
     if job is not None and report.next_poll is not None:
         job.modify(next_run_time=report.next_poll)
@@ -82,15 +96,55 @@ async def prune_job(rt: Runtime) -> None:
     prune_state(rt)
 
 
-async def _poll_and_deliver(rt: Runtime, feed: FeedConfig) -> PollReport:
-    """Poll ``feed``; if it queued alerts, give each channel the chance to send."""
-    report = await poll_feed(rt, feed)
-    if report.alerts:
-        # Immediate channels send what has waited group_wait; scheduled channels send
-        # only urgent alerts now (the rest waits for their tick).
-        for name, channel in rt.config.channels.items():
-            await deliver_channel(rt, name, form_new=channel.schedule.kind == "immediate")
-    return report
+class Couriers:
+    """One delivery task per channel, woken after a poll queued alerts.
+
+    Each channel delivers in its own task, so a destination that hangs holds only its
+    own channel. A wake while the channel's task runs asks for one more round after
+    it (at most one task and one pending round per channel).
+    """
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+
+    def wake_all(self) -> None:
+        """Wake every channel of the current config (see :meth:`wake`)."""
+        for name in self.rt.config.channels:
+            self.wake(name)
+
+    def wake(self, channel: str) -> None:
+        """Start a delivery round of ``channel`` now, or right after the running one.
+
+        Immediate channels send what has waited ``group_wait``; scheduled channels
+        send only urgent alerts now (the rest waits for their tick).
+        """
+        if channel in self._running:
+            self._again.add(channel)
+            return
+        task = asyncio.create_task(self._deliver(channel), name=f"deliver {channel}")
+        self._running[channel] = task
+
+    async def _deliver(self, channel: str) -> None:
+        try:
+            while True:
+                self._again.discard(channel)
+                settings = self.rt.config.channels.get(channel)
+                if settings is None:  # removed by a reload
+                    return
+                try:
+                    await deliver_channel(
+                        self.rt, channel, form_new=settings.schedule.kind == "immediate"
+                    )
+                except Exception as exc:  # a store error, or a bug: the next wake retries
+                    log.error(
+                        "channel=%s delivery round failed: %s: %s", channel, type(exc).__name__, exc
+                    )
+                if channel not in self._again:
+                    return
+        finally:
+            self._running.pop(channel, None)
 
 
 def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from monitor.config import AppriseChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
+from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
 from monitor.notify.views import one_line
 
@@ -87,11 +88,17 @@ class AppriseNotifier:
         return defuse(self.renderer.text(digest))
 
     async def send(self, digest: Digest) -> str:
-        """Notify every URL; return what Apprise said or raise a retryable DeliveryError."""
+        """Notify every URL; return what Apprise said or raise a retryable DeliveryError.
+
+        The channel's ``timeout`` bounds the whole attempt.
+        """
         if not available():
             raise DeliveryError(f"apprise is not installed: {INSTALL_HINT}", retryable=False)
         title = defuse(self.renderer.subject(digest))
-        return await asyncio.to_thread(self._notify, title, self.body(digest))
+        hosts = ", ".join(scheme_host(u.get_secret_value()) for u in self.config.urls)
+        # The deadline ends the wait; Apprise's thread ends at its own plugins' timeouts.
+        async with attempt(self.name, hosts, self.config.timeout.total_seconds()):
+            return await asyncio.to_thread(self._notify, title, self.body(digest))
 
     def _notify(self, title: str, body: str) -> str:
         import apprise

@@ -2,16 +2,20 @@
 
 The ``Message-ID`` is derived from the digest id, so a retried digest is the same
 message to the recipient's mail system. SMTP 4xx answers, dropped connections and
-timeouts are retryable; 5xx answers (including 535, bad credentials) are permanent.
+timeouts (the channel's ``timeout`` bounds the whole conversation) are retryable;
+5xx answers (including 535, bad credentials) are permanent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import smtplib
+import socket
 import ssl
+import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -20,6 +24,7 @@ from email.utils import format_datetime, parseaddr
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
+from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
 from monitor.notify.views import one_line
 
@@ -76,24 +81,42 @@ class EmailNotifier:
         self.renderer = renderer
 
     async def send(self, digest: Digest) -> str:
-        """Send one digest; return the server's reply to DATA (e.g. ``"250 OK"``)."""
-        msg = build_message(digest, self.config, self.renderer)
-        return await asyncio.to_thread(self._deliver, msg)
+        """Send one digest; return the server's reply to DATA (e.g. ``"250 OK"``).
 
-    def _connect(self) -> smtplib.SMTP:
+        The conversation runs in a thread, all of it within the channel's ``timeout``
+        (connect, greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA): when the deadline
+        passes, its socket is shut down so the thread ends too, and the attempt
+        fails as retryable ("timeout: no answer from HOST within 30s").
+        """
+        msg = build_message(digest, self.config, self.renderer)
+        conversation = _Conversation()
+        host = f"{self.config.smtp.host}:{self.config.smtp.port}"
+        try:
+            async with attempt(self.name, host, self.config.timeout.total_seconds()):
+                return await asyncio.to_thread(self._deliver, msg, conversation)
+        finally:
+            conversation.abort()  # a no-op once the conversation is over
+
+    def _connect(self, conversation: _Conversation) -> smtplib.SMTP:
         smtp = self.config.smtp
         timeout = self.config.timeout.total_seconds()
         context = ssl.create_default_context()
+        # Made unconnected, so the conversation can shut its socket from the loop.
         if smtp.tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=timeout, context=context
-            )
+            client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+            client = smtplib.SMTP(timeout=timeout)
+        client._host = smtp.host  # what __init__(host) sets: TLS checks the certificate for it
+        conversation.client = client
         try:
+            code, greeting = client.connect(smtp.host, smtp.port)
+            conversation.check()
+            if code != 220:  # as smtplib.SMTP(host) does
+                raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if smtp.starttls and not smtp.tls:
                 client.starttls(context=context)
+                conversation.check()
                 client.ehlo()
             if smtp.username and smtp.password is not None:
                 client.login(smtp.username, smtp.password.get_secret_value())
@@ -102,10 +125,10 @@ class EmailNotifier:
             raise
         return client
 
-    def _deliver(self, msg: EmailMessage) -> str:
+    def _deliver(self, msg: EmailMessage, conversation: _Conversation) -> str:
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
-            client = self._connect()
+            client = self._connect(conversation)
             try:
                 return self._transaction(client, msg, host)
             finally:
@@ -151,3 +174,24 @@ class EmailNotifier:
             log.warning("channel %s: some recipients refused: %s", self.name, refused)
             reply += f" (refused: {', '.join(refused)})"
         return reply
+
+
+class _Conversation:
+    """One SMTP conversation that the event loop can cut off from outside its thread."""
+
+    def __init__(self) -> None:
+        self.client: smtplib.SMTP | None = None
+        self._aborted = threading.Event()
+
+    def check(self) -> None:
+        """Raise if the deadline passed while a socket was being set up (connect, TLS)."""
+        if self._aborted.is_set():
+            raise OSError("the attempt's deadline passed")
+
+    def abort(self) -> None:
+        """Shut the socket down: a read or write blocked on it returns at once."""
+        self._aborted.set()
+        sock = getattr(self.client, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)

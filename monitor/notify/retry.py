@@ -73,9 +73,12 @@ def _request_url(obj: httpx.Response | httpx.HTTPError) -> httpx.URL | None:
         return None
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(response: httpx.Response, body: bytes | None) -> str:
     try:
-        text = response.text
+        if body is None:
+            text = response.text
+        else:
+            text = body[: _EXCERPT * 4].decode(response.encoding or "utf-8", "replace")
     except (httpx.HTTPError, UnicodeDecodeError, LookupError):
         text = ""
     text = re.sub(r"\s+", " ", text[: _EXCERPT * 4]).strip()[:_EXCERPT]
@@ -102,18 +105,26 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def check_http_response(response: httpx.Response, destination: str) -> str:
+def check_http_response(
+    response: httpx.Response, destination: str, body: bytes | None = None, cut: bool = False
+) -> str:
     """Describe an accepted response, or raise :class:`DeliveryError` for a refused one.
 
     2xx returns ``"HTTP 200 from <host>: <body excerpt>"``; 429, 408 and 5xx raise a
     retryable error carrying ``Retry-After``; 410 raises :class:`ChannelGone`;
-    anything else raises a permanent one.
+    anything else raises a permanent one. ``body`` is the answer as read (else the
+    response's own content); ``cut`` says it went on past the size cap: a 2xx whose
+    answer never ended is not an acceptance, and is retried.
     """
     host = destination_host(destination)
     status = response.status_code
-    excerpt = _excerpt(response)
+    excerpt = _excerpt(response, body)
     summary = f"HTTP {status} from {host}" + (f": {excerpt}" if excerpt else "")
     if 200 <= status < 300:
+        if cut:
+            cap = f"{len(body or b'') // 1024} KiB"
+            message = f"HTTP {status} from {host}, but its answer goes on past {cap}"
+            raise DeliveryError(message + " (not read further: not accepted)", retryable=True)
         return summary
     if status in _RETRYABLE_STATUS or status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"))

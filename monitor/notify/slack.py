@@ -25,8 +25,9 @@ import httpx
 from monitor.config import SlackChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
+from monitor.notify.post import post
 from monitor.notify.render import Renderer
-from monitor.notify.retry import check_http_response, destination_host, http_exception
+from monitor.notify.retry import check_http_response, destination_host
 from monitor.notify.views import groups_of, one_line, story_view
 
 MAX_BLOCKS = 50
@@ -197,26 +198,20 @@ class SlackNotifier:
         return answer if len(messages) == 1 else f"{len(messages)} messages; last: {answer}"
 
     async def _post(self, url: str, host: str, payload: dict[str, Any]) -> str:
-        """One post, spaced from the last one to this webhook; short 429s waited out."""
+        """One post, spaced from the last one to this webhook; short 429s waited out.
+
+        Each post is one attempt within the channel's ``timeout`` (the wait for its
+        slot is not counted), its answer read up to 64 KiB.
+        """
         for attempt in range(INLINE_RETRIES + 1):
             await _wait_for_slot(url)
+            seconds = self.config.timeout.total_seconds()
+            answer = await post(self.http, url, channel=self.name, seconds=seconds, json=payload)
             try:
-                response = await self.http.post(
-                    url,
-                    json=payload,
-                    timeout=self.config.timeout.total_seconds(),
-                    follow_redirects=False,
-                )
-            except httpx.HTTPError as exc:
-                raise http_exception(exc, host) from None
-            except httpx.InvalidURL:
-                message = f"invalid Slack webhook URL for {host}"
-                raise DeliveryError(message, retryable=False) from None
-            try:
-                return check_http_response(response, host)
+                return check_http_response(answer.response, host, answer.body, answer.cut)
             except DeliveryError as exc:
                 wait = exc.retry_after
-                if response.status_code != 429 or attempt == INLINE_RETRIES:
+                if answer.status != 429 or attempt == INLINE_RETRIES:
                     raise
                 if wait is None or wait > INLINE_RETRY_AFTER:
                     raise

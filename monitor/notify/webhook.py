@@ -21,7 +21,8 @@ import httpx
 from monitor.config import WebhookChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest, Duplicate, FeedRef, Story
-from monitor.notify.retry import check_http_response, destination_host, http_exception
+from monitor.notify.post import post
+from monitor.notify.retry import check_http_response
 from monitor.notify.views import utc_iso
 
 SECRET_PREFIX = "whsec_"
@@ -119,20 +120,19 @@ class WebhookNotifier:
         return headers
 
     async def send(self, digest: Digest) -> str:
-        """POST one digest; return what the receiver answered or raise DeliveryError."""
+        """POST one digest; return what the receiver answered or raise DeliveryError.
+
+        The channel's ``timeout`` bounds the whole attempt and the answer is read up
+        to 64 KiB (:func:`monitor.notify.post.post`).
+        """
         url = self.config.url.get_secret_value()
-        host = destination_host(url)
         body = encode_body(digest)
-        try:
-            response = await self.http.post(
-                url,
-                content=body,
-                headers=self.headers(digest, body),
-                timeout=self.config.timeout.total_seconds(),
-                follow_redirects=False,
-            )
-        except httpx.HTTPError as exc:
-            raise http_exception(exc, host) from None
-        except httpx.InvalidURL:
-            raise DeliveryError(f"invalid webhook URL for {host}", retryable=False) from None
-        return check_http_response(response, host)
+        answer = await post(
+            self.http,
+            url,
+            channel=self.name,
+            seconds=self.config.timeout.total_seconds(),
+            content=body,
+            headers=self.headers(digest, body),
+        )
+        return check_http_response(answer.response, url, answer.body, answer.cut)
