@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -62,6 +63,7 @@ def check(
     exclude_job: str | None = None,
     *,
     started: datetime | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Health:
     """Query the store and inspect the scheduler, polls and deliveries; refresh the gauges.
 
@@ -70,6 +72,7 @@ def check(
     attempt outlived its deadline (:func:`stalled_attempts`) or due messages wait
     unattempted (:func:`stalled_deliveries`). ``started`` is when the daemon started
     (the store's clock): work left over from before counts as due from then.
+    ``monotonic`` is the clock of send attempts (tests move it).
     """
     feeds = len(rt.config.feeds)
     now = datetime.now(UTC)
@@ -81,7 +84,7 @@ def check(
             "SELECT MAX(last_polled), SUM(consecutive_failures > 0) FROM feeds"
         ).fetchone()
         summary = channel_summary(rt.store)
-        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since)
+        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic)
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
     metrics.set_outbox(summary, rt.config.channels)
@@ -92,7 +95,7 @@ def check(
         if job.id != exclude_job and job.next_run_time and job.next_run_time < now - OVERDUE
     ]
     problem = f"{len(late)} jobs overdue (e.g. {late[0]})" if late else None
-    problem = problem or stalled_attempts() or stalled
+    problem = problem or stalled_attempts(monotonic=monotonic) or stalled
     return Health(
         ok=problem is None,
         feeds=feeds,
@@ -114,7 +117,7 @@ def poll_window(rt: Runtime) -> timedelta:
 
 
 def stalled_polls(rt: Runtime, since: datetime) -> str | None:
-    """ "no poll finished in …" when a feed has been due that long and no poll finished.
+    """What is wrong when a feed has waited :func:`poll_window` and no poll finished in it.
 
     A feed is due from its stored next poll (or ``since``, the daemon's start, if
     later or never polled); feeds the server said are gone (410) are never due. An
@@ -141,25 +144,29 @@ def stalled_polls(rt: Runtime, since: datetime) -> str | None:
     if now - last <= window:
         return None  # polls are finishing: busy, not stalled
     return (
-        f"no poll finished in {_seconds(now - last)} while {len(overdue)} feeds are due "
-        f"(e.g. {overdue[0]!r}; allowed {_seconds(window)})"
+        f"no poll finished in {_seconds(now - last)} (allowed {_seconds(window)}); "
+        f"feeds waiting: {len(overdue)}, e.g. {overdue[0]!r}"
     )
 
 
-def stalled_attempts(grace: float = ATTEMPT_GRACE_SECONDS) -> str | None:
+def stalled_attempts(
+    grace: float = ATTEMPT_GRACE_SECONDS, monotonic: Callable[[], float] = time.monotonic
+) -> str | None:
     """A send attempt still running ``grace`` seconds past its channel's ``timeout``."""
-    late = deadline.overrun(grace)
+    late = deadline.overrun(grace, monotonic)
     if not late:
         return None
     first = late[0]
     return (
         f"channel {first.channel!r}: a send to {first.destination} has run "
-        f"{_seconds(timedelta(seconds=time.monotonic() - first.started))} "
+        f"{_seconds(timedelta(seconds=monotonic() - first.started))} "
         f"(timeout {first.seconds:g}s)"
     )
 
 
-def stalled_deliveries(rt: Runtime, since: datetime) -> str | None:
+def stalled_deliveries(
+    rt: Runtime, since: datetime, monotonic: Callable[[], float] = time.monotonic
+) -> str | None:
     """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
 
     Due from the message's next attempt (or ``since`` if later); channels disabled
@@ -176,9 +183,7 @@ def stalled_deliveries(rt: Runtime, since: datetime) -> str | None:
             continue
         due = max(parse_ts(next_attempt) or since, since)
         tried = deadline.last_started(channel)
-        tried_recently = (
-            tried is not None and time.monotonic() - tried <= DELIVERY_STALL.total_seconds()
-        )
+        tried_recently = tried is not None and monotonic() - tried <= DELIVERY_STALL.total_seconds()
         if now - due > DELIVERY_STALL and not tried_recently:
             return (
                 f"channel {channel!r}: a message due {_seconds(now - due)} ago "
