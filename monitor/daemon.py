@@ -2,7 +2,9 @@
 
 Each feed is a job at its interval (with jitter, first poll spread over a few
 seconds, at most ``ingest.max_parallel_fetches`` at once); each channel is a job at its
-schedule. Late runs coalesce into one and are never dropped; clock jumps are
+schedule, and a poll that queued alerts wakes each channel's courier task rather than
+waiting for delivery (:class:`monitor.jobs.Couriers`), so a hung destination holds
+only its own channel. Late runs coalesce into one and are never dropped; clock jumps are
 absorbed (:mod:`monitor.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
 in-flight polls and sends finish within :data:`DRAIN_SECONDS`, then close the store;
 SIGHUP (or a config file change with ``watch_config: true``) reloads the config,
