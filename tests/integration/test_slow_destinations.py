@@ -163,10 +163,11 @@ def test_a_poll_stall_stops_the_watchdog_pings(tmp_path: Path, http_server: Http
             first = len(sock.lines())
             sock.wait_for_match(r"STATUS=.*UNHEALTHY: no poll finished in (6[3-9]|[7-9]\d)s.*")
             after = sock.lines()[first:]
+            log = daemon.wait_for_log("unhealthy, no watchdog ping: no poll finished")
         finally:
             sock.close()
-        log = daemon.wait_for_log("unhealthy, no watchdog ping: no poll finished")
-    daemon.stop()
-    daemon.kill()
+            hang.stop.set()  # the hanging poll ends, so the daemon stops at once
+            daemon.stop()
+            daemon.kill()
     assert "WATCHDOG=1" not in after, after
     assert re.search(r"feeds waiting: [12], e.g. '(hang|ok)'", log), log
