@@ -3,6 +3,11 @@
 The result is plain Python data plus a :class:`Source` that maps each path in the
 data (``("feeds", 0, "interval")``) to where it was written, so validation errors
 from pydantic can be reported as ``FILE:LINE:COL: message``.
+
+Every file is read bounded (:mod:`monitor.boundedfile`: regular files only, 4 MiB per
+YAML file, 64 KiB per secret) and every YAML document is composed bounded
+(:mod:`monitor.configyaml`: aliases, expanded nodes, depth), so a hostile config
+fails with a located message instead of hanging or filling memory.
 """
 
 from __future__ import annotations
