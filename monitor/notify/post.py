@@ -6,10 +6,17 @@ whole, grow memory without bound. Here the request runs inside
 :func:`monitor.notify.deadline.attempt` (connect + send + answer within the
 channel's ``timeout``) and the answer is streamed and read up to
 :data:`MAX_ANSWER_BYTES`: we need only its status and a short excerpt.
+
+The status line is the destination's word: once a 2xx status has arrived, the
+message was accepted, whatever its body does next (Alertmanager's notifiers read
+only the status too). A body that goes on past the cap, or is still arriving at
+90% of the deadline, is cut and the acceptance stands: retrying would send the
+alert twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -19,6 +26,7 @@ from monitor.notify.deadline import attempt
 from monitor.notify.retry import destination_host, http_exception
 
 MAX_ANSWER_BYTES = 64 * 1024
+BODY_SHARE = 0.9  # of the deadline, after which a body still arriving is cut
 
 __all__ = ["MAX_ANSWER_BYTES", "Answer", "post"]
 
@@ -49,6 +57,7 @@ async def post(
     host = destination_host(url)
     # Raw bytes are what we count: ask for no compression, so the excerpt is readable.
     headers = {"accept-encoding": "identity", **(request.pop("headers", None) or {})}
+    body_deadline = asyncio.get_running_loop().time() + seconds * BODY_SHARE
     try:
         async with (
             attempt(channel, host, seconds),
@@ -56,7 +65,7 @@ async def post(
                 "POST", url, headers=headers, timeout=seconds, follow_redirects=False, **request
             ) as response,
         ):
-            body, cut = await _read_capped(response)
+            body, cut = await _read_capped(response, body_deadline)
     except httpx.HTTPError as exc:
         raise http_exception(exc, host) from None
     except httpx.InvalidURL:
@@ -64,13 +73,21 @@ async def post(
     return Answer(response, body, cut)
 
 
-async def _read_capped(response: httpx.Response) -> tuple[bytes, bool]:
-    """The body as sent (not decompressed) up to MAX_ANSWER_BYTES, and whether more followed."""
+async def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+    """The body as sent (not decompressed) up to MAX_ANSWER_BYTES, and whether it was cut.
+
+    Reading stops at the cap, or at ``deadline`` (event-loop time) once the status
+    is in; a body that is not over then is cut rather than the attempt failed.
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            return b"".join(chunks)[:MAX_ANSWER_BYTES], True
+    try:
+        async with asyncio.timeout_at(deadline):
+            async for chunk in response.aiter_raw():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    return b"".join(chunks)[:MAX_ANSWER_BYTES], True
+    except TimeoutError:
+        return b"".join(chunks), True
     return b"".join(chunks), False

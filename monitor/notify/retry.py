@@ -113,8 +113,9 @@ def check_http_response(
     2xx returns ``"HTTP 200 from <host>: <body excerpt>"``; 429, 408 and 5xx raise a
     retryable error carrying ``Retry-After``; 410 raises :class:`ChannelGone`;
     anything else raises a permanent one. ``body`` is the answer as read (else the
-    response's own content); ``cut`` says it went on past the size cap: a 2xx whose
-    answer never ended is not an acceptance, and is retried.
+    response's own content); ``cut`` says it was not read to its end (past the size
+    cap, or still arriving near the deadline): a 2xx status is an acceptance all the
+    same, so the message is not sent twice.
     """
     host = destination_host(destination)
     status = response.status_code
@@ -122,9 +123,7 @@ def check_http_response(
     summary = f"HTTP {status} from {host}" + (f": {excerpt}" if excerpt else "")
     if 200 <= status < 300:
         if cut:
-            cap = f"{len(body or b'') // 1024} KiB"
-            message = f"HTTP {status} from {host}, but its answer goes on past {cap}"
-            raise DeliveryError(message + " (not read further: not accepted)", retryable=True)
+            return f"HTTP {status} from {host} (answer cut after {len(body or b'')} bytes)"
         return summary
     if status in _RETRYABLE_STATUS or status >= 500:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
