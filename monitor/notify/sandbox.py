@@ -14,9 +14,10 @@ renders within :data:`RENDER_SECONDS` and :data:`MAX_OUTPUT_CHARS`:
   is stopped at the deadline by raising :class:`_Overdue` in that thread (CPython's
   ``PyThreadState_SetAsyncExc``, delivered at the next bytecode boundary; it is a
   BaseException, so no ``except Exception`` inside Jinja swallows it);
-- ``*`` and ``**`` refuse results beyond the output cap before computing them (one
-  C-level multiplication cannot be interrupted), as do the fill and width arguments
-  of ``center``, ``indent``, ``format``, ``batch`` and ``slice``.
+- ``*``, ``**`` and ``%`` refuse results beyond the output cap before computing them
+  (one C-level multiplication cannot be interrupted), as do ``str.format`` widths
+  and the fill and width arguments of ``center``, ``indent``, ``format``, ``batch``
+  and ``slice``.
 
 Any of these is a :class:`RenderLimitError` ("did not finish within 2s").
 :class:`BoundedFileLoader` reads a user's template file only if it is a regular file
@@ -46,6 +47,7 @@ MAX_OUTPUT_CHARS = 4 * 1024 * 1024  # one rendered template
 MAX_TEMPLATE_BYTES = 1024 * 1024  # one template file
 _WIDE_FILTERS = ("center", "indent", "format", "batch", "slice")
 _PERCENT_WIDTH = re.compile(r"%[^a-zA-Z%]*?(\d{7,})")  # a width of 1,000,000 or more
+_FORMAT_WIDTH = re.compile(r"\{[^{}]*?:[^{}]*?\d{7,}")  # the same in str.format
 
 _deadline: ContextVar[float | None] = ContextVar("render_deadline", default=None)
 
@@ -168,6 +170,19 @@ class BoundedEnvironment(SandboxedEnvironment):
         elif operator == "%" and isinstance(left, str) and _PERCENT_WIDTH.search(left):
             raise RenderLimitError("'%' width too large")
         return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` for templates; refused when a field is 1,000,000 or more wide."""
+        owner = getattr(value, "__self__", None)
+        name = getattr(value, "__name__", "")
+        wide = isinstance(owner, str) and bool(_FORMAT_WIDTH.search(owner))
+        if wide and name in ("format", "format_map"):
+
+            def refuse(*args: Any, **kwargs: Any) -> str:
+                raise RenderLimitError(f"'{name}' width too large")
+
+            return refuse
+        return super().wrap_str_format(value)
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``obj`` from template code (macros, functions, methods), deadline first."""

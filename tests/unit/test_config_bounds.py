@@ -178,12 +178,23 @@ def test_check_reports_a_template_that_does_not_finish(tmp_path, body):
     failed_with(result, r"digest\.txt\.j2:1:1: did not finish within 2s")
 
 
-def test_check_reports_a_template_that_multiplies_past_the_output_cap(tmp_path):
+WIDE = {
+    "repeat": ("{{ 'x' * 10**12 }}", "'\\*' would make 1000000000000 items"),
+    "center": ("{{ 'x'|center(10**9) }}", "center: argument 1000000000 is too large"),
+    "percent": ("{{ '%0999999999d' % 1 }}", "'%' width too large"),
+    "str.format": ("{{ '{:>999999999}'.format(1) }}", "'format' width too large"),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), WIDE.values(), ids=WIDE.keys())
+def test_check_refuses_a_template_result_past_the_output_cap_before_making_it(
+    tmp_path, body, message
+):
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "subject.txt.j2").write_text("{{ 'x' * 10**12 }}")
+    (templates / "subject.txt.j2").write_text(body)
     result = check(tmp_path, GOOD + f"templates_dir: {templates}\n")
-    failed_with(result, r"subject\.txt\.j2:1:1: '\*' would make 1000000000000 items")
+    failed_with(result, r"subject\.txt\.j2:1:1: " + message)
 
 
 def test_check_reports_a_fifo_template(tmp_path):
