@@ -1,0 +1,188 @@
+"""Record one poll's items: dedup them into stories and store them with their alerts.
+
+The last stage of a poll (:mod:`monitor.pipeline` calls it): hashing, matching and
+fingerprinting run off the event loop first (:mod:`monitor.matching`); then, in one
+transaction, each new item joins a story or starts one (:mod:`monitor.dedup.folding`
+decides which may join), is stored with its matches, and its alerts are queued in
+the outbox; an edited known item is matched again and alerts only on rules it did
+not match before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from monitor import metrics
+from monitor.config import FeedConfig
+from monitor.dedup import item_key
+from monitor.dedup.folding import listed_keys, may_join
+from monitor.matching import Prepared, prepare_items
+from monitor.models import Item, Match
+from monitor.runtime import Runtime
+from monitor.store.items import Items, KnownItem
+
+log = logging.getLogger("monitor.pipeline")
+
+__all__ = ["record_items"]
+
+
+async def record_items(
+    rt: Runtime,
+    feed: FeedConfig,
+    items: list[Item],
+    first_poll: bool,
+    now: datetime,
+    entry_ids: Iterable[str] = (),
+) -> tuple[int, int]:
+    """Dedup and store a poll's items with their alerts, in one transaction.
+
+    Raises what the store raises (sqlite3.Error); the transaction and the story
+    index's pending entries are then rolled back together.
+
+    New items are matched and join or start a story; known items whose text changed
+    are matched again and alert only on rules they did not match before; unchanged
+    and pruned items are skipped. Hashing, matching and fingerprinting run off the
+    event loop first (:mod:`monitor.matching`), the store on it. ``entry_ids``: the
+    pre-scan's ids of every entry of the document, unchanged ones included (they were
+    not parsed into ``items``). Returns (new items, alerts queued).
+    """
+    keyed: dict[str, Item] = {}
+    for item in items:
+        keyed.setdefault(item_key(item), item)
+    listed = listed_keys(keyed, entry_ids)
+    store = Items(rt.store)
+    if adopted := store.adopt_former_keys(feed.key, keyed):
+        log.info("feed=%r items=%d carried over to their guid as written", feed.key, adopted)
+    known = store.known(feed.key, keyed)
+    pruned = store.pruned(feed.key, keyed.keys() - known.keys())
+    todo = {k: i for k, i in keyed.items() if k in known or k not in pruned}
+    stored = {k: known[k].content_hash for k in todo if k in known}
+    prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored)
+    new = queued = 0
+    try:
+        with rt.store.transaction():
+            for key, item in todo.items():
+                ready = prepared[key]
+                if key in known:
+                    queued += _record_update(rt, store, feed, known[key], item, ready, now)
+                else:
+                    alertable = _alertable(rt, feed, item, first_poll, now)
+                    queued += _record_new(rt, store, feed, key, item, ready, listed, now, alertable)
+                    new += 1
+    except BaseException:
+        rt.stories.rollback()
+        raise
+    rt.stories.commit()
+    return new, queued
+
+
+def _record_new(
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    key: str,
+    item: Item,
+    ready: Prepared,
+    listed: frozenset[str],
+    now: datetime,
+    alertable: bool,
+) -> int:
+    """Store a new item (matched in ``ready``), fold it into a story (or start one) and
+    queue its alerts.
+
+    ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
+    """
+    matches = list(ready.matches)
+    metrics.matched(matches)
+    canonical, fp = ready.canonical, ready.fingerprint
+    story_id = _story_for(rt, store, feed, item, canonical, fp, listed, now)
+    item_id, story_id = store.insert(
+        feed.key,
+        key,
+        item,
+        canonical_url=canonical,
+        content_hash=ready.digest,
+        fingerprint=fp,
+        story_id=story_id,
+        now=now,
+    )
+    rt.stories.remember(fp, story_id, now)
+    store.add_matches(item_id, matches, now)
+    return store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
+
+
+def _story_for(
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    item: Item,
+    canonical: str | None,
+    fp: int | None,
+    listed: frozenset[str],
+    now: datetime,
+) -> int | None:
+    """The story a new item joins (None: it starts one).
+
+    Candidates are the stories sharing its canonical link, then those with
+    near-identical text (closest first); it joins the first one that
+    :func:`~monitor.dedup.folding.may_join` allows (docs/dedup.md).
+    """
+    by_link = store.stories_by_url(canonical) if canonical else []
+    by_text = [m.story_id for m in rt.stories.near(fp, now)]
+    for signal, story_id in [("link", s) for s in by_link] + [("text", s) for s in by_text]:
+        mates = store.feed_mates(story_id, feed.key)
+        if may_join(item.title, mates, listed):
+            log.info(
+                "feed=%r item=%r joins story %d (same %s)",
+                feed.display_name,
+                item.id,
+                story_id,
+                signal,
+            )
+            return story_id
+    return None
+
+
+def _record_update(
+    rt: Runtime,
+    store: Items,
+    feed: FeedConfig,
+    known: KnownItem,
+    item: Item,
+    ready: Prepared,
+    now: datetime,
+) -> int:
+    """Store an edited known item and its matches; alert on rules it newly matches."""
+    if not ready.changed:
+        return 0
+    before = store.rules_matched(known.id)
+    matches = list(ready.matches)
+    fresh = [m for m in matches if m.rule not in before]
+    metrics.matched(fresh)
+    store.update(known.id, item, ready.digest)
+    store.add_matches(known.id, matches, now)  # every rule's highlights follow the new text
+    if fresh:
+        log.info(
+            "feed=%r item=%r updated, now matches %s",
+            feed.display_name,
+            item.id,
+            ", ".join(m.rule for m in fresh),
+        )
+    return store.queue_alerts(known.story_id, _alerts(rt, fresh), now)
+
+
+def _alerts(rt: Runtime, matches: list[Match]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((m.rule, rt.rule_channels[m.rule]) for m in matches)
+
+
+def _alertable(rt: Runtime, feed: FeedConfig, item: Item, first_poll: bool, now: datetime) -> bool:
+    """Backfill: at a feed's first poll, only items within ``backfill`` are alerted."""
+    if not first_poll:
+        return True
+    backfill = rt.config.feed_backfill(feed)
+    if backfill == "all":
+        return True
+    assert isinstance(backfill, timedelta)
+    return bool(backfill) and item.published is not None and item.published >= now - backfill
