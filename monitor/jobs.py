@@ -12,7 +12,6 @@ import random
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, MonitorConfig
@@ -20,6 +19,7 @@ from monitor.delivery import deliver_channel
 from monitor.notify.timing import sweep_seconds
 from monitor.pipeline import poll_feed, prune_state
 from monitor.runtime import Runtime
+from monitor.scheduling import cron_trigger
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",
@@ -154,7 +154,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
         if schedule.kind == "every" and schedule.every:
             trigger = IntervalTrigger(seconds=schedule.every.total_seconds())
         elif schedule.kind == "cron" and schedule.cron:
-            trigger = CronTrigger.from_crontab(schedule.cron, timezone=channel.timezone)
+            trigger = cron_trigger(schedule.cron, channel.timezone)
         else:
             trigger = None
         if trigger is not None:
