@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from monitor import __version__
 from monitor.config import MonitorConfig, find_config_path, load
 from monitor.errors import ConfigError, MonitorError
+from monitor.historycmd import add_history_parser
 from monitor.logs import setup_logging
 from monitor.terminal import PrintableStream
 
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     opml.add_argument("opml_file", metavar="FILE", help="an OPML file (reader subscriptions)")
     opml.add_argument("--output", "-o", metavar="YAML", help="write here (default: stdout)")
+    add_history_parser(sub, common)
     status = sub.add_parser("status", parents=[common], help="feeds, rules and channels")
     status.add_argument("--json", action="store_true")
     retry = sub.add_parser(

@@ -17,6 +17,7 @@ import yaml
 from monitor.config import MonitorConfig, load_with_source
 from monitor.daemon import run_daemon
 from monitor.errors import ConfigError, ConfigIssue, DeliveryError, MonitorError
+from monitor.historycmd import cmd_history as cmd_history
 from monitor.ingest.fetch import make_client
 from monitor.ingest.opml import read_opml
 from monitor.itemcmds import cmd_fetch as cmd_fetch

@@ -1,0 +1,204 @@
+"""``news-monitor history``: every match, newest first, and where each alert went.
+
+The analyst's "why did I (not) get this?": per match the rule, feed, title, link,
+its story (and the copies folded into it) and per channel pending, sent (when,
+message id) or failed (why). ``--message ID`` shows what one message carried. Reads
+the state read-only (:mod:`monitor.store.history`); times are UTC. Links, feed URLs
+and errors go through :func:`~monitor.redact.redact_url`; the CLI's stdout filters
+control characters (:mod:`monitor.terminal`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.config import MonitorConfig, parse_duration
+from monitor.errors import MonitorError
+from monitor.redact import redact_url
+from monitor.store.history import Filters, list_matches, message, open_readonly
+
+BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/feeds.md)"
+
+
+def add_history_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``history`` and its options on the CLI's subcommand parsers."""
+    history = sub.add_parser(
+        "history", parents=[common], help="what matched, and where each alert went"
+    )
+    history.add_argument("--since", metavar="DURATION", help="only matches this recent (24h, 7d)")
+    history.add_argument("--rule", help="only this rule")
+    history.add_argument("--channel", help="only matches routed to this channel")
+    history.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    history.add_argument("--message", metavar="ID", help="show what the message ID carried")
+    history.add_argument("--json", action="store_true", help="one JSON document")
+
+
+def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
+    """``history``: list matches with their alerts' outcome, or one message (``--message``).
+
+    Exit 0 when it ran, 1 when ``--message`` names no message; raises MonitorError
+    (exit 2) for a bad option or when there is no state (nothing is created).
+    """
+    filters = _filters(args, config)
+    conn = open_readonly(config.state_dir)
+    try:
+        if args.message:
+            found = message(conn, args.message)
+            if found is None:
+                print(f"no message {args.message!r} in {config.state_dir}")
+                return 1
+            _show_message(_redacted_message(found, config), args.json)
+            return 0
+        rows, more = list_matches(conn, filters)
+    finally:
+        conn.close()
+    rows = [_redacted(r, config) for r in rows]
+    if args.json:
+        print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(_match_text(row))
+    if more:
+        print(f"... {more} older matches not shown (--limit, --since)")
+    if not rows:
+        print("no matches" + (" with these filters" if _filtered(args) else ""))
+    return 0
+
+
+def _filters(args: argparse.Namespace, config: MonitorConfig) -> Filters:
+    """The query's filters from the options; MonitorError for a value that cannot be."""
+    since = None
+    if args.since:
+        try:
+            since = datetime.now(UTC) - parse_duration(args.since)
+        except ValueError as exc:
+            raise MonitorError(f"--since: {exc}") from None
+    if args.limit < 1:
+        raise MonitorError("--limit must be 1 or more")
+    routed: tuple[str, ...] = ()
+    if args.channel:
+        if args.channel not in config.channels:
+            raise MonitorError(
+                f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
+            )
+        routed = tuple(r.name for r in config.rules if args.channel in config.rule_channels(r))
+    return Filters(since, args.rule, args.channel, routed, args.limit)
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    return bool(args.since or args.rule or args.channel)
+
+
+def _feed_names(config: MonitorConfig) -> dict[str, str]:
+    return {f.key: f.display_name for f in config.feeds}
+
+
+def _redacted_item(entry: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """An item's fields as shown: the config's feed name, links without secrets."""
+    feed = entry["feed"]
+    return {
+        **entry,
+        "link": redact_url(entry["link"]) if entry.get("link") else entry.get("link"),
+        "feed": feed
+        and {
+            "name": names.get(feed["key"], redact_url(feed["name"])),
+            "url": redact_url(feed["key"]),
+        },
+    }
+
+
+def _redacted(row: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
+    names = _feed_names(config)
+    story = row["story"]
+    channels = [
+        {**c, "last_error": c["last_error"] and redact_url(c["last_error"])}
+        for c in row["channels"]
+    ]
+    return {
+        **_redacted_item(row, names),
+        "story": {**story, "copies": [_redacted_item(c, names) for c in story["copies"]]},
+        "channels": channels,
+    }
+
+
+def _redacted_message(found: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
+    names = _feed_names(config)
+    stories = []
+    for s in found["stories"]:
+        story = s["story"]
+        copies = [_redacted_item(c, names) for c in story["copies"]]
+        stories.append({**_redacted_item(s, names), "story": {**story, "copies": copies}})
+    return {
+        **found,
+        "answer": found["answer"] and redact_url(found["answer"]),
+        "last_error": found["last_error"] and redact_url(found["last_error"]),
+        "stories": stories,
+    }
+
+
+def _match_text(row: dict[str, Any]) -> str:
+    """One match as text: a header line, the item, its story, one line per channel."""
+    story = row["story"]
+    lines = [
+        f"{row['when']}  rule {row['rule']}  feed {row['feed']['name']}",
+        f"  {row['title'] or '(no title)'}",
+        f"  {row['link'] or '(no link)'}",
+    ]
+    lines += _story_lines(story)
+    if not row["channels"]:
+        lines.append("  " + (BASELINE_NOTE if row["baseline"] else "not alerted: no alert queued"))
+    lines += [f"  {c['channel']}: {_outcome(c)}" for c in row["channels"]]
+    return "\n".join(lines)
+
+
+def _story_lines(story: dict[str, Any]) -> list[str]:
+    role = "starts" if story["first"] else "folded into"
+    lines = [f"  story {story['id']} ({role} it; {story['copies_total']} other items)"]
+    lines += [
+        f"    also: {c['feed']['name']}: {c['title'] or '(no title)'}" for c in story["copies"]
+    ]
+    if story["copies_total"] > len(story["copies"]):
+        lines.append(f"    ... and {story['copies_total'] - len(story['copies'])} more")
+    return lines
+
+
+def _outcome(alert: dict[str, Any]) -> str:
+    """What happened to one alert on its channel."""
+    if alert["status"] == "sent":
+        return f"sent {alert['sent_at']}, message {alert['message_id']}"
+    if alert["status"] == "failed":
+        return (
+            f"FAILED {alert['failed_at']}, message {alert['message_id']}: "
+            f"{alert['last_error'] or 'no reason recorded'}"
+        )
+    text = f"pending since {alert['queued_at']}"
+    if alert["attempts"]:
+        text += (
+            f", {alert['attempts']} attempts, next {alert['next_attempt']}, "
+            f"message {alert['message_id']}; last error: {alert['last_error']}"
+        )
+    return text
+
+
+def _show_message(found: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"message": found}, ensure_ascii=False, indent=2))
+        return
+    when = found["sent_at"] or found["failed_at"] or found["next_attempt"]
+    print(f"message {found['id']}  channel {found['channel']}  {found['status'].upper()} {when}")
+    print(f"  created {found['created_at']}, {found['attempts']} attempts")
+    if found["answer"]:
+        print(f"  answer: {found['answer']}")
+    if found["last_error"]:
+        print(f"  last error: {found['last_error']}")
+    print(
+        f"  {len(found['stories'])} stories"
+        + (f" ({found['held_back']} held back for the next message)" if found["held_back"] else "")
+    )
+    for s in found["stories"]:
+        print(f"  - {s['title'] or '(no title)'} [{', '.join(s['rules'])}]")
+        print(f"    {s['feed']['name'] if s['feed'] else '-'}: {s['link'] or '(no link)'}")
+        print("\n".join("  " + line for line in _story_lines(s["story"])))

@@ -1,0 +1,227 @@
+"""Read-only queries over the state for ``news-monitor history``: what matched, where
+it went.
+
+A match is a row of ``matches`` (an item and a rule). Its alerts are the ``outbox``
+rows of the item's story and that rule, one per channel, each in a ``messages`` row
+once sent or tried. A match with no alert whose item was recorded at its feed's
+first poll is a *baseline* match: backfill kept it from alerting (docs/feeds.md), and
+it is not a lost alert. ``status`` counts it apart for the same reason.
+
+The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking must
+never create state, migrate it, or take the daemon's write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import MonitorError
+from monitor.store.codec import ts
+from monitor.store.schema import MIGRATIONS
+from monitor.store.sqlite import DB_NAME, _open_error
+
+MAX_COPIES = 20  # copies listed per story; a story folding more says how many
+MAX_TEXT_CHARS = 300  # a title or error as shown
+OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
+
+# The item of match ``m`` was first seen at its feed's first poll, and its story has
+# no alert for the rule on any channel: backfill held it back.
+BASELINE = (
+    "(EXISTS (SELECT 1 FROM items bi JOIN feeds bf ON bf.url = bi.feed_url "
+    "WHERE bi.id = m.item_id AND bi.first_seen = bf.first_polled) "
+    "AND NOT EXISTS (SELECT 1 FROM items bi JOIN outbox bo ON bo.story_id = bi.story_id "
+    "AND bo.rule = m.rule WHERE bi.id = m.item_id))"
+)
+
+
+class NoStateError(MonitorError):
+    """There is no state database where the config says: nothing has run there."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which matches to list: since when (UTC), one rule, one channel, how many."""
+
+    since: datetime | None = None
+    rule: str | None = None
+    channel: str | None = None
+    channel_rules: tuple[str, ...] = ()  # rules routed to ``channel`` by the config
+    limit: int = 100
+
+
+def open_readonly(state_dir: Path) -> sqlite3.Connection:
+    """Open the state database under ``state_dir`` read-only.
+
+    Raises NoStateError when there is none (nothing is created), and
+    StateDatabaseError for a corrupt file and MonitorError for a schema these
+    queries cannot read (only the daemon migrates).
+    """
+    path = state_dir / DB_NAME
+    if not path.is_file():
+        raise NoStateError(
+            f"no state at {state_dir}: the daemon has not run here (or use --state-dir)"
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise _open_error(path, exc) from None
+    if not OLDEST_READ <= version <= len(MIGRATIONS):
+        conn.close()
+        raise MonitorError(
+            f"state database {path} is at schema {version}, this news-monitor reads "
+            f"{OLDEST_READ} to {len(MIGRATIONS)}: run the daemon of this version to migrate it"
+        )
+    return conn
+
+
+def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[str, Any]], int]:
+    """The matches that pass ``filters``, newest first, at most ``filters.limit``;
+    and how many more passed them (older, left out)."""
+    where, params = ["1"], []
+    if filters.since is not None:
+        where.append("m.created_at >= ?")
+        params.append(ts(filters.since))
+    if filters.rule is not None:
+        where.append("m.rule = ?")
+        params.append(filters.rule)
+    if filters.channel is not None:
+        marks = ",".join("?" * len(filters.channel_rules))
+        where.append(
+            "(EXISTS (SELECT 1 FROM outbox co WHERE co.story_id = i.story_id "
+            f"AND co.rule = m.rule AND co.channel = ?) OR m.rule IN ({marks}))"
+        )
+        params += [filters.channel, *filters.channel_rules]
+    query = (
+        "SELECT m.item_id, m.rule, m.created_at, m.data AS match, i.story_id, i.feed_url, "
+        f"i.data, f.name AS feed_name, {BASELINE} AS baseline "
+        "FROM matches m JOIN items i ON i.id = m.item_id LEFT JOIN feeds f ON f.url = i.feed_url "
+        f"WHERE {' AND '.join(where)} ORDER BY m.created_at DESC, m.item_id DESC, m.rule"
+    )
+    rows = conn.execute(f"{query} LIMIT ?", (*params, filters.limit)).fetchall()
+    total = conn.execute(f"SELECT COUNT(*) FROM ({query})", params).fetchone()[0]
+    out = []
+    for row in rows:
+        entry = {
+            "when": row["created_at"],
+            "rule": row["rule"],
+            **_item(row),
+            "terms": json.loads(row["match"]).get("terms", []),
+            "story": _story(conn, row["story_id"], row["item_id"]),
+            "baseline": bool(row["baseline"]),
+            "channels": alerts(conn, row["story_id"], row["rule"]),
+        }
+        out.append(entry)
+    return out, max(total - len(rows), 0)
+
+
+def alerts(conn: sqlite3.Connection, story_id: int, rule: str) -> list[dict[str, Any]]:
+    """Per channel, the alert of (story, rule): its status, message, when and why."""
+    rows = conn.execute(
+        "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, o.attempts, "
+        "o.next_attempt, COALESCE(o.last_error, g.last_error) AS last_error "
+        "FROM outbox o LEFT JOIN messages g ON g.id = o.message_id "
+        "WHERE o.story_id = ? AND o.rule = ? ORDER BY o.channel",
+        (story_id, rule),
+    )
+    return [
+        {
+            "channel": r["channel"],
+            "status": r["status"],
+            "message_id": r["message_id"],
+            "queued_at": r["created_at"],
+            "sent_at": r["sent_at"] if r["status"] == "sent" else None,
+            "failed_at": r["sent_at"] if r["status"] == "failed" else None,
+            "attempts": r["attempts"],
+            "next_attempt": r["next_attempt"] if r["status"] == "pending" else None,
+            "last_error": _cut(r["last_error"]),
+        }
+        for r in rows
+    ]
+
+
+def message(conn: sqlite3.Connection, message_id: str) -> dict[str, Any] | None:
+    """A message by id: channel, status, attempts, answer, times, and the stories it
+    carried with their rules (None when there is no such message)."""
+    row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return None
+    rules: dict[int, list[str]] = {}
+    for story_id, rule in conn.execute(
+        "SELECT story_id, rule FROM outbox WHERE message_id = ? ORDER BY story_id, rule",
+        (message_id,),
+    ):
+        rules.setdefault(story_id, []).append(rule)
+    stories = []
+    for story_id, story_rules in rules.items():
+        first = conn.execute(
+            "SELECT i.id AS item_id, i.feed_url, i.data, f.name AS feed_name FROM items i "
+            "LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id = ? ORDER BY i.id LIMIT 1",
+            (story_id,),
+        ).fetchone()
+        item = _item(first) if first else {"title": None, "link": None, "feed": None}
+        stories.append(
+            {
+                **item,
+                "rules": story_rules,
+                "story": _story(conn, story_id, first["item_id"] if first else None),
+            }
+        )
+    return {
+        "id": row["id"],
+        "channel": row["channel"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "sent_at": row["sent_at"] if row["status"] == "sent" else None,
+        "failed_at": row["sent_at"] if row["status"] == "failed" else None,
+        "attempts": row["attempts"],
+        "next_attempt": row["next_attempt"] if row["status"] == "pending" else None,
+        "answer": _cut(row["answer"]),
+        "last_error": _cut(row["last_error"]),
+        "held_back": row["held_back"],
+        "stories": stories,
+    }
+
+
+def _story(conn: sqlite3.Connection, story_id: int, item_id: int | None) -> dict[str, Any]:
+    """The story an item belongs to: its id, whether the item started it, and the
+    other items folded into it (feed and title; at most MAX_COPIES, with the count)."""
+    rows = conn.execute(
+        "SELECT i.id AS item_id, i.feed_url, i.data, f.name AS feed_name FROM items i "
+        "LEFT JOIN feeds f ON f.url = i.feed_url "
+        "WHERE i.story_id = ? AND i.id IS NOT ? ORDER BY i.id LIMIT ?",
+        (story_id, item_id, MAX_COPIES),
+    ).fetchall()
+    count = conn.execute(
+        "SELECT COUNT(*) FROM items WHERE story_id = ? AND id IS NOT ?", (story_id, item_id)
+    ).fetchone()[0]
+    return {
+        "id": story_id,
+        "first": item_id == story_id,
+        "copies": [_item(r) for r in rows],
+        "copies_total": count,
+    }
+
+
+def _item(row: sqlite3.Row) -> dict[str, Any]:
+    """Title, link and feed of an item row (``data``, ``feed_url``, ``feed_name``).
+
+    Links and feed URLs are shown as stored; the command redacts them."""
+    data = json.loads(row["data"])
+    return {
+        "title": _cut(data.get("title")),
+        "link": data.get("link"),
+        "feed": {"name": row["feed_name"] or row["feed_url"], "key": row["feed_url"]},
+    }
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_TEXT_CHARS:
+        return text
+    return text[: MAX_TEXT_CHARS - 1] + "…"
