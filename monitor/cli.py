@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from monitor import __version__
+from monitor import __version__, statedir
 from monitor.config import MonitorConfig, find_config_path, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.historycmd import add_history_parser
@@ -25,7 +25,10 @@ from monitor.terminal import PrintableStream
 EPILOG = """\
 config file: --config, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor/monitor.yaml,
 else ./config/monitor.yaml.  Start with `news-monitor check`, then `news-monitor run --once`.
+state directory: --state-dir, else $NEWS_MONITOR_STATE_DIR, else the config's state_dir
+(the systemd unit's is /var/lib/news-monitor).
 """
+STATE_DIR_HELP = "the state directory (overrides $NEWS_MONITOR_STATE_DIR and state_dir)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", "-c", metavar="FILE", help="the config file (YAML)")
     common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    # SUPPRESS: a subcommand's default must not hide a --state-dir given before it
+    common.add_argument(
+        "--state-dir", metavar="DIR", default=argparse.SUPPRESS, help=STATE_DIR_HELP
+    )
     common.add_argument(
         "--log-format", choices=["text", "json"], default="text", help="stderr log format"
     )
@@ -43,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"news-monitor {__version__}")
+    parser.add_argument("--state-dir", metavar="DIR", help=STATE_DIR_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", parents=[common], help="run the daemon in the foreground")
     run.add_argument("--once", action="store_true", help="one pass: poll, deliver all, exit")
@@ -87,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``news-monitor`` and ``python -m monitor``."""
     args = build_parser().parse_args(argv)
     _printable_output()
+    if args.state_dir:  # the environment carries it to reloads (monitor.statedir)
+        os.environ[statedir.STATE_DIR_ENV] = args.state_dir
     if args.command == "run":
         # Until the daemon installs its own handlers, SIGTERM means "do not start":
         # nothing is half-written yet (the store migrates in transactions).
@@ -102,7 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(handler(args, _item_config(args)))
         if args.command == "check":
             return handler(args, find_config_path(args.config))
-        config = _load_config(args)
+        try:
+            config = _load_config(args)
+        except ConfigError as exc:
+            if args.command != "status":
+                raise
+            return commands.cmd_status_without_config(args, find_config_path(args.config), exc)
         if not args.log_level:
             logging.getLogger().setLevel(config.log_level.upper())
         result = handler(args, config)
@@ -131,7 +146,7 @@ def _stop_before_start(signum: int, frame: object) -> None:
 
 
 def _load_config(args: argparse.Namespace) -> MonitorConfig:
-    return load(find_config_path(args.config))
+    return statedir.apply(load(find_config_path(args.config)))
 
 
 def _item_config(args: argparse.Namespace) -> MonitorConfig:

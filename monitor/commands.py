@@ -28,9 +28,17 @@ from monitor.notify.render import Renderer, sample_digest
 from monitor.notify.webhook import build_body
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
+from monitor.statedir import without_config
+from monitor.statusinfo import (
+    banner,
+    config_state,
+    next_digest,
+    reload_banner,
+    report_from_store,
+)
 from monitor.store.deadletters import PRUNED, requeue
 from monitor.store.outbox import Outbox
-from monitor.store.sqlite import Store
+from monitor.store.sqlite import FeedState, Store
 from monitor.store.status import channel_summary, dead_letters, rule_counts
 
 
@@ -89,7 +97,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(
             f"unknown channel {unknown[0]!r} (channels: {', '.join(config.channels)})"
         )
-    store = Store.open(config.state_dir)
+    store = Store.open(config.state_dir, create=False)
     renderer = Renderer(config.templates_dir)
     try:
         for name in names:
@@ -131,18 +139,42 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``status``: feeds, rules and channels from the live state."""
-    store = Store.open(config.state_dir)
+    """``status``: feeds, rules and channels from the live state (never creates it)."""
+    store = Store.open(config.state_dir, create=False)
     try:
         report = _status(config, store)
     finally:
         store.close()
+    return _print_status(args, report)
+
+
+def cmd_status_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
+    """``status`` while the config at ``path`` does not load: a CONFIG ERROR banner,
+    then what the database knows (the daemon runs on the config it loaded before).
+    Exit 1: the command ran and found a problem."""
+    issues = [str(issue) for issue in error.issues]
+    store = Store.open(without_config(path), create=False)
+    try:
+        report = report_from_store(store, datetime.now(UTC))
+        report["config"] = config_state(store)
+    finally:
+        store.close()
+    report["config_error"] = issues
+    _print_status(args, report)
+    return 1
+
+
+def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
+    for line in banner(report.get("config_error", [])) or reload_banner(report["config"]):
+        print(line)
     print("FEEDS")
     for f in report["feeds"]:
         state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
+        if f["state"] == "never polled":
+            state = "never polled"
         if f["disabled_since"]:
             state = f"DISABLED since {f['disabled_since']} (410 Gone)"
         print(
@@ -161,6 +193,8 @@ def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
             f"last sent {c['last_sent'] or 'never'}"
             + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
         )
+        if c["next_digest"]:
+            print(f"    next digest: {c['next_digest']['text']}")
         if c.get("disabled"):
             print(
                 f"    DISABLED since {c['disabled']['since']}: {c['disabled']['reason']} "
@@ -183,6 +217,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
             {
                 "name": feed.display_name,
                 "url": redact_url(feed.url),
+                "state": _feed_state(s),
                 "last_success": s and s.last_success,
                 "last_error": s and s.last_error,
                 "last_error_at": s and s.last_error_at,
@@ -214,15 +249,26 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
             "last_sent": None,
             "disabled": None,
             **summary.get(n, {}),
+            "next_digest": next_digest(store, n, c, now),
         }
         for n, c in config.channels.items()
     ]
     return {
+        "config": config_state(store),
         "feeds": feeds,
         "rules": rules,
         "channels": channels,
         "dead_letters": dead_letters(store),
     }
+
+
+def _feed_state(s: FeedState | None) -> str:
+    """ok, failing, disabled (410 Gone), or never polled (no state yet: not "ok")."""
+    if s is None or (s.last_success is None and not s.consecutive_failures):
+        return "never polled"
+    if s.gone_at:
+        return "disabled"
+    return "failing" if s.consecutive_failures else "ok"
 
 
 def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
@@ -237,7 +283,7 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(
             f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
         )
-    store = Store.open(config.state_dir)
+    store = Store.open(config.state_dir, create=False)
     try:
         disabled = Outbox(store).disabled(args.channel)
         report = requeue(store, args.channel, datetime.now(UTC))

@@ -30,11 +30,13 @@ from monitor.errors import ConfigError
 from monitor.jobs import Couriers, feed_trigger, prune_job, schedule_channels, schedule_feeds
 from monitor.logs import set_level
 from monitor.pipeline import run_once
+from monitor.redact import redact_url
 from monitor.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
 from monitor.runtime import Runtime, build_runtime
 from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
 from monitor.sdnotify import SystemdNotifier
 from monitor.store.lock import StateLock
+from monitor.store.status import record_config_loaded, record_reload_failed
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
@@ -115,6 +117,7 @@ class Daemon:
             config.state_dir,
             self.path,
         )
+        self._record_config(None)
         self.notify.ready(self._status().status_line(datetime.now(UTC)))
         try:
             await self.stop.wait()
@@ -190,13 +193,16 @@ class Daemon:
             new = await prepare_async(self.path, self.rt)  # off the event loop
         except ConfigError as exc:
             log.error("reload failed, the running config stays:\n%s", exc)
+            self._record_config(str(exc))
             return False
         except Exception as exc:
             log.exception("reload failed, the running config stays: %s", exc)
+            self._record_config(f"{type(exc).__name__}: {exc}")
             return False
         old = self.rt.config
         changes = diff_feeds(old, new.config)
         self.rt.swap(new.config, new.rules, new.renderer, new.notifiers)
+        self._record_config(None)
         set_level(new.config.log_level)
         self._reschedule_feeds(changes)
         changed_channels = {
@@ -219,6 +225,22 @@ class Daemon:
             len(changed_channels),
         )
         return True
+
+    def _record_config(self, errors: str | None) -> None:
+        """Tell ``status`` (the state database) and the metrics that the running config
+        was just loaded (``errors`` None) or that a reload failed with ``errors``
+        (redacted here: secrets and URL credentials never reach the database)."""
+        if errors is None:
+            metrics.config_loaded()
+        else:
+            metrics.reload_failed()
+        try:
+            if errors is None:
+                record_config_loaded(self.rt.store, datetime.now(UTC))
+            else:
+                record_reload_failed(self.rt.store, datetime.now(UTC), redact_url(errors))
+        except Exception as exc:  # a store error must not stop a reload or the start
+            log.error("could not record the config reload in the state database: %s", exc)
 
     def _reschedule_feeds(self, changes: Any) -> None:
         """Add, drop and update only the feed jobs whose feed changed."""

@@ -49,6 +49,14 @@ LAST_SUCCESS = Gauge(
     _P + "last_successful_poll_timestamp_seconds", "When each feed last answered", ["feed"]
 )
 HEALTHY = Gauge(_P + "healthy", "1 while the scheduler and the database work")
+RELOAD_FAILED = Gauge(
+    _P + "config_reload_failed",
+    "1 while the last config reload failed (the daemon runs on the config it loaded before)",
+)
+CONFIG_LOADED = Gauge(
+    _P + "config_last_reload_success_timestamp_seconds",
+    "When the running config was loaded (start or a reload that succeeded), Unix time",
+)
 ALERT_COLLISIONS = Counter(
     _P + "alert_collisions_total",
     "Alerts not queued: another story's outbox row held their (channel, story, rule)",
@@ -93,6 +101,17 @@ def sent(channel: str, stories: int, started: float) -> None:
     MESSAGES.labels(channel, "sent").inc()
     ALERTS_SENT.labels(channel).inc(stories)
     DELIVERY_SECONDS.labels(channel).observe(time.perf_counter() - started)
+
+
+def config_loaded() -> None:
+    """The daemon now runs on a config it just loaded (at start or by a reload)."""
+    RELOAD_FAILED.set(0)
+    CONFIG_LOADED.set(time.time())
+
+
+def reload_failed() -> None:
+    """A reload failed; the running config stays (until a reload succeeds)."""
+    RELOAD_FAILED.set(1)
 
 
 def alert_collision(channel: str) -> None:

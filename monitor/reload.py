@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor import statedir
 from monitor.config import FeedConfig, MonitorConfig, load_with_source
 from monitor.errors import ConfigError, ConfigIssue
 from monitor.notify import Notifier
@@ -53,6 +54,7 @@ class FeedChanges:
 def prepare(path: Path, rt: Runtime) -> Prepared:
     """Load and fully validate the config at ``path``; raise ConfigError on any problem."""
     config, source = load_with_source(path)
+    config = statedir.apply(config)  # --state-dir / $NEWS_MONITOR_STATE_DIR hold on reload
     problems = Renderer(config.templates_dir).check()
     if problems:
         raise ConfigError([_issue(p) for p in problems])

@@ -161,6 +161,16 @@ MIGRATIONS: list[str] = [
         UNION ALL SELECT MAX(item_id) FROM matches
     );
     """,
+    # 9: the daemon's config, as `status` shows it (issue 15): when a config was last
+    # loaded, and the last reload that failed (its redacted errors) since then.
+    """
+    CREATE TABLE config_reload (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        loaded_at TEXT,
+        failed_at TEXT,
+        errors TEXT
+    );
+    """,
 ]
 
 

@@ -23,6 +23,10 @@ DB_NAME = "monitor.db"
 MAX_ERROR_CHARS = 500
 
 
+class NoStateError(StateDatabaseError):
+    """There is no state database where a command that never creates one looked."""
+
+
 @dataclass(frozen=True)
 class FeedState:
     """What we remember about a feed between polls."""
@@ -54,14 +58,22 @@ class Store:
         self.conn = conn
 
     @classmethod
-    def open(cls, state_dir: Path) -> Store:
+    def open(cls, state_dir: Path, *, create: bool = True) -> Store:
         """Open (creating and migrating if needed) the database under ``state_dir``.
 
+        With ``create`` False (the admin commands: ``status``, ``retry``, ``preview``)
+        nothing is created: raise NoStateError when there is no database, so a command
+        pointed at the wrong directory says so instead of reporting an empty state.
         Raise StateDatabaseError, one line naming the file and what to do, when it is
         corrupt (garbage, truncated), not a file, or cannot be opened.
         """
-        state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / DB_NAME
+        if not create and not path.exists():
+            raise NoStateError(
+                f"no state in {state_dir}: the daemon has not run with this state "
+                "directory (see --state-dir)"
+            )
+        state_dir.mkdir(parents=True, exist_ok=True)
         if path.exists() and not path.is_file():
             raise StateDatabaseError(
                 f"state database {path} is not a file: move it away to start fresh"

@@ -1,11 +1,12 @@
-"""Read-only summaries of the state for ``news-monitor status``."""
+"""Read-only summaries of the state for ``news-monitor status``, and the daemon's record
+of its config (loaded, or a reload that failed) that ``status`` shows."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.store.codec import ts
+from monitor.store.codec import parse_ts, ts
 from monitor.store.sqlite import Store
 
 
@@ -68,3 +69,41 @@ def dead_letters(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     )
     keys = ("id", "channel", "attempts", "error", "failed_at")
     return [dict(zip(keys, tuple(r), strict=True)) for r in rows]
+
+
+MAX_RELOAD_ERROR_CHARS = 4000  # the errors of one failed reload, as stored and shown
+
+
+def record_config_loaded(store: Store, now: datetime) -> None:
+    """The daemon runs on a config read at ``now`` (start, or a reload that succeeded):
+    forget any earlier failed reload."""
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO config_reload (id, loaded_at, failed_at, errors) VALUES (1, ?, NULL, NULL)"
+            " ON CONFLICT (id) DO UPDATE SET loaded_at = excluded.loaded_at,"
+            " failed_at = NULL, errors = NULL",
+            (ts(now),),
+        )
+
+
+def record_reload_failed(store: Store, now: datetime, errors: str) -> None:
+    """A reload at ``now`` failed with ``errors`` (already redacted by the caller; cut to
+    MAX_RELOAD_ERROR_CHARS); the daemon keeps the config it loaded before."""
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO config_reload (id, failed_at, errors) VALUES (1, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET failed_at = excluded.failed_at,"
+            " errors = excluded.errors",
+            (ts(now), errors[:MAX_RELOAD_ERROR_CHARS]),
+        )
+
+
+def config_reload(store: Store) -> dict[str, Any]:
+    """When the running daemon last loaded its config (``loaded_at``) and, if a reload
+    failed since, when (``failed_at``) and why (``errors``, one issue a line)."""
+    row = store.conn.execute(
+        "SELECT loaded_at, failed_at, errors FROM config_reload WHERE id = 1"
+    ).fetchone()
+    if row is None:
+        return {"loaded_at": None, "failed_at": None, "errors": None}
+    return {"loaded_at": parse_ts(row[0]), "failed_at": parse_ts(row[1]), "errors": row[2]}

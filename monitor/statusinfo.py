@@ -1,0 +1,137 @@
+"""The parts of ``news-monitor status`` beyond the counts: the config's health, each
+channel's next digest, and a report from the database alone when the config on disk
+is broken (the daemon keeps running on the config it loaded before).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.configchannels import ChannelBase
+from monitor.redact import redact_url
+from monitor.store.codec import parse_ts
+from monitor.store.sqlite import Store
+from monitor.store.status import channel_summary, config_reload, dead_letters, rule_counts
+
+BANNER_TAIL = "(the daemon runs on the config it loaded before; fix and reload)"
+MAX_BANNER_ISSUES = 20  # lines of a config error shown; the rest are counted
+
+
+def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) -> dict[str, Any]:
+    """When ``channel`` next sends a digest, in its time zone.
+
+    ``cron:`` is the next fire time of the schedule in the channel's ``timezone``
+    (as the daemon's CronTrigger computes it); ``every:`` ticks count from the
+    daemon's start, which the database does not keep, so the next tick is estimated
+    from the channel's last message (``approximate``); ``immediate`` has no digest.
+    Keys: ``next`` (aware datetime or None), ``timezone``, ``text`` (for people).
+    """
+    tz = channel.timezone
+    schedule = channel.schedule
+    if schedule.kind == "cron" and schedule.cron:
+        trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(tz))
+        fire = trigger.get_next_fire_time(None, now.astimezone(ZoneInfo(tz)))
+        return {"next": fire, "timezone": tz, "approximate": False, "text": _when(fire, tz)}
+    if schedule.kind == "every" and schedule.every:
+        row = store.conn.execute(
+            "SELECT MAX(created_at) FROM messages WHERE channel = ?", (name,)
+        ).fetchone()
+        last = parse_ts(row[0]) if row else None
+        if last is None:
+            text = f"every {_duration(schedule.every)} from the daemon's start"
+            return {"next": None, "timezone": tz, "approximate": True, "text": text}
+        steps = max(1, -(-(now - last) // schedule.every))
+        fire = (last + steps * schedule.every).astimezone(ZoneInfo(tz))
+        return {"next": fire, "timezone": tz, "approximate": True, "text": "~" + _when(fire, tz)}
+    return {"next": None, "timezone": tz, "approximate": False, "text": "immediate"}
+
+
+def _when(moment: datetime | None, tz: str) -> str:
+    if moment is None:
+        return "never (the schedule has no next time)"
+    return f"{moment:%Y-%m-%d %H:%M %Z} ({tz})"
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def config_state(store: Store) -> dict[str, Any]:
+    """The daemon's config as the database records it: ``loaded_at`` and, when the last
+    reload failed, ``reload_failed_at`` and ``reload_errors`` (redacted lines)."""
+    record = config_reload(store)
+    return {
+        "loaded_at": record["loaded_at"],
+        "reload_failed_at": record["failed_at"],
+        "reload_errors": record["errors"].splitlines() if record["errors"] else [],
+    }
+
+
+def report_from_store(store: Store, now: datetime) -> dict[str, Any]:
+    """``status`` without a config: feeds, rules and channels as the database knows them
+    (feeds ever polled, rules that ever matched, channels that ever queued an alert)."""
+    feeds = [
+        {
+            "name": s.name,
+            "url": redact_url(s.url),
+            "state": _feed_state(s.consecutive_failures, s.gone_at, s.last_success),
+            "last_success": s.last_success,
+            "last_error": s.last_error,
+            "last_error_at": s.last_error_at,
+            "consecutive_failures": s.consecutive_failures,
+            "next_poll": s.next_poll,
+            "items_seen": s.items_seen,
+            "disabled_since": s.gone_at,
+        }
+        for s in store.feeds()
+    ]
+    counts = rule_counts(store, now)
+    rules = [{"name": name, "query": None, **c} for name, c in sorted(counts.items())]
+    channels = []
+    for name, summary in sorted(channel_summary(store).items()):
+        entry = {"name": name, "pending": 0, "failed": 0, "sent": 0, "last_sent": None}
+        channels.append({**entry, "disabled": None, **summary, "next_digest": None})
+    return {
+        "feeds": feeds,
+        "rules": rules,
+        "channels": channels,
+        "dead_letters": dead_letters(store),
+    }
+
+
+def _feed_state(failures: int, gone_at: datetime | None, last_success: datetime | None) -> str:
+    if gone_at:
+        return "disabled"
+    if failures:
+        return "failing"
+    return "ok" if last_success else "never polled"
+
+
+def banner(issues: list[str]) -> list[str]:
+    """The lines that open ``status`` when the config on disk does not load (``issues``:
+    ``FILE:LINE:COL: message`` each): the first with :data:`BANNER_TAIL`."""
+    if not issues:
+        return []
+    lines = [f"CONFIG ERROR: {issues[0]} {BANNER_TAIL}"]
+    lines += [f"CONFIG ERROR: {issue}" for issue in issues[1:MAX_BANNER_ISSUES]]
+    if len(issues) > MAX_BANNER_ISSUES:
+        lines.append(f"CONFIG ERROR: … and {len(issues) - MAX_BANNER_ISSUES} more")
+    return lines
+
+
+def reload_banner(config: dict[str, Any]) -> list[str]:
+    """The lines that open ``status`` when the daemon's last reload failed."""
+    if not config.get("reload_failed_at"):
+        return []
+    when = config["reload_failed_at"]
+    return [f"RELOAD FAILED at {when:%Y-%m-%d %H:%M:%S} UTC {BANNER_TAIL}:"] + [
+        f"  {line}" for line in config["reload_errors"][:MAX_BANNER_ISSUES]
+    ]
