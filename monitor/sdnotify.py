@@ -5,6 +5,12 @@ systemd passes ``$NOTIFY_SOCKET`` (a path, or ``@name`` for an abstract socket) 
 ``READY=1``, ``STATUS=…``, ``RELOADING=1``, ``STOPPING=1``, ``WATCHDOG=1``. Outside
 systemd (no ``$NOTIFY_SOCKET``) every call is a no-op, so the daemon calls these
 unconditionally.
+
+Sends never block: they run on the event loop, and a notify socket whose queue is
+full (systemd busy, or nobody reading it) would otherwise stop the loop, SIGTERM
+included. A notification that cannot be queued at once is dropped and counted
+(``sd_notify(3)`` gives no delivery promise either; the next STATUS or WATCHDOG
+carries the state again).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ class SystemdNotifier:
         self.watchdog_usec = watchdog_usec
         self._sock: socket.socket | None = None
         self._warned = False
+        self.dropped = 0  # notifications dropped because the socket's queue was full
+        self._dropping = 0  # of those, since the last one that went through
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SystemdNotifier:
@@ -49,19 +57,45 @@ class SystemdNotifier:
         return self.watchdog_usec / 1e6 if self.watchdog_usec else None
 
     def send(self, *lines: str) -> bool:
-        """Send ``lines`` as one datagram; False (logged once) when it could not be sent."""
+        """Send ``lines`` as one datagram without blocking; False when it was not sent.
+
+        A full queue drops the notification (counted in :attr:`dropped`; one warning
+        when a run of drops starts, one line when sending works again); any other
+        error is logged once.
+        """
         if self.address is None:
             return False
         try:
             if self._sock is None:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                self._sock = socket.socket(
+                    socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+                )
             self._sock.sendto("\n".join(lines).encode(), self.address)
-            return True
+        except BlockingIOError:
+            self._dropped_one(lines[0].partition("=")[0] if lines else "")
+            return False
         except OSError as exc:
             if not self._warned:
                 log.warning("cannot notify systemd at %s: %s", os.environ.get("NOTIFY_SOCKET"), exc)
                 self._warned = True
             return False
+        if self._dropping:
+            log.info(
+                "systemd notify socket accepts again: %d notifications dropped", self._dropping
+            )
+            self._dropping = 0
+        return True
+
+    def _dropped_one(self, kind: str) -> None:
+        self.dropped += 1
+        self._dropping += 1
+        if self._dropping == 1:
+            log.warning(
+                "systemd notify socket %s is full: %s dropped, not waited for "
+                "(later ones too until it accepts again)",
+                os.environ.get("NOTIFY_SOCKET"),
+                kind or "notification",
+            )
 
     def ready(self, status: str | None = None) -> bool:
         """``READY=1``: startup (or a reload) is complete."""
