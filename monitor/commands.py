@@ -36,6 +36,7 @@ from monitor.statusinfo import (
     reload_banner,
     report_from_store,
 )
+from monitor.store.history import split_baseline
 from monitor.store.deadletters import PRUNED, requeue
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import FeedState, Store
@@ -185,7 +186,14 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
             print(f"    last error: {f['last_error']}")
     print("RULES")
     for r in report["rules"]:
-        print(f"  {r['name']}: {r['matches_24h']} matches in 24 h, {r['matches_30d']} in 30 d")
+        print(
+            f"  {r['name']}: {r['matches_24h']} matches in 24 h, {r['matches_30d']} in 30 d"
+            + (
+                f"; {r['baseline_30d']} more at first polls, not alerted (backfill)"
+                if r["baseline_30d"]
+                else ""
+            )
+        )
     print("CHANNELS")
     for c in report["channels"]:
         print(
@@ -228,12 +236,12 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
                 "moved_to": redact_url(s.permanent_url) if s and s.permanent_url else None,
             }
         )
-    counts = rule_counts(store, now)
+    counts = split_baseline(store.conn, rule_counts(store, now), now)
     rules = [
         {
             "name": r.name,
             "query": r.query,
-            **counts.get(r.name, {"matches_24h": 0, "matches_30d": 0}),
+            **counts.get(r.name, {"matches_24h": 0, "matches_30d": 0, "baseline_30d": 0}),
         }
         for r in config.rules
     ]

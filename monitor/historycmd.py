@@ -155,8 +155,8 @@ def _match_text(row: dict[str, Any]) -> str:
 
 
 def _story_lines(story: dict[str, Any]) -> list[str]:
-    role = "starts" if story["first"] else "folded into"
-    lines = [f"  story {story['id']} ({role} it; {story['copies_total']} other items)"]
+    role = "first report" if story["first"] else "a copy folded into it"
+    lines = [f"  story {story['id']} ({role}; {_count(story['copies_total'], 'other item')})"]
     lines += [
         f"    also: {c['feed']['name']}: {c['title'] or '(no title)'}" for c in story["copies"]
     ]
@@ -177,7 +177,7 @@ def _outcome(alert: dict[str, Any]) -> str:
     text = f"pending since {alert['queued_at']}"
     if alert["attempts"]:
         text += (
-            f", {alert['attempts']} attempts, next {alert['next_attempt']}, "
+            f", {_count(alert['attempts'], 'attempt')}, next {alert['next_attempt']}, "
             f"message {alert['message_id']}; last error: {alert['last_error']}"
         )
     return text
@@ -189,7 +189,7 @@ def _show_message(found: dict[str, Any], as_json: bool) -> None:
         return
     when = found["sent_at"] or found["failed_at"] or found["next_attempt"]
     print(f"message {found['id']}  channel {found['channel']}  {found['status'].upper()} {when}")
-    print(f"  created {found['created_at']}, {found['attempts']} attempts")
+    print(f"  created {found['created_at']}, {_count(found['attempts'], 'attempt')}")
     if found["answer"]:
         print(f"  answer: {found['answer']}")
     if found["last_error"]:
@@ -202,3 +202,7 @@ def _show_message(found: dict[str, Any], as_json: bool) -> None:
         print(f"  - {s['title'] or '(no title)'} [{', '.join(s['rules'])}]")
         print(f"    {s['feed']['name'] if s['feed'] else '-'}: {s['link'] or '(no link)'}")
         print("\n".join("  " + line for line in _story_lines(s["story"])))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

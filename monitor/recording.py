@@ -60,7 +60,7 @@ async def record_items(
     todo = {k: i for k, i in keyed.items() if k in known or k not in pruned}
     stored = {k: known[k].content_hash for k in todo if k in known}
     prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored)
-    new = queued = 0
+    new = queued = held = 0
     try:
         with rt.store.transaction():
             for key, item in todo.items():
@@ -71,11 +71,32 @@ async def record_items(
                     alertable = _alertable(rt, feed, item, first_poll, now)
                     queued += _record_new(rt, store, feed, key, item, ready, listed, now, alertable)
                     new += 1
+                    held += bool(ready.matches) and not alertable
     except BaseException:
         rt.stories.rollback()
         raise
     rt.stories.commit()
+    if first_poll:
+        _log_first_poll(rt, feed, new, held)
     return new, queued
+
+
+def _log_first_poll(rt: Runtime, feed: FeedConfig, new: int, held: int) -> None:
+    """Say what a feed's first poll did with the items it found, so that a quiet first
+    poll reads as backfill at work, not as a broken rule or channel (docs/feeds.md)."""
+    backfill = rt.config.feed_backfill(feed)
+    if backfill == "all":
+        return
+    assert isinstance(backfill, timedelta)
+    window = "0" if not backfill else f"{backfill}, older or undated items"
+    log.info(
+        "feed=%r first poll: %d items recorded as seen, %d matched rules but were not "
+        "alerted (backfill: %s, see docs/feeds.md)",
+        feed.display_name,
+        new,
+        held,
+        window,
+    )
 
 
 def _record_new(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,14 @@ MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
 OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
 
-# The item of match ``m`` was first seen at its feed's first poll, and its story has
-# no alert for the rule on any channel: backfill held it back.
+# Matches whose item was first seen at its feed's first poll and whose story has no
+# alert for the rule on any channel: backfill held them back. Driven from the feeds'
+# first polls, so the outbox is searched only for those few matches.
 BASELINE = (
-    "(EXISTS (SELECT 1 FROM items bi JOIN feeds bf ON bf.url = bi.feed_url "
-    "WHERE bi.id = m.item_id AND bi.first_seen = bf.first_polled) "
-    "AND NOT EXISTS (SELECT 1 FROM items bi JOIN outbox bo ON bo.story_id = bi.story_id "
-    "AND bo.rule = m.rule WHERE bi.id = m.item_id))"
+    "SELECT m.rule, m.created_at FROM feeds f "  # CROSS JOIN: this order (sqlite.org/optoverview)
+    "CROSS JOIN items i ON i.feed_url = f.url AND i.first_seen = f.first_polled "
+    "CROSS JOIN matches m ON m.item_id = i.id WHERE m.created_at >= ? AND NOT EXISTS "
+    "(SELECT 1 FROM outbox o WHERE o.story_id = i.story_id AND o.rule = m.rule)"
 )
 
 
@@ -100,7 +101,7 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
         params += [filters.channel, *filters.channel_rules]
     query = (
         "SELECT m.item_id, m.rule, m.created_at, m.data AS match, i.story_id, i.feed_url, "
-        f"i.data, f.name AS feed_name, {BASELINE} AS baseline "
+        "i.data, i.first_seen = f.first_polled AS first_poll, f.name AS feed_name "
         "FROM matches m JOIN items i ON i.id = m.item_id LEFT JOIN feeds f ON f.url = i.feed_url "
         f"WHERE {' AND '.join(where)} ORDER BY m.created_at DESC, m.item_id DESC, m.rule"
     )
@@ -114,11 +115,31 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
             **_item(row),
             "terms": json.loads(row["match"]).get("terms", []),
             "story": _story(conn, row["story_id"], row["item_id"]),
-            "baseline": bool(row["baseline"]),
             "channels": alerts(conn, row["story_id"], row["rule"]),
         }
+        entry["baseline"] = bool(row["first_poll"]) and not entry["channels"]
         out.append(entry)
     return out, max(total - len(rows), 0)
+
+
+def split_baseline(
+    conn: sqlite3.Connection, counts: dict[str, dict[str, int]], now: datetime
+) -> dict[str, dict[str, int]]:
+    """``status``'s matches per rule (``matches_24h``, ``matches_30d``) with the
+    first-poll baseline matches moved out, to ``baseline_24h`` and ``baseline_30d``:
+    they were never meant to alert, so they must not read as undelivered matches."""
+    day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
+    out = {rule: {**c, "baseline_24h": 0, "baseline_30d": 0} for rule, c in counts.items()}
+    for rule, created_at in conn.execute(BASELINE, (month,)):
+        c = out.setdefault(
+            rule, {"matches_24h": 0, "matches_30d": 0, "baseline_24h": 0, "baseline_30d": 0}
+        )
+        c["matches_30d"] -= 1
+        c["baseline_30d"] += 1
+        if created_at >= day:
+            c["matches_24h"] -= 1
+            c["baseline_24h"] += 1
+    return out
 
 
 def alerts(conn: sqlite3.Connection, story_id: int, rule: str) -> list[dict[str, Any]]:

@@ -1,0 +1,170 @@
+"""``news-monitor history`` (issue #15 point 1): what matched and where each alert went.
+
+A real HTTP server serves two feeds carrying the same story and takes the webhooks
+(one receiver accepts, one answers 400); the CLI runs in subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import run_cli, write_config
+
+LINK = "http://127.0.0.1:9/news/pompeo-pyongyang"  # one link, two outlets: one story
+BODY = (
+    "Pompeo is expected in Pyongyang next week for talks on denuclearization, officials "
+    "said, after a review of the summit's results by both sides."
+)
+
+
+def rss(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def item(guid: str, title: str, link: str, body: str = BODY) -> str:
+    return (
+        f"<item><title>{title}</title><link>{link}</link>"
+        f'<guid isPermaLink="false">{guid}</guid><description>{body}</description>'
+        "<pubDate>Mon, 30 Nov 2026 06:00:00 GMT</pubDate></item>"
+    )
+
+
+def setup(tmp_path: Path, http_server) -> Path:
+    """Two feeds with one story (feed A also has a tariff item), two webhooks, one pass."""
+    http_server.route(
+        "/a.xml",
+        rss(
+            item("a-1", "Pompeo to visit Pyongyang", LINK),
+            item("a-2", "Tariff talks resume", "http://127.0.0.1:9/tariffs", "New tariff talks."),
+        ),
+    )
+    http_server.route("/b.xml", rss(item("b-1", "Pompeo heads to Pyongyang again", LINK)))
+    http_server.respond_post("/hook", (200, {}, b"ok"))
+    http_server.respond_post("/bad", (400, {}, b"bad payload schema"))
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [
+                {"url": http_server.url("/a.xml"), "name": "Outlet A", "backfill": "all"},
+                {"url": http_server.url("/b.xml"), "name": "Outlet B", "backfill": "all"},
+            ],
+            "rules": [
+                {"name": "pp", "query": "Pompeo AND Pyongyang", "notify": ["hook", "bad"]},
+                {"name": "tariffs", "query": "tariff", "notify": ["hook"]},
+            ],
+            "channels": {
+                "hook": {"type": "webhook", "url": http_server.url("/hook")},
+                "bad": {"type": "webhook", "url": http_server.url("/bad")},
+            },
+        },
+    )
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert len(http_server.requests_to("/hook")) == 1, result.stderr
+    return config
+
+
+def history(config: Path, *args: str) -> dict:
+    result = run_cli("history", "--json", *args, "--config", str(config), cwd=config.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path, http_server):
+    config = setup(tmp_path, http_server)
+    (sent,) = http_server.requests_to("/hook")
+    message_id = sent.headers["webhook-id"]
+
+    found = history(config)
+    assert found["more"] == 0
+    by_rule: dict[str, list[dict]] = {}
+    for match in found["matches"]:
+        by_rule.setdefault(match["rule"], []).append(match)
+    assert len(by_rule["pp"]) == 2 and len(by_rule["tariffs"]) == 1
+    # both copies of the story matched; one started it, the other folded into it
+    first, folded = sorted(by_rule["pp"], key=lambda m: not m["story"]["first"])
+    assert first["story"]["first"] and not folded["story"]["first"]
+    assert first["story"]["id"] == folded["story"]["id"]
+    (copy,) = first["story"]["copies"]
+    assert (copy["feed"]["name"], copy["title"]) == (folded["feed"]["name"], folded["title"])
+    assert {first["feed"]["name"], folded["feed"]["name"]} == {"Outlet A", "Outlet B"}
+    assert first["link"] == LINK
+    for match in (first, folded):  # the story's alert, whichever copy is looked at
+        outcome = {c["channel"]: c for c in match["channels"]}
+        assert outcome["hook"]["status"] == "sent" and outcome["hook"]["sent_at"]
+        assert outcome["hook"]["message_id"] == message_id
+        assert outcome["bad"]["status"] == "failed"
+        assert "400" in outcome["bad"]["last_error"]
+        assert not match["baseline"]
+
+    text = run_cli("history", "--config", str(config), cwd=tmp_path).stdout
+    hook = next(c for c in first["channels"] if c["channel"] == "hook")
+    assert f"hook: sent {hook['sent_at']}, message {message_id}" in text
+    assert "bad: FAILED" in text and "400" in text
+    assert f"also: {copy['feed']['name']}: {copy['title']}" in text
+    assert "Tariff talks resume" in text
+
+
+def test_history_filters_by_rule_channel_and_since(tmp_path, http_server):
+    config = setup(tmp_path, http_server)
+    assert {m["rule"] for m in history(config, "--rule", "tariffs")["matches"]} == {"tariffs"}
+    assert {m["rule"] for m in history(config, "--channel", "bad")["matches"]} == {"pp"}
+    limited = history(config, "--limit", "1")
+    assert len(limited["matches"]) == 1 and limited["more"] == 2
+
+    with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # pp matched two days ago
+        db.execute("UPDATE matches SET created_at = '2020-01-01T00:00:00Z' WHERE rule = 'pp'")
+    db.close()
+    assert {m["rule"] for m in history(config, "--since", "24h")["matches"]} == {"tariffs"}
+    assert len(history(config)["matches"]) == 3
+    newest_first = [m["when"] for m in history(config)["matches"]]
+    assert newest_first == sorted(newest_first, reverse=True)
+
+    bad = run_cli("history", "--since", "yesterday", "--config", str(config), cwd=tmp_path)
+    assert bad.returncode == 2 and "--since: invalid duration" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_history_message_shows_what_a_sent_message_carried(tmp_path, http_server):
+    config = setup(tmp_path, http_server)
+    message_id = http_server.requests_to("/hook")[0].headers["webhook-id"]
+
+    shown = history(config, "--message", message_id)["message"]
+    assert (shown["id"], shown["channel"], shown["status"]) == (message_id, "hook", "sent")
+    assert shown["attempts"] == 1 and shown["sent_at"] and shown["answer"]
+    rules = {s["title"]: s["rules"] for s in shown["stories"]}
+    pp_title = next(t for t in rules if t.startswith("Pompeo"))
+    assert rules == {pp_title: ["pp"], "Tariff talks resume": ["tariffs"]}
+    pp_story = next(s for s in shown["stories"] if s["title"] == pp_title)
+    assert len(pp_story["story"]["copies"]) == 1
+
+    text = run_cli("history", "--message", message_id, "--config", str(config), cwd=tmp_path)
+    assert text.returncode == 0
+    assert f"message {message_id}  channel hook  SENT {shown['sent_at']}" in text.stdout
+    assert "Tariff talks resume [tariffs]" in text.stdout and f"{pp_title} [pp]" in text.stdout
+
+    missing = run_cli("history", "--message", "nope", "--config", str(config), cwd=tmp_path)
+    assert missing.returncode == 1 and "no message 'nope'" in missing.stdout
+
+
+def test_history_without_state_says_so_and_creates_nothing(tmp_path):
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "feeds": [{"url": "http://127.0.0.1:9/feed.xml"}],
+            "channels": {"out": {"type": "console"}},
+        },
+    )
+    result = run_cli("history", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"no state at {tmp_path / 'state'}: the daemon has not run here" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.yaml"]
