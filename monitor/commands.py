@@ -36,8 +36,8 @@ from monitor.statusinfo import (
     reload_banner,
     report_from_store,
 )
-from monitor.store.history import split_baseline
 from monitor.store.deadletters import PRUNED, requeue
+from monitor.store.history import split_baseline
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import FeedState, Store
 from monitor.store.status import channel_summary, dead_letters, rule_counts
