@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
 from monitor.configchannels import ChannelBase
 from monitor.redact import redact_url
+from monitor.scheduling import cron_trigger
 from monitor.store.codec import parse_ts
 from monitor.store.sqlite import Store
 from monitor.store.status import channel_summary, config_reload, dead_letters, rule_counts
@@ -25,15 +24,16 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     """When ``channel`` next sends a digest, in its time zone.
 
     ``cron:`` is the next fire time of the schedule in the channel's ``timezone``
-    (as the daemon's CronTrigger computes it); ``every:`` ticks count from the
-    daemon's start, which the database does not keep, so the next tick is estimated
-    from the channel's last message (``approximate``); ``immediate`` has no digest.
+    (the daemon's own trigger, :func:`monitor.scheduling.cron_trigger`); ``every:``
+    ticks count from the daemon's start, which the database does not keep, so the next
+    tick is estimated from the channel's last message (``approximate``); ``immediate``
+    has no digest.
     Keys: ``next`` (aware datetime or None), ``timezone``, ``text`` (for people).
     """
     tz = channel.timezone
     schedule = channel.schedule
     if schedule.kind == "cron" and schedule.cron:
-        trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(tz))
+        trigger = cron_trigger(schedule.cron, ZoneInfo(tz))
         fire = trigger.get_next_fire_time(None, now.astimezone(ZoneInfo(tz)))
         return {"next": fire, "timezone": tz, "approximate": False, "text": _when(fire, tz)}
     if schedule.kind == "every" and schedule.every:
