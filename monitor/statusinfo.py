@@ -13,6 +13,7 @@ from monitor.configchannels import ChannelBase
 from monitor.redact import redact_url
 from monitor.scheduling import cron_trigger
 from monitor.store.codec import parse_ts
+from monitor.store.history import split_baseline
 from monitor.store.sqlite import Store
 from monitor.store.status import channel_summary, config_reload, dead_letters, rule_counts
 
@@ -93,7 +94,7 @@ def report_from_store(store: Store, now: datetime) -> dict[str, Any]:
         }
         for s in store.feeds()
     ]
-    counts = rule_counts(store, now)
+    counts = split_baseline(store.conn, rule_counts(store, now), now)
     rules = [{"name": name, "query": None, **c} for name, c in sorted(counts.items())]
     channels = []
     for name, summary in sorted(channel_summary(store).items()):
