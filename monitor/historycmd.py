@@ -20,7 +20,7 @@ from monitor.errors import MonitorError
 from monitor.redact import redact_url
 from monitor.store.history import Filters, list_matches, message, open_readonly
 
-BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/feeds.md)"
+BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
 
 
 def add_history_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -83,20 +83,30 @@ async def record_items(
 
 def _log_first_poll(rt: Runtime, feed: FeedConfig, new: int, held: int) -> None:
     """Say what a feed's first poll did with the items it found, so that a quiet first
-    poll reads as backfill at work, not as a broken rule or channel (docs/feeds.md)."""
+    poll reads as backfill at work, not as a broken rule or channel
+    (docs/configuration.md, *Backfill*)."""
     backfill = rt.config.feed_backfill(feed)
     if backfill == "all":
         return
     assert isinstance(backfill, timedelta)
-    window = "0" if not backfill else f"{backfill}, older or undated items"
+    window = "0" if not backfill else f"{_duration(backfill)}: older or undated items"
     log.info(
         "feed=%r first poll: %d items recorded as seen, %d matched rules but were not "
-        "alerted (backfill: %s, see docs/feeds.md)",
+        "alerted (backfill: %s, see docs/configuration.md#backfill)",
         feed.display_name,
         new,
         held,
         window,
     )
+
+
+def _duration(value: timedelta) -> str:
+    """``value`` as written in the config: 2d, 6h, 90m, 45s."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _record_new(

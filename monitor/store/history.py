@@ -4,8 +4,8 @@ it went.
 A match is a row of ``matches`` (an item and a rule). Its alerts are the ``outbox``
 rows of the item's story and that rule, one per channel, each in a ``messages`` row
 once sent or tried. A match with no alert whose item was recorded at its feed's
-first poll is a *baseline* match: backfill kept it from alerting (docs/feeds.md), and
-it is not a lost alert. ``status`` counts it apart for the same reason.
+first poll is a *baseline* match: backfill kept it from alerting (docs/configuration.md,
+*Backfill*), and it is not a lost alert. ``status`` counts it apart for the same reason.
 
 The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking must
 never create state, migrate it, or take the daemon's write lock.

@@ -5,16 +5,22 @@ show those matches as the first poll's baseline, not as undelivered alerts."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from tests.conftest import run_cli, write_config
 
+NOV_30 = "Mon, 30 Nov 2026 06:00:00 GMT"
 
-def rss(*guids: str) -> str:
+
+def rss(*guids: str, dates: dict[str, str] | None = None) -> str:
+    """A feed of one unmatched item and one matching item per guid (dated NOV_30 unless
+    ``dates`` says otherwise)."""
     items = "".join(
         f"<item><title>Pompeo in Pyongyang {g}</title><link>http://127.0.0.1:9/{g}</link>"
         f'<guid isPermaLink="false">{g}</guid><description>Pompeo flew to Pyongyang.'
-        "</description><pubDate>Mon, 30 Nov 2026 06:00:00 GMT</pubDate></item>"
+        f"</description><pubDate>{(dates or {}).get(g, NOV_30)}</pubDate></item>"
         for g in guids
     )
     other = (
@@ -25,13 +31,13 @@ def rss(*guids: str) -> str:
     return f"{head}{other}{items}</channel></rss>"
 
 
-def config(tmp_path: Path, http_server) -> Path:
+def config(tmp_path: Path, http_server, **feed: str) -> Path:
     return write_config(
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
             "allow_private_networks": True,
-            "feeds": [{"url": f"file:{tmp_path / 'feed.xml'}", "name": "Desk"}],
+            "feeds": [{"url": f"file:{tmp_path / 'feed.xml'}", "name": "Desk", **feed}],
             "rules": [{"name": "pp", "query": "Pompeo AND Pyongyang"}],
             "channels": {"hook": {"type": "webhook", "url": http_server.url("/hook")}},
         },
@@ -53,7 +59,7 @@ def test_first_poll_logs_its_baseline_and_status_does_not_count_it(tmp_path, htt
     assert first.returncode == 0, first.stderr
     assert (
         "feed='Desk' first poll: 4 items recorded as seen, 3 matched rules but were not "
-        "alerted (backfill: 0, see docs/feeds.md)"
+        "alerted (backfill: 0, see docs/configuration.md#backfill)"
     ) in first.stderr
     assert http_server.requests_to("/hook") == []
 
@@ -80,3 +86,17 @@ def test_first_poll_logs_its_baseline_and_status_does_not_count_it(tmp_path, htt
     ]
     assert alerted["title"] == "Pompeo in Pyongyang new"
     assert alerted["channels"][0]["status"] == "sent"
+
+
+def test_first_poll_with_a_backfill_window_names_it(tmp_path, http_server):
+    path = config(tmp_path, http_server, backfill="1d")
+    recent = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+    old = "Mon, 01 Jan 2018 00:00:00 GMT"
+    dates = {"old-1": old, "old-2": old, "fresh": recent}
+    (tmp_path / "feed.xml").write_text(rss("old-1", "old-2", "fresh", dates=dates))
+    result = run_cli("run", "--once", "--config", str(path), cwd=tmp_path)
+    assert (
+        "feed='Desk' first poll: 4 items recorded as seen, 2 matched rules but were not "
+        "alerted (backfill: 1d: older or undated items"
+    ) in result.stderr, result.stderr
+    assert len(http_server.requests_to("/hook")) == 1  # the fresh one
