@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +41,8 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``history``: list matches with their alerts' outcome, or one message (``--message``).
 
     Exit 0 when it ran, 1 when ``--message`` names no message; raises MonitorError
-    (exit 2) for a bad option or when there is no state (nothing is created).
+    (exit 2) for a bad option, when there is no state (nothing is created) or when the
+    database cannot be read.
     """
     filters = _filters(args, config)
     conn = open_readonly(config.state_dir)
@@ -53,6 +55,8 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
             _show_message(_redacted_message(found, config), args.json)
             return 0
         rows, more = list_matches(conn, filters)
+    except sqlite3.DatabaseError as exc:  # damaged after it opened: one line, no traceback
+        raise MonitorError(f"cannot read the state in {config.state_dir}: {exc}") from None
     finally:
         conn.close()
     rows = [_redacted(r, config) for r in rows]

@@ -68,7 +68,7 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
             f"no state at {state_dir}: the daemon has not run here (or use --state-dir)"
         )
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
         conn.row_factory = sqlite3.Row
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
@@ -237,7 +237,7 @@ def _item(row: sqlite3.Row) -> dict[str, Any]:
     data = json.loads(row["data"])
     return {
         "title": _cut(data.get("title")),
-        "link": data.get("link"),
+        "link": _cut(data.get("link")),
         "feed": {"name": row["feed_name"] or row["feed_url"], "key": row["feed_url"]},
     }
 

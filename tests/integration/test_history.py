@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.conftest import run_cli, write_config
 
 LINK = "http://127.0.0.1:9/news/pompeo-pyongyang"  # one link, two outlets: one story
+TARIFFS, TOKEN = "http://127.0.0.1:9/tariffs", "SeCrEtToKeN42"  # a link with a credential
 BODY = (
     "Pompeo is expected in Pyongyang next week for talks on denuclearization, officials "
     "said, after a review of the summit's results by both sides."
@@ -41,7 +42,7 @@ def setup(tmp_path: Path, http_server) -> Path:
         "/a.xml",
         rss(
             item("a-1", "Pompeo to visit Pyongyang", LINK),
-            item("a-2", "Tariff talks resume", "http://127.0.0.1:9/tariffs", "New tariff talks."),
+            item("a-2", "Tariff talks resume", TARIFFS + "?api_key=" + TOKEN, "New tariff talks."),
         ),
     )
     http_server.route("/b.xml", rss(item("b-1", "Pompeo heads to Pyongyang again", LINK)))
@@ -109,7 +110,8 @@ def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path,
     assert f"hook: sent {hook['sent_at']}, message {message_id}" in text
     assert "bad: FAILED" in text and "400" in text
     assert f"also: {copy['feed']['name']}: {copy['title']}" in text
-    assert "Tariff talks resume" in text
+    assert "Tariff talks resume" in text and TARIFFS in text
+    assert TOKEN not in text and TOKEN not in json.dumps(found)
 
 
 def test_history_filters_by_rule_channel_and_since(tmp_path, http_server):
@@ -159,7 +161,7 @@ def test_history_without_state_says_so_and_creates_nothing(tmp_path):
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
-            "feeds": [{"url": "http://127.0.0.1:9/feed.xml"}],
+            "feeds": [{"url": "https://news.example.org/feed.xml"}],
             "channels": {"out": {"type": "console"}},
         },
     )
@@ -168,3 +170,16 @@ def test_history_without_state_says_so_and_creates_nothing(tmp_path):
     assert f"no state at {tmp_path / 'state'}: the daemon has not run here" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.yaml"]
+
+
+def test_history_of_a_corrupt_state_is_one_line(tmp_path):
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {"state_dir": str(tmp_path / "state"), "channels": {"out": {"type": "console"}}},
+    )
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "monitor.db").write_bytes(b"not a database\x00" * 512)
+    result = run_cli("history", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"state database {tmp_path / 'state' / 'monitor.db'} is corrupt" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
