@@ -8,7 +8,7 @@ first poll is a *baseline* match: backfill kept it from alerting (docs/configura
 *Backfill*), and it is not a lost alert. ``status`` counts it apart for the same reason.
 
 The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking must
-never create state, migrate it, or take the daemon's write lock.
+never create state, migrate it, take the daemon's write lock, or leave files behind.
 """
 
 from __future__ import annotations
@@ -67,8 +67,14 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
         raise NoStateError(
             f"no state at {state_dir}: the daemon has not run here (or use --state-dir)"
         )
+    # Without a -wal file no daemon has the database open and everything is in the
+    # main file: read it as immutable, or SQLite would leave -wal and -shm files
+    # behind, owned by whoever ran the command (root), which the daemon's user could
+    # not open at its next start (sqlite.org/wal.html, "Read-Only Databases").
+    wal = path.with_name(path.name + "-wal").exists()
+    flags = "mode=ro" if wal else "mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
         conn.row_factory = sqlite3.Row
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:

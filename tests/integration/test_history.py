@@ -82,6 +82,7 @@ def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path,
     config = setup(tmp_path, http_server)
     (sent,) = http_server.requests_to("/hook")
     message_id = sent.headers["webhook-id"]
+    state_files = sorted(p.name for p in (tmp_path / "state").iterdir())
 
     found = history(config)
     assert found["more"] == 0
@@ -112,6 +113,8 @@ def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path,
     assert f"also: {copy['feed']['name']}: {copy['title']}" in text
     assert "Tariff talks resume" in text and TARIFFS in text
     assert TOKEN not in text and TOKEN not in json.dumps(found)
+    # read-only: no -wal or -shm left behind (owned by an admin, they would stop the daemon)
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == state_files
 
 
 def test_history_filters_by_rule_channel_and_since(tmp_path, http_server):
