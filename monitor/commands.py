@@ -24,7 +24,7 @@ from monitor.itemcmds import cmd_fetch as cmd_fetch
 from monitor.itemcmds import cmd_test_rule as cmd_test_rule
 from monitor.models import Digest
 from monitor.notify import build_notifier
-from monitor.notify.render import Renderer, sample_digest
+from monitor.notify.render import Renderer, send_test_digest
 from monitor.notify.webhook import build_body
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
@@ -105,7 +105,8 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
             digest = Outbox(store).preview(name, datetime.now(UTC))
             print(f"=== channel {name}: {len(digest.stories)} stories pending ===")
             if digest.stories:
-                print(_render(renderer, digest, args.format))
+                zone = config.channels[name].timezone
+                print(_render(renderer.in_zone(zone), digest, args.format))
     finally:
         store.close()
     return 0
@@ -120,7 +121,12 @@ def _render(renderer: Renderer, digest: Digest, fmt: str) -> str:
 
 
 async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``send-test CHANNEL``: send a sample digest and print what the destination said."""
+    """``send-test CHANNEL``: send a test digest and print what the destination said.
+
+    The digest is the sample story under a fresh id, dated now and addressed to the
+    channel by its name, marked as a test (``[TEST]`` subject, a test header or field),
+    so receivers that drop repeated ids or old dates still show every test.
+    """
     if args.channel not in config.channels:
         raise MonitorError(
             f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
@@ -130,7 +136,7 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
             args.channel, config.channels[args.channel], Renderer(config.templates_dir), client
         )
         try:
-            answer = await notifier.send(sample_digest())
+            answer = await notifier.send(send_test_digest(args.channel, datetime.now(UTC)))
         except DeliveryError as exc:
             kind = "retryable" if exc.retryable else "permanent"
             print(f"{args.channel}: FAILED ({kind}): {exc}")

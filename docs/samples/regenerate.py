@@ -4,11 +4,13 @@ The seed scenario "same story from two outlets" (tests/data/seed: feed-full.xml 
 feed-syndicated.xml, rules pompeo-pyongyang and end-of-war) is polled into a fresh
 state directory without sending anything; then ``news-monitor preview`` renders the
 email's text and HTML parts, and the Slack notifier builds the Block Kit messages
-of the same pending digest. The time the preview was made is replaced by
-``YYYY-MM-DD HH:MM UTC`` so the samples are stable.
+of the same pending digest. The email channel's times are in its time zone
+(Asia/Seoul), Slack's in UTC. The time the preview was made is replaced by
+``YYYY-MM-DD HH:MM KST`` (or ``UTC``) so the samples are stable.
 
-    python docs/samples/regenerate.py           # write the samples
-    python docs/samples/regenerate.py --check   # exit 1 if a committed sample differs
+    python docs/samples/regenerate.py               # write the samples
+    python docs/samples/regenerate.py --check       # exit 1 if a committed sample differs
+    python docs/samples/regenerate.py --screenshot  # also digest-email.png (Debian chromium)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SEED = REPO / "tests" / "data" / "seed"
 BASE = "https://koreajoongangdaily.joins.com"
-NOW_STAMP = re.compile(r"20[2-9]\d-\d\d-\d\d \d\d:\d\d UTC")
+NOW_STAMP = re.compile(r"20[2-9]\d-\d\d-\d\d \d\d:\d\d (UTC|KST)")
+SCREENSHOT = "digest-email.png"
 SAMPLES = {
     "email.txt": ("mail", "text"),
     "email.html": ("mail", "html"),
@@ -38,7 +42,7 @@ SAMPLES = {
 
 def normalize(text: str) -> str:
     """Replace the preview's own time (not the 2018 story times) with a placeholder."""
-    return NOW_STAMP.sub("YYYY-MM-DD HH:MM UTC", text)
+    return NOW_STAMP.sub(r"YYYY-MM-DD HH:MM \1", text)
 
 
 def write_config(work: Path) -> Path:
@@ -89,7 +93,8 @@ def poll(config_path: Path) -> dict[str, str]:
     asyncio.run(go())
     rt = build_runtime(config)
     digest = rt.outbox.preview("team-slack", datetime.now(UTC))
-    messages = build_messages(digest, Renderer(config.templates_dir))
+    zone = config.channels["team-slack"].timezone
+    messages = build_messages(digest, Renderer(config.templates_dir).in_zone(zone))
     asyncio.run(rt.aclose())
     return {"slack.json": json.dumps(messages, indent=2, ensure_ascii=False) + "\n"}
 
@@ -109,19 +114,38 @@ def preview(config_path: Path, channel: str, fmt: str) -> str:
     return out.split("\n", 1)[1]  # "=== channel mail: 1 stories pending ===" is not the mail
 
 
-def render_all() -> dict[str, str]:
-    """Every sample's text, normalized."""
+def render_all(screenshot: bool = False) -> dict[str, str]:
+    """Every sample's text, normalized; with ``screenshot``, also write the PNG."""
     with tempfile.TemporaryDirectory() as tmp:
         config_path = write_config(Path(tmp))
         samples = poll(config_path)
         for name, (channel, fmt) in SAMPLES.items():
             samples[name] = preview(config_path, channel, fmt)
+        if screenshot:
+            page = Path(tmp) / "email.html"
+            page.write_text(samples["email.html"], encoding="utf-8")  # the real time shown
+            take_screenshot(page, HERE / SCREENSHOT)
     return {name: normalize(text) for name, text in samples.items()}
+
+
+def take_screenshot(page: Path, png: Path) -> None:
+    """Render ``page`` in headless Chromium (Debian's ``chromium``) into ``png``, 900×1200."""
+    browser = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    if browser is None:
+        raise SystemExit("no chromium: apt-get install chromium fonts-noto-cjk")
+    subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+        + [f"--screenshot={png}", "--window-size=900,1200", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    print(f"wrote docs/samples/{png.name}")
 
 
 def main(argv: list[str]) -> int:
     """Write the samples, or with ``--check`` report those that differ (exit 1)."""
-    samples = render_all()
+    samples = render_all(screenshot="--screenshot" in argv)
     if "--check" in argv:
         stale = [n for n, t in samples.items() if (HERE / n).read_text(encoding="utf-8") != t]
         for name in stale:

@@ -79,7 +79,7 @@ class AppriseNotifier:
     def __init__(self, name: str, config: AppriseChannel, renderer: Renderer) -> None:
         self.name = name
         self.config = config
-        self.renderer = renderer
+        self.renderer = renderer.in_zone(config.timezone)
 
     def body(self, digest: Digest) -> str:
         """The message body in the channel's ``format`` (HTML escaped, text defused)."""

@@ -1,7 +1,7 @@
 """The console channel: print the plain-text digest to a stream (stdout by default).
 
 The digest is feed text, so it is printed without its terminal control sequences
-(:func:`monitor.terminal.printable`).
+(:func:`monitor.terminal.printable`). Times are in the channel's ``timezone``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class ConsoleNotifier:
     ) -> None:
         self.name = name
         self.config = config
-        self.renderer = renderer
+        self.renderer = renderer.in_zone(config.timezone)
         self._stdout = stdout
 
     async def send(self, digest: Digest) -> str:

@@ -4,6 +4,10 @@ The ``Message-ID`` is derived from the digest id, so a retried digest is the sam
 message to the recipient's mail system. SMTP 4xx answers, dropped connections and
 timeouts (the channel's ``timeout`` bounds the whole conversation) are retryable;
 5xx answers (including 535, bad credentials) are permanent.
+
+Times in the message (its ``Date``, the digest's) are in the channel's ``timezone``.
+A ``send-test`` message says so in its subject (``[TEST]``) and in the header
+``X-News-Monitor-Test: 1``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from zoneinfo import ZoneInfo
 
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError
@@ -41,14 +46,17 @@ def message_id(digest: Digest) -> str:
 
 def build_message(digest: Digest, config: EmailChannel, renderer: Renderer) -> EmailMessage:
     """The multipart/alternative message for ``digest``; header values are one line."""
+    renderer = renderer.in_zone(config.timezone)
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = renderer.subject(digest, config.subject_prefix)
     msg["From"] = config.from_
     msg["To"] = ", ".join(config.to)
-    msg["Date"] = format_datetime(_aware(digest))
+    msg["Date"] = format_datetime(_aware(digest).astimezone(ZoneInfo(config.timezone)))
     msg["Message-ID"] = message_id(digest)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-News-Monitor-Channel"] = one_line(digest.channel, 100)
+    if getattr(digest, "test", False):
+        msg["X-News-Monitor-Test"] = "1"
     msg.set_content(renderer.text(digest))
     msg.add_alternative(renderer.html(digest), subtype="html")
     return msg

@@ -58,6 +58,7 @@ def measure_for(settings: Channel, renderer: Renderer) -> Measure:
 
 
 def _measure(settings: Channel, renderer: Renderer) -> Measure:
+    renderer = renderer.in_zone(settings.timezone)  # times as the channel shows them
     if settings.type == "webhook":
         from monitor.notify.webhook import encode_body
 

@@ -6,11 +6,17 @@ Templates run in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
 ``monitor/templates``; if a user template fails, the error is logged and the
 built-in template is used, so a bad template never stops alerts. A user template
 that runs past 2 s or 4 Mi characters counts as failed (:mod:`monitor.notify.sandbox`).
+
+A renderer shows times in one time zone (:meth:`Renderer.in_zone`, the channel's);
+templates get the ``localtime`` filter to format the datetimes of a view.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,7 @@ from monitor.notify.sandbox import (
     RenderLimitError,
     render_bounded,
 )
-from monitor.notify.views import SUBJECT_MAX, digest_view, one_line
+from monitor.notify.views import SUBJECT_MAX, digest_view, localtime, one_line
 
 log = logging.getLogger("monitor.notify")
 
@@ -35,6 +41,22 @@ SUBJECT_TEMPLATE = "subject.txt.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 HTML_TEMPLATE = "digest.html.j2"
 TEMPLATES = (SUBJECT_TEMPLATE, TEXT_TEMPLATE, HTML_TEMPLATE)
+TEST_MARK = "[TEST]"
+
+
+@dataclass(frozen=True)
+class SendTestDigest(Digest):
+    """A ``send-test`` digest: marked as a test wherever a channel can say so."""
+
+    test: bool = field(default=True)
+
+
+@jinja2.pass_context
+def _localtime_filter(
+    context: jinja2.runtime.Context, value: datetime | None, fmt: str | None = None
+) -> str:
+    """``{{ story.published_time | localtime("%H:%M %Z") }}``, in the channel's zone."""
+    return localtime(value, context.get("timezone") or "UTC", fmt)
 
 
 def _autoescape(name: str | None) -> bool:
@@ -42,7 +64,7 @@ def _autoescape(name: str | None) -> bool:
 
 
 def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
-    return BoundedEnvironment(
+    env = BoundedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
@@ -50,19 +72,30 @@ def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["localtime"] = _localtime_filter
+    return env
 
 
 class Renderer:
     """Renders digests from the user's templates, falling back to the built-in ones."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, timezone: str = "UTC") -> None:
         self.templates_dir = Path(templates_dir) if templates_dir else None
+        self.timezone = timezone
         builtin = jinja2.FileSystemLoader(str(BUILTIN_DIR))
         self._builtin = _environment(builtin)
         self._user: SandboxedEnvironment | None = None
         if self.templates_dir is not None:
             user = BoundedFileLoader(str(self.templates_dir))
             self._user = _environment(jinja2.ChoiceLoader([user, builtin]))
+
+    def in_zone(self, timezone: str) -> Renderer:
+        """This renderer (same templates) showing times in the IANA zone ``timezone``."""
+        if timezone == self.timezone:
+            return self
+        other = copy.copy(self)
+        other.timezone = timezone
+        return other
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         user_file = self.templates_dir / name if self.templates_dir else None
@@ -79,16 +112,23 @@ class Renderer:
         return self._builtin.get_template(name).render(context)
 
     def subject(self, digest: Digest, prefix: str = "") -> str:
-        """The subject line: one line, no CR/LF, at most ~200 characters."""
-        return one_line(self._render(SUBJECT_TEMPLATE, digest_view(digest, prefix)), SUBJECT_MAX)
+        """The subject line: one line, no CR/LF, at most ~200 characters.
+
+        A ``send-test`` digest's subject starts with ``[TEST]``, whatever the template.
+        """
+        view = digest_view(digest, prefix, self.timezone)
+        line = self._render(SUBJECT_TEMPLATE, view)
+        if view["digest"]["test"]:
+            line = f"{TEST_MARK} {line.strip()}"
+        return one_line(line, SUBJECT_MAX)
 
     def text(self, digest: Digest) -> str:
         """The plain-text digest (console, email text part)."""
-        return self._render(TEXT_TEMPLATE, digest_view(digest))
+        return self._render(TEXT_TEMPLATE, digest_view(digest, "", self.timezone))
 
     def html(self, digest: Digest) -> str:
         """The HTML digest (email HTML part): inline CSS, matched terms highlighted."""
-        return self._render(HTML_TEMPLATE, digest_view(digest))
+        return self._render(HTML_TEMPLATE, digest_view(digest, "", self.timezone))
 
     def check(self) -> list[str]:
         """Compile every template (user and built-in); ``"FILE:LINE:COL: error"`` strings.
@@ -142,7 +182,24 @@ def _template_line(exc: BaseException, path: Path) -> int:
 
 
 def sample_digest() -> Digest:
-    """A small, realistic digest for ``check``, ``preview`` and ``send-test``."""
+    """A small, realistic digest for ``check`` (trial renders of the user's templates)."""
+    published = datetime(2018, 8, 15, 11, 41, tzinfo=UTC)
+    story = _sample_story("sample-1", "sample-story-1", published)
+    return Digest("sample-digest", "sample", datetime(2026, 11, 27, 8, 0, tzinfo=UTC), (story,))
+
+
+def send_test_digest(channel: str, now: datetime) -> SendTestDigest:
+    """What ``send-test`` sends to ``channel``: the sample story, dated ``now`` (UTC).
+
+    Its id is fresh each time (email ``Message-ID``, ``webhook-id``), so a receiver
+    that drops repeated ids still shows every test.
+    """
+    fresh = uuid.uuid4().hex
+    story = _sample_story(f"test-{fresh}", f"test-story-{fresh}", now)
+    return SendTestDigest(f"test-{fresh}", channel, now, (story,))
+
+
+def _sample_story(item_id: str, story_id: str, published: datetime) -> Story:
     from monitor.models import Duplicate, FeedRef, Match
 
     feed = FeedRef("JoongAng Daily", "https://koreajoongangdaily.joins.com/rss/news.xml")
@@ -153,12 +210,12 @@ def sample_digest() -> Digest:
     )
     item = Item(
         feed=feed,
-        id="sample-1",
+        id=item_id,
         title=title,
         link="https://koreajoongangdaily.joins.com/news/sample",
-        guid="sample-1",
+        guid=item_id,
         summary=summary,
-        published=datetime(2018, 8, 15, 11, 41, tzinfo=UTC),
+        published=published,
     )
     highlights = tuple(
         Highlight(field, text.find(word), text.find(word) + len(word), word.lower())
@@ -167,5 +224,4 @@ def sample_digest() -> Digest:
     )
     match = Match("pompeo-pyongyang", ("pompeo", "pyongyang"), highlights)
     dup = Duplicate("yna-1", "Pompeo could visit N. Korea again", None, FeedRef("Yonhap", ""))
-    story = Story("sample-story-1", item, (match,), (dup,))
-    return Digest("sample-digest", "sample", datetime(2026, 11, 27, 8, 0, tzinfo=UTC), (story,))
+    return Story(story_id, item, (match,), (dup,))

@@ -10,6 +10,8 @@ was not accepted (while this process lives).
 Slack allows about one message per second per incoming webhook: posts to one
 webhook URL are spaced at least :data:`MIN_SPACING` seconds apart (across channels
 sharing it), and a 429 whose ``Retry-After`` is short is waited out in place.
+
+Times are shown in the channel's ``timezone``, the zone named (``20:41 KST``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from monitor.config import SlackChannel
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify.post import post
-from monitor.notify.render import Renderer
+from monitor.notify.render import TEST_MARK, Renderer
 from monitor.notify.retry import check_http_response, destination_host
 from monitor.notify.views import groups_of, one_line, story_view
 
@@ -129,7 +131,7 @@ def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
     for rule, stories in groups_of(digest):
         first = True
         for story in stories:
-            units = story_blocks(story_view(story, rule))
+            units = story_blocks(story_view(story, rule, renderer.timezone))
             if current and (
                 len(current) + len(units) + 1 > MAX_BLOCKS - 1
                 or _size(current) + _size(units) > MAX_MESSAGE_CHARS
@@ -160,6 +162,8 @@ def _payload(
 ) -> dict[str, Any]:
     count = len(digest.stories)
     title = f"news-monitor: {count} {'story' if count == 1 else 'stories'} for {digest.channel}"
+    if getattr(digest, "test", False):
+        title = f"{TEST_MARK} {title}"
     suffix = f" ({part}/{total})" if total > 1 else ""
     header_text = one_line(title, MAX_HEADER - len(suffix)) + suffix
     header = {"type": "header", "text": {"type": "plain_text", "text": header_text}}
@@ -175,7 +179,7 @@ class SlackNotifier:
     ) -> None:
         self.name = name
         self.config = config
-        self.renderer = renderer
+        self.renderer = renderer.in_zone(config.timezone)
         self.http = http
         self._delivered: OrderedDict[str, int] = OrderedDict()  # digest id -> parts accepted
 

@@ -27,9 +27,9 @@ def in_quiet_hours(quiet: QuietHours | None, timezone: str, now: datetime) -> bo
     return local >= quiet.start or local < quiet.end
 
 
-def urgent_rules(config: MonitorConfig) -> frozenset[str]:
-    """Names of the rules marked ``urgent: true``."""
-    return frozenset(r.name for r in config.rules if r.urgent)
+def urgent_rules(config: MonitorConfig, channel: str) -> frozenset[str]:
+    """Names of the rules urgent on ``channel`` (``urgent: true``, per route or per rule)."""
+    return frozenset(r.name for r in config.rules if config.urgent_on(r, channel))
 
 
 def forming(
@@ -46,7 +46,7 @@ def forming(
     immediate = settings.schedule.kind == "immediate"
     return Forming(
         regular=regular and not quiet,
-        urgent_rules=urgent_rules(config),
+        urgent_rules=urgent_rules(config, channel),
         group_wait=settings.group_wait if immediate and not drain else timedelta(0),
         max_items=settings.max_items,
     )

@@ -8,6 +8,11 @@ in the text shown, :func:`marks_term`). Titles, feed names and authors are
 flattened to one line without control characters and cut to a bound here, snippets
 and duplicate lists are bounded too: a template never sees a raw newline in a title
 or an unbounded value.
+
+Times are shown in the channel's time zone (``timezone`` in the config) with the
+zone named: ``published`` is a ready-made string such as ``2026-11-30 07:00 KST``,
+``published_time`` the same moment as an aware :class:`~datetime.datetime` for the
+``localtime`` filter (:func:`localtime`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from monitor.models import Digest, Highlight, Item, Story
 from monitor.rules.stem import stem
@@ -27,6 +33,8 @@ __all__ = [
     "digest_view",
     "groups_of",
     "highlight_segments",
+    "in_zone",
+    "localtime",
     "marks_term",
     "newest_first",
     "one_line",
@@ -118,9 +126,39 @@ def utc_iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _time(value: datetime | None) -> str | None:
-    iso = utc_iso(value)
-    return None if iso is None else iso[:16].replace("T", " ") + " UTC"
+def in_zone(value: datetime | None, timezone: str) -> datetime | None:
+    """``value`` as an aware datetime in the IANA zone ``timezone`` (naive means UTC)."""
+    return None if value is None else _in_zone(value, timezone)
+
+
+def _in_zone(value: datetime, timezone: str) -> datetime:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(timezone))
+
+
+def localtime(value: datetime | None, timezone: str, fmt: str | None = None) -> str:
+    """``value`` in ``timezone`` as text: ``fmt`` (strftime), else minutes with the zone named.
+
+    The zone is named by its abbreviation (``2026-11-30 07:00 KST``); where the
+    zone database has only a numeric one, by its offset and IANA name
+    (``2026-11-30 07:00 +04 (Asia/Dubai)``). None is the empty string. Raises
+    TypeError for anything but a datetime (the strings of a view are already text).
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        raise TypeError(f"localtime needs a datetime (e.g. story.published_time), not {value!r}")
+    local = _in_zone(value, timezone)
+    if fmt is not None:
+        return local.strftime(fmt)
+    abbreviation = local.strftime("%Z")
+    if abbreviation.isalpha():
+        return f"{local:%Y-%m-%d %H:%M} {abbreviation}"
+    return f"{local:%Y-%m-%d %H:%M} {abbreviation} ({timezone})"
+
+
+def _time(value: datetime | None, timezone: str) -> str | None:
+    return None if value is None else localtime(value, timezone)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -168,10 +206,11 @@ def _shown(item: Item, highlights: Sequence[Highlight]) -> list[Highlight]:
     return [h for h in highlights if marks_term(fields.get(h.field, "")[h.start : h.end], h.term)]
 
 
-def story_view(story: Story, rule: str | None = None) -> dict[str, Any]:
+def story_view(story: Story, rule: str | None = None, timezone: str = "UTC") -> dict[str, Any]:
     """The plain values a template sees for one story (under ``rule`` if given).
 
     Only highlights that mark their term in the shown text are used (:func:`marks_term`).
+    Times are in ``timezone`` (the channel's IANA zone).
     """
     matches = [m for m in story.matches if rule is None or m.rule == rule] or story.matches
     item = story.item
@@ -193,7 +232,8 @@ def story_view(story: Story, rule: str | None = None) -> dict[str, Any]:
         "title_segments": _segment_dicts(highlight_segments(title[:TITLE_MAX], title_spans)),
         "url": _safe_url(item.link),
         "feed": {"name": one_line(item.feed.name, 200), "url": item.feed.url},
-        "published": _time(item.published),
+        "published": _time(item.published, timezone),
+        "published_time": in_zone(item.published, timezone),
         "author": one_line(item.author or "", 200),
         "rules": list(story.rules),
         "terms": list(dict.fromkeys(t for m in matches for t in m.terms)),
@@ -222,26 +262,29 @@ def groups_of(digest: Digest) -> list[tuple[str, list[Story]]]:
     return [(rule, newest_first(stories)) for rule, stories in digest.by_rule()]
 
 
-def digest_view(digest: Digest, prefix: str = "") -> dict[str, Any]:
-    """The template context: ``digest``, ``groups``, ``stories``, ``prefix``.
+def digest_view(digest: Digest, prefix: str = "", timezone: str = "UTC") -> dict[str, Any]:
+    """The template context: ``digest``, ``groups``, ``stories``, ``prefix``, ``timezone``.
 
     ``digest.more`` is how many stories did not fit (``max_items``) and wait for the
-    next message.
+    next message; ``digest.test`` is true for ``send-test``. Times are in ``timezone``.
     """
     groups = groups_of(digest)
     return {
         "prefix": prefix,
+        "timezone": timezone,
         "digest": {
             "id": digest.id,
             "channel": digest.channel,
-            "created_at": _time(digest.created_at),
+            "created_at": _time(digest.created_at, timezone),
+            "created_time": in_zone(digest.created_at, timezone),
+            "test": bool(getattr(digest, "test", False)),
             "story_count": len(digest.stories),
             "rules": [rule for rule, _ in groups],
             "more": int(getattr(digest, "held_back", 0)),
         },
         "groups": [
-            {"rule": rule, "stories": [story_view(s, rule) for s in stories]}
+            {"rule": rule, "stories": [story_view(s, rule, timezone) for s in stories]}
             for rule, stories in groups
         ],
-        "stories": [story_view(s) for s in newest_first(digest.stories)],
+        "stories": [story_view(s, None, timezone) for s in newest_first(digest.stories)],
     }

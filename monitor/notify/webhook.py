@@ -3,6 +3,8 @@
 Headers: ``webhook-id`` (the digest id, the same on every retry),
 ``webhook-timestamp`` (unix seconds) and, when a secret is configured,
 ``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``.
+Times in the body are UTC (ISO 8601, ``Z``) whatever the channel's ``timezone``:
+the body is for programs. A ``send-test`` body has ``"test": true``.
 """
 
 from __future__ import annotations
@@ -53,14 +55,17 @@ def _item(story: Story) -> dict[str, Any]:
 
 
 def build_body(digest: Digest) -> dict[str, Any]:
-    """The JSON body of DESIGN.md (version 1) for ``digest``."""
-    return {
+    """The JSON body of DESIGN.md (version 1) for ``digest`` (``"test": true`` for send-test)."""
+    body: dict[str, Any] = {
         "version": 1,
         "id": digest.id,
         "channel": digest.channel,
         "created_at": utc_iso(digest.created_at),
         "items": [_item(s) for s in digest.stories],
     }
+    if getattr(digest, "test", False):
+        body["test"] = True
+    return body
 
 
 def encode_body(digest: Digest) -> bytes:
