@@ -37,7 +37,7 @@ from monitor.statusinfo import (
     report_from_store,
 )
 from monitor.store.deadletters import PRUNED, requeue
-from monitor.store.history import split_baseline
+from monitor.store.history import NO_COUNTS, split_baseline
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import FeedState, Store
 from monitor.store.status import channel_summary, dead_letters, rule_counts
@@ -247,7 +247,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         {
             "name": r.name,
             "query": r.query,
-            **counts.get(r.name, {"matches_24h": 0, "matches_30d": 0, "baseline_30d": 0}),
+            **counts.get(r.name, NO_COUNTS),
         }
         for r in config.rules
     ]

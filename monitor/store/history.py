@@ -40,6 +40,10 @@ BASELINE = (
 )
 
 
+# A rule's counts in ``status`` when it matched nothing in 30 days.
+NO_COUNTS = {"matches_24h": 0, "matches_30d": 0, "baseline_24h": 0, "baseline_30d": 0}
+
+
 class NoStateError(MonitorError):
     """There is no state database where the config says: nothing has run there."""
 
@@ -137,9 +141,7 @@ def split_baseline(
     day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
     out = {rule: {**c, "baseline_24h": 0, "baseline_30d": 0} for rule, c in counts.items()}
     for rule, created_at in conn.execute(BASELINE, (month,)):
-        c = out.setdefault(
-            rule, {"matches_24h": 0, "matches_30d": 0, "baseline_24h": 0, "baseline_30d": 0}
-        )
+        c = out.setdefault(rule, dict(NO_COUNTS))
         c["matches_30d"] -= 1
         c["baseline_30d"] += 1
         if created_at >= day:
