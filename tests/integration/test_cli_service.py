@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import SEED, run_cli, write_config
+import yaml
+
+from tests.conftest import REPO, SEED, run_cli, write_config
 from tests.integration.daemon_helpers import DaemonProcess
 from tests.integration.test_metrics import scrape, value
 from tests.servers import free_port
@@ -180,3 +182,13 @@ def test_status_shows_each_channel_next_digest_in_its_time_zone(tmp_path):
     fire = datetime.fromisoformat(morning["next"])
     assert morning["timezone"] == "Asia/Seoul" and fire.utcoffset() == timedelta(hours=9)
     assert (fire.hour, fire.minute) == (7, 0) and timedelta(0) < fire - before <= timedelta(1)
+
+
+def test_the_config_shipped_for_etc_passes_check_and_names_no_local_path(tmp_path):
+    shipped = REPO / "config" / "monitor.etc.yaml"
+    data = yaml.safe_load(shipped.read_text())
+    assert "state_dir" not in data  # the unit's $STATE_DIRECTORY
+    assert all(feed["url"].startswith("https://") for feed in data["feeds"])
+    checked = run_cli("check", "--config", str(shipped), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert list(tmp_path.iterdir()) == []  # check creates no state either
