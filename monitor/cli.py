@@ -22,6 +22,7 @@ from monitor.historycmd import add_history_parser
 from monitor.logs import setup_logging
 from monitor.terminal import PrintableStream
 
+SENDING_COMMANDS = frozenset({"run", "send-test"})
 EPILOG = """\
 config file: --config, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor/monitor.yaml,
 else ./config/monitor.yaml.  Start with `news-monitor check`, then `news-monitor run --once`.
@@ -146,7 +147,10 @@ def _stop_before_start(signum: int, frame: object) -> None:
 
 
 def _load_config(args: argparse.Namespace) -> MonitorConfig:
-    return statedir.apply(load(find_config_path(args.config)))
+    # Only commands that send need every secret; the others run in an admin shell
+    # beside the unit, whose credentials only the service can read (a warning).
+    secrets = "required" if args.command in SENDING_COMMANDS else "optional"
+    return statedir.apply(load(find_config_path(args.config), secrets))
 
 
 def _item_config(args: argparse.Namespace) -> MonitorConfig:
@@ -159,7 +163,7 @@ def _item_config(args: argparse.Namespace) -> MonitorConfig:
     path = find_config_path(args.config)
     if not (args.config or os.environ.get("NEWS_MONITOR_CONFIG") or path.exists()):
         return MonitorConfig()
-    config = load(path)
+    config = load(path, "optional")
     if not args.log_level:
         logging.getLogger().setLevel(config.log_level.upper())
     return config

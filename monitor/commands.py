@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from monitor.config import MonitorConfig, load_with_source
+from monitor.checkcmd import cmd_check as cmd_check
+from monitor.config import MonitorConfig
 from monitor.daemon import run_daemon
-from monitor.errors import ConfigError, ConfigIssue, DeliveryError, MonitorError
+from monitor.errors import ConfigError, DeliveryError, MonitorError
 from monitor.historycmd import cmd_history as cmd_history
 from monitor.ingest.fetch import make_client
 from monitor.ingest.opml import read_opml
@@ -27,7 +27,6 @@ from monitor.notify import build_notifier
 from monitor.notify.render import Renderer, send_test_digest
 from monitor.notify.webhook import build_body
 from monitor.redact import redact_url
-from monitor.rules.index import RuleSet
 from monitor.statedir import without_config
 from monitor.statusinfo import (
     banner,
@@ -46,48 +45,6 @@ from monitor.store.status import channel_summary, dead_letters, rule_counts
 def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
     """``run [--once]``: the daemon (a coroutine the CLI runs)."""
     return run_daemon(config, once=args.once, config_path=args.config)
-
-
-def cmd_check(args: argparse.Namespace, path: Path) -> int:
-    """``check``: config, rule syntax, templates and rule examples; exit 1 on any error."""
-    try:
-        config, source = load_with_source(path)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    issues: list[ConfigIssue] = []
-    issues += [ConfigIssue(str(path), 1, 1, f"template {t}") for t in _template_problems(config)]
-    rules = RuleSet([(r.name, r.query, r.stem) for r in config.rules])
-    examples = 0
-    for i, rule in enumerate(config.rules):
-        for kind, texts in (("match", rule.examples.match), ("no_match", rule.examples.no_match)):
-            for j, text in enumerate(texts):
-                examples += 1
-                matched = bool(
-                    rules.match({"title": "", "summary": "", "content": text}, only={rule.name})
-                )
-                if matched != (kind == "match"):
-                    verb = (
-                        "should match but does not" if kind == "match" else "matches but should not"
-                    )
-                    issues.append(
-                        source.issue(
-                            ("rules", i, "examples", kind, j),
-                            f"rule {rule.name!r}: example {verb}: {text!r}",
-                        )
-                    )
-    if issues:
-        print("\n".join(str(i) for i in issues), file=sys.stderr)
-        return 1
-    print(
-        f"{path}: ok: {len(config.feeds)} feeds, {len(config.rules)} rules, "
-        f"{len(config.channels)} channels, {examples} examples passed"
-    )
-    return 0
-
-
-def _template_problems(config: MonitorConfig) -> list[str]:
-    return Renderer(config.templates_dir).check()
 
 
 def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:

@@ -8,8 +8,10 @@ are in :func:`cross_check`. Every problem comes back as ``FILE:LINE:COL: message
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,7 +20,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -35,7 +36,14 @@ from monitor.configchannels import (  # noqa: F401  (re-exported: the config's m
     SmtpSettings,
     WebhookChannel,
 )
-from monitor.configsource import Source, read_config
+from monitor.configchecks import (
+    duplicate_rule_names,
+    feed_checks,
+    known_names,
+    webhook_url_checks,
+)
+from monitor.configpartial import Path_, validate_all
+from monitor.configsource import Secrets, Source, read_config
 from monitor.configvalues import Backfill, Duration, Strict, parse_duration  # noqa: F401
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
 from monitor.redact import (
@@ -45,6 +53,8 @@ from monitor.redact import (
     state_key,
     strip_userinfo,
 )
+
+log = logging.getLogger(__name__)
 
 
 class FeedConfig(Strict):
@@ -198,15 +208,6 @@ class MonitorConfig(Strict):
                 self.channels[name] = channel.model_copy(update={"timezone": self.timezone})
         return self
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> MonitorConfig:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} is used twice")
-            seen.add(rule.name)
-        return self
-
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         """The poll interval of ``feed``."""
         return feed.interval or self.defaults.interval
@@ -248,25 +249,53 @@ def find_config_path(explicit: str | None) -> Path:
     return system if system.exists() else Path("config/monitor.yaml")
 
 
-def load(path: Path) -> MonitorConfig:
-    """Read, validate and cross-check a config file; raise ConfigError listing every issue."""
-    return load_with_source(path)[0]
+def load(path: Path, secrets: Secrets = "required") -> MonitorConfig:
+    """Read, validate and cross-check a config file; raise ConfigError listing every issue.
+
+    ``secrets="optional"`` is for commands that send nothing (``status``, ``preview``,
+    ``retry``, ``history``): a secret this process cannot read (a systemd credential
+    seen from an admin shell) is logged as a warning instead of failing the command.
+    """
+    return load_with_source(path, secrets)[0]
 
 
-def load_with_source(path: Path) -> tuple[MonitorConfig, Source]:
-    """Like :func:`load`, also returning where each value was written (for `check`)."""
+def load_with_source(path: Path, secrets: Secrets = "required") -> tuple[MonitorConfig, Source]:
+    """Like :func:`load`, also returning where each value was written."""
+    found = inspect(path, secrets)
+    if found.errors or found.config is None:
+        raise ConfigError(found.errors)
+    for warning in found.warnings:
+        log.warning("config: %s", warning)
+    return found.config, found.source
+
+
+@dataclass
+class Inspection:
+    """Everything :func:`inspect` found in one pass (``check`` prints all of it)."""
+
+    config: MonitorConfig | None  # with stand-ins for invalid parts; None if unusable
+    source: Source
+    errors: list[ConfigIssue]  # sorted by file (the main one first), line, column
+    warnings: list[ConfigIssue]
+    aside: set[Path_]  # parts replaced by stand-ins (configpartial.py)
+
+
+def inspect(path: Path, secrets: Secrets = "required") -> Inspection:
+    """Read, validate and cross-check ``path``, collecting every error of every stage
+    that can run: YAML problems stop here (ConfigError), but validation errors, unset
+    variables, unreadable secrets and the whole-config checks are reported together.
+    """
     if not path.exists():
         raise ConfigError([ConfigIssue(str(path), 1, 1, "config file not found")])
-    data, source = read_config(path)
-    try:
-        config = MonitorConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError([_issue_from_pydantic(err, source) for err in exc.errors()]) from None
-    register_secrets(config_secrets(config))  # masked in every log line and error from now on
-    issues = cross_check(config, source)
-    if issues:
-        raise ConfigError(issues)
-    return config, source
+    data, source = read_config(path, secrets)
+    config, errors, aside = validate_all(MonitorConfig, data)
+    issues = source.problems + [_issue_from_pydantic(err, source) for err in errors]
+    if config is not None:
+        register_secrets(config_secrets(config))  # masked in every log line and error from now on
+        issues += cross_check(config, source, aside)
+    main = str(path)
+    issues.sort(key=lambda i: (i.file != main, i.file, i.line, i.col))
+    return Inspection(config, source, issues, source.warnings, aside)
 
 
 def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
@@ -291,11 +320,16 @@ def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
     return source.issue(path, f"{where}: {msg}" if where else msg)
 
 
-def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
-    """Checks that need the whole config: rule channels, rule feeds, query syntax."""
+def cross_check(
+    config: MonitorConfig, source: Source, aside: set[Path_] | None = None
+) -> list[ConfigIssue]:
+    """Checks that need the whole config: rule channels, rule feeds, query syntax,
+    duplicate names, and :mod:`monitor.configchecks` (``aside``: stand-ins to skip)."""
     from monitor.rules.query import compile_query
 
-    issues: list[ConfigIssue] = []
+    aside = aside or set()
+    issues = feed_checks(config, source, aside) + webhook_url_checks(config, source)
+    issues += duplicate_rule_names(config, source)
     health = config.health.channel
     if health is not None and health not in config.channels:
         issues.append(source.issue(("health", "channel"), f"unknown channel {health!r}"))
@@ -312,7 +346,9 @@ def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
             if (selector.startswith("tag:") and tag not in tags) or (
                 not selector.startswith("tag:") and selector not in feed_names
             ):
-                msg = f"rule {rule.name!r} watches unknown feed {selector!r}"
+                known = known_names(sorted(tags if selector.startswith("tag:") else feed_names))
+                kind = "tags" if selector.startswith("tag:") else "feeds"
+                msg = f"rule {rule.name!r} watches unknown feed {selector!r} ({kind}: {known})"
                 issues.append(source.issue(("rules", i, "feeds", j), msg))
         try:
             compile_query(rule.query)
@@ -326,7 +362,8 @@ def cross_check(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
                 )
             )
     for name, channel in config.channels.items():
-        if channel.type == "apprise":
+        unread = any(p[:2] == ("channels", name) for p in source.unread)
+        if channel.type == "apprise" and not unread:
             from monitor.notify.apprise import check_channel
 
             for key, message in check_channel(channel):

@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -31,6 +31,9 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_KEYS = frozenset({"password", "webhook_url", "secret", "url", "token"})
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # per YAML file (main file, each include)
 MAX_SECRET_BYTES = 64 * 1024  # per *_file secret
+# "optional": a secret this process cannot read (an admin shell beside a systemd unit
+# whose credentials only the service sees) is a warning; "required": an error.
+Secrets = Literal["required", "optional"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Source:
     marks: dict[Path_, Mark] = field(default_factory=dict)
     key_marks: dict[Path_, Mark] = field(default_factory=dict)
     quoted: dict[Path_, bool] = field(default_factory=dict)
+    env_refs: dict[Path_, list[str]] = field(default_factory=dict)  # ${NAME}s in a value
+    unread: set[Path_] = field(default_factory=set)  # secrets not read ("optional")
+    problems: list[ConfigIssue] = field(default_factory=list)  # errors later stages survive
+    warnings: list[ConfigIssue] = field(default_factory=list)
 
     def locate(self, path: Path_, *, key: bool = False) -> Mark:
         """The mark of ``path`` or of its nearest ancestor that has one."""
@@ -68,10 +75,14 @@ class Source:
             (self.marks, other.marks),
             (self.key_marks, other.key_marks),
             (self.quoted, other.quoted),
+            (self.env_refs, other.env_refs),
         ):
             for path, value in theirs.items():
                 if len(path) > 1 and path[0] == section and isinstance(path[1], int):
                     mine[(section, offset + path[1], *path[2:])] = value  # type: ignore[index]
+        for path in other.unread:
+            if len(path) > 1 and path[0] == section and isinstance(path[1], int):
+                self.unread.add((section, offset + path[1], *path[2:]))
 
     def issue(
         self, path: Path_, message: str, *, key: bool = False, col_offset: int = 0
@@ -84,10 +95,10 @@ class Source:
 class _Reader:
     """Turns one YAML file's node tree into data, recording marks and problems."""
 
-    def __init__(self, file: str, source: Source, issues: list[ConfigIssue]) -> None:
+    def __init__(self, file: str, source: Source, secrets: Secrets) -> None:
         self.file = file
         self.source = source
-        self.issues = issues
+        self.secrets = secrets
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -119,11 +130,18 @@ class _Reader:
     def _expand_env(self, value: str, path: Path_) -> str:
         def replace(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
+            self.source.env_refs.setdefault(path, []).append(name)
             if name in os.environ:
                 return os.environ[name]
             if default is not None:
                 return default
-            self.issues.append(self.source.issue(path, f"environment variable {name} is not set"))
+            if self.secrets == "optional":
+                self.source.unread.add(path)
+                message = f"environment variable {name} is not set here (the service's may be)"
+                self.source.warnings.append(self.source.issue(path, message))
+            else:
+                message = f"environment variable {name} is not set"
+                self.source.problems.append(self.source.issue(path, message))
             return ""
 
         return _ENV_REF.sub(replace, value)
@@ -135,15 +153,24 @@ class _Reader:
         except FileRejected as exc:
             message = f"secret file {filename}: {exc}"
         except OSError as exc:
+            if self.secrets == "optional":
+                self.source.unread.add(path)
+                message = f"cannot read secret file {filename} (the service reads it at start)"
+                self.source.warnings.append(self.source.issue(path, f"{message}: {exc.strerror}"))
+                return ""
             message = f"cannot read secret file {filename}: {exc.strerror}"
         except UnicodeDecodeError:
             message = f"secret file {filename}: not UTF-8 text"
-        self.issues.append(self.source.issue(path, message))
+        self.source.problems.append(self.source.issue(path, message))
         return ""
 
 
 def _read_yaml(
-    file: Path, source: Source, issues: list[ConfigIssue], prefix: Path_, budget: Budget
+    file: Path,
+    source: Source,
+    issues: list[ConfigIssue],
+    budget: Budget,
+    secrets: Secrets,
 ) -> Any:
     name = str(file)
     try:
@@ -159,7 +186,7 @@ def _read_yaml(
         node = loader.get_single_node()
         if node is None:
             return {}
-        return _Reader(name, source, issues).read(loader, node, prefix)
+        return _Reader(name, source, secrets).read(loader, node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -173,36 +200,47 @@ def _read_yaml(
         loader.dispose()
 
 
-def read_config(file: Path) -> tuple[dict[str, Any], Source]:
+def read_config(file: Path, secrets: Secrets = "required") -> tuple[dict[str, Any], Source]:
     """Read ``file`` and its ``include:`` files into one mapping, with marks.
 
     Included files (globs relative to the main file's folder) may hold ``rules:``
-    and ``feeds:`` lists, appended in sorted file order. Raises ConfigError.
+    and ``feeds:`` lists, appended in sorted file order. Raises ConfigError when the
+    data cannot be had (YAML syntax, a limit, an unreadable or missing file); smaller
+    problems (an unset ``${NAME}``, an unreadable secret) are left in
+    ``source.problems`` (or ``source.warnings`` with ``secrets="optional"``) so that
+    validation still runs and reports its errors in the same pass.
     """
     source = Source()
     issues: list[ConfigIssue] = []
     budget = Budget()
-    data = _read_yaml(file, source, issues, (), budget)
+    data = _read_yaml(file, source, issues, budget, secrets)
     if data is not None and not isinstance(data, dict):
         issues.append(ConfigIssue(str(file), 1, 1, "the config must be a mapping of keys"))
     if issues or not isinstance(data, dict):
-        raise ConfigError(issues)
+        raise ConfigError(issues + source.problems)
     for pattern_index, pattern in enumerate(data.get("include") or []):
         matches = sorted(glob.glob(str(file.parent / str(pattern))))
         if not matches:
             issues.append(source.issue(("include", pattern_index), f"no file matches {pattern!r}"))
         for included in matches:
-            _merge_include(Path(included), data, source, issues, budget)
+            _merge_include(Path(included), data, source, issues, budget, secrets)
     if issues:
-        raise ConfigError(issues)
+        raise ConfigError(issues + source.problems)
     return data, source
 
 
 def _merge_include(
-    file: Path, data: dict[str, Any], source: Source, issues: list, budget: Budget
+    file: Path,
+    data: dict[str, Any],
+    source: Source,
+    issues: list,
+    budget: Budget,
+    secrets: Secrets,
 ) -> None:
     scratch = Source()
-    extra = _read_yaml(file, scratch, issues, (), budget)
+    extra = _read_yaml(file, scratch, issues, budget, secrets)
+    source.problems += scratch.problems
+    source.warnings += scratch.warnings
     if extra is None:
         return
     if not isinstance(extra, dict) or set(extra) - {"rules", "feeds"}:

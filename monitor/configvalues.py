@@ -20,17 +20,20 @@ MAX_DURATION_SECONDS = 100 * 366 * 86400  # ``now - retention`` must stay a date
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a number of seconds) to a timedelta.
+    """Parse ``90s``, ``10m``, ``1h30m``, ``2d`` (or a ``timedelta``) to a timedelta.
 
-    Raises ValueError for anything else and for more than 100 years, so that
-    ``now ± duration`` can never overflow a datetime (year 1..9999).
+    A bare number from YAML (``interval: 10``) is refused: whether it meant seconds
+    or minutes cannot be told, so the unit is required (docs/configuration.md). Code
+    passes a ``timedelta``. Raises ValueError for anything else and for more than 100
+    years, so that ``now ± duration`` can never overflow a datetime (year 1..9999).
     """
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        if value > MAX_DURATION_SECONDS:
-            raise ValueError(f"duration {value!r} is longer than 100 years")
-        return timedelta(seconds=value)
+    bare = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        bare = value.strip()
+    if bare is not None and float(bare) >= 0:
+        raise ValueError(f"{bare} is not a duration: write {bare}s, {bare}m, {bare}h or {bare}d")
     text = value.strip() if isinstance(value, str) else ""
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:

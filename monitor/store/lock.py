@@ -6,7 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from monitor.errors import StateLockedError
+from monitor.errors import MonitorError, StateLockedError
 
 
 class StateLock:
@@ -17,9 +17,15 @@ class StateLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise StateLockedError naming the holder's pid."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock or raise StateLockedError naming the holder's pid (MonitorError
+        when ``state_dir`` cannot be created or written)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # one line, not a traceback (`news-monitor check` says it too)
+            raise MonitorError(
+                f"cannot use state_dir {self.path.parent}: {exc.strerror} ({exc.filename})"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

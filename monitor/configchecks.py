@@ -1,0 +1,237 @@
+"""Checks of a whole config that catch, in ``check``, what would otherwise fail later.
+
+Each returns :class:`ConfigIssue` s located at the value at fault (the second of two
+duplicates): feeds listed twice, tags spelt in two cases, poll intervals that would
+hammer a public server, feed addresses the SSRF guard refuses at ``run``, webhook
+URLs that are empty or have no scheme, and a ``state_dir`` that cannot be created.
+None of them resolves a name or opens a connection: only literal addresses and
+``localhost`` are judged here (names are judged at connect time, feeds.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor.configsource import Path_, Source
+from monitor.errors import ConfigIssue, FetchError
+from monitor.ingest.urlguard import check_form, host_refusal
+from monitor.redact import redact_url
+
+if TYPE_CHECKING:
+    from monitor.config import FeedConfig, MonitorConfig
+
+# A public server polled more often than once a minute is being hammered; RSS
+# readers poll every 15-60 min and RSS 2.0 <ttl> is in minutes.
+MIN_PUBLIC_INTERVAL = timedelta(minutes=1)
+_LOOPBACK_NAME = re.compile(r"(?i)(.+\.)?localhost\.?")  # RFC 6761 section 6.3
+
+
+def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> list[ConfigIssue]:
+    """Duplicate feed URLs and names, tags differing only in case, intervals, addresses.
+
+    ``aside`` holds the feeds replaced by stand-ins (:mod:`monitor.configpartial`):
+    their URL is not theirs, so they are skipped.
+    """
+    issues: list[ConfigIssue] = []
+    urls: dict[str, int] = {}
+    names: dict[str, int] = {}
+    short_defaults = False
+    for i, feed in enumerate(config.feeds):
+        if ("feeds", i) in aside:
+            continue
+        first = urls.setdefault(feed.key, i)
+        if first != i:
+            where = _at(source, ("feeds", first, "url"))
+            msg = f"feed URL {redact_url(feed.url)} is listed twice (first at {where})"
+            issues.append(source.issue(("feeds", i, "url"), msg))
+        if feed.name is not None:
+            first = names.setdefault(feed.name, i)
+            if first != i:
+                where = _at(source, ("feeds", first, "name"))
+                msg = f"feed name {feed.name!r} is used twice (first at {where})"
+                issues.append(source.issue(("feeds", i, "name"), msg))
+        problem = interval_problem(config, feed)
+        if problem and (feed.interval is not None or not short_defaults):
+            short_defaults = short_defaults or feed.interval is None
+            path = (
+                ("feeds", i, "interval") if feed.interval is not None else ("defaults", "interval")
+            )
+            issues.append(source.issue(path, problem))
+        problem = address_problem(feed, _allow_private(config, feed))
+        if problem:
+            issues.append(source.issue(("feeds", i, "url"), problem))
+    return issues + list(_tag_case(config, source))
+
+
+def _at(source: Source, path: Path_) -> str:
+    mark = source.locate(path)
+    return f"{mark.file}:{mark.line}"
+
+
+def _allow_private(config: MonitorConfig, feed: FeedConfig) -> bool:
+    own = feed.allow_private_networks
+    return config.allow_private_networks if own is None else own
+
+
+def interval_problem(config: MonitorConfig, feed: FeedConfig) -> str | None:
+    """Why ``feed``'s poll interval is refused, or None.
+
+    Zero never works; under :data:`MIN_PUBLIC_INTERVAL` is allowed only for a feed
+    that hammers nobody else: a ``file:`` feed, or one on ``localhost`` or a literal
+    loopback/private address that ``allow_private_networks`` lets it reach (tests and
+    local bridges poll every second).
+    """
+    own = feed.interval is not None
+    interval = feed.interval if own else config.defaults.interval
+    key = "interval" if own else "defaults.interval"
+    if interval <= timedelta(0):
+        return f"{key} {_seconds(interval)}: a feed needs an interval above 0s (at least 1m)"
+    if interval >= MIN_PUBLIC_INTERVAL or _local(feed, _allow_private(config, feed)):
+        return None
+    return (
+        f"{key} {_seconds(interval)} for feed {feed.display_name!r} is shorter than 1m: a"
+        " public server would be polled every few seconds; use 1m or more (shorter only"
+        " for file: feeds and feeds on localhost or a private address with"
+        " allow_private_networks)"
+    )
+
+
+def _seconds(interval: timedelta) -> str:
+    return f"{interval.total_seconds():g}s"
+
+
+def _local(feed: FeedConfig, allow_private: bool) -> bool:
+    if feed.url.lower().startswith("file:"):
+        return True
+    if not allow_private:
+        return False
+    try:
+        host = check_form(feed.url)
+    except FetchError:
+        return False
+    if _LOOPBACK_NAME.fullmatch(host):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
+def address_problem(feed: FeedConfig, allow_private: bool) -> str | None:
+    """Why ``run`` would refuse ``feed``'s URL (the SSRF rule, urlguard.py), or None.
+
+    Only the URL's form, literal IP addresses and ``localhost`` names: no DNS.
+    """
+    if feed.url.lower().startswith("file:"):
+        return None
+    try:
+        host = check_form(feed.url)
+    except FetchError as exc:
+        return f"feed URL refused: {exc}"
+    reason = host_refusal(host, host if allow_private else None)
+    if reason is None and not allow_private and _LOOPBACK_NAME.fullmatch(host):
+        reason = f"{host} is a loopback name"
+    if reason is None:
+        return None
+    shown = redact_url(feed.url)
+    if "metadata" in reason:
+        return f"feed URL {shown}: {reason}: always refused"
+    return (
+        f"feed URL {shown}: {reason}: `run` refuses it unless allow_private_networks: true"
+        " (on the feed or at the top level)"
+    )
+
+
+def _tag_case(config: MonitorConfig, source: Source) -> Iterator[ConfigIssue]:
+    """Tags are compared exactly; ``Korea`` beside ``korea`` is a typo waiting to bite."""
+    spelling: dict[str, str] = {}
+    reported: set[str] = set()
+    for i, feed in enumerate(config.feeds):
+        for j, tag in enumerate(feed.tags):
+            first = spelling.setdefault(tag.casefold(), tag)
+            if first != tag and tag not in reported:
+                reported.add(tag)
+                msg = f"tag {tag!r} differs from tag {first!r} only in case: write one spelling"
+                yield source.issue(("feeds", i, "tags", j), msg)
+
+
+def webhook_url_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
+    """Empty or scheme-less Slack and webhook URLs (an empty ``${VAR}`` under systemd).
+
+    The value is a secret: messages never show it. Secrets this process could not
+    read (``secrets="optional"``) are not judged.
+    """
+    issues = []
+    for name, channel in config.channels.items():
+        key = {"slack": "webhook_url", "webhook": "url"}.get(channel.type)
+        path: Path_ = ("channels", name, key or "")
+        if key is None or path in source.unread:
+            continue
+        value = getattr(channel, key).get_secret_value().strip()
+        where = f"channels.{name}.{key}"
+        if not value:
+            refs = source.env_refs.get(path)
+            hint = f" (is the environment variable {', '.join(refs)} set?)" if refs else ""
+            issues.append(source.issue(path, f"{where} is empty{hint}"))
+        elif not re.match(r"(?i)https?://[^/?#\s]", value):
+            msg = f"{where} is not an http:// or https:// URL with a host (value not shown)"
+            issues.append(source.issue(path, msg))
+    return issues
+
+
+def state_dir_problem(state_dir: Path) -> tuple[str, bool] | None:
+    """Why ``state_dir`` cannot hold the state, as ``(message, is_error)``, or None.
+
+    Nothing is created. A directory that exists but that this user may not write is
+    a warning only (the service may run as another user, as systemd's
+    ``DynamicUser=`` does); one that cannot be created at all is an error.
+    """
+    path = state_dir.absolute()
+    try:
+        if path.exists():
+            if not path.is_dir():
+                return f"state_dir {state_dir} is not a directory", True
+            if not os.access(path, os.W_OK | os.X_OK):
+                who = f"uid {os.getuid()}"
+                return f"state_dir {state_dir} is not writable by this user ({who})", False
+            return None
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+    except OSError as exc:
+        return f"state_dir {state_dir} cannot be used: {exc.strerror}", True
+    if not parent.is_dir():
+        return f"state_dir {state_dir} cannot be created: {parent} is not a directory", True
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return (
+            f"state_dir {state_dir} cannot be created: {parent} is not writable"
+            f" (uid {os.getuid()})",
+            True,
+        )
+    return None
+
+
+def known_names(names: list[str], limit: int = 20) -> str:
+    """The names an unknown reference could have meant: ``a, b, c`` (at most
+    ``limit``, then ``… (N more)``), or ``none defined``."""
+    shown = ", ".join(str(n) for n in names[:limit]) or "none defined"
+    return shown + (f" … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def duplicate_rule_names(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
+    """A rule name used twice, at its second use: names key matches, alerts and ``--rule``."""
+    first: dict[str, int] = {}
+    issues = []
+    for i, rule in enumerate(config.rules):
+        j = first.setdefault(rule.name, i)
+        if j != i:
+            where = _at(source, ("rules", j, "name"))
+            msg = f"rule name {rule.name!r} is used twice (first at {where})"
+            issues.append(source.issue(("rules", i, "name"), msg))
+    return issues

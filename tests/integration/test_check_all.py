@@ -1,0 +1,272 @@
+"""`check` reports every mistake in one run (issue #15 point 4), and tolerates
+secrets it cannot read where the service can (point 2): the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+GOOD = """\
+state_dir: ./state
+feeds:
+  - url: file:feed.xml
+    name: sample
+    tags: [korea]
+rules:
+  - name: pompeo
+    query: 'Pompeo AND Pyongyang'
+    notify: [console]
+    feeds: [tag:korea]
+channels:
+  console: {type: console}
+"""
+
+FEED_2 = "    tags: [korea]\n"  # the line after which a second feed is added
+RULE_2 = "    feeds: [tag:korea]\n"  # the line after which a second rule is added
+CHANNEL_2 = "  console: {type: console}\n"
+
+# (id, replace this, with this, expected "LINE:COL", message part)
+CASES = [
+    (
+        "bare number",
+        "    name: sample\n",
+        "    name: sample\n    interval: 10\n",
+        "5:15",
+        "10 is not a duration: write 10s, 10m",
+    ),
+    (
+        "public feed hammered",
+        "  - url: file:feed.xml\n    name: sample\n",
+        "  - url: https://news.example/rss\n    name: sample\n    interval: 1s\n",
+        "5:15",
+        "interval 1s for feed 'sample' is shorter than 1m",
+    ),
+    ("zero interval", "    name: sample\n", "    name: sample\n    interval: 0s\n", "5:15", "0s"),
+    (
+        "empty slack URL",
+        CHANNEL_2,
+        CHANNEL_2 + '  team: {type: slack, webhook_url: "${SLACK_URL}"}\n',
+        "13:36",
+        "channels.team.webhook_url is empty (is the environment variable SLACK_URL set?)",
+    ),
+    (
+        "scheme-less webhook URL",
+        CHANNEL_2,
+        CHANNEL_2 + "  hook: {type: webhook, url: hooks.example.com/T1/x}\n",
+        "13:30",
+        "channels.hook.url is not an http:// or https:// URL",
+    ),
+    (
+        "private feed address",
+        "url: file:feed.xml",
+        "url: http://192.168.1.10/rss",
+        "3:10",
+        "192.168.1.10 is a private address: `run` refuses it unless allow_private_networks: true",
+    ),
+    (
+        "localhost feed",
+        "url: file:feed.xml",
+        "url: http://localhost:8080/rss",
+        "3:10",
+        "localhost is a loopback name: `run` refuses it unless allow_private_networks",
+    ),
+    (
+        "state_dir cannot be created",
+        "state_dir: ./state",
+        "state_dir: ./blocker/state",
+        "1:12",
+        "state_dir blocker/state cannot be created: ",
+    ),
+    (
+        "same feed URL twice",
+        FEED_2,
+        FEED_2 + "  - url: file:feed.xml\n    name: copy\n",
+        "6:10",
+        "feed URL file:feed.xml is listed twice (first at {config}:3)",
+    ),
+    (
+        "same feed name twice",
+        FEED_2,
+        FEED_2 + "  - url: file:other.xml\n    name: sample\n",
+        "7:11",
+        "feed name 'sample' is used twice (first at {config}:4)",
+    ),
+    (
+        "tags differing in case",
+        FEED_2,
+        FEED_2 + "  - url: file:other.xml\n    tags: [Korea]\n",
+        "7:12",
+        "tag 'Korea' differs from tag 'korea' only in case",
+    ),
+    (
+        "unknown tag lists the known ones",
+        "feeds: [tag:korea]",
+        "feeds: [tag:japan]",
+        "10:13",
+        "unknown feed 'tag:japan' (tags: korea)",
+    ),
+    (
+        "duplicate rule name at the second one",
+        RULE_2,
+        RULE_2 + "  - name: pompeo\n    query: Kim\n",
+        "11:11",
+        "rule name 'pompeo' is used twice (first at {config}:7)",
+    ),
+]
+
+
+def write(tmp_path: Path, text: str, name: str = "monitor.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "before,after,where,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_each_mistake_is_caught_by_check(tmp_path, before, after, where, message):
+    assert before in GOOD
+    (tmp_path / "blocker").write_text("a file where state_dir needs a folder\n")
+    path = write(tmp_path, GOOD.replace(before, after))
+    result = run_cli("check", "--config", str(path), cwd=tmp_path, env={"SLACK_URL": ""})
+    assert result.returncode == 1, result.stdout
+    expected = f"{path}:{where}: "
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith(expected) and message.format(config=path) in line for line in lines
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_good_config_passes(tmp_path):
+    result = run_cli("check", "--config", str(write(tmp_path, GOOD)), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "state").exists()  # check creates no state
+
+
+MAIN = """\
+state_dir: ./blocker/state
+include: [rules.d/*.yaml]
+defaults:
+  interval: 10
+feeds:
+  - url: https://news.example/rss
+    name: wire
+    interval: 1s
+    tags: [Korea]
+  - url: http://127.0.0.1:8080/feed.xml
+    name: wire
+    tags: [korea]
+rules:
+  - name: pompeo
+    query: 'Pompeo AND (Pyongyang'
+    notify: [console, pager]
+    feeds: [tag:japan]
+channels:
+  console: {type: console}
+  team: {type: slack, webhook_url: "${SLACK_URL}"}
+  archive: {type: webhook, url: archive.example/hook}
+"""
+
+INCLUDED = """\
+rules:
+  - name: pompeo
+    query: Kim
+  - name: loose
+    query: x
+    urgent: maybe
+"""
+
+
+def test_every_mistake_of_main_file_and_include_in_one_run(tmp_path):
+    """Issue #15: seven mistakes took three runs. Now: one run, every stage that can
+    run (validation, variables, feeds, rule syntax, references, state_dir), sorted."""
+    (tmp_path / "blocker").write_text("")
+    (tmp_path / "rules.d").mkdir()
+    included = write(tmp_path, INCLUDED, "rules.d/korea.yaml")
+    path = write(tmp_path, MAIN)
+    result = run_cli("check", "--config", str(path), cwd=tmp_path, env={"SLACK_URL": ""})
+    assert result.returncode == 1
+    expected = [
+        (path, "1:12", "state_dir blocker/state cannot be created"),
+        (path, "4:13", "10 is not a duration"),
+        (path, "8:15", "interval 1s for feed 'wire' is shorter than 1m"),
+        (path, "10:10", "127.0.0.1 is a loopback address: `run` refuses it unless allow_private"),
+        (path, "11:11", "feed name 'wire' is used twice"),
+        (path, "12:12", "tag 'korea' differs from tag 'Korea' only in case"),
+        (path, "15:24", "rule 'pompeo': unclosed '(' (query column 12)"),
+        (path, "16:23", "rule 'pompeo' notifies unknown channel 'pager'"),
+        (path, "17:13", "unknown feed 'tag:japan' (tags: Korea, korea)"),
+        (path, "20:36", "channels.team.webhook_url is empty (is the environment variable"),
+        (path, "21:33", "channels.archive.url is not an http:// or https:// URL"),
+        (included, "2:11", f"rule name 'pompeo' is used twice (first at {path}:14)"),
+        (included, "6:13", "valid boolean"),
+    ]
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(expected), result.stderr
+    for line, (file, where, message) in zip(lines, expected, strict=True):
+        assert line.startswith(f"{file}:{where}: ") and message in line, (line, message)
+
+
+def test_short_intervals_stay_allowed_where_nobody_is_hammered(tmp_path):
+    """The escape hatch tests and local bridges use: file: feeds, and loopback or
+    private literal addresses (or localhost) that allow_private_networks lets in."""
+    text = GOOD.replace(
+        FEED_2,
+        FEED_2
+        + textwrap.indent(
+            textwrap.dedent("""\
+            - {url: "file:fast.xml", interval: 1s}
+            - {url: "http://127.0.0.1:9/feed.xml", interval: 2s, allow_private_networks: true}
+            - {url: "http://localhost:9/feed.xml", interval: 500ms, allow_private_networks: true}
+            """),
+            "  ",
+        ),
+    )
+    result = run_cli("check", "--config", str(write(tmp_path, text)), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_run_with_a_state_dir_that_cannot_be_created_says_so_in_one_line(tmp_path):
+    (tmp_path / "blocker").write_text("")
+    (tmp_path / "feed.xml").write_text(RSS)
+    path = write(tmp_path, GOOD.replace("./state", "./blocker/state"))
+    result = run_cli("run", "--once", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "news-monitor: cannot use state_dir blocker/state: Not a directory (blocker/state)"
+    ]
+
+
+RSS = "<rss version='2.0'><channel><title>t</title><link>http://x.example/</link></channel></rss>"
+SECRET_CHANNEL = (
+    "  mail: {type: email, from: a@example.org, to: [b@example.org],"
+    " smtp: {host: 127.0.0.1, password_file: /run/credentials/news-monitor.service/smtp}}\n"
+)
+
+
+def test_a_secret_only_the_service_can_read_is_a_warning_for_check_an_error_for_run(tmp_path):
+    """The admin shell beside a unit with LoadCredential=: the credential file does not
+    exist there. check (and status) carry on with a warning; run needs it."""
+    (tmp_path / "feed.xml").write_text(RSS)
+    first = run_cli("run", "--once", "--config", str(write(tmp_path, GOOD)), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr  # a state for status to read
+    path = write(tmp_path, GOOD.replace(CHANNEL_2, CHANNEL_2 + SECRET_CHANNEL))
+    secret = "/run/credentials/news-monitor.service/smtp"
+    check = run_cli("check", "--config", str(path), cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert check.stderr.splitlines() == [
+        f"{path}:13:104: warning: cannot read secret file {secret} (the service reads it at"
+        " start): No such file or directory"
+    ]
+    assert "1 warnings" in check.stdout
+    status = run_cli("status", "--config", str(path), cwd=tmp_path)
+    assert status.returncode == 0 and f"cannot read secret file {secret}" in status.stderr
+    run = run_cli("run", "--once", "--config", str(path), cwd=tmp_path)
+    assert run.returncode == 2
+    assert f"{path}:13:104: cannot read secret file {secret}: No such file" in run.stderr
+    assert "Traceback" not in run.stderr + status.stderr + check.stderr
