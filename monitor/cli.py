@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 the command ran and found a problem (check errors, no match in
 test-rule, a failed send-test); 2 it could not run (bad config, bad arguments,
-state locked).
+state locked). ``run --once`` also: 3 a channel could not deliver (a message left
+retrying or failed, a channel disabled), 4 every feed failed (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-dir", metavar="DIR", help=STATE_DIR_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", parents=[common], help="run the daemon in the foreground")
-    run.add_argument("--once", action="store_true", help="one pass: poll, deliver all, exit")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass, then exit (3: a channel did not deliver, 4: all feeds failed)",
+    )
     sub.add_parser("check", parents=[common], help="validate config, rules, templates, examples")
     rule = sub.add_parser(
         "test-rule", parents=[common], help="run one query over feeds or documents"

@@ -26,10 +26,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import health, metrics
 from monitor.config import MonitorConfig, find_config_path
+from monitor.delivery import DeliveryReport
 from monitor.errors import ConfigError
 from monitor.jobs import Couriers, feed_trigger, prune_job, schedule_channels, schedule_feeds
 from monitor.logs import set_level
-from monitor.pipeline import run_once
+from monitor.pipeline import PollReport, run_once
 from monitor.redact import redact_url
 from monitor.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
 from monitor.runtime import Runtime, build_runtime
@@ -43,15 +44,19 @@ DRAIN_SECONDS = 20
 PRUNE_HOURS = 6
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
+EXIT_UNDELIVERED = 3  # run --once: a channel could not deliver (docs/operations.md)
+EXIT_ALL_FEEDS_FAILED = 4  # run --once: every feed's poll failed
 __all__ = ["JOB_DEFAULTS", "Daemon", "run_daemon"]
 
 
 async def run_daemon(
     config: MonitorConfig, *, once: bool = False, config_path: str | Path | None = None
-) -> None:
+) -> int:
     """Run until SIGTERM/SIGINT (or one pass with ``once``), holding the state lock.
 
     ``config_path`` is the ``--config`` argument, so SIGHUP re-reads the same file.
+    Returns the exit code: 0, or for ``once`` :data:`EXIT_ALL_FEEDS_FAILED` /
+    :data:`EXIT_UNDELIVERED` (:func:`once_exit_code`).
     """
     lock = StateLock(config.state_dir)
     lock.acquire()
@@ -59,14 +64,43 @@ async def run_daemon(
     try:
         if once:
             polls, deliveries = await run_once(rt)
-            failed = sum(1 for p in polls if not p.ok)
-            sent = sum(d.sent for d in deliveries)
-            log.info("once: feeds=%d failed=%d messages_sent=%d", len(polls), failed, sent)
-            return
+            return once_exit_code(polls, deliveries)
         await Daemon(rt, find_config_path(str(config_path) if config_path else None)).serve()
+        return 0
     finally:
         await rt.aclose()
         lock.release()
+
+
+def once_exit_code(polls: list[PollReport], deliveries: list[DeliveryReport]) -> int:
+    """``run --once``'s exit code, logged with the pass's counts, so a timer sees failure.
+
+    :data:`EXIT_ALL_FEEDS_FAILED` when there were feeds and every poll failed (nothing
+    new can have been found); else :data:`EXIT_UNDELIVERED` when a channel could not
+    deliver: a message left retrying or failed in this pass, a channel disabled by its
+    destination, or a delivery round stopped by an internal error; else 0.
+    """
+    failed_feeds = sum(1 for p in polls if not p.ok)
+    undelivered = [d for d in deliveries if d.retrying or d.failed or d.disabled or d.error]
+    if polls and failed_feeds == len(polls):
+        code = EXIT_ALL_FEEDS_FAILED
+    elif undelivered:
+        code = EXIT_UNDELIVERED
+    else:
+        code = 0
+    log.log(
+        logging.WARNING if code else logging.INFO,
+        "once: feeds=%d failed=%d messages_sent=%d retrying=%d failed_messages=%d "
+        "channels_undelivered=%s exit=%d",
+        len(polls),
+        failed_feeds,
+        sum(d.sent for d in deliveries),
+        sum(d.retrying for d in deliveries),
+        sum(d.failed for d in deliveries),
+        ",".join(d.channel for d in undelivered) or "-",
+        code,
+    )
+    return code
 
 
 class Daemon:

@@ -99,7 +99,7 @@ async def _deliver_locked(
                 failed += 1
             continue
         except DeliveryError as exc:
-            outcome = _failed_attempt(rt, channel, message, exc, now)
+            outcome = _failed_attempt(rt, channel, message, exc, now, once=ignore_backoff)
             if outcome != "failed":
                 retrying = int(outcome == "retry")
                 return DeliveryReport(
@@ -200,8 +200,13 @@ def _failed_attempt(
     message: MessageState,
     exc: DeliveryError,
     now: datetime,
+    *,
+    once: bool = False,
 ) -> str:
     """Record a failed attempt: ``"disabled"``, ``"retry"`` (with backoff) or ``"failed"``.
+
+    ``once`` (``run --once``): no retry happens in this process, so the log says the
+    message waits for the next run rather than naming a backoff nobody waits for.
 
     ``max_age`` fails a message only after an attempt made at or past its deadline
     failed (retries are scheduled no later than the deadline), so a wall clock set
@@ -219,12 +224,14 @@ def _failed_attempt(
         delay = backoff_seconds(attempt, exc.retry_after)
         next_attempt = min(now + timedelta(seconds=delay), deadline)
         rt.outbox.mark_retry(message.id, str(exc), next_attempt, now)
+        delay_seconds = (next_attempt - now).total_seconds()
+        when = "retry at the next run" if once else f"retry in {delay_seconds:.0f}s"
         log.warning(
-            "channel=%s message=%s attempt=%d failed, retry in %.0fs: %s",
+            "channel=%s message=%s attempt=%d failed, %s: %s",
             channel,
             message.id,
             attempt,
-            (next_attempt - now).total_seconds(),
+            when,
             exc,
         )
         metrics.delivery_failed(channel, retrying=True)

@@ -111,7 +111,7 @@ def test_preview_shows_pending_without_sending(tmp_path, http_server):
     )
     # poll without delivering: the daemon's --once delivers; so poll via a failing hook first
     http_server.respond_post("/hook", (503, {}, "down"))
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 3
     posts = len(http_server.requests_to("/hook"))
     for fmt, needle in (("text", "Pyongyang soon"), ("html", "<strong>"), ("json", '"version": 1')):
         shown = run_cli("preview", "--format", fmt, "--config", str(config), cwd=tmp_path)
@@ -139,7 +139,7 @@ def test_send_test_reports_the_destination_answer(tmp_path, http_server):
 
 def test_status_after_a_failing_feed(tmp_path, http_server):
     config = local_config(tmp_path, http_server.url("/gone.xml?token=hunter2"))
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 4
     human = run_cli("status", "--config", str(config), cwd=tmp_path)
     assert "FAILING x1" in human.stdout and "HTTP 404" in human.stdout
     report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)

@@ -223,9 +223,9 @@ def test_410_disables_the_channel_until_retry(tmp_path, http_server):
         tmp_path / "monitor.yaml", config_dict(tmp_path, {"hook": hook(http_server)})
     )
     write_feed(tmp_path / "feed.xml", [rss_item(1)])
-    assert run_cli("run", "--once", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "-c", str(config), cwd=tmp_path).returncode == 3
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2)])
-    assert run_cli("run", "--once", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "-c", str(config), cwd=tmp_path).returncode == 3
     assert len(http_server.requests) == 1  # disabled: the second run sent nothing
     status = run_cli("status", "-c", str(config), cwd=tmp_path).stdout
     assert "DISABLED since" in status and "HTTP 410" in status and "pending 2" in status

@@ -66,7 +66,7 @@ def test_run_once_refuses_a_feed_advertised_on_another_private_host(tmp_path, ht
     http_server.route("/", page_advertising(f"http://localhost:{http_server.port}/feed.xml"))
     config = config_for(tmp_path, {"name": "page", "url": http_server.url("/")})
     result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
-    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
     assert not http_server.requests_to("/feed.xml")  # nothing sent to the other host
     assert TITLE not in result.stdout  # no alert
     error = feed_errors(tmp_path, config)["page"]

@@ -92,9 +92,9 @@ def test_retry_of_a_dead_letter_whose_stories_were_pruned(tmp_path, http_server)
     http_server.respond_post("/after", (503, {}, b"busy"), (503, {}, b"busy"), OK)
     route_rules(tmp_path, http_server)
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
-    assert cli(tmp_path, "run", "--once").returncode == 0  # both retrying
+    assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     time.sleep(2.2)  # retention is 1 s, stored to the second
-    assert cli(tmp_path, "run", "--once").returncode == 0  # hook: 400, a dead letter
+    assert cli(tmp_path, "run", "--once").returncode == 3  # hook: 400, a dead letter
     # That run pruned item-1 (no pending alert), but kept the dead letter (failed now).
     retry = cli(tmp_path, "retry", "hook")
     assert retry.returncode == 0, retry.stderr
@@ -116,11 +116,11 @@ def test_a_message_that_cannot_be_built_fails_alone(tmp_path, http_server):
     http_server.respond_post("/after", (503, {}, b"busy"), OK)
     route_rules(tmp_path, http_server)
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
-    assert cli(tmp_path, "run", "--once").returncode == 0
+    assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # damaged state
         db.execute("UPDATE items SET data = 'not json' WHERE item_key LIKE '%item-1%'")
     once = cli(tmp_path, "run", "--once")
-    assert once.returncode == 0 and "Traceback" not in once.stderr, once.stderr
+    assert once.returncode == 3 and "Traceback" not in once.stderr, once.stderr
     assert guids(posted(http_server, "/after")[-1]) == ["item-2"]
     (dead,) = status(tmp_path)["dead_letters"]
     assert "cannot build the message: JSONDecodeError" in dead["error"]
@@ -131,11 +131,11 @@ def test_an_unexpected_error_in_one_channel_spares_the_next(tmp_path, http_serve
     http_server.respond_post("/after", (503, {}, b"busy"), OK)
     route_rules(tmp_path, http_server)
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
-    assert cli(tmp_path, "run", "--once").returncode == 0
+    assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # damaged state
         db.execute("UPDATE messages SET created_at = 'garbage' WHERE channel = 'hook'")
     once = cli(tmp_path, "run", "--once")
-    assert once.returncode == 0 and "Traceback" not in once.stderr, once.stderr
+    assert once.returncode == 3 and "Traceback" not in once.stderr, once.stderr
     assert "channel=hook delivery round stopped by an internal error: ValueError" in once.stderr
     assert guids(posted(http_server, "/after")[-1]) == ["item-2"]
 
@@ -212,7 +212,7 @@ def test_413_for_one_story_fails_that_message_only(tmp_path, http_server):
     http_server.respond_post("/hook", too_large_above(3000))
     save(tmp_path, {"hook": hook(http_server)})
     write_feed(tmp_path / "feed.xml", [big_item(1, 8000), rss_item(2, rule_word="Flash")])
-    assert cli(tmp_path, "run", "--once").returncode == 0
+    assert cli(tmp_path, "run", "--once").returncode == 3  # a dead letter
     accepted = [r for r in http_server.requests_to("/hook") if len(r.body) <= 3000]
     assert [g for r in accepted for g in guids(json.loads(r.body))] == ["item-2"]
     (dead,) = status(tmp_path)["dead_letters"]
@@ -223,7 +223,7 @@ def test_retry_re_forms_a_dead_letter_under_the_current_max_items(tmp_path, http
     http_server.respond_post("/hook", (400, {}, b"bad request"), OK)
     save(tmp_path, {"hook": hook(http_server)})
     write_feed(tmp_path / "feed.xml", [rss_item(n) for n in range(1, 7)])
-    assert cli(tmp_path, "run", "--once").returncode == 0  # one message of 6: a dead letter
+    assert cli(tmp_path, "run", "--once").returncode == 3  # one message of 6: a dead letter
     save(tmp_path, {"hook": hook(http_server, max_items=2)})
     assert "1 dead letter queued again" in cli(tmp_path, "retry", "hook").stdout
     assert cli(tmp_path, "run", "--once").returncode == 0

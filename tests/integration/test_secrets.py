@@ -92,7 +92,7 @@ def test_no_canary_in_logs_status_preview_or_send_test(tmp_path, secret_config):
     cfg = ("--config", str(config))
     seen: dict[str, str] = {}
     once = run_cli("run", "--once", "--log-level", "debug", *cfg, cwd=tmp_path, env=env)
-    assert once.returncode == 0, once.stderr
+    assert once.returncode == 3, once.stderr  # channels failed
     seen["run --once"] = once.stdout + once.stderr
     assert "HTTP 401" in once.stderr and "HTTP 500" in once.stderr and "404" in once.stderr
     again = run_cli("run", "--once", "--log-format", "json", *cfg, cwd=tmp_path, env=env)
@@ -131,7 +131,7 @@ def test_no_canary_in_logs_status_preview_or_send_test(tmp_path, secret_config):
 
 def test_no_canary_in_the_database(tmp_path, secret_config):
     config, env = secret_config
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path, env=env).returncode == 0
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path, env=env).returncode == 3
     data = state_bytes(tmp_path / "state")
     assert b"HTTP 401" in data  # the errors are there, without their secrets
     assert [n for n, v in CANARIES.items() if v.encode() in data] == []
