@@ -31,9 +31,10 @@ OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
 
 # Matches whose item was first seen at its feed's first poll and whose story has no
 # alert for the rule on any channel: backfill held them back. Driven from the feeds'
-# first polls, so the outbox is searched only for those few matches.
+# first polls (CROSS JOIN keeps this join order, sqlite.org/optoverview.html), so the
+# outbox is searched only for those few matches.
 BASELINE = (
-    "SELECT m.rule, m.created_at FROM feeds f "  # CROSS JOIN: this order (sqlite.org/optoverview)
+    "SELECT m.rule, m.created_at FROM feeds f "
     "CROSS JOIN items i ON i.feed_url = f.url AND i.first_seen = f.first_polled "
     "CROSS JOIN matches m ON m.item_id = i.id WHERE m.created_at >= ? AND NOT EXISTS "
     "(SELECT 1 FROM outbox o WHERE o.story_id = i.story_id AND o.rule = m.rule)"
@@ -117,6 +118,7 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
     )
     rows = conn.execute(f"{query} LIMIT ?", (*params, filters.limit)).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM ({query})", params).fetchone()[0]
+    channels = [r[0] for r in conn.execute("SELECT DISTINCT channel FROM outbox")]
     out = []
     for row in rows:
         entry = {
@@ -125,7 +127,7 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
             **_item(row),
             "terms": json.loads(row["match"]).get("terms", []),
             "story": _story(conn, row["story_id"], row["item_id"]),
-            "channels": alerts(conn, row["story_id"], row["rule"]),
+            "channels": alerts(conn, row["story_id"], row["rule"], channels),
         }
         entry["baseline"] = bool(row["first_poll"]) and not entry["channels"]
         out.append(entry)
@@ -150,14 +152,21 @@ def split_baseline(
     return out
 
 
-def alerts(conn: sqlite3.Connection, story_id: int, rule: str) -> list[dict[str, Any]]:
-    """Per channel, the alert of (story, rule): its status, message, when and why."""
+def alerts(
+    conn: sqlite3.Connection, story_id: int, rule: str, channels: list[str]
+) -> list[dict[str, Any]]:
+    """Per channel, the alert of (story, rule): its status, message, when and why.
+
+    ``channels``: every channel in the outbox, so that each row is found through the
+    outbox's (channel, story, rule) index rather than by a scan.
+    """
+    marks = ",".join("?" * len(channels))
     rows = conn.execute(
         "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, o.attempts, "
         "o.next_attempt, COALESCE(o.last_error, g.last_error) AS last_error "
         "FROM outbox o LEFT JOIN messages g ON g.id = o.message_id "
-        "WHERE o.story_id = ? AND o.rule = ? ORDER BY o.channel",
-        (story_id, rule),
+        f"WHERE o.channel IN ({marks}) AND o.story_id = ? AND o.rule = ? ORDER BY o.channel",
+        (*channels, story_id, rule),
     )
     return [
         {
