@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from monitor.statusinfo import (
 from monitor.store.deadletters import PRUNED, requeue
 from monitor.store.history import NO_COUNTS, split_baseline
 from monitor.store.outbox import Outbox
-from monitor.store.sqlite import FeedState, Store
+from monitor.store.sqlite import FeedState, NoStateError, Store
 from monitor.store.status import channel_summary, dead_letters, rule_counts
 
 
@@ -117,7 +118,11 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     then what the database knows (the daemon runs on the config it loaded before).
     Exit 1: the command ran and found a problem."""
     issues = [str(issue) for issue in error.issues]
-    store = Store.open(without_config(path), create=False)
+    try:
+        store = Store.open(without_config(path), create=False)
+    except NoStateError:
+        print("\n".join(banner(issues)), file=sys.stderr)  # both problems, then exit 2
+        raise
     try:
         report = report_from_store(store, datetime.now(UTC))
         report["config"] = config_state(store)

@@ -116,6 +116,11 @@ def test_status_with_a_broken_config_prints_the_state_under_a_banner(tmp_path):
     report = status_json("--config", str(config), cwd=tmp_path)
     assert report["config_error"][0].startswith(f"{config}:{line}:")
     assert [f["name"] for f in report["feeds"]] == ["full"]
+    elsewhere = tmp_path / "no-state-here"
+    shown = run_cli("status", "--config", str(config), "--state-dir", str(elsewhere), cwd=tmp_path)
+    assert shown.returncode == 2 and not elsewhere.exists()
+    assert shown.stderr.startswith(f"CONFIG ERROR: {config}:{line}:")
+    assert shown.stderr.endswith(f"news-monitor: {NO_STATE.format(elsewhere)}\n")
 
 
 def test_a_failed_reload_is_recorded_for_status_and_metrics(tmp_path):
