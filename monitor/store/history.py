@@ -32,12 +32,14 @@ OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
 # Matches whose item was first seen at its feed's first poll and whose story has no
 # alert for the rule on any channel: backfill held them back. Driven from the feeds'
 # first polls (CROSS JOIN keeps this join order, sqlite.org/optoverview.html), so the
-# outbox is searched only for those few matches.
+# outbox is searched only for those few matches, each through its (channel, story,
+# rule) index: the channels are listed once.
 BASELINE = (
     "SELECT m.rule, m.created_at FROM feeds f "
     "CROSS JOIN items i ON i.feed_url = f.url AND i.first_seen = f.first_polled "
     "CROSS JOIN matches m ON m.item_id = i.id WHERE m.created_at >= ? AND NOT EXISTS "
-    "(SELECT 1 FROM outbox o WHERE o.story_id = i.story_id AND o.rule = m.rule)"
+    "(SELECT 1 FROM outbox o WHERE o.channel IN (SELECT DISTINCT channel FROM outbox) "
+    "AND o.story_id = i.story_id AND o.rule = m.rule)"
 )
 
 
