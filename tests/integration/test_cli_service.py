@@ -167,10 +167,11 @@ def test_status_shows_each_channel_next_digest_in_its_time_zone(tmp_path):
     channels = {
         "morning": {"type": "console", "schedule": "cron: 0 7 * * *", "timezone": "Asia/Seoul"},
         "hourly": {"type": "console", "schedule": "every: 1h"},
+        "daily": {"type": "console", "schedule": "every: 1d"},
         "now": {"type": "console"},
     }
     data = service_config(tmp_path, tmp_path / "state", channels=channels)
-    data["rules"][0]["notify"] = ["morning"]
+    data["rules"][0]["notify"] = ["morning", "hourly"]
     config = write_config(tmp_path / "monitor.yaml", data)
     assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
     before = datetime.now(ZoneInfo("Asia/Seoul"))
@@ -180,7 +181,11 @@ def test_status_shows_each_channel_next_digest_in_its_time_zone(tmp_path):
     expected = {f"    next digest: {day} 07:00 KST (Asia/Seoul)" for day in days}
     lines = shown.stdout.splitlines()
     assert expected & set(lines), shown.stdout
-    assert "    next digest: every 1h from the daemon's start" in lines
+    # every: ticks count from the daemon's start: estimated from the last message
+    hourly = {(before + timedelta(hours=1, minutes=m)).astimezone(UTC) for m in (-1, 0, 1)}
+    estimates = {f"    next digest: ~{t:%Y-%m-%d %H:%M} UTC (UTC)" for t in hourly}
+    assert estimates & set(lines), shown.stdout
+    assert "    next digest: every 1d from the daemon's start" in lines  # no message yet
     assert "    next digest: immediate" in lines
     report = status_json("--config", str(config), cwd=tmp_path)
     morning = next(c for c in report["channels"] if c["name"] == "morning")["next_digest"]
