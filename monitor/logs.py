@@ -7,11 +7,19 @@ shippers). Both pass the whole line, traceback included, through
 value are masked whatever the message says. Neither lets a control character
 through raw (a feed's title or a server's answer may hold terminal escape
 sequences): text lines show them as ``\\xNN``, JSON lines as ``\\u00NN``.
+
+In JSON, the ``key=value`` pairs a message starts with (``feed='Reuters' rule='korea'
+…``, ``channel=team message=ab12… …``) are also keys of their own, so journald and
+log shippers filter on ``feed``, ``rule``, ``channel``, ``message`` (the message id),
+``item``, ``attempt`` … without parsing text. Only the leading pairs count: what
+follows (a server's answer, a title) cannot add keys.
 """
 
 from __future__ import annotations
 
+import ast
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,6 +29,10 @@ from monitor.terminal import escape_controls, json_line
 
 LogFormat = Literal["text", "json"]
 NOISY = ("httpx", "httpcore", "apscheduler.scheduler", "apscheduler.executors")
+RESERVED = frozenset({"ts", "level", "logger", "msg", "exc"})
+MAX_FIELDS = 12
+# key=value: a Python string literal (what %r writes) or a token without spaces
+_FIELD = re.compile(r"""([a-z][a-z_]*)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s'"]\S*)(?:\s+|$)""")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -43,11 +55,41 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": redact_url(record.getMessage()),
         }
+        for key, value in message_fields(entry["msg"]).items():
+            entry.setdefault(key, value)
         if record.exc_info:
             entry["exc"] = redact_url(self.formatException(record.exc_info))
         elif record.exc_text:
             entry["exc"] = redact_url(record.exc_text)
         return json_line(entry)
+
+
+def message_fields(message: str) -> dict[str, str | int]:
+    """The ``key=value`` pairs ``message`` starts with (at most :data:`MAX_FIELDS`).
+
+    Quoted values (``feed=%r``) are unquoted; whole numbers become ints; an unquoted
+    value loses a trailing ``:`` or ``,`` (``message=ab12: …``). Parsing stops at the
+    first word that is not a pair.
+    """
+    fields: dict[str, str | int] = {}
+    position = 0
+    while len(fields) < MAX_FIELDS and (found := _FIELD.match(message, position)):
+        key, raw = found.group(1), found.group(2)
+        position = found.end()
+        if key in RESERVED:
+            continue
+        fields[key] = _field_value(raw)
+    return fields
+
+
+def _field_value(raw: str) -> str | int:
+    if raw[0] in "'\"":
+        try:
+            return str(ast.literal_eval(raw))
+        except (ValueError, SyntaxError):
+            return raw
+    value = raw.rstrip(":,")
+    return int(value) if value.isdigit() and len(value) < 19 else value
 
 
 def make_formatter(fmt: LogFormat = "text") -> logging.Formatter:

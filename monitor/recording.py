@@ -141,6 +141,18 @@ def _record_new(
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)
+    for match in matches:  # one line per match: its own feed/rule keys in JSON logs
+        log.log(
+            logging.INFO if alertable else logging.DEBUG,
+            "feed=%r rule=%r item=%r story=%d matched, %s",
+            feed.display_name,
+            match.rule,
+            item.id,
+            story_id,
+            f"alerts to {', '.join(rt.rule_channels[match.rule])}"
+            if alertable
+            else "not alerted (backfill)",
+        )
     return store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
 
 
