@@ -65,16 +65,21 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
 def _example_problems(
     config: MonitorConfig, source: Source, aside: set[Path_]
 ) -> tuple[list[ConfigIssue], int]:
-    """Rule examples that do not behave as written, and how many were run (rules
-    whose query does not compile or that were set aside are skipped)."""
+    """Rule examples that do not behave as written, and how many were run.
+
+    Only rules with examples are compiled again (each is matched alone), so a config
+    of 50,000 rules does not pay for a second rule set; rules set aside or whose
+    query does not compile (reported by cross_check) are skipped.
+    """
     valid = []
     for i, rule in enumerate(config.rules):
+        if ("rules", i) in aside or not (rule.examples.match or rule.examples.no_match):
+            continue
         try:
-            if ("rules", i) not in aside:
-                compile_query(rule.query)
-                valid.append(i)
+            compile_query(rule.query, stem=rule.stem)
         except RuleSyntaxError:
-            continue  # reported by cross_check
+            continue
+        valid.append(i)
     rules = RuleSet(
         [(config.rules[i].name, config.rules[i].query, config.rules[i].stem) for i in valid]
     )

@@ -42,7 +42,7 @@ from monitor.configchecks import (
     known_names,
     webhook_url_checks,
 )
-from monitor.configpartial import Path_, validate_all
+from monitor.configpartial import Path_, issue_from_pydantic, validate_all
 from monitor.configsource import Secrets, Source, read_config
 from monitor.configvalues import Backfill, Duration, Strict, parse_duration  # noqa: F401
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
@@ -289,35 +289,13 @@ def inspect(path: Path, secrets: Secrets = "required") -> Inspection:
         raise ConfigError([ConfigIssue(str(path), 1, 1, "config file not found")])
     data, source = read_config(path, secrets)
     config, errors, aside = validate_all(MonitorConfig, data)
-    issues = source.problems + [_issue_from_pydantic(err, source) for err in errors]
+    issues = source.problems + [issue_from_pydantic(err, source) for err in errors]
     if config is not None:
         register_secrets(config_secrets(config))  # masked in every log line and error from now on
         issues += cross_check(config, source, aside)
     main = str(path)
     issues.sort(key=lambda i: (i.file != main, i.file, i.line, i.col))
     return Inspection(config, source, issues, source.warnings, aside)
-
-
-def _issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
-    path: tuple[str | int, ...] = ()
-    for part in err["loc"]:
-        candidate = (*path, part)
-        if candidate in source.marks or candidate in source.key_marks:
-            path = candidate
-    kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
-    name = err["loc"][-1] if err["loc"] else ""
-    if kind == "extra_forbidden":
-        return source.issue(path, f"unknown key {name!r}", key=True)
-    if kind == "missing":
-        return source.issue(path, f"missing required key {name!r}")
-    if kind == "union_tag_invalid":
-        kind_given = err["input"].get("type")
-        kinds = "console, email, slack, webhook or apprise"
-        msg = f"unknown channel type {kind_given!r}: use {kinds}"
-    elif kind == "union_tag_not_found":
-        msg = "missing required key 'type': use console, email, slack, webhook or apprise"
-    where = ".".join(str(p) for p in path)
-    return source.issue(path, f"{where}: {msg}" if where else msg)
 
 
 def cross_check(

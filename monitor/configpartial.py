@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-Path_ = tuple[str | int, ...]
+from monitor.configsource import Path_, Source
+from monitor.errors import ConfigIssue
+
 Model = TypeVar("Model", bound=BaseModel)
 MAX_ROUNDS = 4  # each round sets aside everything that failed; a stand-in never fails
 STAND_IN_URL = "file:/dev/null"
@@ -88,3 +90,27 @@ def _stand_in(section: str, index: int, raw: Any) -> dict[str, Any]:
         "name": name or f"(rule {index + 1})",
         "query": query if isinstance(query, str) and query.strip() else "x",
     }
+
+
+def issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
+    """A pydantic error as ``FILE:LINE:COL: message``, at the deepest path that has a
+    mark, in the config's words (``unknown key``, ``unknown channel type``)."""
+    path: Path_ = ()
+    for part in err["loc"]:
+        candidate = (*path, part)
+        if candidate in source.marks or candidate in source.key_marks:
+            path = candidate
+    kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
+    name = err["loc"][-1] if err["loc"] else ""
+    if kind == "extra_forbidden":
+        return source.issue(path, f"unknown key {name!r}", key=True)
+    if kind == "missing":
+        return source.issue(path, f"missing required key {name!r}")
+    if kind == "union_tag_invalid":
+        kind_given = err["input"].get("type")
+        kinds = "console, email, slack, webhook or apprise"
+        msg = f"unknown channel type {kind_given!r}: use {kinds}"
+    elif kind == "union_tag_not_found":
+        msg = "missing required key 'type': use console, email, slack, webhook or apprise"
+    where = ".".join(str(p) for p in path)
+    return source.issue(path, f"{where}: {msg}" if where else msg)
