@@ -270,3 +270,32 @@ def test_a_secret_only_the_service_can_read_is_a_warning_for_check_an_error_for_
     assert run.returncode == 2
     assert f"{path}:13:104: cannot read secret file {secret}: No such file" in run.stderr
     assert "Traceback" not in run.stderr + status.stderr + check.stderr
+
+
+def test_an_invalid_feed_or_channel_does_not_make_its_references_unknown(tmp_path):
+    """A part set aside for a validation error keeps its name: the rule that names
+    it gets no second, misleading error ("unknown feed 'sample'", "unknown channel
+    'console'"), while the rule's own syntax error is still reported."""
+    text = GOOD.replace("    name: sample\n", "    name: sample\n    interval: 5 minutes\n")
+    text = text.replace("feeds: [tag:korea]", "feeds: [sample, tag:korea]")
+    text = text.replace("{type: console}", "{type: console, timeout: soon}")
+    text = text.replace("AND Pyongyang", "AND (Pyongyang")
+    path = write(tmp_path, text)
+    result = run_cli("check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    where = [f"{path}:5:15", f"{path}:9:24", f"{path}:13:37"]
+    assert [line.split(": ")[0] for line in lines] == where, lines
+    assert "invalid duration '5 minutes'" in lines[0] and "unclosed '('" in lines[1]
+    assert "invalid duration 'soon'" in lines[2]
+
+
+def test_run_refuses_the_same_mistakes_with_the_same_location(tmp_path):
+    """run validates as check does: a loopback feed is refused before any poll, at
+    its line, naming allow_private_networks."""
+    path = write(tmp_path, GOOD.replace("url: file:feed.xml", "url: http://127.0.0.1:9/rss"))
+    run = run_cli("run", "--once", "--config", str(path), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith(f"{path}:3:10: feed URL http://127.0.0.1:9/rss: 127.0.0.1")
+    assert "allow_private_networks: true" in run.stderr
+    assert not (tmp_path / "state").exists()
