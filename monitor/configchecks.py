@@ -124,16 +124,18 @@ def _local(feed: FeedConfig, allow_private: bool) -> bool:
 
 
 def address_problem(feed: FeedConfig, allow_private: bool) -> str | None:
-    """Why ``run`` would refuse ``feed``'s URL (the SSRF rule, urlguard.py), or None.
+    """Why ``run`` would refuse ``feed``'s host (the SSRF rule, urlguard.py), or None.
 
-    Only the URL's form, literal IP addresses and ``localhost`` names: no DNS.
+    Only literal IP addresses and ``localhost`` names (no DNS). A URL of a form the
+    guard refuses (another IPv4 notation, a control character) is left to the poll,
+    where it fails its feed alone with its own message (feeds.md).
     """
     if feed.url.lower().startswith("file:"):
         return None
     try:
         host = check_form(feed.url)
-    except FetchError as exc:
-        return f"feed URL refused: {exc}"
+    except FetchError:
+        return None
     reason = host_refusal(host, host if allow_private else None)
     if reason is None and not allow_private and _LOOPBACK_NAME.fullmatch(host):
         reason = f"{host} is a loopback name"
