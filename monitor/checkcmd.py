@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from monitor import statedir
 from monitor.config import MonitorConfig, inspect
 from monitor.configchecks import state_dir_problem
 from monitor.configsource import Path_, Source
@@ -41,11 +42,16 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
         ]
         example_issues, examples = _example_problems(config, source, found.aside)
         issues += example_issues
-        state = state_dir_problem(config.state_dir)
+        forced = statedir.override()  # --state-dir, $NEWS_MONITOR_STATE_DIR
+        state = state_dir_problem(forced or config.state_dir)
         if state:
             where = source.issue(("state_dir",), state[0])
+            if forced:
+                given = f"{state[0]} (given by --state-dir or ${statedir.STATE_DIR_ENV})"
+                where = ConfigIssue(str(path), 1, 1, given)
             (issues if state[1] else found.warnings).append(where)
     issues.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
+    found.warnings.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
     for warning in found.warnings:
         print(
             f"{warning.file}:{warning.line}:{warning.col}: warning: {warning.message}",
@@ -57,7 +63,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     print(
         f"{path}: ok: {len(config.feeds)} feeds, {len(config.rules)} rules, "
         f"{len(config.channels)} channels, {examples} examples passed"
-        + (f", {len(found.warnings)} warnings" if found.warnings else "")
+        + (f", {len(found.warnings)} warning(s)" if found.warnings else "")
     )
     return 0
 

@@ -263,7 +263,7 @@ def test_a_secret_only_the_service_can_read_is_a_warning_for_check_an_error_for_
         f"{path}:13:104: warning: cannot read secret file {secret} (the service reads it at"
         " start): No such file or directory"
     ]
-    assert "1 warnings" in check.stdout
+    assert "1 warning(s)" in check.stdout
     status = run_cli("status", "--config", str(path), cwd=tmp_path)
     assert status.returncode == 0 and f"cannot read secret file {secret}" in status.stderr
     run = run_cli("run", "--once", "--config", str(path), cwd=tmp_path)
@@ -299,3 +299,14 @@ def test_run_refuses_the_same_mistakes_with_the_same_location(tmp_path):
     assert run.stderr.startswith(f"{path}:3:10: feed URL http://127.0.0.1:9/rss: 127.0.0.1")
     assert "allow_private_networks: true" in run.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_check_judges_the_state_dir_given_by_state_dir_option(tmp_path):
+    """``--state-dir`` overrides the config's (the unit's directory): check that one."""
+    (tmp_path / "blocker").write_text("")
+    path = write(tmp_path, GOOD)
+    given = str(tmp_path / "blocker" / "state")
+    result = run_cli("--state-dir", given, "check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{path}:1:1: state_dir {given} cannot be created: ")
+    assert "(given by --state-dir or $NEWS_MONITOR_STATE_DIR)" in result.stderr
