@@ -137,7 +137,7 @@ class _Reader:
                 return default
             if self.secrets == "optional":
                 self.source.unread.add(path)
-                message = f"environment variable {name} is not set here (the service's may be)"
+                message = f"environment variable {name} is not set here (the service's may set it)"
                 self.source.warnings.append(self.source.issue(path, message))
             else:
                 message = f"environment variable {name} is not set"
