@@ -66,7 +66,23 @@ def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> lis
         problem = address_problem(feed, _allow_private(config, feed))
         if problem:
             issues.append(source.issue(("feeds", i, "url"), problem))
-    return issues + list(_tag_case(config, source))
+    return issues + _adaptive_min(config, source, aside) + list(_tag_case(config, source))
+
+
+def _adaptive_min(config: MonitorConfig, source: Source, aside: set[Path_]) -> list[ConfigIssue]:
+    """``adaptive_min`` bounds an adaptive feed's interval as ``interval`` does a fixed one."""
+    shortest = config.defaults.adaptive_min
+    if shortest >= MIN_PUBLIC_INTERVAL:
+        return []
+    for i, feed in enumerate(config.feeds):
+        public = not _local(feed, _allow_private(config, feed))
+        if ("feeds", i) not in aside and config.feed_adaptive(feed) and public:
+            msg = (
+                f"defaults.adaptive_min {_seconds(shortest)} is shorter than 1m: adaptive feed"
+                f" {feed.display_name!r} on a public host could be polled that often"
+            )
+            return [source.issue(("defaults", "adaptive_min"), msg)]
+    return []
 
 
 def _at(source: Source, path: Path_) -> str:

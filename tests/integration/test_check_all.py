@@ -45,6 +45,14 @@ CASES = [
         "5:15",
         "interval 1s for feed 'sample' is shorter than 1m",
     ),
+    (
+        "adaptive_min too short for a public feed",
+        "state_dir: ./state\nfeeds:\n  - url: file:feed.xml\n",
+        "state_dir: ./state\ndefaults: {adaptive: true, adaptive_min: 5s}\n"
+        "feeds:\n  - url: https://news.example/rss\n",
+        "2:42",
+        "defaults.adaptive_min 5s is shorter than 1m: adaptive feed 'sample'",
+    ),
     ("zero interval", "    name: sample\n", "    name: sample\n    interval: 0s\n", "5:15", "0s"),
     (
         "empty slack URL",
