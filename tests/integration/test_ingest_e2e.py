@@ -44,8 +44,8 @@ def health_config(tmp_path, http_server) -> dict:
 def test_a_failing_feed_raises_one_operator_alert_per_streak(tmp_path, http_server):
     http_server.route("/broken.xml", "<html>maintenance</html>", status=500)
     config = write_config(tmp_path / "monitor.yaml", health_config(tmp_path, http_server))
-    for _ in range(3):
-        assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    for _ in range(3):  # 4: every feed failed (the operator alert is still sent)
+        assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 4
     (alert,) = http_server.requests_to("/ops")
     (story,) = json.loads(alert.body)["items"]
     assert story["rules"] == ["feed-health"] and "'broken'" in story["title"]
@@ -57,8 +57,8 @@ def test_a_failing_feed_raises_one_operator_alert_per_streak(tmp_path, http_serv
 def test_gone_feed_is_disabled_and_shown(tmp_path, http_server):
     http_server.route("/broken.xml", "gone", status=410)
     config = write_config(tmp_path / "monitor.yaml", health_config(tmp_path, http_server))
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 4
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 4
     assert len(http_server.requests_to("/broken.xml")) == 1  # not polled again
     human = run_cli("status", "--config", str(config), cwd=tmp_path).stdout
     assert "broken: DISABLED since" in human and "410" in human

@@ -56,7 +56,7 @@ def test_email_and_slack_show_local_time_with_the_zone(
     config = seed_config(
         tmp_path, http_server, {"mail": email, "team": slack}, timezone="Asia/Seoul"
     )
-    http_server.respond_post("/slack", "ok")
+    http_server.respond_post("/slack", (200, {}, "ok"))
 
     run_once(config, tmp_path)
 

@@ -230,7 +230,8 @@ def test_big_feed_without_the_raised_limit_names_the_setting(tmp_path, big_serve
     assert_clean_error(result, "10485760-byte limit", "after decompression", "defaults.max_bytes")
 
     config = big_config(tmp_path, url)
-    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    # 4: every feed failed (run --once's documented exit code)
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 4
     report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
     (feed,) = report["feeds"]
     assert feed["consecutive_failures"] == 1 and "defaults.max_bytes" in feed["last_error"]
