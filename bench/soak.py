@@ -137,9 +137,19 @@ class QuietServer(ThreadingHTTPServer):
 
 
 def make_config(
-    state: Path, port: int, feeds: int, interval: str, metrics_port: int, smtp_port: int
+    state: Path,
+    port: int,
+    feeds: int,
+    interval: str,
+    metrics_port: int,
+    smtp_port: int,
+    dedup: dict[str, str],
 ) -> dict:
-    """500 feeds (every 10th hostile), three rules, seven channels (five hostile)."""
+    """500 feeds (every 10th hostile), three rules, seven channels (five hostile).
+
+    ``dedup``: the ``dedup:`` section (a short window and retention show where memory
+    levels off within the soak; the defaults hold 3 and 30 days of items).
+    """
     entries = []
     for n in range(feeds):
         kind = HOSTILE[(n // 10) % len(HOSTILE)] if n % 10 == 9 else "feed"
@@ -168,6 +178,7 @@ def make_config(
         "metrics": f"127.0.0.1:{metrics_port}",
         "defaults": {"interval": interval, "timeout": "3s", "max_bytes": 1048576},
         "feeds": entries,
+        "dedup": dedup,
         "rules": [
             {"name": "pompeo", "query": "Pompeo AND Pyongyang", "notify": everywhere},
             {"name": "end-of-war", "query": "end-of-war declaration", "notify": everywhere},
@@ -318,6 +329,8 @@ def main() -> int:
     parser.add_argument("--interval", default="15s", help="poll interval of every feed")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--log", type=Path, help="keep the daemon's log here")
+    parser.add_argument("--window", help="dedup.window, e.g. 10m (default: the product's)")
+    parser.add_argument("--retention", help="dedup.retention, e.g. 20m")
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -334,6 +347,11 @@ def main() -> int:
                     args.interval,
                     metrics_port,
                     hanging_smtp(),
+                    {
+                        k: v
+                        for k, v in (("window", args.window), ("retention", args.retention))
+                        if v
+                    },
                 )
             )
         )
@@ -380,6 +398,7 @@ def main() -> int:
         "minutes": args.minutes,
         "feeds": args.feeds,
         "interval": args.interval,
+        "dedup": {"window": args.window, "retention": args.retention},
         "exit_code": code,
         "log": levels,
         "summary": summarize(samples, warmup),

@@ -28,7 +28,14 @@ from monitor import health, metrics
 from monitor.config import MonitorConfig, find_config_path
 from monitor.delivery import DeliveryReport
 from monitor.errors import ConfigError
-from monitor.jobs import Couriers, feed_trigger, prune_job, schedule_channels, schedule_feeds
+from monitor.jobs import (
+    Couriers,
+    feed_trigger,
+    prune_job,
+    prune_seconds,
+    schedule_channels,
+    schedule_feeds,
+)
 from monitor.logs import set_level
 from monitor.pipeline import PollReport, run_once
 from monitor.redact import redact_url
@@ -41,7 +48,6 @@ from monitor.store.status import record_config_loaded, record_reload_failed
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
-PRUNE_HOURS = 6
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
 EXIT_UNDELIVERED = 3  # run --once: a channel could not deliver (docs/operations.md)
@@ -131,7 +137,10 @@ class Daemon:
         schedule_feeds(self.scheduler, self.rt, self.polls, couriers=self.couriers)
         self._apply_channel_jobs(set(self.rt.config.channels))
         self.scheduler.add_job(
-            prune_job, IntervalTrigger(hours=PRUNE_HOURS), args=(self.rt,), id="prune"
+            prune_job,
+            IntervalTrigger(seconds=prune_seconds(self.rt.config)),
+            args=(self.rt,),
+            id="prune",
         )
         self.scheduler.add_job(
             self._health,

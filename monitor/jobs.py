@@ -26,6 +26,7 @@ __all__ = [
     "Couriers",
     "feed_trigger",
     "prune_job",
+    "prune_seconds",
     "schedule_channels",
     "schedule_feeds",
 ]
@@ -89,6 +90,15 @@ async def _poll_job(
     job = scheduler.get_job(f"feed:{feed.url}") if scheduler is not None else None
     if job is not None and report.next_poll is not None:
         job.modify(next_run_time=report.next_poll)
+
+
+def prune_seconds(config: MonitorConfig) -> float:
+    """How often old state is pruned: a quarter of the shorter of ``dedup.window`` and
+    ``dedup.retention``, between 1 minute and 6 hours, so what is kept past its time
+    stays within a quarter of it (a 20m retention is not held for 6 hours).
+    """
+    shortest = min(config.dedup.window, config.dedup.retention).total_seconds()
+    return min(max(shortest / 4, 60.0), 6 * 3600.0)
 
 
 async def prune_job(rt: Runtime) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.config import MonitorConfig
 from monitor.daemon import JOB_DEFAULTS
+from monitor.jobs import prune_seconds
 from monitor.scheduling import MAX_SLEEP, ClockWatch, SteadyScheduler, shift_jobs
 
 
@@ -145,3 +148,18 @@ def test_jump_listeners_hear_each_jump():
 
     asyncio.run(scenario())
     assert heard == [-3600]
+
+
+@pytest.mark.parametrize(
+    ("dedup", "seconds"),
+    [
+        ({}, 6 * 3600),  # 3-day window, 30-day retention: every 6 hours
+        ({"window": "20m", "retention": "1h"}, 300),  # a quarter of the window
+        ({"window": "1d", "retention": "40m"}, 600),  # a quarter of the retention
+        ({"window": "1m", "retention": "2m"}, 60),  # never more than once a minute
+    ],
+)
+def test_pruning_follows_the_shortest_of_window_and_retention(dedup, seconds):
+    """A 20-minute retention is not kept for 6 hours (the old fixed interval)."""
+    config = MonitorConfig.model_validate({"dedup": dedup})
+    assert prune_seconds(config) == seconds
