@@ -15,32 +15,18 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import AppriseChannel
+from monitor.config.channels import APPRISE_INSTALL_HINT as INSTALL_HINT
+from monitor.config.channels import AppriseChannel, scheme_host
+from monitor.config.channels import apprise_available as available
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
 from monitor.notify.views import one_line
 
-INSTALL_HINT = "install the extra: pip install 'news-monitor[apprise]'"
 _MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
 _ANGLE_MENTION = re.compile(r"<(?=[@!#])")
 _SECRET_PART = re.compile(r"[^/:@?&=#;,]{6,}")
-
-
-def available() -> bool:
-    """Whether the ``apprise`` package is installed (and imports)."""
-    try:
-        import apprise  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def scheme_host(url: str) -> str:
-    """``scheme://host`` of an Apprise URL: all a message may show of it."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}"
 
 
 def redact(text: str, urls: list[str]) -> str:
@@ -57,20 +43,6 @@ def redact(text: str, urls: list[str]) -> str:
 def defuse(text: str) -> str:
     """Feed text made harmless for chat services: no ``@everyone``, ``<@id>``, ``<!here>``."""
     return _ANGLE_MENTION.sub("<\u200b", _MENTION.sub("@\u200b", text))
-
-
-def check_channel(config: AppriseChannel) -> list[tuple[str, str]]:
-    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL."""
-    if not available():
-        return [("type", f"channel type 'apprise' needs the apprise package: {INSTALL_HINT}")]
-    import apprise
-
-    problems = []
-    for url in config.urls:
-        text = url.get_secret_value()
-        if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
-            problems.append(("urls", f"not a supported Apprise URL: {scheme_host(text)}"))
-    return problems
 
 
 class AppriseNotifier:

@@ -7,7 +7,7 @@ hit is a retryable :class:`DeliveryError` ("timeout: no answer from HOST within 
 
 Every attempt is registered while it runs: :func:`overrun` lists attempts that kept
 going past their deadline (cancellation did not stop them) and :func:`last_started`
-says when a channel last tried, so :mod:`monitor.health` can tell a stalled channel
+says when a channel last tried, so :mod:`monitor.service.health` can tell a stalled channel
 from a busy one.
 """
 

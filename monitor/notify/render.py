@@ -3,7 +3,7 @@
 Templates run in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
 ``StrictUndefined`` and see only plain values (dicts, lists, strings), built by
 :func:`monitor.notify.views.digest_view`. A user's ``templates_dir`` is searched before the built-in
-``monitor/templates``; if a user template fails, the error is logged and the
+``templates/`` (:func:`builtin_dir`); if a user template fails, the error is logged and the
 built-in template is used, so a bad template never stops alerts. A user template
 that runs past 2 s or 4 Mi characters counts as failed (:mod:`monitor.notify.sandbox`).
 
@@ -18,13 +18,14 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from monitor.boundedfile import FileRejected
+from monitor.config.boundedfile import FileRejected
 from monitor.models import Digest, Highlight, Item, Story
 from monitor.notify.sandbox import (
     BoundedEnvironment,
@@ -36,7 +37,18 @@ from monitor.notify.views import SUBJECT_MAX, digest_view, localtime, one_line
 
 log = logging.getLogger("monitor.notify")
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+def builtin_dir() -> Path:
+    """Where the shipped templates are: ``monitor/templates`` in an installed package
+    (``pyproject.toml`` maps the repository's ``templates/`` there), else ``templates/``
+    at the top of the source tree this module runs from."""
+    installed = resources.files("monitor").joinpath("templates")
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+BUILTIN_DIR = builtin_dir()
 SUBJECT_TEMPLATE = "subject.txt.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
 HTML_TEMPLATE = "digest.html.j2"

@@ -40,7 +40,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import MAX_RANGE, SandboxedEnvironment
 
-from monitor.boundedfile import read_regular_file
+from monitor.config.boundedfile import read_regular_file
 
 RENDER_SECONDS = 2.0  # wall clock, one render of one template
 MAX_OUTPUT_CHARS = 4 * 1024 * 1024  # one rendered template

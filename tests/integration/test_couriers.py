@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 
 from monitor.config import MonitorConfig
-from monitor.jobs import Couriers
-from monitor.jobs import _poll_job as poll_job
 from monitor.runtime import build_runtime
+from monitor.service.jobs import Couriers
+from monitor.service.jobs import _poll_job as poll_job
 from tests.conftest import seed_feed
 from tests.integration.slow_servers import RawServer, trickle
 

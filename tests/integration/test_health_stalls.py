@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 
-from monitor import health
 from monitor.config import MonitorConfig
 from monitor.delivery import deliver_channel
 from monitor.notify.post import post
 from monitor.pipeline import poll_feed
 from monitor.runtime import Runtime, build_runtime
-from monitor.scheduling import SteadyScheduler
+from monitor.service import health
+from monitor.service.scheduling import SteadyScheduler
 from tests.conftest import seed_feed
 from tests.integration.slow_servers import RawServer, trickle
 from tests.servers import HttpServer, free_port

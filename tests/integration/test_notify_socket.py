@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 
-from monitor.daemon import DRAIN_SECONDS
+from monitor.service.daemon import DRAIN_SECONDS
 from tests.conftest import write_config
 from tests.integration.daemon_helpers import DaemonProcess
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import MonitorConfig
-from monitor.jobs import _poll_job as poll_job
-from monitor.jobs import schedule_feeds
 from monitor.pipeline import PollReport, poll_feed
 from monitor.runtime import build_runtime
-from monitor.scheduling import SteadyScheduler
+from monitor.service.jobs import _poll_job as poll_job
+from monitor.service.jobs import schedule_feeds
+from monitor.service.scheduling import SteadyScheduler
 from tests.conftest import seed_feed
 
 

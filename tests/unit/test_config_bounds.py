@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.configsource import Source
+from monitor.config.source import Source
 from tests.conftest import SEED, run_cli
 
 LIMIT_SECONDS = 60  # far above a bounded failure (about 1 s), far below a hang

@@ -6,7 +6,7 @@ import copy
 from datetime import timedelta
 
 from monitor.config import MonitorConfig
-from monitor.configpartial import STAND_IN_URL, validate_all
+from monitor.config.partial import STAND_IN_URL, validate_all
 
 
 def test_parts_with_errors_are_set_aside_and_the_rest_is_kept():

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.scheduling import cron_trigger
+from monitor.service.scheduling import cron_trigger
 
 # (zone, first local day of the walk, the day of the change)
 FALL_BACK = [("America/New_York", "2026-11-01"), ("Europe/London", "2026-10-25")]

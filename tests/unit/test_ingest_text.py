@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from monitor.cli.sources import document_item
 from monitor.dedup import item_key
 from monitor.ingest.charset import decode_document
 from monitor.ingest.entities import repair_entities
@@ -14,7 +15,6 @@ from monitor.ingest.htmltext import field_text, html_to_text
 from monitor.ingest.normalize import normalize_feed
 from monitor.ingest.parse import parse_feed
 from monitor.models import FeedRef
-from monitor.sources import document_item
 
 URL = "http://127.0.0.1:1/feeds/f.xml"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)

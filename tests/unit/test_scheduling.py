@@ -14,9 +14,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import MonitorConfig
-from monitor.daemon import JOB_DEFAULTS
-from monitor.jobs import prune_seconds
-from monitor.scheduling import MAX_SLEEP, ClockWatch, SteadyScheduler, shift_jobs
+from monitor.service.daemon import JOB_DEFAULTS
+from monitor.service.jobs import prune_seconds
+from monitor.service.scheduling import MAX_SLEEP, ClockWatch, SteadyScheduler, shift_jobs
 
 
 class Clocks:

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from monitor.sdnotify import SystemdNotifier
+from monitor.service.sdnotify import SystemdNotifier
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """What each ``news-monitor`` subcommand does; :mod:`monitor.cli` only dispatches here.
 
-``test-rule`` and ``fetch`` live in :mod:`monitor.itemcmds` and are re-exported here.
+``test-rule`` and ``fetch`` live in :mod:`monitor.cli.itemcmds` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,28 +14,28 @@ from typing import Any
 
 import yaml
 
-from monitor.checkcmd import cmd_check as cmd_check
-from monitor.config import MonitorConfig
-from monitor.daemon import run_daemon
-from monitor.errors import ConfigError, DeliveryError, MonitorError
-from monitor.historycmd import cmd_history as cmd_history
-from monitor.ingest.fetch import make_client
-from monitor.ingest.opml import read_opml
-from monitor.itemcmds import cmd_fetch as cmd_fetch
-from monitor.itemcmds import cmd_test_rule as cmd_test_rule
-from monitor.models import Digest
-from monitor.notify import build_notifier
-from monitor.notify.render import Renderer, send_test_digest
-from monitor.notify.webhook import build_body
-from monitor.redact import redact_url
-from monitor.statedir import without_config
-from monitor.statusinfo import (
+from monitor.cli.checkcmd import cmd_check as cmd_check
+from monitor.cli.historycmd import cmd_history as cmd_history
+from monitor.cli.itemcmds import cmd_fetch as cmd_fetch
+from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
+from monitor.cli.statusinfo import (
     banner,
     config_state,
     next_digest,
     reload_banner,
     report_from_store,
 )
+from monitor.config import MonitorConfig
+from monitor.config.statedir import without_config
+from monitor.errors import ConfigError, DeliveryError, MonitorError
+from monitor.ingest.fetch import make_client
+from monitor.ingest.opml import read_opml
+from monitor.models import Digest
+from monitor.notify import build_notifier
+from monitor.notify.render import Renderer, send_test_digest
+from monitor.notify.webhook import build_body
+from monitor.redact import redact_url
+from monitor.service.daemon import run_daemon
 from monitor.store.deadletters import PRUNED, requeue
 from monitor.store.history import NO_COUNTS, split_baseline
 from monitor.store.outbox import Outbox

@@ -18,13 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.configsource import Path_, Source
+from monitor.config.source import Path_, Source
 from monitor.errors import ConfigIssue, FetchError
 from monitor.ingest.urlguard import check_form, host_refusal
 from monitor.redact import redact_url
 
 if TYPE_CHECKING:
-    from monitor.config import FeedConfig, MonitorConfig
+    from monitor.config.models import FeedConfig, MonitorConfig
 
 # A public server polled more often than once a minute is being hammered; RSS
 # readers poll every 15-60 min and RSS 2.0 <ttl> is in minutes.
@@ -35,7 +35,7 @@ _LOOPBACK_NAME = re.compile(r"(?i)(.+\.)?localhost\.?")  # RFC 6761 section 6.3
 def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> list[ConfigIssue]:
     """Duplicate feed URLs and names, tags differing only in case, intervals, addresses.
 
-    ``aside`` holds the feeds replaced by stand-ins (:mod:`monitor.configpartial`):
+    ``aside`` holds the feeds replaced by stand-ins (:mod:`monitor.config.partial`):
     their URL is not theirs, so they are skipped.
     """
     issues: list[ConfigIssue] = []

@@ -16,10 +16,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from monitor import __version__, statedir
-from monitor.config import MonitorConfig, find_config_path, load
+from monitor import __version__
+from monitor.cli.historycmd import add_history_parser
+from monitor.config import MonitorConfig, find_config_path, load, statedir
 from monitor.errors import ConfigError, MonitorError
-from monitor.historycmd import add_history_parser
 from monitor.logs import setup_logging
 from monitor.terminal import PrintableStream
 
@@ -101,14 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``news-monitor`` and ``python -m monitor``."""
     args = build_parser().parse_args(argv)
     _printable_output()
-    if args.state_dir:  # the environment carries it to reloads (monitor.statedir)
+    if args.state_dir:  # the environment carries it to reloads (monitor.config.statedir)
         os.environ[statedir.STATE_DIR_ENV] = args.state_dir
     if args.command == "run":
         # Until the daemon installs its own handlers, SIGTERM means "do not start":
         # nothing is half-written yet (the store migrates in transactions).
         signal.signal(signal.SIGTERM, _stop_before_start)
     setup_logging(args.log_level or "info", args.log_format)
-    from monitor import commands
+    from monitor.cli import commands
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:

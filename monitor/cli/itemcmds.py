@@ -4,7 +4,7 @@ They fetch or read the sources they are given (feeds, files, stdin), so an analy
 can try a rule or look at a feed before it goes into the config. They use the
 config's limits (``defaults.timeout``, ``defaults.max_bytes``, the parse limits,
 ``allow_private_networks``), or the documented defaults when there is no config file,
-and parse in a worker as the daemon does (:mod:`monitor.sources`).
+and parse in a worker as the daemon does (:mod:`monitor.cli.sources`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.cli.sources import SourceLimits, parse_pool, read_feed, read_items, stdin_item
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
@@ -21,7 +22,6 @@ from monitor.ingest.urlguard import printable
 from monitor.models import Item, Match
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
-from monitor.sources import SourceLimits, parse_pool, read_feed, read_items, stdin_item
 from monitor.terminal import json_line
 
 __all__ = ["cmd_fetch", "cmd_test_rule"]

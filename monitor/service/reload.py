@@ -18,8 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor import statedir
-from monitor.config import FeedConfig, MonitorConfig, load_with_source
+from monitor.config import FeedConfig, MonitorConfig, load_with_source, statedir
 from monitor.errors import ConfigError, ConfigIssue
 from monitor.notify import Notifier
 from monitor.notify.render import Renderer

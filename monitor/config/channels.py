@@ -1,10 +1,15 @@
-"""Config models of the channels: schedules, quiet hours, console/email/Slack/webhook/apprise."""
+"""Config models of the channels: schedules, quiet hours, console/email/Slack/webhook/apprise.
+
+An apprise channel's URLs are checked here too (:func:`check_apprise_channel`), with the
+optional ``apprise`` package imported only then, so the config never imports a notifier.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -13,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from monitor.configvalues import Duration, Strict, parse_duration
+from monitor.config.values import Duration, Strict, parse_duration
 
 
 class Schedule(Strict):
@@ -171,3 +176,36 @@ Channel = Annotated[
     ConsoleChannel | EmailChannel | SlackChannel | WebhookChannel | AppriseChannel,
     Field(discriminator="type"),
 ]
+
+APPRISE_INSTALL_HINT = "install the extra: pip install 'news-monitor[apprise]'"
+
+
+def apprise_available() -> bool:
+    """Whether the ``apprise`` package is installed (and imports)."""
+    try:
+        import apprise  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def scheme_host(url: str) -> str:
+    """``scheme://host`` of an Apprise URL: all a message may show of it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}"
+
+
+def check_apprise_channel(config: AppriseChannel) -> list[tuple[str, str]]:
+    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL."""
+    if not apprise_available():
+        return [
+            ("type", f"channel type 'apprise' needs the apprise package: {APPRISE_INSTALL_HINT}")
+        ]
+    import apprise
+
+    problems = []
+    for url in config.urls:
+        text = url.get_secret_value()
+        if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
+            problems.append(("urls", f"not a supported Apprise URL: {scheme_host(text)}"))
+    return problems

@@ -4,9 +4,9 @@ The result is plain Python data plus a :class:`Source` that maps each path in th
 data (``("feeds", 0, "interval")``) to where it was written, so validation errors
 from pydantic can be reported as ``FILE:LINE:COL: message``.
 
-Every file is read bounded (:mod:`monitor.boundedfile`: regular files only, 4 MiB per
+Every file is read bounded (:mod:`monitor.config.boundedfile`: regular files only, 4 MiB per
 YAML file, 64 KiB per secret) and every YAML document is composed bounded
-(:mod:`monitor.configyaml`: aliases, expanded nodes, depth), so a hostile config
+(:mod:`monitor.config.yamlcomposer`: aliases, expanded nodes, depth), so a hostile config
 fails with a located message instead of hanging or filling memory.
 """
 
@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 import yaml
 
-from monitor.boundedfile import FileRejected, read_regular_file
-from monitor.configyaml import Budget, LimitError, bounded_loader
+from monitor.config.boundedfile import FileRejected, read_regular_file
+from monitor.config.yamlcomposer import Budget, LimitError, bounded_loader
 from monitor.errors import ConfigError, ConfigIssue
 
 Path_ = tuple[str | int, ...]

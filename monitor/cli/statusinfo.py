@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.configchannels import ChannelBase
+from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
-from monitor.scheduling import cron_trigger
+from monitor.service.scheduling import cron_trigger
 from monitor.store.codec import parse_ts
 from monitor.store.history import split_baseline
 from monitor.store.sqlite import Store
@@ -25,7 +25,7 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     """When ``channel`` next sends a digest, in its time zone.
 
     ``cron:`` is the next fire time of the schedule in the channel's ``timezone``
-    (the daemon's own trigger, :func:`monitor.scheduling.cron_trigger`); ``every:``
+    (the daemon's own trigger, :func:`monitor.service.scheduling.cron_trigger`); ``every:``
     ticks count from the daemon's start, which the database does not keep, so the next
     tick is estimated from the channel's last message (``approximate``); ``immediate``
     has no digest.

@@ -1,6 +1,6 @@
 """The jobs the daemon schedules: one per feed, one digest and one retry sweep per
 channel, the channels' couriers (delivery woken by a poll), and the pruning of old
-state. :mod:`monitor.daemon` owns the scheduler, the signals and reloads; this
+state. :mod:`monitor.service.daemon` owns the scheduler, the signals and reloads; this
 module only says what each job runs and when.
 """
 
@@ -19,7 +19,7 @@ from monitor.delivery import deliver_channel
 from monitor.notify.timing import sweep_seconds
 from monitor.pipeline import poll_feed, prune_state
 from monitor.runtime import Runtime
-from monitor.scheduling import cron_trigger
+from monitor.service.scheduling import cron_trigger
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",

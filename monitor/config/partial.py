@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.configsource import Path_, Source
+from monitor.config.source import Path_, Source
 from monitor.errors import ConfigIssue
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -3,14 +3,14 @@
 Each feed is a job at its interval (with jitter, first poll spread over a few
 seconds, at most ``ingest.max_parallel_fetches`` at once); each channel is a job at its
 schedule, and a poll that queued alerts wakes each channel's courier task rather than
-waiting for delivery (:class:`monitor.jobs.Couriers`), so a hung destination holds
+waiting for delivery (:class:`monitor.service.jobs.Couriers`), so a hung destination holds
 only its own channel. Late runs coalesce into one and are never dropped; clock jumps are
-absorbed (:mod:`monitor.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
+absorbed (:mod:`monitor.service.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
 in-flight polls and sends finish within :data:`DRAIN_SECONDS`, then close the store;
 SIGHUP (or a config file change with ``watch_config: true``) reloads the config,
 rules and templates, keeping the old ones if anything is invalid. systemd hears
 ``READY=1``, ``STATUS=``, ``RELOADING=1``, ``STOPPING=1`` and, while the health check
-passes, ``WATCHDOG=1`` (:mod:`monitor.sdnotify`, :mod:`monitor.health`).
+passes, ``WATCHDOG=1`` (:mod:`monitor.service.sdnotify`, :mod:`monitor.service.health`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,16 @@ from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor import health, metrics
+from monitor import metrics
 from monitor.config import MonitorConfig, find_config_path
 from monitor.delivery import DeliveryReport
 from monitor.errors import ConfigError
-from monitor.jobs import (
+from monitor.logs import set_level
+from monitor.pipeline import PollReport, run_once
+from monitor.redact import redact_url
+from monitor.runtime import Runtime, build_runtime
+from monitor.service import health
+from monitor.service.jobs import (
     Couriers,
     feed_trigger,
     prune_job,
@@ -36,13 +41,9 @@ from monitor.jobs import (
     schedule_channels,
     schedule_feeds,
 )
-from monitor.logs import set_level
-from monitor.pipeline import PollReport, run_once
-from monitor.redact import redact_url
-from monitor.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
-from monitor.runtime import Runtime, build_runtime
-from monitor.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
-from monitor.sdnotify import SystemdNotifier
+from monitor.service.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
+from monitor.service.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
+from monitor.service.sdnotify import SystemdNotifier
 from monitor.store.lock import StateLock
 from monitor.store.status import record_config_loaded, record_reload_failed
 

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from monitor.config import MonitorConfig
+from monitor.config.models import MonitorConfig
 
 STATE_DIR_ENV = "NEWS_MONITOR_STATE_DIR"
 _STATE_DIR_LINE = re.compile(r"^state_dir:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)

@@ -1,6 +1,6 @@
 """``news-monitor check``: every mistake of a config in one run (issue #15).
 
-Re-exported by :mod:`monitor.commands`, as the CLI finds every subcommand there.
+Re-exported by :mod:`monitor.cli.commands`, as the CLI finds every subcommand there.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from monitor import statedir
-from monitor.config import MonitorConfig, inspect
-from monitor.configchecks import state_dir_problem
-from monitor.configsource import Path_, Source
+from monitor.config import MonitorConfig, inspect, statedir
+from monitor.config.checks import state_dir_problem
+from monitor.config.source import Path_, Source
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
 from monitor.notify.render import Renderer
 from monitor.rules.index import RuleSet

@@ -4,7 +4,7 @@ YAML aliases let a few lines stand for a huge tree ("billion laughs": nine lines
 10⁹ nodes once every ``*alias`` is expanded), and an alias inside its own anchor
 stands for an endless one. PyYAML composes each anchored node once and hands out
 the same node for every alias, so the node graph stays small; it is reading it as
-a tree (:class:`monitor.configsource._Reader`) that would expand it. The composer
+a tree (:class:`monitor.config.source._Reader`) that would expand it. The composer
 here counts, while composing, how many nodes and how deep the tree will be once
 every alias is expanded, and stops with a :class:`LimitError` at the alias or node
 that crosses a limit, so the error can say ``FILE:LINE:COL``.

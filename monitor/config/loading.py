@@ -1,0 +1,136 @@
+"""Finding, reading, validating and cross-checking a config file: :func:`load`, :func:`inspect`.
+
+Reading YAML with positions lives in :mod:`monitor.config.source`, the models in
+:mod:`monitor.config.models`, checks over the whole config in :mod:`monitor.config.checks`;
+this module runs them in order and collects every problem as ``FILE:LINE:COL: message``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.config.channels import check_apprise_channel
+from monitor.config.checks import (
+    duplicate_rule_names,
+    feed_checks,
+    known_names,
+    webhook_url_checks,
+)
+from monitor.config.models import MonitorConfig
+from monitor.config.partial import Path_, issue_from_pydantic, validate_all
+from monitor.config.source import Secrets, Source, read_config
+from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
+from monitor.redact import config_secrets, register_secrets
+
+log = logging.getLogger(__name__)
+
+
+def find_config_path(explicit: str | None) -> Path:
+    """``--config``, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor, else ./config."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("NEWS_MONITOR_CONFIG"):
+        return Path(os.environ["NEWS_MONITOR_CONFIG"])
+    system = Path("/etc/news-monitor/monitor.yaml")
+    return system if system.exists() else Path("config/monitor.yaml")
+
+
+def load(path: Path, secrets: Secrets = "required") -> MonitorConfig:
+    """Read, validate and cross-check a config file; raise ConfigError listing every issue.
+
+    ``secrets="optional"`` is for commands that send nothing (``status``, ``preview``,
+    ``retry``, ``history``): a secret this process cannot read (a systemd credential
+    seen from an admin shell) is logged as a warning instead of failing the command.
+    """
+    return load_with_source(path, secrets)[0]
+
+
+def load_with_source(path: Path, secrets: Secrets = "required") -> tuple[MonitorConfig, Source]:
+    """Like :func:`load`, also returning where each value was written."""
+    found = inspect(path, secrets)
+    if found.errors or found.config is None:
+        raise ConfigError(found.errors)
+    for warning in found.warnings:
+        log.warning("config: %s", warning)
+    return found.config, found.source
+
+
+@dataclass
+class Inspection:
+    """Everything :func:`inspect` found in one pass (``check`` prints all of it)."""
+
+    config: MonitorConfig | None  # with stand-ins for invalid parts; None if unusable
+    source: Source
+    errors: list[ConfigIssue]  # sorted by file (the main one first), line, column
+    warnings: list[ConfigIssue]
+    aside: set[Path_]  # parts replaced by stand-ins (partial.py)
+
+
+def inspect(path: Path, secrets: Secrets = "required") -> Inspection:
+    """Read, validate and cross-check ``path``, collecting every error of every stage
+    that can run: YAML problems stop here (ConfigError), but validation errors, unset
+    variables, unreadable secrets and the whole-config checks are reported together.
+    """
+    if not path.exists():
+        raise ConfigError([ConfigIssue(str(path), 1, 1, "config file not found")])
+    data, source = read_config(path, secrets)
+    config, errors, aside = validate_all(MonitorConfig, data)
+    issues = source.problems + [issue_from_pydantic(err, source) for err in errors]
+    if config is not None:
+        register_secrets(config_secrets(config))  # masked in every log line and error from now on
+        issues += cross_check(config, source, aside)
+    main = str(path)
+    issues.sort(key=lambda i: (i.file != main, i.file, i.line, i.col))
+    return Inspection(config, source, issues, source.warnings, aside)
+
+
+def cross_check(
+    config: MonitorConfig, source: Source, aside: set[Path_] | None = None
+) -> list[ConfigIssue]:
+    """Checks that need the whole config: rule channels, rule feeds, query syntax,
+    duplicate names, and :mod:`monitor.config.checks` (``aside``: stand-ins to skip)."""
+    from monitor.rules.query import compile_query
+
+    aside = aside or set()
+    issues = feed_checks(config, source, aside) + webhook_url_checks(config, source)
+    issues += duplicate_rule_names(config, source)
+    health = config.health.channel
+    if health is not None and health not in config.channels:
+        issues.append(source.issue(("health", "channel"), f"unknown channel {health!r}"))
+    feed_names = {f.display_name for f in config.feeds}
+    tags = {t for f in config.feeds for t in f.tags}
+    for i, rule in enumerate(config.rules):
+        for j, channel in enumerate(config.rule_channels(rule) if rule.notify else []):
+            if channel not in config.channels:
+                known = ", ".join(config.channels) or "none defined"
+                msg = f"rule {rule.name!r} notifies unknown channel {channel!r} (channels: {known})"
+                issues.append(source.issue(("rules", i, "notify", j, "channel"), msg))
+        for j, selector in enumerate(rule.feeds):
+            tag = selector.removeprefix("tag:")
+            if (selector.startswith("tag:") and tag not in tags) or (
+                not selector.startswith("tag:") and selector not in feed_names
+            ):
+                known = known_names(sorted(tags if selector.startswith("tag:") else feed_names))
+                kind = "tags" if selector.startswith("tag:") else "feeds"
+                msg = f"rule {rule.name!r} watches unknown feed {selector!r} ({kind}: {known})"
+                issues.append(source.issue(("rules", i, "feeds", j), msg))
+        try:
+            compile_query(rule.query)
+        except RuleSyntaxError as exc:
+            quote = 1 if source.quoted.get(("rules", i, "query")) else 0
+            issues.append(
+                source.issue(
+                    ("rules", i, "query"),
+                    f"rule {rule.name!r}: {exc} (query column {exc.column})",
+                    col_offset=exc.column - 1 + quote,
+                )
+            )
+    for name, channel in config.channels.items():
+        unread = any(p[:2] == ("channels", name) for p in source.unread)
+        if channel.type == "apprise" and not unread:
+            for key, message in check_apprise_channel(channel):
+                issues.append(source.issue(("channels", name, key), message))
+    return issues
