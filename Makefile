@@ -11,12 +11,15 @@ $(BIN)/news-monitor: pyproject.toml
 		{ echo "news-monitor needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "python3 -m venv failed:" \
 		"on Debian/Ubuntu run: sudo apt-get install python3-venv"; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "news-monitor: installing into $(VENV) (first run only, about a minute) ..."
+	@# -qq: pip's and the build backend's notices (setuptools' editable-install banner) are
+	@# not for a user; errors are still printed, and a failed install stops make.
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e .
 	@touch $@
 
 $(VENV)/.test-deps: pyproject.toml $(BIN)/news-monitor
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install -qq -e '.[test]'
 	@touch $@
 
 run: $(BIN)/news-monitor  ## start the daemon in the foreground (Ctrl-C stops it)
