@@ -1,4 +1,4 @@
-"""configpartial.validate_all: every error, and still a config the cross-checks can read."""
+"""config.partial.validate_all: every error, and still a config the cross-checks can read."""
 
 from __future__ import annotations
 
