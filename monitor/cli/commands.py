@@ -21,6 +21,7 @@ from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
 from monitor.cli.statusinfo import (
     banner,
     config_state,
+    local_time,
     next_digest,
     reload_banner,
     report_from_store,
@@ -139,16 +140,17 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
         return 0
     for line in banner(report.get("config_error", [])) or reload_banner(report["config"]):
         print(line)
-    print("FEEDS")
+    tz = report.get("timezone", "UTC")
+    print(f"FEEDS (times in {tz})")
     for f in report["feeds"]:
         state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
         if f["state"] == "never polled":
             state = "never polled"
         if f["disabled_since"]:
-            state = f"DISABLED since {f['disabled_since']} (410 Gone)"
+            state = f"DISABLED since {local_time(f['disabled_since'], tz)} (410 Gone)"
         print(
-            f"  {f['name']}: {state}; last success {f['last_success'] or 'never'}; "
-            f"next poll {f['next_poll'] or '-'}"
+            f"  {f['name']}: {state}; last success {local_time(f['last_success'], tz)}; "
+            f"next poll {local_time(f['next_poll'], tz, '-')}"
         )
         if f["last_error"]:
             print(f"    last error: {f['last_error']}")
@@ -166,20 +168,22 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
     for c in report["channels"]:
         print(
             f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
-            f"last sent {c['last_sent'] or 'never'}"
+            f"last sent {local_time(c['last_sent'], tz)}"
             + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
         )
         if c["next_digest"]:
             print(f"    next digest: {c['next_digest']['text']}")
         if c.get("disabled"):
             print(
-                f"    DISABLED since {c['disabled']['since']}: {c['disabled']['reason']} "
+                f"    DISABLED since {local_time(c['disabled']['since'], tz)}: "
+                f"{c['disabled']['reason']} "
                 f"(alerts keep queueing; `news-monitor retry {c['name']}` re-enables)"
             )
     if report["dead_letters"]:
         print("DEAD LETTERS (`news-monitor retry CHANNEL` sends them again)")
         for d in report["dead_letters"]:
-            print(f"  {d['channel']} {d['id']}: failed {d['failed_at']}: {d['error']}")
+            failed = local_time(d["failed_at"], tz)
+            print(f"  {d['channel']} {d['id']}: failed {failed}: {d['error']}")
     return 0
 
 
@@ -230,6 +234,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         for n, c in config.channels.items()
     ]
     return {
+        "timezone": config.timezone,
         "config": config_state(store),
         "feeds": feeds,
         "rules": rules,

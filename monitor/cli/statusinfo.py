@@ -51,6 +51,21 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     return {"next": None, "timezone": tz, "approximate": False, "text": "immediate"}
 
 
+def local_time(stamp: str | datetime | None, tz: str, missing: str = "never") -> str:
+    """A UTC time, stored (``2026-11-30T07:55:18Z``) or aware, as ``2026-11-30 16:55 KST``
+    in ``tz`` (an IANA name; the config's ``timezone``), or ``missing`` when there is none.
+
+    Only the text of ``status`` shows local time; ``--json`` keeps UTC (issue #15).
+    """
+    moment = parse_ts(stamp) if isinstance(stamp, str) else stamp
+    if moment is None:
+        return missing
+    local = moment.astimezone(ZoneInfo(tz))
+    zone = local.strftime("%Z")
+    name = zone if zone and zone[0] not in "+-" else f"{zone} ({tz})"
+    return f"{local:%Y-%m-%d %H:%M} {name}"
+
+
 def _when(moment: datetime | None, tz: str) -> str:
     if moment is None:
         return "never (the schedule has no next time)"

@@ -110,7 +110,7 @@ def test_status_with_a_broken_config_prints_the_state_under_a_banner(tmp_path):
     lines = shown.stdout.splitlines()
     assert lines[0].startswith(f"CONFIG ERROR: {config}:{line}:")
     assert lines[0].endswith(BANNER_TAIL) and "rule 'pompeo'" in lines[0]
-    assert "FEEDS" in lines and "  full: ok;" in shown.stdout
+    assert "FEEDS (times in UTC)" in lines and "  full: ok;" in shown.stdout
     assert "  pompeo: 1 matches in 24 h" in shown.stdout
     assert "  hold: pending 0, failed 0, last sent 20" in shown.stdout
     report = status_json("--config", str(config), cwd=tmp_path)

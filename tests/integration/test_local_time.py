@@ -8,6 +8,7 @@ real SMTP sink, Slack posts to the same HTTP server.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,25 @@ def test_localtime_on_a_string_is_reported_by_check_and_falls_back(
     failures = [line for line in done.stderr.splitlines() if "localtime needs a datetime" in line]
     assert len(failures) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_status_text_shows_the_configured_zone_and_json_stays_utc(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    config = seed_config(tmp_path, http_server, {"out": {"type": "console"}}, timezone="Asia/Seoul")
+    run_once(config, tmp_path)
+
+    text = run_cli("status", "--config", str(config), cwd=tmp_path)
+    report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+
+    assert text.returncode == 0, text.stderr
+    assert "FEEDS (times in Asia/Seoul)" in text.stdout
+    (feed_line,) = [line for line in text.stdout.splitlines() if "JoongAng:" in line]
+    assert "last success 20" in feed_line and " KST;" in feed_line  # 2026-… HH:MM KST
+    assert "Z" not in feed_line.split("last success", 1)[1]
+    (channel_line,) = [line for line in text.stdout.splitlines() if "  out:" in line]
+    assert channel_line.rstrip().endswith("KST")
+    # JSON is for programs: UTC, as stored
+    assert report["timezone"] == "Asia/Seoul"
+    last_success = datetime.fromisoformat(report["feeds"][0]["last_success"])
+    assert last_success.utcoffset() == timedelta(0)
