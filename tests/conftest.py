@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.pgserver import PgServer, require_bindir
 from tests.servers import HttpServer, SmtpSink
 
 DATA = Path(__file__).parent / "data"
@@ -32,6 +34,36 @@ def smtp_sink() -> Iterator[SmtpSink]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
     with SmtpSink() as sink:
         yield sink
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL server for the session (tests/pgserver.py), with a database
+    ``test``; skipped without PostgreSQL, failed instead with ``CI=true``."""
+    with PgServer(require_bindir()) as server:
+        server.create_database("test")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server: PgServer) -> str:
+    """The libpq URL of the session's database ``test`` (unix socket, superuser)."""
+    return pg_server.url("test")
+
+
+_pg_db_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def pg_db(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, empty database ``t_<n>`` for one test; its URL. Dropped afterwards
+    (connections the test left open are ended)."""
+    name = f"t_{next(_pg_db_numbers)}"
+    url = pg_server.create_database(name)
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
 
 
 @pytest.fixture
