@@ -13,11 +13,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg  # in the test extra, like every test dependency
 import pytest
 
-from tests.pgserver import PgServer, find_bindir
-
-psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install -e '.[test]')")
+from tests.pgserver import PgServer, require_bindir
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +57,7 @@ def test_pg_db_is_a_fresh_database_for_each_test(pg_db: str):
 
 
 def test_a_stopped_server_leaves_nothing_behind():
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL not installed")
-    server = PgServer(bindir)
+    server = PgServer(require_bindir())
     with server:
         base = server.socket_dir
         url = server.create_database("gone")
