@@ -84,7 +84,9 @@ CLAIM = """
 
 def test_skip_locked_gives_two_open_transactions_disjoint_rows(pg_db: str):
     _jobs(pg_db, 10)
-    with psycopg.connect(pg_db) as a, psycopg.connect(pg_db) as b:
+    # a lock wait ends in an error, not a hung test, should a claim ever wait
+    waits = "-c lock_timeout=5s"
+    with psycopg.connect(pg_db, options=waits) as a, psycopg.connect(pg_db, options=waits) as b:
         # both transactions stay open: a's row locks are held while b claims
         got_a = [r[0] for r in a.execute(CLAIM, {"n": 3, "me": "a"})]
         got_b = [r[0] for r in b.execute(CLAIM, {"n": 3, "me": "b"})]
