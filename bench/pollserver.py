@@ -1,11 +1,14 @@
-"""The feed server of bench/poll.py: many synthetic feeds that change between cycles.
+"""The feed server of bench/poll.py and bench/peers.py: many synthetic feeds that change
+between cycles.
 
 Runs in its own process (``start_server``). Feed ``i`` has 20–100 items (50–150 KB)
-at cycle 0. At cycle 1, as real feeds do: half are unchanged (the same bytes, so a
-conditional GET gets 304), a third are re-rendered with no new entry (a new
-``lastBuildDate`` and whitespace, same items), the rest gain 1–3 new entries (the
-oldest drop off). ``GET /_cycle/N`` switches the cycle. Plain HTTP/1.1 keep-alive
-on asyncio streams, ETag = sha1 of the body, ``If-None-Match`` answered with 304.
+at cycle 0. At each later cycle ``c``, against cycle ``c - 1``, as real feeds do: half
+are unchanged (the same bytes, so a conditional GET gets 304), a third are re-rendered
+with no new entry (a new ``lastBuildDate`` and whitespace, same items), the rest gain
+1–3 new entries (the oldest drop off; how many is seeded by feed and cycle, so every
+run serves the same bytes). ``GET /_cycle/N`` switches the cycle. Plain HTTP/1.1
+keep-alive on asyncio streams, ETag = sha1 of the body, ``If-None-Match`` answered
+with 304.
 """
 
 from __future__ import annotations
@@ -65,17 +68,27 @@ def _item(feed: int, n: int, rng: random.Random, size: int) -> str:
     )
 
 
+def item_count(feed: int) -> int:
+    """How many items feed ``feed`` carries (the same at every cycle): 20–100."""
+    return random.Random(feed).randint(20, 100)
+
+
+def new_entries(feed: int, cycle: int) -> int:
+    """Entries feed ``feed`` gains at ``cycle`` against ``cycle - 1``: 0, or 1–3 (seeded)."""
+    if cycle < 1 or feed % 6 != 5:
+        return 0
+    return random.Random(f"new:{feed}:{cycle}").randint(1, 3)
+
+
 def feed_body(feed: int, cycle: int) -> bytes:
-    """The bytes of feed ``feed`` at ``cycle`` (0 or 1), deterministic."""
-    rng = random.Random(feed)
-    count = rng.randint(20, 100)
-    first = 1000
+    """The bytes of feed ``feed`` at ``cycle`` (0, 1, 2, …), deterministic."""
+    count = item_count(feed)
     kind = feed % 6  # 0-2 unchanged, 3-4 re-rendered, 5 new entries
+    first = 1000 + sum(new_entries(feed, c) for c in range(1, cycle + 1))
     build = "Wed, 15 Aug 2018 12:00:00 GMT"
     if cycle and kind >= 3:
-        build = "Wed, 15 Aug 2018 12:10:00 GMT"
-    if cycle and kind == 5:
-        first += 1 + feed % 3
+        minutes = 12 * 60 + 10 * cycle
+        build = f"Wed, 15 Aug 2018 {minutes // 60 % 24:02d}:{minutes % 60:02d}:00 GMT"
     size = (50_000 + (count - 20) * 1250) // count  # 50 KB at 20 items, 150 KB at 100
     items = []
     for n in range(first, first - count, -1):
@@ -91,8 +104,20 @@ def feed_body(feed: int, cycle: int) -> bytes:
 
 
 def _serve(sock: socket.socket, feeds: int, ready: multiprocessing.synchronize.Event) -> None:
-    bodies = {c: [feed_body(i, c) for i in range(feeds)] for c in (0, 1)}
-    etags = {c: [f'"{hashlib.sha1(b).hexdigest()}"' for b in bodies[c]] for c in (0, 1)}
+    bodies: dict[int, list[bytes]] = {}
+    etags: dict[int, list[str]] = {}
+
+    def build(cycle: int) -> None:
+        """Render ``cycle`` (kept: 0, 1 and the latest other one)."""
+        if cycle in bodies:
+            return
+        for old in [c for c in bodies if c > 1]:
+            del bodies[old], etags[old]
+        bodies[cycle] = [feed_body(i, cycle) for i in range(feeds)]
+        etags[cycle] = [f'"{hashlib.sha1(b).hexdigest()}"' for b in bodies[cycle]]
+
+    build(0)
+    build(1)
     state = {"cycle": 0}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -119,6 +144,7 @@ def _serve(sock: socket.socket, feeds: int, ready: multiprocessing.synchronize.E
     def _answer(path: str, if_none_match: str | None) -> tuple[str, bytes, str | None]:
         if path.startswith("/_cycle/"):
             state["cycle"] = int(path.rsplit("/", 1)[1])
+            build(state["cycle"])
             return "200 OK", b"ok", None
         try:
             feed = int(path.rsplit("/", 1)[1].removesuffix(".xml"))
