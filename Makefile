@@ -42,9 +42,12 @@ format: $(VENV)/.test-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.test-deps  ## benchmarks, results in bench/results.json
+bench: $(VENV)/.test-deps  ## benchmarks, results in bench/results.json and bench/peers.json
 	$(BIN)/python bench/run_all.py --json > bench/results.json
 	@cat bench/results.json
+	@# beside rss2email (installed once into bench/.peers/, about a minute), 200 feeds
+	$(BIN)/python bench/peers.py --quick --json > bench/peers.json
+	@cat bench/peers.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

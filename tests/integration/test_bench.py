@@ -56,3 +56,66 @@ def test_poll_benchmark_smoke():
     assert result["benchmark"] == "poll" and result["feeds"] == 24
     assert result["new_entries_agree"] and result["ours"]["not_modified"] == 12
     assert result["ratio_feeds_per_s_ours_over_competent"] > 0
+
+
+def test_peers_pure_parts(tmp_path, monkeypatch):
+    """bench/peers.py's configs and ratios, without rss2email or the network."""
+    import configparser
+    import importlib.util
+
+    import yaml
+
+    from monitor.config.loading import load
+
+    spec = importlib.util.spec_from_file_location("peers", REPO / "bench" / "peers.py")
+    peers = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "peers", peers)  # its dataclass looks itself up
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    spec.loader.exec_module(peers)
+
+    ours = peers.our_config(tmp_path / "state", "http://127.0.0.1:9", [0, 5], 2525)
+    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(ours))
+    config = load(tmp_path / "monitor.yaml")  # a config news-monitor accepts
+    assert [f.name for f in config.feeds] == ["feed-0", "feed-5"]
+    assert ours["defaults"]["backfill"] == 0
+    query = ours["rules"][0]["query"]
+    assert all(word in query for word in peers.WORDS)  # every bench item has one of them
+
+    theirs = configparser.ConfigParser()
+    theirs.read_string(peers.r2e_config("http://127.0.0.1:9", [0, 5], 2525))
+    assert theirs["DEFAULT"]["email-protocol"] == "smtp"
+    assert theirs["DEFAULT"]["smtp-server"] == "127.0.0.1:2525"
+    assert theirs["feed.feed-5"]["url"] == "http://127.0.0.1:9/5.xml"
+
+    assert peers.ratio(1.0, 4.0) == 0.25 and peers.ratio(1.0, 0) is None
+    run = peers.Run(cpu_s=1.0, wall_s=2.0, tree_rss_mb=100.0, largest_rss_mb=60.0)
+    half = peers.Run(cpu_s=0.5, wall_s=1.0, tree_rss_mb=50.0, largest_rss_mb=30.0)
+    side = {
+        "first_poll": peers.summarize([run]),
+        "steady": peers.summarize([run, run, half]),
+        "once_one_feed": peers.summarize([run]),
+        "state_bytes": 1000,
+    }
+    other = {
+        "first_poll": peers.summarize([half]),
+        "steady": peers.summarize([half]),
+        "once_one_feed": peers.summarize([half]),
+        "state_bytes": 250,
+    }
+    got = peers.ratios({"ours": side, "rss2email": other, "items_first_poll": 10})
+    assert got["cpu_ratio"] == 2.0 and got["wall_ratio"] == 2.0  # medians
+    assert got["rss_ratio"] == 2.0 and got["db_ratio"] == 4.0  # maxima; bytes
+    assert got["first_poll_cpu_ratio"] == 2.0 and got["once_one_feed_cpu_ratio"] == 2.0
+    assert got["db_bytes_per_item"] == 100.0 and got["rss2email_db_bytes_per_item"] == 25.0
+
+
+def test_pollserver_new_entries_are_one_to_three_and_seeded(monkeypatch):
+    """Changed feeds gain 1–3 entries per cycle, the same on every run."""
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from pollserver import feed_body, new_entries
+
+    counts = [new_entries(f, c) for f in range(5, 600, 6) for c in (1, 2, 3)]
+    assert set(counts) == {1, 2, 3}
+    assert [new_entries(f, 1) for f in range(6)] == [0, 0, 0, 0, 0, new_entries(5, 1)]
+    assert feed_body(0, 3) == feed_body(0, 0)  # unchanged feeds never change
+    assert feed_body(5, 2) != feed_body(5, 1) and feed_body(5, 2) == feed_body(5, 2)
