@@ -22,8 +22,9 @@ work. Each tool runs as a one-shot command in a subprocess, ours then theirs:
 
 Measured per run: CPU (user + sys of the process and every descendant it waited
 for: ``os.wait4``'s rusage), wall time, peak RSS of the whole process tree (VmRSS of
-the process and its descendants summed, sampled every 50 ms; the max), the largest
-single process's peak (``ru_maxrss``), and after the first poll the state on disk
+the process and its descendants summed, sampled every 50 ms; the max) and of the
+largest single process (same samples; not ``ru_maxrss``, which can count the forked
+child of this process before it execs), and after the first poll the state on disk
 (our ``state_dir``, every file; rss2email's data file). Ratios are ours / rss2email
 of the medians (peak memory: of the maxima).
 
@@ -75,7 +76,7 @@ class Run:
     cpu_s: float
     wall_s: float
     tree_rss_mb: float  # peak of the summed VmRSS of the process and its descendants
-    largest_rss_mb: float  # peak RSS of the largest single process (ru_maxrss)
+    largest_rss_mb: float  # peak RSS of the largest single process, sampled
 
 
 def ensure_rss2email(root: Path = PEERS, version: str = RSS2EMAIL_VERSION) -> Path:
@@ -197,18 +198,19 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory (MiB) of ``pid`` and all its descendants now, summed."""
-    kids, total, todo = _children(), 0, [pid]
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory (MiB) now of ``pid`` and its descendants: summed, and the largest."""
+    kids, total, largest, todo = _children(), 0, 0, [pid]
     while todo:
         p = todo.pop()
         todo += kids.get(p, [])
         try:
             with open(f"/proc/{p}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * PAGE
+                rss = int(f.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
-            pass
-    return total / 2**20
+            continue
+        total, largest = total + rss, max(largest, rss)
+    return total / 2**20, largest / 2**20
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> Run:
@@ -218,13 +220,19 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> Run:
         out.flush()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=out)
-        peak = 0.0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            peak = max(peak, tree_rss_mb(proc.pid))
-            time.sleep(SAMPLE_SECONDS)
+        peak = largest = 0.0
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                tree, one = tree_rss_mb(proc.pid)
+                peak, largest = max(peak, tree), max(largest, one)
+                time.sleep(SAMPLE_SECONDS)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -234,7 +242,7 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> Run:
         cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
         wall_s=round(wall, 3),
         tree_rss_mb=round(peak, 1),
-        largest_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        largest_rss_mb=round(largest, 1),
     )
 
 
