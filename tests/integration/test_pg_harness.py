@@ -28,16 +28,16 @@ def test_server_listens_on_its_own_unix_socket_only(pg_server: PgServer, pg_url:
             for name in ("listen_addresses", "unix_socket_directories", "fsync")
         }
         assert conn.execute("SELECT current_database()").fetchone()[0] == "test"
-        # the backend serving us is not root (PostgreSQL refuses it; see pgserver.py)
+        # the backend serving us is not root (PostgreSQL refuses it; see pgserver.py);
+        # read while the connection is open: the backend exits with it
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
     assert settings == {
         "listen_addresses": "",
         "unix_socket_directories": str(pg_server.socket_dir),
         "fsync": "off",
     }
-    uid_line = next(
-        line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line[:4] == "Uid:"
-    )
+    uid_line = next(line for line in status if line[:4] == "Uid:")
     assert uid_line.split()[1] != "0"
     assert (pg_server.socket_dir / ".s.PGSQL.5432").is_socket()
 
