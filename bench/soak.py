@@ -144,11 +144,14 @@ def make_config(
     metrics_port: int,
     smtp_port: int,
     dedup: dict[str, str],
+    hostile_channels: bool = True,
 ) -> dict:
     """500 feeds (every 10th hostile), three rules, seven channels (five hostile).
 
     ``dedup``: the ``dedup:`` section (a short window and retention show where memory
     levels off within the soak; the defaults hold 3 and 30 days of items).
+    ``hostile_channels`` False keeps only the two healthy webhooks (to tell what the
+    stuck destinations' backlogs cost from the rest).
     """
     entries = []
     for n in range(feeds):
@@ -161,16 +164,17 @@ def make_config(
             "schedule": "immediate" if hook == "urgent" else "every: 1m",
             "timeout": "5s",
         }
-        for hook in HOOKS
+        for hook in (HOOKS if hostile_channels else ("ok", "urgent"))
     }
-    channels["mail-hang"] = {
-        "type": "email",
-        "schedule": "every: 1m",
-        "timeout": "5s",
-        "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
-        "from": "soak@example.org",
-        "to": ["desk@example.org"],
-    }
+    if hostile_channels:
+        channels["mail-hang"] = {
+            "type": "email",
+            "schedule": "every: 1m",
+            "timeout": "5s",
+            "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False},
+            "from": "soak@example.org",
+            "to": ["desk@example.org"],
+        }
     everywhere = sorted(set(channels) - {"hook-urgent"})
     return {
         "state_dir": str(state),
@@ -331,6 +335,9 @@ def main() -> int:
     parser.add_argument("--log", type=Path, help="keep the daemon's log here")
     parser.add_argument("--window", help="dedup.window, e.g. 10m (default: the product's)")
     parser.add_argument("--retention", help="dedup.retention, e.g. 20m")
+    parser.add_argument(
+        "--healthy-channels-only", action="store_true", help="no hostile destinations"
+    )
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -352,6 +359,7 @@ def main() -> int:
                         for k, v in (("window", args.window), ("retention", args.retention))
                         if v
                     },
+                    hostile_channels=not args.healthy_channels_only,
                 )
             )
         )
