@@ -18,7 +18,7 @@ from monitor.cli.sources import SourceLimits, parse_pool, read_feed, read_items,
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
-from monitor.ingest.urlguard import printable
+from monitor.ingest.urlguard import shown_url
 from monitor.models import Item, Match
 from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
@@ -92,8 +92,8 @@ async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> list
                     found += await reader(client, source, now, limits=limits, pool=pool)
                 except MonitorError as exc:
                     message = str(exc)
-                    if not message.startswith((source, redact_url(source), printable(source))):
-                        message = f"{printable(source)}: {message}"
+                    if not message.startswith((source, redact_url(source), shown_url(source))):
+                        message = f"{shown_url(source)}: {message}"
                     raise MonitorError(message) from None
             return found
     finally:

@@ -38,7 +38,7 @@ from monitor.ingest.parseworker import (
     parse_items_isolated,
     run_for_body,
 )
-from monitor.ingest.urlguard import printable
+from monitor.ingest.urlguard import shown_url
 from monitor.models import FeedRef, Item
 
 if TYPE_CHECKING:  # not imported at run time: a parse worker unpickling document_item
@@ -128,7 +128,7 @@ async def read_feed(
     result = await _fetch(client, url, limits, url)
     found = advertised_feed(result.body, result.content_type, result.url)
     if found:
-        shown = printable(found)
+        shown = shown_url(found)
         print(f"{source} is a web page; found the feed it advertises: {shown}", file=sys.stderr)
         try:
             result = await _fetch(client, found, limits, url)

@@ -22,7 +22,7 @@ import httpx
 
 from monitor.errors import FetchError
 from monitor.ingest.fetch import FetchResult, fetch
-from monitor.ingest.urlguard import printable
+from monitor.ingest.urlguard import shown_url
 from monitor.redact import redact_url
 
 log = logging.getLogger("monitor.ingest")
@@ -117,7 +117,7 @@ async def fetch_feed(
     found = advertised_feed(result.body, result.content_type, result.url)
     if found is None:
         return result
-    log.info("feed=%r is a web page; following the feed it advertises: %s", name, printable(found))
+    log.info("feed=%r is a web page; following the feed it advertises: %s", name, shown_url(found))
     try:
         async with slot(found):
             discovered = await fetch(client, found, origin=origin, **options)

@@ -45,7 +45,7 @@ from monitor.ingest.decode import (
 from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
 from monitor.ingest.redirects import MAX_REDIRECTS, final_response, keep_location
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
-from monitor.ingest.urlguard import check_form, printable, private_host
+from monitor.ingest.urlguard import check_form, private_host, shown_url
 from monitor.redact import redact_url
 
 MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
@@ -153,7 +153,7 @@ async def fetch(
     """
     if url[:5].lower() == "file:":
         if origin not in (None, url):
-            raise FetchError("url", f"{printable(url)}: file: is not fetched for a feed's link")
+            raise FetchError("url", f"{shown_url(url)}: file: is not fetched for a feed's link")
         return _read_file(url, max_bytes, limit_setting)
     check_form(url)
     allowed = private_host(origin or url, allow_private)

@@ -126,7 +126,7 @@ def check_url_for(url: str, allowed_private: str | None) -> None:
     host = check_form(url)
     reason = host_refusal(host, allowed_private)
     if reason:
-        raise FetchError("blocked", f"{printable(url)}: {reason}: refused")
+        raise FetchError("blocked", f"{shown_url(url)}: {reason}: refused")
 
 
 def check_form(url: str) -> str:
@@ -136,34 +136,34 @@ def check_form(url: str) -> str:
     bad = next((c for c in url if ord(c) < 0x20 or ord(c) == 0x7F), None)
     if bad is not None:
         where = url.index(bad)
-        raise FetchError("url", f"{printable(url)}: control character {bad!r} at position {where}")
+        raise FetchError("url", f"{shown_url(url)}: control character {bad!r} at position {where}")
     if len(url) > MAX_URL_CHARS:
-        raise FetchError("url", f"{printable(url)}: longer than {MAX_URL_CHARS} characters")
+        raise FetchError("url", f"{shown_url(url)}: longer than {MAX_URL_CHARS} characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a bad port)
     except ValueError as exc:
-        raise FetchError("url", f"{printable(url)}: not a valid URL ({exc})") from None
+        raise FetchError("url", f"{shown_url(url)}: not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         said = f"{scheme}:" if scheme else "no scheme"
-        raise FetchError("url", f"{printable(url)}: {said} is not fetched (only http and https)")
+        raise FetchError("url", f"{shown_url(url)}: {said} is not fetched (only http and https)")
     host = url_host(url)
     if not HOST_CHARS.fullmatch(host):
-        raise FetchError("url", f"{printable(url)}: no valid host")
+        raise FetchError("url", f"{shown_url(url)}: no valid host")
     numeric = ipv4_any_notation(host)
     if numeric is not None and str(numeric) != host:
         reason = blocked_reason(numeric)
         what = f"{numeric}, a {reason}" if reason else str(numeric)
         raise FetchError(
             "blocked",
-            f"{printable(url)}: {host} is {what}, written in another notation (octal, hex or one"
+            f"{shown_url(url)}: {host} is {what}, written in another notation (octal, hex or one"
             " number): refused",
         )
     try:
         httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise FetchError("url", f"{printable(url)}: not a valid URL ({exc})") from None
+        raise FetchError("url", f"{shown_url(url)}: not a valid URL ({exc})") from None
     return host
 
 
@@ -214,7 +214,7 @@ def _number(part: str) -> int | None:
         return None
 
 
-def printable(url: str, limit: int = 200) -> str:
+def shown_url(url: str, limit: int = 200) -> str:
     """``url`` redacted and on one line (spaces as ``%20``, other invisible characters
     escaped as ``\\r``, ``\\x00``), cut at ``limit`` characters: fit for a log line."""
     escaped = "".join(

@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from monitor.errors import FetchError
-from monitor.ingest.urlguard import blocked_reason, check_url, ipv4_any_notation, printable
+from monitor.ingest.urlguard import blocked_reason, check_url, ipv4_any_notation, shown_url
 
 METADATA_V4 = ["169.254.169.254", "169.254.170.2", "168.63.129.16", "100.100.100.200"]
 
@@ -148,7 +148,7 @@ def test_public_urls_pass():
     check_url("http://[2606:4700:4700::1111]/feed.xml")
 
 
-def test_printable_hides_credentials_even_in_a_broken_url():
-    shown = printable("http://user:hunter22@[::1/feed?token=abc\r\n")
+def test_shown_url_hides_credentials_even_in_a_broken_url():
+    shown = shown_url("http://user:hunter22@[::1/feed?token=abc\r\n")
     assert "hunter22" not in shown and "abc" not in shown and "\r" not in shown
-    assert printable("http://example.com/a b\x01") == "http://example.com/a%20b\\x01"
+    assert shown_url("http://example.com/a b\x01") == "http://example.com/a%20b\\x01"
