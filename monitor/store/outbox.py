@@ -124,25 +124,33 @@ class Outbox:
         return replace(state, next_attempt=not_before(next_attempt))
 
     def _form(self, channel: str, now: datetime, forming: Forming) -> MessageState | None:
-        pending = self.conn.execute(
-            "SELECT id, story_id, rule, created_at FROM outbox WHERE channel = ? "
-            "AND status = 'pending' AND message_id IS NULL ORDER BY id",
-            (channel,),
-        ).fetchall()
+        # Counted and chosen in SQL: a stuck channel's backlog can grow to many thousands
+        # of rows until max_age, and reading it whole at every round grew memory with it.
+        unsent = "FROM outbox WHERE channel = ? AND status = 'pending' AND message_id IS NULL"
+        marks = ",".join("?" * len(forming.urgent_rules))
+        urgent = f"SELECT story_id {unsent} AND rule IN ({marks})"
+        urgent_args = (channel, *sorted(forming.urgent_rules))
         # A story with an urgent row goes now with all its rows (one alert per story).
-        urgent = {r["story_id"] for r in pending if r["rule"] in forming.urgent_rules}
-        regular = [r for r in pending if r["story_id"] not in urgent]
-        oldest = min((r["created_at"] for r in regular), default=None)
+        oldest = self.conn.execute(
+            f"SELECT MIN(created_at) {unsent} AND story_id NOT IN ({urgent})",
+            (channel, *urgent_args),
+        ).fetchone()[0]
         # An alert stamped later than now (the wall clock went back) has waited enough.
         waited = oldest is not None and (
             oldest <= ts(now - forming.group_wait) or oldest > (ts(now) or "")
         )
-        chosen = [r for r in pending if r["story_id"] in urgent or (forming.regular and waited)]
-        if not chosen:
+        only_urgent = "" if forming.regular and waited else f" AND story_id IN ({urgent})"
+        keep = [
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT story_id {unsent}{only_urgent} GROUP BY story_id ORDER BY MIN(id) LIMIT ?",
+                (channel, *(urgent_args if only_urgent else ()), forming.max_items or -1),
+            )
+        ]
+        if not keep:
             return None
-        stories = list(dict.fromkeys(r["story_id"] for r in chosen))
-        keep = set(stories[: forming.max_items] if forming.max_items else stories)
-        held_back = len({r["story_id"] for r in pending} - keep)
+        total = self.conn.execute(f"SELECT COUNT(DISTINCT story_id) {unsent}", (channel,))
+        held_back = total.fetchone()[0] - len(keep)
         message_id = uuid.uuid4().hex
         self.conn.execute(
             "INSERT INTO messages (id, channel, created_at, status, next_attempt, held_back) "
@@ -150,8 +158,9 @@ class Outbox:
             (message_id, channel, ts(now), ts(now), held_back),
         )
         self.conn.executemany(
-            "UPDATE outbox SET message_id = ? WHERE id = ?",
-            [(message_id, r["id"]) for r in chosen if r["story_id"] in keep],
+            "UPDATE outbox SET message_id = ? WHERE channel = ? AND status = 'pending' "
+            "AND message_id IS NULL AND story_id = ?",
+            [(message_id, channel, story_id) for story_id in keep],
         )
         return MessageState(message_id, channel, 0, now, now)
 
