@@ -62,9 +62,20 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     print(
         f"{path}: ok: {len(config.feeds)} feeds, {len(config.rules)} rules, "
         f"{len(config.channels)} channels, {examples} examples passed"
+        + _store_summary(config)
         + (f", {len(found.warnings)} warning(s)" if found.warnings else "")
     )
     return 0
+
+
+def _store_summary(config: MonitorConfig) -> str:
+    """``, store URL (pool N, lease Ns)`` for a PostgreSQL store (the URL holds no
+    password: config/store.py refuses one), else nothing: SQLite needs no mention."""
+    store = config.store
+    if store is None:
+        return ""
+    lease = f"{store.lease.total_seconds():g}s"
+    return f", store {store.shown_url} (pool {store.pool_size}, lease {lease})"
 
 
 def _example_problems(
