@@ -169,8 +169,8 @@ def postgresql_available() -> bool:
 def store_checks(store: StoreSettings | None, source: Source) -> list[ConfigIssue]:
     """Problems with a valid ``store:`` that only the whole setup shows: the
     ``postgresql`` extra not installed (an error: ``run`` could not open the store),
-    a password that is empty (an unset-looking ``${ENV}`` or an empty file). The
-    password itself is never shown; one this process could not read is not judged."""
+    a password that is empty (a ``${ENV}`` set to nothing, an empty file). The password
+    itself is never shown; one this process could not read is not judged again."""
     if store is None:
         return []
     issues = []
@@ -179,7 +179,9 @@ def store_checks(store: StoreSettings | None, source: Source) -> list[ConfigIssu
         issues.append(source.issue(("store", "url"), message))
     path = ("store", "password")
     password = store.password.get_secret_value() if store.password is not None else None
-    if password == "" and path not in source.unread:
+    at = source.locate(path)
+    reported = any((i.file, i.line, i.col) == (at.file, at.line, at.col) for i in source.problems)
+    if password == "" and path not in source.unread and not reported:  # not set, unreadable
         refs = source.env_refs.get(path)
         hint = f" (is the environment variable {', '.join(refs)} set?)" if refs else ""
         message = f"store.password is empty{hint}"
