@@ -16,9 +16,7 @@ FEED_B = FeedRef("B", "https://b.example/rss")
 
 def item(feed: FeedRef, key: str, link: str | None = None, title: str | None = None) -> Item:
     """An item of ``feed`` keyed ``key``."""
-    return Item(
-        feed=feed, id=key, title=title or f"title {key}", link=link, guid=key, summary="s"
-    )
+    return Item(feed=feed, id=key, title=title or f"title {key}", link=link, guid=key, summary="s")
 
 
 def record(
