@@ -1,6 +1,6 @@
 """What the store's SQL may assume of its database, and the few fragments that differ.
 
-The store's modules are written once, in SQL that SQLite (3.35 or newer) and
+The store's modules are written once, in SQL that SQLite (3.30 or newer) and
 PostgreSQL both run, against the part of ``sqlite3.Connection`` they use
 (:class:`Connection`). On SQLite the connection *is* a ``sqlite3.Connection``; on
 PostgreSQL it is :class:`monitor.store.postgres.PgConnection`, which speaks the same

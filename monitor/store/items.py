@@ -26,9 +26,12 @@ Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
 CHUNK = 500
 log = logging.getLogger("monitor.store")
 
-# The statements that read or write inside an item's or a match's JSON, per dialect.
+# The statements that differ per dialect: JSON inside an item or a match, a new item's id.
 _SQL = {
     dialect: {
+        "insert": "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, "
+        "first_seen, content_hash, fingerprint) VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
+        + (" RETURNING id" if dialect == POSTGRESQL else ""),
         "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
         "WHERE feed_url = ? ORDER BY id DESC LIMIT ?",
         "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
@@ -167,9 +170,7 @@ class Items:
     ) -> tuple[int, int]:
         """Record a new item (starting a story unless ``story_id``); return (item, story)."""
         cur = self.conn.execute(
-            "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, first_seen, "
-            "content_hash, fingerprint) "
-            "VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?) RETURNING id",
+            self.sql["insert"],
             (
                 feed_url,
                 key,
@@ -181,7 +182,8 @@ class Items:
                 fingerprint,
             ),
         )
-        ((item_id,),) = cur.fetchall()  # all: the statement is done before the next one
+        # SQLite's lastrowid (RETURNING would need SQLite 3.35; RHEL 9 has 3.34)
+        item_id = int(cur.fetchone()[0] if self.store.dialect == POSTGRESQL else cur.lastrowid)
         if story_id is None:
             story_id = item_id
             self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
