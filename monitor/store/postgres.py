@@ -73,7 +73,8 @@ def describe(params: dict[str, str]) -> str:
 def translate(sql: str) -> str:
     """``sql`` as psycopg takes it: ``?`` → ``%s`` outside quotes, ``%`` → ``%%``
     everywhere (psycopg reads ``%`` even inside literals), ``BEGIN IMMEDIATE`` →
-    ``BEGIN``."""
+    ``BEGIN``. The store's SQL has no comments and no ``?`` operators (a ``?`` in
+    either would be taken for a placeholder)."""
     if sql.strip().upper() == "BEGIN IMMEDIATE":
         return "BEGIN"
     return _TOKENS.sub(_swap, sql)
