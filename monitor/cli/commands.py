@@ -4,7 +4,7 @@
 ``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`) are re-exported here, loaded
 when asked for. Each command imports what it uses when it runs, so ``run --once`` does
 not load the templates, ``status`` the daemon, or ``check`` the fetcher (start-up time:
-docs/architecture.md, "Start-up and memory").
+docs/architecture.md, "Start-up").
 """
 
 from __future__ import annotations
