@@ -81,7 +81,7 @@ def check(
     since = started or rt.clock()
     try:
         row = rt.store.conn.execute(
-            "SELECT MAX(last_polled), SUM(consecutive_failures > 0) FROM feeds"
+            "SELECT MAX(last_polled), COUNT(*) FILTER (WHERE consecutive_failures > 0) FROM feeds"
         ).fetchone()
         summary = channel_summary(rt.store)
         stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic)

@@ -9,6 +9,8 @@ first poll is a *baseline* match: backfill kept it from alerting (docs/configura
 
 The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking must
 never create state, migrate it, take the daemon's write lock, or leave files behind.
+The queries take any connection with the sqlite3 API, and run on PostgreSQL too
+(``status`` reads the baseline through the store's connection).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from monitor.errors import MonitorError
 from monitor.store.codec import ts
+from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
 from monitor.store.schema import MIGRATIONS
 from monitor.store.sqlite import DB_NAME, _open_error
 
@@ -31,9 +34,10 @@ OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
 
 # Matches whose item was first seen at its feed's first poll and whose story has no
 # alert for the rule on any channel: backfill held them back. Driven from the feeds'
-# first polls (CROSS JOIN keeps this join order, sqlite.org/optoverview.html), so the
-# outbox is searched only for those few matches, each through its (channel, story,
-# rule) index: the channels are listed once.
+# first polls (CROSS JOIN keeps this join order, sqlite.org/optoverview.html; on
+# PostgreSQL a plain JOIN, its planner orders joins itself), so the outbox is searched
+# only for those few matches, each through its (channel, story, rule) index: the
+# channels are listed once.
 BASELINE = (
     "SELECT m.rule, m.created_at FROM feeds f "
     "CROSS JOIN items i ON i.feed_url = f.url AND i.first_seen = f.first_polled "
@@ -41,6 +45,7 @@ BASELINE = (
     "(SELECT 1 FROM outbox o WHERE o.channel IN (SELECT DISTINCT channel FROM outbox) "
     "AND o.story_id = i.story_id AND o.rule = m.rule)"
 )
+_BASELINE_PG = BASELINE.replace("CROSS JOIN", "JOIN")
 
 
 # A rule's counts in ``status`` when it matched nothing in 30 days.
@@ -95,10 +100,10 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
     return conn
 
 
-def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[str, Any]], int]:
+def list_matches(conn: Connection, filters: Filters) -> tuple[list[dict[str, Any]], int]:
     """The matches that pass ``filters``, newest first, at most ``filters.limit``;
     and how many more passed them (older, left out)."""
-    where, params = ["1"], []
+    where, params = ["TRUE"], []
     if filters.since is not None:
         where.append("m.created_at >= ?")
         params.append(ts(filters.since))
@@ -106,10 +111,10 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
         where.append("m.rule = ?")
         params.append(filters.rule)
     if filters.channel is not None:
-        marks = ",".join("?" * len(filters.channel_rules))
         where.append(
             "(EXISTS (SELECT 1 FROM outbox co WHERE co.story_id = i.story_id "
-            f"AND co.rule = m.rule AND co.channel = ?) OR m.rule IN ({marks}))"
+            f"AND co.rule = m.rule AND co.channel = ?) OR m.rule IN "
+            f"({marks(len(filters.channel_rules))}))"
         )
         params += [filters.channel, *filters.channel_rules]
     query = (
@@ -119,7 +124,7 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
         f"WHERE {' AND '.join(where)} ORDER BY m.created_at DESC, m.item_id DESC, m.rule"
     )
     rows = conn.execute(f"{query} LIMIT ?", (*params, filters.limit)).fetchall()
-    total = conn.execute(f"SELECT COUNT(*) FROM ({query})", params).fetchone()[0]
+    total = conn.execute(f"SELECT COUNT(*) FROM ({query}) AS q", params).fetchone()[0]
     channels = [r[0] for r in conn.execute("SELECT DISTINCT channel FROM outbox")]
     out = []
     for row in rows:
@@ -137,14 +142,15 @@ def list_matches(conn: sqlite3.Connection, filters: Filters) -> tuple[list[dict[
 
 
 def split_baseline(
-    conn: sqlite3.Connection, counts: dict[str, dict[str, int]], now: datetime
+    conn: Connection, counts: dict[str, dict[str, int]], now: datetime
 ) -> dict[str, dict[str, int]]:
     """``status``'s matches per rule (``matches_24h``, ``matches_30d``) with the
     first-poll baseline matches moved out, to ``baseline_24h`` and ``baseline_30d``:
     they were never meant to alert, so they must not read as undelivered matches."""
     day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
     out = {rule: {**c, "baseline_24h": 0, "baseline_30d": 0} for rule, c in counts.items()}
-    for rule, created_at in conn.execute(BASELINE, (month,)):
+    baseline = BASELINE if dialect_of(conn) == SQLITE else _BASELINE_PG
+    for rule, created_at in conn.execute(baseline, (month,)):
         c = out.setdefault(rule, dict(NO_COUNTS))
         c["matches_30d"] -= 1
         c["baseline_30d"] += 1
@@ -154,20 +160,18 @@ def split_baseline(
     return out
 
 
-def alerts(
-    conn: sqlite3.Connection, story_id: int, rule: str, channels: list[str]
-) -> list[dict[str, Any]]:
+def alerts(conn: Connection, story_id: int, rule: str, channels: list[str]) -> list[dict[str, Any]]:
     """Per channel, the alert of (story, rule): its status, message, when and why.
 
     ``channels``: every channel in the outbox, so that each row is found through the
     outbox's (channel, story, rule) index rather than by a scan.
     """
-    marks = ",".join("?" * len(channels))
     rows = conn.execute(
         "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, o.attempts, "
         "o.next_attempt, COALESCE(o.last_error, g.last_error) AS last_error "
         "FROM outbox o LEFT JOIN messages g ON g.id = o.message_id "
-        f"WHERE o.channel IN ({marks}) AND o.story_id = ? AND o.rule = ? ORDER BY o.channel",
+        f"WHERE o.channel IN ({marks(len(channels))}) AND o.story_id = ? AND o.rule = ? "
+        "ORDER BY o.channel",
         (*channels, story_id, rule),
     )
     return [
@@ -186,7 +190,7 @@ def alerts(
     ]
 
 
-def message(conn: sqlite3.Connection, message_id: str) -> dict[str, Any] | None:
+def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
     """A message by id: channel, status, attempts, answer, times, and the stories it
     carried with their rules (None when there is no such message)."""
     row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -229,17 +233,18 @@ def message(conn: sqlite3.Connection, message_id: str) -> dict[str, Any] | None:
     }
 
 
-def _story(conn: sqlite3.Connection, story_id: int, item_id: int | None) -> dict[str, Any]:
+def _story(conn: Connection, story_id: int, item_id: int | None) -> dict[str, Any]:
     """The story an item belongs to: its id, whether the item started it, and the
     other items folded into it (feed and title; at most MAX_COPIES, with the count)."""
+    other = 0 if item_id is None else item_id  # ids start at 1: 0 leaves none out
     rows = conn.execute(
         "SELECT i.id AS item_id, i.feed_url, i.data, f.name AS feed_name FROM items i "
         "LEFT JOIN feeds f ON f.url = i.feed_url "
-        "WHERE i.story_id = ? AND i.id IS NOT ? ORDER BY i.id LIMIT ?",
-        (story_id, item_id, MAX_COPIES),
+        "WHERE i.story_id = ? AND i.id <> ? ORDER BY i.id LIMIT ?",
+        (story_id, other, MAX_COPIES),
     ).fetchall()
     count = conn.execute(
-        "SELECT COUNT(*) FROM items WHERE story_id = ? AND id IS NOT ?", (story_id, item_id)
+        "SELECT COUNT(*) FROM items WHERE story_id = ? AND id <> ?", (story_id, other)
     ).fetchone()[0]
     return {
         "id": story_id,
@@ -249,7 +254,7 @@ def _story(conn: sqlite3.Connection, story_id: int, item_id: int | None) -> dict
     }
 
 
-def _item(row: sqlite3.Row) -> dict[str, Any]:
+def _item(row: Any) -> dict[str, Any]:
     """Title, link and feed of an item row (``data``, ``feed_url``, ``feed_name``).
 
     Links and feed URLs are shown as stored; the command redacts them."""

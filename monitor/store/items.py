@@ -19,11 +19,32 @@ from monitor import metrics
 from monitor.dedup.folding import FeedMate
 from monitor.models import Item, Match
 from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
+from monitor.store.dialect import POSTGRESQL, SQLITE, json_text
 from monitor.store.sqlite import Store
 
 Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
 CHUNK = 500
 log = logging.getLogger("monitor.store")
+
+# The statements that differ per dialect: JSON inside an item or a match, a new item's id.
+_SQL = {
+    dialect: {
+        "insert": "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, "
+        "first_seen, content_hash, fingerprint) VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
+        + (" RETURNING id" if dialect == POSTGRESQL else ""),
+        "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
+        "WHERE feed_url = ? ORDER BY id DESC LIMIT ?",
+        "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
+        "WHERE story_id = ? AND feed_url = ? ORDER BY id",
+        "no_highlights": (
+            "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
+            if dialect == SQLITE
+            else "UPDATE matches SET data = jsonb_set(data::jsonb, '{highlights}', '[]')::text "
+        )
+        + "WHERE item_id = ?",
+    }
+    for dialect in (SQLITE, POSTGRESQL)
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,7 @@ class Items:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn = store.conn
+        self.sql = _SQL[store.dialect]
 
     def known(self, feed_url: str, keys: Iterable[str]) -> dict[str, KnownItem]:
         """The items of this feed among ``keys`` that are already recorded."""
@@ -96,8 +118,8 @@ class Items:
                 "UPDATE items SET item_key = ? WHERE feed_url = ? AND item_key = ?", moves
             )
             self.conn.executemany(
-                "INSERT OR IGNORE INTO tombstones VALUES (?, "
-                "(SELECT pruned_at FROM tombstones WHERE key = ?))",
+                "INSERT INTO tombstones VALUES (?, "
+                "(SELECT pruned_at FROM tombstones WHERE key = ?)) ON CONFLICT DO NOTHING",
                 [(tombstone_key(feed_url, former[o]), tombstone_key(feed_url, o)) for o in tombs],
             )
         return len(moves)
@@ -110,11 +132,7 @@ class Items:
         Undated items first seen at the feed's first poll are left out: they are the
         backlog the feed already held, and say nothing about how often it publishes.
         """
-        rows = self.conn.execute(
-            "SELECT json_extract(data, '$.published'), first_seen FROM items "
-            "WHERE feed_url = ? ORDER BY id DESC LIMIT ?",
-            (feed_url, limit),
-        ).fetchall()
+        rows = self.conn.execute(self.sql["published"], (feed_url, limit)).fetchall()
         backlog = ts(first_polled)
         return [
             moment
@@ -135,11 +153,7 @@ class Items:
 
     def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
         """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
-        rows = self.conn.execute(
-            "SELECT item_key, json_extract(data, '$.title') FROM items "
-            "WHERE story_id = ? AND feed_url = ? ORDER BY id",
-            (story_id, feed_url),
-        )
+        rows = self.conn.execute(self.sql["titles"], (story_id, feed_url))
         return [FeedMate(key, title or "") for key, title in rows]
 
     def insert(
@@ -156,9 +170,7 @@ class Items:
     ) -> tuple[int, int]:
         """Record a new item (starting a story unless ``story_id``); return (item, story)."""
         cur = self.conn.execute(
-            "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, first_seen, "
-            "content_hash, fingerprint) "
-            "VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)",
+            self.sql["insert"],
             (
                 feed_url,
                 key,
@@ -170,7 +182,8 @@ class Items:
                 fingerprint,
             ),
         )
-        item_id = int(cur.lastrowid or 0)
+        # SQLite's lastrowid (RETURNING would need SQLite 3.35; RHEL 9 has 3.34)
+        item_id = int(cur.fetchone()[0] if self.store.dialect == POSTGRESQL else cur.lastrowid)
         if story_id is None:
             story_id = item_id
             self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
@@ -187,11 +200,7 @@ class Items:
             "UPDATE items SET data = ?, content_hash = ? WHERE id = ?",
             (item_to_json(item), content_hash, item_id),
         )
-        self.conn.execute(
-            "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
-            "WHERE item_id = ?",
-            (item_id,),
-        )
+        self.conn.execute(self.sql["no_highlights"], (item_id,))
 
     def rules_matched(self, item_id: int) -> set[str]:
         """The rules this item matched before."""

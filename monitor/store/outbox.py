@@ -11,10 +11,10 @@ Which pending rows may form a message now is decided by the caller (schedule,
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.dedup.story import Member, compose
 from monitor.models import Digest, Match, Story
@@ -26,6 +26,7 @@ from monitor.store.codec import (
     ts,
     ts_not_before,
 )
+from monitor.store.dialect import marks
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
 
@@ -127,8 +128,7 @@ class Outbox:
         # Counted and chosen in SQL: a stuck channel's backlog can grow to many thousands
         # of rows until max_age, and reading it whole at every round grew memory with it.
         unsent = "FROM outbox WHERE channel = ? AND status = 'pending' AND message_id IS NULL"
-        marks = ",".join("?" * len(forming.urgent_rules))
-        urgent = f"SELECT story_id {unsent} AND rule IN ({marks})"
+        urgent = f"SELECT story_id {unsent} AND rule IN ({marks(len(forming.urgent_rules))})"
         urgent_args = (channel, *sorted(forming.urgent_rules))
         # A story with an urgent row goes now with all its rows (one alert per story).
         oldest = self.conn.execute(
@@ -140,11 +140,16 @@ class Outbox:
             oldest <= ts(now - forming.group_wait) or oldest > (ts(now) or "")
         )
         only_urgent = "" if forming.regular and waited else f" AND story_id IN ({urgent})"
+        limit = " LIMIT ?" if forming.max_items else ""
         keep = [
             row[0]
             for row in self.conn.execute(
-                f"SELECT story_id {unsent}{only_urgent} GROUP BY story_id ORDER BY MIN(id) LIMIT ?",
-                (channel, *(urgent_args if only_urgent else ()), forming.max_items or -1),
+                f"SELECT story_id {unsent}{only_urgent} GROUP BY story_id ORDER BY MIN(id){limit}",
+                (
+                    channel,
+                    *(urgent_args if only_urgent else ()),
+                    *((forming.max_items,) if limit else ()),
+                ),
             )
         ]
         if not keep:
@@ -305,7 +310,7 @@ class Outbox:
             )
 
 
-def _message_state(row: sqlite3.Row) -> MessageState:
+def _message_state(row: Any) -> MessageState:
     next_attempt = parse_ts(row["next_attempt"])
     assert next_attempt is not None
     due_since = parse_ts(row["requeued_at"] or row["created_at"])

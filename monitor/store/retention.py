@@ -28,7 +28,7 @@ def prune(store: Store, before: datetime, now: datetime) -> dict[str, int]:
             (cut,),
         ).fetchall()
         conn.executemany(
-            "INSERT OR IGNORE INTO tombstones VALUES (?, ?)",
+            "INSERT INTO tombstones VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(tombstone_key(feed, key), ts(now)) for _, feed, key in rows],
         )
         ids = [(r[0],) for r in rows]

@@ -1,6 +1,8 @@
 """The state database: feeds' poll state, seen items, matches and the outbox.
 
-One SQLite file in ``state_dir`` (WAL mode). Items are recorded as seen in the same
+One SQLite file in ``state_dir`` (WAL mode) by default, or a PostgreSQL database
+(:meth:`Store.open_postgres`, :mod:`monitor.store.postgres`): the same ``Store`` and the
+same SQL on both (:mod:`monitor.store.dialect`). Items are recorded as seen in the same
 transaction that queues their alerts (a transactional outbox), so a crash can never
 lose an alert or mark an item seen without its alerts.
 """
@@ -14,14 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
+from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, dialect_of
 from monitor.store.leases import fence
 from monitor.store.schema import migrate
 
 DB_NAME = "monitor.db"
 MAX_ERROR_CHARS = 500
+
+
+# A feed's next poll moved by a number of seconds (shift_next_polls), as stored text.
+# SQLite takes a modifier ("+5 seconds"), PostgreSQL a number of seconds.
+_SHIFT = {
+    SQLITE: "UPDATE feeds SET next_poll = strftime('%Y-%m-%dT%H:%M:%SZ', next_poll, ?)"
+    " WHERE next_poll IS NOT NULL",
+    POSTGRESQL: "UPDATE feeds SET next_poll = to_char((next_poll::timestamptz"
+    " + ? * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " WHERE next_poll IS NOT NULL",
+}
 
 
 class NoStateError(StateDatabaseError):
@@ -53,10 +68,16 @@ class FeedState:
 
 
 class Store:
-    """The SQLite state; every write is one short transaction."""
+    """The state, on SQLite or PostgreSQL; every write is one short transaction.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    ``conn`` is the ``sqlite3`` connection itself, or a
+    :class:`~monitor.store.postgres.PgConnection` with the same API; ``dialect`` says
+    which (``"sqlite"``, ``"postgresql"``).
+    """
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.dialect = dialect_of(conn)
         # this instance's id when several share the database (store/leases.py): set, it
         # fences the transactions of a poll that holds a claim; None (one machine) costs
         # nothing
@@ -97,6 +118,28 @@ class Store:
             raise _open_error(path, exc) from None
         return cls(conn)
 
+    @classmethod
+    def open_postgres(cls, url: str, password: Callable[[], str | None] | None = None) -> Store:
+        """Connect to the PostgreSQL database at ``url`` and migrate it
+        (:mod:`monitor.store.pgschema`).
+
+        ``url`` holds no password; ``password`` is called for each new connection (a
+        rotated password needs no restart), None for none (peer, trust, a client
+        certificate). Raises StoreUrlError (a password in the URL, or not a URL),
+        StateDatabaseError (cannot connect), RuntimeError (a schema newer than this
+        code); messages never hold the password. Needs the ``postgresql`` extra.
+        """
+        from monitor.store import pgschema
+        from monitor.store.postgres import PgConnection
+
+        conn = PgConnection(url, password)
+        try:
+            pgschema.migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
@@ -133,7 +176,7 @@ class Store:
         """Clear each stored permanent redirect target for which ``secret`` holds (one
         that earlier versions stored with its token); how many were cleared."""
         rows = self.conn.execute(
-            "SELECT url, permanent_url FROM feeds WHERE permanent_url NOT NULL"
+            "SELECT url, permanent_url FROM feeds WHERE permanent_url IS NOT NULL"
         )
         gone = [(url,) for url, target in rows.fetchall() if secret(target)]
         with self.transaction():
@@ -143,13 +186,10 @@ class Store:
     def shift_next_polls(self, seconds: float) -> None:
         """Move every feed's next poll by ``seconds`` (after a wall-clock jump), rounded
         up to the second, so each keeps the real time it had left."""
-        shift = f"{math.ceil(seconds):+d} seconds"
+        shift = math.ceil(seconds)
+        modifier = f"{shift:+d} seconds" if self.dialect == SQLITE else shift
         with self.transaction():
-            self.conn.execute(
-                "UPDATE feeds SET next_poll = strftime('%Y-%m-%dT%H:%M:%SZ', next_poll, ?)"
-                " WHERE next_poll IS NOT NULL",
-                (shift,),
-            )
+            self.conn.execute(_SHIFT[self.dialect], (modifier,))
 
     def feeds(self) -> list[FeedState]:
         """Every feed ever polled."""
@@ -240,13 +280,13 @@ class Store:
 
     def _ensure_feed(self, url: str, name: str) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO feeds (url, name) VALUES (?, ?)",
+            "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (url, name),
         )
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection, fenced: Store | None = None) -> None:
+    def __init__(self, conn: Connection, fenced: Store | None = None) -> None:
         self.conn = conn
         self.fenced = fenced
         self.outer = False
@@ -283,7 +323,7 @@ def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
     return StateDatabaseError(f"cannot open state database {path} ({exc})")
 
 
-def _feed_state(row: sqlite3.Row) -> FeedState:
+def _feed_state(row: Any) -> FeedState:
     return FeedState(
         url=row["url"],
         name=row["name"],

@@ -14,7 +14,8 @@ def rule_counts(store: Store, now: datetime) -> dict[str, dict[str, int]]:
     """Matches per rule in the last 24 hours and 30 days."""
     day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
     rows = store.conn.execute(
-        "SELECT rule, SUM(created_at >= ?), SUM(created_at >= ?) FROM matches GROUP BY rule",
+        "SELECT rule, COUNT(*) FILTER (WHERE created_at >= ?),"
+        " COUNT(*) FILTER (WHERE created_at >= ?) FROM matches GROUP BY rule",
         (day, month),
     )
     return {r[0]: {"matches_24h": r[1] or 0, "matches_30d": r[2] or 0} for r in rows}
@@ -29,8 +30,9 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     rows = store.conn.execute(
-        "SELECT channel, SUM(status = 'pending'), SUM(status = 'failed'), SUM(status = 'sent') "
-        "FROM outbox GROUP BY channel"
+        "SELECT channel, COUNT(*) FILTER (WHERE status = 'pending'),"
+        " COUNT(*) FILTER (WHERE status = 'failed'), COUNT(*) FILTER (WHERE status = 'sent')"
+        " FROM outbox GROUP BY channel"
     )
     for channel, pending, failed, sent in rows:
         out[channel] = {"pending": pending or 0, "failed": failed or 0, "sent": sent or 0}
@@ -47,6 +49,7 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
         entry = out.setdefault(channel, {})
         entry["last_error"] = error
         entry["next_attempt"] = next_attempt if status == "pending" else None
+    # rowid: insertion order (on PostgreSQL an explicit column, monitor/store/pgschema.py)
     rows = store.conn.execute(
         "SELECT channel, answer FROM messages WHERE status = 'sent' ORDER BY sent_at, rowid"
     )

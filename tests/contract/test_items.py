@@ -1,0 +1,194 @@
+"""Contract: seen items, stories, matches, alerts and retention, on both backends."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from monitor.models import Highlight, Item, Match
+from monitor.store.codec import match_from_json, ts
+from monitor.store.items import Items, tombstone_key
+from monitor.store.outbox import Outbox
+from monitor.store.retention import prune
+from tests.contract.common import FEED_A, FEED_B, NOW, item, record, record_ids, scalar
+
+
+def test_seen_items_are_recorded_once_per_feed(any_store):
+    first = item(FEED_A, "g1", "https://a.example/1")
+    assert Items(any_store).known(FEED_A.url, ["g1", "g2"]) == {}
+    assert record(any_store, first, "http://a.example/1") == 1
+    known = Items(any_store).known(FEED_A.url, ["g1", "g2"])
+    assert set(known) == {"g1"} and known["g1"].content_hash == "h"
+    assert known["g1"].id == known["g1"].story_id
+    assert Items(any_store).known(FEED_B.url, ["g1"]) == {}  # per feed
+    assert any_store.feed(FEED_A.url) is None  # items_seen counts only stored feeds
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    record(any_store, item(FEED_A, "g2"))
+    assert any_store.feed(FEED_A.url).items_seen == 1
+
+
+def test_known_reads_keys_in_chunks(any_store):
+    keys = [f"k{n}" for n in range(1203)]  # more than 2 chunks of 500
+    items = Items(any_store)
+    with any_store.transaction():
+        for key in keys:
+            items.insert(
+                FEED_A.url,
+                key,
+                item(FEED_A, key),
+                canonical_url=None,
+                content_hash="h",
+                fingerprint=None,
+                story_id=None,
+                now=NOW,
+            )
+    assert set(items.known(FEED_A.url, keys + ["nope"])) == set(keys)
+
+
+def test_same_canonical_url_across_feeds_is_one_story_one_alert(any_store):
+    a = item(FEED_A, "a1", "https://x.example/story?utm_source=a")
+    b = item(FEED_B, "b7", "https://x.example/story?utm_source=b")
+    assert record(any_store, a, "http://x.example/story") == 1
+    assert record(any_store, b, "http://x.example/story") == 0
+    outbox = Outbox(any_store)
+    message = outbox.next_message("c1", NOW)
+    (story,) = outbox.digest(message.id).stories
+    assert story.item.id == "a1" and [d.guid for d in story.duplicates] == ["b7"]
+    story_id = Items(any_store).stories_by_url("http://x.example/story")
+    assert story_id == [Items(any_store).known(FEED_A.url, ["a1"])["a1"].story_id]
+    titles = Items(any_store).feed_mates(story_id[0], FEED_B.url)
+    assert [(m.key, m.title) for m in titles] == [("b7", "title b7")]
+
+
+def test_an_alert_is_queued_once_ever_per_story_rule_and_channel(any_store):
+    item_id, story_id, queued = record_ids(
+        any_store, item(FEED_A, "g1"), rules=("r1", "r2"), channels=("c1", "c2")
+    )
+    assert queued == 4
+    items = Items(any_store)
+    with any_store.transaction():
+        again = items.queue_alerts(story_id, (("r1", ("c1", "c3")),), NOW)
+    assert again == 1  # only (c3, r1) is new
+    assert items.rules_matched(item_id) == {"r1", "r2"}
+
+
+def test_an_outbox_row_older_than_its_story_is_a_collision_not_silent(any_store, caplog):
+    # a row left under story id 1 by an earlier story that reused the id
+    any_store.conn.execute(
+        "INSERT INTO outbox (channel, story_id, rule, created_at, status) "
+        "VALUES ('c1', 1, 'r1', ?, 'sent')",
+        (ts(NOW - timedelta(days=3)),),
+    )
+    with caplog.at_level(logging.ERROR, logger="monitor.store"):
+        _, story_id, queued = record_ids(any_store, item(FEED_A, "g1"))
+    assert story_id == 1 and queued == 0
+    assert "a reused story id" in caplog.text
+
+
+def test_story_ids_are_never_reused_after_pruning(any_store):
+    outbox = Outbox(any_store)
+    for key in ("old1", "old2"):
+        record(any_store, item(FEED_A, key))
+        outbox.mark_sent(outbox.next_message("c1", NOW).id, "ok", NOW)
+    newest = Items(any_store).known(FEED_A.url, ["old2"])["old2"].story_id
+    counts = prune(any_store, NOW + timedelta(days=1), NOW + timedelta(days=31))
+    assert counts == {"items": 2, "alerts": 2, "messages": 2, "tombstones": 0}
+    assert scalar(any_store, "SELECT COUNT(*) FROM items") == 0
+    _, story_id, queued = record_ids(any_store, item(FEED_B, "fresh"))
+    assert story_id > newest and queued == 1
+
+
+def test_prune_leaves_tombstones_and_keeps_pending_stories(any_store):
+    record(any_store, item(FEED_A, "old"))
+    outbox = Outbox(any_store)
+    outbox.mark_sent(outbox.next_message("c1", NOW).id, "ok", NOW)
+    record(any_store, item(FEED_A, "waiting"))  # its alert is still pending
+    counts = prune(any_store, NOW + timedelta(days=1), NOW + timedelta(days=31))
+    assert counts["items"] == 1 and counts["alerts"] == 1 and counts["messages"] == 1
+    items = Items(any_store)
+    assert set(items.known(FEED_A.url, ["old", "waiting"])) == {"waiting"}
+    assert items.pruned(FEED_A.url, ["old", "new"]) == {"old"}
+    assert items.pruned(FEED_B.url, ["old"]) == set()
+    # tombstones live a year
+    later = prune(any_store, NOW, NOW + timedelta(days=31 + 366))
+    assert later["tombstones"] == 1 and items.pruned(FEED_A.url, ["old"]) == set()
+
+
+def test_an_edit_moves_the_stored_highlights_to_the_new_text(any_store):
+    items = Items(any_store)
+    old = Item(feed=FEED_A, id="e", title="Pompeo visits", guid="e")
+    with any_store.transaction():
+        item_id, _ = items.insert(
+            FEED_A.url,
+            "e",
+            old,
+            canonical_url=None,
+            content_hash="h1",
+            fingerprint=None,
+            story_id=None,
+            now=NOW,
+        )
+        items.add_matches(
+            item_id,
+            [
+                Match("p", ("pompeo",), (Highlight("title", 0, 6, "pompeo"),)),
+                Match("v", ("visits",), (Highlight("title", 7, 13, "visits"),)),
+            ],
+            NOW,
+        )
+    edited = Item(feed=FEED_A, id="e", title="Today Pompeo arrives", guid="e")
+    with any_store.transaction():
+        items.update(item_id, edited, "h2")
+        items.add_matches(
+            item_id, [Match("p", ("pompeo",), (Highlight("title", 6, 12, "pompeo"),))], NOW
+        )
+    rows = dict(
+        any_store.conn.execute("SELECT rule, data FROM matches WHERE item_id = ?", (item_id,))
+    )
+    assert match_from_json("p", rows["p"]).highlights == (Highlight("title", 6, 12, "pompeo"),)
+    v = match_from_json("v", rows["v"])
+    assert v.highlights == () and v.terms == ("visits",)  # no longer where it was
+    assert items.known(FEED_A.url, ["e"])["e"].content_hash == "h2"
+    assert items.feed_mates(item_id, FEED_A.url)[0].title == "Today Pompeo arrives"
+
+
+def test_publish_times_leave_out_the_first_polls_undated_backlog(any_store):
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    dated = Item(feed=FEED_A, id="d", title="d", published=NOW - timedelta(hours=5))
+    record(any_store, dated)
+    record(any_store, item(FEED_A, "backlog"))  # undated, seen at the first poll
+    later = NOW + timedelta(hours=2)
+    record(any_store, item(FEED_A, "new"), now=later)
+    times = Items(any_store).publish_times(FEED_A.url, NOW)
+    assert sorted(times) == [NOW - timedelta(hours=5), later]
+
+
+def test_former_keys_are_adopted_and_tombstones_carried(any_store):
+    record(any_store, item(FEED_A, "old-key"))
+    record(any_store, item(FEED_A, "gone-key"))
+    outbox = Outbox(any_store)
+    outbox.mark_sent(outbox.next_message("c1", NOW).id, "ok", NOW)
+    gone = Items(any_store).known(FEED_A.url, ["gone-key"])["gone-key"]
+    any_store.conn.execute("DELETE FROM matches WHERE item_id = ?", (gone.id,))
+    any_store.conn.execute("DELETE FROM items WHERE id = ?", (gone.id,))
+    any_store.conn.execute(
+        "INSERT INTO tombstones VALUES (?, ?)",
+        (tombstone_key(FEED_A.url, "gone-key"), ts(NOW)),
+    )
+    new = {
+        "new-key": Item(feed=FEED_A, id="new-key", title="t", former_key="old-key"),
+        "new-gone": Item(feed=FEED_A, id="new-gone", title="t", former_key="gone-key"),
+    }
+    assert Items(any_store).adopt_former_keys(FEED_A.url, new) == 1
+    items = Items(any_store)
+    assert set(items.known(FEED_A.url, ["old-key", "new-key"])) == {"new-key"}
+    assert items.pruned(FEED_A.url, ["new-gone"]) == {"new-gone"}
+
+
+def test_fingerprints_keep_all_64_bits_signed(any_store):
+    extremes = (-(2**63), 2**63 - 1, -1)
+    for n, fp in enumerate(extremes):
+        record(any_store, item(FEED_A, f"f{n}"), fingerprint=fp, now=NOW + timedelta(minutes=n))
+    found = list(Items(any_store).recent_fingerprints(NOW + timedelta(minutes=1)))
+    assert [fp for fp, _, _ in found] == [2**63 - 1, -1]
+    assert found[0][2] == NOW + timedelta(minutes=1)
