@@ -56,17 +56,21 @@ def take_channel(store: Any, owner: str, channel: str, lease: float) -> int | No
     one more each time it changes hands), or None while another instance holds it."""
     now, until = clock_sql(store, lease)
     with unfenced(store):
-        row = store.conn.execute(
+        cursor = store.conn.execute(
             "INSERT INTO channel_leases (channel, owner, epoch, lease_until)"
             f" VALUES (?, ?, 1, {until}) ON CONFLICT (channel) DO UPDATE SET"
             " epoch = CASE WHEN channel_leases.owner = excluded.owner"
             " THEN channel_leases.epoch ELSE channel_leases.epoch + 1 END,"
             " owner = excluded.owner, lease_until = excluded.lease_until"
             " WHERE channel_leases.owner IS NULL OR channel_leases.owner = excluded.owner"
-            f" OR channel_leases.lease_until <= {now} RETURNING epoch",
+            f" OR channel_leases.lease_until <= {now}",
             (channel, owner),
-        ).fetchone()
-    return row[0] if row else None
+        )
+        if cursor.rowcount != 1:
+            return None
+        return store.conn.execute(
+            "SELECT epoch FROM channel_leases WHERE channel = ?", (channel,)
+        ).fetchone()[0]
 
 
 def holds_channel(store: Any, owner: str, channel: str, epoch: int) -> bool:
@@ -85,12 +89,12 @@ def release_channel(store: Any, owner: str, channel: str) -> bool:
     """Give up ``owner``'s lease of ``channel`` so another instance takes it at once;
     whether ``owner`` held it."""
     with unfenced(store):
-        row = store.conn.execute(
+        cursor = store.conn.execute(
             "UPDATE channel_leases SET owner = NULL, lease_until = NULL"
-            " WHERE channel = ? AND owner = ? RETURNING channel",
+            " WHERE channel = ? AND owner = ?",
             (channel, owner),
-        ).fetchone()
-    return row is not None
+        )
+        return cursor.rowcount == 1
 
 
 def tick_due(store: Any, name: str, every: float) -> bool:
@@ -99,13 +103,12 @@ def tick_due(store: Any, name: str, every: float) -> bool:
     moved its next time to now + ``every`` in the same statement."""
     now, until = clock_sql(store, every)
     with unfenced(store):
-        row = store.conn.execute(
+        cursor = store.conn.execute(
             f"INSERT INTO ticks (name, next_at) VALUES (?, {until}) ON CONFLICT (name)"
-            f" DO UPDATE SET next_at = excluded.next_at WHERE ticks.next_at <= {now}"
-            " RETURNING name",
+            f" DO UPDATE SET next_at = excluded.next_at WHERE ticks.next_at <= {now}",
             (name,),
-        ).fetchone()
-    return row is not None
+        )
+        return cursor.rowcount == 1
 
 
 def release_all(store: Any, owner: str) -> int:
@@ -120,16 +123,15 @@ def release_all(store: Any, owner: str) -> int:
         feeds = store.conn.execute(
             f"UPDATE feeds SET next_poll = CASE WHEN next_poll = lease_until THEN {now}"
             " ELSE next_poll END, lease_owner = NULL, lease_until = NULL"
-            " WHERE lease_owner = ? RETURNING url",
+            " WHERE lease_owner = ?",
             (owner,),
-        ).fetchall()
+        ).rowcount
         channels = store.conn.execute(
-            "UPDATE channel_leases SET owner = NULL, lease_until = NULL WHERE owner = ?"
-            " RETURNING channel",
+            "UPDATE channel_leases SET owner = NULL, lease_until = NULL WHERE owner = ?",
             (owner,),
-        ).fetchall()
+        ).rowcount
         store.conn.execute("DELETE FROM instances WHERE owner = ?", (owner,))
-    return len(feeds) + len(channels)
+    return feeds + channels
 
 
 def heartbeat(store: Any, owner: str, info: dict) -> None:

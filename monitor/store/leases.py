@@ -13,11 +13,12 @@ and 0 rows (another instance claimed the feed since) rolls it back with
 :class:`LeaseLost`: a stale owner writes nothing. On PostgreSQL that row stays locked
 until the commit, so no claim can take the feed in between.
 
-Leases are measured in the database's clock on PostgreSQL (``now()``) and in Python's
-UTC clock on SQLite (one machine, one clock). On SQLite timestamps are stored to the
-second, a lease's end rounded up: a lease lasts at least what was asked, at most one
-second more. Ownership is trivial with one instance, and without ``store.owner`` set
-nothing here runs at all.
+Times are stored as text to the second (:mod:`monitor.store.codec`), a lease's end
+rounded up: a lease lasts at least what was asked, at most a second more. They are read
+from the database's clock on PostgreSQL (``now()``: one clock for every instance) and
+from Python's UTC clock on SQLite (one machine). Without ``store.owner`` set (the
+single-machine daemon) the fence never runs. SQLite's side needs no ``RETURNING``
+(3.35), so the store's SQLite floor stays 3.30.
 
 Channel leases, periodic ticks and heartbeats are in :mod:`monitor.store.cluster`.
 """
@@ -36,6 +37,15 @@ from typing import Any
 
 from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
+from monitor.store.dialect import POSTGRESQL
+
+# PostgreSQL's now() (and now() + seconds, rounded up) as the store's timestamp text.
+_PG_TEXT = 'to_char({}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
+_PG_NOW = _PG_TEXT.format("now() AT TIME ZONE 'UTC'")
+_PG_LATER = _PG_TEXT.format(
+    "date_trunc('second', now() AT TIME ZONE 'UTC' + make_interval(secs => {!r})"
+    " + interval '999999 microseconds')"
+)
 
 
 @dataclass(frozen=True)
@@ -76,12 +86,12 @@ def fence(store: Any) -> None:
     claim = current_claim.get()
     if claim is None:
         return
-    row = store.conn.execute(
+    cursor = store.conn.execute(
         "UPDATE feeds SET lease_until = lease_until"
-        " WHERE url = ? AND lease_owner = ? AND lease_epoch = ? RETURNING lease_epoch",
+        " WHERE url = ? AND lease_owner = ? AND lease_epoch = ?",
         (claim.url, store.owner, claim.epoch),
-    ).fetchone()
-    if row is None:
+    )
+    if cursor.rowcount != 1:
         global _fenced
         with _fenced_lock:
             _fenced += 1
@@ -100,27 +110,16 @@ def unfenced(store: Any) -> Iterator[None]:
         current_claim.reset(token)
 
 
-def is_postgres(store: Any) -> bool:
-    """Whether ``store`` is the PostgreSQL store (``dialect``; the SQLite store may lack it)."""
-    return getattr(store, "dialect", "sqlite") == "postgresql"
-
-
-def clock() -> datetime:
-    """Python's UTC clock, which SQLite leases are measured in."""
-    return datetime.now(UTC)
-
-
 def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:
-    """SQL expressions for "now" and "now + ``seconds``" in the lease clock: ``now()`` on
-    PostgreSQL; on SQLite, literals of Python's UTC clock (stored text, the second one
-    rounded up). Only values made here are put into SQL. Raises ValueError for a
-    ``seconds`` that is not finite."""
+    """SQL for "now" and "now + ``seconds``" (rounded up to the second) as stored text:
+    from ``now()`` on PostgreSQL, literals of Python's UTC clock on SQLite. Only values
+    made here go into the SQL. Raises ValueError for ``seconds`` that is not finite."""
     seconds = float(seconds)
     if not math.isfinite(seconds):
         raise ValueError(f"not a duration: {seconds}")
-    if is_postgres(store):
-        return "now()", f"(now() + make_interval(secs => {seconds!r}))"
-    now = clock()
+    if store.dialect == POSTGRESQL:
+        return _PG_NOW, _PG_LATER.format(seconds)
+    now = datetime.now(UTC)
     return f"'{ts(now)}'", f"'{ts_not_before(now + timedelta(seconds=seconds))}'"
 
 
@@ -144,54 +143,40 @@ def claim_feeds(
     no lease or an expired one. Each claimed feed gets ``lease_owner = owner``, its epoch
     plus one, ``lease_until`` and ``next_poll`` at now + ``lease`` (so a crashed poll is
     due again by itself). Concurrent claimers never get the same feed: on PostgreSQL one
-    statement with ``FOR UPDATE SKIP LOCKED`` and ``now()``; on SQLite one IMMEDIATE
-    transaction. Returns the claims, the feed due first first.
+    statement with ``FOR UPDATE SKIP LOCKED`` (rows another claimer holds are skipped,
+    not waited for); on SQLite one IMMEDIATE transaction. Returns the claims, the feed due
+    first first.
     """
     if limit <= 0 or (keys is not None and not keys):
         return []
-    if is_postgres(store):
-        return _claim_postgres(store, owner, keys, limit, lease)
     now, until = clock_sql(store, lease)
-    wanted = "" if keys is None else " AND url IN (SELECT value FROM json_each(?))"
+    due = (
+        f"FROM feeds WHERE next_poll <= {now} AND gone_at IS NULL"
+        f" AND (lease_owner IS NULL OR lease_until <= {now})"
+    )
     with unfenced(store):
-        urls = [
-            r[0]
-            for r in store.conn.execute(
-                f"SELECT url FROM feeds WHERE next_poll <= {now} AND gone_at IS NULL"
-                f" AND (lease_owner IS NULL OR lease_until <= {now})"
-                f"{wanted} ORDER BY next_poll, url LIMIT ?",
-                ([] if keys is None else [json.dumps(list(keys))]) + [limit],
-            )
-        ]
+        if store.dialect == POSTGRESQL:
+            wanted = "" if keys is None else " AND url = ANY(?)"
+            rows = store.conn.execute(
+                f"WITH due AS (SELECT url, next_poll {due}{wanted} ORDER BY next_poll, url"
+                " LIMIT ? FOR UPDATE SKIP LOCKED) UPDATE feeds f SET lease_owner = ?,"
+                f" lease_epoch = f.lease_epoch + 1, lease_until = {until}, next_poll = {until}"
+                " FROM due WHERE f.url = due.url"
+                " RETURNING f.url, f.lease_epoch, f.lease_until, due.next_poll",
+                ([] if keys is None else [list(keys)]) + [limit, owner],
+            ).fetchall()
+            return [_claim(r) for r in sorted(rows, key=lambda r: (r[3], r[0]))]
+        wanted = "" if keys is None else " AND url IN (SELECT value FROM json_each(?))"
         rows = store.conn.execute(
+            f"SELECT url, lease_epoch + 1, {until} {due}{wanted} ORDER BY next_poll, url LIMIT ?",
+            ([] if keys is None else [json.dumps(list(keys))]) + [limit],
+        ).fetchall()
+        store.conn.execute(
             f"UPDATE feeds SET lease_owner = ?, lease_epoch = lease_epoch + 1,"
             f" lease_until = {until}, next_poll = {until}"
-            " WHERE url IN (SELECT value FROM json_each(?))"
-            " RETURNING url, lease_epoch, lease_until",
-            (owner, json.dumps(urls)),
-        ).fetchall()
-    order = {url: n for n, url in enumerate(urls)}
-    return sorted((_claim(r) for r in rows), key=lambda c: order[c.url])
-
-
-def _claim_postgres(
-    store: Any, owner: str, keys: Sequence[str] | None, limit: int, lease: float
-) -> list[Claim]:
-    """:func:`claim_feeds` on PostgreSQL: one statement; rows another claimer has locked
-    are skipped, not waited for."""
-    now, until = clock_sql(store, lease)
-    wanted = "" if keys is None else " AND url = ANY(?)"
-    with unfenced(store):
-        rows = store.conn.execute(
-            f"WITH due AS (SELECT url, next_poll FROM feeds WHERE next_poll <= {now}"
-            f" AND gone_at IS NULL AND (lease_owner IS NULL OR lease_until <= {now}){wanted}"
-            " ORDER BY next_poll LIMIT ? FOR UPDATE SKIP LOCKED)"
-            " UPDATE feeds f SET lease_owner = ?, lease_epoch = f.lease_epoch + 1,"
-            f" lease_until = {until}, next_poll = {until} FROM due WHERE f.url = due.url"
-            " RETURNING f.url, f.lease_epoch, f.lease_until, due.next_poll",
-            ([] if keys is None else [list(keys)]) + [limit, owner],
-        ).fetchall()
-    rows.sort(key=lambda r: (r[3], r[0]))
+            " WHERE url IN (SELECT value FROM json_each(?))",
+            (owner, json.dumps([r[0] for r in rows])),
+        )
     return [_claim(r) for r in rows]
 
 
@@ -200,16 +185,21 @@ def renew_feed(store: Any, owner: str, claim: Claim, lease: float) -> Claim | No
     renewed claim (same epoch), or None when ``owner`` lost it to another instance. An
     expired lease that nobody claimed since is renewed: nobody else wrote."""
     _, until = clock_sql(store, lease)
-    later = "GREATEST" if is_postgres(store) else "MAX"
-    sql = (
-        f"UPDATE feeds SET lease_until = {until}, next_poll = {later}(COALESCE(next_poll,"
-        f" {until}), {until}) WHERE url = ? AND lease_owner = ? AND lease_epoch = ?"
-        " RETURNING url, lease_epoch, lease_until"
-    )
+    later = "GREATEST" if store.dialect == POSTGRESQL else "MAX"
+    held = "WHERE url = ? AND lease_owner = ? AND lease_epoch = ?"
     params = (claim.url, owner, claim.epoch)
     with unfenced(store):
-        row = store.conn.execute(sql, params).fetchone()
-    return _claim(row) if row else None
+        cursor = store.conn.execute(
+            f"UPDATE feeds SET lease_until = {until},"
+            f" next_poll = {later}(COALESCE(next_poll, {until}), {until}) {held}",
+            params,
+        )
+        if cursor.rowcount != 1:
+            return None
+        row = store.conn.execute(
+            f"SELECT url, lease_epoch, lease_until FROM feeds {held}", params
+        ).fetchone()
+    return _claim(row)
 
 
 def release_feed(store: Any, owner: str, claim: Claim) -> bool:
@@ -217,20 +207,19 @@ def release_feed(store: Any, owner: str, claim: Claim) -> bool:
     kept as stored (the poll's own, or the lease's end when it recorded nothing). Whether
     ``owner`` still held it (False: another instance claimed it since; nothing changed)."""
     with unfenced(store):
-        row = store.conn.execute(
+        cursor = store.conn.execute(
             "UPDATE feeds SET lease_owner = NULL, lease_until = NULL"
-            " WHERE url = ? AND lease_owner = ? AND lease_epoch = ? RETURNING url",
+            " WHERE url = ? AND lease_owner = ? AND lease_epoch = ?",
             (claim.url, owner, claim.epoch),
-        ).fetchone()
-    return row is not None
+        )
+        return cursor.rowcount == 1
 
 
-def as_utc(value: Any) -> datetime:
-    """A stored timestamp as an aware UTC datetime: SQLite's text or PostgreSQL's
-    ``timestamptz``. Raises ValueError for None (a lease always has an end)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    moment = parse_ts(value)
+def as_utc(text: str) -> datetime:
+    """A stored timestamp (text to the second) as an aware UTC datetime.
+
+    Raises ValueError for an empty one (a lease always has an end)."""
+    moment = parse_ts(text)
     if moment is None:
         raise ValueError("a lease without an end")
     return moment

@@ -46,14 +46,16 @@ KEYS = [key for key, _ in FEEDS]
 LONG = 600.0  # seconds: a lease that does not run out during a test
 
 
-@pytest.fixture(params=["sqlite"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Any]]:
-    """Opens another Store on the test's one database; closed after the test when opened
-    by the test's thread (a thread that opens one closes it)."""
-    opened: list[Any] = []
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens another Store (its own connection) on the test's one database, on each
+    backend; closed after the test when opened by the test's thread (a thread that
+    opens one closes it)."""
+    url = request.getfixturevalue("pg_db") if request.param == "postgresql" else None
+    opened: list[Store] = []
 
-    def open_store() -> Any:
-        store = Store.open(tmp_path)
+    def open_store() -> Store:
+        store = Store.open(tmp_path) if url is None else Store.open_postgres(url)
         if threading.current_thread() is threading.main_thread():
             opened.append(store)
         return store
@@ -61,12 +63,6 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
     yield open_store
     for store in opened:
         store.close()
-
-
-@pytest.fixture
-def any_store(opener: Callable[[], Any]) -> Any:
-    """A migrated store, on each backend."""
-    return opener()
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
