@@ -128,6 +128,30 @@ MIGRATIONS: list[str] = [
         errors TEXT COLLATE "C"
     );
     """,
+    # 2: SQLite's migration 10 (issue 17, store/leases.py): feed leases (owner, epoch,
+    # end), channel leases, once-per-cluster ticks, instances' heartbeats.
+    """
+    ALTER TABLE feeds ADD COLUMN lease_owner TEXT COLLATE "C";
+    ALTER TABLE feeds ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN lease_until TEXT COLLATE "C";
+    CREATE INDEX feeds_next_poll ON feeds (next_poll, url);
+    CREATE TABLE channel_leases (
+        channel TEXT COLLATE "C" PRIMARY KEY,
+        owner TEXT COLLATE "C",
+        epoch BIGINT NOT NULL DEFAULT 0,
+        lease_until TEXT COLLATE "C"
+    );
+    CREATE TABLE ticks (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        next_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE TABLE instances (
+        owner TEXT COLLATE "C" PRIMARY KEY,
+        started_at TEXT COLLATE "C" NOT NULL,
+        heartbeat_at TEXT COLLATE "C" NOT NULL,
+        info TEXT COLLATE "C" NOT NULL
+    );
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -171,6 +171,32 @@ MIGRATIONS: list[str] = [
         errors TEXT
     );
     """,
+    # 10: several instances on one database (issue 17, store/leases.py): who holds each
+    # feed's poll and until when (lease_epoch counts claims, fencing a stale owner's
+    # commit), the channel leases, periodic jobs fired once in the cluster, and the
+    # instances' heartbeats. The index serves the claim ("due feeds, oldest first").
+    """
+    ALTER TABLE feeds ADD COLUMN lease_owner TEXT;
+    ALTER TABLE feeds ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN lease_until TEXT;
+    CREATE INDEX feeds_next_poll ON feeds (next_poll, url);
+    CREATE TABLE channel_leases (
+        channel TEXT PRIMARY KEY,
+        owner TEXT,
+        epoch INTEGER NOT NULL DEFAULT 0,
+        lease_until TEXT
+    );
+    CREATE TABLE ticks (
+        name TEXT PRIMARY KEY,
+        next_at TEXT NOT NULL
+    );
+    CREATE TABLE instances (
+        owner TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        info TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, dialect_of
+from monitor.store.leases import fence
 from monitor.store.schema import migrate
 
 DB_NAME = "monitor.db"
@@ -77,6 +78,10 @@ class Store:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = dialect_of(conn)
+        # this instance's id when several share the database (store/leases.py): set, it
+        # fences the transactions of a poll that holds a claim; None (one machine) costs
+        # nothing
+        self.owner: str | None = None
 
     @classmethod
     def open(cls, state_dir: Path, *, create: bool = True) -> Store:
@@ -140,8 +145,13 @@ class Store:
         self.conn.close()
 
     def transaction(self) -> _Transaction:
-        """``with store.transaction():`` runs the body in one IMMEDIATE transaction."""
-        return _Transaction(self.conn)
+        """``with store.transaction():`` runs the body in one IMMEDIATE transaction.
+
+        With ``owner`` set and a claim in ``leases.current_claim``, the outermost one is
+        fenced: it raises ``leases.LeaseLost`` (rolled back, nothing written) when another
+        instance claimed the feed since.
+        """
+        return _Transaction(self.conn, None if self.owner is None else self)
 
     # --- feeds -------------------------------------------------------------------
 
@@ -276,14 +286,21 @@ class Store:
 
 
 class _Transaction:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, fenced: Store | None = None) -> None:
         self.conn = conn
+        self.fenced = fenced
         self.outer = False
 
     def __enter__(self) -> None:
         self.outer = not self.conn.in_transaction
         if self.outer:
             self.conn.execute("BEGIN IMMEDIATE")
+            if self.fenced is not None:
+                try:
+                    fence(self.fenced)
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self.outer:

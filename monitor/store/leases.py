@@ -1,0 +1,233 @@
+"""Who polls which feed: leases, claims and fenced commits (issue 17).
+
+Several instances share one database. A feed is polled by the instance that *claims* it:
+the claim sets ``lease_owner``, bumps ``lease_epoch`` and sets ``lease_until``, and moves
+``next_poll`` to the lease's end, so a poll whose instance died is due again by itself
+when the lease runs out. A poll's writes commit only while its claim still holds: the
+outermost ``Store.transaction()`` of a task that set :data:`current_claim` first runs
+
+    UPDATE feeds SET lease_until = lease_until WHERE url = ? AND lease_owner = ?
+                                                  AND lease_epoch = ?
+
+and 0 rows (another instance claimed the feed since) rolls it back with
+:class:`LeaseLost`: a stale owner writes nothing. On PostgreSQL that row stays locked
+until the commit, so no claim can take the feed in between.
+
+Times are stored as text to the second (:mod:`monitor.store.codec`), a lease's end
+rounded up: a lease lasts at least what was asked, at most a second more. They are read
+from the database's clock on PostgreSQL (``now()``: one clock for every instance) and
+from Python's UTC clock on SQLite (one machine). Without ``store.owner`` set (the
+single-machine daemon) the fence never runs. SQLite's side needs no ``RETURNING``
+(3.35), so the store's SQLite floor stays 3.30.
+
+Channel leases, periodic ticks and heartbeats are in :mod:`monitor.store.cluster`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.errors import StateDatabaseError
+from monitor.store.codec import parse_ts, ts, ts_not_before
+from monitor.store.dialect import POSTGRESQL
+
+# PostgreSQL's now() (and now() + seconds, rounded up) as the store's timestamp text.
+_PG_TEXT = 'to_char({}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
+_PG_NOW = _PG_TEXT.format("now() AT TIME ZONE 'UTC'")
+_PG_LATER = _PG_TEXT.format(
+    "date_trunc('second', now() AT TIME ZONE 'UTC' + make_interval(secs => {!r})"
+    " + interval '999999 microseconds')"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A feed this instance holds: its key, the claim's epoch and the lease's end (UTC)."""
+
+    url: str
+    epoch: int
+    lease_until: datetime
+
+
+class LeaseLost(StateDatabaseError):
+    """A fenced commit was refused: another instance claimed the feed since (nothing
+    was written; the transaction rolled back)."""
+
+
+current_claim: ContextVar[Claim | None] = ContextVar("current_claim", default=None)
+"""The claim of the poll running in this task; set it before the poll's writes so that
+their transactions are fenced (asyncio tasks and ``contextvars.copy_context`` carry it)."""
+
+_fenced = 0
+_fenced_lock = threading.Lock()
+
+
+def fenced_commits() -> int:
+    """How many fenced commits were refused in this process (for metrics; should stay 0:
+    more means polls outlived their leases)."""
+    return _fenced
+
+
+def fence(store: Any) -> None:
+    """The first statement of an outermost transaction of a store with an ``owner``
+    (called by ``Store.transaction()`` right after it began): when :data:`current_claim`
+    is set, lock the feed's row only if this owner still holds that claim's epoch.
+
+    Raises LeaseLost when it does not (the caller rolls the transaction back).
+    """
+    claim = current_claim.get()
+    if claim is None:
+        return
+    cursor = store.conn.execute(
+        "UPDATE feeds SET lease_until = lease_until"
+        " WHERE url = ? AND lease_owner = ? AND lease_epoch = ?",
+        (claim.url, store.owner, claim.epoch),
+    )
+    if cursor.rowcount != 1:
+        global _fenced
+        with _fenced_lock:
+            _fenced += 1
+        raise LeaseLost(f"feed {claim.url!r}: lease epoch {claim.epoch} lost to another instance")
+
+
+@contextmanager
+def unfenced(store: Any) -> Iterator[None]:
+    """A ``store.transaction()`` that is not fenced by :data:`current_claim` (the lease
+    statements themselves: a renewal decides by its own WHERE whether it still holds)."""
+    token = current_claim.set(None)
+    try:
+        with store.transaction():
+            yield
+    finally:
+        current_claim.reset(token)
+
+
+def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:
+    """SQL for "now" and "now + ``seconds``" (rounded up to the second) as stored text:
+    from ``now()`` on PostgreSQL, literals of Python's UTC clock on SQLite. Only values
+    made here go into the SQL. Raises ValueError for ``seconds`` that is not finite."""
+    seconds = float(seconds)
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a duration: {seconds}")
+    if store.dialect == POSTGRESQL:
+        return _PG_NOW, _PG_LATER.format(seconds)
+    now = datetime.now(UTC)
+    return f"'{ts(now)}'", f"'{ts_not_before(now + timedelta(seconds=seconds))}'"
+
+
+def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Make a row for each configured feed, ``(key, name)``, that has none yet: due at
+    ``now`` (UTC). Existing rows, their names and schedules included, are untouched."""
+    with unfenced(store):
+        store.conn.executemany(
+            "INSERT INTO feeds (url, name, next_poll) VALUES (?, ?, ?)"
+            " ON CONFLICT (url) DO NOTHING",
+            [(key, name, ts(now)) for key, name in feeds],
+        )
+
+
+def claim_feeds(
+    store: Any, owner: str, keys: Sequence[str] | None, limit: int, lease: float
+) -> list[Claim]:
+    """Claim up to ``limit`` due feeds for ``owner`` for ``lease`` seconds, oldest first.
+
+    Due: ``next_poll`` reached, not gone (HTTP 410), key in ``keys`` (None: any key), and
+    no lease or an expired one. Each claimed feed gets ``lease_owner = owner``, its epoch
+    plus one, ``lease_until`` and ``next_poll`` at now + ``lease`` (so a crashed poll is
+    due again by itself). Concurrent claimers never get the same feed: on PostgreSQL one
+    statement with ``FOR UPDATE SKIP LOCKED`` (rows another claimer holds are skipped,
+    not waited for); on SQLite one IMMEDIATE transaction. Returns the claims, the feed due
+    first first.
+
+    ``keys`` travels with every claim: at 50,000 keys that costs about 60 ms a claim on
+    PostgreSQL and 17 ms on SQLite, against 3 ms and 0.4 ms with None (50 feeds a claim,
+    4 claimers). Instances that share one config should pass None.
+    """
+    if limit <= 0 or (keys is not None and not keys):
+        return []
+    now, until = clock_sql(store, lease)
+    due = (
+        f"FROM feeds WHERE next_poll <= {now} AND gone_at IS NULL"
+        f" AND (lease_owner IS NULL OR lease_until <= {now})"
+    )
+    with unfenced(store):
+        if store.dialect == POSTGRESQL:
+            wanted = "" if keys is None else " AND url = ANY(?)"
+            rows = store.conn.execute(
+                f"WITH due AS (SELECT url, next_poll {due}{wanted} ORDER BY next_poll, url"
+                " LIMIT ? FOR UPDATE SKIP LOCKED) UPDATE feeds f SET lease_owner = ?,"
+                f" lease_epoch = f.lease_epoch + 1, lease_until = {until}, next_poll = {until}"
+                " FROM due WHERE f.url = due.url"
+                " RETURNING f.url, f.lease_epoch, f.lease_until, due.next_poll",
+                ([] if keys is None else [list(keys)]) + [limit, owner],
+            ).fetchall()
+            return [_claim(r) for r in sorted(rows, key=lambda r: (r[3], r[0]))]
+        wanted = "" if keys is None else " AND url IN (SELECT value FROM json_each(?))"
+        rows = store.conn.execute(
+            f"SELECT url, lease_epoch + 1, {until} {due}{wanted} ORDER BY next_poll, url LIMIT ?",
+            ([] if keys is None else [json.dumps(list(keys))]) + [limit],
+        ).fetchall()
+        store.conn.execute(
+            f"UPDATE feeds SET lease_owner = ?, lease_epoch = lease_epoch + 1,"
+            f" lease_until = {until}, next_poll = {until}"
+            " WHERE url IN (SELECT value FROM json_each(?))",
+            (owner, json.dumps([r[0] for r in rows])),
+        )
+    return [_claim(r) for r in rows]
+
+
+def renew_feed(store: Any, owner: str, claim: Claim, lease: float) -> Claim | None:
+    """Extend ``claim`` to now + ``lease`` seconds (``next_poll`` at least as late); the
+    renewed claim (same epoch), or None when ``owner`` lost it to another instance. An
+    expired lease that nobody claimed since is renewed: nobody else wrote."""
+    _, until = clock_sql(store, lease)
+    later = "GREATEST" if store.dialect == POSTGRESQL else "MAX"
+    held = "WHERE url = ? AND lease_owner = ? AND lease_epoch = ?"
+    params = (claim.url, owner, claim.epoch)
+    with unfenced(store):
+        cursor = store.conn.execute(
+            f"UPDATE feeds SET lease_until = {until},"
+            f" next_poll = {later}(COALESCE(next_poll, {until}), {until}) {held}",
+            params,
+        )
+        if cursor.rowcount != 1:
+            return None
+        row = store.conn.execute(
+            f"SELECT url, lease_epoch, lease_until FROM feeds {held}", params
+        ).fetchone()
+    return _claim(row)
+
+
+def release_feed(store: Any, owner: str, claim: Claim) -> bool:
+    """Give ``claim`` up (the poll finished or failed): the lease is cleared, ``next_poll``
+    kept as stored (the poll's own, or the lease's end when it recorded nothing). Whether
+    ``owner`` still held it (False: another instance claimed it since; nothing changed)."""
+    with unfenced(store):
+        cursor = store.conn.execute(
+            "UPDATE feeds SET lease_owner = NULL, lease_until = NULL"
+            " WHERE url = ? AND lease_owner = ? AND lease_epoch = ?",
+            (claim.url, owner, claim.epoch),
+        )
+        return cursor.rowcount == 1
+
+
+def as_utc(text: str) -> datetime:
+    """A stored timestamp (text to the second) as an aware UTC datetime.
+
+    Raises ValueError for an empty one (a lease always has an end)."""
+    moment = parse_ts(text)
+    if moment is None:
+        raise ValueError("a lease without an end")
+    return moment
+
+
+def _claim(row: Any) -> Claim:
+    return Claim(url=row[0], epoch=row[1], lease_until=as_utc(row[2]))
