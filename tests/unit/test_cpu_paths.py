@@ -1,18 +1,26 @@
 """The cheaper paths of issue 18 (CPU) give what the plain ones gave.
 
 Each test holds a short cut to the result of the straightforward code it replaced:
-text tidied only where it needs it, feedparser's base URL joins remembered.
+text tidied only where it needs it, feedparser's base URL joins remembered, a poll's
+items matched in slices rather than one match-thread call each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.config import MonitorConfig
 from monitor.ingest.htmltext import _tidy
 from monitor.ingest.parse import parse_feed
+from monitor.matching import prepare, prepare_items, prepare_slice
+from monitor.models import FeedRef, Item
+from monitor.rules.index import RuleSet
+from monitor.runtime import build_runtime
 
 URL = "http://127.0.0.1:1/feeds/f.xml"
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
@@ -60,3 +68,61 @@ def test_relative_links_resolve_against_each_xml_base_as_before():
             "http://example.org/news/d.html",
             "http://example.org/news/e.html",
         ]
+
+
+class CountingThread(ThreadPoolExecutor):
+    """The match thread, counting the calls it was given."""
+
+    calls = 0
+
+    def submit(self, *args, **kwargs):
+        self.calls += 1
+        return super().submit(*args, **kwargs)
+
+
+def news(n: int) -> Item:
+    text = f"Pompeo may return to Pyongyang for talks, report {n} says, " * 6
+    feed = FeedRef("f", "http://127.0.0.1:1/f.xml")
+    return Item(feed, f"g{n}", f"Talks {n}", f"http://news.example/{n}", None, text, "", None)
+
+
+def test_a_poll_of_items_is_matched_in_slices_with_the_same_results(tmp_path, monkeypatch):
+    monkeypatch.setattr("monitor.matching.SLICE_SECONDS", 3600.0)  # no slice ends early
+    config = MonitorConfig.model_validate(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "feeds": [{"url": "http://127.0.0.1:1/f.xml", "name": "f"}],
+            "rules": [{"name": "talks", "query": "Pompeo AND talks"}, {"name": "x", "query": "x"}],
+            "channels": {"out": {"type": "console"}},
+        }
+    )
+    items = {f"k{n}": news(n) for n in range(300)}
+    quiet = {"k3", "k4"}
+
+    async def go():
+        rt = build_runtime(config)
+        rt.match_thread = thread = CountingThread(1)
+        try:
+            digest = prepare(rt.rules, {"talks"}, items["k2"], None, True).digest
+            stored = {"k1": "not its digest", "k2": digest}
+            got = await prepare_items(rt, {"talks"}, items, stored, baseline=quiet)
+            return rt.rules, stored, got, thread.calls
+        finally:
+            await rt.aclose()
+
+    rules, stored, got, calls = asyncio.run(go())
+    assert calls == 1  # was one per item: 300
+    assert list(got) == list(items)
+    for key, item in items.items():
+        assert got[key] == prepare(
+            rules, {"talks"}, item, stored.get(key), key not in stored, key in quiet
+        )
+    assert not got["k2"].changed and got["k3"].matches[0].terms == ()
+
+
+def test_a_slice_holds_at_least_one_item_and_stops_when_its_time_is_up():
+    rules = RuleSet([("talks", "Pompeo AND talks")])
+    todo = [(f"k{n}", news(n), None, True, False) for n in range(5)]
+    assert len(prepare_slice(rules, {"talks"}, todo, 0, 0.0)) == 1
+    assert len(prepare_slice(rules, {"talks"}, todo, 4, 0.0)) == 1
+    assert len(prepare_slice(rules, {"talks"}, todo, 2, 60.0)) == 3
