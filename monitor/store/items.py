@@ -39,7 +39,8 @@ log = logging.getLogger("monitor.store")
 
 FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
 # The link stored in an item's data (a NULL canonical_url is that link's canonical
-# form); on SQLite NULL for data that is not JSON (damaged) rather than an error.
+# form), read only where canonical_url is NULL (rows the store wrote, valid JSON); on
+# SQLite NULL for data that is not JSON (damaged since) rather than an error.
 _LINK = {
     SQLITE: "CASE WHEN json_valid(data) THEN json_extract(data, '$.link') END",
     POSTGRESQL: json_text(POSTGRESQL, "data", "link"),
@@ -55,9 +56,11 @@ _SQL = {
         f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
         "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
         f"WHERE story_id = ? AND feed_id = {FEED_ID} ORDER BY id",
-        "by_url": f"SELECT story_id, canonical_url, {_LINK[dialect]} FROM items "
+        "by_url": "SELECT story_id, canonical_url, "
+        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items "
         "WHERE url_hash = ? ORDER BY id",
-        "canonical": f"SELECT canonical_url, url_hash, {_LINK[dialect]} FROM items WHERE id = ?",
+        "canonical": "SELECT canonical_url, url_hash, "
+        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items WHERE id = ?",
         "feed_ref": "INSERT INTO feed_refs (url) VALUES (?) ON CONFLICT (url) DO NOTHING",
         "no_highlights": (
             "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
