@@ -122,9 +122,7 @@ class FingerprintIndex:
             self._index_tail()
         value = fp & MASK64
         candidates: list[int] = []
-        for (low, mask, shift, keys, starts, positions), tail in zip(
-            self._blocks, self._tail, strict=True
-        ):
+        for low, mask, shift, keys, starts, positions in self._blocks:
             key = (value >> low) & mask
             bucket = key >> shift
             end = starts[bucket + 1]
@@ -132,7 +130,9 @@ class FingerprintIndex:
             while i < end and keys[i] == key:
                 candidates.append(positions[i])
                 i += 1
-            candidates += tail.get(key, ())
+        if self._indexed > self._sorted:
+            for (low, mask, *_), tail in zip(self._blocks, self._tail, strict=True):
+                candidates += tail.get((value >> low) & mask, ())
         hits: set[tuple[int, int]] = set()  # an entry may share several blocks
         for position in candidates:
             if self._times[position] < since:
