@@ -24,6 +24,7 @@ What the jobs are, and how their limits follow the body's size, is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import signal
@@ -105,6 +106,27 @@ class ParsePool:
         self._all: set[_Worker] = set()
         self._retiring: asyncio.TimerHandle | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the workers belong to
+
+    def _follow_loop(self) -> None:
+        """Forget workers started on another (closed) event loop: their pipes belong to
+        it, so they are killed by pid and replaced (a pool reused by successive
+        ``asyncio.run`` calls, as tests and embedding programs do; the daemon and
+        ``run --once`` have one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        for worker in self._all:
+            if worker.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.process.pid, signal.SIGKILL)
+        self._all.clear()
+        self._idle.clear()
+        self._waiters.clear()
+        self._stopping.clear()
+        self._slots = 0
+        self._retiring = None
+        self._loop = loop
 
     async def _spawn(self) -> _Worker:
         worker = await _Worker.start(self.memory_bytes)
@@ -175,6 +197,7 @@ class ParsePool:
         worker with that ``RLIMIT_AS`` (it still takes one of the pool's slots, so no
         more jobs run at once). Limits hit raise :class:`ParseLimitError`.
         """
+        self._follow_loop()
         limit = self.timeout if timeout is None else timeout
         memory = self.memory_bytes
         if memory_bytes and memory > 0 and memory_bytes > memory:
