@@ -120,6 +120,11 @@ class ParsePool:
             if worker.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.process.pid, signal.SIGKILL)
+            # Its transport cannot close on a closed loop: mark it closed, so that
+            # garbage collection does not try (and warn).
+            transport = getattr(worker.process, "_transport", None)
+            if transport is not None:
+                transport._closed = True
         self._all.clear()
         self._idle.clear()
         self._waiters.clear()
