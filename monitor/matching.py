@@ -18,19 +18,30 @@ so those are the ones kept (:func:`capped`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from monitor.dedup import canonical_url, content_hash, fingerprint
 from monitor.models import Highlight, Item, Match
 from monitor.rules.index import RuleSet
+from monitor.rules.query import Document
 from monitor.runtime import Runtime
 from monitor.store.codec import match_to_json
 
-__all__ = ["MAX_HIGHLIGHTS", "MAX_MATCH_BYTES", "Prepared", "capped", "prepare", "prepare_items"]
+__all__ = [
+    "MAX_HIGHLIGHTS",
+    "MAX_MATCH_BYTES",
+    "Prepared",
+    "capped",
+    "holding",
+    "prepare",
+    "prepare_items",
+]
 
 MAX_HIGHLIGHTS = 20  # per rule per item
 MAX_MATCH_BYTES = 8 * 1024  # a stored match's JSON (terms and highlights), UTF-8
+DIRECT_RULES = 8  # up to this many rules to hold, each is evaluated without the presearch
 
 
 @dataclass(frozen=True)
@@ -49,19 +60,67 @@ class Prepared:
 
 
 def prepare(
-    rules: RuleSet, watching: Collection[str], item: Item, stored_digest: str | None, new: bool
+    rules: RuleSet,
+    watching: Collection[str],
+    item: Item,
+    stored_digest: str | None,
+    new: bool,
+    baseline: bool = False,
 ) -> Prepared:
     """Hash ``item``; if new or edited (its hash is not ``stored_digest``), match it
     against the rules named in ``watching`` (highlights capped) and, if ``new``,
-    fingerprint it and canonicalize its link. Pure: runs in the match thread."""
+    fingerprint it and canonicalize its link. Pure: runs in the match thread.
+
+    ``baseline`` marks a new item of a feed's first poll that backfill will not
+    alert: it is matched for the rule names alone (:func:`holding`: no terms, no
+    highlights, a fraction of the cost); it is fingerprinted and its link made
+    canonical as any new item's, so a later copy still joins its story.
+    """
     digest = content_hash(item)
     if not new and digest == stored_digest:
         return Prepared(digest, changed=False)
-    found = rules.match(item.fields(), only=watching) if watching else []
-    matches = tuple(capped(m) for m in found)
+    if new and baseline:
+        matches = holding(rules, watching, item)
+    else:
+        found = rules.match(item.fields(), only=watching) if watching else []
+        matches = tuple(capped(m) for m in found)
     if not new:
         return Prepared(digest, matches=matches)
     return Prepared(digest, True, matches, fingerprint(item), canonical_url(item.link))
+
+
+def holding(rules: RuleSet, watching: Collection[str], item: Item) -> tuple[Match, ...]:
+    """The rules named in ``watching`` that ``item`` matches, in rule order, as matches
+    without terms or highlights (what a first-poll baseline match stores): only whether
+    each rule holds, not every place its terms occur, which is most of matching's cost.
+
+    As :meth:`RuleSet.match` does, a few rules are evaluated directly, more through
+    the presearch (only its candidates can hold).
+    """
+    if not watching:
+        return ()
+    doc = Document.from_fields(item.fields())
+    names, numbers = _rule_order(rules)
+    if len(watching) <= DIRECT_RULES:
+        held: Iterable[str] = sorted((n for n in watching if n in numbers), key=numbers.get)
+    else:
+        held = (names[n] for n in rules.candidates(doc) if names[n] in watching)
+    return tuple(Match(name, ()) for name in held if rules.query(name).root.holds(doc))
+
+
+_ORDER: weakref.WeakKeyDictionary[RuleSet, tuple[tuple[str, ...], dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _rule_order(rules: RuleSet) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The rule names in rule order, and each one's number: made once per rule set
+    (``RuleSet.names`` builds a new tuple on every call)."""
+    order = _ORDER.get(rules)
+    if order is None:
+        names = rules.names
+        order = _ORDER[rules] = (names, {name: n for n, name in enumerate(names)})
+    return order
 
 
 async def prepare_items(
@@ -69,17 +128,20 @@ async def prepare_items(
     watching: Collection[str],
     items: Mapping[str, Item],
     stored: Mapping[str, str | None],
+    baseline: Collection[str] = (),
 ) -> dict[str, Prepared]:
     """:func:`prepare` each of ``items`` (by key) in the runtime's match thread, one
     item per call. ``stored``: the stored content hash of each known key; a key not in
-    it is a new item. The rule set is the one current at the call (a reload mid-poll
-    does not mix two)."""
+    it is a new item. ``baseline``: the keys of new items backfill will not alert
+    (see :func:`prepare`). The rule set is the one current at the call (a reload
+    mid-poll does not mix two)."""
     rules, loop = rt.rules, asyncio.get_running_loop()
     out = {}
     for key, item in items.items():
         new = key not in stored
+        quiet = key in baseline
         out[key] = await loop.run_in_executor(
-            rt.match_thread, prepare, rules, watching, item, stored.get(key), new
+            rt.match_thread, prepare, rules, watching, item, stored.get(key), new, quiet
         )
     return out
 

@@ -59,16 +59,21 @@ async def record_items(
     pruned = store.pruned(feed.key, keyed.keys() - known.keys())
     todo = {k: i for k, i in keyed.items() if k in known or k not in pruned}
     stored = {k: known[k].content_hash for k in todo if k in known}
-    prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored)
+    quiet = {
+        k
+        for k, i in todo.items()
+        if k not in known and not _alertable(rt, feed, i, first_poll, now)
+    }
+    prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored, baseline=quiet)
     new = queued = held = 0
     try:
         with rt.store.transaction():
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
-                    queued += _record_update(rt, store, feed, known[key], item, ready, now)
+                    queued += _record_update(rt, store, feed, key, known[key], item, ready, now)
                 else:
-                    alertable = _alertable(rt, feed, item, first_poll, now)
+                    alertable = key not in quiet
                     queued += _record_new(rt, store, feed, key, item, ready, listed, now, alertable)
                     new += 1
                     held += bool(ready.matches) and not alertable
@@ -124,6 +129,9 @@ def _record_new(
     queue its alerts.
 
     ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
+    Only an item that matched a rule keeps its text (a message may show it, even one
+    backfill held back, when a later copy alerts its story); the others are stored
+    slim (:func:`~monitor.store.codec.pack_item`).
     """
     matches = list(ready.matches)
     metrics.matched(matches)
@@ -138,6 +146,7 @@ def _record_new(
         fingerprint=fp,
         story_id=story_id,
         now=now,
+        full=bool(matches),
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)
@@ -192,19 +201,24 @@ def _record_update(
     rt: Runtime,
     store: Items,
     feed: FeedConfig,
+    key: str,
     known: KnownItem,
     item: Item,
     ready: Prepared,
     now: datetime,
 ) -> int:
-    """Store an edited known item and its matches; alert on rules it newly matches."""
+    """Store an edited known item and its matches; alert on rules it newly matches.
+
+    It keeps its text if it matched a rule, now or before (a message may show it).
+    """
     if not ready.changed:
         return 0
     before = store.rules_matched(known.id)
     matches = list(ready.matches)
     fresh = [m for m in matches if m.rule not in before]
     metrics.matched(fresh)
-    store.update(known.id, item, ready.digest)
+    full = bool(before or matches)
+    store.update(known.id, item, ready.digest, feed_url=feed.key, key=key, full=full)
     store.add_matches(known.id, matches, now)  # every rule's highlights follow the new text
     if fresh:
         log.info(

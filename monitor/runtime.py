@@ -21,7 +21,7 @@ from monitor.config import FeedConfig, MonitorConfig, RuleConfig
 from monitor.dedup import FingerprintIndex, StoryFinder
 from monitor.ingest.fetch import make_client
 from monitor.ingest.fulltext import FulltextFetcher, HostSlots
-from monitor.ingest.parseworker import ParsePool
+from monitor.ingest.workerpool import ParsePool
 from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
 from monitor.redact import may_hold_secret
@@ -42,7 +42,6 @@ class Runtime:
 
     config: MonitorConfig
     store: Store
-    rules: RuleSet
     renderer: Renderer
     http: httpx.AsyncClient
     notifiers: dict[str, Notifier]
@@ -50,6 +49,8 @@ class Runtime:
     feeds_http: httpx.AsyncClient
     parse_pool: ParsePool
     clock: Callable[[], datetime] = utc_now
+    # The compiled rules: given (a reload), else compiled at first use (:attr:`rules`).
+    compiled_rules: RuleSet | None = None
     rng: random.Random = field(default_factory=random.Random)
     # Matching off the event loop (monitor/matching.py): one thread, one item per task.
     match_thread: ThreadPoolExecutor = field(
@@ -64,6 +65,14 @@ class Runtime:
     # Permanent redirect targets with a query or user:password@ (where tokens live):
     # followed for the rest of this run but never written to the database.
     moved: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rules(self) -> RuleSet:
+        """The config's rules, compiled at first use: a pass that matches nothing (``run
+        --once`` over unchanged feeds) never compiles them, nor loads numpy."""
+        if self.compiled_rules is None:
+            self.compiled_rules = compile_rules(self.config)
+        return self.compiled_rules
 
     def allow_private(self, feed: FeedConfig) -> bool:
         """Whether this feed may reach loopback/private addresses (the operator said so)."""
@@ -128,7 +137,8 @@ class Runtime:
         notifiers: dict[str, Notifier],
     ) -> None:
         """Use a reloaded config; the store, HTTP client, stories and channel locks stay."""
-        self.config, self.rules, self.renderer, self.notifiers = config, rules, renderer, notifiers
+        self.config, self.renderer, self.notifiers = config, renderer, notifiers
+        self.compiled_rules = rules
         self._feed_rules.clear()
         self._rule_channels = None
 
@@ -164,9 +174,11 @@ def build_runtime(
     clock: Callable[[], datetime] = utc_now,
     stdout: TextIO | None = None,
 ) -> Runtime:
-    """Open the store, compile the rules, build the channels."""
+    """Open the store, build the channels; rules are compiled at first use
+    (:attr:`Runtime.rules`), templates at the first render, parse workers started at
+    the first parse, the TLS context's CA certificates read at the first handshake."""
     client = http or make_client()
-    rules, renderer, notifiers = config_parts(config, client, stdout)
+    renderer, notifiers = channel_parts(config, client, stdout)
     store = Store.open(config.state_dir)
     for feed in config.feeds:  # state kept under a key that held the URL's query string
         store.rename_feed(feed.legacy_key, feed.key)
@@ -182,7 +194,6 @@ def build_runtime(
             timeout=ingest.parse_timeout.total_seconds(),
         ),
         stories=load_stories(store, config, clock()),
-        rules=rules,
         renderer=renderer,
         http=client,
         notifiers=notifiers,
@@ -190,13 +201,26 @@ def build_runtime(
     )
 
 
-def config_parts(
+def compile_rules(config: MonitorConfig) -> RuleSet:
+    """The config's rules as one :class:`RuleSet`; RuleSyntaxError names a bad rule."""
+    return RuleSet([(r.name, r.query, r.stem) for r in config.rules])
+
+
+def channel_parts(
     config: MonitorConfig, http: httpx.AsyncClient, stdout: TextIO | None = None
-) -> tuple[RuleSet, Renderer, dict[str, Notifier]]:
-    """What is built from the config alone: compiled rules, renderer, notifiers (reload)."""
+) -> tuple[Renderer, dict[str, Notifier]]:
+    """The renderer and a notifier per channel (templates compiled at the first render)."""
     renderer = Renderer(config.templates_dir)
     notifiers = {
         name: build_notifier(name, channel, renderer, http, stdout)
         for name, channel in config.channels.items()
     }
-    return RuleSet([(r.name, r.query, r.stem) for r in config.rules]), renderer, notifiers
+    return renderer, notifiers
+
+
+def config_parts(
+    config: MonitorConfig, http: httpx.AsyncClient, stdout: TextIO | None = None
+) -> tuple[RuleSet, Renderer, dict[str, Notifier]]:
+    """What is built from the config alone: compiled rules, renderer, notifiers (reload:
+    the rules are compiled now, so a reload that cannot compile them keeps the old ones)."""
+    return compile_rules(config), *channel_parts(config, http, stdout)

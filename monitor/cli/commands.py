@@ -1,56 +1,63 @@
 """What each ``news-monitor`` subcommand does; :mod:`monitor.cli` only dispatches here.
 
-``test-rule`` and ``fetch`` live in :mod:`monitor.cli.itemcmds` and are re-exported here.
+``check`` (:mod:`monitor.cli.checkcmd`), ``history`` (:mod:`monitor.cli.historycmd`),
+``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`) are re-exported here, loaded
+when asked for. Each command imports what it uses when it runs, so ``run --once`` does
+not load the templates, ``status`` the daemon, or ``check`` the fetcher (start-up time:
+docs/architecture.md, "Start-up and memory").
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from monitor.cli.checkcmd import cmd_check as cmd_check
-from monitor.cli.historycmd import cmd_history as cmd_history
-from monitor.cli.itemcmds import cmd_fetch as cmd_fetch
-from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
-from monitor.cli.statusinfo import (
-    banner,
-    config_state,
-    local_time,
-    next_digest,
-    reload_banner,
-    report_from_store,
-)
 from monitor.config import MonitorConfig
-from monitor.config.statedir import without_config
 from monitor.errors import ConfigError, DeliveryError, MonitorError
-from monitor.ingest.fetch import make_client
-from monitor.ingest.opml import read_opml
-from monitor.models import Digest
-from monitor.notify import build_notifier
-from monitor.notify.render import Renderer, send_test_digest
-from monitor.notify.webhook import build_body
-from monitor.redact import redact_url
-from monitor.service.daemon import run_daemon
-from monitor.store.deadletters import PRUNED, requeue
-from monitor.store.history import NO_COUNTS, split_baseline
-from monitor.store.outbox import Outbox
-from monitor.store.sqlite import FeedState, NoStateError, Store
-from monitor.store.status import channel_summary, dead_letters, rule_counts
+
+if TYPE_CHECKING:
+    from monitor.cli.checkcmd import cmd_check as cmd_check
+    from monitor.cli.historycmd import cmd_history as cmd_history
+    from monitor.cli.itemcmds import cmd_fetch as cmd_fetch
+    from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
+    from monitor.models import Digest
+    from monitor.notify.render import Renderer
+    from monitor.store.sqlite import FeedState, Store
+
+_ELSEWHERE = {
+    "cmd_check": "monitor.cli.checkcmd",
+    "cmd_history": "monitor.cli.historycmd",
+    "cmd_fetch": "monitor.cli.itemcmds",
+    "cmd_test_rule": "monitor.cli.itemcmds",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The subcommands that live in other modules (see the module docstring)."""
+    home = _ELSEWHERE.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
 
 
 def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
     """``run [--once]``: the daemon (a coroutine the CLI runs)."""
+    from monitor.service.daemon import run_daemon
+
     return run_daemon(config, once=args.once, config_path=args.config)
 
 
 def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``preview``: render what each channel would send now; send nothing, write nothing."""
+    from monitor.notify.render import Renderer
+    from monitor.store.outbox import Outbox
+    from monitor.store.sqlite import Store
+
     names = [args.channel] if args.channel else list(config.channels)
     unknown = [n for n in names if n not in config.channels]
     if unknown:
@@ -75,6 +82,8 @@ def _render(renderer: Renderer, digest: Digest, fmt: str) -> str:
     if fmt == "html":
         return renderer.html(digest)
     if fmt == "json":
+        from monitor.notify.webhook import build_body
+
         return json.dumps(build_body(digest), ensure_ascii=False, indent=2)
     return renderer.text(digest)
 
@@ -86,6 +95,10 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
     channel by its name, marked as a test (``[TEST]`` subject, a test header or field),
     so receivers that drop repeated ids or old dates still show every test.
     """
+    from monitor.ingest.fetch import make_client
+    from monitor.notify import build_notifier
+    from monitor.notify.render import Renderer, send_test_digest
+
     if args.channel not in config.channels:
         raise MonitorError(
             f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
@@ -106,6 +119,8 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
 
 def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``status``: feeds, rules and channels from the live state (never creates it)."""
+    from monitor.store.sqlite import Store
+
     store = Store.open(config.state_dir, create=False)
     try:
         report = _status(config, store)
@@ -118,6 +133,10 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     """``status`` while the config at ``path`` does not load: a CONFIG ERROR banner,
     then what the database knows (the daemon runs on the config it loaded before).
     Exit 1: the command ran and found a problem."""
+    from monitor.cli.statusinfo import banner, config_state, report_from_store
+    from monitor.config.statedir import without_config
+    from monitor.store.sqlite import NoStateError, Store
+
     issues = [str(issue) for issue in error.issues]
     try:
         store = Store.open(without_config(path), create=False)
@@ -135,6 +154,8 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
 
 
 def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    from monitor.cli.statusinfo import banner, local_time, reload_banner
+
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
@@ -188,6 +209,11 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
 
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
+    from monitor.cli.statusinfo import config_state, next_digest
+    from monitor.redact import redact_url
+    from monitor.store.history import NO_COUNTS, split_baseline
+    from monitor.store.status import channel_summary, dead_letters, rule_counts
+
     now = datetime.now(UTC)
     states = {f.url: f for f in store.feeds()}
     feeds = []
@@ -260,6 +286,10 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     ``max_items`` and ``max_message_bytes``. Prints what was re-queued (stories per
     message) and what could not be (every story pruned by retention).
     """
+    from monitor.store.deadletters import PRUNED, requeue
+    from monitor.store.outbox import Outbox
+    from monitor.store.sqlite import Store
+
     if args.channel not in config.channels:
         raise MonitorError(
             f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
@@ -294,6 +324,10 @@ def _count(n: int, noun: str) -> str:
 
 def cmd_import_opml(args: argparse.Namespace) -> int:
     """``import-opml FILE``: a ``feeds:`` file (folders become tags) for ``include:``."""
+    import yaml
+
+    from monitor.ingest.opml import read_opml
+
     try:
         feeds = read_opml(args.opml_file)
     except OSError as exc:

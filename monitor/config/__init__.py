@@ -4,10 +4,10 @@ The public names are re-exported here, so callers write ``from monitor.config im
 MonitorConfig, load``. Inside the package: ``models`` (pydantic models of the whole
 file), ``channels`` (channel models, schedules, quiet hours), ``values`` (durations and
 other value types), ``source`` (YAML with positions, ``${ENV}``, ``*_file``,
-``include:``), ``yamlcomposer`` and ``boundedfile`` (bounded reading), ``partial``
-(invalid parts set aside so every check still runs), ``checks`` (whole-config checks),
-``loading`` (:func:`load`, :func:`inspect`) and ``statedir`` (the ``--state-dir``
-override).
+``include:``), ``yamlcomposer`` and ``boundedfile`` (bounded reading), ``store`` (the
+``store:`` section: PostgreSQL), ``partial`` (invalid parts set aside so every check
+still runs), ``checks`` (whole-config checks), ``loading`` (:func:`load`,
+:func:`inspect`) and ``statedir`` (the ``--state-dir`` override).
 """
 
 from monitor.config.channels import (
@@ -41,6 +41,7 @@ from monitor.config.models import (
     RuleConfig,
     RuleExamples,
 )
+from monitor.config.store import StoreSettings
 from monitor.config.values import Backfill, Duration, Strict, parse_duration
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "Schedule",
     "SlackChannel",
     "SmtpSettings",
+    "StoreSettings",
     "Strict",
     "WebhookChannel",
     "cross_check",

@@ -22,6 +22,7 @@ from monitor.config.checks import (
 from monitor.config.models import MonitorConfig
 from monitor.config.partial import Path_, issue_from_pydantic, validate_all
 from monitor.config.source import Secrets, Source, read_config
+from monitor.config.store import store_checks
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
 from monitor.redact import config_secrets, register_secrets
 
@@ -91,12 +92,13 @@ def cross_check(
     config: MonitorConfig, source: Source, aside: set[Path_] | None = None
 ) -> list[ConfigIssue]:
     """Checks that need the whole config: rule channels, rule feeds, query syntax,
-    duplicate names, and :mod:`monitor.config.checks` (``aside``: stand-ins to skip)."""
+    duplicate names, the store's driver, and :mod:`monitor.config.checks` (``aside``:
+    stand-ins to skip)."""
     from monitor.rules.query import compile_query
 
     aside = aside or set()
     issues = feed_checks(config, source, aside) + webhook_url_checks(config, source)
-    issues += duplicate_rule_names(config, source)
+    issues += duplicate_rule_names(config, source) + store_checks(config.store, source)
     health = config.health.channel
     if health is not None and health not in config.channels:
         issues.append(source.issue(("health", "channel"), f"unknown channel {health!r}"))

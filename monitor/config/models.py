@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from monitor.config.channels import Channel, ChannelBase
+from monitor.config.store import StoreSettings
 from monitor.config.values import Backfill, Duration, Strict
 from monitor.redact import redact_url, state_key, strip_userinfo
 
@@ -164,6 +165,7 @@ class MonitorConfig(Strict):
     dedup: DedupSettings = DedupSettings()
     ingest: IngestSettings = IngestSettings()
     health: HealthSettings = HealthSettings()
+    store: StoreSettings | None = None  # None: SQLite in state_dir (store.py)
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []
     channels: dict[str, Channel] = {}

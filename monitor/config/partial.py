@@ -23,6 +23,9 @@ from monitor.errors import ConfigIssue
 Model = TypeVar("Model", bound=BaseModel)
 MAX_ROUNDS = 4  # each round sets aside everything that failed; a stand-in never fails
 STAND_IN_URL = "file:/dev/null"
+# Sections set aside whole (back to their default, None): they have a required key, so
+# dropping only the bad key would add a false "missing required key" error.
+WHOLE_SECTIONS = frozenset({"store"})
 
 
 def validate_all(
@@ -67,7 +70,7 @@ def _set_aside(data: dict[str, Any], loc: Path_, aside: set[Path_]) -> bool:
         data[head] = {**value, loc[1]: {"type": "console"}}
         aside.add((head, loc[1]))
         return True
-    if len(loc) > 1 and isinstance(value, dict) and loc[1] in value:
+    if head not in WHOLE_SECTIONS and len(loc) > 1 and isinstance(value, dict) and loc[1] in value:
         data[head] = {k: v for k, v in value.items() if k != loc[1]}
         aside.add((head, loc[1]))
         return True

@@ -29,6 +29,9 @@ Path_ = tuple[str | int, ...]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `X_file: PATH` puts the file's content into X (systemd credentials, docker secrets).
 SECRET_KEYS = frozenset({"password", "webhook_url", "secret", "url", "token"})
+# Secrets whose file is re-read while running: the file's absolute name is kept in the
+# data as ``X_file`` beside the value (the store's password, rotated without a restart).
+REREAD_SECRET_FILES = frozenset({("store", "password")})
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # per YAML file (main file, each include)
 MAX_SECRET_BYTES = 64 * 1024  # per *_file secret
 # "optional": a secret this process cannot read (an admin shell beside a systemd unit
@@ -115,13 +118,21 @@ class _Reader:
 
     def _mapping(self, loader: Any, node: yaml.MappingNode, path: Path_) -> dict:
         data: dict[str, Any] = {}
+        given: dict[str, str] = {}  # secret name -> the key that set it (X or X_file)
         for key_node, value_node in node.value:
             key = str(loader.construct_object(key_node))
             base = key.removesuffix("_file")
+            if base in SECRET_KEYS and given.setdefault(base, key) != key:
+                at, message = self.mark(key_node), f"{given[base]} and {key} are both set: keep one"
+                self.source.problems.append(ConfigIssue(at.file, at.line, at.col, message))
             if key.endswith("_file") and base in SECRET_KEYS:
                 self.source.key_marks[(*path, base)] = self.mark(key_node)
                 filename = self.read(loader, value_node, (*path, base))
                 data[base] = self._read_secret_file(filename, (*path, base))
+                if (*path, base) in REREAD_SECRET_FILES:
+                    data[key] = os.path.abspath(str(filename))
+                    self.source.marks[(*path, key)] = self.source.marks[(*path, base)]
+                    self.source.key_marks[(*path, key)] = self.mark(key_node)
                 continue
             self.source.key_marks[(*path, key)] = self.mark(key_node)
             data[key] = self.read(loader, value_node, (*path, key))

@@ -12,17 +12,19 @@ article costs a fraction of a millisecond (see ``bench/dedup.py``).
 
 from __future__ import annotations
 
-import numpy as np
+from functools import cache
+from types import ModuleType, SimpleNamespace
+from typing import TYPE_CHECKING
 
 from monitor.models import Item
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE = 3
 MIN_SHINGLES = 8  # shorter texts (a headline, a one-line teaser) are not fingerprinted
 MAX_CHARS = 100_000
 
-_U64 = np.uint64
-_K1, _K2, _K3 = _U64(0x9E3779B97F4A7C15), _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
-_K4, _K5 = _U64(0xD6E8FEB86659FD93), _U64(0xA0761D6478BD642F)
 # Non-word ranges among non-ASCII code points: Latin-1 punctuation and symbols,
 # general punctuation, CJK symbols and punctuation, full-width ASCII punctuation.
 _SEPARATOR_RANGES = (
@@ -38,16 +40,34 @@ _SEPARATOR_RANGES = (
 _CHAR_WORD_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+@cache
+def _numpy() -> SimpleNamespace:
+    """numpy and the constant arrays, loaded at the first fingerprint (not at import:
+    a process that fingerprints nothing, ``run --once`` on unchanged feeds, never
+    loads numpy)."""
+    import numpy as np
+
+    u64 = np.uint64
+    k = SimpleNamespace(np=np, U64=u64)
+    k.K1, k.K2, k.K3 = u64(0x9E3779B97F4A7C15), u64(0xBF58476D1CE4E5B9), u64(0x94D049BB133111EB)
+    k.K4, k.K5 = u64(0xD6E8FEB86659FD93), u64(0xA0761D6478BD642F)
+    k.S30, k.S27, k.S31 = u64(30), u64(27), u64(31)
+    k.CLASS = _class_table(np)
+    k.POSITION_WEIGHTS = _mix(np.arange(1, 65, dtype=u64), k) | u64(1)  # odd: 1:1 products
+    return k
+
+
+def _mix(x: np.ndarray, k: SimpleNamespace | None = None) -> np.ndarray:
     """splitmix64's finalizer: spreads every input bit over all 64 output bits."""
-    x = x ^ (x >> _U64(30))
-    x = x * _K2
-    x = x ^ (x >> _U64(27))
-    x = x * _K3
-    return x ^ (x >> _U64(31))
+    k = k or _numpy()
+    x = x ^ (x >> k.S30)
+    x = x * k.K2
+    x = x ^ (x >> k.S27)
+    x = x * k.K3
+    return x ^ (x >> k.S31)
 
 
-def _class_table() -> np.ndarray:
+def _class_table(np: ModuleType) -> np.ndarray:
     """Per BMP code point: 0 separator, 1 word character, 2 a word by itself (Han, kana)."""
     table = np.ones(0x10000, dtype=np.uint8)
     table[:0x80] = 0
@@ -60,18 +80,16 @@ def _class_table() -> np.ndarray:
     return table
 
 
-_CLASS = _class_table()
-_POSITION_WEIGHTS = _mix(np.arange(1, 65, dtype=_U64)) | _U64(1)  # odd: multiplication is 1:1
-
-
 def word_hashes(text: str) -> np.ndarray:
     """One 64-bit hash per word of ``text`` (ASCII case folded), in order."""
+    k = _numpy()
+    np = k.np
     cps = np.frombuffer(text[:MAX_CHARS].encode("utf-32-le"), dtype=np.uint32)
     cps = cps | (((cps >= 65) & (cps <= 90)).astype(np.uint32) << 5)  # A-Z → a-z
-    classes = np.take(_CLASS, cps, mode="clip")  # astral code points count as words
+    classes = np.take(k.CLASS, cps, mode="clip")  # astral code points count as words
     positions = np.flatnonzero(classes)
     if not len(positions):
-        return np.empty(0, dtype=_U64)
+        return np.empty(0, dtype=k.U64)
     kinds = classes[positions]
     # a word starts after a gap, at a stand-alone character, or right after one
     starts = np.ones(len(positions), dtype=bool)
@@ -79,12 +97,13 @@ def word_hashes(text: str) -> np.ndarray:
     offsets = np.flatnonzero(starts)
     lengths = np.diff(offsets, append=len(positions))
     in_token = np.arange(len(positions)) - np.repeat(offsets, lengths)
-    per_char = cps[positions].astype(_U64) * _POSITION_WEIGHTS[in_token & 63]
-    return _mix(np.add.reduceat(per_char, offsets))
+    per_char = cps[positions].astype(k.U64) * k.POSITION_WEIGHTS[in_token & 63]
+    return _mix(np.add.reduceat(per_char, offsets), k)
 
 
 def _bit_counts(values: np.ndarray) -> np.ndarray:
     """How many of ``values`` have each of the 64 bits set."""
+    np = _numpy().np
     bits = np.unpackbits(values.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
     lanes = bits.view(np.uint64)  # 8 counters of one byte each per uint64: sum ≤ 255 rows at once
     counts = np.zeros(64, dtype=np.int64)
@@ -101,7 +120,9 @@ def simhash(text: str) -> int | None:
     words = word_hashes(text)
     if len(words) < SHINGLE + MIN_SHINGLES - 1:
         return None
-    shingles = _mix(words[:-2] * _K1 + words[1:-1] * _K4 + words[2:] * _K5)
+    k = _numpy()
+    np = k.np
+    shingles = _mix(words[:-2] * k.K1 + words[1:-1] * k.K4 + words[2:] * k.K5, k)
     majority = _bit_counts(shingles) * 2 > len(shingles)
     value = int(np.packbits(majority, bitorder="little").view(np.uint64)[0])
     return value - (1 << 64) if value >= 1 << 63 else value

@@ -42,7 +42,7 @@ from monitor.ingest.decode import (
     UnsupportedEncoding,
     decode_bounded,
 )
-from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport
+from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport, lazy_tls_context
 from monitor.ingest.redirects import MAX_REDIRECTS, final_response, keep_location
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
 from monitor.ingest.urlguard import check_form, private_host, shown_url
@@ -100,7 +100,9 @@ def make_client(
     ``guarded=True`` gives the client for feeds and articles: every connection is
     checked by :class:`~monitor.ingest.netguard.GuardedTransport` (no proxies from
     the environment). Channels (webhooks, Slack) keep using an unguarded client, as
-    their destinations are written by the operator.
+    their destinations are written by the operator. ``verify=True`` is httpx's default
+    verification with the CA certificates read at the first TLS handshake
+    (:func:`~monitor.ingest.netguard.lazy_tls_context`).
     """
     # httpcore closes an idle connection whenever the pool holds more than
     # max_keepalive_connections (counting busy ones too) and scans every connection
@@ -109,6 +111,8 @@ def make_client(
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=min(20, max_connections)
     )
+    if verify is True:  # the guarded client never reads SSL_CERT_* (trust_env=False)
+        verify = lazy_tls_context(trust_env=not guarded)
     extra: dict = {"limits": limits, "verify": verify}
     if guarded:
         extra = {"transport": GuardedTransport(verify=verify, limits=limits), "trust_env": False}

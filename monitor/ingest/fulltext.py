@@ -26,7 +26,7 @@ import httpx
 
 from monitor.errors import FetchError, ParseError
 from monitor.ingest.fetch import fetch
-from monitor.ingest.parseworker import ParsePool
+from monitor.ingest.workerpool import ParsePool
 from monitor.redact import redact_url
 
 log = logging.getLogger("monitor.ingest.fulltext")

@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
 from typing import Any
-
-import feedparser
-from feedparser.mixin import _FeedParserMixin
 
 from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, to_utf8
@@ -44,9 +43,6 @@ from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 
-feedparser.RESOLVE_RELATIVE_URIS = False  # inside HTML we only keep the text
-feedparser.SANITIZE_HTML = False
-_FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
 _ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
@@ -76,6 +72,20 @@ class ParsedFeed:
     skipped: tuple[tuple[int, str], ...] = ()
 
 
+@cache
+def _feedparser() -> ModuleType:
+    """feedparser, set up as the module docstring says, imported at the first parse: a
+    process that only receives :class:`ParsedFeed` (the daemon, from its parse worker)
+    never loads it."""
+    import feedparser
+    from feedparser.mixin import _FeedParserMixin
+
+    feedparser.RESOLVE_RELATIVE_URIS = False  # inside HTML we only keep the text
+    feedparser.SANITIZE_HTML = False
+    _FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
+    return feedparser
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from ``url``; raise ParseError when it is not a feed."""
     if looks_like_json_feed(body, content_type):
@@ -97,7 +107,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     text = repair_entities(drop_controls(defused))
     headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
-        parsed, raw = feedparser.parse(to_utf8(text), response_headers=headers), None
+        parsed, raw = _feedparser().parse(to_utf8(text), response_headers=headers), None
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
         parsed, raw = _entry_by_entry(text, headers, exc)
     problem = None
@@ -160,6 +170,7 @@ def _entry_by_entry(
         raise ParseError(whole) from None
     head, tail = text[: blocks[0][0]], text[blocks[-1][1] :]
     try:
+        feedparser = _feedparser()
         shell = feedparser.parse(to_utf8(head + tail), response_headers=headers)
     except Exception:
         raise ParseError(whole) from None

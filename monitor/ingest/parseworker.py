@@ -18,6 +18,9 @@ are measured numbers with a margin (docs/feeds.md, "Limits").
     await pool.close()
 
 Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
+
+feedparser and the normalizer are imported by the jobs, in the worker: the daemon's
+process never loads them, and a worker whose pre-scan found nothing new does not either.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.ingest.changes import select_changed
-from monitor.ingest.normalize import normalize_entries
-from monitor.ingest.parse import ParsedFeed, parse_feed
 from monitor.ingest.workerpool import ParseLimitError, ParsePool
 from monitor.models import FeedRef, Item
+
+if TYPE_CHECKING:
+    from monitor.ingest.parse import ParsedFeed
 
 __all__ = [
     "ChangedFeed",
@@ -105,9 +109,18 @@ class ChangedFeed:
     items: list[Item] = field(default_factory=list)
 
 
+def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    from monitor.ingest.parse import parse_feed
+
+    return parse_feed(body, url, content_type)
+
+
 def _items_job(
     body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime
 ) -> tuple[ParsedFeed, list[Item]]:
+    from monitor.ingest.normalize import normalize_entries
+    from monitor.ingest.parse import ParsedFeed, parse_feed
+
     parsed = parse_feed(body, url, content_type)
     items, skipped = normalize_entries(parsed, feed, now)
     meta = ParsedFeed(
@@ -198,7 +211,7 @@ async def parse_isolated(
     (:func:`parse_deadline`); the memory limit always does (:func:`parse_memory_limit`).
     Raises ParseError (ParseLimitError for a limit).
     """
-    return await run_for_body(parse_feed, body, url, content_type, timeout=timeout, pool=pool)
+    return await run_for_body(_parse_job, body, url, content_type, timeout=timeout, pool=pool)
 
 
 async def parse_items_isolated(

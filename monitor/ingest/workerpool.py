@@ -1,11 +1,17 @@
 """A pool of worker processes that run jobs under a wall-clock and a memory limit.
 
 feedparser can be driven into quadratic regexes (its issue #562), entity expansion
-and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in a few
-long-lived worker processes (fresh ``python -c`` processes speaking pickles over
-pipes), each limited by ``RLIMIT_AS``. A job that runs past its timeout has its
-worker killed and replaced; the other workers and their jobs carry on. A job that
-needs more address space than the pool's workers have runs in a one-off worker.
+and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in worker
+processes (fresh ``python -c`` processes speaking pickles over pipes), each limited by
+``RLIMIT_AS``. A job that runs past its timeout has its worker killed and replaced;
+the other workers and their jobs carry on. A job that needs more address space than
+the pool's workers have runs in a one-off worker.
+
+The pool is sized to the work (a worker is ~28 MB resident and ~0.1 s of CPU to
+start): none until the first job; one while jobs find it free; another (up to
+``workers``) only once a job has waited :data:`GROW_AFTER` seconds for a busy one, as
+on a first poll of many feeds or behind a hostile feed that runs to its timeout. A
+worker idle for :data:`IDLE_SECONDS` exits, and is started again when needed.
 Failures are :class:`ParseError`; those of the limits are :class:`ParseLimitError`:
 ``"parse timed out after Ns"``, ``"parse ran out of memory"``, ``"parse worker died"``.
 
@@ -29,6 +35,10 @@ from monitor.errors import ParseError
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
+# A job waits this long (seconds) for a busy worker before another is started: ~5
+# full parses of a 100 KB feed, ~50 pre-scans of one (parseworker.py).
+GROW_AFTER = 0.25
+IDLE_SECONDS = 60.0  # a worker idle this long exits
 
 
 class ParseLimitError(ParseError):
@@ -70,6 +80,7 @@ def serve(memory_bytes: int) -> None:
 class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.idle_since = 0.0  # loop time it was last given back
 
     @classmethod
     async def start(cls, memory_bytes: int) -> _Worker:
@@ -100,7 +111,7 @@ class _Worker:
 
 
 class ParsePool:
-    """A few worker processes for parse jobs; see the module docstring."""
+    """Worker processes for parse jobs, at most ``workers``; see the module docstring."""
 
     def __init__(
         self,
@@ -108,24 +119,75 @@ class ParsePool:
         *,
         memory_mb: int = DEFAULT_MEMORY_MB,
         timeout: float = DEFAULT_TIMEOUT,
+        grow_after: float = GROW_AFTER,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.size = max(1, workers)
         self.memory_bytes = memory_mb * 1024 * 1024
         self.timeout = timeout
-        self._idle: asyncio.Queue[_Worker | None] | None = None
+        self.grow_after = grow_after
+        self.idle_seconds = idle_seconds
+        self._idle: list[_Worker] = []  # started and free, the most recently used last
+        self._slots = 0  # workers running a job, free, or being started (<= size)
+        self._waiters: list[asyncio.Future[None]] = []  # jobs waiting for a slot
         self._all: set[_Worker] = set()
-
-    def _queue(self) -> asyncio.Queue[_Worker | None]:
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for _ in range(self.size):
-                self._idle.put_nowait(None)  # started on first use
-        return self._idle
+        self._retiring: asyncio.TimerHandle | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
 
     async def _spawn(self) -> _Worker:
         worker = await _Worker.start(self.memory_bytes)
         self._all.add(worker)
         return worker
+
+    async def _acquire(self) -> _Worker | None:
+        """A free worker, else None: a slot to start one in (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        grow_at = loop.time() + self.grow_after
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._slots < self.size and (not self._slots or loop.time() >= grow_at):
+                self._slots += 1
+                return None
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(grow_at if self._slots < self.size else None):
+                    await waiter
+            except TimeoutError:
+                pass
+            finally:
+                self._waiters.remove(waiter)
+
+    def _release(self, worker: _Worker | None) -> None:
+        """Give a slot back: ``worker`` free for the next job, or None (gone, not started)."""
+        loop = asyncio.get_running_loop()
+        if worker is None:
+            self._slots -= 1
+        else:
+            worker.idle_since = loop.time()
+            self._idle.append(worker)
+            if self._retiring is None:
+                self._retiring = loop.call_later(self.idle_seconds, self._retire)
+        for waiter in self._waiters:  # each checks again; the oldest runs first
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _retire(self) -> None:
+        """Stop the workers idle for ``idle_seconds``; check again when the next one is due."""
+        loop = asyncio.get_running_loop()
+        self._retiring = None
+        now = loop.time()
+        for worker in [w for w in self._idle if now - w.idle_since >= self.idle_seconds]:
+            self._idle.remove(worker)
+            self._all.discard(worker)
+            self._slots -= 1
+            task = loop.create_task(_stop(worker))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+        if self._idle:
+            due = min(w.idle_since for w in self._idle) + self.idle_seconds
+            self._retiring = loop.call_at(due, self._retire)
 
     async def run(
         self,
@@ -136,22 +198,21 @@ class ParsePool:
     ) -> Any:
         """``func(*args)`` in a worker (both picklable); raise ParseError on failure.
 
-        ``timeout`` (seconds) defaults to the pool's. ``memory_bytes`` above the
-        pool's own limit runs the job in a one-off worker with that ``RLIMIT_AS``
-        (it still takes one of the pool's slots, so no more jobs run at once).
-        Limits hit raise :class:`ParseLimitError`.
+        ``timeout`` (seconds, counted once a worker runs the job) defaults to the
+        pool's. ``memory_bytes`` above the pool's own limit runs the job in a one-off
+        worker with that ``RLIMIT_AS`` (it still takes one of the pool's slots, so no
+        more jobs run at once). Limits hit raise :class:`ParseLimitError`.
         """
-        idle = self._queue()
         limit = self.timeout if timeout is None else timeout
         memory = self.memory_bytes
         if memory_bytes and memory > 0 and memory_bytes > memory:
             memory = memory_bytes
-        worker = await idle.get()
+        worker = await self._acquire()
         if memory != self.memory_bytes:
             try:
                 status, value = await self._run_once(func, args, limit, memory)
             finally:
-                idle.put_nowait(worker)
+                self._release(worker)
             return self._answer(status, value, memory)
         healthy = False
         try:
@@ -163,7 +224,7 @@ class ParsePool:
                 self._all.discard(worker)
                 await asyncio.shield(worker.kill())
                 worker = None
-            idle.put_nowait(worker)
+            self._release(worker)
         return self._answer(status, value, memory)
 
     async def _run_once(
@@ -207,15 +268,22 @@ class ParsePool:
 
     async def close(self) -> None:
         """Stop every worker."""
-        for worker in list(self._all):
-            if worker.process.stdin:
-                worker.process.stdin.close()
-        for worker in list(self._all):
-            try:
-                async with asyncio.timeout(2):
-                    await worker.process.wait()
-            except TimeoutError:
-                pass
-            await worker.kill()
+        if self._retiring is not None:
+            self._retiring.cancel()
+            self._retiring = None
+        await asyncio.gather(*(_stop(w) for w in list(self._all)), *self._stopping)
         self._all.clear()
-        self._idle = None
+        self._idle.clear()
+        self._slots = 0
+
+
+async def _stop(worker: _Worker) -> None:
+    """End ``worker``: its input closed (it exits at end of input), killed after 2 s."""
+    if worker.process.stdin:
+        worker.process.stdin.close()
+    try:
+        async with asyncio.timeout(2):
+            await worker.process.wait()
+    except TimeoutError:
+        pass
+    await worker.kill()

@@ -20,20 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from monitor.config.boundedfile import FileRejected
 from monitor.models import Digest, Highlight, Item, Story
-from monitor.notify.sandbox import (
-    BoundedEnvironment,
-    BoundedFileLoader,
-    RenderLimitError,
-    render_bounded,
-)
 from monitor.notify.views import SUBJECT_MAX, digest_view, localtime, one_line
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
 log = logging.getLogger("monitor.notify")
 
@@ -63,7 +58,6 @@ class SendTestDigest(Digest):
     test: bool = field(default=True)
 
 
-@jinja2.pass_context
 def _localtime_filter(
     context: jinja2.runtime.Context, value: datetime | None, fmt: str | None = None
 ) -> str:
@@ -76,6 +70,10 @@ def _autoescape(name: str | None) -> bool:
 
 
 def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
+    import jinja2
+
+    from monitor.notify.sandbox import BoundedEnvironment
+
     env = BoundedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
@@ -84,22 +82,52 @@ def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["localtime"] = _localtime_filter
+    env.filters["localtime"] = jinja2.pass_context(_localtime_filter)
     return env
 
 
+class _Environments:
+    """The built-in templates' environment and, with a ``templates_dir``, the user's
+    (their templates first, then the built-in ones). Jinja2 is loaded and templates
+    compiled on first use, so a process that sends nothing never pays for them."""
+
+    def __init__(self, templates_dir: Path | None) -> None:
+        import jinja2
+
+        from monitor.notify.sandbox import BoundedFileLoader
+
+        builtin = jinja2.FileSystemLoader(str(BUILTIN_DIR))
+        self.builtin = _environment(builtin)
+        self.user: SandboxedEnvironment | None = None
+        if templates_dir is not None:
+            user = BoundedFileLoader(str(templates_dir))
+            self.user = _environment(jinja2.ChoiceLoader([user, builtin]))
+
+
 class Renderer:
-    """Renders digests from the user's templates, falling back to the built-in ones."""
+    """Renders digests from the user's templates, falling back to the built-in ones.
+
+    The Jinja2 environments are built at the first render or check and shared by the
+    copies :meth:`in_zone` makes.
+    """
 
     def __init__(self, templates_dir: Path | None = None, timezone: str = "UTC") -> None:
         self.templates_dir = Path(templates_dir) if templates_dir else None
         self.timezone = timezone
-        builtin = jinja2.FileSystemLoader(str(BUILTIN_DIR))
-        self._builtin = _environment(builtin)
-        self._user: SandboxedEnvironment | None = None
-        if self.templates_dir is not None:
-            user = BoundedFileLoader(str(self.templates_dir))
-            self._user = _environment(jinja2.ChoiceLoader([user, builtin]))
+        self._shared: list[_Environments] = []  # one element once built (shared by copies)
+
+    def _environments(self) -> _Environments:
+        if not self._shared:
+            self._shared.append(_Environments(self.templates_dir))
+        return self._shared[0]
+
+    @property
+    def _builtin(self) -> SandboxedEnvironment:
+        return self._environments().builtin
+
+    @property
+    def _user(self) -> SandboxedEnvironment | None:
+        return self._environments().user
 
     def in_zone(self, timezone: str) -> Renderer:
         """This renderer (same templates) showing times in the IANA zone ``timezone``."""
@@ -110,6 +138,8 @@ class Renderer:
         return other
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
+        from monitor.notify.sandbox import render_bounded
+
         user_file = self.templates_dir / name if self.templates_dir else None
         if self._user is not None and user_file is not None and user_file.is_file():
             try:
@@ -164,6 +194,10 @@ class Renderer:
 
 def _check_one(env: SandboxedEnvironment, path: Path, render: bool) -> str | None:
     """Compile (and for user templates, trial-render) one template file."""
+    import jinja2
+
+    from monitor.notify.sandbox import RenderLimitError, render_bounded
+
     try:
         template = env.get_template(path.name)
     except jinja2.TemplateSyntaxError as exc:

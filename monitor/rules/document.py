@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from monitor.rules import ascii
 from monitor.rules.invisible import Offsets
 from monitor.rules.invisible import strip as strip_invisible
 from monitor.rules.stem import stem_all
 from monitor.rules.text import analyze_visible
-from monitor.rules.wordhash import word_starts
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Document", "FieldIndex"]
 
@@ -126,6 +127,8 @@ class FieldIndex:
         if not self.has_term(term):
             return []
         if self._padded is not None:
+            import numpy as np  # numpy only once positions are needed (not to compile rules)
+
             starts = [start for start, _ in self._term_spans(term)]
             return np.searchsorted(self._word_starts(), starts).tolist()
         found, index = [], self.terms.index
@@ -141,6 +144,8 @@ class FieldIndex:
     def _word_starts(self) -> np.ndarray:
         """ASCII path: the offset in ``text`` where each word starts."""
         if self._starts is None:
+            from monitor.rules.wordhash import word_starts
+
             assert self._padded is not None
             self._starts = word_starts(self._padded) - 1
         return self._starts

@@ -14,11 +14,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from monitor.errors import RuleSyntaxError
 from monitor.models import Match
-from monitor.rules.presearch import Keys, leaf_terms, requirements
 from monitor.rules.query import Document, Explanation, Query, compile_query
+
+if TYPE_CHECKING:
+    from monitor.rules.presearch import Keys
 
 __all__ = ["RuleSet", "RuleSpec"]
 
@@ -32,10 +35,14 @@ class RuleSet:
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         """Compile each ``(name, query)`` or ``(name, query, stem)``.
 
-        A bad query raises RuleSyntaxError naming the rule.
+        A bad query raises RuleSyntaxError naming the rule. The presearch (numpy) is
+        imported here, not with this module: a process that never matches (``run
+        --once`` on unchanged feeds) never loads it.
         """
+        from monitor.rules.presearch import Keys
+
         self._rules: list[tuple[str, Query]] = []
-        self._keys = Keys()
+        self._keys: Keys = Keys()
         with _no_cyclic_gc():
             self._compile(rules)
         self._numbers: dict[str, list[int]] = {}
@@ -44,6 +51,8 @@ class RuleSet:
 
     def _compile(self, rules: Sequence[RuleSpec]) -> None:
         """Compile and file every rule, then build the presearch arrays."""
+        from monitor.rules.presearch import leaf_terms, requirements
+
         for spec in rules:
             name, text = spec[0], spec[1]
             stem = bool(spec[2]) if len(spec) > 2 else False

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from monitor.models import Highlight
 from monitor.rules.document import Document, FieldIndex
 from monitor.rules.stem import stem as stem_term
-from monitor.rules.wordhash import PREFIX_LEN
+from monitor.rules.text import PREFIX_LEN
 
 __all__ = [
     "AndNode",

@@ -13,7 +13,6 @@ import re
 from typing import NamedTuple
 
 from luqum import tree
-from luqum.thread import parse as luqum_parse
 
 from monitor.errors import RuleSyntaxError
 from monitor.rules.fastparse import parse_simple
@@ -53,6 +52,8 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
     rewritten, columns = _rewrite(query)
     if fast and (simple := parse_simple(rewritten)) is not None:
         return simple, columns, True
+    from luqum.thread import parse as luqum_parse  # its lexer and tables: ~15 ms to load
+
     try:
         parsed = luqum_parse(rewritten)
     except Exception as exc:  # luqum raises ParseError subclasses, ValueError, ...

@@ -36,7 +36,20 @@ from monitor.rules.invisible import Offsets
 from monitor.rules.invisible import remove as remove_invisible
 from monitor.rules.invisible import strip as strip_invisible
 
-__all__ = ["Token", "Word", "analyze", "analyze_visible", "fold", "normalize_term", "words"]
+__all__ = [
+    "PREFIX_LEN",
+    "Token",
+    "Word",
+    "analyze",
+    "analyze_visible",
+    "fold",
+    "normalize_term",
+    "words",
+]
+
+# Characters of a ``prefix*`` presearch key (bytes, for ASCII text): here, where nothing
+# imports numpy, so that compiling a query (config loading) does not need it.
+PREFIX_LEN = 3
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from monitor.rules.text import PREFIX_LEN
+
 __all__ = ["PREFIX_LEN", "PREFIX_SALT", "hash_strings", "hash_words", "word_starts"]
 
-PREFIX_LEN = 3  # characters of a ``prefix*`` key (bytes, for ASCII text)
 PREFIX_SALT = np.uint64(0x5BD1E9955BD1E995)
 _PAD = b" " * 16
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], np.uint64)

@@ -20,32 +20,21 @@ import logging
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Any
 
 from monitor import metrics
 from monitor.config import MonitorConfig, find_config_path
 from monitor.delivery import DeliveryReport
 from monitor.errors import ConfigError
-from monitor.logs import set_level
 from monitor.pipeline import PollReport, run_once
-from monitor.redact import redact_url
 from monitor.runtime import Runtime, build_runtime
-from monitor.service import health
-from monitor.service.jobs import (
-    Couriers,
-    feed_trigger,
-    prune_job,
-    prune_seconds,
-    schedule_channels,
-    schedule_feeds,
-)
-from monitor.service.reload import ConfigWatcher, diff_feeds, prepare_async, watched_files
-from monitor.service.scheduling import JOB_DEFAULTS, JobRecorder, SteadyScheduler
-from monitor.service.sdnotify import SystemdNotifier
 from monitor.store.lock import StateLock
-from monitor.store.status import record_config_loaded, record_reload_failed
+
+# The scheduler (APScheduler), jobs, reload and systemd parts are imported where the
+# Daemon uses them: ``run --once`` loads none of them (docs/architecture.md, start-up).
+if TYPE_CHECKING:
+    from monitor.service import health
+    from monitor.service.reload import ConfigWatcher
 
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
@@ -53,7 +42,16 @@ HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
 EXIT_UNDELIVERED = 3  # run --once: a channel could not deliver (docs/operations.md)
 EXIT_ALL_FEEDS_FAILED = 4  # run --once: every feed's poll failed
-__all__ = ["JOB_DEFAULTS", "Daemon", "run_daemon"]
+__all__ = ["Daemon", "run_daemon"]  # and JOB_DEFAULTS (__getattr__)
+
+
+def __getattr__(name: str) -> Any:
+    """``JOB_DEFAULTS``, re-exported from :mod:`monitor.service.scheduling` when asked."""
+    if name == "JOB_DEFAULTS":
+        from monitor.service.scheduling import JOB_DEFAULTS
+
+        return JOB_DEFAULTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def run_daemon(
@@ -114,6 +112,10 @@ class Daemon:
     """The scheduler, signal handlers, reloads and health reports around one Runtime."""
 
     def __init__(self, rt: Runtime, config_path: Path) -> None:
+        from monitor.service.jobs import Couriers
+        from monitor.service.scheduling import SteadyScheduler
+        from monitor.service.sdnotify import SystemdNotifier
+
         self.rt = rt
         self.path = config_path
         self.notify = SystemdNotifier.from_env()
@@ -130,6 +132,10 @@ class Daemon:
 
     async def serve(self) -> None:
         """Schedule everything, report READY, run until stopped, drain."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from monitor.service.jobs import prune_job, prune_seconds, schedule_feeds
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
@@ -202,6 +208,8 @@ class Daemon:
         return min(HEALTH_SECONDS, watchdog / 3) if watchdog else HEALTH_SECONDS
 
     def _status(self) -> health.Health:
+        from monitor.service import health
+
         return health.check(self.rt, self.scheduler, exclude_job="health", started=self.started)
 
     async def _health(self) -> None:
@@ -232,6 +240,9 @@ class Daemon:
                 self.notify.ready(self._status().status_line(datetime.now(UTC)))
 
     async def _reload(self, reason: str) -> bool:
+        from monitor.logs import set_level
+        from monitor.service.reload import diff_feeds, prepare_async
+
         log.info("reload (%s): reading %s", reason, self.path)
         try:
             new = await prepare_async(self.path, self.rt)  # off the event loop
@@ -274,6 +285,9 @@ class Daemon:
         """Tell ``status`` (the state database) and the metrics that the running config
         was just loaded (``errors`` None) or that a reload failed with ``errors``
         (redacted here: secrets and URL credentials never reach the database)."""
+        from monitor.redact import redact_url
+        from monitor.store.status import record_config_loaded, record_reload_failed
+
         if errors is None:
             metrics.config_loaded()
         else:
@@ -288,6 +302,8 @@ class Daemon:
 
     def _reschedule_feeds(self, changes: Any) -> None:
         """Add, drop and update only the feed jobs whose feed changed."""
+        from monitor.service.jobs import feed_trigger, schedule_feeds
+
         for url in changes.removed:
             if self.scheduler.get_job(f"feed:{url}"):
                 self.scheduler.remove_job(f"feed:{url}")
@@ -308,6 +324,9 @@ class Daemon:
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
         """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""
+        from monitor.service.jobs import schedule_channels
+        from monitor.service.scheduling import JobRecorder
+
         wanted = JobRecorder()
         schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
         for job_id, channel in list(self.channel_jobs.items()):
@@ -321,6 +340,10 @@ class Daemon:
                 self.channel_jobs[job_id] = channel
 
     def _start_watching(self) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from monitor.service.reload import ConfigWatcher, watched_files
+
         try:
             from monitor.config import load_with_source
 

@@ -1,12 +1,17 @@
 """Turning models into JSON text for the database and back, and timestamps into text.
 
-Timestamps are stored as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), which sorts as text.
+Timestamps are stored as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), which sorts as text. Items
+and matches are stored compactly (format 2, below); rows of earlier versions are read.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor.models import FeedRef, Highlight, Item, Match
 
@@ -41,29 +46,113 @@ def parse_ts(text: str | None) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def item_to_json(item: Item) -> str:
-    """Serialize an Item (without secrets: items carry none)."""
-    return json.dumps(
-        {
-            "feed": [item.feed.name, item.feed.url],
-            "id": item.id,
-            "title": item.title,
-            "link": item.link,
-            "guid": item.guid,
-            "summary": item.summary,
-            "content": item.content,
-            "published": ts(item.published),
-            "author": item.author,
-            "tags": list(item.tags),
-            "lang": item.lang,
-        },
-        ensure_ascii=False,
-    )
+# The stored form of items and matches (``items.data``, ``matches.data``), in one place.
+#
+# Format 2 (written since issue #18) is compact JSON: no spaces, empty fields left out,
+# and what the row's columns already hold not repeated: ``id`` only when it is not the
+# row's ``item_key``, ``guid`` absent when it is the id (``null`` when there is none),
+# ``feed`` as the feed's name alone when its URL is the row's ``feed_url``. A *slim*
+# item (``"x":1``) keeps only what dedup, history and a story's "also reported by" line
+# read (title, link, guid, date): no summary, content, author, tags or language. Long
+# text (summary and content together over ZLIB_FROM bytes) is zlib-compressed, as
+# base64 text under ``z`` (the column is TEXT), when that is shorter. ``title`` and
+# ``published`` keep their names and forms in every format, because SQL reads them
+# (``json_extract(data, '$.title')``). Format 1 (no ``"v"``) is still read.
+
+ITEM_FORMAT = 2
+ZLIB_FROM = 600  # bytes of summary + content before compressing is tried
+_COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
 
-def item_from_json(text: str) -> Item:
-    """Deserialize what :func:`item_to_json` wrote."""
+@dataclass(frozen=True)
+class StoredItem:
+    """An item as read back: ``full`` is False for a slim row (its text was not kept)."""
+
+    item: Item
+    full: bool = True
+
+
+def pack_item(
+    item: Item, feed_url: str | None = None, key: str | None = None, *, full: bool = True
+) -> str:
+    """``item`` as ``items.data`` text (format 2), for the row of ``feed_url`` and ``key``.
+
+    ``full=False`` stores a slim row (see above): for an item that no message will show
+    (it matched no rule). Without ``feed_url`` and ``key`` the
+    feed and id are spelled out (a self-contained value).
+    """
+    data: dict[str, Any] = {"v": ITEM_FORMAT, "title": item.title}
+    if item.feed.url == feed_url:
+        data["feed"] = item.feed.name
+    else:
+        data["feed"] = [item.feed.name, item.feed.url]
+    if item.id != key:
+        data["id"] = item.id
+    if item.guid != item.id:
+        data["guid"] = item.guid
+    if item.link is not None:
+        data["link"] = item.link
+    if item.published is not None:
+        data["published"] = ts(item.published)
+    if not full:
+        data["x"] = 1
+        return json.dumps(data, **_COMPACT)
+    _pack_text(data, item.summary, item.content)
+    for name, value in (("author", item.author), ("lang", item.lang)):
+        if value is not None:
+            data[name] = value
+    if item.tags:
+        data["tags"] = list(item.tags)
+    return json.dumps(data, **_COMPACT)
+
+
+def _pack_text(data: dict[str, Any], summary: str, content: str) -> None:
+    """Summary and content into ``data``: as they are, or compressed when that pays."""
+    if len(summary) + len(content) >= ZLIB_FROM // 4:
+        raw = json.dumps([summary, content], **_COMPACT).encode("utf-8", "surrogatepass")
+        if len(raw) >= ZLIB_FROM:
+            packed = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+            if len(packed) < len(raw) * 9 // 10:
+                data["z"] = packed
+                return
+    if summary:
+        data["summary"] = summary
+    if content:
+        data["content"] = content
+
+
+def unpack_item(text: str, feed_url: str | None = None, key: str | None = None) -> StoredItem:
+    """Read ``items.data`` of either format; ``feed_url`` and ``key`` are the row's
+    columns (format 2 leaves out what they hold). Raises ValueError (json or zlib)
+    on a corrupt value."""
     data = json.loads(text)
+    if data.get("v") != ITEM_FORMAT:
+        return StoredItem(_legacy_item(data))
+    feed = data["feed"]
+    ref = FeedRef(*feed) if isinstance(feed, list) else FeedRef(feed, feed_url or "")
+    item_id = data.get("id", key)
+    summary, content = data.get("summary", ""), data.get("content", "")
+    if "z" in data:
+        raw = zlib.decompress(base64.b64decode(data["z"]))
+        summary, content = json.loads(raw.decode("utf-8", "surrogatepass"))
+    item = Item(
+        feed=ref,
+        id=item_id,
+        title=data["title"],
+        link=data.get("link"),
+        guid=data.get("guid", item_id),
+        summary=summary,
+        content=content,
+        published=parse_ts(data.get("published")),
+        author=data.get("author"),
+        tags=tuple(data.get("tags", ())),
+        lang=data.get("lang"),
+    )
+    return StoredItem(item, full=not data.get("x"))
+
+
+def _legacy_item(data: dict[str, Any]) -> Item:
+    """An item of format 1 (every field, spelled out)."""
     return Item(
         feed=FeedRef(*data["feed"]),
         id=data["id"],
@@ -79,14 +168,31 @@ def item_from_json(text: str) -> Item:
     )
 
 
+def item_to_json(item: Item) -> str:
+    """An item as self-contained ``items.data`` text (:func:`pack_item` with the feed
+    and id spelled out)."""
+    return pack_item(item)
+
+
+def item_from_json(text: str) -> Item:
+    """The item of ``items.data`` text that spells out its feed and id (either format)."""
+    return unpack_item(text).item
+
+
 def match_to_json(match: Match) -> str:
-    """Serialize a Match's terms and highlights (the rule name is a column)."""
-    spans = [[h.field, h.start, h.end, h.term] for h in match.highlights]
-    return json.dumps({"terms": list(match.terms), "highlights": spans}, ensure_ascii=False)
+    """``matches.data``: a match's terms and highlights (the rule name is a column) as
+    compact JSON, ``{"terms":[...],"highlights":[[field,start,end,term],...]}``; empty
+    lists left out (a first-poll baseline match is ``{}``)."""
+    data: dict[str, Any] = {}
+    if match.terms:
+        data["terms"] = list(match.terms)
+    if match.highlights:
+        data["highlights"] = [list(h) for h in match.highlights]
+    return json.dumps(data, **_COMPACT)
 
 
 def match_from_json(rule: str, text: str) -> Match:
-    """Deserialize what :func:`match_to_json` wrote."""
+    """The match of rule ``rule`` from ``matches.data`` (any version's)."""
     data = json.loads(text)
-    highlights = tuple(Highlight(*h) for h in data["highlights"])
-    return Match(rule=rule, terms=tuple(data["terms"]), highlights=highlights)
+    highlights = tuple(Highlight(*h) for h in data.get("highlights", ()))
+    return Match(rule=rule, terms=tuple(data.get("terms", ())), highlights=highlights)

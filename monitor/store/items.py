@@ -18,7 +18,7 @@ from datetime import datetime
 from monitor import metrics
 from monitor.dedup.folding import FeedMate
 from monitor.models import Item, Match
-from monitor.store.codec import item_to_json, match_to_json, parse_ts, ts
+from monitor.store.codec import ITEM_FORMAT, match_to_json, pack_item, parse_ts, ts, unpack_item
 from monitor.store.dialect import POSTGRESQL, SQLITE, json_text
 from monitor.store.sqlite import Store
 
@@ -114,6 +114,7 @@ class Items:
         moves = [move for move in moves if move[0] not in taken]
         tombs = self.pruned(feed_url, former.keys() - stored.keys())
         with self.store.transaction():
+            self._keep_ids(feed_url, [(stored[old].id, old, new) for new, _, old in moves])
             self.conn.executemany(
                 "UPDATE items SET item_key = ? WHERE feed_url = ? AND item_key = ?", moves
             )
@@ -123,6 +124,17 @@ class Items:
                 [(tombstone_key(feed_url, former[o]), tombstone_key(feed_url, o)) for o in tombs],
             )
         return len(moves)
+
+    def _keep_ids(self, feed_url: str, renames: list[tuple[int, str, str]]) -> None:
+        """Before rows are renamed (``(row id, old key, new key)`` each): a row of the
+        compact format that left its item's id to its old key spells the id out."""
+        for row_id, old, new in renames:
+            (data,) = self.conn.execute("SELECT data FROM items WHERE id = ?", (row_id,)).fetchone()
+            if f'"v":{ITEM_FORMAT},' not in data[:8]:
+                continue  # an earlier format: the id is in the value
+            stored = unpack_item(data, feed_url, old)
+            packed = pack_item(stored.item, feed_url, new, full=stored.full)
+            self.conn.execute("UPDATE items SET data = ? WHERE id = ?", (packed, row_id))
 
     def publish_times(
         self, feed_url: str, first_polled: datetime | None, limit: int = 200
@@ -167,8 +179,13 @@ class Items:
         fingerprint: int | None,
         story_id: int | None,
         now: datetime,
+        full: bool = True,
     ) -> tuple[int, int]:
-        """Record a new item (starting a story unless ``story_id``); return (item, story)."""
+        """Record a new item (starting a story unless ``story_id``); return (item, story).
+
+        ``full=False`` keeps a slim row (no summary, content, author, tags or language:
+        :func:`~monitor.store.codec.pack_item`), for an item no message will show.
+        """
         cur = self.conn.execute(
             self.sql["insert"],
             (
@@ -176,7 +193,7 @@ class Items:
                 key,
                 canonical_url,
                 story_id,
-                item_to_json(item),
+                pack_item(item, feed_url, key, full=full),
                 ts(now),
                 content_hash,
                 fingerprint,
@@ -190,15 +207,26 @@ class Items:
         self.conn.execute("UPDATE feeds SET items_seen = items_seen + 1 WHERE url = ?", (feed_url,))
         return item_id, story_id
 
-    def update(self, item_id: int, item: Item, content_hash: str) -> None:
+    def update(
+        self,
+        item_id: int,
+        item: Item,
+        content_hash: str,
+        *,
+        feed_url: str | None = None,
+        key: str | None = None,
+        full: bool = True,
+    ) -> None:
         """Store an edited item's new text (its identity and story stay).
 
-        The highlights stored with its matches were offsets into the old text: they
-        are cleared, and :meth:`add_matches` stores those of the new text.
+        ``feed_url`` and ``key``: the row's (what its stored value need not repeat);
+        ``full``: as for :meth:`insert`. The highlights stored with its matches were
+        offsets into the old text: they are cleared, and :meth:`add_matches` stores
+        those of the new text.
         """
         self.conn.execute(
             "UPDATE items SET data = ?, content_hash = ? WHERE id = ?",
-            (item_to_json(item), content_hash, item_id),
+            (pack_item(item, feed_url, key, full=full), content_hash, item_id),
         )
         self.conn.execute(self.sql["no_highlights"], (item_id,))
 

@@ -19,12 +19,12 @@ from typing import Any
 from monitor.dedup.story import Member, compose
 from monitor.models import Digest, Match, Story
 from monitor.store.codec import (
-    item_from_json,
     match_from_json,
     not_before,
     parse_ts,
     ts,
     ts_not_before,
+    unpack_item,
 )
 from monitor.store.dialect import marks
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
@@ -206,10 +206,13 @@ class Outbox:
         """The story as this message shows it (:func:`monitor.dedup.story.compose`).
 
         None when retention deleted every item of the story (a dead letter kept
-        longer than its items); a story that lost some items shows the rest.
+        longer than its items); a story that lost some items shows the rest. An item
+        stored slim (it matched no rule, so its text was not kept) is listed, never
+        shown for a rule.
         """
         rows = self.conn.execute(
-            "SELECT id, data FROM items WHERE story_id = ? ORDER BY id", (story_id,)
+            "SELECT id, feed_url, item_key, data FROM items WHERE story_id = ? ORDER BY id",
+            (story_id,),
         ).fetchall()
         if not rows:
             return None
@@ -223,7 +226,10 @@ class Outbox:
             if row["rule"] in rules:
                 match = match_from_json(row["rule"], row["data"])
                 matches.setdefault(row["item_id"], {})[row["rule"]] = match
-        members = [Member(item_from_json(r["data"]), matches.get(r["id"], {})) for r in rows]
+        members = []
+        for r in rows:
+            stored = unpack_item(r["data"], r["feed_url"], r["item_key"])
+            members.append(Member(stored.item, matches.get(r["id"], {}) if stored.full else {}))
         return compose(story_id, members, rules)
 
     def mark_sent(self, message_id: str, answer: str, now: datetime) -> None:

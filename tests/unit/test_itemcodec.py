@@ -1,0 +1,160 @@
+"""The stored form of items and matches (monitor/store/codec.py, format 2): round trips,
+rows written by earlier versions still read, and what a stored item costs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.models import FeedRef, Highlight, Item, Match
+from monitor.store.codec import (
+    match_from_json,
+    match_to_json,
+    pack_item,
+    parse_ts,
+    unpack_item,
+)
+
+UPGRADE_STATE = Path(__file__).parent.parent / "data" / "upgrade" / "state-v0" / "monitor.db"
+FEED = "https://news.example/rss.xml"
+WHEN = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+WORDS = "Pompeo met officials in Pyongyang to prepare a declaration ending the war. "
+
+
+def item(**changes) -> Item:
+    fields = {
+        "feed": FeedRef("Desk", FEED),
+        "id": "urn:story:1",
+        "title": "Pompeo may be returning to Pyongyang",
+        "link": "https://news.example/2018/08/pompeo",
+        "guid": "urn:story:1",
+        "summary": "Pompeo may visit Pyongyang again, officials said.",
+        "content": "",
+        "published": WHEN,
+        "author": "Kim",
+        "tags": ("korea", "diplomacy"),
+        "lang": "en",
+    }
+    return Item(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"guid": None, "id": "https://news.example/2018/08/pompeo"},  # no guid: id is the link
+        {"guid": "urn:other"},  # a guid that is not the id
+        {"feed": FeedRef("Desk", "https://news.example/rss.xml?sha256=abc")},  # not the row's
+        {"published": None, "author": None, "tags": (), "lang": None, "link": None},
+        {"summary": WORDS * 40, "content": "평양에서 " * 300},  # long: compressed
+        {"title": "", "summary": "", "content": "x"},
+    ],
+)
+def test_a_packed_item_reads_back_the_same(changes):
+    original = item(**changes)
+    for feed_url, key in ((FEED, original.id), (FEED, "another-key"), (None, None)):
+        stored = unpack_item(pack_item(original, feed_url, key), feed_url, key)
+        assert stored.full and stored.item == original
+
+
+def test_a_slim_item_keeps_what_dedup_history_and_duplicates_read():
+    original = item(summary=WORDS * 20, content=WORDS * 50)
+    data = pack_item(original, FEED, original.id, full=False)
+    stored = unpack_item(data, FEED, original.id)
+    assert not stored.full
+    kept = stored.item
+    assert (kept.feed, kept.id, kept.guid, kept.title, kept.link, kept.published) == (
+        original.feed,
+        original.id,
+        original.guid,
+        original.title,
+        original.link,
+        original.published,
+    )
+    assert (kept.summary, kept.content, kept.author, kept.tags, kept.lang) == (
+        "",
+        "",
+        None,
+        (),
+        None,
+    )
+    # what SQL reads from the value keeps its name and form
+    assert json.loads(data)["title"] == original.title
+    assert parse_ts(json.loads(data)["published"]) == WHEN
+
+
+def test_sizes_of_a_stored_item():
+    """Format 1 stored every field, spaced, with the feed and the id repeated."""
+    typical = item(summary=WORDS * 20)  # 1.5 KB of summary, as many feeds send
+    old = json.dumps(
+        {
+            "feed": [typical.feed.name, typical.feed.url],
+            "id": typical.id,
+            "title": typical.title,
+            "link": typical.link,
+            "guid": typical.guid,
+            "summary": typical.summary,
+            "content": typical.content,
+            "published": "2026-11-30T07:00:00Z",
+            "author": typical.author,
+            "tags": list(typical.tags),
+            "lang": typical.lang,
+        },
+        ensure_ascii=False,
+    )
+    full = pack_item(typical, FEED, typical.id)
+    slim = pack_item(typical, FEED, typical.id, full=False)
+    assert len(full) < len(old) / 5  # repeated words compress well; real text about 2x
+    assert len(slim) <= len(typical.title) + len(typical.link) + 90  # the date, the keys
+    assert len(pack_item(item(summary="Short."), FEED, "urn:story:1")) < 260
+
+
+def test_rows_of_an_earlier_version_are_read(tmp_path):
+    """Every item and match an earlier news-monitor stored (tests/data/upgrade) reads as
+    that version's own reader read it."""
+    db = tmp_path / "monitor.db"
+    shutil.copy(UPGRADE_STATE, db)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT feed_url, item_key, data FROM items").fetchall()
+        matches = conn.execute("SELECT rule, data FROM matches").fetchall()
+    assert rows and matches
+    for feed_url, key, data in rows:
+        old = json.loads(data)
+        stored = unpack_item(data, feed_url, key)
+        assert stored.full
+        assert stored.item == Item(
+            feed=FeedRef(*old["feed"]),
+            id=old["id"],
+            title=old["title"],
+            link=old["link"],
+            guid=old["guid"],
+            summary=old["summary"],
+            content=old["content"],
+            published=parse_ts(old["published"]),
+            author=old["author"],
+            tags=tuple(old["tags"]),
+            lang=old["lang"],
+        )
+    for rule, data in matches:
+        old = json.loads(data)
+        match = match_from_json(rule, data)
+        assert match.terms == tuple(old["terms"])
+        assert match.highlights == tuple(Highlight(*h) for h in old["highlights"])
+
+
+def test_matches_are_compact_and_read_back():
+    match = Match("pp", ("pompeo", "pyongyang"), (Highlight("title", 0, 6, "pompeo"),))
+    text = match_to_json(match)
+    assert text == '{"terms":["pompeo","pyongyang"],"highlights":[["title",0,6,"pompeo"]]}'
+    assert match_from_json("pp", text) == match
+    assert match_to_json(Match("pp", ())) == "{}"  # a first-poll baseline match
+    assert match_from_json("pp", "{}") == Match("pp", ())
+    spaced = '{"terms": ["pompeo"], "highlights": [["summary", 3, 9, "pompeo"]]}'
+    assert match_from_json("pp", spaced) == Match(
+        "pp", ("pompeo",), (Highlight("summary", 3, 9, "pompeo"),)
+    )

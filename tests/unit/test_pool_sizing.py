@@ -1,0 +1,48 @@
+"""The parse pool is sized to the work (issue 18, memory): real worker processes.
+
+A worker costs ~28 MB resident, so the pool starts none until a job comes, reuses a
+free one rather than starting another, starts a second only once a job has waited
+``grow_after`` seconds for a busy one, and stops a worker idle for ``idle_seconds``.
+Each job here returns the process id of the worker that ran it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from monitor.ingest.workerpool import ParsePool
+from tests.conftest import with_pool
+
+
+def test_no_worker_until_a_job_and_jobs_one_after_another_share_one():
+    async def go(pool):
+        before = pool.pids()
+        return before, [await pool.run(os.getpid) for _ in range(4)], pool.pids()
+
+    before, pids, running = with_pool(go, workers=2)
+    assert before == [] and len(set(pids)) == 1 and running == pids[:1]
+
+
+def test_jobs_at_once_share_one_worker_until_one_has_waited_long_enough():
+    async def go(pool):
+        return await asyncio.gather(*(pool.run(os.getpid) for _ in range(4)))
+
+    patient = with_pool(go, workers=2, grow_after=3600)
+    eager = with_pool(go, workers=2, grow_after=0)
+    assert len(set(patient)) == 1
+    assert len(set(eager)) == 2 and os.getpid() not in eager
+
+
+def test_an_idle_worker_stops_and_a_new_one_starts_for_the_next_job():
+    async def go(pool: ParsePool):
+        first = await pool.run(os.getpid)
+        for _ in range(1000):  # the retirement runs on the loop soon after the job
+            if not pool.pids():
+                break
+            await asyncio.sleep(0.01)
+        stopped = pool.pids() == []
+        return first, stopped, await pool.run(os.getpid)
+
+    first, stopped, second = with_pool(go, workers=1, idle_seconds=0)
+    assert stopped and second != first
