@@ -6,7 +6,10 @@ fails if the file is locked or broken), looks for jobs the scheduler should have
 started long ago, and for work that stopped moving: feeds due for long with no poll
 finishing, a send attempt running past its deadline, a due message its channel has
 not tried. Only a healthy answer earns a ``WATCHDOG=1``, so systemd restarts a
-daemon that is alive but stuck.
+daemon that is alive but stuck. One instance of several (``store:``) must also have
+recorded its heartbeat lately and have a claim loop that runs
+(:meth:`monitor.service.cluster.Cluster.problem`); overdue polls are judged as on one
+machine (a feed overdue is overdue whichever instance should have polled it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 
@@ -64,6 +68,7 @@ def check(
     *,
     started: datetime | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    cluster: Any = None,
 ) -> Health:
     """Query the store and inspect the scheduler, polls and deliveries; refresh the gauges.
 
@@ -72,7 +77,9 @@ def check(
     attempt outlived its deadline (:func:`stalled_attempts`) or due messages wait
     unattempted (:func:`stalled_deliveries`). ``started`` is when the daemon started
     (the store's clock): work left over from before counts as due from then.
-    ``monotonic`` is the clock of send attempts (tests move it).
+    ``monotonic`` is the clock of send attempts (tests move it). ``cluster``: this
+    instance's :class:`~monitor.service.cluster.Cluster` (several instances), whose
+    ``problem()`` counts too.
     """
     feeds = len(rt.config.feeds)
     now = datetime.now(UTC)
@@ -95,6 +102,7 @@ def check(
         if job.id != exclude_job and job.next_run_time and job.next_run_time < now - OVERDUE
     ]
     problem = f"{len(late)} jobs overdue (e.g. {late[0]})" if late else None
+    problem = problem or (cluster.problem() if cluster is not None else None)
     problem = problem or stalled_attempts(monotonic=monotonic) or stalled
     return Health(
         ok=problem is None,
