@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from monitor import __version__
 from monitor.cli.historycmd import add_history_parser
+from monitor.cli.storecmd import add_store_parser
 from monitor.config import MonitorConfig, find_config_path, load, statedir
 from monitor.errors import ConfigError, MonitorError
 from monitor.logs import setup_logging
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "retry", parents=[common], help="send a channel's dead letters again (re-enables it)"
     )
     retry.add_argument("channel", metavar="CHANNEL")
+    add_store_parser(sub, common)
     return parser
 
 

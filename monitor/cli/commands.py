@@ -1,10 +1,13 @@
 """What each ``news-monitor`` subcommand does; :mod:`monitor.cli` only dispatches here.
 
 ``check`` (:mod:`monitor.cli.checkcmd`), ``history`` (:mod:`monitor.cli.historycmd`),
-``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`) are re-exported here, loaded
-when asked for. Each command imports what it uses when it runs, so ``run --once`` does
-not load the templates, ``status`` the daemon, or ``check`` the fetcher (start-up time:
-docs/architecture.md, "Start-up and memory").
+``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`) and ``store``
+(:mod:`monitor.cli.storecmd`) are re-exported here, loaded when asked for. Each
+command imports what it uses when it runs, so ``run --once`` does not load the
+templates, ``status`` the daemon, or ``check`` the fetcher (start-up time:
+docs/architecture.md, "Start-up"). ``status``, ``preview`` and ``retry`` open the
+store the config names (:func:`monitor.store.opening.open_store`: SQLite, or
+PostgreSQL with ``store:``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from monitor.cli.historycmd import cmd_history as cmd_history
     from monitor.cli.itemcmds import cmd_fetch as cmd_fetch
     from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
+    from monitor.cli.storecmd import cmd_store as cmd_store
     from monitor.models import Digest
     from monitor.notify.render import Renderer
     from monitor.store.sqlite import FeedState, Store
@@ -34,6 +38,7 @@ _ELSEWHERE = {
     "cmd_history": "monitor.cli.historycmd",
     "cmd_fetch": "monitor.cli.itemcmds",
     "cmd_test_rule": "monitor.cli.itemcmds",
+    "cmd_store": "monitor.cli.storecmd",
 }
 
 
@@ -55,8 +60,8 @@ def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
 def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``preview``: render what each channel would send now; send nothing, write nothing."""
     from monitor.notify.render import Renderer
+    from monitor.store.opening import open_store
     from monitor.store.outbox import Outbox
-    from monitor.store.sqlite import Store
 
     names = [args.channel] if args.channel else list(config.channels)
     unknown = [n for n in names if n not in config.channels]
@@ -64,7 +69,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(
             f"unknown channel {unknown[0]!r} (channels: {', '.join(config.channels)})"
         )
-    store = Store.open(config.state_dir, create=False)
+    store = open_store(config, create=False)
     renderer = Renderer(config.templates_dir)
     try:
         for name in names:
@@ -118,10 +123,11 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``status``: feeds, rules and channels from the live state (never creates it)."""
-    from monitor.store.sqlite import Store
+    """``status``: feeds, rules, channels and the store from the live state, SQLite or
+    the config's PostgreSQL (never creates it)."""
+    from monitor.store.opening import open_store
 
-    store = Store.open(config.state_dir, create=False)
+    store = open_store(config, create=False)
     try:
         report = _status(config, store)
     finally:
@@ -154,7 +160,7 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
 
 
 def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
-    from monitor.cli.statusinfo import banner, local_time, reload_banner
+    from monitor.cli.statusinfo import banner, local_time, reload_banner, store_lines
 
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -205,11 +211,13 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
         for d in report["dead_letters"]:
             failed = local_time(d["failed_at"], tz)
             print(f"  {d['channel']} {d['id']}: failed {failed}: {d['error']}")
+    for line in store_lines(report, tz):
+        print(line)
     return 0
 
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
-    from monitor.cli.statusinfo import config_state, next_digest
+    from monitor.cli.statusinfo import cluster, config_state, next_digest, storage, store_info
     from monitor.redact import redact_url
     from monitor.store.history import NO_COUNTS, split_baseline
     from monitor.store.status import channel_summary, dead_letters, rule_counts
@@ -266,6 +274,10 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         "rules": rules,
         "channels": channels,
         "dead_letters": dead_letters(store),
+        "store": store_info(config),
+        # several instances share a PostgreSQL store; one machine's SQLite has no others
+        "cluster": cluster(store) if config.store is not None else None,
+        "storage": storage(store),
     }
 
 
@@ -287,14 +299,14 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     message) and what could not be (every story pruned by retention).
     """
     from monitor.store.deadletters import PRUNED, requeue
+    from monitor.store.opening import open_store
     from monitor.store.outbox import Outbox
-    from monitor.store.sqlite import Store
 
     if args.channel not in config.channels:
         raise MonitorError(
             f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
         )
-    store = Store.open(config.state_dir, create=False)
+    store = open_store(config, create=False)
     try:
         disabled = Outbox(store).disabled(args.channel)
         report = requeue(store, args.channel, datetime.now(UTC))

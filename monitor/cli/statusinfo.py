@@ -1,21 +1,27 @@
 """The parts of ``news-monitor status`` beyond the counts: the config's health, each
-channel's next digest, and a report from the database alone when the config on disk
-is broken (the daemon keeps running on the config it loaded before).
+channel's next digest, the store (where, how big, and on PostgreSQL which instances
+share it and who holds which lease), and a report from the database alone when the
+config on disk is broken (the daemon keeps running on the config it loaded before).
+
+APScheduler (cron arithmetic) is imported only for a ``cron:`` channel's next digest.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
-from monitor.service.scheduling import cron_trigger
 from monitor.store.codec import parse_ts
+from monitor.store.dialect import POSTGRESQL
 from monitor.store.history import split_baseline
-from monitor.store.sqlite import Store
+from monitor.store.sqlite import DB_NAME, Store
 from monitor.store.status import channel_summary, config_reload, dead_letters, rule_counts
+
+if TYPE_CHECKING:
+    from monitor.config import MonitorConfig
 
 BANNER_TAIL = "(the daemon runs on the config it loaded before; fix and reload)"
 MAX_BANNER_ISSUES = 20  # lines of a config error shown; the rest are counted
@@ -34,6 +40,8 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     tz = channel.timezone
     schedule = channel.schedule
     if schedule.kind == "cron" and schedule.cron:
+        from monitor.service.scheduling import cron_trigger
+
         trigger = cron_trigger(schedule.cron, ZoneInfo(tz))
         fire = trigger.get_next_fire_time(None, now.astimezone(ZoneInfo(tz)))
         return {"next": fire, "timezone": tz, "approximate": False, "text": _when(fire, tz)}
@@ -92,26 +100,44 @@ def config_state(store: Store) -> dict[str, Any]:
 
 
 def storage(store: Store) -> dict[str, Any]:
-    """How much the state database holds: ``db_bytes`` (its size in bytes, pages in
-    use or free, what a write-ahead log holds included), ``items`` (items stored) and
-    ``bytes_per_item`` (``db_bytes`` / ``items``, rounded; None without items). Seen
-    items are most of the state: this is what one costs (docs/dedup.md, *What is
-    stored*)."""
-    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
-    size = store.conn.execute("PRAGMA page_size").fetchone()[0]
+    """How much the state database holds: ``db_bytes`` (its size in bytes), ``items``
+    (items stored) and ``bytes_per_item`` (``db_bytes`` / ``items``, rounded; None
+    without items). Seen items are most of the state: this is what one costs
+    (docs/dedup.md, *What is stored*).
+
+    SQLite: the file's pages, in use or free, what a write-ahead log holds included.
+    PostgreSQL: ``pg_total_relation_size`` (table, indexes, TOAST) of every table in
+    the store's schema, summed; ``tables`` maps each table's name to its bytes.
+    """
     items = store.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    return {
-        "db_bytes": pages * size,
+    tables = None
+    if store.dialect == POSTGRESQL:
+        rows = store.conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname"
+        ).fetchall()
+        tables = {name: int(size) for name, size in rows}
+        db_bytes = sum(tables.values())
+    else:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        db_bytes = pages * store.conn.execute("PRAGMA page_size").fetchone()[0]
+    info: dict[str, Any] = {
+        "db_bytes": db_bytes,
         "items": items,
-        "bytes_per_item": round(pages * size / items) if items else None,
+        "bytes_per_item": round(db_bytes / items) if items else None,
     }
+    if tables is not None:
+        info["tables"] = tables
+    return info
 
 
 def storage_line(info: dict[str, Any]) -> str:
     """``status``'s line for :func:`storage`: ``STATE 7.8 MB, 12,236 items, 651 bytes
-    per item``."""
+    per item`` (on PostgreSQL ``STATE 7.8 MB in tables and indexes, …``)."""
     per_item = info["bytes_per_item"]
-    return f"STATE {info['db_bytes'] / 1e6:.1f} MB, {info['items']:,} items" + (
+    where = " in tables and indexes" if "tables" in info else ""
+    return f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {info['items']:,} items" + (
         f", {per_item:,} bytes per item" if per_item is not None else ""
     )
 
@@ -177,3 +203,142 @@ def reload_banner(config: dict[str, Any]) -> list[str]:
     return [f"RELOAD FAILED at {when:%Y-%m-%d %H:%M:%S} UTC {BANNER_TAIL}:"] + [
         f"  {line}" for line in config["reload_errors"][:MAX_BANNER_ISSUES]
     ]
+
+
+MAX_STALE_SHOWN = 20  # stale leases listed; the rest are counted
+
+
+def store_info(config: MonitorConfig) -> dict[str, Any]:
+    """Where the state is, as ``status`` may show it: ``{"backend": "sqlite", "path":
+    …}``, or ``{"backend": "postgresql", "url": …, "pool_size": …, "lease_seconds": …}``
+    with the URL as :attr:`~monitor.config.store.StoreSettings.shown_url` (no password:
+    the URL never holds one)."""
+    settings = config.store
+    if settings is None:
+        return {"backend": "sqlite", "path": str(config.state_dir / DB_NAME)}
+    return {
+        "backend": "postgresql",
+        "url": settings.shown_url,
+        "pool_size": settings.pool_size,
+        "lease_seconds": settings.lease.total_seconds(),
+    }
+
+
+def cluster(store: Store) -> dict[str, Any]:
+    """The instances sharing ``store`` and the leases they hold (issue #17).
+
+    ``instances``: each registered instance, the latest heartbeat first: ``owner``,
+    ``alive`` (a heartbeat in the last 30 s), ``started_at`` and ``heartbeat_at`` (UTC),
+    ``info`` (what it registered: host, pid, version), ``feeds_held`` (running feed
+    leases), ``channels_held`` (names) and ``fenced_commits`` (refused commits it
+    recorded in ``info``, None when it records none). ``unregistered``: holders of
+    running leases that have no instance row. ``stale_leases``: leases that ran out
+    and were not taken over yet (at most :data:`MAX_STALE_SHOWN`; feed URLs redacted),
+    ``stale_count`` all of them; ``fenced_commits`` the instances' sum (None if none
+    records it). Times from the database's clock on PostgreSQL.
+    """
+    from monitor.store.cluster import instances, lease_table
+
+    members = instances(store)
+    leases = lease_table(store)
+    held: dict[str, dict[str, Any]] = {}
+    for lease in leases:
+        if not lease.stale:
+            entry = held.setdefault(lease.owner, {"feeds_held": 0, "channels_held": []})
+            if lease.kind == "feed":
+                entry["feeds_held"] += 1
+            else:
+                entry["channels_held"].append(lease.key)
+    nothing = {"feeds_held": 0, "channels_held": []}
+    rows = [
+        {
+            "owner": m.owner,
+            "alive": not m.gone,
+            "started_at": m.started_at,
+            "heartbeat_at": m.heartbeat_at,
+            "info": m.info,
+            **held.get(m.owner, nothing),
+            "fenced_commits": m.info.get("fenced_commits"),
+        }
+        for m in members
+    ]
+    known = {m.owner for m in members}
+    stale = [lease for lease in leases if lease.stale]
+    recorded = [r["fenced_commits"] for r in rows if isinstance(r["fenced_commits"], int)]
+    return {
+        "instances": rows,
+        "unregistered": [{"owner": o, **h} for o, h in sorted(held.items()) if o not in known],
+        "stale_leases": [
+            {
+                "kind": lease.kind,
+                "key": redact_url(lease.key) if lease.kind == "feed" else lease.key,
+                "owner": lease.owner,
+                "epoch": lease.epoch,
+                "until": lease.until,
+            }
+            for lease in stale[:MAX_STALE_SHOWN]
+        ],
+        "stale_count": len(stale),
+        "fenced_commits": sum(recorded) if recorded else None,
+    }
+
+
+def store_lines(report: dict[str, Any], tz: str) -> list[str]:
+    """``status``'s text for the store: ``STORE …``, then on PostgreSQL the instances
+    (alive or GONE, last heartbeat in ``tz``, what each holds), fenced commits and the
+    stale leases, then the :func:`storage_line`."""
+    where = report.get("store")
+    lines = []
+    if where:
+        shown = where["url"] if where["backend"] == "postgresql" else where["path"]
+        lines.append(
+            f"STORE {'PostgreSQL' if where['backend'] == 'postgresql' else 'SQLite'} {shown}"
+        )
+    members = report.get("cluster")
+    if members is not None:
+        alive = sum(1 for m in members["instances"] if m["alive"])
+        gone = len(members["instances"]) - alive
+        lines.append(f"INSTANCES: {alive} alive, {gone} gone")
+        for m in members["instances"]:
+            state = "alive" if m["alive"] else "GONE"
+            beat = local_time(m["heartbeat_at"], tz)
+            lines.append(
+                f"  {m['owner']}{_about(m['info'])}: {state}, last heartbeat {beat}; {_holds(m)}"
+            )
+        for m in members["unregistered"]:
+            lines.append(f"  {m['owner']} (not registered): {_holds(m)}")
+        if members["fenced_commits"] is not None:
+            lines.append(f"  fenced commits: {members['fenced_commits']} (should stay 0)")
+        if members["stale_count"]:
+            lines.append(
+                f"STALE LEASES: {members['stale_count']} ran out without being released"
+                " (taken over when due)"
+            )
+            for s in members["stale_leases"]:
+                lines.append(
+                    f"  {s['kind']} {s['key']}: {s['owner']}, epoch {s['epoch']},"
+                    f" ran out {local_time(s['until'], tz)}"
+                )
+            if members["stale_count"] > len(members["stale_leases"]):
+                lines.append(
+                    f"  … and {members['stale_count'] - len(members['stale_leases'])} more"
+                )
+    if report.get("storage"):
+        lines.append(storage_line(report["storage"]))
+    return lines
+
+
+def _about(info: dict[str, Any]) -> str:
+    """`` (host h1, pid 42, version 1.2)`` from what an instance registered, or ''."""
+    parts = [f"{key} {info[key]}" for key in ("host", "pid", "version") if info.get(key)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _holds(entry: dict[str, Any]) -> str:
+    feeds, channels = entry["feeds_held"], entry["channels_held"]
+    if not feeds and not channels:
+        return "holds no lease"
+    what = [f"{feeds} feed{'s' if feeds != 1 else ''}"] if feeds else []
+    if channels:
+        what.append(f"channel{'s' if len(channels) != 1 else ''} {', '.join(channels)}")
+    return "holds " + " and ".join(what)

@@ -85,7 +85,7 @@ EMAIL_MAX_MESSAGE_BYTES = 10 << 20  # 10 MiB: SMTP servers commonly refuse 10-25
 class ChannelBase(Strict):
     """Settings every channel has."""
 
-    schedule: ScheduleField = Schedule(kind="immediate")
+    schedule: ScheduleField = Field(default="immediate", validate_default=True)
     timezone: str = "UTC"
     timeout: Duration = timedelta(seconds=30)
     max_attempts: int = Field(default=10, ge=1, le=1000)

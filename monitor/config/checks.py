@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from monitor.config.source import Path_, Source
 from monitor.errors import ConfigIssue, FetchError
-from monitor.ingest.urlguard import check_form, host_refusal
 from monitor.redact import redact_url
 
 if TYPE_CHECKING:
@@ -127,6 +126,8 @@ def _local(feed: FeedConfig, allow_private: bool) -> bool:
         return True
     if not allow_private:
         return False
+    from monitor.ingest.urlguard import check_form  # httpx: only for a feed to judge
+
     try:
         host = check_form(feed.url)
     except FetchError:
@@ -148,6 +149,8 @@ def address_problem(feed: FeedConfig, allow_private: bool) -> str | None:
     """
     if feed.url.lower().startswith("file:"):
         return None
+    from monitor.ingest.urlguard import check_form, host_refusal  # httpx: only here
+
     try:
         host = check_form(feed.url)
     except FetchError:

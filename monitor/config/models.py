@@ -155,16 +155,16 @@ class MonitorConfig(Strict):
     """The whole configuration file."""
 
     state_dir: Path = Field(default_factory=lambda: Path(os.environ.get("STATE_DIRECTORY", "var")))
-    defaults: Defaults = Defaults()
+    defaults: Defaults = Field(default={}, validate_default=True)
     include: list[str] = []
     templates_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     allow_private_networks: bool = False
     metrics: Annotated[str, AfterValidator(_metrics_address)] | None = None
     watch_config: bool = False
-    dedup: DedupSettings = DedupSettings()
-    ingest: IngestSettings = IngestSettings()
-    health: HealthSettings = HealthSettings()
+    dedup: DedupSettings = Field(default={}, validate_default=True)
+    ingest: IngestSettings = Field(default={}, validate_default=True)
+    health: HealthSettings = Field(default={}, validate_default=True)
     store: StoreSettings | None = None  # None: SQLite in state_dir (store.py)
     feeds: list[FeedConfig] = []
     rules: list[RuleConfig] = []

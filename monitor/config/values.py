@@ -63,4 +63,4 @@ Backfill = Annotated[timedelta | Literal["all"], BeforeValidator(_parse_backfill
 class Strict(BaseModel):
     """Base for every config model: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)

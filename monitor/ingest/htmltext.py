@@ -19,6 +19,7 @@ _BLOCKS = frozenset(
 )
 _SKIP = frozenset({"script", "style", "template", "noscript", "iframe", "object"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_ODD_SPACE = re.compile(r"[\t\r\f\v\u00a0]")  # white space _SPACES makes a plain space
 _NEWLINES = re.compile(r"\s*\n\s*")
 # C0 controls but tab, LF, VT, FF and CR (spaces and line breaks, collapsed by _tidy),
 # DEL and C1: none is text a reader should see, and ESC must never reach a terminal.
@@ -107,8 +108,17 @@ def html_to_text(html: str, limit: int | None = None) -> str:
 
 
 def _tidy(text: str, limit: int | None) -> str:
-    """Spaces collapsed, blocks as paragraphs, control characters dropped."""
-    text = _SPACES.sub(" ", drop_controls(text))
-    text = _NEWLINES.sub("\n", text).strip()
-    text = "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+    """Spaces collapsed, blocks as paragraphs, control characters dropped.
+
+    The substitutions run only on text that needs them: replacing every single space
+    by a space was ~60 % of the time on an ordinary paragraph.
+    """
+    text = drop_controls(text)
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _NEWLINES.sub("\n", text).strip()
+        text = "\n\n".join(line.strip() for line in text.split("\n") if line.strip())
+    else:
+        text = text.strip()
     return text[:limit] if limit is not None else text

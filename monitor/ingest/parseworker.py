@@ -19,7 +19,8 @@ are measured numbers with a margin (docs/feeds.md, "Limits").
 
 Without ``pool=``, a process-wide default pool (:func:`default_pool`) is used.
 
-feedparser and the normalizer are imported by the jobs, in the worker: the daemon's
+The jobs themselves are :mod:`monitor.ingest.parsejobs` (what a worker imports);
+feedparser and the normalizer are imported by them, in the worker: the daemon's
 process never loads them, and a worker whose pre-scan found nothing new does not either.
 """
 
@@ -28,11 +29,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.ingest.changes import select_changed
+from monitor.ingest.parsejobs import ChangedFeed, changed_job, items_job, parse_job
 from monitor.ingest.workerpool import ParseLimitError, ParsePool
 from monitor.models import FeedRef, Item
 
@@ -94,46 +94,6 @@ def parse_memory_limit(size_bytes: int, base_bytes: int) -> int:
     return max(base_bytes, MEMORY_FIXED_BYTES + MEMORY_PER_BODY_BYTE * size_bytes)
 
 
-@dataclass(frozen=True)
-class ChangedFeed:
-    """What :func:`parse_changed_isolated` found: signatures to keep, and the parsed entries.
-
-    ``meta`` is None when no entry changed (nothing was parsed); ``entries`` and
-    ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
-    """
-
-    signatures: dict[str, str]
-    entries: int
-    changed: int
-    meta: ParsedFeed | None = None
-    items: list[Item] = field(default_factory=list)
-
-
-def _parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-    from monitor.ingest.parse import parse_feed
-
-    return parse_feed(body, url, content_type)
-
-
-def _items_job(
-    body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime
-) -> tuple[ParsedFeed, list[Item]]:
-    from monitor.ingest.normalize import normalize_entries
-    from monitor.ingest.parse import ParsedFeed, parse_feed
-
-    parsed = parse_feed(body, url, content_type)
-    items, skipped = normalize_entries(parsed, feed, now)
-    meta = ParsedFeed(
-        parsed.title,
-        parsed.language,
-        [],
-        parsed.warning,
-        parsed.ttl_minutes,
-        skipped=tuple(sorted(parsed.skipped + tuple(skipped))),
-    )
-    return meta, items
-
-
 def log_skipped(feed: FeedRef, meta: ParsedFeed | None) -> None:
     """One warning per entry the parse skipped: ``feed=NAME item N skipped: REASON``.
 
@@ -142,22 +102,6 @@ def log_skipped(feed: FeedRef, meta: ParsedFeed | None) -> None:
     """
     for position, reason in meta.skipped if meta else ():
         log.warning("feed=%r item %d skipped: %s", feed.name, position, reason)
-
-
-def _changed_job(
-    body: bytes,
-    url: str,
-    content_type: str | None,
-    feed: FeedRef,
-    now: datetime,
-    previous: dict[str, str] | None,
-) -> ChangedFeed:
-    """Select the new or edited entries of ``body`` and parse them into Items."""
-    selection = select_changed(body, previous)
-    if selection.body is None:
-        return ChangedFeed(selection.signatures, selection.entries, 0)
-    meta, items = _items_job(selection.body, url, content_type, feed, now)
-    return ChangedFeed(selection.signatures, selection.entries, selection.changed, meta, items)
 
 
 _default: ParsePool | None = None
@@ -211,7 +155,7 @@ async def parse_isolated(
     (:func:`parse_deadline`); the memory limit always does (:func:`parse_memory_limit`).
     Raises ParseError (ParseLimitError for a limit).
     """
-    return await run_for_body(_parse_job, body, url, content_type, timeout=timeout, pool=pool)
+    return await run_for_body(parse_job, body, url, content_type, timeout=timeout, pool=pool)
 
 
 async def parse_items_isolated(
@@ -231,7 +175,7 @@ async def parse_items_isolated(
     unreadable are logged (:func:`log_skipped`).
     """
     meta, items = await run_for_body(
-        _items_job, body, url, content_type, feed, now, timeout=timeout, pool=pool
+        items_job, body, url, content_type, feed, now, timeout=timeout, pool=pool
     )
     log_skipped(feed, meta)
     return meta, items
@@ -258,7 +202,7 @@ async def parse_changed_isolated(
     it changes.
     """
     changed = await run_for_body(
-        _changed_job, body, url, content_type, feed, now, previous, timeout=timeout, pool=pool
+        changed_job, body, url, content_type, feed, now, previous, timeout=timeout, pool=pool
     )
     log_skipped(feed, changed.meta)
     return changed

@@ -2,10 +2,12 @@
 
 feedparser can be driven into quadratic regexes (its issue #562), entity expansion
 and exceptions instead of ``bozo`` (#599). :class:`ParsePool` runs jobs in worker
-processes (fresh ``python -c`` processes speaking pickles over pipes), each limited by
-``RLIMIT_AS``. A job that runs past its timeout has its worker killed and replaced;
-the other workers and their jobs carry on. A job that needs more address space than
-the pool's workers have runs in a one-off worker.
+processes (fresh ``python -c`` processes running
+:func:`monitor.ingest.workerloop.serve`, which imports neither asyncio nor this
+module, speaking pickles over pipes), each limited by ``RLIMIT_AS``. A job that
+runs past its timeout has its worker killed and replaced; the other workers and
+their jobs carry on. A job that needs more address space than the pool's workers
+have runs in a one-off worker.
 
 The pool is sized to the work (a worker is ~28 MB resident and ~0.1 s of CPU to
 start): none until the first job; one while jobs find it free; another (up to
@@ -24,13 +26,15 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
-import resource
 import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.ingest.workerloop import serve
+
+__all__ = ["ParseLimitError", "ParsePool", "serve"]
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
@@ -45,38 +49,6 @@ class ParseLimitError(ParseError):
     """A parse stopped by a limit (time, memory) or whose worker died: not "not a feed"."""
 
 
-def serve(memory_bytes: int) -> None:
-    """The loop of one worker process: read (func, args) on stdin, answer on stdout."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    if memory_bytes > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    reader = os.fdopen(os.dup(0), "rb")
-    writer = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed by a library goes to stderr, not into the protocol
-    while True:
-        head = reader.read(8)
-        if len(head) < 8:
-            return
-        func, args = pickle.loads(reader.read(int.from_bytes(head, "big")))
-        try:
-            answer: tuple[str, Any] = ("ok", func(*args))
-        except MemoryError:
-            answer = ("oom", None)
-        except ParseError as exc:  # parse_feed wraps what feedparser raised, MemoryError too
-            oom = isinstance(exc.__context__, MemoryError)
-            answer = ("oom", None) if oom else ("parse", str(exc))
-        except Exception as exc:
-            answer = ("error", f"{type(exc).__name__}: {exc}"[:300])
-        try:
-            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        except MemoryError:
-            answer, data = ("oom", None), pickle.dumps(("oom", None))
-        writer.write(len(data).to_bytes(8, "big") + data)
-        writer.flush()
-        if answer[0] == "oom":
-            return  # a worker that hit its limit may be in a bad state: start afresh
-
-
 class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -89,7 +61,7 @@ class _Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            f"from monitor.ingest.workerpool import serve; serve({memory_bytes})",
+            f"from monitor.ingest.workerloop import serve; serve({memory_bytes})",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,

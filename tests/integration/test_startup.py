@@ -32,7 +32,7 @@ atexit.register(report)
 sys.argv[0] = "news-monitor"
 runpy.run_module("monitor", run_name="__main__", alter_sys=True)
 """
-# Loaded only for the work that needs them (docs/architecture.md, "Start-up and memory").
+# Loaded only for the work that needs them (docs/architecture.md, "Start-up").
 PARSING = ("feedparser", "trafilatura", "lxml", "charset_normalizer")
 MATCHING = ("numpy",)
 RENDERING = ("jinja2",)
