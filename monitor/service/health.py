@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,7 +91,8 @@ def check(
             "SELECT MAX(last_polled), COUNT(*) FILTER (WHERE consecutive_failures > 0) FROM feeds"
         ).fetchone()
         summary = channel_summary(rt.store)
-        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic)
+        held = cluster.channels if cluster is not None else None
+        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic, held)
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
     metrics.set_outbox(summary, rt.config.channels)
@@ -173,12 +174,16 @@ def stalled_attempts(
 
 
 def stalled_deliveries(
-    rt: Runtime, since: datetime, monotonic: Callable[[], float] = time.monotonic
+    rt: Runtime,
+    since: datetime,
+    monotonic: Callable[[], float] = time.monotonic,
+    held: Container[str] | None = None,
 ) -> str | None:
     """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
 
     Due from the message's next attempt (or ``since`` if later); channels disabled
-    by their destination (410) or gone from the config do not count.
+    by their destination (410) or gone from the config do not count, nor (several
+    instances) channels not in ``held``: another instance delivers those.
     """
     now = rt.clock()
     rows = rt.store.conn.execute(
@@ -187,7 +192,7 @@ def stalled_deliveries(
         "GROUP BY channel"
     )
     for channel, next_attempt in rows:
-        if channel not in rt.config.channels:
+        if channel not in rt.config.channels or (held is not None and channel not in held):
             continue
         due = max(parse_ts(next_attempt) or since, since)
         tried = deadline.last_started(channel)
