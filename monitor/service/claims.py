@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from monitor import metrics
-from monitor.config import FeedConfig
+from monitor.config import FeedConfig, MonitorConfig
 from monitor.pipeline import poll_feed
 from monitor.runtime import Runtime
 from monitor.store.leases import (
@@ -62,7 +62,7 @@ class ClaimLoop:
         self.last_round = time.monotonic()  # the health check's "claim loop alive"
         self._wake = asyncio.Event()
         self._halted = False
-        self._feeds: tuple[int, dict[str, FeedConfig]] = (0, {})
+        self._feeds: tuple[MonitorConfig | None, dict[str, FeedConfig]] = (None, {})
 
     def ensure(self) -> None:
         """Make a row for each configured feed that has none (after a reload added
@@ -73,8 +73,8 @@ class ClaimLoop:
     def configured(self) -> dict[str, FeedConfig]:
         """The configured feeds by key (recomputed only when a reload swapped the config)."""
         config = self.rt.config
-        if self._feeds[0] != id(config):
-            self._feeds = (id(config), {f.key: f for f in config.feeds})
+        if self._feeds[0] is not config:
+            self._feeds = (config, {f.key: f for f in config.feeds})
         return self._feeds[1]
 
     async def run(self) -> None:
