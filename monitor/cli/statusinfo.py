@@ -294,37 +294,41 @@ def store_lines(report: dict[str, Any], tz: str) -> list[str]:
         lines.append(
             f"STORE {'PostgreSQL' if where['backend'] == 'postgresql' else 'SQLite'} {shown}"
         )
-    members = report.get("cluster")
-    if members is not None:
-        alive = sum(1 for m in members["instances"] if m["alive"])
-        gone = len(members["instances"]) - alive
-        lines.append(f"INSTANCES: {alive} alive, {gone} gone")
-        for m in members["instances"]:
-            state = "alive" if m["alive"] else "GONE"
-            beat = local_time(m["heartbeat_at"], tz)
-            lines.append(
-                f"  {m['owner']}{_about(m['info'])}: {state}, last heartbeat {beat}; {_holds(m)}"
-            )
-        for m in members["unregistered"]:
-            lines.append(f"  {m['owner']} (not registered): {_holds(m)}")
-        if members["fenced_commits"] is not None:
-            lines.append(f"  fenced commits: {members['fenced_commits']} (should stay 0)")
-        if members["stale_count"]:
-            lines.append(
-                f"STALE LEASES: {members['stale_count']} ran out without being released"
-                " (taken over when due)"
-            )
-            for s in members["stale_leases"]:
-                lines.append(
-                    f"  {s['kind']} {s['key']}: {s['owner']}, epoch {s['epoch']},"
-                    f" ran out {local_time(s['until'], tz)}"
-                )
-            if members["stale_count"] > len(members["stale_leases"]):
-                lines.append(
-                    f"  … and {members['stale_count'] - len(members['stale_leases'])} more"
-                )
+    if report.get("cluster") is not None:
+        lines += _cluster_lines(report["cluster"], tz)
     if report.get("storage"):
         lines.append(storage_line(report["storage"]))
+    return lines
+
+
+def _cluster_lines(members: dict[str, Any], tz: str) -> list[str]:
+    """The INSTANCES and STALE LEASES lines of :func:`cluster`'s report."""
+    alive = sum(1 for m in members["instances"] if m["alive"])
+    lines = [f"INSTANCES: {alive} alive, {len(members['instances']) - alive} gone"]
+    for m in members["instances"]:
+        state = "alive" if m["alive"] else "GONE"
+        beat = local_time(m["heartbeat_at"], tz)
+        lines.append(
+            f"  {m['owner']}{_about(m['info'])}: {state}, last heartbeat {beat}; {_holds(m)}"
+        )
+    for m in members["unregistered"]:
+        lines.append(f"  {m['owner']} (not registered): {_holds(m)}")
+    if members["fenced_commits"] is not None:
+        lines.append(f"  fenced commits: {members['fenced_commits']} (should stay 0)")
+    if not members["stale_count"]:
+        return lines
+    lines.append(
+        f"STALE LEASES: {members['stale_count']} ran out without being released"
+        " (taken over when due)"
+    )
+    for s in members["stale_leases"]:
+        lines.append(
+            f"  {s['kind']} {s['key']}: {s['owner']}, epoch {s['epoch']},"
+            f" ran out {local_time(s['until'], tz)}"
+        )
+    more = members["stale_count"] - len(members["stale_leases"])
+    if more:
+        lines.append(f"  … and {more} more")
     return lines
 
 

@@ -9,10 +9,14 @@ default of 4 blocks) instead of all ``n``.
 
 Compact: an entry costs 24 bytes (fingerprint, story, time) plus 6 bytes per block
 (48 bytes at 4 blocks), where a dict of arrays per block value cost ~650 (issue 18).
-Adding only appends; entries added since the last sort form an unsorted tail that a
-lookup scans, and the first lookup that finds the tail longer than :data:`TAIL`
-sorts everything again (numpy, loaded then: a process that adds and prunes but never
-looks up, ``run --once`` on unchanged feeds, never loads it).
+Adding only appends. Entries added since the last sort form a tail, which a lookup
+first indexes in small dicts (as the daemon adds a poll's items between lookups);
+the first lookup that finds the tail longer than :func:`tail_limit` (1/32 of the
+entries, at least :data:`TAIL`) sorts everything again with numpy, so a sort's
+O(n) is paid once per n/32 additions, and the dicts (~650 bytes an entry) never
+hold more than 1/32 of the entries. numpy is loaded at the first sort: a process
+that adds and prunes but never looks up (``run --once`` on unchanged feeds), or
+looks up among at most 32 entries, never loads it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from dataclasses import dataclass
 from monitor.dedup.fingerprint import hamming
 
 MASK64 = (1 << 64) - 1
-TAIL = 32  # entries a lookup scans one by one before it sorts them in
+TAIL = 32  # the fewest entries a tail may hold before a lookup sorts them in
+TAIL_SHARE = 32  # ... or 1/TAIL_SHARE of all entries, when that is more
+
+
+def tail_limit(entries: int) -> int:
+    """How many entries may wait in the tail (dicts) before a lookup sorts them in."""
+    return max(TAIL, entries // TAIL_SHARE)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class FingerprintIndex:
     def _clear_sorted(self) -> None:
         """Forget the sorted part: every entry is in the tail until the next sort."""
         self._sorted = 0  # entries [0, _sorted) are in the sorted blocks
+        self._indexed = 0  # entries [_sorted, _indexed) are in the tail's dicts
+        self._tail: list[dict[int, list[int]]] = [{} for _ in self._spans]
         self._blocks: list[_Block] = [
             (
                 low,
@@ -103,10 +115,13 @@ class FingerprintIndex:
 
         Closest first (ties: earliest entry first), each story once at its closest.
         """
-        if len(self._fps) - self._sorted > TAIL:
+        count = len(self._fps)
+        if count - self._sorted > tail_limit(count):
             self._sort()
+        elif self._indexed < count:
+            self._index_tail()
         value = fp & MASK64
-        candidates = list(range(self._sorted, len(self._fps)))
+        candidates: list[int] = []
         for low, mask, shift, keys, starts, positions in self._blocks:
             key = (value >> low) & mask
             bucket = key >> shift
@@ -115,6 +130,9 @@ class FingerprintIndex:
             while i < end and keys[i] == key:
                 candidates.append(positions[i])
                 i += 1
+        if self._indexed > self._sorted:
+            for (low, mask, *_), tail in zip(self._blocks, self._tail, strict=True):
+                candidates += tail.get((value >> low) & mask, ())
         hits: set[tuple[int, int]] = set()  # an entry may share several blocks
         for position in candidates:
             if self._times[position] < since:
@@ -127,6 +145,14 @@ class FingerprintIndex:
             story = self._stories[position]
             stories.setdefault(story, NearMatch(story, distance))
         return list(stories.values())
+
+    def _index_tail(self) -> None:
+        """Put the entries added since the last lookup in the tail's dicts."""
+        for position in range(self._indexed, len(self._fps)):
+            value = self._fps[position] & MASK64
+            for (low, mask, *_), tail in zip(self._blocks, self._tail, strict=True):
+                tail.setdefault((value >> low) & mask, []).append(position)
+        self._indexed = len(self._fps)
 
     def _sort(self) -> None:
         """Sort every entry into the blocks: per block, positions ordered by the block's
@@ -157,7 +183,8 @@ class FingerprintIndex:
                 )
             )
         self._blocks = blocks
-        self._sorted = len(self._fps)
+        self._sorted = self._indexed = len(self._fps)
+        self._tail = [{} for _ in self._spans]
 
     def entries(self) -> list[tuple[int, int, float]]:
         """Every (fingerprint, story, seen at), oldest first."""
@@ -167,6 +194,7 @@ class FingerprintIndex:
         """Forget entries seen before ``before``; return how many were dropped.
 
         Without numpy: the kept entries become the tail, sorted in at the next lookup.
+        O(n) in Python: the daemon prunes once an hour or so, not per poll.
         """
         keep = [i for i, t in enumerate(self._times) if t >= before]
         dropped = len(self._fps) - len(keep)

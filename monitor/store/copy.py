@@ -36,6 +36,7 @@ BATCH_ROWS = 1000
 # implicit rowid, an explicit column on PostgreSQL (monitor/store/pgschema.py).
 TABLES: tuple[tuple[str, str | None], ...] = (
     ("feeds", None),
+    ("feed_refs", "id"),
     ("items", "id"),
     ("matches", None),
     ("messages", "rowid"),
@@ -55,6 +56,9 @@ _ITEM_IDS = (
     " UNION ALL SELECT MAX(story_id) FROM items UNION ALL SELECT MAX(story_id) FROM outbox"
     " UNION ALL SELECT MAX(item_id) FROM matches) AS ids"
 )
+
+# The order rows are read in: SQLite's rowid, or the key of a WITHOUT ROWID table.
+_ORDER = {"matches": "item_id, rule"}
 
 Progress = Callable[[str, int, bool], None]
 """Called as ``progress(table, rows_so_far, finished)`` after each batch and table."""
@@ -160,11 +164,12 @@ def _copy_table(
     progress: Progress | None,
     batch_rows: int,
 ) -> int:
-    """Send ``table``'s rows (in SQLite's rowid order) in batches; how many."""
+    """Send ``table``'s rows (in SQLite's rowid order, or its key's) in batches; how many."""
     listed = ", ".join(columns)
     overriding = " OVERRIDING SYSTEM VALUE" if table == "messages" else ""
     insert = f"INSERT INTO {table} ({listed}){overriding} VALUES ({', '.join('?' * len(columns))})"
-    cursor = source.conn.execute(f"SELECT {listed} FROM {table} ORDER BY rowid")
+    order = _ORDER.get(table, "rowid")
+    cursor = source.conn.execute(f"SELECT {listed} FROM {table} ORDER BY {order}")
     copied = 0
     while batch := cursor.fetchmany(batch_rows):
         target.executemany(insert, [tuple(row) for row in batch])
@@ -248,6 +253,7 @@ def _advance_sequences(source: Store, target: Any) -> None:
     row = source.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'").fetchone()
     marks = {
         "items": max(row[0] if row else 0, target.execute(_ITEM_IDS).fetchone()[0] or 0),
+        "feed_refs": target.execute("SELECT MAX(id) FROM feed_refs").fetchone()[0] or 0,
         "outbox": target.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0,
         "messages": target.execute("SELECT MAX(rowid) FROM messages").fetchone()[0] or 0,
     }

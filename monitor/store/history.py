@@ -1,7 +1,8 @@
 """Read-only queries over the state for ``news-monitor history``: what matched, where
 it went.
 
-A match is a row of ``matches`` (an item and a rule). Its alerts are the ``outbox``
+A match is a row of ``matches`` (an item and a rule; its time is the item's first
+sight unless it was matched later, ``created_at``). Its alerts are the ``outbox``
 rows of the item's story and that rule, one per channel, each in a ``messages`` row
 once sent or tried. A match with no alert whose item was recorded at its feed's
 first poll is a *baseline* match: backfill kept it from alerting (docs/configuration.md,
@@ -30,7 +31,8 @@ from monitor.store.sqlite import DB_NAME, _open_error
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
-OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
+OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compaction.py)
+MATCHED_AT = "COALESCE(m.created_at, i.first_seen)"  # when a match was recorded
 
 # Matches whose item was first seen at its feed's first poll and whose story has no
 # alert for the rule on any channel: backfill held them back. Driven from the feeds'
@@ -39,13 +41,15 @@ OLDEST_READ = 3  # the oldest schema these queries read (messages.held_back)
 # only for those few matches, each through its (channel, story, rule) index: the
 # channels are listed once.
 BASELINE = (
-    "SELECT m.rule, m.created_at FROM feeds f "
-    "CROSS JOIN items i ON i.feed_url = f.url AND i.first_seen = f.first_polled "
-    "CROSS JOIN matches m ON m.item_id = i.id WHERE m.created_at >= ? AND NOT EXISTS "
+    f"SELECT m.rule, {MATCHED_AT} FROM feeds f CROSS JOIN feed_refs r ON r.url = f.url "
+    "CROSS JOIN items i ON i.feed_id = r.id AND i.first_seen = f.first_polled "
+    f"CROSS JOIN matches m ON m.item_id = i.id WHERE {MATCHED_AT} >= ? AND NOT EXISTS "
     "(SELECT 1 FROM outbox o WHERE o.channel IN (SELECT DISTINCT channel FROM outbox) "
     "AND o.story_id = i.story_id AND o.rule = m.rule)"
 )
 _BASELINE_PG = BASELINE.replace("CROSS JOIN", "JOIN")
+# An item row's feed: its URL (``feed_refs``) and its state, if any (``feeds``).
+FEED_JOIN = "JOIN feed_refs r ON r.id = i.feed_id LEFT JOIN feeds f ON f.url = r.url"
 
 
 # A rule's counts in ``status`` when it matched nothing in 30 days.
@@ -105,7 +109,7 @@ def list_matches(conn: Connection, filters: Filters) -> tuple[list[dict[str, Any
     and how many more passed them (older, left out)."""
     where, params = ["TRUE"], []
     if filters.since is not None:
-        where.append("m.created_at >= ?")
+        where.append(f"{MATCHED_AT} >= ?")
         params.append(ts(filters.since))
     if filters.rule is not None:
         where.append("m.rule = ?")
@@ -118,10 +122,11 @@ def list_matches(conn: Connection, filters: Filters) -> tuple[list[dict[str, Any
         )
         params += [filters.channel, *filters.channel_rules]
     query = (
-        "SELECT m.item_id, m.rule, m.created_at, m.data AS match, i.story_id, i.feed_url, "
-        "i.data, i.first_seen = f.first_polled AS first_poll, f.name AS feed_name "
-        "FROM matches m JOIN items i ON i.id = m.item_id LEFT JOIN feeds f ON f.url = i.feed_url "
-        f"WHERE {' AND '.join(where)} ORDER BY m.created_at DESC, m.item_id DESC, m.rule"
+        f"SELECT m.item_id, m.rule, {MATCHED_AT} AS matched_at, m.data AS match, i.story_id, "
+        "r.url AS feed_url, i.data, i.first_seen = f.first_polled AS first_poll, "
+        "f.name AS feed_name FROM matches m JOIN items i ON i.id = m.item_id "
+        f"{FEED_JOIN} WHERE {' AND '.join(where)} "
+        f"ORDER BY {MATCHED_AT} DESC, m.item_id DESC, m.rule"
     )
     rows = conn.execute(f"{query} LIMIT ?", (*params, filters.limit)).fetchall()
     total = conn.execute(f"SELECT COUNT(*) FROM ({query}) AS q", params).fetchone()[0]
@@ -129,7 +134,7 @@ def list_matches(conn: Connection, filters: Filters) -> tuple[list[dict[str, Any
     out = []
     for row in rows:
         entry = {
-            "when": row["created_at"],
+            "when": row["matched_at"],
             "rule": row["rule"],
             **_item(row),
             "terms": json.loads(row["match"]).get("terms", []),
@@ -205,8 +210,8 @@ def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
     stories = []
     for story_id, story_rules in rules.items():
         first = conn.execute(
-            "SELECT i.id AS item_id, i.feed_url, i.data, f.name AS feed_name FROM items i "
-            "LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id = ? ORDER BY i.id LIMIT 1",
+            "SELECT i.id AS item_id, r.url AS feed_url, i.data, f.name AS feed_name FROM items i "
+            f"{FEED_JOIN} WHERE i.story_id = ? ORDER BY i.id LIMIT 1",
             (story_id,),
         ).fetchone()
         item = _item(first) if first else {"title": None, "link": None, "feed": None}
@@ -238,9 +243,8 @@ def _story(conn: Connection, story_id: int, item_id: int | None) -> dict[str, An
     other items folded into it (feed and title; at most MAX_COPIES, with the count)."""
     other = 0 if item_id is None else item_id  # ids start at 1: 0 leaves none out
     rows = conn.execute(
-        "SELECT i.id AS item_id, i.feed_url, i.data, f.name AS feed_name FROM items i "
-        "LEFT JOIN feeds f ON f.url = i.feed_url "
-        "WHERE i.story_id = ? AND i.id <> ? ORDER BY i.id LIMIT ?",
+        "SELECT i.id AS item_id, r.url AS feed_url, i.data, f.name AS feed_name FROM items i "
+        f"{FEED_JOIN} WHERE i.story_id = ? AND i.id <> ? ORDER BY i.id LIMIT ?",
         (story_id, other, MAX_COPIES),
     ).fetchall()
     count = conn.execute(

@@ -1,6 +1,8 @@
 """The items side of the store: seen items, their stories, matches and alerts.
 
-An item is known by (feed, key). A *story* is the id of the item that started it;
+An item is known by (feed, key): its row names the feed by ``feed_id`` (``feed_refs``)
+and is found by the hash of its key (``key_hash``), then by the key itself
+(:mod:`monitor.store.compaction`). A *story* is the id of the item that started it;
 later items join it (same canonical link, near-identical text). Alerts are outbox
 rows keyed by (channel, story, rule), so a story alerts a rule on a channel once,
 ever. Callers wrap a poll's writes in ``store.transaction()`` so that seen items
@@ -17,8 +19,17 @@ from datetime import datetime
 
 from monitor import metrics
 from monitor.dedup.folding import FeedMate
+from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.models import Item, Match
-from monitor.store.codec import ITEM_FORMAT, match_to_json, pack_item, parse_ts, ts, unpack_item
+from monitor.store.codec import (
+    is_compact,
+    match_to_json,
+    pack_item,
+    parse_ts,
+    text_hash,
+    ts,
+    unpack_item,
+)
 from monitor.store.dialect import POSTGRESQL, SQLITE, json_text
 from monitor.store.sqlite import Store
 
@@ -26,16 +37,31 @@ Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
 CHUNK = 500
 log = logging.getLogger("monitor.store")
 
+FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
+# The link stored in an item's data (a NULL canonical_url is that link's canonical
+# form), read only where canonical_url is NULL (rows the store wrote, valid JSON); on
+# SQLite NULL for data that is not JSON (damaged since) rather than an error.
+_LINK = {
+    SQLITE: "CASE WHEN json_valid(data) THEN json_extract(data, '$.link') END",
+    POSTGRESQL: json_text(POSTGRESQL, "data", "link"),
+}
 # The statements that differ per dialect: JSON inside an item or a match, a new item's id.
 _SQL = {
     dialect: {
-        "insert": "INSERT INTO items (feed_url, item_key, canonical_url, story_id, data, "
-        "first_seen, content_hash, fingerprint) VALUES (?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
+        "insert": "INSERT INTO items (feed_id, key_hash, item_key, url_hash, canonical_url, "
+        "story_id, data, first_seen, content_hash, fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
         + (" RETURNING id" if dialect == POSTGRESQL else ""),
         "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
-        "WHERE feed_url = ? ORDER BY id DESC LIMIT ?",
+        f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
         "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
-        "WHERE story_id = ? AND feed_url = ? ORDER BY id",
+        f"WHERE story_id = ? AND feed_id = {FEED_ID} ORDER BY id",
+        "by_url": "SELECT story_id, canonical_url, "
+        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items "
+        "WHERE url_hash = ? ORDER BY id",
+        "canonical": "SELECT canonical_url, url_hash, "
+        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items WHERE id = ?",
+        "feed_ref": "INSERT INTO feed_refs (url) VALUES (?) ON CONFLICT (url) DO NOTHING",
         "no_highlights": (
             "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
             if dialect == SQLITE
@@ -70,18 +96,36 @@ class Items:
         self.conn = store.conn
         self.sql = _SQL[store.dialect]
 
+    def feed_id(self, feed_url: str) -> int:
+        """The id items use for the feed at ``feed_url`` (``feed_refs``), given to it
+        now if it has none. Never cached: a rolled-back transaction takes a new id
+        back with it."""
+        row = self.conn.execute("SELECT id FROM feed_refs WHERE url = ?", (feed_url,)).fetchone()
+        if row is None:
+            self.conn.execute(self.sql["feed_ref"], (feed_url,))
+            row = self.conn.execute(
+                "SELECT id FROM feed_refs WHERE url = ?", (feed_url,)
+            ).fetchone()
+        return int(row[0])
+
     def known(self, feed_url: str, keys: Iterable[str]) -> dict[str, KnownItem]:
-        """The items of this feed among ``keys`` that are already recorded."""
+        """The items of this feed among ``keys`` that are already recorded.
+
+        Found by the hashes of the keys, then told apart by the keys themselves (a key
+        that shares another's hash is not taken for it).
+        """
         found: dict[str, KnownItem] = {}
         ordered = list(set(keys))
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
+            wanted = set(chunk)
+            hashes = {text_hash(k) for k in chunk}
             rows = self.conn.execute(
                 "SELECT item_key, id, story_id, content_hash FROM items "
-                f"WHERE feed_url = ? AND item_key IN ({','.join('?' * len(chunk))})",
-                (feed_url, *chunk),
+                f"WHERE feed_id = {FEED_ID} AND key_hash IN ({','.join('?' * len(hashes))})",
+                (feed_url, *hashes),
             )
-            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows})
+            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows if r[0] in wanted})
         return found
 
     def pruned(self, feed_url: str, keys: Iterable[str]) -> set[str]:
@@ -110,13 +154,14 @@ class Items:
             return 0
         stored = self.known(feed_url, former)
         taken = self.known(feed_url, former.values())
-        moves = [(new, feed_url, old) for old, new in former.items() if old in stored]
-        moves = [move for move in moves if move[0] not in taken]
+        moves = [(stored[old].id, old, new) for old, new in former.items() if old in stored]
+        moves = [move for move in moves if move[2] not in taken]
         tombs = self.pruned(feed_url, former.keys() - stored.keys())
         with self.store.transaction():
-            self._keep_ids(feed_url, [(stored[old].id, old, new) for new, _, old in moves])
+            self._keep_ids(feed_url, moves)
             self.conn.executemany(
-                "UPDATE items SET item_key = ? WHERE feed_url = ? AND item_key = ?", moves
+                "UPDATE items SET item_key = ?, key_hash = ? WHERE id = ?",
+                [(new, text_hash(new), row_id) for row_id, _, new in moves],
             )
             self.conn.executemany(
                 "INSERT INTO tombstones VALUES (?, "
@@ -130,8 +175,8 @@ class Items:
         compact format that left its item's id to its old key spells the id out."""
         for row_id, old, new in renames:
             (data,) = self.conn.execute("SELECT data FROM items WHERE id = ?", (row_id,)).fetchone()
-            if f'"v":{ITEM_FORMAT},' not in data[:8]:
-                continue  # an earlier format: the id is in the value
+            if not is_compact(data):
+                continue  # format 1: the id is in the value
             stored = unpack_item(data, feed_url, old)
             packed = pack_item(stored.item, feed_url, new, full=stored.full)
             self.conn.execute("UPDATE items SET data = ? WHERE id = ?", (packed, row_id))
@@ -155,13 +200,20 @@ class Items:
 
     def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
         """The stories holding an item with this canonical link, oldest first (at most
-        ``limit``: a link shared by more stories than that is a landing page)."""
-        rows = self.conn.execute(
-            "SELECT story_id FROM items WHERE canonical_url = ? GROUP BY story_id "
-            "ORDER BY MIN(id) LIMIT ?",
-            (canonical_url, limit),
-        )
-        return [r[0] for r in rows]
+        ``limit``: a link shared by more stories than that is a landing page).
+
+        Found by the link's hash, then compared: a row's canonical link is its
+        ``canonical_url``, or, when that is NULL, the canonical form of its link.
+        """
+        stories: list[int] = []
+        rows = self.conn.execute(self.sql["by_url"], (text_hash(canonical_url),))
+        for story_id, stored, link in rows:
+            same = (stored if stored is not None else canonical_of(link)) == canonical_url
+            if same and story_id not in stories:
+                stories.append(story_id)
+                if len(stories) == limit:
+                    break
+        return stories
 
     def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
         """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
@@ -184,14 +236,18 @@ class Items:
         """Record a new item (starting a story unless ``story_id``); return (item, story).
 
         ``full=False`` keeps a slim row (no summary, content, author, tags or language:
-        :func:`~monitor.store.codec.pack_item`), for an item no message will show.
+        :func:`~monitor.store.codec.pack_item`), for an item no message will show. A
+        ``canonical_url`` that is the canonical form of the item's link (as the pipeline
+        computes it) is stored as NULL: the link says it.
         """
         cur = self.conn.execute(
             self.sql["insert"],
             (
-                feed_url,
+                self.feed_id(feed_url),
+                text_hash(key),
                 key,
-                canonical_url,
+                text_hash(canonical_url),
+                None if canonical_url == canonical_of(item.link) else canonical_url,
                 story_id,
                 pack_item(item, feed_url, key, full=full),
                 ts(now),
@@ -222,11 +278,19 @@ class Items:
         ``feed_url`` and ``key``: the row's (what its stored value need not repeat);
         ``full``: as for :meth:`insert`. The highlights stored with its matches were
         offsets into the old text: they are cleared, and :meth:`add_matches` stores
-        those of the new text.
+        those of the new text. The row keeps the canonical link it was found by, spelled
+        out if the edit moved its link.
         """
+        stored, url_hash, link = self.conn.execute(self.sql["canonical"], (item_id,)).fetchone()
+        if (
+            stored is None
+            and url_hash is not None
+            and canonical_of(link) != canonical_of(item.link)
+        ):
+            stored = canonical_of(link)  # the edit moved the link: keep the row's canonical link
         self.conn.execute(
-            "UPDATE items SET data = ?, content_hash = ? WHERE id = ?",
-            (pack_item(item, feed_url, key, full=full), content_hash, item_id),
+            "UPDATE items SET canonical_url = ?, data = ?, content_hash = ? WHERE id = ?",
+            (stored, pack_item(item, feed_url, key, full=full), content_hash, item_id),
         )
         self.conn.execute(self.sql["no_highlights"], (item_id,))
 
@@ -239,12 +303,15 @@ class Items:
         """Record which rules the item matched, on which terms and where.
 
         A rule it matched before keeps its first time and gets the new terms and
-        highlights (after an edit, they mark the text as stored now).
+        highlights (after an edit, they mark the text as stored now). A match recorded
+        when its item is first seen keeps no time of its own (``created_at`` NULL: the
+        item's ``first_seen``).
         """
         self.conn.executemany(
-            "INSERT INTO matches VALUES (?, ?, ?, ?) "
+            "INSERT INTO matches (item_id, rule, data, created_at) "
+            "VALUES (?, ?, ?, NULLIF(?, (SELECT first_seen FROM items WHERE id = ?))) "
             "ON CONFLICT (item_id, rule) DO UPDATE SET data = excluded.data",
-            [(item_id, m.rule, match_to_json(m), ts(now)) for m in matches],
+            [(item_id, m.rule, match_to_json(m), ts(now), item_id) for m in matches],
         )
 
     def queue_alerts(self, story_id: int, alerts: Alerts, now: datetime) -> int:
@@ -295,7 +362,7 @@ class Items:
         """(fingerprint, story, first seen) of items first seen at or after ``since``."""
         rows = self.conn.execute(
             "SELECT fingerprint, story_id, first_seen FROM items "
-            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
+            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY +id",
             (ts(since),),
         )
         for fp, story_id, first_seen in rows:

@@ -211,7 +211,8 @@ class Outbox:
         shown for a rule.
         """
         rows = self.conn.execute(
-            "SELECT id, feed_url, item_key, data FROM items WHERE story_id = ? ORDER BY id",
+            "SELECT i.id, r.url AS feed_url, i.item_key, i.data FROM items i "
+            "JOIN feed_refs r ON r.id = i.feed_id WHERE i.story_id = ? ORDER BY i.id",
             (story_id,),
         ).fetchall()
         if not rows:

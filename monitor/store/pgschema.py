@@ -16,22 +16,26 @@ unchanged on both:
 - one index more, ``outbox (message_id)``: PostgreSQL checks the outbox's foreign key
   to ``messages`` by it when pruning deletes messages.
 
-A migration is never edited once released: add a new one. Several instances may start
-at once on one database: each migration runs in one transaction holding
-``pg_advisory_xact_lock(LOCK_KEY)`` and re-reads the version under the lock, so it is
-applied exactly once whoever gets there first; the others wait, then skip it.
+A migration is SQL or, when it needs Python (hashes), a function of the connection
+(:mod:`monitor.store.compaction`). A migration is never edited once released: add a
+new one. Several instances may start at once on one database: each migration runs in
+one transaction holding ``pg_advisory_xact_lock(LOCK_KEY)`` and re-reads the version
+under the lock, so it is applied exactly once whoever gets there first; the others
+wait, then skip it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from monitor.store.codec import ts
+from monitor.store.compaction import postgresql_3
 from monitor.store.dialect import Connection
 
 LOCK_KEY = 0x6E6D5F736368656D  # "nm_schem": the advisory lock of migrations (64-bit)
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | Callable[[Connection], None]] = [
     # 1: the schema of SQLite's migrations 1 to 9 (see the module docstring).
     """
     CREATE TABLE feeds (
@@ -152,6 +156,9 @@ MIGRATIONS: list[str] = [
         info TEXT COLLATE "C" NOT NULL
     );
     """,
+    # 3: SQLite's migration 11 (issue #18, store/compaction.py): feeds by id, hashed
+    # key and link indexes, matches without a time of their own at first sight.
+    postgresql_3,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -193,9 +200,13 @@ def _apply(conn: Connection, number: int) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (LOCK_KEY,))
         conn.execute(_RECORD)
         if version(conn) < number:
-            for statement in MIGRATIONS[number - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            script = MIGRATIONS[number - 1]
+            if callable(script):
+                script(conn)
+            else:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                 (number, ts(datetime.now(UTC))),

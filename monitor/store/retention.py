@@ -23,7 +23,8 @@ def prune(store: Store, before: datetime, now: datetime) -> dict[str, int]:
     cut = ts(before)
     with store.transaction():
         rows = conn.execute(
-            "SELECT id, feed_url, item_key FROM items WHERE first_seen < ? AND story_id NOT IN "
+            "SELECT i.id, r.url, i.item_key FROM items i JOIN feed_refs r ON r.id = i.feed_id "
+            "WHERE i.first_seen < ? AND i.story_id NOT IN "
             "(SELECT story_id FROM outbox WHERE status = 'pending')",
             (cut,),
         ).fetchall()

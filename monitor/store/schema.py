@@ -1,14 +1,19 @@
 """The SQLite schema, as numbered migrations applied in order (``PRAGMA user_version``).
 
 A migration is never edited once released: add a new one. Each runs in its own
-transaction, so a crash leaves the database at a known version.
+transaction, so a crash leaves the database at a known version. A migration is SQL
+(statements separated by ``;``) or, when it needs Python (hashes), a function of the
+connection run inside that transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+from monitor.store.compaction import sqlite_11
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: feeds, seen items, matches, the outbox and the messages that carry it.
     """
     CREATE TABLE feeds (
@@ -197,6 +202,11 @@ MIGRATIONS: list[str] = [
         info TEXT NOT NULL
     );
     """,
+    # 11: compact items (issue #18, store/compaction.py): feeds by id (feed_refs), item
+    # keys and canonical links indexed by 64-bit hashes, a canonical link equal to the
+    # item's link not repeated, matches WITHOUT ROWID with no time of their own when
+    # recorded at their item's first sight, compact feeds.entry_sigs.
+    sqlite_11,
 ]
 
 
@@ -223,9 +233,12 @@ def migrate(conn: sqlite3.Connection) -> int:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                if callable(script):
+                    script(conn)
+                else:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
                 if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                     raise sqlite3.IntegrityError(f"migration {number} leaves a dangling reference")
                 conn.execute(f"PRAGMA user_version = {number}")

@@ -163,13 +163,23 @@ class Store:
     def rename_feed(self, old: str, new: str) -> bool:
         """Move the state and items of the feed keyed ``old`` to the key ``new``.
 
-        Done only when ``new`` has no state yet; returns whether anything moved.
+        Done only when ``new`` has no state yet; returns whether anything moved. Items
+        name their feed by id (``feed_refs``): the id takes the new key, or, when items
+        are already stored under ``new``, the old id's items move to its id.
         """
         if old == new or self.feed(old) is None or self.feed(new) is not None:
             return False
         with self.transaction():
             self.conn.execute("UPDATE feeds SET url = ? WHERE url = ?", (new, old))
-            self.conn.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (new, old))
+            taken = self.conn.execute("SELECT id FROM feed_refs WHERE url = ?", (new,)).fetchone()
+            if taken is None:
+                self.conn.execute("UPDATE feed_refs SET url = ? WHERE url = ?", (new, old))
+            else:
+                self.conn.execute(
+                    "UPDATE items SET feed_id = ? WHERE feed_id = "
+                    "(SELECT id FROM feed_refs WHERE url = ?)",
+                    (taken[0], old),
+                )
         return True
 
     def forget_permanent_urls(self, secret: Callable[[str], bool]) -> int:
@@ -213,7 +223,7 @@ class Store:
 
         The keyword values replace the stored ones only when given.
         """
-        sigs = json.dumps(entry_sigs) if entry_sigs is not None else None
+        sigs = None if entry_sigs is None else json.dumps(entry_sigs, separators=(",", ":"))
         with self.transaction():
             self._ensure_feed(url, name)
             self.conn.execute(

@@ -7,15 +7,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.store.codec import parse_ts, ts
+from monitor.store.history import MATCHED_AT
 from monitor.store.sqlite import Store
 
 
 def rule_counts(store: Store, now: datetime) -> dict[str, dict[str, int]]:
-    """Matches per rule in the last 24 hours and 30 days."""
+    """Matches per rule in the last 24 hours and 30 days (a match's time is its own
+    ``created_at``, else its item's first sight)."""
     day, month = ts(now - timedelta(days=1)), ts(now - timedelta(days=30))
     rows = store.conn.execute(
-        "SELECT rule, COUNT(*) FILTER (WHERE created_at >= ?),"
-        " COUNT(*) FILTER (WHERE created_at >= ?) FROM matches GROUP BY rule",
+        f"SELECT m.rule, COUNT(*) FILTER (WHERE {MATCHED_AT} >= ?),"
+        f" COUNT(*) FILTER (WHERE {MATCHED_AT} >= ?)"
+        " FROM matches m JOIN items i ON i.id = m.item_id GROUP BY m.rule",
         (day, month),
     )
     return {r[0]: {"matches_24h": r[1] or 0, "matches_30d": r[2] or 0} for r in rows}

@@ -9,11 +9,19 @@ alerted before.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
+from monitor.store.codec import parse_ts
+from monitor.store.history import split_baseline
+from monitor.store.schema import MIGRATIONS
+from monitor.store.sqlite import Store
+from monitor.store.status import rule_counts
 from tests.conftest import run_cli, write_config
 
 UPGRADE = Path(__file__).parent.parent / "data" / "upgrade"
@@ -85,3 +93,107 @@ def test_upgrade_sends_nothing_twice_and_guids_survive_a_move(tmp_path, http_ser
     assert alerted_titles(second.stdout) == ["Build 72123 passed"]
     third = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
     assert alerted_titles(third.stdout) == []
+
+
+# --- schema 10 to 11 (issue #18): the compact item schema -----------------------------
+
+STATE_V10 = UPGRADE / "state-v10"
+
+
+def test_a_schema_10_state_migrates_with_its_history_baseline_and_alerts(tmp_path, http_server):
+    """``state-v10`` (make_state_v10.py) migrated to the compact schema reads back as
+    schema 10's own ``history`` and ``status`` read it, and the daemon goes on from it:
+    the edited baseline item does not alert, nothing alerts twice, a new item alerts."""
+    state = tmp_path / "state"
+    shutil.copytree(STATE_V10, state)
+    Store.open(state).close()  # the daemon's start: migrates
+    with sqlite3.connect(state / "monitor.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+        assert {"feed_id", "key_hash", "url_hash"} <= columns and "feed_url" not in columns
+        # every match was recorded at its item's first sight: no time of its own
+        timed = conn.execute("SELECT COUNT(*) FROM matches WHERE created_at IS NOT NULL")
+        assert timed.fetchone() == (0,)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+    config = v10_config(tmp_path, state, http_server)
+    history = run_cli("history", "--json", "--config", str(config), cwd=tmp_path)
+    assert history.returncode == 0, history.stderr
+    assert json.loads(history.stdout) == json.loads((STATE_V10 / "history.json").read_text())
+    now = parse_ts((STATE_V10 / "NOW").read_text().strip()) + timedelta(hours=1)
+    store = Store.open(state)
+    try:
+        counts = split_baseline(store.conn, rule_counts(store, now), now)
+    finally:
+        store.close()
+    assert counts == json.loads((STATE_V10 / "status-rules.json").read_text())
+
+    origin = (STATE_V10 / "ORIGIN").read_text().strip()
+    with sqlite3.connect(state / "monitor.db") as conn:  # the feeds move to this server
+        for table, column in (("feeds", "url"), ("feed_refs", "url")):
+            conn.execute(
+                f"UPDATE {table} SET {column} = replace({column}, ?, ?)",
+                (origin, http_server.base_url),
+            )
+    for name, body in v10_feeds().items():
+        http_server.route(f"/feeds/{name}.xml", body)
+    config = v10_config(tmp_path, state, http_server)
+    again = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "feed='quiet' items=7 parsed=1 new=0 alerts=0" in again.stderr  # the edit
+    assert alerted_titles(again.stdout) == []  # q-lead edited once more: no second alert
+    assert "updated, now matches" not in again.stderr
+
+    http_server.route("/feeds/wire.xml", v10_feeds(extra=True)["wire"])
+    last = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert last.returncode == 0, last.stderr
+    assert alerted_titles(last.stdout) == ["Pompeo leaves Pyongyang"]
+
+
+def v10_feeds(extra: bool = False) -> dict[str, str]:
+    """The fixture's feeds (make_state_v10.py), ``q-lead`` edited once more; with
+    ``extra`` a new matching item in ``wire``."""
+    make = load_make_state_v10()
+    feeds = {
+        "quiet": make.quiet(second=True).replace("Pompeo arrived late.", "Pompeo left."),
+        "other": make.rss("Other", make.item("o-1", "Weather", "https://o.example/1")),
+    }
+    wire = [
+        make.item(
+            "w-1", "Pompeo, envoy meet in Pyongyang", "https://q.example/tracked?id=7", "Short."
+        ),
+        make.item("w-2", "Tariffs on steel rise", "https://w.example/2"),
+    ]
+    if extra:
+        wire.insert(0, make.item("w-3", "Pompeo leaves Pyongyang", "https://w.example/3"))
+    feeds["wire"] = make.rss("Wire", *wire)
+    return feeds
+
+
+def v10_config(tmp_path: Path, state: Path, http_server) -> Path:
+    """The fixture's config on this test's server, without the webhook on a closed port."""
+    return write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(state),
+            "allow_private_networks": True,
+            "feeds": [
+                {"name": name, "url": http_server.url(f"/feeds/{name}.xml"), "backfill": backfill}
+                for name, backfill in (("quiet", 0), ("other", "all"), ("wire", "all"))
+            ],
+            "rules": [
+                {"name": "pp", "query": "Pompeo AND Pyongyang", "notify": ["console"]},
+                {"name": "tariffs", "query": "tariffs", "notify": ["console"]},
+            ],
+            "channels": {"console": {"type": "console"}},
+        },
+    )
+
+
+def load_make_state_v10():
+    """tests/data/upgrade/make_state_v10.py as a module (it writes the feeds)."""
+    spec = importlib.util.spec_from_file_location("make_state_v10", UPGRADE / "make_state_v10.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

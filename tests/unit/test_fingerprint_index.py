@@ -46,6 +46,24 @@ def test_found_at_the_bound_and_not_one_bit_past_it(max_distance, stored):
         assert n not in want_past
 
 
+def test_lookups_between_additions_find_what_brute_force_finds():
+    """The daemon's pattern: a poll's items are looked up, then added, poll after poll,
+    so lookups see entries sorted, in the tail's dicts, and not yet indexed."""
+    rng = random.Random(17)
+    index = FingerprintIndex(3)
+    stored: list[int] = []
+    for n in range(1500):
+        if stored:
+            probe = _flip(rng.choice(stored), rng.sample(range(64), rng.randrange(6)))
+            want = {m: hamming(probe, fp) for m, fp in enumerate(stored)}
+            want = {m: d for m, d in want.items() if d <= 3}
+            assert {m.story_id: m.distance for m in index.near(probe)} == want
+        for _ in range(rng.randrange(1, 4)):  # a poll adds a few before the next lookup
+            fp = rng.getrandbits(64) - (1 << 63)
+            index.add(fp, len(stored), float(n))
+            stored.append(fp)
+
+
 def test_an_unsigned_fingerprint_is_the_same_as_its_signed_form():
     index = FingerprintIndex(3)
     index.add((1 << 64) - 5, 1, 0.0)  # SimHash as an unsigned 64-bit value

@@ -1,11 +1,14 @@
-"""The stored form of items and matches (monitor/store/codec.py, format 2): round trips,
-rows written by earlier versions still read, and what a stored item costs."""
+"""The stored form of items and matches (monitor/store/codec.py, format 3): round trips,
+rows written by earlier versions still read, what a stored item costs, and the hash
+items are looked up by."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sqlite3
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,10 +16,12 @@ import pytest
 
 from monitor.models import FeedRef, Highlight, Item, Match
 from monitor.store.codec import (
+    is_compact,
     match_from_json,
     match_to_json,
     pack_item,
     parse_ts,
+    text_hash,
     unpack_item,
 )
 
@@ -158,3 +163,28 @@ def test_matches_are_compact_and_read_back():
     assert match_from_json("pp", spaced) == Match(
         "pp", ("pompeo",), (Highlight("summary", 3, 9, "pompeo"),)
     )
+
+
+def test_long_text_is_raw_deflated_and_format_2_rows_still_read():
+    """Format 3 stores long text raw-deflated (no zlib header or checksum) in base64; a
+    format 2 row (zlib, what schema 10 wrote) reads back the same item."""
+    long = item(summary=WORDS * 40, content="평양에서 " * 300)
+    data = json.loads(pack_item(long, FEED, long.id))
+    raw = json.dumps([long.summary, long.content], separators=(",", ":"), ensure_ascii=False)
+    deflated = zlib.decompress(base64.b64decode(data["z"]), -15)
+    assert data["v"] == 3 and deflated.decode() == raw
+    format_2 = {**data, "v": 2, "z": base64.b64encode(zlib.compress(raw.encode(), 6)).decode()}
+    assert len(data["z"]) <= len(format_2["z"]) - 8
+    text = json.dumps(format_2, separators=(",", ":"), ensure_ascii=False)
+    assert is_compact(text) and unpack_item(text, FEED, long.id).item == long
+    assert not is_compact('{"feed": ["Desk", "x"], "id": "1"}')  # format 1
+
+
+def test_text_hashes_are_signed_64_bit_and_stable():
+    hashes = {text_hash(f"key-{n}") for n in range(10_000)}
+    assert len(hashes) == 10_000
+    assert all(-(2**63) <= h < 2**63 for h in hashes)
+    assert any(h < 0 for h in hashes) and any(h > 0 for h in hashes)
+    assert text_hash(None) is None
+    assert text_hash("urn:story:1") == 7697004531367283150  # stored in databases: never changes
+    assert isinstance(text_hash("\udcff lone surrogate"), int)  # keys as feeds write them

@@ -1,0 +1,101 @@
+"""Contract: the compact item schema (issue #18, monitor/store/compaction.py), on both
+backends: hashed lookups that still compare the text, feeds by id, canonical links
+left out when the link says them, and matches with no time of their own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from monitor.models import Item, Match
+from monitor.store import history
+from monitor.store.codec import text_hash
+from monitor.store.items import Items
+from monitor.store.status import rule_counts
+from tests.contract.common import FEED_A, FEED_B, NOW, item, record, record_ids, scalar
+
+
+def test_a_key_that_shares_another_keys_hash_is_not_taken_for_it(any_store):
+    """A hash collision, made by hand: the row of "g1" carries the hash of "g2"."""
+    record(any_store, item(FEED_A, "g1"))
+    any_store.conn.execute("UPDATE items SET key_hash = ?", (text_hash("g2"),))
+    items = Items(any_store)
+    assert items.known(FEED_A.url, ["g2"]) == {}  # found by the hash, refused by the key
+    assert items.known(FEED_B.url, ["g1"]) == {}  # another feed's key is not this one's
+    g2_id, _, _ = record_ids(any_store, item(FEED_A, "g2"))  # so g2 is new, and recorded
+    assert {k: v.id for k, v in items.known(FEED_A.url, ["g2"]).items()} == {"g2": g2_id}
+
+
+def test_canonical_links_are_stored_only_when_the_link_does_not_say_them(any_store):
+    linked = item(FEED_A, "a1", link="https://www.a.example/story/")
+    record(any_store, linked, canonical="http://a.example/story")  # the link's canonical form
+    other = item(FEED_A, "a2", link="https://a.example/amp/story")
+    record(any_store, other, canonical="http://a.example/other")  # not: spelled out
+    stored = dict(any_store.conn.execute("SELECT item_key, canonical_url FROM items"))
+    assert stored == {"a1": None, "a2": "http://a.example/other"}
+    items = Items(any_store)
+    assert len(items.stories_by_url("http://a.example/story")) == 1
+    assert len(items.stories_by_url("http://a.example/other")) == 1
+    assert items.stories_by_url("https://www.a.example/story/") == []  # canonical forms only
+    # a collision, made by hand: a1's row carries the hash of a link it does not have
+    any_store.conn.execute(
+        "UPDATE items SET url_hash = ? WHERE item_key = 'a1'", (text_hash("http://c.example/"),)
+    )
+    assert items.stories_by_url("http://c.example/") == []
+
+
+def test_an_edit_that_moves_the_link_keeps_the_story_found_by_the_first(any_store):
+    first = item(FEED_A, "e1", link="https://a.example/draft")
+    item_id, story_id, _ = record_ids(any_store, first, canonical="http://a.example/draft")
+    moved = Item(FEED_A, "e1", "title e1", link="https://a.example/final", guid="e1")
+    items = Items(any_store)
+    with any_store.transaction():
+        items.update(item_id, moved, "h2", feed_url=FEED_A.url, key="e1")
+    assert items.stories_by_url("http://a.example/draft") == [story_id]
+    assert scalar(any_store, "SELECT canonical_url FROM items") == "http://a.example/draft"
+
+
+def test_matches_take_their_items_time_unless_matched_later(any_store):
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    item_id, _, _ = record_ids(any_store, item(FEED_A, "m1"), rules=("r1",))
+    later = NOW + timedelta(days=2)
+    with any_store.transaction():  # an edit that matches one more rule
+        Items(any_store).add_matches(item_id, [Match("r1", ()), Match("r2", ())], later)
+    times = dict(any_store.conn.execute("SELECT rule, created_at FROM matches ORDER BY rule"))
+    assert times == {"r1": None, "r2": "2026-11-29T08:00:00Z"}  # r1 kept its (item's) time
+    assert rule_counts(any_store, later) == {
+        "r1": {"matches_24h": 0, "matches_30d": 1},
+        "r2": {"matches_24h": 1, "matches_30d": 1},
+    }
+    rows, _ = history.list_matches(any_store.conn, history.Filters())
+    assert [(r["rule"], r["when"]) for r in rows] == [
+        ("r2", "2026-11-29T08:00:00Z"),
+        ("r1", "2026-11-27T08:00:00Z"),
+    ]
+    rows, _ = history.list_matches(any_store.conn, history.Filters(since=NOW + timedelta(days=1)))
+    assert [r["rule"] for r in rows] == ["r2"]
+
+
+def test_feeds_are_stored_once_and_renamed_by_their_id(any_store):
+    for n in range(3):
+        record(any_store, item(FEED_A, f"g{n}"))
+    record(any_store, item(FEED_B, "b1"))
+    assert scalar(any_store, "SELECT COUNT(*) FROM feed_refs") == 2
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    new = "https://a.example/feed.xml"
+    assert any_store.rename_feed(FEED_A.url, new)
+    assert set(Items(any_store).known(new, ["g0", "g1", "g2"])) == {"g0", "g1", "g2"}
+    assert Items(any_store).known(FEED_A.url, ["g0"]) == {}
+    # items already stored under the new key (no poll state): the old id's items join them
+    record(any_store, item(FEED_A, "g9"))
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    any_store.conn.execute("DELETE FROM feeds WHERE url = ?", (new,))
+    assert any_store.rename_feed(FEED_A.url, new)
+    assert set(Items(any_store).known(new, ["g0", "g9"])) == {"g0", "g9"}
+
+
+def test_entry_signatures_are_stored_without_spaces(any_store):
+    sigs = {"g1": "a085fff9de668202", "g2": "51469b3e0d63983c"}
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs=sigs)
+    raw = scalar(any_store, "SELECT entry_sigs FROM feeds")
+    assert raw == '{"g1":"a085fff9de668202","g2":"51469b3e0d63983c"}'
+    assert any_store.feed(FEED_A.url).entry_sigs == sigs
