@@ -41,6 +41,10 @@ NAMES = frozenset(
         "RELOAD_FAILED",
         "CONFIG_LOADED",
         "ALERT_COLLISIONS",
+        "LEASES",
+        "CLAIMS",
+        "FENCED",
+        "LOCK_WAIT",
     }
 )
 
@@ -133,6 +137,20 @@ def _create() -> dict[str, Any]:
             "Alerts not queued: another story's outbox row held their (channel, story, rule)",
             ["channel"],
         ),
+        "LEASES": Gauge(
+            _P + "leases_held",
+            "Leases this instance holds (several instances), by kind (feed, channel)",
+            ["kind"],
+        ),
+        "CLAIMS": Counter(_P + "claims_total", "Feeds claimed for a poll (several instances)"),
+        "FENCED": Counter(
+            _P + "fenced_commits_total",
+            "Polls whose commit was refused: another instance took the feed (should stay 0)",
+        ),
+        "LOCK_WAIT": Counter(
+            _P + "story_lock_wait_seconds_total",
+            "Seconds spent waiting for the cluster's story lock (PostgreSQL)",
+        ),
     }
     assert set(made) == NAMES
     return made
@@ -191,6 +209,27 @@ def reload_failed() -> None:
 def alert_collision(channel: str) -> None:
     """An alert met an outbox row of another story (see ``Items.queue_alerts``)."""
     _m("ALERT_COLLISIONS").labels(channel).inc()
+
+
+def leases_held(kind: str, count: int) -> None:
+    """This instance now holds ``count`` leases of ``kind`` ("feed": polls running,
+    "channel": channels it delivers), several instances on one database."""
+    _m("LEASES").labels(kind).set(count)
+
+
+def claimed(count: int) -> None:
+    """``count`` feeds were claimed for a poll."""
+    _m("CLAIMS").inc(count)
+
+
+def fenced() -> None:
+    """A poll's commit was refused: its lease passed to another instance (LeaseLost)."""
+    _m("FENCED").inc()
+
+
+def lock_waited(seconds: float) -> None:
+    """Waited ``seconds`` for the story lock before assigning a poll's items to stories."""
+    _m("LOCK_WAIT").inc(seconds)
 
 
 def delivery_failed(channel: str, retrying: bool) -> None:

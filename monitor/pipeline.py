@@ -33,6 +33,7 @@ from monitor.runtime import Runtime
 from monitor.store import pollguard
 from monitor.store.codec import not_before, ts
 from monitor.store.items import Items
+from monitor.store.leases import LeaseLost
 from monitor.store.retention import prune
 from monitor.store.sqlite import FeedState
 
@@ -56,9 +57,11 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     """Poll one feed: fetch, parse, match new items and queue their alerts.
 
     A feed is skipped until its stored next poll (interval with jitter, server hints,
-    backoff), unless ``force`` (``run --once``), and for good once it answered
-    410 Gone. Any failure is stored on the feed and logged as one line; it never
-    escapes, so one broken feed (or a bug it triggers) costs one poll of that feed.
+    backoff), unless ``force`` (``run --once``, or a claim: several instances), and
+    for good once it answered 410 Gone. Any failure is stored on the feed and logged as
+    one line; it never escapes, so one broken feed (or a bug it triggers) costs one poll
+    of that feed. Except LeaseLost (several instances): the claim was lost, nothing of
+    this poll may be written, and the claim loop reports it.
     """
     now = rt.clock()
     name = feed.display_name
@@ -72,6 +75,8 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         return _skip_unfinished(rt, feed, name, state, now, unfinished)
     try:
         return await _poll(rt, feed, name, state, now)
+    except LeaseLost:
+        raise  # another instance owns the feed now: nothing to record (service/claims.py)
     except (FetchError, ParseError) as exc:
         log.warning("feed=%r poll failed: %s", name, exc)
         metrics.poll_failed(exc)

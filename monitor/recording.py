@@ -6,11 +6,19 @@ transaction, each new item joins a story or starts one (:mod:`monitor.dedup.fold
 decides which may join), is stored with its matches, and its alerts are queued in
 the outbox; an edited known item is matched again and alerts only on rules it did
 not match before.
+
+Several instances on PostgreSQL: two of them recording copies of one wire story at the
+same moment would each start a story. So a poll with new or changed items first takes a
+transaction-level advisory lock (:data:`STORY_LOCK`, held until its commit) and, under
+it, reads into its in-memory index the fingerprints the other instances committed since
+it last looked (:func:`~monitor.runtime.catch_up_stories`): the second copy then finds
+the first one's story, by link (the database) or by text (the index).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -20,12 +28,15 @@ from monitor.dedup import item_key
 from monitor.dedup.folding import listed_keys, may_join
 from monitor.matching import Prepared, prepare_items
 from monitor.models import Item, Match
-from monitor.runtime import Runtime
+from monitor.runtime import Runtime, catch_up_stories
+from monitor.store.dialect import POSTGRESQL
 from monitor.store.items import Items, KnownItem
 
 log = logging.getLogger("monitor.pipeline")
 
-__all__ = ["record_items"]
+__all__ = ["STORY_LOCK", "record_items"]
+
+STORY_LOCK = 0x6E6D5F73746F7279  # "nm_story": pg_advisory_xact_lock key of story assignment
 
 
 async def record_items(
@@ -65,25 +76,44 @@ async def record_items(
         if k not in known and not _alertable(rt, feed, i, first_poll, now)
     }
     prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored, baseline=quiet)
-    new = queued = held = 0
+    new = queued = held = last_id = 0
+    locked = rt.store.dialect == POSTGRESQL and any(
+        k not in known or prepared[k].changed for k in todo
+    )
     try:
         with rt.store.transaction():
+            if locked:
+                _story_lock(rt, now)
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
                     queued += _record_update(rt, store, feed, key, known[key], item, ready, now)
                 else:
                     alertable = key not in quiet
-                    queued += _record_new(rt, store, feed, key, item, ready, listed, now, alertable)
+                    alerts, last_id = _record_new(
+                        rt, store, feed, key, item, ready, listed, now, alertable
+                    )
+                    queued += alerts
                     new += 1
                     held += bool(ready.matches) and not alertable
     except BaseException:
         rt.stories.rollback()
         raise
     rt.stories.commit()
+    if locked:  # ours were the next ids: nobody else inserted while we held the lock
+        rt.stories_seen = max(rt.stories_seen, last_id)
     if first_poll:
         _log_first_poll(rt, feed, new, held)
     return new, queued
+
+
+def _story_lock(rt: Runtime, now: datetime) -> None:
+    """In the open transaction: wait for the cluster's story lock (released at its
+    commit or rollback), then catch the story index up on the other instances' items."""
+    started = time.perf_counter()
+    rt.store.conn.execute("SELECT pg_advisory_xact_lock(?)", (STORY_LOCK,))
+    metrics.lock_waited(time.perf_counter() - started)
+    catch_up_stories(rt, now)
 
 
 def _log_first_poll(rt: Runtime, feed: FeedConfig, new: int, held: int) -> None:
@@ -124,9 +154,9 @@ def _record_new(
     listed: frozenset[str],
     now: datetime,
     alertable: bool,
-) -> int:
+) -> tuple[int, int]:
     """Store a new item (matched in ``ready``), fold it into a story (or start one) and
-    queue its alerts.
+    queue its alerts; (alerts queued, the item's id).
 
     ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
     Only an item that matched a rule keeps its text (a message may show it, even one
@@ -162,7 +192,8 @@ def _record_new(
             if alertable
             else "not alerted (backfill)",
         )
-    return store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
+    queued = store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
+    return queued, item_id
 
 
 def _story_for(

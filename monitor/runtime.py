@@ -1,13 +1,19 @@
 """Everything a running monitor needs, built once from a config.
 
 The clock and the HTTP client are injected here (tests pass their own), never read
-from globals by the stages.
+from globals by the stages. The store is SQLite in ``state_dir``, or the PostgreSQL
+database of the config's ``store:`` section, shared by several instances: each then has
+an owner id (:func:`new_owner_id`) that its claims and leases carry
+(docs/operations.md, *Several instances*).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,9 +32,14 @@ from monitor.notify import Notifier, build_notifier
 from monitor.notify.render import Renderer
 from monitor.redact import may_hold_secret
 from monitor.rules.index import RuleSet
+from monitor.store.dialect import POSTGRESQL
 from monitor.store.items import Items
+from monitor.store.leases import ensure_feeds
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import Store
+
+# pg_advisory_xact_lock key of the start-up fixes (feed renames, then feed rows)
+STARTUP_LOCK = 0x6E6D5F7374617274  # "nm_start"
 
 
 def utc_now() -> datetime:
@@ -65,6 +76,9 @@ class Runtime:
     # Permanent redirect targets with a query or user:password@ (where tokens live):
     # followed for the rest of this run but never written to the database.
     moved: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL: the highest item id whose fingerprint is in ``stories`` (other
+    # instances' items above it are read in before story assignment: recording.py)
+    stories_seen: int = 0
 
     @property
     def rules(self) -> RuleSet:
@@ -160,11 +174,66 @@ def _watches(rule: RuleConfig, feed: FeedConfig) -> bool:
 
 
 def load_stories(store: Store, config: MonitorConfig, now: datetime) -> StoryFinder:
-    """The near-duplicate index, filled with the fingerprints still inside the window."""
+    """The near-duplicate index, filled with the fingerprints still inside the window
+    (on PostgreSQL empty: :func:`catch_up_stories` fills it and keeps the watermark)."""
     index = FingerprintIndex(config.dedup.max_distance)
-    for fp, story_id, seen_at in Items(store).recent_fingerprints(now - config.dedup.window):
-        index.add(fp, story_id, seen_at.timestamp())
+    if store.dialect != POSTGRESQL:
+        for fp, story_id, seen_at in Items(store).recent_fingerprints(now - config.dedup.window):
+            index.add(fp, story_id, seen_at.timestamp())
     return StoryFinder(index, config.dedup.window)
+
+
+def catch_up_stories(rt: Runtime, now: datetime) -> int:
+    """Add to ``rt.stories`` the fingerprints of items above ``rt.stories_seen`` (by id)
+    first seen inside the dedup window, and move the watermark; how many were added.
+
+    Several instances: items are inserted under the story lock (recording.py), so
+    their ids commit in order and everything at or below the watermark has been read.
+    """
+    rows = Items(rt.store).fingerprints_after(rt.stories_seen, now - rt.config.dedup.window)
+    for item_id, fp, story_id, seen_at in rows:
+        rt.stories.index.add(fp, story_id, seen_at.timestamp())
+        rt.stories_seen = max(rt.stories_seen, item_id)
+    return len(rows)
+
+
+def new_owner_id() -> str:
+    """This instance's id among several on one database: ``host:pid:random`` (8 hex
+    digits, so a restarted process with a reused pid is another owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def open_store(config: MonitorConfig) -> Store:
+    """The config's store: PostgreSQL when ``store:`` is set (its password read per
+    connection, never kept in the URL), else SQLite in ``state_dir``. Raises what
+    :meth:`Store.open` / :meth:`Store.open_postgres` raise."""
+    if config.store is not None:
+        return Store.open_postgres(config.store.url, config.store.password_reader())
+    return Store.open(config.state_dir)
+
+
+def startup_fixes(store: Store, config: MonitorConfig, now: datetime) -> None:
+    """Repair state written by earlier versions, then (with ``store.owner`` set) make a
+    row, due at ``now``, for each configured feed that has none, so claims find it.
+
+    On PostgreSQL all of it is one transaction under an advisory lock, so instances
+    starting together run it one after the other: a feed's old key is renamed before any
+    instance makes a row under its new key, and a second instance finds nothing to do.
+    """
+    if store.dialect != POSTGRESQL:  # one machine: as it always was
+        _repair(store, config)
+        return
+    with store.transaction():
+        store.conn.execute("SELECT pg_advisory_xact_lock(?)", (STARTUP_LOCK,))
+        _repair(store, config)
+        if store.owner is not None:
+            ensure_feeds(store, [(f.key, f.display_name) for f in config.feeds], now)
+
+
+def _repair(store: Store, config: MonitorConfig) -> None:
+    for feed in config.feeds:  # state kept under a key that held the URL's query string
+        store.rename_feed(feed.legacy_key, feed.key)
+    store.forget_permanent_urls(may_hold_secret)  # earlier versions stored them
 
 
 def build_runtime(
@@ -173,18 +242,22 @@ def build_runtime(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utc_now,
     stdout: TextIO | None = None,
+    owner: str | None = None,
 ) -> Runtime:
     """Open the store, build the channels; rules are compiled at first use
     (:attr:`Runtime.rules`), templates at the first render, parse workers started at
-    the first parse, the TLS context's CA certificates read at the first handshake."""
+    the first parse, the TLS context's CA certificates read at the first handshake.
+
+    ``owner`` (several instances on the config's PostgreSQL ``store:``): this
+    instance's id, set on the store so a poll's transactions are fenced by its claim.
+    """
     client = http or make_client()
     renderer, notifiers = channel_parts(config, client, stdout)
-    store = Store.open(config.state_dir)
-    for feed in config.feeds:  # state kept under a key that held the URL's query string
-        store.rename_feed(feed.legacy_key, feed.key)
-    store.forget_permanent_urls(may_hold_secret)  # earlier versions stored them
+    store = open_store(config)
+    store.owner = owner
+    startup_fixes(store, config, clock())
     ingest = config.ingest
-    return Runtime(
+    rt = Runtime(
         config=config,
         store=store,
         feeds_http=make_client(guarded=True),
@@ -199,6 +272,9 @@ def build_runtime(
         notifiers=notifiers,
         clock=clock,
     )
+    if store.dialect == POSTGRESQL:
+        catch_up_stories(rt, clock())
+    return rt
 
 
 def compile_rules(config: MonitorConfig) -> RuleSet:

@@ -11,6 +11,13 @@ SIGHUP (or a config file change with ``watch_config: true``) reloads the config,
 rules and templates, keeping the old ones if anything is invalid. systemd hears
 ``READY=1``, ``STATUS=``, ``RELOADING=1``, ``STOPPING=1`` and, while the health check
 passes, ``WATCHDOG=1`` (:mod:`monitor.service.sdnotify`, :mod:`monitor.service.health`).
+
+With ``store:`` (several instances on one PostgreSQL) there are no feed jobs: a claim
+loop takes due feeds, channels are delivered by the holder of their lease, old state is
+pruned once in the cluster (:mod:`monitor.service.cluster`); the wall-clock-jump shift
+of stored next polls is SQLite-only (the database's clock rules a cluster). ``run
+--once`` is refused there: polling every feed at once would fetch the feeds other
+instances are polling.
 """
 
 from __future__ import annotations
@@ -25,15 +32,16 @@ from typing import TYPE_CHECKING, Any
 from monitor import metrics
 from monitor.config import MonitorConfig, find_config_path
 from monitor.delivery import DeliveryReport
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.pipeline import PollReport, run_once
-from monitor.runtime import Runtime, build_runtime
+from monitor.runtime import Runtime, build_runtime, new_owner_id
 from monitor.store.lock import StateLock
 
 # The scheduler (APScheduler), jobs, reload and systemd parts are imported where the
 # Daemon uses them: ``run --once`` loads none of them (docs/architecture.md, start-up).
 if TYPE_CHECKING:
     from monitor.service import health
+    from monitor.service.cluster import Cluster
     from monitor.service.reload import ConfigWatcher
 
 log = logging.getLogger("monitor.daemon")
@@ -61,11 +69,22 @@ async def run_daemon(
 
     ``config_path`` is the ``--config`` argument, so SIGHUP re-reads the same file.
     Returns the exit code: 0, or for ``once`` :data:`EXIT_ALL_FEEDS_FAILED` /
-    :data:`EXIT_UNDELIVERED` (:func:`once_exit_code`).
+    :data:`EXIT_UNDELIVERED` (:func:`once_exit_code`). Raises MonitorError for ``once``
+    with ``store:`` (several instances share the feeds by claims: run the daemon).
     """
+    if once and config.store is not None:
+        raise MonitorError(
+            "run --once is not available with store: (several instances share the feeds"
+            " by claims, and a pass over every feed would fetch feeds other instances are"
+            " polling): run the daemon, news-monitor run"
+        )
     lock = StateLock(config.state_dir)
     lock.acquire()
-    rt = build_runtime(config)
+    try:
+        rt = build_runtime(config, owner=new_owner_id() if config.store is not None else None)
+    except BaseException:
+        lock.release()
+        raise
     try:
         if once:
             polls, deliveries = await run_once(rt)
@@ -120,10 +139,16 @@ class Daemon:
         self.path = config_path
         self.notify = SystemdNotifier.from_env()
         self.scheduler = SteadyScheduler()
-        self.scheduler.jump_listeners.append(lambda jumped: self.rt.store.shift_next_polls(jumped))
+        self.cluster: Cluster | None = None
+        if rt.store.owner is None:  # one machine: stored next polls follow a clock jump
+            self.scheduler.jump_listeners.append(self.rt.store.shift_next_polls)
+        else:  # several instances: the database's clock rules
+            from monitor.service.cluster import Cluster
+
+            self.cluster = Cluster(rt, lambda channel: self.couriers.wake(channel))
         self.polls = asyncio.Semaphore(rt.config.ingest.max_parallel_fetches)  # read at start
         self.stop = asyncio.Event()
-        self.couriers = Couriers(rt)
+        self.couriers = Couriers(rt, self.cluster.may_deliver if self.cluster else None)
         self.started = rt.clock()  # the health check counts overdue work from here
         self.channel_jobs: dict[str, str] = {}  # job id -> channel name
         self.watcher: ConfigWatcher | None = None
@@ -134,17 +159,23 @@ class Daemon:
         """Schedule everything, report READY, run until stopped, drain."""
         from apscheduler.triggers.interval import IntervalTrigger
 
-        from monitor.service.jobs import prune_job, prune_seconds, schedule_feeds
+        from monitor.service.jobs import (
+            cluster_prune_job,
+            prune_job,
+            prune_seconds,
+            schedule_feeds,
+        )
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
         server = metrics.serve(self.rt.config.metrics) if self.rt.config.metrics else None
-        schedule_feeds(self.scheduler, self.rt, self.polls, couriers=self.couriers)
+        if self.cluster is None:
+            schedule_feeds(self.scheduler, self.rt, self.polls, couriers=self.couriers)
         self._apply_channel_jobs(set(self.rt.config.channels))
         self.scheduler.add_job(
-            prune_job,
+            prune_job if self.cluster is None else cluster_prune_job,
             IntervalTrigger(seconds=prune_seconds(self.rt.config)),
             args=(self.rt,),
             id="prune",
@@ -158,6 +189,8 @@ class Daemon:
         if self.rt.config.watch_config:
             self._start_watching()
         self.scheduler.start()
+        if self.cluster is not None:
+            self.cluster.start()
         config = self.rt.config
         log.info(
             "started: feeds=%d rules=%d channels=%d state_dir=%s config=%s",
@@ -172,19 +205,26 @@ class Daemon:
         try:
             await self.stop.wait()
         finally:
-            await self._drain()
+            if self.cluster is not None:
+                await self.cluster.stop_claiming()
+            await self._drain(self.cluster.background if self.cluster else set())
+            if self.cluster is not None:
+                await self.cluster.leave()
             if server is not None:
                 server.shutdown()
             self.notify.close()
 
-    async def _drain(self) -> None:
-        """Start nothing new; give running polls and sends DRAIN_SECONDS to finish."""
+    async def _drain(self, keep: set[asyncio.Task[None]]) -> None:
+        """Start nothing new; give running polls and sends DRAIN_SECONDS to finish.
+
+        ``keep``: tasks that run on through the drain (the channel keeper and heartbeat:
+        leases must hold while the last polls and sends finish)."""
         self.notify.stopping("stopping: finishing work in progress")
         log.info("stopping: finishing work in progress (at most %ds)", DRAIN_SECONDS)
         # pause, not shutdown: APScheduler's shutdown cancels the jobs still running
         self.scheduler.pause()
         current = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not current]
+        pending = [t for t in asyncio.all_tasks() if t is not current and t not in keep]
         late: set[asyncio.Future[Any]] = set()
         if pending:
             _done, late = await asyncio.wait(pending, timeout=DRAIN_SECONDS)
@@ -210,7 +250,13 @@ class Daemon:
     def _status(self) -> health.Health:
         from monitor.service import health
 
-        return health.check(self.rt, self.scheduler, exclude_job="health", started=self.started)
+        return health.check(
+            self.rt,
+            self.scheduler,
+            exclude_job="health",
+            started=self.started,
+            cluster=self.cluster,
+        )
 
     async def _health(self) -> None:
         """Scheduler job: STATUS line, outbox gauges, and WATCHDOG=1 only when healthy."""
@@ -259,7 +305,10 @@ class Daemon:
         self.rt.swap(new.config, new.rules, new.renderer, new.notifiers)
         self._record_config(None)
         set_level(new.config.log_level)
-        self._reschedule_feeds(changes)
+        if self.cluster is None:
+            self._reschedule_feeds(changes)
+        else:
+            self.cluster.after_reload()
         changed_channels = {
             name for name, ch in new.config.channels.items() if old.channels.get(name) != ch
         }
@@ -328,7 +377,8 @@ class Daemon:
         from monitor.service.scheduling import JobRecorder
 
         wanted = JobRecorder()
-        schedule_channels(wanted, self.rt)  # type: ignore[arg-type]
+        gate = self.cluster.may_deliver if self.cluster else None
+        schedule_channels(wanted, self.rt, gate)  # type: ignore[arg-type]
         for job_id, channel in list(self.channel_jobs.items()):
             if job_id not in wanted.jobs or channel in channels:
                 if self.scheduler.get_job(job_id):

@@ -6,16 +6,20 @@ fails if the file is locked or broken), looks for jobs the scheduler should have
 started long ago, and for work that stopped moving: feeds due for long with no poll
 finishing, a send attempt running past its deadline, a due message its channel has
 not tried. Only a healthy answer earns a ``WATCHDOG=1``, so systemd restarts a
-daemon that is alive but stuck.
+daemon that is alive but stuck. One instance of several (``store:``) must also have
+recorded its heartbeat lately and have a claim loop that runs
+(:meth:`monitor.service.cluster.Cluster.problem`); overdue polls are judged as on one
+machine (a feed overdue is overdue whichever instance should have polled it).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 
@@ -64,6 +68,7 @@ def check(
     *,
     started: datetime | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    cluster: Any = None,
 ) -> Health:
     """Query the store and inspect the scheduler, polls and deliveries; refresh the gauges.
 
@@ -72,7 +77,9 @@ def check(
     attempt outlived its deadline (:func:`stalled_attempts`) or due messages wait
     unattempted (:func:`stalled_deliveries`). ``started`` is when the daemon started
     (the store's clock): work left over from before counts as due from then.
-    ``monotonic`` is the clock of send attempts (tests move it).
+    ``monotonic`` is the clock of send attempts (tests move it). ``cluster``: this
+    instance's :class:`~monitor.service.cluster.Cluster` (several instances), whose
+    ``problem()`` counts too.
     """
     feeds = len(rt.config.feeds)
     now = datetime.now(UTC)
@@ -84,7 +91,8 @@ def check(
             "SELECT MAX(last_polled), COUNT(*) FILTER (WHERE consecutive_failures > 0) FROM feeds"
         ).fetchone()
         summary = channel_summary(rt.store)
-        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic)
+        held = cluster.channels if cluster is not None else None
+        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic, held)
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
     metrics.set_outbox(summary, rt.config.channels)
@@ -95,6 +103,7 @@ def check(
         if job.id != exclude_job and job.next_run_time and job.next_run_time < now - OVERDUE
     ]
     problem = f"{len(late)} jobs overdue (e.g. {late[0]})" if late else None
+    problem = problem or (cluster.problem() if cluster is not None else None)
     problem = problem or stalled_attempts(monotonic=monotonic) or stalled
     return Health(
         ok=problem is None,
@@ -165,12 +174,16 @@ def stalled_attempts(
 
 
 def stalled_deliveries(
-    rt: Runtime, since: datetime, monotonic: Callable[[], float] = time.monotonic
+    rt: Runtime,
+    since: datetime,
+    monotonic: Callable[[], float] = time.monotonic,
+    held: Container[str] | None = None,
 ) -> str | None:
     """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
 
     Due from the message's next attempt (or ``since`` if later); channels disabled
-    by their destination (410) or gone from the config do not count.
+    by their destination (410) or gone from the config do not count, nor (several
+    instances) channels not in ``held``: another instance delivers those.
     """
     now = rt.clock()
     rows = rt.store.conn.execute(
@@ -179,7 +192,7 @@ def stalled_deliveries(
         "GROUP BY channel"
     )
     for channel, next_attempt in rows:
-        if channel not in rt.config.channels:
+        if channel not in rt.config.channels or (held is not None and channel not in held):
             continue
         due = max(parse_ts(next_attempt) or since, since)
         tried = deadline.last_started(channel)

@@ -2,6 +2,10 @@
 channel, the channels' couriers (delivery woken by a poll), and the pruning of old
 state. :mod:`monitor.service.daemon` owns the scheduler, the signals and reloads; this
 module only says what each job runs and when.
+
+Several instances (``store:``): feeds are claimed (:mod:`monitor.service.claims`), not
+scheduled here; a channel's rounds run only on the instance holding its lease (the
+``gate``), and old state is pruned once in the cluster (:func:`cluster_prune_job`).
 """
 
 from __future__ import annotations
@@ -9,22 +13,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, MonitorConfig
-from monitor.delivery import deliver_channel
+from monitor.delivery import DeliveryReport, deliver_channel
 from monitor.notify.timing import sweep_seconds
 from monitor.pipeline import poll_feed, prune_state
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
+from monitor.store.cluster import tick_due
+
+Gate = Callable[[str], bool]  # whether this instance may deliver a channel now
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",
     "Couriers",
+    "cluster_prune_job",
     "feed_trigger",
+    "gated_delivery",
     "prune_job",
     "prune_seconds",
     "schedule_channels",
@@ -106,16 +116,39 @@ async def prune_job(rt: Runtime) -> None:
     prune_state(rt)
 
 
+async def cluster_prune_job(rt: Runtime) -> None:
+    """Several instances: prune the store once in the cluster per period (the instance
+    whose :func:`~monitor.store.cluster.tick_due` won it), and this instance's story
+    index always (it is in memory: each instance has its own)."""
+    if tick_due(rt.store, "prune", prune_seconds(rt.config)):
+        prune_state(rt)
+    else:
+        now = rt.clock()
+        rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
+
+
+async def gated_delivery(
+    rt: Runtime, channel: str, *, gate: Gate, form_new: bool = True
+) -> DeliveryReport | None:
+    """A delivery round of ``channel`` if ``gate(channel)`` (this instance holds its
+    lease), else nothing (None): a digest tick or sweep on another instance's channel."""
+    if not gate(channel):
+        return None
+    return await deliver_channel(rt, channel, form_new=form_new)
+
+
 class Couriers:
     """One delivery task per channel, woken after a poll queued alerts.
 
     Each channel delivers in its own task, so a destination that hangs holds only its
     own channel. A wake while the channel's task runs asks for one more round after
-    it (at most one task and one pending round per channel).
+    it (at most one task and one pending round per channel). With a ``gate`` (several
+    instances) a round runs only while the gate allows the channel.
     """
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, gate: Gate | None = None) -> None:
         self.rt = rt
+        self.gate = gate
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
 
@@ -143,6 +176,8 @@ class Couriers:
                 settings = self.rt.config.channels.get(channel)
                 if settings is None:  # removed by a reload
                     return
+                if self.gate is not None and not self.gate(channel):
+                    return  # another instance holds this channel's lease
                 try:
                     await deliver_channel(
                         self.rt, channel, form_new=settings.schedule.kind == "immediate"
@@ -157,8 +192,11 @@ class Couriers:
             self._running.pop(channel, None)
 
 
-def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
-    """Add each channel's digest job (``every:``/``cron:``) and its retry sweep."""
+def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | None = None) -> None:
+    """Add each channel's digest job (``every:``/``cron:``) and its retry sweep; with a
+    ``gate`` (several instances) each round first asks it (:func:`gated_delivery`)."""
+    job = deliver_channel if gate is None else gated_delivery
+    gated = {} if gate is None else {"gate": gate}
     for name, channel in rt.config.channels.items():
         schedule = channel.schedule
         if schedule.kind == "every" and schedule.every:
@@ -169,19 +207,20 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime) -> None:
             trigger = None
         if trigger is not None:
             scheduler.add_job(
-                deliver_channel,
+                job,
                 trigger,
                 args=(rt, name),
+                kwargs=gated,
                 id=f"digest:{name}",
                 name=f"digest {name}",
             )
         # Retries of messages already formed (and, for immediate channels, anything
         # pending past group_wait) go out between ticks, at their backoff.
         scheduler.add_job(
-            deliver_channel,
+            job,
             IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
             args=(rt, name),
-            kwargs={"form_new": schedule.kind == "immediate"},
+            kwargs={"form_new": schedule.kind == "immediate", **gated},
             id=f"retry:{name}",
             name=f"retry {name}",
         )

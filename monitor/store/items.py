@@ -367,3 +367,19 @@ class Items:
         )
         for fp, story_id, first_seen in rows:
             yield fp, story_id, parse_ts(first_seen)  # type: ignore[misc]
+
+    def fingerprints_after(
+        self, item_id: int, since: datetime
+    ) -> list[tuple[int, int, int, datetime]]:
+        """(item id, fingerprint, story, first seen UTC) of the fingerprinted items whose
+        id is above ``item_id`` and first seen at or after ``since``, by id.
+
+        Several instances (PostgreSQL): what the others recorded since this instance
+        last looked, read under the story lock, where ids commit in order.
+        """
+        rows = self.conn.execute(
+            "SELECT id, fingerprint, story_id, first_seen FROM items "
+            "WHERE id > ? AND fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
+            (item_id, ts(since)),
+        ).fetchall()
+        return [(i, fp, story, parse_ts(seen)) for i, fp, story, seen in rows]  # type: ignore[misc]

@@ -1,0 +1,170 @@
+"""The claim loop: how an instance of several on one database picks the feeds it polls.
+
+In cluster mode (``store:`` set, docs/operations.md, *Several instances*) there is no
+APScheduler job per feed: the store is the schedule. About every second, and whenever
+a poll finishes, :class:`ClaimLoop` claims up to its free poll slots
+(``ingest.max_parallel_fetches``) of the due feeds among the configured ones
+(:func:`~monitor.store.leases.claim_feeds`: ``FOR UPDATE SKIP LOCKED``, so two
+instances never get the same feed). The claim moves the feed's next poll to the lease's
+end; each claimed feed is polled in its own task with
+:data:`~monitor.store.leases.current_claim` set, so every transaction of the poll is
+fenced by the claim's epoch, and the poll's own record sets the real next poll. The
+lease is renewed every lease/3 while the poll runs, then released. A poll that lost
+its lease (the instance stalled past it, another one took the feed) writes nothing:
+one warning line and ``news_monitor_fenced_commits_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from monitor import metrics
+from monitor.config import FeedConfig, MonitorConfig
+from monitor.pipeline import poll_feed
+from monitor.runtime import Runtime
+from monitor.store.leases import (
+    Claim,
+    LeaseLost,
+    claim_feeds,
+    current_claim,
+    ensure_feeds,
+    release_feed,
+    renew_feed,
+)
+
+log = logging.getLogger("monitor.claims")
+CLAIM_SECONDS = 1.0  # how often due feeds are looked for when no poll finishes (on average)
+
+
+class ClaimLoop:
+    """Claims due feeds for this instance and polls each in its own task.
+
+    ``lease`` is the lease in seconds (``store.lease``); ``slots`` how many polls may run
+    at once; ``on_alerts`` is called (no arguments) after a poll that queued alerts,
+    outside the claim's context (the couriers' tasks must not be fenced by it).
+    """
+
+    def __init__(
+        self, rt: Runtime, lease: float, slots: int, on_alerts: Callable[[], None]
+    ) -> None:
+        if rt.store.owner is None:
+            raise ValueError("a claim loop needs a store with an owner (several instances)")
+        self.rt = rt
+        self.owner: str = rt.store.owner
+        self.lease = lease
+        self.slots = slots
+        self.on_alerts = on_alerts
+        self.polls: dict[str, asyncio.Task[None]] = {}  # feed key -> its poll
+        self.last_round = time.monotonic()  # the health check's "claim loop alive"
+        self._wake = asyncio.Event()
+        self._halted = False
+        self._feeds: tuple[MonitorConfig | None, dict[str, FeedConfig]] = (None, {})
+
+    def ensure(self) -> None:
+        """Make a row for each configured feed that has none (after a reload added
+        feeds; at start :func:`~monitor.runtime.startup_fixes` did)."""
+        feeds = self.rt.config.feeds
+        ensure_feeds(self.rt.store, [(f.key, f.display_name) for f in feeds], self.rt.clock())
+
+    def configured(self) -> dict[str, FeedConfig]:
+        """The configured feeds by key (recomputed only when a reload swapped the config)."""
+        config = self.rt.config
+        if self._feeds[0] is not config:
+            self._feeds = (config, {f.key: f for f in config.feeds})
+        return self._feeds[1]
+
+    async def run(self) -> None:
+        """Claim and start polls until :meth:`halt`; polls already running are left to
+        the daemon's drain. A store error costs one round (logged), never the loop."""
+        while not self._halted:
+            self.last_round = time.monotonic()
+            try:
+                self.claim_round()
+            except Exception as exc:  # the database is away: try again next round
+                log.error("claiming feeds failed: %s: %s", type(exc).__name__, exc)
+            self._wake.clear()
+            # a random pause (0.5-1.5 s): instances whose rounds fell in step would
+            # otherwise leave every feed due at a given second to the same one
+            pause = CLAIM_SECONDS * self.rt.rng.uniform(0.5, 1.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), pause)
+
+    def halt(self) -> None:
+        """Claim nothing more (shutdown): :meth:`run` returns at once."""
+        self._halted = True
+        self._wake.set()
+
+    def claim_round(self) -> list[Claim]:
+        """Claim due configured feeds for the free slots and start their polls; the claims."""
+        free = self.slots - len(self.polls)
+        if free <= 0 or self._halted:
+            return []
+        feeds = self.configured()
+        claims = claim_feeds(self.rt.store, self.owner, list(feeds), free, self.lease)
+        metrics.claimed(len(claims))
+        for claim in claims:
+            feed = feeds.get(claim.url)
+            if feed is None or claim.url in self.polls:  # cannot happen: keys are configured
+                release_feed(self.rt.store, self.owner, claim)
+                continue
+            task = asyncio.create_task(self._poll(feed, claim), name=f"poll {feed.display_name}")
+            self.polls[claim.url] = task
+        self._gauge()
+        return claims
+
+    async def _poll(self, feed: FeedConfig, claim: Claim) -> None:
+        """Poll ``feed`` under ``claim``: renewed while it runs, released after.
+
+        A poll cancelled (the drain ran out at shutdown) keeps its lease for
+        :meth:`~monitor.service.cluster.Cluster.leave`, which makes the feed due at once.
+        """
+        log.debug("feed=%r claimed (epoch %d)", feed.display_name, claim.epoch)
+        token = current_claim.set(claim)
+        renewer = asyncio.create_task(self._renew(claim), name=f"renew {feed.display_name}")
+        alerts, finished = 0, False
+        try:
+            report = await poll_feed(self.rt, feed, force=True)
+            alerts, finished = report.alerts, True
+        except LeaseLost as exc:
+            finished = True
+            metrics.fenced()
+            log.warning("feed=%r poll dropped, nothing written: %s", feed.display_name, exc)
+        except Exception as exc:  # poll_feed records its failures; this is the store
+            finished = True
+            log.error("feed=%r poll failed: %s: %s", feed.display_name, type(exc).__name__, exc)
+        finally:
+            renewer.cancel()
+            current_claim.reset(token)
+            self.polls.pop(claim.url, None)
+            self._gauge()
+            self._wake.set()
+        if finished:
+            self._release(feed, claim)
+        if alerts:
+            self.on_alerts()
+
+    def _release(self, feed: FeedConfig, claim: Claim) -> None:
+        try:
+            release_feed(self.rt.store, self.owner, claim)
+        except Exception as exc:  # the lease then runs out by itself
+            log.error("feed=%r lease not released: %s", feed.display_name, exc)
+
+    async def _renew(self, claim: Claim) -> None:
+        """Extend ``claim`` every lease/3 until cancelled or lost (the fence then refuses
+        the poll's commit)."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                renewed = renew_feed(self.rt.store, self.owner, claim, self.lease)
+            except Exception as exc:  # the next renewal tries again
+                log.error("feed=%r lease not renewed: %s", claim.url, exc)
+                continue
+            if renewed is None:
+                return
+
+    def _gauge(self) -> None:
+        metrics.leases_held("feed", len(self.polls))

@@ -1,0 +1,1 @@
+"""Several real daemons on one real PostgreSQL database (issue 17)."""
