@@ -35,6 +35,7 @@ from monitor.rules.index import RuleSet
 from monitor.store.dialect import POSTGRESQL
 from monitor.store.items import Items
 from monitor.store.leases import ensure_feeds
+from monitor.store.opening import open_store
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import Store
 
@@ -203,15 +204,6 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def open_store(config: MonitorConfig) -> Store:
-    """The config's store: PostgreSQL when ``store:`` is set (its password read per
-    connection, never kept in the URL), else SQLite in ``state_dir``. Raises what
-    :meth:`Store.open` / :meth:`Store.open_postgres` raise."""
-    if config.store is not None:
-        return Store.open_postgres(config.store.url, config.store.password_reader())
-    return Store.open(config.state_dir)
-
-
 def startup_fixes(store: Store, config: MonitorConfig, now: datetime) -> None:
     """Repair state written by earlier versions, then (with ``store.owner`` set) make a
     row, due at ``now``, for each configured feed that has none, so claims find it.
@@ -253,7 +245,7 @@ def build_runtime(
     """
     client = http or make_client()
     renderer, notifiers = channel_parts(config, client, stdout)
-    store = open_store(config)
+    store = open_store(config, create=True)
     store.owner = owner
     startup_fixes(store, config, clock())
     ingest = config.ingest

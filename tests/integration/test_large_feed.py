@@ -118,7 +118,7 @@ def test_a_large_feed_does_not_stop_other_feeds_and_stores_capped_highlights(tmp
     with sqlite3.connect(state) as conn:
         rows = conn.execute(
             "SELECT rule, matches.data FROM matches JOIN items ON items.id = item_id "
-            "WHERE feed_url LIKE '%/large.xml'"
+            "JOIN feed_refs ON feed_refs.id = feed_id WHERE feed_refs.url LIKE '%/large.xml'"
         ).fetchall()
     assert len(rows) == 50 * len(RULES)  # every item of the large feed matches every rule
     for rule, data in rows:

@@ -43,7 +43,7 @@ def test_state_under_the_old_key_moves_to_the_new_one(tmp_path, http_server) -> 
     db = tmp_path / "state" / "monitor.db"
     with sqlite3.connect(db) as conn:  # what an earlier version left: the URL as key
         conn.execute("UPDATE feeds SET url = ?", (url,))
-        conn.execute("UPDATE items SET feed_url = ?", (url,))
+        conn.execute("UPDATE feed_refs SET url = ?", (url,))  # items name their feed by id
         seen = conn.execute("SELECT count(*) FROM items").fetchone()[0]
     assert seen > 0
 
@@ -52,7 +52,9 @@ def test_state_under_the_old_key_moves_to_the_new_one(tmp_path, http_server) -> 
     with sqlite3.connect(db) as conn:
         feeds = conn.execute("SELECT url, etag IS NOT NULL OR last_modified IS NOT NULL FROM feeds")
         assert feeds.fetchall() == [(state_key(url), 1)]
-        owners = conn.execute("SELECT DISTINCT feed_url, count(*) FROM items").fetchall()
+        owners = conn.execute(
+            "SELECT DISTINCT r.url, count(*) FROM items JOIN feed_refs r ON r.id = feed_id"
+        ).fetchall()
     assert owners == [(state_key(url), seen)]
     assert "pompeo" not in again.stdout.lower()  # nothing alerted twice
 
