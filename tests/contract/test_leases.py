@@ -36,6 +36,7 @@ from monitor.store.leases import (
     claim_feeds,
     current_claim,
     ensure_feeds,
+    park_feeds,
     release_feed,
     renew_feed,
 )
@@ -226,6 +227,34 @@ def test_release_makes_a_polled_feed_claimable(opener):
     assert release_feed(a, "a", second) is True
     assert claim_feeds(b, "b", KEYS, 10, LONG) == []
     assert b.feed(second.url).next_poll == second.lease_until
+
+
+def test_a_parked_feed_waits_until_an_instance_that_knows_it_ensures_it(opener):
+    a, b = opener(), opener()
+    ensure_feeds(a, FEEDS[:3], datetime.now(UTC) - timedelta(seconds=1))
+    claims = claim_feeds(a, "a", None, 10, LONG)
+    unknown = claims[1:]  # "a" was configured with the first feed only
+    assert park_feeds(a, "a", unknown, LONG) == 2
+    assert park_feeds(a, "a", unknown, LONG) == 0  # no longer held
+    assert release_feed(a, "a", claims[0]) is True
+    assert [c.url for c in claim_feeds(b, "b", None, 10, LONG)] == []  # parked, polled
+    assert lease_table(b) == []  # a parked feed is held by nobody
+    ensure_feeds(b, FEEDS[:2], datetime.now(UTC) - timedelta(seconds=1))  # knows feed 1
+    (taken,) = claim_feeds(b, "b", None, 10, LONG)
+    assert (taken.url, taken.epoch) == (KEYS[1], 2)
+    ensure_feeds(a, FEEDS[:1], datetime.now(UTC))  # feed 2 stays parked
+    assert claim_feeds(a, "a", None, 10, LONG) == []
+    assert a.feed(KEYS[2]).next_poll > datetime.now(UTC) + timedelta(seconds=LONG / 2)
+
+
+def test_parking_a_lost_claim_changes_nothing(opener):
+    a, b = opener(), opener()
+    ensure_feeds(a, FEEDS[:1], datetime.now(UTC) - timedelta(seconds=1))
+    (stale,) = claim_feeds(a, "a", None, 10, 1.0)
+    (fresh,) = wait_until(lambda: claim_feeds(b, "b", None, 10, LONG))
+    assert park_feeds(a, "a", [stale], LONG) == 0
+    assert feed_row(b, fresh.url)[1:3] == ("b", 2)
+    assert b.feed(fresh.url).next_poll == fresh.lease_until
 
 
 def test_release_all_hands_unfinished_polls_and_channels_over_at_once(opener):
