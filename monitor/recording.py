@@ -111,7 +111,7 @@ def _story_lock(rt: Runtime, now: datetime) -> None:
     """In the open transaction: wait for the cluster's story lock (released at its
     commit or rollback), then catch the story index up on the other instances' items."""
     started = time.perf_counter()
-    rt.store.conn.execute("SELECT pg_advisory_xact_lock(?)", (STORY_LOCK,))
+    rt.store.advisory_lock(STORY_LOCK)
     metrics.lock_waited(time.perf_counter() - started)
     catch_up_stories(rt, now)
 

@@ -15,10 +15,16 @@ from zoneinfo import ZoneInfo
 from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
-from monitor.store.dialect import POSTGRESQL
 from monitor.store.history import split_baseline
 from monitor.store.sqlite import DB_NAME, Store
-from monitor.store.status import channel_summary, config_reload, dead_letters, rule_counts
+from monitor.store.status import (
+    channel_summary,
+    config_reload,
+    dead_letters,
+    last_message_at,
+    rule_counts,
+    storage,
+)
 
 if TYPE_CHECKING:
     from monitor.config import MonitorConfig
@@ -46,10 +52,7 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
         fire = trigger.get_next_fire_time(None, now.astimezone(ZoneInfo(tz)))
         return {"next": fire, "timezone": tz, "approximate": False, "text": _when(fire, tz)}
     if schedule.kind == "every" and schedule.every:
-        row = store.conn.execute(
-            "SELECT MAX(created_at) FROM messages WHERE channel = ?", (name,)
-        ).fetchone()
-        last = parse_ts(row[0]) if row else None
+        last = last_message_at(store, name)
         if last is None:
             text = f"every {_duration(schedule.every)} from the daemon's start"
             return {"next": None, "timezone": tz, "approximate": True, "text": text}
@@ -97,39 +100,6 @@ def config_state(store: Store) -> dict[str, Any]:
         "reload_failed_at": record["failed_at"],
         "reload_errors": record["errors"].splitlines() if record["errors"] else [],
     }
-
-
-def storage(store: Store) -> dict[str, Any]:
-    """How much the state database holds: ``db_bytes`` (its size in bytes), ``items``
-    (items stored) and ``bytes_per_item`` (``db_bytes`` / ``items``, rounded; None
-    without items). Seen items are most of the state: this is what one costs
-    (docs/dedup.md, *What is stored*).
-
-    SQLite: the file's pages, in use or free, what a write-ahead log holds included.
-    PostgreSQL: ``pg_total_relation_size`` (table, indexes, TOAST) of every table in
-    the store's schema, summed; ``tables`` maps each table's name to its bytes.
-    """
-    items = store.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    tables = None
-    if store.dialect == POSTGRESQL:
-        rows = store.conn.execute(
-            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname"
-        ).fetchall()
-        tables = {name: int(size) for name, size in rows}
-        db_bytes = sum(tables.values())
-    else:
-        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
-        db_bytes = pages * store.conn.execute("PRAGMA page_size").fetchone()[0]
-    info: dict[str, Any] = {
-        "db_bytes": db_bytes,
-        "items": items,
-        "bytes_per_item": round(db_bytes / items) if items else None,
-    }
-    if tables is not None:
-        info["tables"] = tables
-    return info
 
 
 def storage_line(info: dict[str, Any]) -> str:

@@ -26,8 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 from monitor import metrics
 from monitor.notify import deadline
 from monitor.runtime import Runtime
-from monitor.store.codec import parse_ts
-from monitor.store.status import channel_summary
+from monitor.store.status import channel_summary, feed_schedules, oldest_pending, poll_summary
 
 log = logging.getLogger("monitor.health")
 OVERDUE = timedelta(minutes=2)  # a job this late means the scheduler is not dispatching
@@ -87,9 +86,7 @@ def check(
         return Health(False, feeds, problem="scheduler not running")
     since = started or rt.clock()
     try:
-        row = rt.store.conn.execute(
-            "SELECT MAX(last_polled), COUNT(*) FILTER (WHERE consecutive_failures > 0) FROM feeds"
-        ).fetchone()
+        last_poll, failing = poll_summary(rt.store)
         summary = channel_summary(rt.store)
         held = cluster.channels if cluster is not None else None
         stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic, held)
@@ -108,9 +105,9 @@ def check(
     return Health(
         ok=problem is None,
         feeds=feeds,
-        failing=row[1] or 0,
+        failing=failing,
         pending=pending,
-        last_poll=parse_ts(row[0]),
+        last_poll=last_poll,
         problem=problem,
     )
 
@@ -134,22 +131,17 @@ def stalled_polls(rt: Runtime, since: datetime) -> str | None:
     """
     now = rt.clock()
     window = poll_window(rt)
-    states = {
-        row["url"]: row
-        for row in rt.store.conn.execute("SELECT url, last_polled, next_poll, gone_at FROM feeds")
-    }
+    states = feed_schedules(rt.store)
     overdue = []
     for feed in rt.config.feeds:
-        state = states.get(feed.key)
-        if state is not None and state["gone_at"]:
+        _last, next_poll, gone = states.get(feed.key, (None, None, False))
+        if gone:
             continue
-        next_poll = parse_ts(state["next_poll"]) if state is not None else None
         if now - max(next_poll or since, since) > window:
             overdue.append(feed.display_name)
     if not overdue:
         return None
-    polled = [parse_ts(s["last_polled"]) for s in states.values() if s["last_polled"]]
-    last = max([since, *(p for p in polled if p is not None)])
+    last = max([since, *(polled for polled, _, _ in states.values() if polled is not None)])
     if now - last <= window:
         return None  # polls are finishing: busy, not stalled
     return (
@@ -186,15 +178,10 @@ def stalled_deliveries(
     instances) channels not in ``held``: another instance delivers those.
     """
     now = rt.clock()
-    rows = rt.store.conn.execute(
-        "SELECT channel, MIN(next_attempt) FROM messages WHERE status = 'pending' "
-        "AND channel NOT IN (SELECT name FROM channel_state WHERE disabled_at IS NOT NULL) "
-        "GROUP BY channel"
-    )
-    for channel, next_attempt in rows:
+    for channel, next_attempt in oldest_pending(rt.store):
         if channel not in rt.config.channels or (held is not None and channel not in held):
             continue
-        due = max(parse_ts(next_attempt) or since, since)
+        due = max(next_attempt or since, since)
         tried = deadline.last_started(channel)
         tried_recently = tried is not None and monotonic() - tried <= DELIVERY_STALL.total_seconds()
         if now - due > DELIVERY_STALL and not tried_recently:

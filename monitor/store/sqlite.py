@@ -153,6 +153,14 @@ class Store:
         """
         return _Transaction(self.conn, None if self.owner is None else self)
 
+    def advisory_lock(self, key: int) -> None:
+        """In the open transaction, wait for the cluster-wide lock ``key`` (a 64-bit
+        integer), held until the transaction ends: PostgreSQL's
+        ``pg_advisory_xact_lock``. On SQLite nothing: ``BEGIN IMMEDIATE`` already lets one
+        writer at a time in."""
+        if self.dialect == POSTGRESQL:
+            self.conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+
     # --- feeds -------------------------------------------------------------------
 
     def feed(self, url: str) -> FeedState | None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.store.codec import parse_ts, ts
+from monitor.store.dialect import POSTGRESQL
 from monitor.store.history import MATCHED_AT
 from monitor.store.sqlite import Store
 
@@ -113,3 +114,76 @@ def config_reload(store: Store) -> dict[str, Any]:
     if row is None:
         return {"loaded_at": None, "failed_at": None, "errors": None}
     return {"loaded_at": parse_ts(row[0]), "failed_at": parse_ts(row[1]), "errors": row[2]}
+
+
+def storage(store: Store) -> dict[str, Any]:
+    """How much the state database holds: ``db_bytes`` (its size in bytes), ``items``
+    (items stored) and ``bytes_per_item`` (``db_bytes`` / ``items``, rounded; None
+    without items). Seen items are most of the state: this is what one costs
+    (docs/dedup.md, *What is stored*).
+
+    SQLite: the file's pages, in use or free, what a write-ahead log holds included.
+    PostgreSQL: ``pg_total_relation_size`` (table, indexes, TOAST) of every table in
+    the store's schema, summed; ``tables`` maps each table's name to its bytes.
+    """
+    items = store.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    tables = None
+    if store.dialect == POSTGRESQL:
+        rows = store.conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname"
+        ).fetchall()
+        tables = {name: int(size) for name, size in rows}
+        db_bytes = sum(tables.values())
+    else:
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        db_bytes = pages * store.conn.execute("PRAGMA page_size").fetchone()[0]
+    info: dict[str, Any] = {
+        "db_bytes": db_bytes,
+        "items": items,
+        "bytes_per_item": round(db_bytes / items) if items else None,
+    }
+    if tables is not None:
+        info["tables"] = tables
+    return info
+
+
+def last_message_at(store: Store, channel: str) -> datetime | None:
+    """When the last message of ``channel`` was formed (UTC), or None: the base of an
+    ``every:`` schedule's next digest as ``status`` estimates it."""
+    row = store.conn.execute(
+        "SELECT MAX(created_at) FROM messages WHERE channel = ?", (channel,)
+    ).fetchone()
+    return parse_ts(row[0]) if row else None
+
+
+def poll_summary(store: Store) -> tuple[datetime | None, int]:
+    """(the latest poll of any feed (UTC) or None, how many feeds are failing): the
+    health check's STATUS line."""
+    row = store.conn.execute(
+        "SELECT MAX(last_polled), COUNT(*) FILTER (WHERE consecutive_failures > 0) FROM feeds"
+    ).fetchone()
+    return parse_ts(row[0]), int(row[1] or 0)
+
+
+def feed_schedules(store: Store) -> dict[str, tuple[datetime | None, datetime | None, bool]]:
+    """Per stored feed key: (its last poll, its next poll (UTC, or None), whether the
+    server said it is gone (410)); what the health check judges overdue polls by."""
+    rows = store.conn.execute("SELECT url, last_polled, next_poll, gone_at FROM feeds")
+    return {
+        url: (parse_ts(last), parse_ts(next_poll), gone_at is not None)
+        for url, last, next_poll, gone_at in rows
+    }
+
+
+def oldest_pending(store: Store) -> list[tuple[str, datetime | None]]:
+    """(channel, the earliest next attempt (UTC) of its pending messages) for every
+    channel with one, except channels their destination disabled (410): what the
+    health check judges stalled deliveries by."""
+    rows = store.conn.execute(
+        "SELECT channel, MIN(next_attempt) FROM messages WHERE status = 'pending' "
+        "AND channel NOT IN (SELECT name FROM channel_state WHERE disabled_at IS NOT NULL) "
+        "GROUP BY channel"
+    )
+    return [(channel, parse_ts(next_attempt)) for channel, next_attempt in rows]
