@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,10 +41,21 @@ def ts_not_before(moment: datetime) -> str:
     return ts(not_before(moment)) or ""
 
 
+_STORED_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
 def parse_ts(text: str | None) -> datetime | None:
-    """The inverse of :func:`ts`."""
+    """The inverse of :func:`ts`: an aware UTC datetime (None for None or "").
+
+    What :func:`ts` writes is read by ``datetime.fromisoformat`` (~0.4 us; 3.11 reads
+    the ``Z``), everything else by ``strptime`` (~5 us) as before, so the same texts
+    are accepted (``strptime`` is lenient: one-digit fields, lower case) and the same
+    ones rejected (an offset, a fraction, a date alone): ValueError.
+    """
     if not text:
         return None
+    if _STORED_TS.fullmatch(text):
+        return datetime.fromisoformat(text)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
