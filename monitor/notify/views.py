@@ -18,6 +18,7 @@ zone named: ``published`` is a ready-made string such as ``2026-11-30 07:00 KST`
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -178,6 +179,13 @@ def marks_term(shown: str, term: str) -> bool:
     A highlight made on another text (another outlet's copy, the item before an edit)
     fails this where its offsets land on other words, and is not rendered.
     """
+    return _marks(shown, term)
+
+
+@lru_cache(maxsize=4096)
+def _marks(shown: str, term: str) -> bool:
+    """:func:`marks_term`, remembered: a digest asks the same few (word, term) pairs
+    again and again (~20 highlights a story, every story rendered several times)."""
     found = list(words(shown))
     wanted = term.split()
     return bool(found) and all(any(_agrees(w, t) for t in wanted) for w in found)
@@ -206,12 +214,64 @@ def _shown(item: Item, highlights: Sequence[Highlight]) -> list[Highlight]:
     return [h for h in highlights if marks_term(fields.get(h.field, "")[h.start : h.end], h.term)]
 
 
+# Views built, by (id(story), rule or None, zone), while their story lives (weakly).
+_VIEWS: dict[tuple[int, str | None, str], tuple[weakref.ref[Story], dict[str, Any]]] = {}
+
+
 def story_view(story: Story, rule: str | None = None, timezone: str = "UTC") -> dict[str, Any]:
     """The plain values a template sees for one story (under ``rule`` if given).
 
     Only highlights that mark their term in the shown text are used (:func:`marks_term`).
     Times are in ``timezone`` (the channel's IANA zone).
+
+    One delivery renders a digest several times (subject, text and HTML; the size
+    check, then the send; the binary search of :mod:`monitor.notify.limits` over the
+    count of stories), so a story's view is built once while the story object lives
+    (remembered by identity, weakly: gone with the story) and each call gets its own
+    copy of it (a template can change what it is given without changing the next
+    render's). A story is frozen, so its view for a rule and a zone never changes.
     """
+    chosen = rule if any(m.rule == rule for m in story.matches) else None
+    if chosen is not None and all(m.rule == rule for m in story.matches):
+        chosen = None  # every match is under ``rule``: the same view as without it
+    key = (id(story), chosen, timezone)
+    known = _VIEWS.get(key)
+    if known is not None and known[0]() is story:
+        return _copied(known[1])
+    view = _story_view(story, chosen, timezone)
+    try:
+        ref = weakref.ref(story, lambda gone: _forget(key, gone))
+    except TypeError:  # a story type without weak references: not remembered
+        return view
+    _VIEWS[key] = (ref, view)
+    return _copied(view)
+
+
+def _forget(key: tuple[int, str | None, str], gone: weakref.ref[Story]) -> None:
+    """Drop a dead story's view (unless the key already holds another story's)."""
+    known = _VIEWS.get(key)
+    if known is not None and known[0] is gone:
+        del _VIEWS[key]
+
+
+def _copied(view: dict[str, Any]) -> dict[str, Any]:
+    """A story view with every dict and list in it copied (strings and times shared).
+
+    By the shape :func:`_story_view` builds (a test checks that no dict or list is
+    shared): ~10 us a view, a generic recursive copy took ~50.
+    """
+    out = view.copy()
+    out["feed"] = view["feed"].copy()
+    out["rules"] = view["rules"].copy()
+    out["terms"] = view["terms"].copy()
+    out["title_segments"] = [s.copy() for s in view["title_segments"]]
+    out["snippet_segments"] = [s.copy() for s in view["snippet_segments"]]
+    out["duplicates"] = [{**d, "feed": d["feed"].copy()} for d in view["duplicates"]]
+    return out
+
+
+def _story_view(story: Story, rule: str | None, timezone: str) -> dict[str, Any]:
+    """:func:`story_view`, built."""
     matches = [m for m in story.matches if rule is None or m.rule == rule] or story.matches
     item = story.item
     highlights = _shown(item, [h for m in matches for h in m.highlights])
