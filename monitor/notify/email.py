@@ -20,6 +20,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import weakref
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -44,9 +45,40 @@ def message_id(digest: Digest) -> str:
     return f"<{re.sub(r'[^A-Za-z0-9._+=-]', '_', digest.id)[:200]}@news-monitor>"
 
 
+# The last message built: (digest, weakly; config; renderer's key; the message).
+_LAST: list[tuple[weakref.ref[Digest], EmailChannel, tuple[object, ...], EmailMessage]] = []
+
+
 def build_message(digest: Digest, config: EmailChannel, renderer: Renderer) -> EmailMessage:
-    """The multipart/alternative message for ``digest``; header values are one line."""
+    """The multipart/alternative message for ``digest``; header values are one line.
+
+    The last message built is remembered (by the digest's identity, weakly, the
+    config's and the renderer's :attr:`~monitor.notify.render.Renderer.key`): a
+    delivery checks the message's size (:mod:`monitor.notify.limits`), then sends
+    the same digest, and renders its subject, text and HTML once for both. It is
+    forgotten when the digest object is.
+    """
     renderer = renderer.in_zone(config.timezone)
+    if _LAST:
+        ref, known_config, known_key, known = _LAST[0]
+        if ref() is digest and known_config is config and known_key == renderer.key:
+            return known
+    msg = _build(digest, config, renderer)
+    try:
+        _LAST[:] = [(weakref.ref(digest, _forget), config, renderer.key, msg)]
+    except TypeError:  # a digest type without weak references: not remembered
+        _LAST.clear()
+    return msg
+
+
+def _forget(gone: weakref.ref[Digest]) -> None:
+    """The remembered message goes with its digest (it can be megabytes)."""
+    if _LAST and _LAST[0][0] is gone:
+        _LAST.clear()
+
+
+def _build(digest: Digest, config: EmailChannel, renderer: Renderer) -> EmailMessage:
+    """:func:`build_message`, built (``renderer`` in the channel's zone)."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = renderer.subject(digest, config.subject_prefix)
     msg["From"] = config.from_

@@ -129,6 +129,12 @@ class Renderer:
     def _user(self) -> SandboxedEnvironment | None:
         return self._environments().user
 
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Equal for renderers that render a digest alike: the same templates (the
+        environments shared with :meth:`in_zone` copies) and the same time zone."""
+        return (id(self._shared), self.templates_dir, self.timezone)
+
     def in_zone(self, timezone: str) -> Renderer:
         """This renderer (same templates) showing times in the IANA zone ``timezone``."""
         if timezone == self.timezone:

@@ -4,7 +4,7 @@
 strings only (no model objects reach a template): each story's title and link, its
 duplicates, when and where it was published, and a snippet of its text with the
 matched terms marked (``highlight_segments``; only highlights that mark their term
-in the text shown, :func:`marks_term`). Titles, feed names and authors are
+in the text shown, :mod:`monitor.notify.highlights`). Titles, feed names and authors are
 flattened to one line without control characters and cut to a bound here, snippets
 and duplicate lists are bounded too: a template never sees a raw newline in a title
 or an unbounded value.
@@ -13,6 +13,9 @@ Times are shown in the channel's time zone (``timezone`` in the config) with the
 zone named: ``published`` is a ready-made string such as ``2026-11-30 07:00 KST``,
 ``published_time`` the same moment as an aware :class:`~datetime.datetime` for the
 ``localtime`` filter (:func:`localtime`).
+
+A story's view is built once while the story object lives and copied for each
+render (:func:`story_view`): one delivery renders its digest several times.
 """
 
 from __future__ import annotations
@@ -21,13 +24,11 @@ import re
 import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.models import Digest, Highlight, Item, Story
-from monitor.rules.stem import stem
-from monitor.rules.text import Word, words
+from monitor.notify.highlights import marks_term, shown
 
 __all__ = [
     "SUBJECT_MAX",
@@ -49,7 +50,6 @@ TITLE_MAX = 500
 DUPLICATES_SHOWN = 20
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_GLOB = {"*": ".*", "?": "."}
 
 
 def highlight_segments(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[str, bool]]:
@@ -169,51 +169,6 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def marks_term(shown: str, term: str) -> bool:
-    """Whether ``shown``, the text a highlight would mark, is an occurrence of ``term``.
-
-    ``term`` is the rule's normalized query text (a word, a phrase, or a wildcard
-    pattern; :func:`monitor.rules.text.normalize_term`). Every word of ``shown`` must
-    be one of the term's words: the same folded word, a word the wildcard accepts, a
-    bigram of a CJK word of the term, or the same stem (rules with ``stem: true``).
-    A highlight made on another text (another outlet's copy, the item before an edit)
-    fails this where its offsets land on other words, and is not rendered.
-    """
-    return _marks(shown, term)
-
-
-@lru_cache(maxsize=4096)
-def _marks(shown: str, term: str) -> bool:
-    """:func:`marks_term`, remembered: a digest asks the same few (word, term) pairs
-    again and again (~20 highlights a story, every story rendered several times)."""
-    found = list(words(shown))
-    wanted = term.split()
-    return bool(found) and all(any(_agrees(w, t) for t in wanted) for w in found)
-
-
-def _agrees(word: Word, term: str) -> bool:
-    """Whether one analyzed ``word`` of a highlight is (a form of) one word of a term."""
-    if word.text == term:
-        return True
-    if "*" in term or "?" in term:
-        return _wildcard(term).fullmatch(word.text) is not None
-    if word.cjk:
-        return word.text in term
-    return stem(word.text) == stem(term)
-
-
-@lru_cache(maxsize=1024)
-def _wildcard(term: str) -> re.Pattern[str]:
-    """A folded ``te?m*`` term as a regex over one folded word."""
-    return re.compile("".join(_GLOB.get(c, re.escape(c)) for c in term))
-
-
-def _shown(item: Item, highlights: Sequence[Highlight]) -> list[Highlight]:
-    """The highlights that mark their term in ``item``'s text as it is shown."""
-    fields = item.fields()
-    return [h for h in highlights if marks_term(fields.get(h.field, "")[h.start : h.end], h.term)]
-
-
 # Views built, by (id(story), rule or None, zone), while their story lives (weakly).
 _VIEWS: dict[tuple[int, str | None, str], tuple[weakref.ref[Story], dict[str, Any]]] = {}
 
@@ -274,7 +229,7 @@ def _story_view(story: Story, rule: str | None, timezone: str) -> dict[str, Any]
     """:func:`story_view`, built."""
     matches = [m for m in story.matches if rule is None or m.rule == rule] or story.matches
     item = story.item
-    highlights = _shown(item, [h for m in matches for h in m.highlights])
+    highlights = shown(item, [h for m in matches for h in m.highlights])
     title = item.title or item.link or "(untitled)"
     title_spans = [(h.start, h.end) for h in highlights if h.field == "title"]
     duplicates = [

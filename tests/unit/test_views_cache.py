@@ -15,7 +15,7 @@ from typing import Any
 
 from monitor.config import MonitorConfig
 from monitor.models import Digest, Duplicate, FeedRef, Highlight, Item, Match, Story
-from monitor.notify import views
+from monitor.notify import highlights, views
 from monitor.notify.email import SMTP_POLICY, build_message
 from monitor.notify.limits import first, measure_for, shortened, stories_that_fit
 from monitor.notify.render import Renderer
@@ -47,13 +47,13 @@ def digest(count: int) -> Digest:
 
 @contextmanager
 def calls_of(*names: str) -> Iterator[Counter[str]]:
-    """How often functions of these names in monitor/notify/views.py are entered."""
+    """How often functions of these names in notify/views.py, highlights.py are entered."""
     counts: Counter[str] = Counter()
-    path = views.__file__
+    paths = {views.__file__, highlights.__file__}
 
     def profile(frame: Any, event: str, _arg: object) -> None:
         code = frame.f_code
-        if event == "call" and code.co_name in names and code.co_filename == path:
+        if event == "call" and code.co_name in names and code.co_filename in paths:
             counts[code.co_name] += 1
 
     sys.setprofile(profile)
@@ -156,3 +156,18 @@ def test_marks_term_remembers_and_answers_as_before():
     assert check("Pyongyang", "pyongyang") and check("Pyongyang", "pyongyang")
     assert check("talks", "talk") is check("talks", "talk")
     assert not check("Seoul", "pyongyang")
+
+
+def test_the_size_check_and_the_send_build_one_email():
+    from monitor.notify import email
+
+    message, settings, renderer = digest(10), channel(), Renderer()
+    with calls_of("digest_view") as counts:
+        size = measure_for(settings, renderer)(message)
+        sent = build_message(message, settings, renderer).as_bytes(policy=SMTP_POLICY)
+    assert size == len(sent)
+    assert counts["digest_view"] == 3  # subject, text, HTML; before: 6
+    assert email._LAST
+    del message
+    gc.collect()
+    assert not email._LAST  # the message went with its digest
