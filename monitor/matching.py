@@ -174,7 +174,7 @@ def prepare_slice(
     item, at most all. Runs in the match thread.
 
     The new items' fingerprints are computed after the deadline, in one numpy pass
-    (:func:`monitor.dedup.fingerprint.fingerprints`: ~20 us an item instead of ~50
+    (:func:`monitor.dedup.fingerprint.fingerprints`: ~25 us an item instead of ~50
     one by one), so a slice runs a little past ``seconds``."""
     deadline = time.perf_counter() + seconds
     done = []

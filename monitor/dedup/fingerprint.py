@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SHINGLE = 3
 MIN_SHINGLES = 8  # shorter texts (a headline, a one-line teaser) are not fingerprinted
 MAX_CHARS = 100_000
-BATCH_CHARS = 100_000  # texts hashed together by simhashes (memory: see simhashes)
+BATCH_CHARS = 32_000  # texts hashed together by simhashes: ~1.4 MB at its peak
 _LANE_MAX = 0xFFFF  # shingles a 16-bit counter of _votes sums without overflow
 
 # Non-word ranges among non-ASCII code points: Latin-1 punctuation and symbols,
@@ -152,7 +152,8 @@ def simhashes(texts: Sequence[str]) -> list[int | None]:
     ~25 numpy calls, mostly call overhead (~50 us for a 1,300-character text). Here
     the texts are joined with a separator, their words hashed together, and a shingle
     kept only where its three words are of one text. Texts are taken in chunks of
-    about :data:`BATCH_CHARS` characters, so memory stays bounded (~100 bytes a char).
+    about :data:`BATCH_CHARS` characters (~45 bytes a character at the peak; a text of
+    MAX_CHARS alone takes ~4 MB, as one :func:`simhash` does).
     """
     out: list[int | None] = []
     chunk: list[str] = []
