@@ -3,7 +3,8 @@
 The analyst's "why did I (not) get this?": per match the rule, feed, title, link,
 its story (and the copies folded into it) and per channel pending, sent (when,
 message id) or failed (why). ``--message ID`` shows what one message carried. Reads
-the state read-only (:mod:`monitor.store.history`); times are UTC. Links, feed URLs
+the state read-only (:mod:`monitor.store.history`: ``state_dir``'s SQLite file, or the
+PostgreSQL database of ``store:``); times are UTC. Links, feed URLs
 and errors go through :func:`~monitor.redact.redact_url`; the CLI's stdout filters
 control characters (:mod:`monitor.terminal`).
 """
@@ -19,7 +20,7 @@ from typing import Any
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import MonitorError
 from monitor.redact import redact_url
-from monitor.store.history import Filters, list_matches, message, open_readonly
+from monitor.store.history import Filters, list_matches, message, open_for_reading
 
 BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
 
@@ -45,18 +46,18 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     database cannot be read.
     """
     filters = _filters(args, config)
-    conn = open_readonly(config.state_dir)
+    conn, where = open_for_reading(config)
     try:
         if args.message:
             found = message(conn, args.message)
             if found is None:
-                print(f"no message {args.message!r} in {config.state_dir}")
+                print(f"no message {args.message!r} in {where}")
                 return 1
             _show_message(_redacted_message(found, config), args.json)
             return 0
         rows, more = list_matches(conn, filters)
-    except sqlite3.DatabaseError as exc:  # damaged after it opened: one line, no traceback
-        raise MonitorError(f"cannot read the state in {config.state_dir}: {exc}") from None
+    except _read_errors(config) as exc:  # damaged after it opened: one line, no traceback
+        raise MonitorError(f"cannot read the state in {where}: {_first_line(exc)}") from None
     finally:
         conn.close()
     rows = [_redacted(r, config) for r in rows]
@@ -70,6 +71,21 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     if not rows:
         print("no matches" + (" with these filters" if _filtered(args) else ""))
     return 0
+
+
+def _read_errors(config: MonitorConfig) -> tuple[type[Exception], ...]:
+    """The database errors a read can raise once the state is open (psycopg's only
+    with ``store:``: it is an optional extra)."""
+    if config.store is None:
+        return (sqlite3.DatabaseError,)
+    import psycopg
+
+    return (sqlite3.DatabaseError, psycopg.Error)
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of a database error, links in it redacted."""
+    return redact_url((str(exc).strip().splitlines() or [type(exc).__name__])[0])
 
 
 def _filters(args: argparse.Namespace, config: MonitorConfig) -> Filters:

@@ -11,7 +11,10 @@ first poll is a *baseline* match: backfill kept it from alerting (docs/configura
 The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking must
 never create state, migrate it, take the daemon's write lock, or leave files behind.
 The queries take any connection with the sqlite3 API, and run on PostgreSQL too
-(``status`` reads the baseline through the store's connection).
+(``status`` reads the baseline through the store's connection). With ``store:`` in
+the config, :func:`open_for_reading` opens that PostgreSQL database the same way: a
+session whose transactions are read-only, never migrated, refused below
+:data:`PG_OLDEST_READ`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import MonitorError
 from monitor.store.codec import ts
@@ -29,9 +32,14 @@ from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
 from monitor.store.schema import MIGRATIONS
 from monitor.store.sqlite import DB_NAME, _open_error
 
+if TYPE_CHECKING:
+    from monitor.config import MonitorConfig
+    from monitor.config.store import StoreSettings
+
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
 OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compaction.py)
+PG_OLDEST_READ = 3  # the same schema on PostgreSQL (store/pgschema.py)
 MATCHED_AT = "COALESCE(m.created_at, i.first_seen)"  # when a match was recorded
 
 # Matches whose item was first seen at its feed's first poll and whose story has no
@@ -101,6 +109,55 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
             f"state database {path} is at schema {version}, this news-monitor reads "
             f"{OLDEST_READ} to {len(MIGRATIONS)}: run the daemon of this version to migrate it"
         )
+    return conn
+
+
+def open_for_reading(config: MonitorConfig) -> tuple[Connection, str]:
+    """The state ``config`` names, opened read-only, and where it is (for messages:
+    the state_dir, or ``PostgreSQL`` and the server and database, no password).
+
+    Raises as :func:`open_readonly` or :func:`open_readonly_postgres`.
+    """
+    if config.store is None:
+        return open_readonly(config.state_dir), str(config.state_dir)
+    conn = open_readonly_postgres(config.store)
+    return conn, f"PostgreSQL {conn.where}"
+
+
+def open_readonly_postgres(settings: StoreSettings) -> Any:
+    """Connect to the PostgreSQL database of a ``store:`` section for reading only:
+    every transaction of the session is READ ONLY, and nothing is migrated.
+
+    Raises NoStateError for a database no news-monitor has migrated, MonitorError for
+    a schema these queries cannot read or without the ``postgresql`` extra, and
+    StateDatabaseError when the server cannot be reached (one line, no password).
+    """
+    try:
+        from monitor.store import pgschema
+        from monitor.store.postgres import PgConnection
+    except ImportError:
+        from monitor.config.store import POSTGRESQL_INSTALL_HINT
+
+        raise MonitorError(
+            f"store: PostgreSQL needs the psycopg package: {POSTGRESQL_INSTALL_HINT}"
+        ) from None
+    conn = PgConnection(settings.url, settings.password_reader())
+    try:
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        version = pgschema.version(conn)
+        if version == 0:
+            raise NoStateError(
+                f"no state in PostgreSQL {conn.where}: no news-monitor has run on it"
+            )
+        if not PG_OLDEST_READ <= version <= len(pgschema.MIGRATIONS):
+            raise MonitorError(
+                f"PostgreSQL {conn.where} is at schema {version}, this news-monitor reads "
+                f"{PG_OLDEST_READ} to {len(pgschema.MIGRATIONS)}: run the daemon of this"
+                " version to migrate it"
+            )
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
