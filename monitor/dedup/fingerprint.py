@@ -195,7 +195,9 @@ def _simhash_chunk(texts: list[str]) -> list[int | None]:
     return out
 
 
-def _votes(k: SimpleNamespace, shingles: np.ndarray, starts: np.ndarray, sizes: np.ndarray):
+def _votes(
+    k: SimpleNamespace, shingles: np.ndarray, starts: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
     """Per text (its shingles at ``starts``, ``sizes`` of them), how many have each of
     the 64 bits set: an array of (texts, 64).
 
