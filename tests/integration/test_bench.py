@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import REPO
+from tests.pgserver import require_bindir
 
 
 def run_bench(script: str, *args: str) -> dict:
@@ -119,3 +120,16 @@ def test_pollserver_new_entries_are_one_to_three_and_seeded(monkeypatch):
     assert [new_entries(f, 1) for f in range(6)] == [0, 0, 0, 0, 0, new_entries(5, 1)]
     assert feed_body(0, 3) == feed_body(0, 0)  # unchanged feeds never change
     assert feed_body(5, 2) != feed_body(5, 1) and feed_body(5, 2) == feed_body(5, 2)
+
+
+def test_cluster_benchmark_tiny_json():
+    require_bindir()  # PostgreSQL: skipped without it (failed with CI=true)
+    result = run_bench("cluster.py", "--quick", "--json", "--feeds", "24", "--claim-feeds", "2000")
+    assert result["benchmark"] == "cluster" and result["feeds"] == 24
+    runs = [result["sqlite"], *result["postgresql"]]
+    assert [r["instances"] for r in runs] == [1, 1, 2, 3]
+    for run in runs:  # 24 feeds are polled too fast for a window: figures may be None
+        assert {"polls_per_s", "cpu_s_per_1000_polls", "all_polled_s"} <= set(run)
+    claims = result["claims"]
+    assert claims["feeds"] == 2000 and claims["no_key_list"]["claims"] > 2000 // 16
+    assert claims["no_key_list"]["median_ms"] > 0 and claims["key_list"]["p95_ms"] > 0
