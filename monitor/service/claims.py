@@ -6,7 +6,7 @@ a poll finishes, :class:`ClaimLoop` claims up to its free poll slots
 (``ingest.max_parallel_fetches``) of the due feeds
 (:func:`~monitor.store.leases.claim_feeds`: ``FOR UPDATE SKIP LOCKED``, so two
 instances never get the same feed). The claim carries no list of the configured keys
-(at 50,000 feeds that list made a claim ~80 times slower): a claimed feed this
+(at 50,000 feeds that list made a claim 200-300 times slower): a claimed feed this
 instance does not know (removed from the config, or not yet in its copy of it) is
 parked for :data:`PARK_SECONDS` (:func:`~monitor.store.leases.park_feeds`) and made
 due again by the start or reload of an instance that knows it. The claim moves the
