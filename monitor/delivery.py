@@ -2,6 +2,11 @@
 
 outbox (due message, or one formed from pending alerts) → digest → channel send →
 mark sent / retry with backoff / dead letter / disable the channel (410).
+
+A channel that sends a message in parts (Slack) stores each accepted part as it goes
+(:meth:`Outbox.record_parts`), and a resend, in this process or another, starts at
+the first part not accepted. With several instances a scheduled channel's rounds
+carry its stored digest tick (:class:`~monitor.store.outbox.DigestTick`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from monitor.notify.timing import forming
 from monitor.notify.views import one_line
 from monitor.runtime import Runtime
 from monitor.store.deadletters import PRUNED
-from monitor.store.outbox import MessageState
+from monitor.store.outbox import DigestTick, MessageState
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -44,11 +49,14 @@ async def deliver_channel(
     ignore_backoff: bool = False,
     form_new: bool = True,
     drain: bool = False,
+    tick: DigestTick | None = None,
 ) -> DeliveryReport:
     """Send the channel's due messages until none is left or one must wait.
 
     ``form_new`` False forms no message from non-urgent alerts (scheduled channels
-    between their ticks): only retries and urgent alerts go. One new message is
+    between their ticks): only retries and urgent alerts go. ``tick`` (several
+    instances, a scheduled channel) replaces ``form_new``: non-urgent alerts go when
+    the stored tick is due, taken in the transaction that forms the message. One new message is
     formed per round (``max_items`` leaves the rest for the next one) unless
     ``drain``; ``drain`` also skips ``group_wait``. ``ignore_backoff`` and ``drain``
     are for ``run --once``. A channel disabled by its destination sends nothing.
@@ -59,7 +67,7 @@ async def deliver_channel(
         try:
             if rt.outbox.disabled(channel):
                 return DeliveryReport(channel, disabled=True)
-            return await _deliver_locked(rt, channel, ignore_backoff, form_new, drain)
+            return await _deliver_locked(rt, channel, ignore_backoff, form_new, drain, tick)
         except Exception as exc:
             error = f"internal error: {type(exc).__name__}: {one_line(str(exc), 200)}"
             log.error("channel=%s delivery round stopped by an %s", channel, error)
@@ -67,7 +75,12 @@ async def deliver_channel(
 
 
 async def _deliver_locked(
-    rt: Runtime, channel: str, ignore_backoff: bool, form_new: bool, drain: bool
+    rt: Runtime,
+    channel: str,
+    ignore_backoff: bool,
+    form_new: bool,
+    drain: bool,
+    tick: DigestTick | None = None,
 ) -> DeliveryReport:
     notifier = rt.notifiers[channel]
     sent = failed = 0
@@ -79,7 +92,8 @@ async def _deliver_locked(
             now,
             ignore_backoff=ignore_backoff,
             form_new=drain or not formed,
-            forming=forming(rt.config, channel, now, regular=form_new, drain=drain),
+            forming=forming(rt.config, channel, now, regular=form_new or bool(tick), drain=drain),
+            tick=tick,
         )
         if message is None:
             return DeliveryReport(channel, sent=sent, failed=failed)
@@ -91,7 +105,7 @@ async def _deliver_locked(
             continue
         send_started = metrics.now()
         try:
-            answer = await _send(notifier, digest)
+            answer = await _send(notifier, digest, rt, message.id)
         except PayloadTooLarge as exc:
             if not _split(rt, channel, message.id, digest, exc):
                 reason = f"{exc} (refused as too large, not split further)"
@@ -251,9 +265,19 @@ def _duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-async def _send(notifier: Notifier, digest: Digest) -> str:
-    """Send, turning an unexpected exception (a bug) into a retryable failure."""
+async def _send(notifier: Notifier, digest: Digest, rt: Runtime, message_id: str) -> str:
+    """Send, turning an unexpected exception (a bug) into a retryable failure.
+
+    A notifier that sends in parts (``send_resuming``: Slack) starts after the parts
+    stored as accepted and stores each one it gets accepted.
+    """
     try:
+        resuming = getattr(notifier, "send_resuming", None)
+        if resuming is not None:
+            accepted = rt.outbox.parts_sent(message_id)
+            return await resuming(
+                digest, accepted, lambda parts: rt.outbox.record_parts(message_id, parts)
+            )
         return await notifier.send(digest)
     except DeliveryError:
         raise

@@ -5,7 +5,9 @@ ping ``<!channel>`` or smuggle a ``<http://...|link>``; ``@channel``-style words
 a zero-width space. Long digests are split into several messages within Slack's
 limits (50 blocks a message, 3000 characters a section, 150 a header); the split is
 deterministic, so a retry after a partial failure resumes at the first part that
-was not accepted (while this process lives).
+was not accepted: this process remembers it, and delivery stores each accepted part
+(``messages.parts_sent``, :meth:`SlackNotifier.send_resuming`), so a resend by a
+restarted daemon or another instance resumes there too.
 
 Slack allows about one message per second per incoming webhook: posts to one
 webhook URL are spaced at least :data:`MIN_SPACING` seconds apart (across channels
@@ -17,9 +19,11 @@ Times are shown in the channel's ``timezone``, the zone named (``20:41 KST``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -41,6 +45,7 @@ DUPLICATES_SHOWN = 5
 MIN_SPACING = 1.0  # seconds between posts to one webhook
 INLINE_RETRY_AFTER = 10.0  # a 429 asking to wait at most this long is waited out in place
 INLINE_RETRIES = 3
+log = logging.getLogger("monitor.notify")
 _next_slot: dict[str, float] = {}  # webhook URL -> monotonic time of its next allowed post
 _MENTION = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
@@ -184,12 +189,28 @@ class SlackNotifier:
         self._delivered: OrderedDict[str, int] = OrderedDict()  # digest id -> parts accepted
 
     async def send(self, digest: Digest) -> str:
-        """Post every part of one digest; return the last answer or raise DeliveryError."""
+        """Post every part of one digest; return the last answer or raise DeliveryError.
+
+        Parts accepted before a failure are remembered in this process only: a retry
+        of the same digest id starts at the first part not accepted.
+        """
+        return await self.send_resuming(digest, 0, None)
+
+    async def send_resuming(
+        self, digest: Digest, accepted: int, on_accept: Callable[[int], None] | None
+    ) -> str:
+        """Like :meth:`send`, starting after the ``accepted`` parts stored for this digest
+        (or the more this process remembers), and telling ``on_accept(n)`` (store it)
+        after the destination accepted part ``n`` (1-based) of a multi-part digest.
+
+        A failing ``on_accept`` (a store error) is logged and the parts go on: this
+        process still remembers them. Parts all accepted before: nothing is posted.
+        """
         url = self.config.webhook_url.get_secret_value()
         host = destination_host(url)
         messages = build_messages(digest, self.renderer)
-        done = self._delivered.get(digest.id, 0)
-        answer = ""
+        done = max(self._delivered.get(digest.id, 0), accepted)
+        answer = "all accepted before" if done >= len(messages) else ""
         for index in range(done, len(messages)):
             try:
                 answer = await self._post(url, host, messages[index])
@@ -198,8 +219,26 @@ class SlackNotifier:
                 if len(messages) > 1:
                     exc.args = (f"{exc} (message {index + 1} of {len(messages)})",)
                 raise
+            if on_accept is not None and len(messages) > 1:
+                self._accepted(on_accept, digest.id, index + 1)
         self._delivered.pop(digest.id, None)
         return answer if len(messages) == 1 else f"{len(messages)} messages; last: {answer}"
+
+    def _accepted(self, on_accept: Callable[[int], None], digest_id: str, parts: int) -> None:
+        """Tell ``on_accept`` that ``parts`` parts were accepted; a failure is logged and
+        remembered in memory instead (the next part goes on)."""
+        try:
+            on_accept(parts)
+        except Exception as exc:
+            self._remember(digest_id, parts)
+            log.warning(
+                "channel=%s message=%s: %d parts accepted, not stored (%s: %s)",
+                self.name,
+                digest_id,
+                parts,
+                type(exc).__name__,
+                one_line(str(exc), 200),
+            )
 
     async def _post(self, url: str, host: str, payload: dict[str, Any]) -> str:
         """One post, spaced from the last one to this webhook; short 429s waited out.

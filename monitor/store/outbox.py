@@ -6,12 +6,19 @@ same email Message-ID), and rows queued meanwhile wait for the next message. A
 message is marked sent only after the destination accepted it.
 
 Which pending rows may form a message now is decided by the caller (schedule,
-``group_wait``, quiet hours, urgent rules) and passed in as a :class:`Forming`.
+``group_wait``, quiet hours, urgent rules) and passed in as a :class:`Forming`. With
+several instances, a scheduled channel's digest tick is kept in ``ticks`` (a
+:class:`DigestTick`): it is taken and moved on in the transaction that forms the
+message, so each tick fires once in the cluster, late rather than never.
+
+A multi-part message (Slack) records each part the destination accepted
+(``parts_sent``), so whoever sends it again starts at the first part not accepted.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +65,19 @@ class Forming:
 
 
 @dataclass(frozen=True)
+class DigestTick:
+    """A scheduled channel's digest tick kept in the database (several instances).
+
+    ``name`` keys its row of ``ticks`` (``digest:<channel>``); ``following(last, now)``
+    is the first tick strictly after ``now`` (UTC) in the phase of the tick ``last``
+    (None: of the schedule alone, from ``now``).
+    """
+
+    name: str
+    following: Callable[[datetime | None, datetime], datetime]
+
+
+@dataclass(frozen=True)
 class MessageDigest(Digest):
     """A digest read back from the outbox: ``held_back`` stories wait for the next one."""
 
@@ -81,12 +101,15 @@ class Outbox:
         ignore_backoff: bool = False,
         form_new: bool = True,
         forming: Forming | None = None,
+        tick: DigestTick | None = None,
     ) -> MessageState | None:
         """The channel's message due now: an unfinished one, else a new one from pending rows.
 
         Returns None when nothing is due (nothing pending, or a retry waits for its
         backoff unless ``ignore_backoff``); ``form_new`` False only returns retries.
         ``forming`` says which pending rows may form the new message (default: all).
+        With a ``tick``, regular rows may go only if the stored tick is due, and taking
+        it moves it on in the same transaction (:meth:`_take_tick`).
         """
         row = self.conn.execute(
             "SELECT * FROM messages WHERE channel = ? AND status = 'pending' "
@@ -98,8 +121,37 @@ class Outbox:
             return state if ignore_backoff or state.next_attempt <= now else None
         if not form_new:
             return None
+        forming = forming or Forming()
         with self.store.transaction():
-            return self._form(channel, now, forming or Forming())
+            if tick is not None and not self._take_tick(tick, now):
+                forming = replace(forming, regular=False)
+            return self._form(channel, now, forming)
+
+    def _take_tick(self, tick: DigestTick, now: datetime) -> bool:
+        """In the forming transaction: whether the stored tick is due at ``now``, moving it
+        to the next one if so (compare-and-set on the value read: one caller in the
+        cluster wins each tick, the others find it moved). A missing row is created at
+        the schedule's next tick; one later than that (the schedule changed, or the wall
+        clock went back) is moved back to it.
+        """
+        row = self.conn.execute("SELECT next_at FROM ticks WHERE name = ?", (tick.name,))
+        stored = (row.fetchone() or (None,))[0]
+        fresh = ts_not_before(tick.following(None, now))
+        if stored is None:
+            self.conn.execute(
+                "INSERT INTO ticks (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (tick.name, fresh),
+            )
+            return False
+        due = stored <= (ts(now) or "")
+        if not due and stored <= fresh:
+            return False
+        moved = ts_not_before(tick.following(parse_ts(stored), now)) if due else fresh
+        cursor = self.conn.execute(
+            "UPDATE ticks SET next_at = ? WHERE name = ? AND next_at = ?",
+            (moved, tick.name, stored),
+        )
+        return due and cursor.rowcount == 1
 
     def _follow_clock(
         self, state: MessageState, attempted_at: str | None, now: datetime
@@ -232,6 +284,23 @@ class Outbox:
             stored = unpack_item(r["data"], r["feed_url"], r["item_key"])
             members.append(Member(stored.item, matches.get(r["id"], {}) if stored.full else {}))
         return compose(story_id, members, rules)
+
+    def parts_sent(self, message_id: str) -> int:
+        """How many parts of a multi-part message the destination accepted so far (0 for
+        a message of one part, or none accepted yet)."""
+        row = self.conn.execute("SELECT parts_sent FROM messages WHERE id = ?", (message_id,))
+        return (row.fetchone() or (0,))[0]
+
+    def record_parts(self, message_id: str, parts: int) -> None:
+        """The destination accepted the first ``parts`` parts of the message: stored at
+        once (one short transaction), never lowered, so whoever sends the message again
+        (this process or another instance, after a crash or a lease hand-over) starts at
+        the first part not accepted."""
+        with self.store.transaction():
+            self.conn.execute(
+                "UPDATE messages SET parts_sent = ? WHERE id = ? AND parts_sent < ?",
+                (parts, message_id, parts),
+            )
 
     def mark_sent(self, message_id: str, answer: str, now: datetime) -> None:
         """The destination accepted the message: it and its rows are done."""

@@ -159,6 +159,11 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     # 3: SQLite's migration 11 (issue #18, store/compaction.py): feeds by id, hashed
     # key and link indexes, matches without a time of their own at first sight.
     postgresql_3,
+    # 4: SQLite's migration 12 (issue 17): how many parts of a multi-part Slack message
+    # the destination accepted, so any instance resumes at the first part not accepted.
+    """
+    ALTER TABLE messages ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

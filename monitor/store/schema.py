@@ -207,6 +207,11 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # item's link not repeated, matches WITHOUT ROWID with no time of their own when
     # recorded at their item's first sight, compact feeds.entry_sigs.
     sqlite_11,
+    # 12: a multi-part Slack message resumes where it stopped, in any process (issue 17,
+    # notify/slack.py): how many of its parts the destination accepted.
+    """
+    ALTER TABLE messages ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
