@@ -5,7 +5,11 @@ module only says what each job runs and when.
 
 Several instances (``store:``): feeds are claimed (:mod:`monitor.service.claims`), not
 scheduled here; a channel's rounds run only on the instance holding its lease (the
-``gate``), and old state is pruned once in the cluster (:func:`cluster_prune_job`).
+``gate``), and old state is pruned once in the cluster (:func:`cluster_prune_job`). A
+scheduled channel's digest tick is stored (:func:`digest_tick`): every round of the
+holder (its digest job, retry sweep, courier) may take it when due, in the transaction
+that forms the digest, so each tick fires once in the cluster, and an instance that
+takes the channel's lease after a missed tick forms the overdue digest at once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,13 +30,16 @@ from monitor.pipeline import poll_feed, prune_state
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
+from monitor.store.outbox import DigestTick
 
 Gate = Callable[[str], bool]  # whether this instance may deliver a channel now
+NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a cron that fires no more
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",
     "Couriers",
     "cluster_prune_job",
+    "digest_tick",
     "feed_trigger",
     "gated_delivery",
     "prune_job",
@@ -127,14 +134,79 @@ async def cluster_prune_job(rt: Runtime) -> None:
         rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
 
 
+def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
+    """The stored digest tick of an ``every:``/``cron:`` channel (``digest:<channel>``),
+    None for an ``immediate`` one. Ticks of ``every:`` keep the stored tick's phase
+    (missed ones fire once); ``cron:`` ticks are the trigger's times after now (UTC)."""
+    settings = config.channels.get(channel)
+    if settings is None:  # removed by a reload
+        return None
+    schedule = settings.schedule
+    if schedule.kind == "every" and schedule.every:
+        every = schedule.every
+
+        def following(last: datetime | None, now: datetime) -> datetime:
+            if last is None or last > now:
+                return now + every
+            return last + ((now - last) // every + 1) * every
+
+    elif schedule.kind == "cron" and schedule.cron:
+        trigger = cron_trigger(schedule.cron, settings.timezone)
+
+        def following(last: datetime | None, now: datetime) -> datetime:
+            later = now + timedelta(microseconds=1)
+            fire = trigger.get_next_fire_time(last, later) if last is not None else None
+            if fire is None or fire <= now:  # from now (the trigger keeps one per local time)
+                fire = trigger.get_next_fire_time(None, later)
+            return fire.astimezone(UTC) if fire is not None else NEVER
+
+    else:
+        return None
+    return DigestTick(f"digest:{channel}", following)
+
+
 async def gated_delivery(
-    rt: Runtime, channel: str, *, gate: Gate, form_new: bool = True
+    rt: Runtime,
+    channel: str,
+    *,
+    gate: Gate,
+    form_new: bool = True,
+    scheduler: AsyncIOScheduler | None = None,
 ) -> DeliveryReport | None:
     """A delivery round of ``channel`` if ``gate(channel)`` (this instance holds its
-    lease), else nothing (None): a digest tick or sweep on another instance's channel."""
-    if not gate(channel):
-        return None
-    return await deliver_channel(rt, channel, form_new=form_new)
+    lease), else nothing (None): a digest tick or sweep on another instance's channel.
+
+    A scheduled channel's round carries its stored tick (:func:`digest_tick`; then
+    ``form_new`` is not used). With ``scheduler`` (its digest job), the job is next run
+    at the stored tick if that comes before its trigger's next time, so every instance
+    looks when the cluster's tick is due, whatever its own trigger's phase.
+    """
+    report = None
+    tick = digest_tick(rt.config, channel)
+    if gate(channel):
+        if tick is None:
+            report = await deliver_channel(rt, channel, form_new=form_new)
+        else:
+            report = await deliver_channel(rt, channel, tick=tick)
+    if scheduler is not None and tick is not None:
+        _follow_tick(scheduler, rt, channel, tick)
+    return report
+
+
+def _follow_tick(scheduler: AsyncIOScheduler, rt: Runtime, channel: str, tick: DigestTick) -> None:
+    """Move the channel's digest job to the stored tick when that is later than now and
+    earlier than the job's next run (a tick already due is left to the rounds: a busy
+    loop otherwise, while a retry holds it). A store error is logged: the job keeps its
+    trigger, and the retry sweep takes the tick."""
+    job = scheduler.get_job(f"digest:{channel}")
+    try:
+        due = rt.outbox.tick_at(tick.name)
+    except Exception as exc:
+        log.error("channel=%s digest tick not read: %s: %s", channel, type(exc).__name__, exc)
+        return
+    next_run = job.next_run_time if job is not None else None
+    if job is not None and due is not None and next_run is not None and rt.clock() < due < next_run:
+        job.modify(next_run_time=due)
 
 
 class Couriers:
@@ -178,9 +250,10 @@ class Couriers:
                     return
                 if self.gate is not None and not self.gate(channel):
                     return  # another instance holds this channel's lease
+                tick = digest_tick(self.rt.config, channel) if self.gate is not None else None
                 try:
                     await deliver_channel(
-                        self.rt, channel, form_new=settings.schedule.kind == "immediate"
+                        self.rt, channel, form_new=settings.schedule.kind == "immediate", tick=tick
                     )
                 except Exception as exc:  # a store error, or a bug: the next wake retries
                     log.error(
@@ -194,9 +267,11 @@ class Couriers:
 
 def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | None = None) -> None:
     """Add each channel's digest job (``every:``/``cron:``) and its retry sweep; with a
-    ``gate`` (several instances) each round first asks it (:func:`gated_delivery`)."""
+    ``gate`` (several instances) each round first asks it and carries the channel's
+    stored tick (:func:`gated_delivery`), and the digest job follows that tick."""
     job = deliver_channel if gate is None else gated_delivery
     gated = {} if gate is None else {"gate": gate}
+    digest_kwargs = {} if gate is None else {**gated, "scheduler": scheduler}
     for name, channel in rt.config.channels.items():
         schedule = channel.schedule
         if schedule.kind == "every" and schedule.every:
@@ -210,7 +285,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
                 job,
                 trigger,
                 args=(rt, name),
-                kwargs=gated,
+                kwargs=digest_kwargs,
                 id=f"digest:{name}",
                 name=f"digest {name}",
             )

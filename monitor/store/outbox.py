@@ -285,6 +285,12 @@ class Outbox:
             members.append(Member(stored.item, matches.get(r["id"], {}) if stored.full else {}))
         return compose(story_id, members, rules)
 
+    def tick_at(self, name: str) -> datetime | None:
+        """When the stored tick ``name`` (a :class:`DigestTick`'s) is due next, UTC; None
+        before its channel's first round with several instances."""
+        row = self.conn.execute("SELECT next_at FROM ticks WHERE name = ?", (name,)).fetchone()
+        return parse_ts(row[0]) if row else None
+
     def parts_sent(self, message_id: str) -> int:
         """How many parts of a multi-part message the destination accepted so far (0 for
         a message of one part, or none accepted yet)."""
