@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from monitor.config.store import POSTGRESQL_INSTALL_HINT
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StateDatabaseError
 from monitor.store.sqlite import NoStateError, Store
 
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ def open_store(config: MonitorConfig, *, create: bool) -> Store:
     ``create`` False (the admin commands) never starts a new state: on SQLite a
     missing ``monitor.db`` raises :class:`~monitor.store.sqlite.NoStateError`; on
     PostgreSQL so does a database no news-monitor has migrated yet (it is left
-    untouched). ``create`` True (the daemon) creates or migrates what is needed.
+    untouched), and one at an older schema is refused rather than migrated (in a
+    rolling upgrade the daemons migrate; a report must not change the schema under
+    instances of the old version). ``create`` True (the daemon) creates or migrates what is needed.
 
     Raises:
         NoStateError: see above.
@@ -58,7 +60,15 @@ def open_postgres(settings: StoreSettings, *, create: bool) -> Store:
                 f"no state in PostgreSQL {conn.where}: no news-monitor has run on it yet"
                 " (see store: in the config)"
             )
-        pgschema.migrate(conn)
+        found, needed = pgschema.version(conn), len(pgschema.MIGRATIONS)
+        if found < needed:  # a shared database is migrated by a daemon, not by a report
+            raise StateDatabaseError(
+                f"PostgreSQL {conn.where} is at schema {found}, this news-monitor reads"
+                f" schema {needed}: start `news-monitor run` of this version once to"
+                " migrate it (status, preview and retry never migrate a shared database"
+                " under the instances still running the old version)"
+            )
+        pgschema.migrate(conn)  # refuses a schema newer than this code
     except BaseException:
         conn.close()
         raise

@@ -122,6 +122,21 @@ def test_status_on_a_database_no_instance_ran_on_creates_nothing(tmp_path, pg_db
         conn.close()
 
 
+def test_status_on_a_database_at_an_older_schema_does_not_migrate_it(tmp_path, pg_db):
+    """A rolling upgrade: the daemons migrate; a newer ``status`` must not change the
+    schema under instances still running the old version."""
+    conn = PgConnection(pg_db)
+    try:
+        pgschema._apply(conn, 1)  # what the first release made
+        shown = run_cli("status", "--config", cluster_config(tmp_path, pg_db), cwd=tmp_path)
+        assert pgschema.version(conn) == 1
+    finally:
+        conn.close()
+    assert shown.returncode == 2, shown.stderr
+    assert "is at schema 1, this news-monitor reads schema" in shown.stderr
+    assert "start `news-monitor run` of this version once to migrate it" in shown.stderr
+
+
 def test_status_on_sqlite_shows_the_state_file_and_loads_no_scheduler(tmp_path):
     Store.open(tmp_path / "state").close()
     config = write_config(
