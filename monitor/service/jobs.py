@@ -34,6 +34,7 @@ from monitor.store.outbox import DigestTick
 
 Gate = Callable[[str], bool]  # whether this instance may deliver a channel now
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a cron that fires no more
+GRID = datetime(1970, 1, 1, tzinfo=UTC)  # several instances: every: ticks count from here
 
 __all__ = [
     "RETRY_SWEEP_SECONDS",
@@ -136,8 +137,10 @@ async def cluster_prune_job(rt: Runtime) -> None:
 
 def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
     """The stored digest tick of an ``every:``/``cron:`` channel (``digest:<channel>``),
-    None for an ``immediate`` one. Ticks of ``every:`` keep the stored tick's phase
-    (missed ones fire once); ``cron:`` ticks are the trigger's times after now (UTC)."""
+    None for an ``immediate`` one (or a channel a reload removed). ``every:`` ticks are
+    :data:`GRID` + k × every, as the digest job's trigger on every instance; ``cron:``
+    ticks are the cron trigger's times. Either way the next tick strictly after now
+    (UTC): ticks missed meanwhile fire once."""
     settings = config.channels.get(channel)
     if settings is None:  # removed by a reload
         return None
@@ -146,9 +149,7 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
         every = schedule.every
 
         def following(last: datetime | None, now: datetime) -> datetime:
-            if last is None or last > now:
-                return now + every
-            return last + ((now - last) // every + 1) * every
+            return GRID + ((now - GRID) // every + 1) * every
 
     elif schedule.kind == "cron" and schedule.cron:
         trigger = cron_trigger(schedule.cron, settings.timezone)
@@ -166,47 +167,18 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
 
 
 async def gated_delivery(
-    rt: Runtime,
-    channel: str,
-    *,
-    gate: Gate,
-    form_new: bool = True,
-    scheduler: AsyncIOScheduler | None = None,
+    rt: Runtime, channel: str, *, gate: Gate, form_new: bool = True
 ) -> DeliveryReport | None:
     """A delivery round of ``channel`` if ``gate(channel)`` (this instance holds its
     lease), else nothing (None): a digest tick or sweep on another instance's channel.
-
-    A scheduled channel's round carries its stored tick (:func:`digest_tick`; then
-    ``form_new`` is not used). With ``scheduler`` (its digest job), the job is next run
-    at the stored tick if that comes before its trigger's next time, so every instance
-    looks when the cluster's tick is due, whatever its own trigger's phase.
-    """
-    report = None
+    A scheduled channel's round carries its stored tick (:func:`digest_tick`), which
+    decides instead of ``form_new`` whether its regular alerts may go."""
+    if not gate(channel):
+        return None
     tick = digest_tick(rt.config, channel)
-    if gate(channel):
-        if tick is None:
-            report = await deliver_channel(rt, channel, form_new=form_new)
-        else:
-            report = await deliver_channel(rt, channel, tick=tick)
-    if scheduler is not None and tick is not None:
-        _follow_tick(scheduler, rt, channel, tick)
-    return report
-
-
-def _follow_tick(scheduler: AsyncIOScheduler, rt: Runtime, channel: str, tick: DigestTick) -> None:
-    """Move the channel's digest job to the stored tick when that is later than now and
-    earlier than the job's next run (a tick already due is left to the rounds: a busy
-    loop otherwise, while a retry holds it). A store error is logged: the job keeps its
-    trigger, and the retry sweep takes the tick."""
-    job = scheduler.get_job(f"digest:{channel}")
-    try:
-        due = rt.outbox.tick_at(tick.name)
-    except Exception as exc:
-        log.error("channel=%s digest tick not read: %s: %s", channel, type(exc).__name__, exc)
-        return
-    next_run = job.next_run_time if job is not None else None
-    if job is not None and due is not None and next_run is not None and rt.clock() < due < next_run:
-        job.modify(next_run_time=due)
+    if tick is None:
+        return await deliver_channel(rt, channel, form_new=form_new)
+    return await deliver_channel(rt, channel, tick=tick)
 
 
 class Couriers:
@@ -268,14 +240,15 @@ class Couriers:
 def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | None = None) -> None:
     """Add each channel's digest job (``every:``/``cron:``) and its retry sweep; with a
     ``gate`` (several instances) each round first asks it and carries the channel's
-    stored tick (:func:`gated_delivery`), and the digest job follows that tick."""
+    stored tick (:func:`gated_delivery`), and an ``every:`` job runs on the ticks' grid
+    (:data:`GRID` + k × every, the same on every instance) rather than from its start."""
     job = deliver_channel if gate is None else gated_delivery
     gated = {} if gate is None else {"gate": gate}
-    digest_kwargs = {} if gate is None else {**gated, "scheduler": scheduler}
+    grid = {} if gate is None else {"start_date": GRID}
     for name, channel in rt.config.channels.items():
         schedule = channel.schedule
         if schedule.kind == "every" and schedule.every:
-            trigger = IntervalTrigger(seconds=schedule.every.total_seconds())
+            trigger = IntervalTrigger(seconds=schedule.every.total_seconds(), **grid)
         elif schedule.kind == "cron" and schedule.cron:
             trigger = cron_trigger(schedule.cron, channel.timezone)
         else:
@@ -285,7 +258,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
                 job,
                 trigger,
                 args=(rt, name),
-                kwargs=digest_kwargs,
+                kwargs=gated,
                 id=f"digest:{name}",
                 name=f"digest {name}",
             )

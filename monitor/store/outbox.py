@@ -64,6 +64,10 @@ class Forming:
     max_items: int | None = None
 
 
+TICK_SKEW = timedelta(seconds=60)
+"""How far apart instances' clocks may be before a stored tick looks moved by a reload."""
+
+
 @dataclass(frozen=True)
 class DigestTick:
     """A scheduled channel's digest tick kept in the database (several instances).
@@ -131,8 +135,9 @@ class Outbox:
         """In the forming transaction: whether the stored tick is due at ``now``, moving it
         to the next one if so (compare-and-set on the value read: one caller in the
         cluster wins each tick, the others find it moved). A missing row is created at
-        the schedule's next tick; one later than that (the schedule changed, or the wall
-        clock went back) is moved back to it.
+        the schedule's next tick; one later than the schedule's next tick after now +
+        :data:`TICK_SKEW` (the schedule changed, or the wall clock went back) is moved
+        back to the next tick.
         """
         row = self.conn.execute("SELECT next_at FROM ticks WHERE name = ?", (tick.name,))
         stored = (row.fetchone() or (None,))[0]
@@ -144,7 +149,8 @@ class Outbox:
             )
             return False
         due = stored <= (ts(now) or "")
-        if not due and stored <= fresh:
+        # Another instance's clock a little ahead stored the next tick early: not a change.
+        if not due and stored <= ts_not_before(tick.following(None, now + TICK_SKEW)):
             return False
         moved = ts_not_before(tick.following(parse_ts(stored), now)) if due else fresh
         cursor = self.conn.execute(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import MonitorConfig
-from monitor.service.jobs import digest_tick
+from monitor.service.jobs import GRID, digest_tick
 from monitor.store.outbox import DigestTick, Forming, Outbox
 from monitor.store.sqlite import Store
 from tests.contract.common import FEED_A, NOW, item, record
@@ -26,12 +26,10 @@ HOUR = timedelta(hours=1)
 
 
 def hourly(name: str = "digest:c1", every: timedelta = HOUR) -> DigestTick:
-    """A tick every ``every``, in the phase of the stored one (as ``every:`` channels)."""
+    """A tick every ``every`` on the grid from :data:`GRID` (as ``every:`` channels)."""
 
     def following(last: datetime | None, now: datetime) -> datetime:
-        if last is None or last > now:
-            return now + every
-        return last + ((now - last) // every + 1) * every
+        return GRID + ((now - GRID) // every + 1) * every
 
     return DigestTick(name, following)
 
@@ -70,7 +68,7 @@ def test_the_first_round_stores_the_tick_and_regular_alerts_wait_for_it(any_stor
     assert outbox.tick_at("digest:c1") == NOW + HOUR
     message = outbox.next_message("c1", NOW + HOUR + timedelta(seconds=3), tick=tick)
     assert message is not None and stories(outbox, message.id) == ["g1"]
-    assert outbox.tick_at("digest:c1") == NOW + 2 * HOUR  # moved on, phase kept
+    assert outbox.tick_at("digest:c1") == NOW + 2 * HOUR  # moved on
     outbox.mark_sent(message.id, "ok", NOW + HOUR)
     record(any_store, item(FEED_A, "g2"))
     assert outbox.next_message("c1", NOW + HOUR + timedelta(seconds=4), tick=tick) is None
@@ -146,11 +144,11 @@ def test_a_tick_later_than_the_schedule_allows_is_moved_back(any_store):
     record(any_store, item(FEED_A, "g1"))
     outbox = Outbox(any_store)
     assert outbox.next_message("c1", NOW, tick=hourly(every=timedelta(days=1))) is None
-    assert outbox.tick_at("digest:c1") == NOW + timedelta(days=1)
+    assert outbox.tick_at("digest:c1") == datetime(2026, 11, 28, tzinfo=UTC)  # midnight UTC
     # the schedule became hourly (a reload), or the wall clock went back a day
     assert outbox.next_message("c1", NOW + HOUR / 2, tick=hourly()) is None
-    assert outbox.tick_at("digest:c1") == NOW + HOUR + HOUR / 2
-    message = outbox.next_message("c1", NOW + 2 * HOUR, tick=hourly())
+    assert outbox.tick_at("digest:c1") == NOW + HOUR
+    message = outbox.next_message("c1", NOW + HOUR, tick=hourly())
     assert message is not None and stories(outbox, message.id) == ["g1"]
 
 
@@ -166,6 +164,15 @@ def test_a_message_waiting_for_a_retry_keeps_the_tick_due(any_store):
     outbox.next_message("c1", NOW + 2 * HOUR, tick=hourly())  # stores it
     message = outbox.next_message("c1", NOW + 3 * HOUR, tick=hourly())
     assert message is not None and stories(outbox, message.id) == ["g2"]
+
+
+def test_a_tick_stored_by_a_clock_a_little_ahead_is_kept(any_store):
+    outbox = Outbox(any_store)
+    assert outbox.next_message("c1", NOW + timedelta(seconds=2), tick=hourly()) is None
+    assert outbox.tick_at("digest:c1") == NOW + HOUR
+    # an instance whose clock is 3 s behind: it is 07:59:59 there, the tick stays
+    assert outbox.next_message("c1", NOW - timedelta(seconds=1), tick=hourly()) is None
+    assert outbox.tick_at("digest:c1") == NOW + HOUR
 
 
 def test_cron_ticks_come_at_the_schedules_times_once_each(any_store):
@@ -196,3 +203,15 @@ def test_accepted_parts_are_stored_for_any_instance_and_never_lowered(opener):
     second.record_parts(message.id, 1)  # a late writer never lowers it
     assert first.parts_sent(message.id) == 2
     assert first.parts_sent("no-such-message") == 0
+
+
+def test_every_ticks_are_on_one_grid_for_every_instance():
+    config = MonitorConfig.model_validate(
+        {"channels": {"c1": {"type": "console", "schedule": "every: 15m"}}}
+    )
+    tick = digest_tick(config, "c1")
+    assert tick is not None
+    minute = timedelta(minutes=1)
+    assert tick.following(None, NOW + minute) == NOW + 15 * minute
+    assert tick.following(NOW, NOW + 15 * minute) == NOW + 30 * minute  # strictly after now
+    assert tick.following(NOW, NOW + 50 * minute) == NOW + 60 * minute  # missed ones: once
