@@ -56,8 +56,8 @@ async def deliver_channel(
     ``form_new`` False forms no message from non-urgent alerts (scheduled channels
     between their ticks): only retries and urgent alerts go. ``tick`` (several
     instances, a scheduled channel) replaces ``form_new``: non-urgent alerts go when
-    the stored tick is due, taken in the transaction that forms the message. One new message is
-    formed per round (``max_items`` leaves the rest for the next one) unless
+    the stored tick is due, taken in the transaction that forms the message. One new
+    message is formed per round (``max_items`` leaves the rest for the next one) unless
     ``drain``; ``drain`` also skips ``group_wait``. ``ignore_backoff`` and ``drain``
     are for ``run --once``. A channel disabled by its destination sends nothing.
     An unexpected exception (a bug) ends this channel's round with one log line and
