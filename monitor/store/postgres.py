@@ -232,7 +232,9 @@ class PgConnection:
         if secret is not None:
             options["password"] = secret
         try:
-            self._conn = psycopg.connect(self._url, **options)
+            # No server-side prepared statements (psycopg prepares a query run 5 times):
+            # they do not survive PgBouncer's transaction pooling.
+            self._conn = psycopg.connect(self._url, prepare_threshold=None, **options)
         except psycopg.Error as exc:
             reason = _reason(exc, secret)
             raise StateDatabaseError(

@@ -209,3 +209,16 @@ def test_text_compares_bytewise_whatever_the_databases_locale(pg_server):
         store.close()
     finally:
         pg_server.drop_database(name)
+
+
+def test_no_statement_is_prepared_on_the_server_so_pgbouncer_transaction_pooling_works(pg_db):
+    """psycopg prepares a query run 5 times by default; prepared statements do not
+    survive PgBouncer's transaction pooling (docs/operations.md, *PgBouncer*)."""
+    conn = PgConnection(pg_db)
+    try:
+        for _ in range(20):
+            conn.execute("SELECT ? + 1", (1,)).fetchone()
+        prepared = conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
+    finally:
+        conn.close()
+    assert prepared == 0
