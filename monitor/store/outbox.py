@@ -8,8 +8,9 @@ message is marked sent only after the destination accepted it.
 Which pending rows may form a message now is decided by the caller (schedule,
 ``group_wait``, quiet hours, urgent rules) and passed in as a :class:`Forming`. With
 several instances, a scheduled channel's digest tick is kept in ``ticks`` (a
-:class:`DigestTick`): it is taken and moved on in the transaction that forms the
-message, so each tick fires once in the cluster, late rather than never.
+:class:`DigestTick`, :mod:`monitor.store.digestticks`): it is taken and moved on in the
+transaction that forms the message, so each tick fires once in the cluster, late rather
+than never. A message's digest is read back by :mod:`monitor.store.digests`.
 
 A multi-part message (Slack) records each part the destination accepted
 (``parts_sent``), so whoever sends it again starts at the first part not accepted.
@@ -18,23 +19,26 @@ A multi-part message (Slack) records each part the destination accepted
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.dedup.story import Member, compose
-from monitor.models import Digest, Match, Story
-from monitor.store.codec import (
-    match_from_json,
-    not_before,
-    parse_ts,
-    ts,
-    ts_not_before,
-    unpack_item,
-)
+from monitor.models import Digest
+from monitor.store.codec import not_before, parse_ts, ts, ts_not_before
 from monitor.store.dialect import marks
+from monitor.store.digests import MessageDigest, message_digest, preview_digest
+from monitor.store.digestticks import TICK_SKEW, DigestTick, take_tick, tick_at
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
+
+# Re-exported: imported from here by the delivery, the jobs, the renderer's tests.
+__all__ = [
+    "TICK_SKEW",
+    "DigestTick",
+    "Forming",
+    "MessageDigest",
+    "MessageState",
+    "Outbox",
+]
 
 
 @dataclass(frozen=True)
@@ -64,32 +68,6 @@ class Forming:
     max_items: int | None = None
 
 
-TICK_SKEW = timedelta(seconds=60)
-"""How far apart instances' clocks may be before a stored tick looks moved by a reload."""
-
-
-@dataclass(frozen=True)
-class DigestTick:
-    """A scheduled channel's digest tick kept in the database (several instances).
-
-    ``name`` keys its row of ``ticks`` (``digest:<channel>``); ``following(last, now)``
-    is the first tick strictly after ``now`` (UTC) in the phase of the tick ``last``
-    (None: of the schedule alone, from ``now``).
-    """
-
-    name: str
-    following: Callable[[datetime | None, datetime], datetime]
-
-
-@dataclass(frozen=True)
-class MessageDigest(Digest):
-    """A digest read back from the outbox: ``held_back`` stories wait for the next one."""
-
-    held_back: int = field(default=0)
-    story_ids: tuple[int, ...] = field(default=())  # the stored story of each of ``stories``
-    pruned: int = field(default=0)  # stories of the message whose items retention deleted
-
-
 class Outbox:
     """Queries and updates over ``outbox`` and ``messages``."""
 
@@ -113,7 +91,7 @@ class Outbox:
         backoff unless ``ignore_backoff``); ``form_new`` False only returns retries.
         ``forming`` says which pending rows may form the new message (default: all).
         With a ``tick``, regular rows may go only if the stored tick is due, and taking
-        it moves it on in the same transaction (:meth:`_take_tick`).
+        it moves it on in the same transaction (:func:`~monitor.store.digestticks.take_tick`).
         """
         row = self.conn.execute(
             "SELECT * FROM messages WHERE channel = ? AND status = 'pending' "
@@ -127,37 +105,9 @@ class Outbox:
             return None
         forming = forming or Forming()
         with self.store.transaction():
-            if tick is not None and not self._take_tick(tick, now):
+            if tick is not None and not take_tick(self.conn, tick, now):
                 forming = replace(forming, regular=False)
             return self._form(channel, now, forming)
-
-    def _take_tick(self, tick: DigestTick, now: datetime) -> bool:
-        """In the forming transaction: whether the stored tick is due at ``now``, moving it
-        to the next one if so (compare-and-set on the value read: one caller in the
-        cluster wins each tick, the others find it moved). A missing row is created at
-        the schedule's next tick; one later than the schedule's next tick after now +
-        :data:`TICK_SKEW` (the schedule changed, or the wall clock went back) is moved
-        back to the next tick.
-        """
-        row = self.conn.execute("SELECT next_at FROM ticks WHERE name = ?", (tick.name,))
-        stored = (row.fetchone() or (None,))[0]
-        fresh = ts_not_before(tick.following(None, now))
-        if stored is None:
-            self.conn.execute(
-                "INSERT INTO ticks (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-                (tick.name, fresh),
-            )
-            return False
-        due = stored <= (ts(now) or "")
-        # Another instance's clock a little ahead stored the next tick early: not a change.
-        if not due and stored <= ts_not_before(tick.following(None, now + TICK_SKEW)):
-            return False
-        moved = ts_not_before(tick.following(parse_ts(stored), now)) if due else fresh
-        cursor = self.conn.execute(
-            "UPDATE ticks SET next_at = ? WHERE name = ? AND next_at = ?",
-            (moved, tick.name, stored),
-        )
-        return due and cursor.rowcount == 1
 
     def _follow_clock(
         self, state: MessageState, attempted_at: str | None, now: datetime
@@ -228,74 +178,18 @@ class Outbox:
         return MessageState(message_id, channel, 0, now, now)
 
     def digest(self, message_id: str) -> Digest:
-        """The digest a message carries, built from the stored items and matches."""
-        msg = self.conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
-        rows = self.conn.execute(
-            "SELECT story_id, rule FROM outbox WHERE message_id = ? ORDER BY id", (message_id,)
-        ).fetchall()
-        created = parse_ts(msg["created_at"])
-        assert created is not None
-        found = self._stories(rows)
-        stories = tuple(story for _, story in found)
-        ids = tuple(story_id for story_id, _ in found)
-        pruned = len({r["story_id"] for r in rows}) - len(ids)
-        return MessageDigest(
-            message_id, msg["channel"], created, stories, msg["held_back"], ids, pruned
-        )
+        """The digest a message carries, built from the stored items and matches
+        (a :class:`MessageDigest`; :func:`monitor.store.digests.message_digest`)."""
+        return message_digest(self.conn, message_id)
 
     def preview(self, channel: str, now: datetime) -> Digest:
         """What the channel would send now (unsent rows), without writing anything."""
-        rows = self.conn.execute(
-            "SELECT story_id, rule FROM outbox WHERE channel = ? AND status = 'pending' "
-            "ORDER BY id",
-            (channel,),
-        ).fetchall()
-        return Digest("preview", channel, now, tuple(s for _, s in self._stories(rows)))
-
-    def _stories(self, rows: list) -> list[tuple[int, Story]]:
-        """``(story id, story)`` of the rows' stories, skipping those pruned by retention."""
-        rules_by_story: dict[int, list[str]] = {}
-        for story_id, rule in rows:
-            rules_by_story.setdefault(story_id, []).append(rule)
-        found = [(sid, self._story(sid, rules)) for sid, rules in rules_by_story.items()]
-        return [(sid, story) for sid, story in found if story is not None]
-
-    def _story(self, story_id: int, rules: list[str]) -> Story | None:
-        """The story as this message shows it (:func:`monitor.dedup.story.compose`).
-
-        None when retention deleted every item of the story (a dead letter kept
-        longer than its items); a story that lost some items shows the rest. An item
-        stored slim (it matched no rule, so its text was not kept) is listed, never
-        shown for a rule.
-        """
-        rows = self.conn.execute(
-            "SELECT i.id, r.url AS feed_url, i.item_key, i.data FROM items i "
-            "JOIN feed_refs r ON r.id = i.feed_id WHERE i.story_id = ? ORDER BY i.id",
-            (story_id,),
-        ).fetchall()
-        if not rows:
-            return None
-        found = self.conn.execute(
-            "SELECT m.item_id, m.rule, m.data FROM matches m JOIN items i ON i.id = m.item_id "
-            "WHERE i.story_id = ?",
-            (story_id,),
-        ).fetchall()
-        matches: dict[int, dict[str, Match]] = {}
-        for row in found:
-            if row["rule"] in rules:
-                match = match_from_json(row["rule"], row["data"])
-                matches.setdefault(row["item_id"], {})[row["rule"]] = match
-        members = []
-        for r in rows:
-            stored = unpack_item(r["data"], r["feed_url"], r["item_key"])
-            members.append(Member(stored.item, matches.get(r["id"], {}) if stored.full else {}))
-        return compose(story_id, members, rules)
+        return preview_digest(self.conn, channel, now)
 
     def tick_at(self, name: str) -> datetime | None:
         """When the stored tick ``name`` (a :class:`DigestTick`'s) is due next, UTC; None
         before its channel's first round with several instances."""
-        row = self.conn.execute("SELECT next_at FROM ticks WHERE name = ?", (name,)).fetchone()
-        return parse_ts(row[0]) if row else None
+        return tick_at(self.conn, name)
 
     def parts_sent(self, message_id: str) -> int:
         """How many parts of a multi-part message the destination accepted so far (0 for
