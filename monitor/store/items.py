@@ -7,60 +7,51 @@ later items join it (same canonical link, near-identical text). Alerts are outbo
 rows keyed by (channel, story, rule), so a story alerts a rule on a channel once,
 ever. Callers wrap a poll's writes in ``store.transaction()`` so that seen items
 and their alerts commit together.
+
+The split: this module is the write side (:class:`Items`: new items, edits, matches,
+alerts, keys renamed by an upgrade); the queries that only read (known and pruned keys,
+publish times, feed mates, stories by link, fingerprints for the story index) are
+:class:`~monitor.store.itemreads.ItemReads` in :mod:`monitor.store.itemreads`, which
+:class:`Items` extends. ``KnownItem`` and ``tombstone_key`` are importable from both.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from monitor import metrics
-from monitor.dedup.folding import FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.models import Item, Match
-from monitor.store.codec import (
-    is_compact,
-    match_to_json,
-    pack_item,
-    parse_ts,
-    text_hash,
-    ts,
-    unpack_item,
+from monitor.store.codec import is_compact, match_to_json, pack_item, text_hash, ts, unpack_item
+from monitor.store.dialect import POSTGRESQL, SQLITE
+from monitor.store.itemreads import (
+    CHUNK,
+    FEED_ID,
+    STORED_LINK,
+    ItemReads,
+    KnownItem,
+    tombstone_key,
 )
-from monitor.store.dialect import POSTGRESQL, SQLITE, json_text
 from monitor.store.sqlite import Store
 
+# Re-exported: recording, retention and the tests import them from here.
+__all__ = ["CHUNK", "FEED_ID", "Alerts", "Items", "KnownItem", "tombstone_key"]
+
 Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
-CHUNK = 500
 log = logging.getLogger("monitor.store")
 
-FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
-# The link stored in an item's data (a NULL canonical_url is that link's canonical
-# form), read only where canonical_url is NULL (rows the store wrote, valid JSON); on
-# SQLite NULL for data that is not JSON (damaged since) rather than an error.
-_LINK = {
-    SQLITE: "CASE WHEN json_valid(data) THEN json_extract(data, '$.link') END",
-    POSTGRESQL: json_text(POSTGRESQL, "data", "link"),
-}
-# The statements that differ per dialect: JSON inside an item or a match, a new item's id.
+# The write statements that differ per dialect: JSON inside an item or a match, a new
+# item's id.
 _SQL = {
     dialect: {
         "insert": "INSERT INTO items (feed_id, key_hash, item_key, url_hash, canonical_url, "
         "story_id, data, first_seen, content_hash, fingerprint) "
         "VALUES (?, ?, ?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
         + (" RETURNING id" if dialect == POSTGRESQL else ""),
-        "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
-        f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
-        "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
-        f"WHERE story_id = ? AND feed_id = {FEED_ID} ORDER BY id",
-        "by_url": "SELECT story_id, canonical_url, "
-        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items "
-        "WHERE url_hash = ? ORDER BY id",
         "canonical": "SELECT canonical_url, url_hash, "
-        f"CASE WHEN canonical_url IS NULL THEN {_LINK[dialect]} END FROM items WHERE id = ?",
+        f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items WHERE id = ?",
         "feed_ref": "INSERT INTO feed_refs (url) VALUES (?) ON CONFLICT (url) DO NOTHING",
         "no_highlights": (
             "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
@@ -73,27 +64,12 @@ _SQL = {
 }
 
 
-@dataclass(frozen=True)
-class KnownItem:
-    """An item already recorded: its row, its story and the hash of its content."""
-
-    id: int
-    story_id: int
-    content_hash: str | None
-
-
-def tombstone_key(feed_url: str, key: str) -> int:
-    """A compact 63-bit record of a pruned (feed, item key)."""
-    digest = hashlib.blake2b(f"{feed_url}\x1f{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-class Items:
-    """Queries and updates over ``items``, ``matches``, ``outbox`` rows and tombstones."""
+class Items(ItemReads):
+    """Queries and updates over ``items``, ``matches``, ``outbox`` rows and tombstones
+    (the queries that only read: :class:`~monitor.store.itemreads.ItemReads`)."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.conn = store.conn
+        super().__init__(store)
         self.sql = _SQL[store.dialect]
 
     def feed_id(self, feed_url: str) -> int:
@@ -107,39 +83,6 @@ class Items:
                 "SELECT id FROM feed_refs WHERE url = ?", (feed_url,)
             ).fetchone()
         return int(row[0])
-
-    def known(self, feed_url: str, keys: Iterable[str]) -> dict[str, KnownItem]:
-        """The items of this feed among ``keys`` that are already recorded.
-
-        Found by the hashes of the keys, then told apart by the keys themselves (a key
-        that shares another's hash is not taken for it).
-        """
-        found: dict[str, KnownItem] = {}
-        ordered = list(set(keys))
-        for start in range(0, len(ordered), CHUNK):
-            chunk = ordered[start : start + CHUNK]
-            wanted = set(chunk)
-            hashes = {text_hash(k) for k in chunk}
-            rows = self.conn.execute(
-                "SELECT item_key, id, story_id, content_hash FROM items "
-                f"WHERE feed_id = {FEED_ID} AND key_hash IN ({','.join('?' * len(hashes))})",
-                (feed_url, *hashes),
-            )
-            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows if r[0] in wanted})
-        return found
-
-    def pruned(self, feed_url: str, keys: Iterable[str]) -> set[str]:
-        """Which of ``keys`` belonged to items pruned after the retention period."""
-        by_tomb = {tombstone_key(feed_url, k): k for k in keys}
-        found: set[str] = set()
-        ordered = list(by_tomb)
-        for start in range(0, len(ordered), CHUNK):
-            chunk = ordered[start : start + CHUNK]
-            rows = self.conn.execute(
-                f"SELECT key FROM tombstones WHERE key IN ({','.join('?' * len(chunk))})", chunk
-            )
-            found.update(by_tomb[r[0]] for r in rows)
-        return found
 
     def adopt_former_keys(self, feed_url: str, items: Mapping[str, Item]) -> int:
         """Carry stored items over from the key an earlier version gave them.
@@ -180,45 +123,6 @@ class Items:
             stored = unpack_item(data, feed_url, old)
             packed = pack_item(stored.item, feed_url, new, full=stored.full)
             self.conn.execute("UPDATE items SET data = ? WHERE id = ?", (packed, row_id))
-
-    def publish_times(
-        self, feed_url: str, first_polled: datetime | None, limit: int = 200
-    ) -> list[datetime]:
-        """When the feed's latest ``limit`` items appeared: their date, else first seen.
-
-        Undated items first seen at the feed's first poll are left out: they are the
-        backlog the feed already held, and say nothing about how often it publishes.
-        """
-        rows = self.conn.execute(self.sql["published"], (feed_url, limit)).fetchall()
-        backlog = ts(first_polled)
-        return [
-            moment
-            for published, first_seen in rows
-            if (published or first_seen != backlog)
-            and (moment := parse_ts(published or first_seen)) is not None
-        ]
-
-    def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
-        """The stories holding an item with this canonical link, oldest first (at most
-        ``limit``: a link shared by more stories than that is a landing page).
-
-        Found by the link's hash, then compared: a row's canonical link is its
-        ``canonical_url``, or, when that is NULL, the canonical form of its link.
-        """
-        stories: list[int] = []
-        rows = self.conn.execute(self.sql["by_url"], (text_hash(canonical_url),))
-        for story_id, stored, link in rows:
-            same = (stored if stored is not None else canonical_of(link)) == canonical_url
-            if same and story_id not in stories:
-                stories.append(story_id)
-                if len(stories) == limit:
-                    break
-        return stories
-
-    def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
-        """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
-        rows = self.conn.execute(self.sql["titles"], (story_id, feed_url))
-        return [FeedMate(key, title or "") for key, title in rows]
 
     def insert(
         self,
@@ -294,11 +198,6 @@ class Items:
         )
         self.conn.execute(self.sql["no_highlights"], (item_id,))
 
-    def rules_matched(self, item_id: int) -> set[str]:
-        """The rules this item matched before."""
-        rows = self.conn.execute("SELECT rule FROM matches WHERE item_id = ?", (item_id,))
-        return {r[0] for r in rows}
-
     def add_matches(self, item_id: int, matches: Iterable[Match], now: datetime) -> None:
         """Record which rules the item matched, on which terms and where.
 
@@ -357,29 +256,3 @@ class Items:
             row[0],
             row[1],
         )
-
-    def recent_fingerprints(self, since: datetime) -> Iterator[tuple[int, int, datetime]]:
-        """(fingerprint, story, first seen) of items first seen at or after ``since``."""
-        rows = self.conn.execute(
-            "SELECT fingerprint, story_id, first_seen FROM items "
-            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY +id",
-            (ts(since),),
-        )
-        for fp, story_id, first_seen in rows:
-            yield fp, story_id, parse_ts(first_seen)  # type: ignore[misc]
-
-    def fingerprints_after(
-        self, item_id: int, since: datetime
-    ) -> list[tuple[int, int, int, datetime]]:
-        """(item id, fingerprint, story, first seen UTC) of the fingerprinted items whose
-        id is above ``item_id`` and first seen at or after ``since``, by id.
-
-        Several instances (PostgreSQL): what the others recorded since this instance
-        last looked, read under the story lock, where ids commit in order.
-        """
-        rows = self.conn.execute(
-            "SELECT id, fingerprint, story_id, first_seen FROM items "
-            "WHERE id > ? AND fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
-            (item_id, ts(since)),
-        ).fetchall()
-        return [(i, fp, story, parse_ts(seen)) for i, fp, story, seen in rows]  # type: ignore[misc]

@@ -1,0 +1,173 @@
+"""The read side of the items store: what is already recorded, and what it says.
+
+Split from :mod:`monitor.store.items`, which writes (new items, edits, matches, alerts,
+renamed keys) and builds on this class: here are the queries that only read ``items``,
+``matches`` and ``tombstones`` (the keys a poll already knows or pruned, the rules an
+item matched, the publish times behind a feed's polite delay, a story's items from one
+feed, the stories a canonical link points to, and the fingerprints that fill the story
+index). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.dedup.folding import FeedMate
+from monitor.dedup.urls import canonical_url as canonical_of
+from monitor.store.codec import parse_ts, text_hash, ts
+from monitor.store.dialect import POSTGRESQL, SQLITE, json_text
+from monitor.store.sqlite import Store
+
+CHUNK = 500
+FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
+# The link stored in an item's data (a NULL canonical_url is that link's canonical
+# form), read only where canonical_url is NULL (rows the store wrote, valid JSON); on
+# SQLite NULL for data that is not JSON (damaged since) rather than an error.
+STORED_LINK = {
+    SQLITE: "CASE WHEN json_valid(data) THEN json_extract(data, '$.link') END",
+    POSTGRESQL: json_text(POSTGRESQL, "data", "link"),
+}
+# The read statements that differ per dialect: JSON inside an item.
+_SQL = {
+    dialect: {
+        "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
+        f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
+        "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
+        f"WHERE story_id = ? AND feed_id = {FEED_ID} ORDER BY id",
+        "by_url": "SELECT story_id, canonical_url, "
+        f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items "
+        "WHERE url_hash = ? ORDER BY id",
+    }
+    for dialect in (SQLITE, POSTGRESQL)
+}
+
+
+@dataclass(frozen=True)
+class KnownItem:
+    """An item already recorded: its row, its story and the hash of its content."""
+
+    id: int
+    story_id: int
+    content_hash: str | None
+
+
+def tombstone_key(feed_url: str, key: str) -> int:
+    """A compact 63-bit record of a pruned (feed, item key)."""
+    digest = hashlib.blake2b(f"{feed_url}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+class ItemReads:
+    """Queries over ``items``, ``matches`` and tombstones (:class:`~monitor.store.items.Items`
+    adds the updates)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.read_sql = _SQL[store.dialect]
+
+    def known(self, feed_url: str, keys: Iterable[str]) -> dict[str, KnownItem]:
+        """The items of this feed among ``keys`` that are already recorded.
+
+        Found by the hashes of the keys, then told apart by the keys themselves (a key
+        that shares another's hash is not taken for it).
+        """
+        found: dict[str, KnownItem] = {}
+        ordered = list(set(keys))
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            wanted = set(chunk)
+            hashes = {text_hash(k) for k in chunk}
+            rows = self.conn.execute(
+                "SELECT item_key, id, story_id, content_hash FROM items "
+                f"WHERE feed_id = {FEED_ID} AND key_hash IN ({','.join('?' * len(hashes))})",
+                (feed_url, *hashes),
+            )
+            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows if r[0] in wanted})
+        return found
+
+    def pruned(self, feed_url: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` belonged to items pruned after the retention period."""
+        by_tomb = {tombstone_key(feed_url, k): k for k in keys}
+        found: set[str] = set()
+        ordered = list(by_tomb)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            rows = self.conn.execute(
+                f"SELECT key FROM tombstones WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(by_tomb[r[0]] for r in rows)
+        return found
+
+    def publish_times(
+        self, feed_url: str, first_polled: datetime | None, limit: int = 200
+    ) -> list[datetime]:
+        """When the feed's latest ``limit`` items appeared: their date, else first seen.
+
+        Undated items first seen at the feed's first poll are left out: they are the
+        backlog the feed already held, and say nothing about how often it publishes.
+        """
+        rows = self.conn.execute(self.read_sql["published"], (feed_url, limit)).fetchall()
+        backlog = ts(first_polled)
+        return [
+            moment
+            for published, first_seen in rows
+            if (published or first_seen != backlog)
+            and (moment := parse_ts(published or first_seen)) is not None
+        ]
+
+    def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
+        """The stories holding an item with this canonical link, oldest first (at most
+        ``limit``: a link shared by more stories than that is a landing page).
+
+        Found by the link's hash, then compared: a row's canonical link is its
+        ``canonical_url``, or, when that is NULL, the canonical form of its link.
+        """
+        stories: list[int] = []
+        rows = self.conn.execute(self.read_sql["by_url"], (text_hash(canonical_url),))
+        for story_id, stored, link in rows:
+            same = (stored if stored is not None else canonical_of(link)) == canonical_url
+            if same and story_id not in stories:
+                stories.append(story_id)
+                if len(stories) == limit:
+                    break
+        return stories
+
+    def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
+        """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
+        rows = self.conn.execute(self.read_sql["titles"], (story_id, feed_url))
+        return [FeedMate(key, title or "") for key, title in rows]
+
+    def rules_matched(self, item_id: int) -> set[str]:
+        """The rules this item matched before."""
+        rows = self.conn.execute("SELECT rule FROM matches WHERE item_id = ?", (item_id,))
+        return {r[0] for r in rows}
+
+    def recent_fingerprints(self, since: datetime) -> Iterator[tuple[int, int, datetime]]:
+        """(fingerprint, story, first seen) of items first seen at or after ``since``."""
+        rows = self.conn.execute(
+            "SELECT fingerprint, story_id, first_seen FROM items "
+            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY +id",
+            (ts(since),),
+        )
+        for fp, story_id, first_seen in rows:
+            yield fp, story_id, parse_ts(first_seen)  # type: ignore[misc]
+
+    def fingerprints_after(
+        self, item_id: int, since: datetime
+    ) -> list[tuple[int, int, int, datetime]]:
+        """(item id, fingerprint, story, first seen UTC) of the fingerprinted items whose
+        id is above ``item_id`` and first seen at or after ``since``, by id.
+
+        Several instances (PostgreSQL): what the others recorded since this instance
+        last looked, read under the story lock, where ids commit in order.
+        """
+        rows = self.conn.execute(
+            "SELECT id, fingerprint, story_id, first_seen FROM items "
+            "WHERE id > ? AND fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
+            (item_id, ts(since)),
+        ).fetchall()
+        return [(i, fp, story, parse_ts(seen)) for i, fp, story, seen in rows]  # type: ignore[misc]
