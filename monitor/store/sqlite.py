@@ -5,69 +5,35 @@ One SQLite file in ``state_dir`` (WAL mode) by default, or a PostgreSQL database
 same SQL on both (:mod:`monitor.store.dialect`). Items are recorded as seen in the same
 transaction that queues their alerts (a transactional outbox), so a crash can never
 lose an alert or mark an item seen without its alerts.
+
+This module opens the connection and runs transactions; the feeds' poll state
+(:class:`FeedState` and the methods over ``feeds``) is :mod:`monitor.store.feedstate`,
+the base class of :class:`Store`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from monitor.errors import StateDatabaseError
-from monitor.store.codec import parse_ts, ts, ts_not_before
-from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, dialect_of
+from monitor.store.dialect import POSTGRESQL, Connection, dialect_of
+from monitor.store.feedstate import MAX_ERROR_CHARS, FeedState, FeedStates
 from monitor.store.leases import fence
 from monitor.store.schema import migrate
 
+# Re-exported: the pipeline, the CLI, the outbox and the tests import them from here.
+__all__ = ["DB_NAME", "MAX_ERROR_CHARS", "FeedState", "NoStateError", "Store"]
+
 DB_NAME = "monitor.db"
-MAX_ERROR_CHARS = 500
-
-
-# A feed's next poll moved by a number of seconds (shift_next_polls), as stored text.
-# SQLite takes a modifier ("+5 seconds"), PostgreSQL a number of seconds.
-_SHIFT = {
-    SQLITE: "UPDATE feeds SET next_poll = strftime('%Y-%m-%dT%H:%M:%SZ', next_poll, ?)"
-    " WHERE next_poll IS NOT NULL",
-    POSTGRESQL: "UPDATE feeds SET next_poll = to_char((next_poll::timestamptz"
-    " + ? * interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-    " WHERE next_poll IS NOT NULL",
-}
 
 
 class NoStateError(StateDatabaseError):
     """There is no state database where a command that never creates one looked."""
 
 
-@dataclass(frozen=True)
-class FeedState:
-    """What we remember about a feed between polls."""
-
-    url: str
-    name: str
-    etag: str | None
-    last_modified: str | None
-    first_polled: datetime | None
-    last_success: datetime | None
-    last_error: str | None
-    last_error_at: datetime | None
-    consecutive_failures: int
-    next_poll: datetime | None
-    items_seen: int
-    body_sha256: str | None = None
-    entry_sigs: dict[str, str] | None = None
-    permanent_url: str | None = None
-    gone_at: datetime | None = None
-    ttl_minutes: int | None = None
-    failing_since: datetime | None = None
-    health_alerted: bool = False
-
-
-class Store:
+class Store(FeedStates):
     """The state, on SQLite or PostgreSQL; every write is one short transaction.
 
     ``conn`` is the ``sqlite3`` connection itself, or a
@@ -161,147 +127,6 @@ class Store:
         if self.dialect == POSTGRESQL:
             self.conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))
 
-    # --- feeds -------------------------------------------------------------------
-
-    def feed(self, url: str) -> FeedState | None:
-        """The stored state of the feed at ``url``, or None before its first poll."""
-        row = self.conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
-        return _feed_state(row) if row else None
-
-    def rename_feed(self, old: str, new: str) -> bool:
-        """Move the state and items of the feed keyed ``old`` to the key ``new``.
-
-        Done only when ``new`` has no state yet; returns whether anything moved. Items
-        name their feed by id (``feed_refs``): the id takes the new key, or, when items
-        are already stored under ``new``, the old id's items move to its id.
-        """
-        if old == new or self.feed(old) is None or self.feed(new) is not None:
-            return False
-        with self.transaction():
-            self.conn.execute("UPDATE feeds SET url = ? WHERE url = ?", (new, old))
-            taken = self.conn.execute("SELECT id FROM feed_refs WHERE url = ?", (new,)).fetchone()
-            if taken is None:
-                self.conn.execute("UPDATE feed_refs SET url = ? WHERE url = ?", (new, old))
-            else:
-                self.conn.execute(
-                    "UPDATE items SET feed_id = ? WHERE feed_id = "
-                    "(SELECT id FROM feed_refs WHERE url = ?)",
-                    (taken[0], old),
-                )
-        return True
-
-    def forget_permanent_urls(self, secret: Callable[[str], bool]) -> int:
-        """Clear each stored permanent redirect target for which ``secret`` holds (one
-        that earlier versions stored with its token); how many were cleared."""
-        rows = self.conn.execute(
-            "SELECT url, permanent_url FROM feeds WHERE permanent_url IS NOT NULL"
-        )
-        gone = [(url,) for url, target in rows.fetchall() if secret(target)]
-        with self.transaction():
-            self.conn.executemany("UPDATE feeds SET permanent_url = NULL WHERE url = ?", gone)
-        return len(gone)
-
-    def shift_next_polls(self, seconds: float) -> None:
-        """Move every feed's next poll by ``seconds`` (after a wall-clock jump), rounded
-        up to the second, so each keeps the real time it had left."""
-        shift = math.ceil(seconds)
-        modifier = f"{shift:+d} seconds" if self.dialect == SQLITE else shift
-        with self.transaction():
-            self.conn.execute(_SHIFT[self.dialect], (modifier,))
-
-    def feeds(self) -> list[FeedState]:
-        """Every feed ever polled."""
-        return [_feed_state(r) for r in self.conn.execute("SELECT * FROM feeds ORDER BY name")]
-
-    def record_poll_success(
-        self,
-        url: str,
-        name: str,
-        now: datetime,
-        next_poll: datetime,
-        etag: str | None,
-        last_modified: str | None,
-        *,
-        body_sha256: str | None = None,
-        entry_sigs: dict[str, str] | None = None,
-        ttl_minutes: int | None = None,
-        permanent_url: str | None = None,
-    ) -> None:
-        """A poll that got an answer (200 or 304): keep validators, reset failures.
-
-        The keyword values replace the stored ones only when given.
-        """
-        sigs = None if entry_sigs is None else json.dumps(entry_sigs, separators=(",", ":"))
-        with self.transaction():
-            self._ensure_feed(url, name)
-            self.conn.execute(
-                """UPDATE feeds SET name = ?, etag = ?, last_modified = ?,
-                   first_polled = COALESCE(first_polled, ?), last_polled = ?, last_success = ?,
-                   consecutive_failures = 0, next_poll = ?, failing_since = NULL,
-                   health_alerted = 0, body_sha256 = COALESCE(?, body_sha256),
-                   entry_sigs = COALESCE(?, entry_sigs), ttl_minutes = COALESCE(?, ttl_minutes),
-                   permanent_url = COALESCE(?, permanent_url) WHERE url = ?""",
-                (
-                    name,
-                    etag,
-                    last_modified,
-                    ts(now),
-                    ts(now),
-                    ts(now),
-                    ts_not_before(next_poll),
-                    body_sha256,
-                    sigs,
-                    ttl_minutes,
-                    permanent_url,
-                    url,
-                ),
-            )
-
-    def record_poll_failure(
-        self,
-        url: str,
-        name: str,
-        now: datetime,
-        next_poll: datetime,
-        error: str,
-        *,
-        gone: bool = False,
-    ) -> None:
-        """A poll that failed: store the (secret-free) reason and count it.
-
-        ``gone`` (HTTP 410) disables the feed until it is removed or re-added.
-        """
-        with self.transaction():
-            self._ensure_feed(url, name)
-            self.conn.execute(
-                """UPDATE feeds SET name = ?, last_polled = ?, last_error = ?, last_error_at = ?,
-                   consecutive_failures = consecutive_failures + 1, next_poll = ?,
-                   failing_since = COALESCE(failing_since, ?),
-                   gone_at = CASE WHEN ? THEN ? ELSE gone_at END WHERE url = ?""",
-                (
-                    name,
-                    ts(now),
-                    error[:MAX_ERROR_CHARS],
-                    ts(now),
-                    ts_not_before(next_poll),
-                    ts(now),
-                    gone,
-                    ts(now),
-                    url,
-                ),
-            )
-
-    def mark_health_alerted(self, url: str) -> None:
-        """The operator was told this feed is failing: do not tell again until it recovers."""
-        with self.transaction():
-            self.conn.execute("UPDATE feeds SET health_alerted = 1 WHERE url = ?", (url,))
-
-    def _ensure_feed(self, url: str, name: str) -> None:
-        self.conn.execute(
-            "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (url, name),
-        )
-
 
 class _Transaction:
     def __init__(self, conn: Connection, fenced: Store | None = None) -> None:
@@ -339,26 +164,3 @@ def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
             " to start fresh"
         )
     return StateDatabaseError(f"cannot open state database {path} ({exc})")
-
-
-def _feed_state(row: Any) -> FeedState:
-    return FeedState(
-        url=row["url"],
-        name=row["name"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        first_polled=parse_ts(row["first_polled"]),
-        last_success=parse_ts(row["last_success"]),
-        last_error=row["last_error"],
-        last_error_at=parse_ts(row["last_error_at"]),
-        consecutive_failures=row["consecutive_failures"],
-        next_poll=parse_ts(row["next_poll"]),
-        items_seen=row["items_seen"],
-        body_sha256=row["body_sha256"],
-        entry_sigs=json.loads(row["entry_sigs"]) if row["entry_sigs"] else None,
-        permanent_url=row["permanent_url"],
-        gone_at=parse_ts(row["gone_at"]),
-        ttl_minutes=row["ttl_minutes"],
-        failing_since=parse_ts(row["failing_since"]),
-        health_alerted=bool(row["health_alerted"]),
-    )
