@@ -3,20 +3,28 @@ channel's next digest, the store (where, how big, and on PostgreSQL which instan
 share it and who holds which lease), and a report from the database alone when the
 config on disk is broken (the daemon keeps running on the config it loaded before).
 
+The cluster part (the store's place, the instances and their leases, and their lines)
+is :mod:`monitor.cli.clusterinfo`; :func:`store_info` and :func:`cluster` are
+re-exported here.
+
 APScheduler (cron arithmetic) is imported only for a ``cron:`` channel's next digest.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.cli.clusterinfo import MAX_STALE_SHOWN as MAX_STALE_SHOWN
+from monitor.cli.clusterinfo import cluster as cluster  # re-exported: commands.py
+from monitor.cli.clusterinfo import cluster_lines
+from monitor.cli.clusterinfo import store_info as store_info  # re-exported: commands.py
 from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
 from monitor.store.history import split_baseline
-from monitor.store.sqlite import DB_NAME, Store
+from monitor.store.sqlite import Store
 from monitor.store.status import (
     channel_summary,
     config_reload,
@@ -25,9 +33,6 @@ from monitor.store.status import (
     rule_counts,
     storage,
 )
-
-if TYPE_CHECKING:
-    from monitor.config import MonitorConfig
 
 BANNER_TAIL = "(the daemon runs on the config it loaded before; fix and reload)"
 MAX_BANNER_ISSUES = 20  # lines of a config error shown; the rest are counted
@@ -175,84 +180,6 @@ def reload_banner(config: dict[str, Any]) -> list[str]:
     ]
 
 
-MAX_STALE_SHOWN = 20  # stale leases listed; the rest are counted
-
-
-def store_info(config: MonitorConfig) -> dict[str, Any]:
-    """Where the state is, as ``status`` may show it: ``{"backend": "sqlite", "path":
-    …}``, or ``{"backend": "postgresql", "url": …, "pool_size": …, "lease_seconds": …}``
-    with the URL as :attr:`~monitor.config.store.StoreSettings.shown_url` (no password:
-    the URL never holds one)."""
-    settings = config.store
-    if settings is None:
-        return {"backend": "sqlite", "path": str(config.state_dir / DB_NAME)}
-    return {
-        "backend": "postgresql",
-        "url": settings.shown_url,
-        "pool_size": settings.pool_size,
-        "lease_seconds": settings.lease.total_seconds(),
-    }
-
-
-def cluster(store: Store) -> dict[str, Any]:
-    """The instances sharing ``store`` and the leases they hold (issue #17).
-
-    ``instances``: each registered instance, the latest heartbeat first: ``owner``,
-    ``alive`` (a heartbeat in the last 30 s), ``started_at`` and ``heartbeat_at`` (UTC),
-    ``info`` (what it registered: host, pid, version), ``feeds_held`` (running feed
-    leases), ``channels_held`` (names) and ``fenced_commits`` (refused commits it
-    recorded in ``info``, None when it records none). ``unregistered``: holders of
-    running leases that have no instance row. ``stale_leases``: leases that ran out
-    and were not taken over yet (at most :data:`MAX_STALE_SHOWN`; feed URLs redacted),
-    ``stale_count`` all of them; ``fenced_commits`` the instances' sum (None if none
-    records it). Times from the database's clock on PostgreSQL.
-    """
-    from monitor.store.cluster import instances, lease_table
-
-    members = instances(store)
-    leases = lease_table(store)
-    held: dict[str, dict[str, Any]] = {}
-    for lease in leases:
-        if not lease.stale:
-            entry = held.setdefault(lease.owner, {"feeds_held": 0, "channels_held": []})
-            if lease.kind == "feed":
-                entry["feeds_held"] += 1
-            else:
-                entry["channels_held"].append(lease.key)
-    nothing = {"feeds_held": 0, "channels_held": []}
-    rows = [
-        {
-            "owner": m.owner,
-            "alive": not m.gone,
-            "started_at": m.started_at,
-            "heartbeat_at": m.heartbeat_at,
-            "info": m.info,
-            **held.get(m.owner, nothing),
-            "fenced_commits": m.info.get("fenced_commits"),
-        }
-        for m in members
-    ]
-    known = {m.owner for m in members}
-    stale = [lease for lease in leases if lease.stale]
-    recorded = [r["fenced_commits"] for r in rows if isinstance(r["fenced_commits"], int)]
-    return {
-        "instances": rows,
-        "unregistered": [{"owner": o, **h} for o, h in sorted(held.items()) if o not in known],
-        "stale_leases": [
-            {
-                "kind": lease.kind,
-                "key": redact_url(lease.key) if lease.kind == "feed" else lease.key,
-                "owner": lease.owner,
-                "epoch": lease.epoch,
-                "until": lease.until,
-            }
-            for lease in stale[:MAX_STALE_SHOWN]
-        ],
-        "stale_count": len(stale),
-        "fenced_commits": sum(recorded) if recorded else None,
-    }
-
-
 def store_lines(report: dict[str, Any], tz: str) -> list[str]:
     """``status``'s text for the store: ``STORE …``, then on PostgreSQL the instances
     (alive or GONE, last heartbeat in ``tz``, what each holds), fenced commits and the
@@ -265,54 +192,7 @@ def store_lines(report: dict[str, Any], tz: str) -> list[str]:
             f"STORE {'PostgreSQL' if where['backend'] == 'postgresql' else 'SQLite'} {shown}"
         )
     if report.get("cluster") is not None:
-        lines += _cluster_lines(report["cluster"], tz)
+        lines += cluster_lines(report["cluster"], lambda moment: local_time(moment, tz))
     if report.get("storage"):
         lines.append(storage_line(report["storage"]))
     return lines
-
-
-def _cluster_lines(members: dict[str, Any], tz: str) -> list[str]:
-    """The INSTANCES and STALE LEASES lines of :func:`cluster`'s report."""
-    alive = sum(1 for m in members["instances"] if m["alive"])
-    lines = [f"INSTANCES: {alive} alive, {len(members['instances']) - alive} gone"]
-    for m in members["instances"]:
-        state = "alive" if m["alive"] else "GONE"
-        beat = local_time(m["heartbeat_at"], tz)
-        lines.append(
-            f"  {m['owner']}{_about(m['info'])}: {state}, last heartbeat {beat}; {_holds(m)}"
-        )
-    for m in members["unregistered"]:
-        lines.append(f"  {m['owner']} (not registered): {_holds(m)}")
-    if members["fenced_commits"] is not None:
-        lines.append(f"  fenced commits: {members['fenced_commits']} (should stay 0)")
-    if not members["stale_count"]:
-        return lines
-    lines.append(
-        f"STALE LEASES: {members['stale_count']} ran out without being released"
-        " (taken over when due)"
-    )
-    for s in members["stale_leases"]:
-        lines.append(
-            f"  {s['kind']} {s['key']}: {s['owner']}, epoch {s['epoch']},"
-            f" ran out {local_time(s['until'], tz)}"
-        )
-    more = members["stale_count"] - len(members["stale_leases"])
-    if more:
-        lines.append(f"  … and {more} more")
-    return lines
-
-
-def _about(info: dict[str, Any]) -> str:
-    """`` (host h1, pid 42, version 1.2)`` from what an instance registered, or ''."""
-    parts = [f"{key} {info[key]}" for key in ("host", "pid", "version") if info.get(key)]
-    return f" ({', '.join(parts)})" if parts else ""
-
-
-def _holds(entry: dict[str, Any]) -> str:
-    feeds, channels = entry["feeds_held"], entry["channels_held"]
-    if not feeds and not channels:
-        return "holds no lease"
-    what = [f"{feeds} feed{'s' if feeds != 1 else ''}"] if feeds else []
-    if channels:
-        what.append(f"channel{'s' if len(channels) != 1 else ''} {', '.join(channels)}")
-    return "holds " + " and ".join(what)
