@@ -14,32 +14,30 @@ The queries take any connection with the sqlite3 API, and run on PostgreSQL too
 (``status`` reads the baseline through the store's connection). With ``store:`` in
 the config, :func:`open_for_reading` opens that PostgreSQL database the same way: a
 session whose transactions are read-only, never migrated, refused below
-:data:`PG_OLDEST_READ`.
+:data:`PG_OLDEST_READ`. The opening is :mod:`monitor.store.readonly` (its names are
+re-exported here); this module holds the queries.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from monitor.errors import MonitorError
 from monitor.store.codec import ts
 from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
-from monitor.store.schema import MIGRATIONS
-from monitor.store.sqlite import DB_NAME, _open_error
 
-if TYPE_CHECKING:
-    from monitor.config import MonitorConfig
-    from monitor.config.store import StoreSettings
+# The opening, re-exported: the history command imports open_for_reading from here.
+from monitor.store.readonly import OLDEST_READ as OLDEST_READ
+from monitor.store.readonly import PG_OLDEST_READ as PG_OLDEST_READ
+from monitor.store.readonly import NoStateError as NoStateError
+from monitor.store.readonly import open_for_reading as open_for_reading
+from monitor.store.readonly import open_readonly as open_readonly
+from monitor.store.readonly import open_readonly_postgres as open_readonly_postgres
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
-OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compaction.py)
-PG_OLDEST_READ = 3  # the same schema on PostgreSQL (store/pgschema.py)
 MATCHED_AT = "COALESCE(m.created_at, i.first_seen)"  # when a match was recorded
 
 # Matches whose item was first seen at its feed's first poll and whose story has no
@@ -64,10 +62,6 @@ FEED_JOIN = "JOIN feed_refs r ON r.id = i.feed_id LEFT JOIN feeds f ON f.url = r
 NO_COUNTS = {"matches_24h": 0, "matches_30d": 0, "baseline_24h": 0, "baseline_30d": 0}
 
 
-class NoStateError(MonitorError):
-    """There is no state database where the config says: nothing has run there."""
-
-
 @dataclass(frozen=True)
 class Filters:
     """Which matches to list: since when (UTC), one rule, one channel, how many."""
@@ -77,88 +71,6 @@ class Filters:
     channel: str | None = None
     channel_rules: tuple[str, ...] = ()  # rules routed to ``channel`` by the config
     limit: int = 100
-
-
-def open_readonly(state_dir: Path) -> sqlite3.Connection:
-    """Open the state database under ``state_dir`` read-only.
-
-    Raises NoStateError when there is none (nothing is created), and
-    StateDatabaseError for a corrupt file and MonitorError for a schema these
-    queries cannot read (only the daemon migrates).
-    """
-    path = state_dir / DB_NAME
-    if not path.is_file():
-        raise NoStateError(
-            f"no state at {state_dir}: the daemon has not run here (or use --state-dir)"
-        )
-    # Without a -wal file no daemon has the database open and everything is in the
-    # main file: read it as immutable, or SQLite would leave -wal and -shm files
-    # behind, owned by whoever ran the command (root), which the daemon's user could
-    # not open at its next start (sqlite.org/wal.html, "Read-Only Databases").
-    wal = path.with_name(path.name + "-wal").exists()
-    flags = "mode=ro" if wal else "mode=ro&immutable=1"
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
-        conn.row_factory = sqlite3.Row
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise _open_error(path, exc) from None
-    if not OLDEST_READ <= version <= len(MIGRATIONS):
-        conn.close()
-        raise MonitorError(
-            f"state database {path} is at schema {version}, this news-monitor reads "
-            f"{OLDEST_READ} to {len(MIGRATIONS)}: run the daemon of this version to migrate it"
-        )
-    return conn
-
-
-def open_for_reading(config: MonitorConfig) -> tuple[Connection, str]:
-    """The state ``config`` names, opened read-only, and where it is (for messages:
-    the state_dir, or ``PostgreSQL`` and the server and database, no password).
-
-    Raises as :func:`open_readonly` or :func:`open_readonly_postgres`.
-    """
-    if config.store is None:
-        return open_readonly(config.state_dir), str(config.state_dir)
-    conn = open_readonly_postgres(config.store)
-    return conn, f"PostgreSQL {conn.where}"
-
-
-def open_readonly_postgres(settings: StoreSettings) -> Any:
-    """Connect to the PostgreSQL database of a ``store:`` section for reading only:
-    every transaction of the session is READ ONLY, and nothing is migrated.
-
-    Raises NoStateError for a database no news-monitor has migrated, MonitorError for
-    a schema these queries cannot read or without the ``postgresql`` extra, and
-    StateDatabaseError when the server cannot be reached (one line, no password).
-    """
-    try:
-        from monitor.store import pgschema
-        from monitor.store.postgres import PgConnection
-    except ImportError:
-        from monitor.config.store import POSTGRESQL_INSTALL_HINT
-
-        raise MonitorError(
-            f"store: PostgreSQL needs the psycopg package: {POSTGRESQL_INSTALL_HINT}"
-        ) from None
-    conn = PgConnection(settings.url, settings.password_reader())
-    try:
-        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        version = pgschema.version(conn)
-        if version == 0:
-            raise NoStateError(
-                f"no state in PostgreSQL {conn.where}: no news-monitor has run on it"
-            )
-        if not PG_OLDEST_READ <= version <= len(pgschema.MIGRATIONS):
-            raise MonitorError(
-                f"PostgreSQL {conn.where} is at schema {version}, this news-monitor reads "
-                f"{PG_OLDEST_READ} to {len(pgschema.MIGRATIONS)}: run the daemon of this"
-                " version to migrate it"
-            )
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def list_matches(conn: Connection, filters: Filters) -> tuple[list[dict[str, Any]], int]:
