@@ -47,7 +47,9 @@ def test_a_third_instance_joins_and_takes_a_share(tmp_path: Path, pg_db: str) ->
                 assert daemon.stop() == 0, daemon.log
             logs = [d.log for d in instances]
     assert owners == [(3,)]
-    assert all(log.count(CLAIMED) for log in logs)
+    # The joiner took a share; how the first two split the rest is test_sharing's
+    # question (on a loaded machine one of them can take every due feed for a while).
+    assert logs[2].count(CLAIMED) >= 3 and logs[0].count(CLAIMED) + logs[1].count(CLAIMED) > 0
     assert [log.count("poll dropped") for log in logs] == [0, 0, 0]
 
 
