@@ -1,21 +1,22 @@
 """The claim loop: how an instance of several on one database picks the feeds it polls.
 
 In cluster mode (``store:`` set, docs/operations.md, *Several instances*) there is no
-APScheduler job per feed: the store is the schedule. About every second, and whenever
-a poll finishes, :class:`ClaimLoop` claims up to its free poll slots
+APScheduler job per feed: the store is the schedule. About every second, and whenever a
+poll finishes, :class:`ClaimLoop` claims up to its free poll slots
 (``ingest.max_parallel_fetches``) of the due feeds
-(:func:`~monitor.store.leases.claim_feeds`: ``FOR UPDATE SKIP LOCKED``, so two
-instances never get the same feed). The claim carries no list of the configured keys
-(at 50,000 feeds that list made a claim 200-300 times slower): a claimed feed this
-instance does not know (removed from the config, or not yet in its copy of it) is
-parked for :data:`PARK_SECONDS` (:func:`~monitor.store.leases.park_feeds`) and made
-due again by the start or reload of an instance that knows it. The claim moves the
-feed's next poll to the lease's end; each claimed feed is polled in its own task with
+(:func:`~monitor.store.leases.claim_feeds`: ``FOR UPDATE SKIP LOCKED``, so two instances
+never get the same feed), skipping hosts that already have ``ingest.max_per_host`` live
+leases in the whole cluster. The claim carries no list of the configured keys (at 50,000
+feeds that list made a claim 200-300 times slower): a claimed feed this instance does
+not know (removed from the config, or not yet in its copy of it) is parked for
+:data:`PARK_SECONDS` (:func:`~monitor.store.leases.park_feeds`) and made due again by
+the start or reload of an instance that knows it. The claim moves the feed's next poll
+to the lease's end; each claimed feed is polled in its own task with
 :data:`~monitor.store.leases.current_claim` set, so every transaction of the poll is
 fenced by the claim's epoch, and the poll's own record sets the real next poll. The
-lease is renewed every lease/3 while the poll runs, then released. A poll that lost
-its lease (the instance stalled past it, another one took the feed) writes nothing:
-one warning line and ``news_monitor_fenced_commits_total``.
+lease is renewed every lease/3 while the poll runs, then released. A poll that lost its
+lease (the instance stalled past it, another one took the feed) writes nothing: one
+warning line and ``news_monitor_fenced_commits_total``.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class ClaimLoop:
         if free <= 0 or self._halted:
             return []
         feeds = self.configured()
-        claims = claim_feeds(self.rt.store, self.owner, None, free, self.lease)
+        per_host = self.rt.config.ingest.max_per_host  # across the cluster, not per instance
+        claims = claim_feeds(self.rt.store, self.owner, None, free, self.lease, per_host)
         metrics.claimed(len(claims))
         unknown = [c for c in claims if c.url not in feeds]
         if unknown:

@@ -28,6 +28,15 @@ reload, makes a parked feed it knows due again. So a removed feed is claimed onc
 hour, and a feed added in a rolling config change waits at most until the instances
 that know it started or reloaded.
 
+Per-host politeness holds across the cluster: each feed row carries its ``host`` (the
+key's host name, as the runtime's per-host semaphore names it), and a claim given
+``per_host`` (``ingest.max_per_host``) takes no feed of a host that already has that
+many live leases (owner set, ``lease_until`` in the future) in the whole cluster,
+counting the feeds it claims itself. On PostgreSQL claims with a limit are serialized
+by :data:`CLAIM_LOCK` (a transaction advisory lock taken before the claim's statement,
+so its snapshot sees every claim committed before); SQLite's IMMEDIATE transaction
+already serializes them.
+
 Channel leases, periodic ticks and heartbeats are in :mod:`monitor.store.cluster`.
 """
 
@@ -42,6 +51,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
@@ -54,6 +64,8 @@ _PG_LATER = _PG_TEXT.format(
     "date_trunc('second', now() AT TIME ZONE 'UTC' + make_interval(secs => {!r})"
     " + interval '999999 microseconds')"
 )
+CLAIM_LOCK = 0x6E6D5F636C61696D  # "nm_claim": serializes claims with a per-host limit
+CANDIDATES = 4  # a claim with a per-host limit looks at this many times ``limit`` due feeds
 
 
 @dataclass(frozen=True)
@@ -131,10 +143,30 @@ def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:
     return f"'{ts(now)}'", f"'{ts_not_before(now + timedelta(seconds=seconds))}'"
 
 
+def feed_host(key: str) -> str:
+    """The host a feed key's polls go to, lower case ("" for a key without one): the name
+    ``ingest.max_per_host`` counts by, in the runtime and in the claim."""
+    try:
+        return urlsplit(key).hostname or ""
+    except ValueError:
+        return ""
+
+
+def add_feed_hosts(conn: Any, column: str = "TEXT") -> None:
+    """The migration that gives feeds their ``host`` (SQLite's 13, PostgreSQL's 5), in
+    the caller's transaction: the column (``column`` its type), filled from each key,
+    and a partial index of live leases by host for the claim's count."""
+    conn.execute(f"ALTER TABLE feeds ADD COLUMN host {column}")
+    keys = [row[0] for row in conn.execute("SELECT url FROM feeds").fetchall()]
+    conn.executemany("UPDATE feeds SET host = ? WHERE url = ?", [(feed_host(k), k) for k in keys])
+    conn.execute("CREATE INDEX feeds_leased ON feeds (host) WHERE lease_owner IS NOT NULL")
+
+
 def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) -> None:
     """Make a row for each configured feed, ``(key, name)``, that has none yet: due at
     ``now`` (UTC), and make a feed of them that was parked (:func:`park_feeds`) due at
-    ``now`` too. Other rows, their names and schedules included, are untouched.
+    ``now`` too; a row without a ``host`` (written by an older version) gets it. Other
+    rows, their names and schedules included, are untouched.
 
     Called once per start (under the start-up lock) and per reload, with the whole
     config: the one place an instance's key list travels to the database.
@@ -143,9 +175,9 @@ def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) ->
     stamp = ts(now)
     with unfenced(store):
         store.conn.executemany(
-            "INSERT INTO feeds (url, name, next_poll) VALUES (?, ?, ?)"
-            " ON CONFLICT (url) DO NOTHING",
-            [(key, name, stamp) for key, name in feeds],
+            "INSERT INTO feeds (url, name, next_poll, host) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (url) DO UPDATE SET host = excluded.host WHERE feeds.host IS NULL",
+            [(key, name, stamp, feed_host(key)) for key, name in feeds],
         )
         if not keys:
             return
@@ -190,17 +222,30 @@ def _key_list(store: Any, keys: Sequence[str]) -> tuple[str, Any]:
 
 
 def claim_feeds(
-    store: Any, owner: str, keys: Sequence[str] | None, limit: int, lease: float
+    store: Any,
+    owner: str,
+    keys: Sequence[str] | None,
+    limit: int,
+    lease: float,
+    per_host: int | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` due feeds for ``owner`` for ``lease`` seconds, oldest first.
 
     Due: ``next_poll`` reached, not gone (HTTP 410), key in ``keys`` (None: any key), and
-    no lease or an expired one. Each claimed feed gets ``lease_owner = owner``, its epoch
-    plus one, ``lease_until`` and ``next_poll`` at now + ``lease`` (so a crashed poll is
-    due again by itself). Concurrent claimers never get the same feed: on PostgreSQL one
-    statement with ``FOR UPDATE SKIP LOCKED`` (rows another claimer holds are skipped,
-    not waited for); on SQLite one IMMEDIATE transaction. Returns the claims, the feed due
-    first first.
+    no lease or an expired one. With ``per_host`` (``ingest.max_per_host``), a feed is
+    taken only while its host has fewer than ``per_host`` live leases in the cluster,
+    the feeds of this claim counted: the claim looks at the :data:`CANDIDATES` x
+    ``limit`` oldest due feeds of hosts not yet full and keeps those under the limit
+    (a host whose due feeds crowd that window gives fewer than ``limit`` feeds this
+    claim; the next one skips it once full). A row without a host (written by an older
+    version) is not limited, and gets its host here.
+
+    Each claimed feed gets ``lease_owner = owner``, its epoch plus one, ``lease_until``
+    and ``next_poll`` at now + ``lease`` (so a crashed poll is due again by itself).
+    Concurrent claimers never get the same feed: on PostgreSQL one statement with ``FOR
+    UPDATE SKIP LOCKED`` (rows another claimer holds are skipped, not waited for) after
+    :data:`CLAIM_LOCK` when ``per_host`` is set; on SQLite one IMMEDIATE transaction.
+    Returns the claims, the feed due first first.
 
     ``keys`` travels with every claim: at 50,000 keys that costs 200-300 ms a claim on
     PostgreSQL, against ~1 ms with None (bench/cluster.py: 4 claimers, 16 feeds a
@@ -209,34 +254,58 @@ def claim_feeds(
     """
     if limit <= 0 or (keys is not None and not keys):
         return []
+    pg = store.dialect == POSTGRESQL
     now, until = clock_sql(store, lease)
-    due = (
-        f"FROM feeds WHERE next_poll <= {now} AND gone_at IS NULL"
-        f" AND (lease_owner IS NULL OR lease_until <= {now})"
+    wanted = (
+        ""
+        if keys is None
+        else (" AND url = ANY(?)" if pg else " AND url IN (SELECT value FROM json_each(?))")
     )
+    cap = per_host if per_host is not None else 2**31 - 1
+    window = limit * CANDIDATES if per_host is not None else limit
+    picked = (
+        "WITH held AS (SELECT host, COUNT(*) AS n FROM feeds WHERE lease_owner IS NOT NULL"
+        f" AND lease_until > {now} AND host IS NOT NULL GROUP BY host),"
+        " due AS (SELECT url, lease_epoch, next_poll, host FROM feeds"
+        f" WHERE next_poll <= {now} AND gone_at IS NULL"
+        f" AND (lease_owner IS NULL OR lease_until <= {now}){wanted}"
+        " AND (host IS NULL OR host NOT IN (SELECT host FROM held WHERE n >= ?))"
+        f" ORDER BY next_poll, url LIMIT ?{' FOR UPDATE SKIP LOCKED' if pg else ''}),"
+        " ranked AS (SELECT due.*, COALESCE(held.n, 0) + ROW_NUMBER() OVER"
+        " (PARTITION BY due.host ORDER BY due.next_poll, due.url) AS nth"
+        " FROM due LEFT JOIN held ON held.host = due.host),"
+        " picked AS (SELECT url, lease_epoch, next_poll, host FROM ranked"
+        " WHERE host IS NULL OR nth <= ? ORDER BY next_poll, url LIMIT ?)"
+    )
+    params: list[Any] = [] if keys is None else [list(keys) if pg else json.dumps(list(keys))]
+    params += [cap, window, cap, limit]
     with unfenced(store):
-        if store.dialect == POSTGRESQL:
-            wanted = "" if keys is None else " AND url = ANY(?)"
+        if pg:
+            if per_host is not None:
+                store.conn.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK,))
             rows = store.conn.execute(
-                f"WITH due AS (SELECT url, next_poll {due}{wanted} ORDER BY next_poll, url"
-                " LIMIT ? FOR UPDATE SKIP LOCKED) UPDATE feeds f SET lease_owner = ?,"
-                f" lease_epoch = f.lease_epoch + 1, lease_until = {until}, next_poll = {until}"
-                " FROM due WHERE f.url = due.url"
-                " RETURNING f.url, f.lease_epoch, f.lease_until, due.next_poll",
-                ([] if keys is None else [list(keys)]) + [limit, owner],
+                f"{picked} UPDATE feeds f SET lease_owner = ?, lease_epoch = f.lease_epoch + 1,"
+                f" lease_until = {until}, next_poll = {until} FROM picked"
+                " WHERE f.url = picked.url RETURNING f.url, f.lease_epoch, f.lease_until,"
+                " picked.host, picked.next_poll",
+                [*params, owner],
             ).fetchall()
-            return [_claim(r) for r in sorted(rows, key=lambda r: (r[3], r[0]))]
-        wanted = "" if keys is None else " AND url IN (SELECT value FROM json_each(?))"
-        rows = store.conn.execute(
-            f"SELECT url, lease_epoch + 1, {until} {due}{wanted} ORDER BY next_poll, url LIMIT ?",
-            ([] if keys is None else [json.dumps(list(keys))]) + [limit],
-        ).fetchall()
-        store.conn.execute(
-            f"UPDATE feeds SET lease_owner = ?, lease_epoch = lease_epoch + 1,"
-            f" lease_until = {until}, next_poll = {until}"
-            " WHERE url IN (SELECT value FROM json_each(?))",
-            (owner, json.dumps([r[0] for r in rows])),
-        )
+            rows.sort(key=lambda r: (r[4], r[0]))
+        else:
+            rows = store.conn.execute(
+                f"{picked} SELECT url, lease_epoch + 1, {until}, host FROM picked"
+                " ORDER BY next_poll, url",
+                params,
+            ).fetchall()
+            store.conn.execute(
+                f"UPDATE feeds SET lease_owner = ?, lease_epoch = lease_epoch + 1,"
+                f" lease_until = {until}, next_poll = {until}"
+                " WHERE url IN (SELECT value FROM json_each(?))",
+                (owner, json.dumps([r[0] for r in rows])),
+            )
+        hostless = [(feed_host(r[0]), r[0]) for r in rows if r[3] is None]
+        if hostless:
+            store.conn.executemany("UPDATE feeds SET host = ? WHERE url = ?", hostless)
     return [_claim(r) for r in rows]
 
 

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from monitor.store.codec import ts
 from monitor.store.compaction import postgresql_3
 from monitor.store.dialect import Connection
+from monitor.store.leases import add_feed_hosts
 
 LOCK_KEY = 0x6E6D5F736368656D  # "nm_schem": the advisory lock of migrations (64-bit)
 
@@ -164,6 +165,9 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     ALTER TABLE messages ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: SQLite's migration 13 (issue 17): each feed's host and live leases by host, so
+    # a claim keeps ingest.max_per_host across the cluster.
+    lambda conn: add_feed_hosts(conn, 'TEXT COLLATE "C"'),
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 from monitor.store.compaction import sqlite_11
+from monitor.store.leases import add_feed_hosts
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: feeds, seen items, matches, the outbox and the messages that carry it.
@@ -212,6 +213,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     ALTER TABLE messages ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
     """,
+    # 13: per-host politeness across instances (issue 17, store/leases.py): each feed's
+    # host, filled from its key, and live leases indexed by host for the claim's count.
+    add_feed_hosts,
 ]
 
 
