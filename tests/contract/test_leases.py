@@ -123,6 +123,67 @@ def test_claims_are_disjoint_under_concurrency(opener):
     assert owners == Counter({o: len(s) for o, s in zip("abcd", shares, strict=True) if s})
 
 
+BUSY = [(f"https://busy.example:{8000 + n}/rss{n}", f"busy {n}") for n in range(60)]
+OTHERS = [(f"https://h{n:02d}.example/rss", f"other {n}") for n in range(12)]
+
+
+def hosts_held(store: Any) -> Counter:
+    """Live leases by host (owner set, lease in the future)."""
+    rows = store.conn.execute(
+        "SELECT url FROM feeds WHERE lease_owner IS NOT NULL AND lease_until > ?",
+        (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),),
+    ).fetchall()
+    return Counter(leases.feed_host(r[0]) for r in rows)
+
+
+def test_two_owners_never_hold_more_than_the_per_host_limit_together(opener):
+    # the busy host's feeds are due first, so an unlimited claim would take them all
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    ensure_feeds(opener(), BUSY, old)
+    ensure_feeds(opener(), OTHERS, old + timedelta(minutes=1))
+    start = threading.Barrier(2, timeout=60)
+
+    def claimer(owner: str) -> list[Claim]:
+        with closing(opener()) as store:
+            start.wait()
+            mine: list[Claim] = []
+            for _ in range(20):
+                mine += claim_feeds(store, owner, None, 5, LONG, per_host=3)
+            return mine
+
+    with ThreadPoolExecutor(2) as pool:
+        a_claims, b_claims = pool.map(claimer, ["a", "b"])
+    taken = Counter(leases.feed_host(c.url) for c in a_claims + b_claims)
+    assert taken["busy.example"] == 3
+    assert {h: n for h, n in taken.items() if h != "busy.example"} == dict.fromkeys(
+        (f"h{n:02d}.example" for n in range(12)), 1
+    )
+    store = opener()
+    assert hosts_held(store)["busy.example"] == 3
+    # a released lease frees one place; an expired one no longer counts
+    busy = [c for c in a_claims + b_claims if "busy" in c.url]
+    owner = "a" if busy[0] in a_claims else "b"
+    assert release_feed(store, owner, busy[0]) is True
+    got = claim_feeds(store, "c", None, 10, LONG, per_host=3)
+    assert [leases.feed_host(c.url) for c in got] == ["busy.example"]
+    store.conn.execute("UPDATE feeds SET lease_until = ? WHERE url = ?", (ts_past(), got[0].url))
+    again = claim_feeds(store, "d", None, 10, LONG, per_host=3)
+    assert [leases.feed_host(c.url) for c in again] == ["busy.example"]  # expired: not held
+    assert hosts_held(store)["busy.example"] == 3
+
+
+def ts_past() -> str:
+    return (datetime.now(UTC) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_feed_without_a_host_is_claimed_and_gets_one(any_store):
+    ensure_feeds(any_store, BUSY[:2], datetime.now(UTC) - timedelta(seconds=1))
+    any_store.conn.execute("UPDATE feeds SET host = NULL")
+    assert len(claim_feeds(any_store, "a", None, 10, LONG, per_host=1)) == 2
+    hosts = any_store.conn.execute("SELECT DISTINCT host FROM feeds").fetchall()
+    assert [tuple(r) for r in hosts] == [("busy.example",)]
+
+
 def test_claims_skip_other_keys_gone_feeds_and_feeds_not_due(any_store):
     now = datetime.now(UTC)
     ensure_feeds(any_store, FEEDS[:3], now - timedelta(seconds=1))
