@@ -263,9 +263,14 @@ def claim_feeds(
     )
     cap = per_host if per_host is not None else 2**31 - 1
     window = limit * CANDIDATES if per_host is not None else limit
+    held = (
+        "SELECT host, COUNT(*) AS n FROM feeds WHERE lease_owner IS NOT NULL"
+        f" AND lease_until > {now} AND host IS NOT NULL GROUP BY host"
+        if per_host is not None
+        else "SELECT host, 0 AS n FROM feeds WHERE 1 = 0"  # no limit: nothing to count
+    )
     picked = (
-        "WITH held AS (SELECT host, COUNT(*) AS n FROM feeds WHERE lease_owner IS NOT NULL"
-        f" AND lease_until > {now} AND host IS NOT NULL GROUP BY host),"
+        f"WITH held AS ({held}),"
         " due AS (SELECT url, lease_epoch, next_poll, host FROM feeds"
         f" WHERE next_poll <= {now} AND gone_at IS NULL"
         f" AND (lease_owner IS NULL OR lease_until <= {now}){wanted}"
