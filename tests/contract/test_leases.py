@@ -7,6 +7,7 @@ waited out by polling the store, never by asserting how long anything took.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -398,3 +399,15 @@ def test_lease_table_shows_holders_and_marks_expired_leases(opener):
         ("channel", "slack", "c", 1, False),
     ]
     assert lease_table(a)[1].until == long.lease_until
+
+
+def test_the_host_migration_fills_each_existing_feeds_host():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE feeds (url TEXT PRIMARY KEY, lease_owner TEXT)")
+    keys = ["https://News.Example:8443/rss?x=1", "http://127.0.0.1:9/a.xml", "not a url"]
+    conn.executemany("INSERT INTO feeds (url) VALUES (?)", [(k,) for k in keys])
+    leases.add_feed_hosts(conn)
+    rows = dict(conn.execute("SELECT url, host FROM feeds").fetchall())
+    assert rows == dict(zip(keys, ["news.example", "127.0.0.1", ""], strict=True))
+    indexes = [r[1] for r in conn.execute("PRAGMA index_list(feeds)").fetchall()]
+    assert "feeds_leased" in indexes
