@@ -51,11 +51,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL
+from monitor.store.hosts import feed_host
 
 # PostgreSQL's now() (and now() + seconds, rounded up) as the store's timestamp text.
 _PG_TEXT = 'to_char({}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
@@ -141,25 +141,6 @@ def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:
         return _PG_NOW, _PG_LATER.format(seconds)
     now = datetime.now(UTC)
     return f"'{ts(now)}'", f"'{ts_not_before(now + timedelta(seconds=seconds))}'"
-
-
-def feed_host(key: str) -> str:
-    """The host a feed key's polls go to, lower case ("" for a key without one): the name
-    ``ingest.max_per_host`` counts by, in the runtime and in the claim."""
-    try:
-        return urlsplit(key).hostname or ""
-    except ValueError:
-        return ""
-
-
-def add_feed_hosts(conn: Any, column: str = "TEXT") -> None:
-    """The migration that gives feeds their ``host`` (SQLite's 13, PostgreSQL's 5), in
-    the caller's transaction: the column (``column`` its type), filled from each key,
-    and a partial index of live leases by host for the claim's count."""
-    conn.execute(f"ALTER TABLE feeds ADD COLUMN host {column}")
-    keys = [row[0] for row in conn.execute("SELECT url FROM feeds").fetchall()]
-    conn.executemany("UPDATE feeds SET host = ? WHERE url = ?", [(feed_host(k), k) for k in keys])
-    conn.execute("CREATE INDEX feeds_leased ON feeds (host) WHERE lease_owner IS NOT NULL")
 
 
 def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) -> None:

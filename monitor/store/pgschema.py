@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from monitor.store.codec import ts
 from monitor.store.compaction import postgresql_3
 from monitor.store.dialect import Connection
-from monitor.store.leases import add_feed_hosts
+from monitor.store.hosts import add_feed_hosts
 
 LOCK_KEY = 0x6E6D5F736368656D  # "nm_schem": the advisory lock of migrations (64-bit)
 

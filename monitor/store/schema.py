@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 from monitor.store.compaction import sqlite_11
-from monitor.store.leases import add_feed_hosts
+from monitor.store.hosts import add_feed_hosts
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: feeds, seen items, matches, the outbox and the messages that carry it.

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from monitor.store import leases
+from monitor.store import hosts, leases
 from monitor.store.cluster import (
     heartbeat,
     holds_channel,
@@ -406,7 +406,7 @@ def test_the_host_migration_fills_each_existing_feeds_host():
     conn.execute("CREATE TABLE feeds (url TEXT PRIMARY KEY, lease_owner TEXT)")
     keys = ["https://News.Example:8443/rss?x=1", "http://127.0.0.1:9/a.xml", "not a url"]
     conn.executemany("INSERT INTO feeds (url) VALUES (?)", [(k,) for k in keys])
-    leases.add_feed_hosts(conn)
+    hosts.add_feed_hosts(conn)
     rows = dict(conn.execute("SELECT url, host FROM feeds").fetchall())
     assert rows == dict(zip(keys, ["news.example", "127.0.0.1", ""], strict=True))
     indexes = [r[1] for r in conn.execute("PRAGMA index_list(feeds)").fetchall()]
