@@ -44,6 +44,13 @@ class StoreRunner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._thread: threading.Thread | None = None
         self._pool.submit(self._remember_thread).result()
+        self._pending = 0  # units submitted and not finished (read and written on the loop)
+
+    @property
+    def pending(self) -> int:
+        """How many units awaited through :meth:`run` are queued or running now (a
+        store that stays busy: a slow statement, a lock wait)."""
+        return self._pending
 
     def _remember_thread(self) -> None:
         self._thread = threading.current_thread()
@@ -63,7 +70,11 @@ class StoreRunner:
         if threading.current_thread() is self._thread:  # a unit calling a helper
             return fn(self.store, *args)
         future = self._pool.submit(self._unit(fn, args))
-        return await asyncio.wrap_future(future)
+        self._pending += 1
+        try:
+            return await asyncio.wrap_future(future)
+        finally:
+            self._pending -= 1
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(store, *args)`` on the store's thread and wait for it here (sync
