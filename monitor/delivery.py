@@ -21,11 +21,12 @@ from monitor.models import Digest
 from monitor.notify import Notifier
 from monitor.notify.limits import TooBig, first, measure_for, shortened, stories_that_fit
 from monitor.notify.retry import ChannelGone, PayloadTooLarge, backoff_seconds
-from monitor.notify.timing import forming
+from monitor.notify.timing import Forming, forming
 from monitor.notify.views import one_line
 from monitor.runtime import Runtime
 from monitor.store.deadletters import PRUNED
-from monitor.store.outbox import DigestTick, MessageState
+from monitor.store.outbox import DigestTick, MessageState, Outbox
+from monitor.store.sqlite import Store
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -65,7 +66,7 @@ async def deliver_channel(
     """
     async with rt.channel_lock(channel):
         try:
-            if rt.outbox.disabled(channel):
+            if await rt.db.run(lambda store: Outbox(store).disabled(channel)):
                 return DeliveryReport(channel, disabled=True)
             return await _deliver_locked(rt, channel, ignore_backoff, form_new, drain, tick)
         except Exception as exc:
@@ -87,33 +88,28 @@ async def _deliver_locked(
     formed = False
     while True:
         now = rt.clock()
-        message = rt.outbox.next_message(
-            channel,
-            now,
-            ignore_backoff=ignore_backoff,
-            form_new=drain or not formed,
-            forming=forming(rt.config, channel, now, regular=form_new or bool(tick), drain=drain),
-            tick=tick,
-        )
+        shape = forming(rt.config, channel, now, regular=form_new or bool(tick), drain=drain)
+        flags = (ignore_backoff, drain or not formed, shape, tick)
+        message, digest = await rt.db.run(_next, rt, channel, now, *flags)
         if message is None:
             return DeliveryReport(channel, sent=sent, failed=failed)
         formed = formed or message.attempts == 0
-        digest = _prepared(rt, channel, message.id)
         if isinstance(digest, str):
-            _dead_letter(rt, channel, message.id, digest, now)
+            await rt.db.run(_dead_letter, rt, channel, message.id, digest, now)
             failed += 1
             continue
         send_started = metrics.now()
         try:
             answer = await _send(notifier, digest, rt, message.id)
         except PayloadTooLarge as exc:
-            if not _split(rt, channel, message.id, digest, exc):
+            if not await rt.db.run(_split, rt, channel, message.id, digest, exc):
                 reason = f"{exc} (refused as too large, not split further)"
-                _dead_letter(rt, channel, message.id, reason, now)
+                await rt.db.run(_dead_letter, rt, channel, message.id, reason, now)
                 failed += 1
             continue
         except DeliveryError as exc:
-            outcome = _failed_attempt(rt, channel, message, exc, now, once=ignore_backoff)
+            once = ignore_backoff
+            outcome = await rt.db.run(_failed_attempt, rt, channel, message, exc, now, once)
             if outcome != "failed":
                 retrying = int(outcome == "retry")
                 return DeliveryReport(
@@ -121,7 +117,8 @@ async def _deliver_locked(
                 )
             failed += 1
             continue
-        rt.outbox.mark_sent(message.id, answer, rt.clock())
+        sent_at = rt.clock()
+        await rt.db.run(_mark_sent, message.id, answer, sent_at)
         metrics.sent(channel, len(digest.stories), send_started)
         log.info(
             "channel=%s message=%s stories=%d sent: %s",
@@ -133,7 +130,41 @@ async def _deliver_locked(
         sent += 1
 
 
-def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
+def _mark_sent(store: Store, message_id: str, answer: str, at: datetime) -> None:
+    Outbox(store).mark_sent(message_id, answer, at)
+
+
+def _parts_sent(store: Store, message_id: str) -> int:
+    return Outbox(store).parts_sent(message_id)
+
+
+def _record_parts(store: Store, message_id: str, parts: int) -> None:
+    # Slack's parts, one at a time as accepted: a short write waited for in place
+    Outbox(store).record_parts(message_id, parts)
+
+
+def _next(
+    store: Store,
+    rt: Runtime,
+    channel: str,
+    now: datetime,
+    ignore_backoff: bool,
+    form_new: bool,
+    shape: Forming,
+    tick: DigestTick | None,
+) -> tuple[MessageState | None, Digest | str | None]:
+    """A unit (store thread): the channel's next message (formed, if due, in its own
+    transaction) and its digest (:func:`_prepared`); (None, None) when nothing is due."""
+    outbox = Outbox(store)
+    message = outbox.next_message(
+        channel, now, ignore_backoff=ignore_backoff, form_new=form_new, forming=shape, tick=tick
+    )
+    if message is None:
+        return None, None
+    return message, _prepared(outbox, rt, channel, message.id)
+
+
+def _prepared(outbox: Outbox, rt: Runtime, channel: str, message_id: str) -> Digest | str:
     """The message's digest, shaped to the channel's bounds; a reason to fail it instead.
 
     Stories past ``max_items`` or ``max_message_bytes`` (a message re-queued by
@@ -142,7 +173,7 @@ def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
     """
     settings = rt.config.channels[channel]
     try:
-        digest = rt.outbox.digest(message_id)
+        digest = outbox.digest(message_id)
         if not digest.stories:
             return PRUNED
         if getattr(digest, "pruned", 0):
@@ -159,7 +190,7 @@ def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
         if limit and measure:
             keep = stories_that_fit(first(digest, keep), measure, limit)
         if keep < len(digest.stories):
-            rt.outbox.release(message_id, list(digest.story_ids[keep:]))
+            outbox.release(message_id, list(digest.story_ids[keep:]))
             log.info(
                 "channel=%s message=%s: %d stories fit max_items/max_message_bytes, "
                 "%d wait for the next message",
@@ -168,7 +199,7 @@ def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
                 keep,
                 len(digest.stories) - keep,
             )
-            digest = rt.outbox.digest(message_id)
+            digest = outbox.digest(message_id)
         return shortened(digest, measure, limit) if limit and measure else digest
     except TooBig as exc:
         return str(exc)
@@ -176,19 +207,21 @@ def _prepared(rt: Runtime, channel: str, message_id: str) -> Digest | str:
         return f"cannot build the message: {type(exc).__name__}: {one_line(str(exc), 200)}"
 
 
-def _split(rt: Runtime, channel: str, message_id: str, digest: Digest, exc: DeliveryError) -> bool:
+def _split(
+    store: Store, rt: Runtime, channel: str, message_id: str, digest: Digest, exc: DeliveryError
+) -> bool:
     """HTTP 413: keep the first half of the stories, the rest go in the next message.
 
     Returns False when the message holds one story (nothing left to split), or for
     Slack: its posts are within Slack's limits already, and a digest whose posts
     change under the same id would break the notifier's resume-at-the-failed-post.
-    The refused attempt is not counted: the smaller message is sent at once.
+    The refused attempt is not counted: the smaller message is sent at once. A unit.
     """
     count = len(digest.stories)
     if count <= 1 or rt.config.channels[channel].type == "slack":
         return False
     keep = count // 2
-    rt.outbox.release(message_id, list(digest.story_ids[keep:]))
+    Outbox(store).release(message_id, list(digest.story_ids[keep:]))
     log.warning(
         "channel=%s message=%s too large for the destination (%s): split, %d of %d "
         "stories kept, the rest go in the next message",
@@ -201,20 +234,22 @@ def _split(rt: Runtime, channel: str, message_id: str, digest: Digest, exc: Deli
     return True
 
 
-def _dead_letter(rt: Runtime, channel: str, message_id: str, reason: str, now: datetime) -> None:
-    """Fail one message for good with ``reason`` (one log line)."""
-    rt.outbox.mark_failed(message_id, reason, now)
+def _dead_letter(
+    store: Store, rt: Runtime, channel: str, message_id: str, reason: str, now: datetime
+) -> None:
+    """Fail one message for good with ``reason`` (one log line). A unit (store thread)."""
+    Outbox(store).mark_failed(message_id, reason, now)
     log.error("channel=%s message=%s dead letter: %s", channel, message_id, reason)
     metrics.delivery_failed(channel, retrying=False)
 
 
 def _failed_attempt(
+    store: Store,
     rt: Runtime,
     channel: str,
     message: MessageState,
     exc: DeliveryError,
     now: datetime,
-    *,
     once: bool = False,
 ) -> str:
     """Record a failed attempt: ``"disabled"``, ``"retry"`` (with backoff) or ``"failed"``.
@@ -224,20 +259,21 @@ def _failed_attempt(
 
     ``max_age`` fails a message only after an attempt made at or past its deadline
     failed (retries are scheduled no later than the deadline), so a wall clock set
-    forward makes a waiting message due, never a dead letter without a try.
+    forward makes a waiting message due, never a dead letter without a try. A unit
+    (store thread).
     """
     attempt = message.attempts + 1
     settings = rt.config.channels[channel]
     deadline = (message.due_since or now) + settings.max_age
     if isinstance(exc, ChannelGone):
-        rt.outbox.disable(channel, str(exc), now)
-        rt.outbox.mark_retry(message.id, str(exc), now, now)
+        Outbox(store).disable(channel, str(exc), now)
+        Outbox(store).mark_retry(message.id, str(exc), now, now)
         log.error("channel=%s disabled by its destination: %s", channel, exc)
         return "disabled"
     if exc.retryable and attempt < settings.max_attempts and now < deadline:
         delay = backoff_seconds(attempt, exc.retry_after)
         next_attempt = min(now + timedelta(seconds=delay), deadline)
-        rt.outbox.mark_retry(message.id, str(exc), next_attempt, now)
+        Outbox(store).mark_retry(message.id, str(exc), next_attempt, now)
         delay_seconds = (next_attempt - now).total_seconds()
         when = "retry at the next run" if once else f"retry in {delay_seconds:.0f}s"
         log.warning(
@@ -253,7 +289,7 @@ def _failed_attempt(
     reason = str(exc)
     if exc.retryable and attempt < settings.max_attempts:
         reason = f"not delivered within max_age ({_duration(settings.max_age)}): {exc}"
-    _dead_letter(rt, channel, message.id, reason, now)
+    _dead_letter(store, rt, channel, message.id, reason, now)
     return "failed"
 
 
@@ -274,9 +310,11 @@ async def _send(notifier: Notifier, digest: Digest, rt: Runtime, message_id: str
     try:
         resuming = getattr(notifier, "send_resuming", None)
         if resuming is not None:
-            accepted = rt.outbox.parts_sent(message_id)
+            accepted = await rt.db.run(_parts_sent, message_id)
             return await resuming(
-                digest, accepted, lambda parts: rt.outbox.record_parts(message_id, parts)
+                digest,
+                accepted,
+                lambda parts: rt.db.call(_record_parts, message_id, parts),
             )
         return await notifier.send(digest)
     except DeliveryError:

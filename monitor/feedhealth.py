@@ -39,7 +39,9 @@ def health_item(feed_name: str, failing_since: datetime, last_error: str, now: d
 
 def alert_if_failing_too_long(rt: Runtime, feed: FeedConfig, now: datetime) -> None:
     """Queue one operator alert when ``feed`` has been failing for longer than
-    ``health.alert_after`` (once per failure streak; called after a failed poll)."""
+    ``health.alert_after`` (once per failure streak; called after a failed poll). It
+    reads and writes the store: call it on the store's thread (monitor/store/runner.py),
+    inside the unit that records the failure."""
     settings = rt.config.health
     state = rt.store.feed(feed.key)
     if settings.channel is None or state is None or state.health_alerted:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from monitor.store.codec import not_before, ts
 from monitor.store.items import Items
 from monitor.store.leases import LeaseLost
 from monitor.store.retention import prune
-from monitor.store.sqlite import FeedState
+from monitor.store.sqlite import FeedState, Store
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -65,14 +66,13 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     """
     now = rt.clock()
     name = feed.display_name
-    state = rt.store.feed(feed.key)
+    state, unfinished = await rt.db.run(_opening, feed.key)
     if state and state.gone_at:
         return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
     if not force and state and state.next_poll and state.next_poll > now:
         return PollReport(name, ok=True, skipped=True, next_poll=state.next_poll)
-    unfinished = pollguard.unfinished(rt.store, feed.key)
     if unfinished >= pollguard.LIMIT:
-        return _skip_unfinished(rt, feed, name, state, now, unfinished)
+        return await rt.db.run(_skip_unfinished, rt, feed, name, state, now, unfinished)
     try:
         return await _poll(rt, feed, name, state, now)
     except LeaseLost:
@@ -85,16 +85,27 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         log.exception("feed=%r poll failed unexpectedly", name)
         metrics.poll_failed(exc)
         failure = Exception(f"internal error: {type(exc).__name__}: {exc}")
-    return _failed(rt, feed, name, state, now, failure)
+    return await rt.db.run(_failed, rt, feed, name, state, now, failure)
+
+
+def _opening(store: Store, key: str) -> tuple[FeedState | None, int]:
+    """A unit (store thread): feed ``key``'s stored state and its unfinished polls."""
+    return store.feed(key), pollguard.unfinished(store, key)
 
 
 def _skip_unfinished(
-    rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime, count: int
+    store: Store,
+    rt: Runtime,
+    feed: FeedConfig,
+    name: str,
+    state: FeedState | None,
+    now: datetime,
+    count: int,
 ) -> PollReport:
     """The last ``count`` polls of ``feed`` started and never finished (the daemon was
     killed or stopped mid-poll, see :mod:`monitor.store.pollguard`): record a failure
     and back off instead of polling (each unfinished poll counted as a failure), then
-    allow one more try."""
+    allow one more try. A unit (store thread)."""
     failures = (state.consecutive_failures if state else 0) + count
     delay = next_poll_delay(
         base_interval(rt, feed, state, now), None, state and state.ttl_minutes, failures, rt.rng
@@ -103,11 +114,12 @@ def _skip_unfinished(
     failure = Exception(f"poll did not finish {count} times: skipped until {ts(until)}")
     log.warning("feed=%r %s", name, failure)
     metrics.poll_failed(failure)
-    pollguard.allow_one_more(rt.store, feed.key)
-    return _failed(rt, feed, name, state, now, failure, until)
+    pollguard.allow_one_more(store, feed.key)
+    return _failed(store, rt, feed, name, state, now, failure, until)
 
 
 def _failed(
+    store: Store,
     rt: Runtime,
     feed: FeedConfig,
     name: str,
@@ -116,14 +128,15 @@ def _failed(
     failure: Exception,
     next_poll: datetime | None = None,
 ) -> PollReport:
-    """Store a failed poll (backed off, or at ``next_poll``) and maybe alert the operator."""
+    """Store a failed poll (backed off, or at ``next_poll``) and maybe alert the operator.
+    A unit (store thread)."""
     failures = (state.consecutive_failures if state else 0) + 1
     delay = next_poll_delay(
         base_interval(rt, feed, state, now), failure, state and state.ttl_minutes, failures, rt.rng
     )
     gone = isinstance(failure, FetchError) and failure.kind == "gone"
     next_poll = next_poll or not_before(now + timedelta(seconds=delay))
-    rt.store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
+    store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
     alert_if_failing_too_long(rt, feed, now)
     return PollReport(name, ok=False, error=str(failure), next_poll=None if gone else next_poll)
 
@@ -141,13 +154,12 @@ async def _poll(
             rt.moved.pop(feed.key, None)
     ttl = state.ttl_minutes if state else None
 
-    def done(**stored: Any) -> datetime:
-        """Store the poll's outcome; the next poll (as stored)."""
+    def success(store: Store, stored: dict[str, Any]) -> datetime:
         # After this poll's items are stored: an adaptive interval counts them too.
         interval = base_interval(rt, feed, state, now)
         delay = next_poll_delay(interval, result, ttl, 0, rt.rng)
         next_poll = not_before(now + timedelta(seconds=delay))
-        rt.store.record_poll_success(
+        store.record_poll_success(
             feed.key,
             name,
             now,
@@ -159,16 +171,38 @@ async def _poll(
         )
         return next_poll
 
+    async def done(**stored: Any) -> datetime:
+        """Store the poll's outcome (one unit); the next poll (as stored)."""
+        return await rt.db.run(success, stored)
+
     unchanged = state is not None and result.body_sha256 == state.body_sha256
     if result.not_modified or result.body is None or unchanged:
         metrics.poll_ok(name, None)
-        next_poll = done()
+        next_poll = await done()
         if unchanged:
             known = len(state.entry_sigs or {}) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True, next_poll=next_poll)
-    with pollguard.watching(rt.store, feed.key, name):  # the heavy part: parse to store
+    async with _watching(rt, feed.key, name):  # the heavy part: parse to store
         return await _parse_and_record(rt, feed, name, state, now, result, done)
+
+
+@asynccontextmanager
+async def _watching(rt: Runtime, key: str, name: str) -> AsyncIterator[None]:
+    """:func:`pollguard.watching` with its enter and exit as units on the store's thread
+    (the count is committed before the block starts; cancellation leaves it counted)."""
+    guard = pollguard.watching(rt.store, key, name)
+    await rt.db.run(lambda _: guard.__enter__())
+    try:
+        yield
+    except Exception as exc:
+        await rt.db.run(_exit, guard, exc)
+        raise
+    await rt.db.run(_exit, guard, None)
+
+
+def _exit(_: Store, guard: AbstractContextManager[None], exc: Exception | None) -> None:
+    guard.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
 
 
 async def _parse_and_record(
@@ -178,7 +212,7 @@ async def _parse_and_record(
     state: FeedState | None,
     now: datetime,
     result: FetchResult,
-    done: Callable[..., datetime],
+    done: Callable[..., Awaitable[datetime]],
 ) -> PollReport:
     """Parse a changed body, store its new and edited items with their alerts, and
     record the poll with ``done`` (the success recorder of :func:`_poll`)."""
@@ -194,7 +228,7 @@ async def _parse_and_record(
     )
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
-        next_poll = done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
+        next_poll = await done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
         log.info("feed=%r items=%d unchanged (no entry changed)", name, changed.entries)
         return PollReport(name, ok=True, next_poll=next_poll)
     meta, items = changed.meta, changed.items
@@ -205,7 +239,7 @@ async def _parse_and_record(
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
     new, queued = await record_items(rt, feed, items, first_poll, now, changed.signatures)
-    next_poll = done(
+    next_poll = await done(
         body_sha256=result.body_sha256,
         entry_sigs=changed.signatures,
         ttl_minutes=meta.ttl_minutes,
@@ -227,6 +261,7 @@ def base_interval(rt: Runtime, feed: FeedConfig, state: FeedState | None, now: d
 
     The configured ``interval``, or, for an ``adaptive`` feed, the interval that fits
     how often its stored items appeared (:func:`~monitor.ingest.schedule.adaptive_interval`).
+    Reads the store: call it on the store's thread (inside a unit).
     """
     configured = rt.config.feed_interval(feed).total_seconds()
     if not rt.config.feed_adaptive(feed):
@@ -266,7 +301,8 @@ async def _with_fulltext(rt: Runtime, feed: FeedConfig, items: list[Item]) -> li
     in feed order (logged when items are left out): the rest are matched on the
     feed's own text, so one feed with many slow links has a bounded poll.
     """
-    known = Items(rt.store).known(feed.key, (item_key(i) for i in items))
+    keys = [item_key(i) for i in items]
+    known = await rt.db.run(lambda store: Items(store).known(feed.key, keys))
     fetcher = rt.fulltext(feed)
     fresh = [i for i in items if item_key(i) not in known and i.link]
     cap = rt.config.ingest.fulltext_max_per_poll
@@ -296,9 +332,15 @@ async def poll_all(rt: Runtime) -> list[PollReport]:
 
 
 def prune_state(rt: Runtime) -> dict[str, int]:
-    """Forget what is past retention (store) and past the dedup window (index)."""
+    """Forget what is past retention (store) and past the dedup window (index); counts
+    by kind. One unit on the store's thread (the index is the recording units' too),
+    waited for in place: from the loop, ``await rt.db.run(lambda _: prune_state(rt))``."""
+    return rt.db.call(_prune, rt)
+
+
+def _prune(store: Store, rt: Runtime) -> dict[str, int]:
     now = rt.clock()
-    counts = prune(rt.store, now - rt.config.dedup.retention, now)
+    counts = prune(store, now - rt.config.dedup.retention, now)
     counts["fingerprints"] = rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
     if any(counts.values()):
         log.info("pruned %s", " ".join(f"{k}={v}" for k, v in counts.items()))
@@ -309,5 +351,5 @@ async def run_once(rt: Runtime) -> tuple[list[PollReport], list[DeliveryReport]]
     """One full pass: poll every feed, deliver everything pending, prune old state."""
     polls = await poll_all(rt)
     deliveries = await deliver_all(rt, ignore_backoff=True)
-    prune_state(rt)
+    await rt.db.run(lambda _: prune_state(rt))
     return polls, deliveries

@@ -31,6 +31,7 @@ from monitor.models import Item, Match
 from monitor.runtime import Runtime, catch_up_stories
 from monitor.store.dialect import POSTGRESQL
 from monitor.store.items import Items, KnownItem
+from monitor.store.sqlite import Store
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -63,11 +64,7 @@ async def record_items(
     for item in items:
         keyed.setdefault(item_key(item), item)
     listed = listed_keys(keyed, entry_ids)
-    store = Items(rt.store)
-    if adopted := store.adopt_former_keys(feed.key, keyed):
-        log.info("feed=%r items=%d carried over to their guid as written", feed.key, adopted)
-    known = store.known(feed.key, keyed)
-    pruned = store.pruned(feed.key, keyed.keys() - known.keys())
+    known, pruned = await rt.db.run(_known, feed.key, keyed)
     todo = {k: i for k, i in keyed.items() if k in known or k not in pruned}
     stored = {k: known[k].content_hash for k in todo if k in known}
     quiet = {
@@ -76,12 +73,41 @@ async def record_items(
         if k not in known and not _alertable(rt, feed, i, first_poll, now)
     }
     prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored, baseline=quiet)
+    args = (rt, feed, todo, known, quiet, prepared, listed, now)
+    new, queued, held = await rt.db.run(_record, *args)
+    if first_poll:
+        _log_first_poll(rt, feed, new, held)
+    return new, queued
+
+
+def _known(store: Store, feed_key: str, keyed: dict[str, Item]) -> tuple[dict, set]:
+    """A unit (store thread): the poll's items already stored (by key, after carrying
+    over former keys) and those pruned since."""
+    items = Items(store)
+    if adopted := items.adopt_former_keys(feed_key, keyed):
+        log.info("feed=%r items=%d carried over to their guid as written", feed_key, adopted)
+    known = items.known(feed_key, keyed)
+    return known, items.pruned(feed_key, keyed.keys() - known.keys())
+
+
+def _record(
+    st: Store,
+    rt: Runtime,
+    feed: FeedConfig,
+    todo: dict[str, Item],
+    known: dict[str, KnownItem],
+    quiet: set[str],
+    prepared: dict[str, Prepared],
+    listed: frozenset[str],
+    now: datetime,
+) -> tuple[int, int, int]:
+    """A unit (store thread): the whole recording transaction with the story index's
+    pending entries (committed or rolled back with it); (new, queued, held back)."""
+    store = Items(st)
     new = queued = held = last_id = 0
-    locked = rt.store.dialect == POSTGRESQL and any(
-        k not in known or prepared[k].changed for k in todo
-    )
+    locked = st.dialect == POSTGRESQL and any(k not in known or prepared[k].changed for k in todo)
     try:
-        with rt.store.transaction():
+        with st.transaction():
             if locked:
                 _story_lock(rt, now)
             for key, item in todo.items():
@@ -102,9 +128,7 @@ async def record_items(
     rt.stories.commit()
     if locked:  # ours were the next ids: nobody else inserted while we held the lock
         rt.stories_seen = max(rt.stories_seen, last_id)
-    if first_poll:
-        _log_first_poll(rt, feed, new, held)
-    return new, queued
+    return new, queued, held
 
 
 def _story_lock(rt: Runtime, now: datetime) -> None:

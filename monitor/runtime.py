@@ -37,6 +37,7 @@ from monitor.store.items import Items
 from monitor.store.leases import ensure_feeds
 from monitor.store.opening import open_store
 from monitor.store.outbox import Outbox
+from monitor.store.runner import StoreRunner
 from monitor.store.sqlite import Store
 
 # pg_advisory_xact_lock key of the start-up fixes (feed renames, then feed rows)
@@ -77,9 +78,16 @@ class Runtime:
     # Permanent redirect targets with a query or user:password@ (where tokens live):
     # followed for the rest of this run but never written to the database.
     moved: dict[str, str] = field(default_factory=dict)
+    # The store's one thread (store/runner.py): the event loop reaches the store only
+    # through it; made in __post_init__ unless given.
+    db: StoreRunner = None  # type: ignore[assignment]
     # PostgreSQL: the highest item id whose fingerprint is in ``stories`` (other
     # instances' items above it are read in before story assignment: recording.py)
     stories_seen: int = 0
+
+    def __post_init__(self) -> None:
+        if self.db is None:
+            self.db = StoreRunner(self.store)
 
     @property
     def rules(self) -> RuleSet:
@@ -163,7 +171,7 @@ class Runtime:
         await self.feeds_http.aclose()
         await self.parse_pool.close()
         self.match_thread.shutdown(wait=False, cancel_futures=True)
-        self.store.close()
+        self.db.close()
 
 
 def _watches(rule: RuleConfig, feed: FeedConfig) -> bool:
@@ -265,7 +273,7 @@ def build_runtime(
         clock=clock,
     )
     if store.dialect == POSTGRESQL:
-        catch_up_stories(rt, clock())
+        rt.db.call(lambda _: catch_up_stories(rt, clock()))
     return rt
 
 

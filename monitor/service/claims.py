@@ -76,7 +76,8 @@ class ClaimLoop:
         """Make a row for each configured feed that has none (after a reload added
         feeds; at start :func:`~monitor.runtime.startup_fixes` did)."""
         feeds = self.rt.config.feeds
-        ensure_feeds(self.rt.store, [(f.key, f.display_name) for f in feeds], self.rt.clock())
+        rows = [(f.key, f.display_name) for f in feeds]
+        self.rt.db.call(ensure_feeds, rows, self.rt.clock())  # after a reload: waited for
 
     def configured(self) -> dict[str, FeedConfig]:
         """The configured feeds by key (recomputed only when a reload swapped the config)."""
@@ -91,7 +92,7 @@ class ClaimLoop:
         while not self._halted:
             self.last_round = time.monotonic()
             try:
-                self.claim_round()
+                await self.claim_round()
             except Exception as exc:  # the database is away: try again next round
                 log.error("claiming feeds failed: %s: %s", type(exc).__name__, exc)
             self._wake.clear()
@@ -106,7 +107,7 @@ class ClaimLoop:
         self._halted = True
         self._wake.set()
 
-    def claim_round(self) -> list[Claim]:
+    async def claim_round(self) -> list[Claim]:
         """Claim due feeds for the free slots and start their polls; the claims (parked
         ones included: feeds this instance does not know, see :data:`PARK_SECONDS`)."""
         free = self.slots - len(self.polls)
@@ -114,11 +115,11 @@ class ClaimLoop:
             return []
         feeds = self.configured()
         per_host = self.rt.config.ingest.max_per_host  # across the cluster, not per instance
-        claims = claim_feeds(self.rt.store, self.owner, None, free, self.lease, per_host)
+        claims = await self.rt.db.run(claim_feeds, self.owner, None, free, self.lease, per_host)
         metrics.claimed(len(claims))
         unknown = [c for c in claims if c.url not in feeds]
         if unknown:
-            park_feeds(self.rt.store, self.owner, unknown, PARK_SECONDS)
+            await self.rt.db.run(park_feeds, self.owner, unknown, PARK_SECONDS)
             for claim in unknown:
                 log.info(
                     "feed %r is not in this instance's config: parked for %gs",
@@ -130,7 +131,7 @@ class ClaimLoop:
             if feed is None:
                 continue
             if claim.url in self.polls:  # cannot happen: a polled feed's lease is held
-                release_feed(self.rt.store, self.owner, claim)
+                await self.rt.db.run(release_feed, self.owner, claim)
                 continue
             task = asyncio.create_task(self._poll(feed, claim), name=f"poll {feed.display_name}")
             self.polls[claim.url] = task
@@ -164,13 +165,13 @@ class ClaimLoop:
             self._gauge()
             self._wake.set()
         if finished:
-            self._release(feed, claim)
+            await self._release(feed, claim)
         if alerts:
             self.on_alerts()
 
-    def _release(self, feed: FeedConfig, claim: Claim) -> None:
+    async def _release(self, feed: FeedConfig, claim: Claim) -> None:
         try:
-            release_feed(self.rt.store, self.owner, claim)
+            await self.rt.db.run(release_feed, self.owner, claim)
         except Exception as exc:  # the lease then runs out by itself
             log.error("feed=%r lease not released: %s", feed.display_name, exc)
 
@@ -180,7 +181,7 @@ class ClaimLoop:
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                renewed = renew_feed(self.rt.store, self.owner, claim, self.lease)
+                renewed = await self.rt.db.run(renew_feed, self.owner, claim, self.lease)
             except Exception as exc:  # the next renewal tries again
                 log.error("feed=%r lease not renewed: %s", claim.url, exc)
                 continue

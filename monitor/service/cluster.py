@@ -93,7 +93,7 @@ class Cluster:
         if epoch is None:
             return False
         try:
-            return holds_channel(self.rt.store, self.owner, channel, epoch)
+            return self.rt.db.call(holds_channel, self.owner, channel, epoch)
         except Exception as exc:
             log.error("channel=%s lease not checked: %s: %s", channel, type(exc).__name__, exc)
             return False
@@ -101,13 +101,13 @@ class Cluster:
     def keep_channels(self) -> None:
         """Take or renew the lease of each configured channel (one another instance holds
         is skipped), release those no longer configured; wake a channel just taken."""
-        store, configured = self.rt.store, self.rt.config.channels
+        db, configured = self.rt.db, self.rt.config.channels
         for name in [c for c in self.channels if c not in configured]:
-            release_channel(store, self.owner, name)
+            db.call(release_channel, self.owner, name)
             del self.channels[name]
         for name in configured:
             try:
-                epoch = take_channel(store, self.owner, name, self.lease)
+                epoch = db.call(take_channel, self.owner, name, self.lease)
             except Exception as exc:  # renewed next round, if the lease still runs
                 log.error("channel=%s lease not renewed: %s: %s", name, type(exc).__name__, exc)
                 continue
@@ -133,7 +133,7 @@ class Cluster:
             "polling": len(self.claims.polls),
             "channels": sorted(self.channels),
         }
-        heartbeat(self.rt.store, self.owner, info)
+        self.rt.db.call(heartbeat, self.owner, info)
         self.last_beat = time.monotonic()
 
     def problem(self, monotonic: Callable[[], float] = time.monotonic) -> str | None:
@@ -162,7 +162,7 @@ class Cluster:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         try:
-            released = release_all(self.rt.store, self.owner)
+            released = await self.rt.db.run(release_all, self.owner)
         except Exception as exc:
             log.error("leases not released (they expire): %s: %s", type(exc).__name__, exc)
             return 0

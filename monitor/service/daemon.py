@@ -141,7 +141,8 @@ class Daemon:
         self.scheduler = SteadyScheduler()
         self.cluster: Cluster | None = None
         if rt.store.owner is None:  # one machine: stored next polls follow a clock jump
-            self.scheduler.jump_listeners.append(self.rt.store.shift_next_polls)
+            shift = type(rt.store).shift_next_polls  # a unit: (store, seconds)
+            self.scheduler.jump_listeners.append(lambda jumped: self.rt.db.call(shift, jumped))
         else:  # several instances: the database's clock rules
             from monitor.service.cluster import Cluster
 
@@ -260,7 +261,15 @@ class Daemon:
 
     async def _health(self) -> None:
         """Scheduler job: STATUS line, outbox gauges, and WATCHDOG=1 only when healthy."""
-        report = self._status()
+        from monitor.service import health
+
+        report = await health.check_async(
+            self.rt,
+            self.scheduler,
+            exclude_job="health",
+            started=self.started,
+            cluster=self.cluster,
+        )
         metrics.HEALTHY.set(1 if report.ok else 0)
         self.notify.status(report.status_line(datetime.now(UTC)))
         if report.ok:
@@ -343,9 +352,9 @@ class Daemon:
             metrics.reload_failed()
         try:
             if errors is None:
-                record_config_loaded(self.rt.store, datetime.now(UTC))
+                self.rt.db.call(record_config_loaded, datetime.now(UTC))
             else:
-                record_reload_failed(self.rt.store, datetime.now(UTC), redact_url(errors))
+                self.rt.db.call(record_reload_failed, datetime.now(UTC), redact_url(errors))
         except Exception as exc:  # a store error must not stop a reload or the start
             log.error("could not record the config reload in the state database: %s", exc)
 

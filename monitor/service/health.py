@@ -26,6 +26,7 @@ from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 from monitor import metrics
 from monitor.notify import deadline
 from monitor.runtime import Runtime
+from monitor.store.sqlite import Store
 from monitor.store.status import channel_summary, feed_schedules, oldest_pending, poll_summary
 
 log = logging.getLogger("monitor.health")
@@ -68,6 +69,7 @@ def check(
     started: datetime | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     cluster: Any = None,
+    reads: StoreReads | None = None,
 ) -> Health:
     """Query the store and inspect the scheduler, polls and deliveries; refresh the gauges.
 
@@ -78,7 +80,9 @@ def check(
     (the store's clock): work left over from before counts as due from then.
     ``monotonic`` is the clock of send attempts (tests move it). ``cluster``: this
     instance's :class:`~monitor.service.cluster.Cluster` (several instances), whose
-    ``problem()`` counts too.
+    ``problem()`` counts too. ``reads``: the store's answers, read already by
+    :func:`read_store` (the daemon awaits them off the loop: :func:`check_async`);
+    None: read here, on the store's thread, waited for in place.
     """
     feeds = len(rt.config.feeds)
     now = datetime.now(UTC)
@@ -86,10 +90,12 @@ def check(
         return Health(False, feeds, problem="scheduler not running")
     since = started or rt.clock()
     try:
-        last_poll, failing = poll_summary(rt.store)
-        summary = channel_summary(rt.store)
+        reads = reads or rt.db.call(read_store)
+        (last_poll, failing), summary, schedules, pending_oldest = reads
         held = cluster.channels if cluster is not None else None
-        stalled = stalled_polls(rt, since) or stalled_deliveries(rt, since, monotonic, held)
+        stalled = stalled_polls(rt, since, schedules) or stalled_deliveries(
+            rt, since, monotonic, held, pending_oldest
+        )
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
     metrics.set_outbox(summary, rt.config.channels)
@@ -112,6 +118,27 @@ def check(
     )
 
 
+StoreReads = tuple[Any, Any, Any, Any]
+
+
+def read_store(store: Store) -> StoreReads:
+    """A unit (store thread): what :func:`check` asks the store, in one go: the poll
+    summary, the channel summary, the feeds' schedules, the oldest pending per channel."""
+    return poll_summary(store), channel_summary(store), feed_schedules(store), oldest_pending(store)
+
+
+async def check_async(rt: Runtime, scheduler: BaseScheduler, **kwargs: Any) -> Health:
+    """:func:`check` with the store read off the event loop (the daemon's health job):
+    a slow statement delays the answer, not the loop. A store error is an unhealthy
+    answer, as in :func:`check`."""
+    try:
+        reads = await rt.db.run(read_store)
+    except Exception as exc:  # sqlite3.Error, or a closed connection
+        feeds = len(rt.config.feeds)
+        return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
+    return check(rt, scheduler, reads=reads, **kwargs)
+
+
 def poll_window(rt: Runtime) -> timedelta:
     """How long polls may go without one finishing while feeds are due.
 
@@ -122,16 +149,18 @@ def poll_window(rt: Runtime) -> timedelta:
     return max([POLL_STALL_MIN, *(3 * i for i in intervals)])
 
 
-def stalled_polls(rt: Runtime, since: datetime) -> str | None:
+def stalled_polls(rt: Runtime, since: datetime, states: Any = None) -> str | None:
     """What is wrong when a feed has waited :func:`poll_window` and no poll finished in it.
 
     A feed is due from its stored next poll (or ``since``, the daemon's start, if
     later or never polled); feeds the server said are gone (410) are never due. An
-    idle daemon (nothing due) is healthy however long ago its last poll was.
+    idle daemon (nothing due) is healthy however long ago its last poll was. ``states``:
+    :func:`~monitor.store.status.feed_schedules`, read already (None: read now).
     """
     now = rt.clock()
     window = poll_window(rt)
-    states = feed_schedules(rt.store)
+    if states is None:
+        states = rt.db.call(feed_schedules)
     overdue = []
     for feed in rt.config.feeds:
         _last, next_poll, gone = states.get(feed.key, (None, None, False))
@@ -170,15 +199,20 @@ def stalled_deliveries(
     since: datetime,
     monotonic: Callable[[], float] = time.monotonic,
     held: Container[str] | None = None,
+    pending_oldest: Any = None,
 ) -> str | None:
     """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
 
     Due from the message's next attempt (or ``since`` if later); channels disabled
     by their destination (410) or gone from the config do not count, nor (several
     instances) channels not in ``held``: another instance delivers those.
+    ``pending_oldest``: :func:`~monitor.store.status.oldest_pending`, read already (None:
+    read now).
     """
     now = rt.clock()
-    for channel, next_attempt in oldest_pending(rt.store):
+    if pending_oldest is None:
+        pending_oldest = rt.db.call(oldest_pending)
+    for channel, next_attempt in pending_oldest:
         if channel not in rt.config.channels or (held is not None and channel not in held):
             continue
         due = max(next_attempt or since, since)

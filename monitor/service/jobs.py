@@ -31,6 +31,7 @@ from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
 from monitor.store.outbox import DigestTick
+from monitor.store.sqlite import Store
 
 Gate = Callable[[str], bool]  # whether this instance may deliver a channel now
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a cron that fires no more
@@ -120,15 +121,25 @@ def prune_seconds(config: MonitorConfig) -> float:
 
 
 async def prune_job(rt: Runtime) -> None:
-    """Prune on the event loop (a plain function would run in a thread, away from SQLite)."""
-    prune_state(rt)
+    """Prune as one unit on the store's thread (store/runner.py), the loop free meanwhile
+    (a plain function would run in APScheduler's thread pool, away from the store's)."""
+    await rt.db.run(_prune, rt)
+
+
+def _prune(_: Store, rt: Runtime) -> None:
+    prune_state(rt)  # on the store's thread: its rt.db.call runs in place
 
 
 async def cluster_prune_job(rt: Runtime) -> None:
     """Several instances: prune the store once in the cluster per period (the instance
     whose :func:`~monitor.store.cluster.tick_due` won it), and this instance's story
     index always (it is in memory: each instance has its own)."""
-    if tick_due(rt.store, "prune", prune_seconds(rt.config)):
+    await rt.db.run(_cluster_prune, rt)
+
+
+def _cluster_prune(store: Store, rt: Runtime) -> None:
+    """A unit (store thread; the story index is the recording units' too)."""
+    if tick_due(store, "prune", prune_seconds(rt.config)):
         prune_state(rt)
     else:
         now = rt.clock()

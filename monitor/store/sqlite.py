@@ -72,7 +72,8 @@ class Store(FeedStates):
             )
         conn = None
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            # the daemon uses it only from its store thread (store/runner.py), opened here
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
