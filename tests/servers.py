@@ -246,6 +246,9 @@ class HttpServer:
     def __enter__(self) -> HttpServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
+        # A connection reset between the selector's "readable" and accept() would block
+        # a blocking accept() until the next client, and shutdown() with it: never block.
+        self._server.socket.setblocking(False)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
