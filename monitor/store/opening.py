@@ -55,12 +55,12 @@ def open_postgres(settings: StoreSettings, *, create: bool) -> Store:
         return Store.open_postgres(settings.url, settings.password_reader())
     conn = PgConnection(settings.url, settings.password_reader())
     try:
-        if pgschema.version(conn) == 0:
+        found, needed = pgschema.version(conn), len(pgschema.MIGRATIONS)
+        if found == 0:
             raise NoStateError(
                 f"no state in PostgreSQL {conn.where}: no news-monitor has run on it yet"
                 " (see store: in the config)"
             )
-        found, needed = pgschema.version(conn), len(pgschema.MIGRATIONS)
         if found < needed:  # a shared database is migrated by a daemon, not by a report
             raise StateDatabaseError(
                 f"PostgreSQL {conn.where} is at schema {found}, this news-monitor reads"
