@@ -33,9 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.ingest.workerloop import serve
 
-__all__ = ["ParseLimitError", "ParsePool", "serve"]
+__all__ = ["ParseLimitError", "ParsePool"]
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
