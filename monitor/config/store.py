@@ -26,6 +26,8 @@ from monitor.config.boundedfile import read_regular_file
 from monitor.config.source import MAX_SECRET_BYTES, Source
 from monitor.config.values import Duration, Strict
 from monitor.errors import ConfigIssue
+from monitor.redact import redact_secrets, register_secrets
+from monitor.terminal import printable
 
 SCHEMES = ("postgresql", "postgres")
 MIN_LEASE = timedelta(seconds=10)
@@ -108,9 +110,6 @@ class StoreSettings(Strict):
     def shown_url(self) -> str:
         """The URL as ``check`` and ``status`` may show it: user, host, database and
         options (it holds no password: :func:`check_store_url` refuses one)."""
-        from monitor.redact import redact_secrets
-        from monitor.terminal import printable
-
         return printable(redact_secrets(self.url))
 
     def password_reader(self) -> Callable[[], str | None]:
@@ -143,8 +142,6 @@ class _FileReader:
         self.path = path
 
     def __call__(self) -> str:
-        from monitor.redact import register_secrets
-
         try:
             text = read_regular_file(self.path, MAX_SECRET_BYTES).decode("utf-8").strip()
         except OSError as exc:
