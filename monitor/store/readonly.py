@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.errors import MonitorError
 from monitor.store.dialect import Connection
 from monitor.store.schema import MIGRATIONS
-from monitor.store.sqlite import DB_NAME, _open_error
+from monitor.store.sqlite import DB_NAME, NoStateError, _open_error
 
 if TYPE_CHECKING:
     from monitor.config import MonitorConfig
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 
 OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compaction.py)
 PG_OLDEST_READ = 3  # the same schema on PostgreSQL (store/pgschema.py)
-
-
-class NoStateError(MonitorError):
-    """There is no state database where the config says: nothing has run there."""
 
 
 def open_readonly(state_dir: Path) -> sqlite3.Connection:
