@@ -217,10 +217,11 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
 
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
-    from monitor.cli.statusinfo import cluster, config_state, next_digest, storage, store_info
+    from monitor.cli.clusterinfo import cluster, store_info
+    from monitor.cli.statusinfo import config_state, next_digest
     from monitor.redact import redact_url
     from monitor.store.history import NO_COUNTS, split_baseline
-    from monitor.store.status import channel_summary, dead_letters, rule_counts
+    from monitor.store.status import channel_summary, dead_letters, rule_counts, storage
 
     now = datetime.now(UTC)
     states = {f.url: f for f in store.feeds()}

@@ -4,8 +4,7 @@ share it and who holds which lease), and a report from the database alone when t
 config on disk is broken (the daemon keeps running on the config it loaded before).
 
 The cluster part (the store's place, the instances and their leases, and their lines)
-is :mod:`monitor.cli.clusterinfo`; :func:`store_info` and :func:`cluster` are
-re-exported here.
+is :mod:`monitor.cli.clusterinfo`.
 
 APScheduler (cron arithmetic) is imported only for a ``cron:`` channel's next digest.
 """
@@ -16,10 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.cli.clusterinfo import MAX_STALE_SHOWN as MAX_STALE_SHOWN
-from monitor.cli.clusterinfo import cluster as cluster  # re-exported: commands.py
 from monitor.cli.clusterinfo import cluster_lines
-from monitor.cli.clusterinfo import store_info as store_info  # re-exported: commands.py
 from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
