@@ -109,7 +109,7 @@ def _record(
     try:
         with st.transaction():
             if locked:
-                _story_lock(rt, now)
+                _story_lock(st, rt, now)
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
@@ -131,11 +131,11 @@ def _record(
     return new, queued, held
 
 
-def _story_lock(rt: Runtime, now: datetime) -> None:
+def _story_lock(st: Store, rt: Runtime, now: datetime) -> None:
     """In the open transaction: wait for the cluster's story lock (released at its
     commit or rollback), then catch the story index up on the other instances' items."""
     started = time.perf_counter()
-    rt.store.advisory_lock(STORY_LOCK)
+    st.advisory_lock(STORY_LOCK)
     metrics.lock_waited(time.perf_counter() - started)
     catch_up_stories(rt, now)
 
