@@ -265,15 +265,16 @@ def _failed_attempt(
     attempt = message.attempts + 1
     settings = rt.config.channels[channel]
     deadline = (message.due_since or now) + settings.max_age
+    outbox = Outbox(store)
     if isinstance(exc, ChannelGone):
-        Outbox(store).disable(channel, str(exc), now)
-        Outbox(store).mark_retry(message.id, str(exc), now, now)
+        outbox.disable(channel, str(exc), now)
+        outbox.mark_retry(message.id, str(exc), now, now)
         log.error("channel=%s disabled by its destination: %s", channel, exc)
         return "disabled"
     if exc.retryable and attempt < settings.max_attempts and now < deadline:
         delay = backoff_seconds(attempt, exc.retry_after)
         next_attempt = min(now + timedelta(seconds=delay), deadline)
-        Outbox(store).mark_retry(message.id, str(exc), next_attempt, now)
+        outbox.mark_retry(message.id, str(exc), next_attempt, now)
         delay_seconds = (next_attempt - now).total_seconds()
         when = "retry at the next run" if once else f"retry in {delay_seconds:.0f}s"
         log.warning(
