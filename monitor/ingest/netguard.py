@@ -218,16 +218,12 @@ class _LazyTrustContext(ssl.SSLContext):
         return super().wrap_socket(*args, **kwargs)
 
 
+@cache
 def lazy_tls_context(trust_env: bool) -> ssl.SSLContext:
     """The process's client TLS context: certificates and host names verified against
     certifi's CA bundle (with ``trust_env``, ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when
     set, as httpx does), read at the first handshake. One per ``trust_env``, shared by
     every client (a context holds no per-connection state)."""
-    return _tls_context(bool(trust_env))
-
-
-@cache
-def _tls_context(trust_env: bool) -> ssl.SSLContext:
     context = _LazyTrustContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
     context.trust_env = trust_env
     context._ca_lock = threading.Lock()
