@@ -36,9 +36,7 @@ def watching(store: Store, url: str, name: str) -> Iterator[None]:
     or with an ordinary exception (a failure the caller records). Cancellation, exit
     and a killed process leave it counted."""
     with store.transaction():
-        store.conn.execute(
-            "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT DO NOTHING", (url, name)
-        )
+        store._ensure_feed(url, name)  # the feed's row, as a poll's record makes it
         store.conn.execute(
             "UPDATE feeds SET unfinished_polls = unfinished_polls + 1 WHERE url = ?", (url,)
         )
