@@ -215,11 +215,6 @@ def item_to_json(item: Item) -> str:
     return pack_item(item)
 
 
-def item_from_json(text: str) -> Item:
-    """The item of ``items.data`` text that spells out its feed and id (either format)."""
-    return unpack_item(text).item
-
-
 def match_to_json(match: Match) -> str:
     """``matches.data``: a match's terms and highlights (the rule name is a column) as
     compact JSON, ``{"terms":[...],"highlights":[[field,start,end,term],...]}``; empty
