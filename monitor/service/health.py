@@ -94,7 +94,7 @@ def check(
         (last_poll, failing), summary, schedules, pending_oldest = reads
         held = cluster.channels if cluster is not None else None
         stalled = stalled_polls(rt, since, schedules) or stalled_deliveries(
-            rt, since, monotonic, held, pending_oldest
+            rt, since, pending_oldest, monotonic, held
         )
     except Exception as exc:  # sqlite3.Error, or a closed connection
         return Health(False, feeds, problem=f"database: {type(exc).__name__}: {exc}")
@@ -149,18 +149,16 @@ def poll_window(rt: Runtime) -> timedelta:
     return max([POLL_STALL_MIN, *(3 * i for i in intervals)])
 
 
-def stalled_polls(rt: Runtime, since: datetime, states: Any = None) -> str | None:
+def stalled_polls(rt: Runtime, since: datetime, states: Any) -> str | None:
     """What is wrong when a feed has waited :func:`poll_window` and no poll finished in it.
 
     A feed is due from its stored next poll (or ``since``, the daemon's start, if
     later or never polled); feeds the server said are gone (410) are never due. An
     idle daemon (nothing due) is healthy however long ago its last poll was. ``states``:
-    :func:`~monitor.store.status.feed_schedules`, read already (None: read now).
+    :func:`~monitor.store.status.feed_schedules`, read already (:func:`read_store`).
     """
     now = rt.clock()
     window = poll_window(rt)
-    if states is None:
-        states = rt.db.call(feed_schedules)
     overdue = []
     for feed in rt.config.feeds:
         _last, next_poll, gone = states.get(feed.key, (None, None, False))
@@ -197,21 +195,19 @@ def stalled_attempts(
 def stalled_deliveries(
     rt: Runtime,
     since: datetime,
+    pending_oldest: Any,
     monotonic: Callable[[], float] = time.monotonic,
     held: Container[str] | None = None,
-    pending_oldest: Any = None,
 ) -> str | None:
     """A channel with a message due for :data:`DELIVERY_STALL` that it has not tried since.
 
     Due from the message's next attempt (or ``since`` if later); channels disabled
     by their destination (410) or gone from the config do not count, nor (several
     instances) channels not in ``held``: another instance delivers those.
-    ``pending_oldest``: :func:`~monitor.store.status.oldest_pending`, read already (None:
-    read now).
+    ``pending_oldest``: :func:`~monitor.store.status.oldest_pending`, read already
+    (:func:`read_store`).
     """
     now = rt.clock()
-    if pending_oldest is None:
-        pending_oldest = rt.db.call(oldest_pending)
     for channel, next_attempt in pending_oldest:
         if channel not in rt.config.channels or (held is not None and channel not in held):
             continue
