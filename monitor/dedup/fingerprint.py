@@ -128,6 +128,16 @@ def _bit_counts(values: np.ndarray) -> np.ndarray:
     return counts
 
 
+def _shingles(k: SimpleNamespace, words: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per run of three consecutive ``words`` (word hashes, in order)."""
+    return _mix(words[:-2] * k.K1 + words[1:-1] * k.K4 + words[2:] * k.K5, k)
+
+
+def signed64(value: int) -> int:
+    """An unsigned 64-bit ``value`` as the signed int SQLite stores (same bits)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def simhash(text: str) -> int | None:
     """The 64-bit SimHash of ``text`` (as a signed int for SQLite), or None if too short.
 
@@ -138,10 +148,9 @@ def simhash(text: str) -> int | None:
         return None
     k = _numpy()
     np = k.np
-    shingles = _mix(words[:-2] * k.K1 + words[1:-1] * k.K4 + words[2:] * k.K5, k)
+    shingles = _shingles(k, words)
     majority = _bit_counts(shingles) * 2 > len(shingles)
-    value = int(np.packbits(majority, bitorder="little").view(np.uint64)[0])
-    return value - (1 << 64) if value >= 1 << 63 else value
+    return signed64(int(np.packbits(majority, bitorder="little").view(np.uint64)[0]))
 
 
 def simhashes(texts: Sequence[str]) -> list[int | None]:
@@ -184,14 +193,14 @@ def _simhash_chunk(texts: list[str]) -> list[int | None]:
     # shingle i is words i..i+2: kept when all three are of one text that has enough
     same = word_text[:-2] == word_text[2:]
     keep = np.flatnonzero(same & enough[word_text[:-2]])
-    shingles = _mix(words[:-2] * k.K1 + words[1:-1] * k.K4 + words[2:] * k.K5, k)[keep]
+    shingles = _shingles(k, words)[keep]
     owners = np.flatnonzero(enough)
     sizes = counts[owners] - (SHINGLE - 1)  # shingles per text, in text order
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     majority = _votes(k, shingles, starts, sizes) * 2 > sizes[:, None]
     values = np.packbits(majority, axis=1, bitorder="little").view(np.uint64)[:, 0]
     for owner, value in zip(owners.tolist(), values.tolist(), strict=True):
-        out[owner] = value - (1 << 64) if value >= 1 << 63 else value
+        out[owner] = signed64(value)
     return out
 
 

@@ -25,7 +25,7 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from monitor.dedup.fingerprint import hamming
+from monitor.dedup.fingerprint import hamming, signed64
 
 MASK64 = (1 << 64) - 1
 TAIL = 32  # the fewest entries a tail may hold before a lookup sorts them in
@@ -98,7 +98,7 @@ class FingerprintIndex:
         """Remember that an item of ``story_id`` had fingerprint ``fp`` at ``seen_at``.
 
         Raises OverflowError for a fingerprint or story id outside 64 bits."""
-        self._fps.append(fp - (1 << 64) if fp > (1 << 63) - 1 else fp)
+        self._fps.append(signed64(fp))
         self._stories.append(story_id)
         self._times.append(seen_at)
 
