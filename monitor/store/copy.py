@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import MonitorError, StateLockedError
-from monitor.redact import redact_url
 from monitor.store.lock import StateLock
 from monitor.store.sqlite import Store
 
@@ -127,6 +126,8 @@ def copy_store(
     """Copy every table of the SQLite store ``source`` into ``target``, a migrated
     :class:`~monitor.store.postgres.PgConnection` whose tables are empty, in one
     transaction (see the module docstring). Raises CopyError (nothing written)."""
+    from monitor.store.postgres import error_line  # psycopg: an optional extra
+
     started = time.monotonic()
     result = CopyResult(target=target.where)
     columns = _columns(source, target)
@@ -147,7 +148,7 @@ def copy_store(
             if isinstance(exc, CopyError) or not isinstance(exc, Exception):
                 raise
             raise CopyError(
-                f"copy into {target.where} failed ({_first_line(exc)}); nothing was written"
+                f"copy into {target.where} failed ({error_line(exc)}); nothing was written"
             ) from None
         target.execute("COMMIT")
     finally:
@@ -264,9 +265,3 @@ def _advance_sequences(source: Store, target: Any) -> None:
                 "SELECT setval(pg_get_serial_sequence(?, ?), ?, ?)",
                 (table, column, max(high, 1), high > 0),
             )
-
-
-def _first_line(exc: Exception) -> str:
-    """The first line of an error, redacted (a constraint error may quote a row)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return redact_url(lines[0] if lines else type(exc).__name__)

@@ -236,7 +236,7 @@ class PgConnection:
             # they do not survive PgBouncer's transaction pooling.
             self._conn = psycopg.connect(self._url, prepare_threshold=None, **options)
         except psycopg.Error as exc:
-            reason = _reason(exc, secret)
+            reason = error_line(exc, secret)
             raise StateDatabaseError(
                 f"cannot connect to PostgreSQL {self.where}: {reason}"
             ) from None
@@ -252,12 +252,13 @@ class PgConnection:
             conn.close()
         self._conn = None
         return StateDatabaseError(
-            f"lost the connection to PostgreSQL {self.where}: {_reason(exc, None)}"
+            f"lost the connection to PostgreSQL {self.where}: {error_line(exc)}"
         )
 
 
-def _reason(exc: Exception, secret: str | None) -> str:
-    """The first line of libpq's message, without the password or a registered secret."""
+def error_line(exc: Exception, secret: str | None = None) -> str:
+    """The first line of a database error's message (libpq's, a constraint's that may
+    quote a row), on one line, without ``secret`` (the password) or a registered secret."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = " ".join(lines[:1]) or type(exc).__name__
     if secret:
