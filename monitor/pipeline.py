@@ -341,10 +341,17 @@ def prune_state(rt: Runtime) -> dict[str, int]:
 def _prune(store: Store, rt: Runtime) -> dict[str, int]:
     now = rt.clock()
     counts = prune(store, now - rt.config.dedup.retention, now)
-    counts["fingerprints"] = rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
+    counts["fingerprints"] = prune_stories(rt, now)
     if any(counts.values()):
         log.info("pruned %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
+
+
+def prune_stories(rt: Runtime, now: datetime) -> int:
+    """Forget the story index's fingerprints seen before the dedup window (in memory,
+    this instance's own); how many. Call it on the store's thread (inside a unit): the
+    index is the recording units' too."""
+    return rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
 
 
 async def run_once(rt: Runtime) -> tuple[list[PollReport], list[DeliveryReport]]:

@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import FeedConfig, MonitorConfig
 from monitor.delivery import DeliveryReport, deliver_channel
 from monitor.notify.timing import sweep_seconds
-from monitor.pipeline import poll_feed, prune_state
+from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
@@ -123,11 +123,7 @@ def prune_seconds(config: MonitorConfig) -> float:
 async def prune_job(rt: Runtime) -> None:
     """Prune as one unit on the store's thread (store/runner.py), the loop free meanwhile
     (a plain function would run in APScheduler's thread pool, away from the store's)."""
-    await rt.db.run(_prune, rt)
-
-
-def _prune(_: Store, rt: Runtime) -> None:
-    prune_state(rt)  # on the store's thread: its rt.db.call runs in place
+    await rt.db.run(lambda _: prune_state(rt))  # on the store's thread: runs in place
 
 
 async def cluster_prune_job(rt: Runtime) -> None:
@@ -142,8 +138,7 @@ def _cluster_prune(store: Store, rt: Runtime) -> None:
     if tick_due(store, "prune", prune_seconds(rt.config)):
         prune_state(rt)
     else:
-        now = rt.clock()
-        rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
+        prune_stories(rt, rt.clock())
 
 
 def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
