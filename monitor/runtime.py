@@ -224,7 +224,7 @@ def startup_fixes(store: Store, config: MonitorConfig, now: datetime) -> None:
         _repair(store, config)
         return
     with store.transaction():
-        store.conn.execute("SELECT pg_advisory_xact_lock(?)", (STARTUP_LOCK,))
+        store.advisory_lock(STARTUP_LOCK)
         _repair(store, config)
         if store.owner is not None:
             ensure_feeds(store, [(f.key, f.display_name) for f in config.feeds], now)
