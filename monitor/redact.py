@@ -163,3 +163,13 @@ def _without_userinfo(url: str) -> tuple[str, SplitResult | None]:
         return url, urlsplit(url)
     except ValueError:
         return url, None
+
+
+def error_line(exc: Exception, secret: str | None = None) -> str:
+    """The first line of a database error's message (libpq's, a constraint's that may
+    quote a row), on one line, without ``secret`` (the password) or a registered secret."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[:1]) or type(exc).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return redact_url(re.sub(r"\s+", " ", text))

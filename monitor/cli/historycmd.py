@@ -19,7 +19,7 @@ from typing import Any
 
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import MonitorError
-from monitor.redact import redact_url
+from monitor.redact import error_line, redact_url
 from monitor.store.history import Filters, list_matches, message, open_for_reading
 
 BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
@@ -57,7 +57,7 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
             return 0
         rows, more = list_matches(conn, filters)
     except _read_errors(config) as exc:  # damaged after it opened: one line, no traceback
-        raise MonitorError(f"cannot read the state in {where}: {_first_line(exc)}") from None
+        raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
     finally:
         conn.close()
     rows = [_redacted(r, config) for r in rows]
@@ -81,11 +81,6 @@ def _read_errors(config: MonitorConfig) -> tuple[type[Exception], ...]:
     import psycopg
 
     return (sqlite3.DatabaseError, psycopg.Error)
-
-
-def _first_line(exc: Exception) -> str:
-    """The first line of a database error, links in it redacted."""
-    return redact_url((str(exc).strip().splitlines() or [type(exc).__name__])[0])
 
 
 def _filters(args: argparse.Namespace, config: MonitorConfig) -> Filters:

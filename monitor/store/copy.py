@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import MonitorError, StateLockedError
+from monitor.redact import error_line
 from monitor.store.lock import StateLock
 from monitor.store.sqlite import Store
 
@@ -126,7 +127,6 @@ def copy_store(
     """Copy every table of the SQLite store ``source`` into ``target``, a migrated
     :class:`~monitor.store.postgres.PgConnection` whose tables are empty, in one
     transaction (see the module docstring). Raises CopyError (nothing written)."""
-    from monitor.store.postgres import error_line  # psycopg: an optional extra
 
     started = time.monotonic()
     result = CopyResult(target=target.where)

@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from monitor.errors import MonitorError, StateDatabaseError
-from monitor.redact import redact_url
+from monitor.redact import error_line
 
 Password = Callable[[], str | None]
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
@@ -254,13 +254,3 @@ class PgConnection:
         return StateDatabaseError(
             f"lost the connection to PostgreSQL {self.where}: {error_line(exc)}"
         )
-
-
-def error_line(exc: Exception, secret: str | None = None) -> str:
-    """The first line of a database error's message (libpq's, a constraint's that may
-    quote a row), on one line, without ``secret`` (the password) or a registered secret."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = " ".join(lines[:1]) or type(exc).__name__
-    if secret:
-        text = text.replace(secret, "***")
-    return redact_url(re.sub(r"\s+", " ", text))
