@@ -19,6 +19,13 @@ a request that has not started on it yet is not given to another, nor closed as 
 surplus idle one (httpcore gave the first available connection to every queued
 request until one started, and the others came back with ``ConnectionNotAvailable``
 to queue again: ~2 such rounds a request): the client speaks HTTP/1.1 only.
+
+A server may close an idle keep-alive connection just after the check above said it
+was open (its keep-alive timeout racing our request). A GET or HEAD that fails on a
+*reused* connection before any response arrives is then sent once more on another
+connection (:class:`ReusedConnectionRetry`), as Go's ``net/http`` Transport does for
+idempotent requests (``shouldRetryRequest``) and urllib3 does by default; a failure
+on a fresh connection is the server's answer and is raised.
 """
 
 from __future__ import annotations
@@ -28,9 +35,47 @@ from typing import Any
 
 import httpcore
 
+RETRY_METHODS = (b"GET", b"HEAD")
+LOST_CONNECTION = (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)
+
+
+class ReusedConnectionRetry(httpcore.AsyncHTTPConnection):
+    """A direct connection that hands an idempotent request back to the pool when the
+    server had already closed it: the pool then sends it on another connection."""
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        """Send ``request``; raise ``ConnectionNotAvailable`` (the pool's signal to try
+        another connection) if this connection served a request before and now fails
+        before a response, for GET and HEAD only."""
+        reused = getattr(self._connection, "_request_count", 0) > 0
+        try:
+            return await super().handle_async_request(request)
+        except LOST_CONNECTION:
+            if reused and request.method in RETRY_METHODS:
+                raise httpcore.ConnectionNotAvailable() from None
+            raise
+
 
 class LinearPool(httpcore.AsyncConnectionPool):
     """:class:`httpcore.AsyncConnectionPool` whose request assignment is O(pool size)."""
+
+    def create_connection(self, origin: httpcore.Origin) -> Any:
+        """A :class:`ReusedConnectionRetry` to ``origin`` (as httpcore builds its own
+        connection); through a proxy, httpcore's proxy connection."""
+        if self._proxy is not None:
+            return super().create_connection(origin)
+        return ReusedConnectionRetry(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
 
     def _assign_requests_to_connections(self) -> list[Any]:
         """Drop closed, expired and surplus idle connections; give queued requests one."""

@@ -224,11 +224,8 @@ class Daemon:
         log.info("stopping: finishing work in progress (at most %ds)", DRAIN_SECONDS)
         # pause, not shutdown: APScheduler's shutdown cancels the jobs still running
         self.scheduler.pause()
-        current = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not current and t not in keep]
-        late: set[asyncio.Future[Any]] = set()
-        if pending:
-            _done, late = await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+        late = await self._wait_for_work(keep, DRAIN_SECONDS)
+        self.couriers.close()
         if late:
             log.warning(
                 "stopping: %d tasks still running after %ds are cancelled "
@@ -241,6 +238,22 @@ class Daemon:
             await asyncio.wait(late, timeout=5)
         self.scheduler.shutdown(wait=False)
         log.info("stopped")
+
+    @staticmethod
+    async def _wait_for_work(
+        keep: set[asyncio.Task[None]], seconds: float
+    ) -> set[asyncio.Task[Any]]:
+        """Wait up to ``seconds`` for every task but ``keep``, including tasks started
+        while waiting (a poll that finishes wakes its channels' couriers); the tasks
+        still running at the deadline."""
+        current = asyncio.current_task()
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            running = {t for t in asyncio.all_tasks() if t is not current and t not in keep}
+            left = deadline - asyncio.get_running_loop().time()
+            if not running or left <= 0:
+                return running
+            await asyncio.wait(running, timeout=left)
 
     # --- health ------------------------------------------------------------------
 

@@ -201,6 +201,12 @@ class Couriers:
         self.gate = gate
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._closed = False
+
+    def close(self) -> None:
+        """Refuse further wakes (the daemon's drain is over; the runtime closes next).
+        What is still pending is sent by the next start's sweep."""
+        self._closed = True
 
     def wake_all(self) -> None:
         """Wake every channel of the current config (see :meth:`wake`)."""
@@ -213,6 +219,8 @@ class Couriers:
         Immediate channels send what has waited ``group_wait``; scheduled channels
         send only urgent alerts now (the rest waits for their tick).
         """
+        if self._closed:
+            return
         if channel in self._running:
             self._again.add(channel)
             return
@@ -237,7 +245,7 @@ class Couriers:
                     log.error(
                         "channel=%s delivery round failed: %s: %s", channel, type(exc).__name__, exc
                     )
-                if channel not in self._again:
+                if channel not in self._again or self._closed:
                     return
         finally:
             self._running.pop(channel, None)

@@ -36,3 +36,39 @@ def test_sigterm_lets_an_in_flight_poll_finish_then_exits_clean(tmp_path, http_s
     report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert report["feeds"][0]["last_success"] is not None
     assert report["channels"][0]["pending"] == 1
+
+
+def test_alerts_of_a_poll_that_finishes_during_the_drain_are_sent_before_exit(
+    tmp_path, http_server
+):
+    """The poll in flight at SIGTERM wakes its channel's courier as it finishes; the
+    drain waits for that delivery too, so it is neither lost to the next start nor
+    sent through a client that has already been closed (a flaky CI failure)."""
+    http_server.route("/slow.xml", seed_feed("feed-full.xml", http_server.base_url), delay=3)
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [{"name": "slow", "url": http_server.url("/slow.xml"), "backfill": "all"}],
+            "rules": [{"name": "pompeo", "query": "Pompeo AND Pyongyang"}],
+            "channels": {
+                "hook": {"type": "webhook", "url": http_server.url("/hook"), "group_wait": "0s"}
+            },
+        },
+    )
+    daemon = DaemonProcess(config, tmp_path)
+    try:
+        daemon.wait_for_log("started:")
+        assert http_server.wait_for_requests(1, timeout=30)  # the fetch is under way
+        daemon.signal(signal.SIGTERM)
+        code = daemon.stop()
+    finally:
+        daemon.kill()
+    log = daemon.log
+    assert code == 0, log
+    assert "client has been closed" not in log and "Traceback" not in log, log
+    assert len(http_server.requests_to("/hook")) == 1, log
+    assert log.index("feed='slow' items=5") < log.index("stopped")
+    report = json.loads(run_cli("status", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert report["channels"][0]["pending"] == 0
