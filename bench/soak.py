@@ -348,6 +348,14 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=int, help="seconds before RSS growth is measured (default: 300)"
     )
+    parser.add_argument(
+        "--heap",
+        action="store_true",
+        help="sample the daemon's Python heap and glibc's account (bench/heapdaemon.py)",
+    )
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="with --heap: what grew, by line"
+    )
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -376,11 +384,16 @@ def main() -> int:
         )
         log = open(Path(tmp) / "daemon.log", "w")  # noqa: SIM115
         env = dict(os.environ, PYTHONPATH=str(REPO))
+        heap_log = Path(tmp) / "heap.jsonl"
+        start = ["-m", "monitor"]
+        if args.heap:
+            start = [str(REPO / "bench" / "heapdaemon.py")]
+            env.update(SOAK_HEAP_LOG=str(heap_log), SOAK_HEAP_WARMUP=str(args.warmup or 300))
+            env.update(SOAK_TRACEMALLOC="1" if args.tracemalloc else "0")
         daemon = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "monitor",
+                *start,
                 "run",
                 "--config",
                 str(config),
@@ -409,6 +422,7 @@ def main() -> int:
         if args.log:
             args.log.write_text(text)
         lines = text.splitlines()
+        heap = [json.loads(x) for x in heap_log.read_text().splitlines()] if args.heap else []
     levels = {lvl: sum(f" {lvl} " in line for line in lines) for lvl in ("WARNING", "ERROR")}
     levels["unhealthy"] = sum("unhealthy" in line for line in lines)
     levels["traceback"] = sum("Traceback" in line for line in lines)
@@ -424,6 +438,7 @@ def main() -> int:
         "summary": summarize(samples, warmup),
         "timeliness": timeliness(started, warmup, _seconds(args.interval)),
         "samples": samples,
+        "heap": heap,
     }
     if args.json:
         print(json.dumps(result))
