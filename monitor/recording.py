@@ -183,9 +183,11 @@ def _record_new(
     queue its alerts; (alerts queued, the item's id).
 
     ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
-    Only an item that matched a rule keeps its text (a message may show it, even one
-    backfill held back, when a later copy alerts its story); the others are stored
-    slim (:func:`~monitor.store.codec.pack_item`).
+    Only an item that matched a rule and may alert keeps its text (a message may show
+    it); the others are stored slim (:func:`~monitor.store.codec.pack_item`), among
+    them a first poll's backlog that backfill holds back: most of a first poll's
+    items, whose text no message shows (a later copy that alerts their story is
+    shown with its own text; the held item is listed beside it). Issue #18.
     """
     matches = list(ready.matches)
     metrics.matched(matches)
@@ -200,7 +202,7 @@ def _record_new(
         fingerprint=fp,
         story_id=story_id,
         now=now,
-        full=bool(matches),
+        full=bool(matches) and alertable,
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)
