@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 from monitor import metrics
 from monitor.config import MonitorConfig, find_config_path
-from monitor.delivery import DeliveryReport
 from monitor.errors import ConfigError, MonitorError
-from monitor.pipeline import PollReport, run_once
+from monitor.pipeline import run_once
 from monitor.runtime import Runtime, build_runtime, new_owner_id
+from monitor.service.once import once_exit_code
 from monitor.store.lock import StateLock
 
 # The scheduler (APScheduler), jobs, reload and systemd parts are imported where the
@@ -48,8 +48,6 @@ log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
 WATCH_SECONDS = 2.0  # config file polling with watch_config: true
-EXIT_UNDELIVERED = 3  # run --once: a channel could not deliver (docs/operations.md)
-EXIT_ALL_FEEDS_FAILED = 4  # run --once: every feed's poll failed
 __all__ = ["Daemon", "run_daemon"]  # and JOB_DEFAULTS (__getattr__)
 
 
@@ -68,9 +66,9 @@ async def run_daemon(
     """Run until SIGTERM/SIGINT (or one pass with ``once``), holding the state lock.
 
     ``config_path`` is the ``--config`` argument, so SIGHUP re-reads the same file.
-    Returns the exit code: 0, or for ``once`` :data:`EXIT_ALL_FEEDS_FAILED` /
-    :data:`EXIT_UNDELIVERED` (:func:`once_exit_code`). Raises MonitorError for ``once``
-    with ``store:`` (several instances share the feeds by claims: run the daemon).
+    Returns the exit code: 0, or for ``once`` the pass's
+    (:func:`monitor.service.once.once_exit_code`). Raises MonitorError for ``once`` with
+    ``store:`` (several instances share the feeds by claims: run the daemon).
     """
     if once and config.store is not None:
         raise MonitorError(
@@ -94,37 +92,6 @@ async def run_daemon(
     finally:
         await rt.aclose()
         lock.release()
-
-
-def once_exit_code(polls: list[PollReport], deliveries: list[DeliveryReport]) -> int:
-    """``run --once``'s exit code, logged with the pass's counts, so a timer sees failure.
-
-    :data:`EXIT_ALL_FEEDS_FAILED` when there were feeds and every poll failed (nothing
-    new can have been found); else :data:`EXIT_UNDELIVERED` when a channel could not
-    deliver: a message left retrying or failed in this pass, a channel disabled by its
-    destination, or a delivery round stopped by an internal error; else 0.
-    """
-    failed_feeds = sum(1 for p in polls if not p.ok)
-    undelivered = [d for d in deliveries if d.retrying or d.failed or d.disabled or d.error]
-    if polls and failed_feeds == len(polls):
-        code = EXIT_ALL_FEEDS_FAILED
-    elif undelivered:
-        code = EXIT_UNDELIVERED
-    else:
-        code = 0
-    log.log(
-        logging.WARNING if code else logging.INFO,
-        "once: feeds=%d failed=%d messages_sent=%d retrying=%d failed_messages=%d "
-        "channels_undelivered=%s exit=%d",
-        len(polls),
-        failed_feeds,
-        sum(d.sent for d in deliveries),
-        sum(d.retrying for d in deliveries),
-        sum(d.failed for d in deliveries),
-        ",".join(d.channel for d in undelivered) or "-",
-        code,
-    )
-    return code
 
 
 class Daemon:
@@ -201,7 +168,7 @@ class Daemon:
             config.state_dir,
             self.path,
         )
-        self._record_config(None)
+        self._record(None)
         self.notify.ready(self._status().status_line(datetime.now(UTC)))
         try:
             await self.stop.wait()
@@ -310,25 +277,26 @@ class Daemon:
     async def _reload(self, reason: str) -> bool:
         from monitor.logs import set_level
         from monitor.service.reload import diff_feeds, prepare_async
+        from monitor.service.rescheduling import reschedule_feeds
 
         log.info("reload (%s): reading %s", reason, self.path)
         try:
             new = await prepare_async(self.path, self.rt)  # off the event loop
         except ConfigError as exc:
             log.error("reload failed, the running config stays:\n%s", exc)
-            self._record_config(str(exc))
+            self._record(str(exc))
             return False
         except Exception as exc:
             log.exception("reload failed, the running config stays: %s", exc)
-            self._record_config(f"{type(exc).__name__}: {exc}")
+            self._record(f"{type(exc).__name__}: {exc}")
             return False
         old = self.rt.config
         changes = diff_feeds(old, new.config)
         self.rt.swap(new.config, new.rules, new.renderer, new.notifiers)
-        self._record_config(None)
+        self._record(None)
         set_level(new.config.log_level)
         if self.cluster is None:
-            self._reschedule_feeds(changes)
+            reschedule_feeds(self.scheduler, self.rt, self.polls, self.couriers, changes)
         else:
             self.cluster.after_reload()
         changed_channels = {
@@ -352,64 +320,16 @@ class Daemon:
         )
         return True
 
-    def _record_config(self, errors: str | None) -> None:
-        """Tell ``status`` (the state database) and the metrics that the running config
-        was just loaded (``errors`` None) or that a reload failed with ``errors``
-        (redacted here: secrets and URL credentials never reach the database)."""
-        from monitor.redact import redact_url
-        from monitor.store.status import record_config_loaded, record_reload_failed
+    def _record(self, errors: str | None) -> None:
+        from monitor.service.reload import record_config
 
-        if errors is None:
-            metrics.config_loaded()
-        else:
-            metrics.reload_failed()
-        try:
-            if errors is None:
-                self.rt.db.call(record_config_loaded, datetime.now(UTC))
-            else:
-                self.rt.db.call(record_reload_failed, datetime.now(UTC), redact_url(errors))
-        except Exception as exc:  # a store error must not stop a reload or the start
-            log.error("could not record the config reload in the state database: %s", exc)
-
-    def _reschedule_feeds(self, changes: Any) -> None:
-        """Add, drop and update only the feed jobs whose feed changed."""
-        from monitor.service.jobs import feed_trigger, schedule_feeds
-
-        for url in changes.removed:
-            if self.scheduler.get_job(f"feed:{url}"):
-                self.scheduler.remove_job(f"feed:{url}")
-        now = self.rt.clock()
-        for feed in changes.changed:
-            job = self.scheduler.get_job(f"feed:{feed.url}")
-            if job is None:
-                changes.added.append(feed)
-                continue
-            args = (self.rt, feed, self.polls, self.scheduler, self.couriers)
-            update: dict[str, Any] = {"args": args}
-            if feed.url in changes.interval_changed:
-                update["trigger"] = feed_trigger(self.rt.config, feed)
-                soonest = now + self.rt.config.feed_interval(feed)
-                update["next_run_time"] = min(job.next_run_time or soonest, soonest)
-            job.modify(name=f"poll {feed.display_name}", **update)
-        schedule_feeds(self.scheduler, self.rt, self.polls, changes.added, self.couriers)
+        record_config(self.rt, errors)
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
-        """(Re)create the jobs of ``channels`` and drop those of channels that are gone."""
-        from monitor.service.jobs import schedule_channels
-        from monitor.service.scheduling import JobRecorder
+        from monitor.service.rescheduling import apply_channel_jobs
 
-        wanted = JobRecorder()
         gate = self.cluster.may_deliver if self.cluster else None
-        schedule_channels(wanted, self.rt, gate)  # type: ignore[arg-type]
-        for job_id, channel in list(self.channel_jobs.items()):
-            if job_id not in wanted.jobs or channel in channels:
-                if self.scheduler.get_job(job_id):
-                    self.scheduler.remove_job(job_id)
-                del self.channel_jobs[job_id]
-        for job_id, (channel, args, kwargs) in wanted.jobs.items():
-            if job_id not in self.channel_jobs:
-                self.scheduler.add_job(*args, replace_existing=True, **kwargs)
-                self.channel_jobs[job_id] = channel
+        apply_channel_jobs(self.scheduler, self.rt, gate, self.channel_jobs, channels)
 
     def _start_watching(self) -> None:
         from apscheduler.triggers.interval import IntervalTrigger

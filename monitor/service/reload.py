@@ -16,14 +16,18 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor import metrics
 from monitor.config import FeedConfig, MonitorConfig, load_with_source, statedir
 from monitor.errors import ConfigError, ConfigIssue
 from monitor.notify import Notifier
 from monitor.notify.render import Renderer
+from monitor.redact import redact_url
 from monitor.rules.index import RuleSet
 from monitor.runtime import Runtime, config_parts
+from monitor.store.status import record_config_loaded, record_reload_failed
 
 log = logging.getLogger("monitor.reload")
 
@@ -154,3 +158,21 @@ class ConfigWatcher:
         """Watch ``files`` from now on (after a reload added or dropped includes)."""
         self.files = files
         self._seen = self._stamp()
+
+
+def record_config(rt: Runtime, errors: str | None) -> None:
+    """Tell ``status`` (the state database) and the metrics that the running config was
+    just loaded (``errors`` None) or that a reload failed with ``errors`` (redacted
+    here: secrets and URL credentials never reach the database). A store error is
+    logged, never raised: it must not stop a reload or the start."""
+    if errors is None:
+        metrics.config_loaded()
+    else:
+        metrics.reload_failed()
+    try:
+        if errors is None:
+            rt.db.call(record_config_loaded, datetime.now(UTC))
+        else:
+            rt.db.call(record_reload_failed, datetime.now(UTC), redact_url(errors))
+    except Exception as exc:
+        log.error("could not record the config reload in the state database: %s", exc)
