@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from monitor import __version__, metrics
@@ -61,11 +61,11 @@ class Cluster:
         self.claim_task: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()  # keeper, heartbeat
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Take the channels it can and register, then start the claim loop, the keeper
         and the heartbeat tasks (on the running event loop)."""
-        self.keep_channels()
-        self.beat()
+        await self.keep_channels()
+        await self.beat()
         self.claim_task = asyncio.create_task(self.claims.run(), name="claim loop")
         for every, step, name in (
             (min(self.lease / 3, KEEPER_SECONDS), self.keep_channels, "channel keeper"),
@@ -80,34 +80,35 @@ class Cluster:
             ",".join(sorted(self.channels)) or "-",
         )
 
-    def after_reload(self) -> None:
+    async def after_reload(self) -> None:
         """A reload swapped the config: rows for added feeds, leases for added channels
         (removed ones are released); the claim loop reads the new feed list itself."""
         self.claims.ensure()
-        self.keep_channels()
+        await self.keep_channels()
 
-    def may_deliver(self, channel: str) -> bool:
+    async def may_deliver(self, channel: str) -> bool:
         """Whether this instance holds ``channel``'s lease now (asked when a delivery
-        round starts: the couriers, the retry sweep, a digest tick). A store error: no."""
+        round starts: the couriers, the retry sweep, a digest tick). A store error: no.
+        Asked on the store's thread, so a slow database never blocks the event loop."""
         epoch = self.channels.get(channel)
         if epoch is None:
             return False
         try:
-            return self.rt.db.call(holds_channel, self.owner, channel, epoch)
+            return await self.rt.db.run(holds_channel, self.owner, channel, epoch)
         except Exception as exc:
             log.error("channel=%s lease not checked: %s: %s", channel, type(exc).__name__, exc)
             return False
 
-    def keep_channels(self) -> None:
+    async def keep_channels(self) -> None:
         """Take or renew the lease of each configured channel (one another instance holds
         is skipped), release those no longer configured; wake a channel just taken."""
         db, configured = self.rt.db, self.rt.config.channels
         for name in [c for c in self.channels if c not in configured]:
-            db.call(release_channel, self.owner, name)
+            await db.run(release_channel, self.owner, name)
             del self.channels[name]
         for name in configured:
             try:
-                epoch = db.call(take_channel, self.owner, name, self.lease)
+                epoch = await db.run(take_channel, self.owner, name, self.lease)
             except Exception as exc:  # renewed next round, if the lease still runs
                 log.error("channel=%s lease not renewed: %s: %s", name, type(exc).__name__, exc)
                 continue
@@ -124,7 +125,7 @@ class Cluster:
                 self.wake(name)
         metrics.leases_held("channel", len(self.channels))
 
-    def beat(self) -> None:
+    async def beat(self) -> None:
         """Heartbeat: who this instance is and what it does (``status`` shows it)."""
         info: dict[str, Any] = {
             "host": socket.gethostname(),
@@ -133,7 +134,7 @@ class Cluster:
             "polling": len(self.claims.polls),
             "channels": sorted(self.channels),
         }
-        self.rt.db.call(heartbeat, self.owner, info)
+        await self.rt.db.run(heartbeat, self.owner, info)
         self.last_beat = time.monotonic()
 
     def problem(self, monotonic: Callable[[], float] = time.monotonic) -> str | None:
@@ -174,11 +175,11 @@ class Cluster:
             self.wake(name)
 
 
-async def _every(seconds: float, step: Callable[[], None]) -> None:
+async def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> None:
     """Run ``step`` every ``seconds`` until cancelled; a failing step is logged."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            step()
+            await step()
         except Exception as exc:
             log.error("%s failed: %s: %s", getattr(step, "__name__", step), type(exc).__name__, exc)

@@ -158,7 +158,7 @@ class Daemon:
             self._start_watching()
         self.scheduler.start()
         if self.cluster is not None:
-            self.cluster.start()
+            await self.cluster.start()
         config = self.rt.config
         log.info(
             "started: feeds=%d rules=%d channels=%d state_dir=%s config=%s",
@@ -298,7 +298,7 @@ class Daemon:
         if self.cluster is None:
             reschedule_feeds(self.scheduler, self.rt, self.polls, self.couriers, changes)
         else:
-            self.cluster.after_reload()
+            await self.cluster.after_reload()
         changed_channels = {
             name for name, ch in new.config.channels.items() if old.channels.get(name) != ch
         }

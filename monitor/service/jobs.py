@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +33,7 @@ from monitor.store.cluster import tick_due
 from monitor.store.outbox import DigestTick
 from monitor.store.sqlite import Store
 
-Gate = Callable[[str], bool]  # whether this instance may deliver a channel now
+Gate = Callable[[str], Awaitable[bool]]  # whether this instance may deliver a channel now
 NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a cron that fires no more
 GRID = datetime(1970, 1, 1, tzinfo=UTC)  # several instances: every: ticks count from here
 
@@ -179,7 +179,7 @@ async def gated_delivery(
     lease), else nothing (None): a digest tick or sweep on another instance's channel.
     A scheduled channel's round carries its stored tick (:func:`digest_tick`), which
     decides instead of ``form_new`` whether its regular alerts may go."""
-    if not gate(channel):
+    if not await gate(channel):
         return None
     tick = digest_tick(rt.config, channel)
     if tick is None:
@@ -234,7 +234,7 @@ class Couriers:
                 settings = self.rt.config.channels.get(channel)
                 if settings is None:  # removed by a reload
                     return
-                if self.gate is not None and not self.gate(channel):
+                if self.gate is not None and not await self.gate(channel):
                     return  # another instance holds this channel's lease
                 tick = digest_tick(self.rt.config, channel) if self.gate is not None else None
                 try:
