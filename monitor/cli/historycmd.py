@@ -15,12 +15,14 @@ import argparse
 import json
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import MonitorError
 from monitor.redact import error_line, redact_url
-from monitor.store.history import Filters, list_matches, message, open_for_reading
+
+if TYPE_CHECKING:
+    from monitor.store.history import Filters
 
 BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
 
@@ -46,6 +48,8 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     database cannot be read.
     """
     filters = _filters(args, config)
+    from monitor.store.history import list_matches, message, open_for_reading  # on use
+
     conn, where = open_for_reading(config)
     try:
         if args.message:
@@ -100,6 +104,8 @@ def _filters(args: argparse.Namespace, config: MonitorConfig) -> Filters:
                 f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
             )
         routed = tuple(r.name for r in config.rules if args.channel in config.rule_channels(r))
+    from monitor.store.history import Filters
+
     return Filters(since, args.rule, args.channel, routed, args.limit)
 
 
