@@ -105,11 +105,14 @@ def _record(
     pending entries (committed or rolled back with it); (new, queued, held back)."""
     store = Items(st)
     new = queued = held = last_id = 0
-    locked = st.dialect == POSTGRESQL and any(k not in known or prepared[k].changed for k in todo)
+    fresh = any(k not in known for k in todo)
+    locked = st.dialect == POSTGRESQL and (fresh or any(prepared[k].changed for k in todo))
     try:
         with st.transaction():
             if locked:
                 _story_lock(st, rt, now)
+            elif fresh and not rt.stories_loaded:  # one writer: read once, then kept
+                catch_up_stories(rt, now)
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:

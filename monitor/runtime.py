@@ -81,9 +81,11 @@ class Runtime:
     # The store's one thread (store/runner.py): the event loop reaches the store only
     # through it; made in __post_init__ unless given.
     db: StoreRunner = None  # type: ignore[assignment]
-    # PostgreSQL: the highest item id whose fingerprint is in ``stories`` (other
-    # instances' items above it are read in before story assignment: recording.py)
+    # The highest item id whose fingerprint is in ``stories`` (PostgreSQL: other
+    # instances' items above it are read in before story assignment: recording.py),
+    # and whether ``stories`` has been filled from the store yet (at the first new item).
     stories_seen: int = 0
+    stories_loaded: bool = False
 
     def __post_init__(self) -> None:
         if self.db is None:
@@ -182,14 +184,12 @@ def _watches(rule: RuleConfig, feed: FeedConfig) -> bool:
     )
 
 
-def load_stories(store: Store, config: MonitorConfig, now: datetime) -> StoryFinder:
-    """The near-duplicate index, filled with the fingerprints still inside the window
-    (on PostgreSQL empty: :func:`catch_up_stories` fills it and keeps the watermark)."""
-    index = FingerprintIndex(config.dedup.max_distance)
-    if store.dialect != POSTGRESQL:
-        for fp, story_id, seen_at in Items(store).recent_fingerprints(now - config.dedup.window):
-            index.add(fp, story_id, seen_at.timestamp())
-    return StoryFinder(index, config.dedup.window)
+def load_stories(config: MonitorConfig) -> StoryFinder:
+    """The near-duplicate index, empty: :func:`catch_up_stories` fills it with the
+    fingerprints still inside the dedup window before the first new item is folded
+    (recording.py), so a pass that finds nothing new never reads them (~0.1 s for
+    12,000 items; issue #18)."""
+    return StoryFinder(FingerprintIndex(config.dedup.max_distance), config.dedup.window)
 
 
 def catch_up_stories(rt: Runtime, now: datetime) -> int:
@@ -200,10 +200,13 @@ def catch_up_stories(rt: Runtime, now: datetime) -> int:
     their ids commit in order and everything at or below the watermark has been read.
     """
     rows = Items(rt.store).fingerprints_after(rt.stories_seen, now - rt.config.dedup.window)
+    added = 0
     for item_id, fp, story_id, seen_at in rows:
         rt.stories.index.add(fp, story_id, seen_at.timestamp())
         rt.stories_seen = max(rt.stories_seen, item_id)
-    return len(rows)
+        added += 1
+    rt.stories_loaded = True
+    return added
 
 
 def new_owner_id() -> str:
@@ -266,7 +269,7 @@ def build_runtime(
             memory_mb=ingest.parse_memory_mb,
             timeout=ingest.parse_timeout.total_seconds(),
         ),
-        stories=load_stories(store, config, clock()),
+        stories=load_stories(config),
         renderer=renderer,
         http=client,
         notifiers=notifiers,

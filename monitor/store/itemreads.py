@@ -146,28 +146,21 @@ class ItemReads:
         rows = self.conn.execute("SELECT rule FROM matches WHERE item_id = ?", (item_id,))
         return {r[0] for r in rows}
 
-    def recent_fingerprints(self, since: datetime) -> Iterator[tuple[int, int, datetime]]:
-        """(fingerprint, story, first seen) of items first seen at or after ``since``."""
-        rows = self.conn.execute(
-            "SELECT fingerprint, story_id, first_seen FROM items "
-            "WHERE fingerprint IS NOT NULL AND first_seen >= ? ORDER BY +id",
-            (ts(since),),
-        )
-        for fp, story_id, first_seen in rows:
-            yield fp, story_id, parse_ts(first_seen)  # type: ignore[misc]
-
     def fingerprints_after(
         self, item_id: int, since: datetime
-    ) -> list[tuple[int, int, int, datetime]]:
+    ) -> Iterator[tuple[int, int, int, datetime]]:
         """(item id, fingerprint, story, first seen UTC) of the fingerprinted items whose
-        id is above ``item_id`` and first seen at or after ``since``, by id.
+        id is above ``item_id`` and first seen at or after ``since``, by id, streamed.
 
-        Several instances (PostgreSQL): what the others recorded since this instance
-        last looked, read under the story lock, where ids commit in order.
+        The first new item of a run reads the whole dedup window so (``item_id`` 0);
+        with several instances (PostgreSQL), each poll with new items reads what the
+        others recorded since this instance last looked, under the story lock, where
+        ids commit in order.
         """
         rows = self.conn.execute(
             "SELECT id, fingerprint, story_id, first_seen FROM items "
             "WHERE id > ? AND fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",
             (item_id, ts(since)),
-        ).fetchall()
-        return [(i, fp, story, parse_ts(seen)) for i, fp, story, seen in rows]  # type: ignore[misc]
+        )
+        for i, fp, story, seen in rows:
+            yield i, fp, story, parse_ts(seen)  # type: ignore[misc]

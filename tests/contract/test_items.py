@@ -189,6 +189,6 @@ def test_fingerprints_keep_all_64_bits_signed(any_store):
     extremes = (-(2**63), 2**63 - 1, -1)
     for n, fp in enumerate(extremes):
         record(any_store, item(FEED_A, f"f{n}"), fingerprint=fp, now=NOW + timedelta(minutes=n))
-    found = list(Items(any_store).recent_fingerprints(NOW + timedelta(minutes=1)))
-    assert [fp for fp, _, _ in found] == [2**63 - 1, -1]
-    assert found[0][2] == NOW + timedelta(minutes=1)
+    found = list(Items(any_store).fingerprints_after(0, NOW + timedelta(minutes=1)))
+    assert [fp for _, fp, _, _ in found] == [2**63 - 1, -1]
+    assert found[0][3] == NOW + timedelta(minutes=1)
