@@ -210,7 +210,8 @@ def _prepared(outbox: Outbox, rt: Runtime, channel: str, message_id: str) -> Dig
 def _split(
     store: Store, rt: Runtime, channel: str, message_id: str, digest: Digest, exc: DeliveryError
 ) -> bool:
-    """HTTP 413: keep the first half of the stories, the rest go in the next message.
+    """HTTP 413: keep the first half of the stories, the rest go in a message of their
+    own, as old as this one and sent right after it (:meth:`Outbox.split_off`).
 
     Returns False when the message holds one story (nothing left to split), or for
     Slack: its posts are within Slack's limits already, and a digest whose posts
@@ -221,15 +222,16 @@ def _split(
     if count <= 1 or rt.config.channels[channel].type == "slack":
         return False
     keep = count // 2
-    Outbox(store).release(message_id, list(digest.story_ids[keep:]))
+    rest = Outbox(store).split_off(message_id, list(digest.story_ids[keep:]), rt.clock())
     log.warning(
         "channel=%s message=%s too large for the destination (%s): split, %d of %d "
-        "stories kept, the rest go in the next message",
+        "stories kept, the rest go in message %s",
         channel,
         message_id,
         exc,
         keep,
         count,
+        rest,
     )
     return True
 

@@ -275,6 +275,29 @@ class Outbox:
                 (message_id,),
             )
 
+    def split_off(self, message_id: str, story_ids: list[int], now: datetime) -> str:
+        """Move ``story_ids`` out of an unsent message into a new one, due now; its id.
+
+        For a message the destination refused as too large (HTTP 413): the new message
+        keeps the first one's age (``created_at``, ``requeued_at``: ``max_age`` counts
+        from them) and goes right after it, so a destination that refuses every size
+        makes dead letters of what it refuses rather than a backlog that never ages.
+        """
+        new_id = uuid.uuid4().hex
+        with self.store.transaction():
+            self.conn.execute(
+                "INSERT INTO messages (id, channel, created_at, requeued_at, status, "
+                "next_attempt, held_back) SELECT ?, channel, created_at, requeued_at, "
+                "'pending', ?, held_back FROM messages WHERE id = ?",
+                (new_id, ts(now), message_id),
+            )
+            self.conn.executemany(
+                "UPDATE outbox SET message_id = ? WHERE message_id = ? AND story_id = ? "
+                "AND status = 'pending'",
+                [(new_id, message_id, sid) for sid in story_ids],
+            )
+        return new_id
+
     def _finish(
         self, message_id: str, status: str, now: datetime, answer: str = "", error: str = ""
     ) -> None:

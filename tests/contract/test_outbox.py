@@ -84,6 +84,20 @@ def test_urgent_rules_go_alone_and_max_items_holds_the_rest_back(any_store):
     assert [s.item.id for s in outbox.digest(third.id).stories] == ["g1", "g3"]
 
 
+def test_split_off_makes_a_message_as_old_as_the_first(any_store):
+    for n in range(4):
+        record(any_store, item(FEED_A, f"g{n}"), rules=("r1",))
+    outbox = Outbox(any_store)
+    first = outbox.next_message("c1", NOW)
+    later = NOW + timedelta(hours=3)
+    rest = outbox.split_off(first.id, outbox.digest(first.id).story_ids[2:], later)
+    assert [s.item.id for s in outbox.digest(first.id).stories] == ["g0", "g1"]
+    assert [s.item.id for s in outbox.digest(rest).stories] == ["g2", "g3"]
+    outbox.mark_failed(first.id, "HTTP 413", later)
+    second = outbox.next_message("c1", later, form_new=False)  # formed already: due now
+    assert second.id == rest and second.attempts == 0 and second.due_since == NOW
+
+
 def test_a_channel_disabled_by_its_destination(any_store):
     outbox = Outbox(any_store)
     assert outbox.disabled("c1") is None

@@ -31,6 +31,7 @@ from tests.integration.test_delivery import (
     config_dict,
     guids,
     hook,
+    poll_then,
     posted,
     rss_item,
     run,
@@ -217,6 +218,24 @@ def test_413_for_one_story_fails_that_message_only(tmp_path, http_server):
     assert [g for r in accepted for g in guids(json.loads(r.body))] == ["item-2"]
     (dead,) = status(tmp_path)["dead_letters"]
     assert "HTTP 413" in dead["error"] and "not split further" in dead["error"]
+
+
+def test_a_destination_refusing_every_size_holds_no_backlog(tmp_path, http_server):
+    """The daemon's round (not ``run --once``'s drain) against a receiver that answers
+    413 to everything: every story ends a dead letter in that round. Before, the split
+    halves went back to the unformed backlog with a new age, one story a round died,
+    and the backlog (and the items it kept from pruning) grew for good (bench/soak.py)."""
+    http_server.respond_post("/hook", too_large_above(0))
+    clock = Clock()
+    rt = runtime(tmp_path, {"hook": hook(http_server, group_wait="0s")}, clock)
+    write_feed(tmp_path / "feed.xml", [rss_item(n) for n in range(1, 7)])
+    report = run(poll_then(rt, "hook"))
+    rt.store.close()
+    assert report.failed == 6 and report.sent == 0
+    with sqlite3.connect(tmp_path / "state" / "monitor.db") as conn:
+        left = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()
+        dead = conn.execute("SELECT COUNT(*) FROM messages WHERE status = 'failed'").fetchone()
+    assert left == (0,) and dead == (6,)
 
 
 def test_retry_re_forms_a_dead_letter_under_the_current_max_items(tmp_path, http_server):
