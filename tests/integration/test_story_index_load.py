@@ -49,9 +49,7 @@ def one_run(config: MonitorConfig, feeds: list[str]) -> tuple[list, bool, bool, 
     return asyncio.run(go())
 
 
-def test_the_index_is_read_at_the_first_new_item_and_a_later_copy_joins(
-    tmp_path, http_server
-):
+def test_the_index_is_read_at_the_first_new_item_and_a_later_copy_joins(tmp_path, http_server):
     http_server.route("/a.xml", rss(rss_item("Pompeo to visit Pyongyang", BODY, "a-1")))
     http_server.route("/b.xml", rss())
     config = make_config(tmp_path, http_server)
