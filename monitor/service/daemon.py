@@ -127,6 +127,7 @@ class Daemon:
         """Schedule everything, report READY, run until stopped, drain."""
         from apscheduler.triggers.interval import IntervalTrigger
 
+        from monitor.service import memory
         from monitor.service.jobs import (
             cluster_prune_job,
             prune_job,
@@ -153,6 +154,13 @@ class Daemon:
             IntervalTrigger(seconds=self._health_seconds()),
             id="health",
             name="health",
+        )
+        self.scheduler.add_job(
+            asyncio.to_thread,
+            IntervalTrigger(seconds=memory.TRIM_SECONDS),
+            args=(memory.trim_heap,),
+            id="trim",
+            name="give free memory back",
         )
         if self.rt.config.watch_config:
             self._start_watching()
