@@ -11,11 +11,10 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,30 +40,10 @@ from monitor.store.leases import (
     release_feed,
     renew_feed,
 )
-from monitor.store.sqlite import Store
 
 FEEDS = [(f"https://f{n:04d}.example/rss", f"feed {n}") for n in range(2000)]
 KEYS = [key for key, _ in FEEDS]
 LONG = 600.0  # seconds: a lease that does not run out during a test
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens another Store (its own connection) on the test's one database, on each
-    backend; closed after the test when opened by the test's thread (a thread that
-    opens one closes it)."""
-    url = request.getfixturevalue("pg_db") if request.param == "postgresql" else None
-    opened: list[Store] = []
-
-    def open_store() -> Store:
-        store = Store.open(tmp_path) if url is None else Store.open_postgres(url)
-        if threading.current_thread() is threading.main_thread():
-            opened.append(store)
-        return store
-
-    yield open_store
-    for store in opened:
-        store.close()
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:

@@ -9,17 +9,12 @@ passed in), so nothing waits.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from monitor.config import MonitorConfig
 from monitor.service.jobs import GRID, digest_tick
 from monitor.store.outbox import DigestTick, Forming, Outbox
-from monitor.store.sqlite import Store
 from tests.contract.common import FEED_A, NOW, item, record
 
 HOUR = timedelta(hours=1)
@@ -37,25 +32,6 @@ def hourly(name: str = "digest:c1", every: timedelta = HOUR) -> DigestTick:
 def stories(outbox: Outbox, message_id: str) -> list[str]:
     """The item ids of a message's stories."""
     return [s.item.id for s in outbox.digest(message_id).stories]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens another Store (its own connection) on the test's one database, on each
-    backend; closed after the test when the test's thread opened it (a thread closes
-    its own: SQLite's connections belong to their thread)."""
-    url = request.getfixturevalue("pg_db") if request.param == "postgresql" else None
-    opened: list[Store] = []
-
-    def open_store() -> Store:
-        store = Store.open(tmp_path) if url is None else Store.open_postgres(url)
-        if threading.current_thread() is threading.main_thread():
-            opened.append(store)
-        return store
-
-    yield open_store
-    for store in opened:
-        store.close()
 
 
 def test_the_first_round_stores_the_tick_and_regular_alerts_wait_for_it(any_store):
