@@ -106,11 +106,7 @@ def _skip_unfinished(
     killed or stopped mid-poll, see :mod:`monitor.store.pollguard`): record a failure
     and back off instead of polling (each unfinished poll counted as a failure), then
     allow one more try. A unit (store thread)."""
-    failures = (state.consecutive_failures if state else 0) + count
-    delay = next_poll_delay(
-        base_interval(rt, feed, state, now), None, state and state.ttl_minutes, failures, rt.rng
-    )
-    until = not_before(now + timedelta(seconds=delay))
+    until = _backoff_until(rt, feed, state, now, None, count)
     failure = Exception(f"poll did not finish {count} times: skipped until {ts(until)}")
     log.warning("feed=%r %s", name, failure)
     metrics.poll_failed(failure)
@@ -130,15 +126,28 @@ def _failed(
 ) -> PollReport:
     """Store a failed poll (backed off, or at ``next_poll``) and maybe alert the operator.
     A unit (store thread)."""
-    failures = (state.consecutive_failures if state else 0) + 1
-    delay = next_poll_delay(
-        base_interval(rt, feed, state, now), failure, state and state.ttl_minutes, failures, rt.rng
-    )
     gone = isinstance(failure, FetchError) and failure.kind == "gone"
-    next_poll = next_poll or not_before(now + timedelta(seconds=delay))
+    next_poll = next_poll or _backoff_until(rt, feed, state, now, failure, 1)
     store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
     alert_if_failing_too_long(rt, feed, now)
     return PollReport(name, ok=False, error=str(failure), next_poll=None if gone else next_poll)
+
+
+def _backoff_until(
+    rt: Runtime,
+    feed: FeedConfig,
+    state: FeedState | None,
+    now: datetime,
+    failure: Exception | None,
+    more: int,
+) -> datetime:
+    """When ``feed`` is polled next after ``more`` failures on top of its stored ones:
+    exponential backoff with jitter, a server's Retry-After (``failure``'s), the feed's
+    ttl (:func:`~monitor.ingest.schedule.next_poll_delay`), UTC, to the second."""
+    failures = (state.consecutive_failures if state else 0) + more
+    ttl = state and state.ttl_minutes
+    delay = next_poll_delay(base_interval(rt, feed, state, now), failure, ttl, failures, rt.rng)
+    return not_before(now + timedelta(seconds=delay))
 
 
 async def _poll(
