@@ -1,8 +1,8 @@
 """``news-monitor status`` on several instances: where the store is, which instances
 share it and who holds which lease.
 
-Split from :mod:`monitor.cli.statusinfo` (which re-exports :func:`store_info` and
-:func:`cluster` and writes the store section with :func:`cluster_lines`): the data of
+Split from :mod:`monitor.cli.statusinfo` (which writes the store section with
+:func:`cluster_lines`; ``status`` calls :func:`store_info` and :func:`cluster`): the data of
 the cluster part (``status --json``'s ``store`` and ``cluster``) and its INSTANCES and
 STALE LEASES lines. Feed URLs in leases are redacted; the store URL holds no password.
 """

@@ -48,7 +48,8 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     database cannot be read.
     """
     filters = _filters(args, config)
-    from monitor.store.history import list_matches, message, open_for_reading  # on use
+    from monitor.store.history import list_matches, message  # on use
+    from monitor.store.readonly import open_for_reading
 
     conn, where = open_for_reading(config)
     try:

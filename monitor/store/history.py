@@ -12,10 +12,9 @@ The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking mus
 never create state, migrate it, take the daemon's write lock, or leave files behind.
 The queries take any connection with the sqlite3 API, and run on PostgreSQL too
 (``status`` reads the baseline through the store's connection). With ``store:`` in
-the config, :func:`open_for_reading` opens that PostgreSQL database the same way: a
-session whose transactions are read-only, never migrated, refused below
-:data:`PG_OLDEST_READ`. The opening is :mod:`monitor.store.readonly` (its names are
-re-exported here); this module holds the queries.
+the config, :func:`monitor.store.readonly.open_for_reading` opens that PostgreSQL
+database the same way: a session whose transactions are read-only, never migrated.
+The opening is :mod:`monitor.store.readonly`; this module holds the queries.
 """
 
 from __future__ import annotations
@@ -27,14 +26,6 @@ from typing import Any
 
 from monitor.store.codec import ts
 from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
-
-# The opening, re-exported: the history command imports open_for_reading from here.
-from monitor.store.readonly import OLDEST_READ as OLDEST_READ
-from monitor.store.readonly import PG_OLDEST_READ as PG_OLDEST_READ
-from monitor.store.readonly import NoStateError as NoStateError
-from monitor.store.readonly import open_for_reading as open_for_reading
-from monitor.store.readonly import open_readonly as open_readonly
-from monitor.store.readonly import open_readonly_postgres as open_readonly_postgres
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown

@@ -26,18 +26,11 @@ from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.models import Item, Match
 from monitor.store.codec import is_compact, match_to_json, pack_item, text_hash, ts, unpack_item
 from monitor.store.dialect import POSTGRESQL, SQLITE
-from monitor.store.itemreads import (
-    CHUNK,
-    FEED_ID,
-    STORED_LINK,
-    ItemReads,
-    KnownItem,
-    tombstone_key,
-)
+from monitor.store.itemreads import STORED_LINK, ItemReads, KnownItem, tombstone_key
 from monitor.store.sqlite import Store
 
 # Re-exported: recording, retention and the tests import them from here.
-__all__ = ["CHUNK", "FEED_ID", "Alerts", "Items", "KnownItem", "tombstone_key"]
+__all__ = ["Alerts", "Items", "KnownItem", "tombstone_key"]
 
 Alerts = tuple[tuple[str, tuple[str, ...]], ...]  # (rule, channels) pairs
 log = logging.getLogger("monitor.store")

@@ -27,12 +27,11 @@ from monitor.models import Digest
 from monitor.store.codec import not_before, parse_ts, ts, ts_not_before
 from monitor.store.dialect import marks
 from monitor.store.digests import MessageDigest, message_digest, preview_digest
-from monitor.store.digestticks import TICK_SKEW, DigestTick, take_tick, tick_at
+from monitor.store.digestticks import DigestTick, take_tick, tick_at
 from monitor.store.sqlite import MAX_ERROR_CHARS, Store
 
 # Re-exported: imported from here by the delivery, the jobs, the renderer's tests.
 __all__ = [
-    "TICK_SKEW",
     "DigestTick",
     "Forming",
     "MessageDigest",
