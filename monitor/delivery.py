@@ -317,7 +317,7 @@ async def _send(notifier: Notifier, digest: Digest, rt: Runtime, message_id: str
             return await resuming(
                 digest,
                 accepted,
-                lambda parts: rt.db.call(_record_parts, message_id, parts),
+                lambda parts: rt.db.run(_record_parts, message_id, parts),
             )
         return await notifier.send(digest)
     except DeliveryError:

@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -197,14 +197,18 @@ class SlackNotifier:
         return await self.send_resuming(digest, 0, None)
 
     async def send_resuming(
-        self, digest: Digest, accepted: int, on_accept: Callable[[int], None] | None
+        self,
+        digest: Digest,
+        accepted: int,
+        on_accept: Callable[[int], Awaitable[None]] | None,
     ) -> str:
         """Like :meth:`send`, starting after the ``accepted`` parts stored for this digest
-        (or the more this process remembers), and telling ``on_accept(n)`` (store it)
+        (or the more this process remembers), and awaiting ``on_accept(n)`` (store it)
         after the destination accepted part ``n`` (1-based) of a multi-part digest.
 
-        A failing ``on_accept`` (a store error) is logged and the parts go on: this
-        process still remembers them. Parts all accepted before: nothing is posted.
+        A failing ``on_accept`` (a store error) is logged and the parts go on (a later
+        failure is remembered in this process from where it happened). Parts all
+        accepted before: nothing is posted.
         """
         url = self.config.webhook_url.get_secret_value()
         host = destination_host(url)
@@ -220,17 +224,18 @@ class SlackNotifier:
                     exc.args = (f"{exc} (message {index + 1} of {len(messages)})",)
                 raise
             if on_accept is not None and len(messages) > 1:
-                self._accepted(on_accept, digest.id, index + 1)
+                await self._accepted(on_accept, digest.id, index + 1)
         self._delivered.pop(digest.id, None)
         return answer if len(messages) == 1 else f"{len(messages)} messages; last: {answer}"
 
-    def _accepted(self, on_accept: Callable[[int], None], digest_id: str, parts: int) -> None:
-        """Tell ``on_accept`` that ``parts`` parts were accepted; a failure is logged and
-        remembered in memory instead (the next part goes on)."""
+    async def _accepted(
+        self, on_accept: Callable[[int], Awaitable[None]], digest_id: str, parts: int
+    ) -> None:
+        """Tell ``on_accept`` that ``parts`` parts were accepted; a failure is logged (the
+        next part goes on)."""
         try:
-            on_accept(parts)
+            await on_accept(parts)
         except Exception as exc:
-            self._remember(digest_id, parts)
             log.warning(
                 "channel=%s message=%s: %d parts accepted, not stored (%s: %s)",
                 self.name,
