@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,6 +32,7 @@ from monitor.notify.render import Renderer
 from monitor.redact import may_hold_secret
 from monitor.rules.index import RuleSet
 from monitor.store.dialect import POSTGRESQL
+from monitor.store.hosts import feed_host
 from monitor.store.items import Items
 from monitor.store.leases import ensure_feeds
 from monitor.store.opening import open_store
@@ -105,8 +105,9 @@ class Runtime:
         return self.config.allow_private_networks if own is None else own
 
     def host_slot(self, url: str) -> asyncio.Semaphore:
-        """At most ``ingest.max_per_host`` fetches at once to one host."""
-        host = urlsplit(url).hostname or ""
+        """At most ``ingest.max_per_host`` fetches at once to one host (the host as the
+        cluster's claims count it: :func:`~monitor.store.hosts.feed_host`)."""
+        host = feed_host(url)
         if host not in self._host_slots:
             self._host_slots[host] = asyncio.Semaphore(self.config.ingest.max_per_host)
         return self._host_slots[host]

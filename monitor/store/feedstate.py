@@ -20,6 +20,7 @@ from typing import Any
 
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection
+from monitor.store.hosts import feed_host
 
 MAX_ERROR_CHARS = 500
 
@@ -205,8 +206,8 @@ class FeedStates:
 
     def _ensure_feed(self, url: str, name: str) -> None:
         self.conn.execute(
-            "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (url, name),
+            "INSERT INTO feeds (url, name, host) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (url, name, feed_host(url)),
         )
 
 

@@ -146,8 +146,9 @@ def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:
 def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) -> None:
     """Make a row for each configured feed, ``(key, name)``, that has none yet: due at
     ``now`` (UTC), and make a feed of them that was parked (:func:`park_feeds`) due at
-    ``now`` too; a row without a ``host`` (written by an older version) gets it. Other
-    rows, their names and schedules included, are untouched.
+    ``now`` too. Other rows, their names and schedules included, are untouched (not
+    even locked: a claim on another instance never waits for a start). A row an older
+    version wrote without a ``host`` gets it at its next claim (:func:`claim_feeds`).
 
     Called once per start (under the start-up lock) and per reload, with the whole
     config: the one place an instance's key list travels to the database.
@@ -157,7 +158,7 @@ def ensure_feeds(store: Any, feeds: Sequence[tuple[str, str]], now: datetime) ->
     with unfenced(store):
         store.conn.executemany(
             "INSERT INTO feeds (url, name, next_poll, host) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (url) DO UPDATE SET host = excluded.host WHERE feeds.host IS NULL",
+            " ON CONFLICT (url) DO NOTHING",
             [(key, name, stamp, feed_host(key)) for key, name in feeds],
         )
         if not keys:
