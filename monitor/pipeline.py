@@ -340,14 +340,10 @@ async def poll_all(rt: Runtime) -> list[PollReport]:
     return list(await asyncio.gather(*(one(f) for f in rt.config.feeds)))
 
 
-def prune_state(rt: Runtime) -> dict[str, int]:
+def prune_state(store: Store, rt: Runtime) -> dict[str, int]:
     """Forget what is past retention (store) and past the dedup window (index); counts
-    by kind. One unit on the store's thread (the index is the recording units' too),
-    waited for in place: from the loop, ``await rt.db.run(lambda _: prune_state(rt))``."""
-    return rt.db.call(_prune, rt)
-
-
-def _prune(store: Store, rt: Runtime) -> dict[str, int]:
+    by kind. A unit (store thread; the index is the recording units' too): from the
+    loop, ``await rt.db.run(prune_state, rt)``."""
     now = rt.clock()
     counts = prune(store, now - rt.config.dedup.retention, now)
     counts["fingerprints"] = prune_stories(rt, now)
@@ -367,5 +363,5 @@ async def run_once(rt: Runtime) -> tuple[list[PollReport], list[DeliveryReport]]
     """One full pass: poll every feed, deliver everything pending, prune old state."""
     polls = await poll_all(rt)
     deliveries = await deliver_all(rt, ignore_backoff=True)
-    await rt.db.run(lambda _: prune_state(rt))
+    await rt.db.run(prune_state, rt)
     return polls, deliveries

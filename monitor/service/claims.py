@@ -72,12 +72,12 @@ class ClaimLoop:
         self._halted = False
         self._feeds: tuple[MonitorConfig | None, dict[str, FeedConfig]] = (None, {})
 
-    def ensure(self) -> None:
+    async def ensure(self) -> None:
         """Make a row for each configured feed that has none (after a reload added
-        feeds; at start :func:`~monitor.runtime.startup_fixes` did)."""
-        feeds = self.rt.config.feeds
-        rows = [(f.key, f.display_name) for f in feeds]
-        self.rt.db.call(ensure_feeds, rows, self.rt.clock())  # after a reload: waited for
+        feeds; at start :func:`~monitor.runtime.startup_fixes` did), on the store's
+        thread: the event loop goes on meanwhile."""
+        rows = [(f.key, f.display_name) for f in self.rt.config.feeds]
+        await self.rt.db.run(ensure_feeds, rows, self.rt.clock())
 
     def configured(self) -> dict[str, FeedConfig]:
         """The configured feeds by key (recomputed only when a reload swapped the config)."""

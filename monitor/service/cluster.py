@@ -83,7 +83,7 @@ class Cluster:
     async def after_reload(self) -> None:
         """A reload swapped the config: rows for added feeds, leases for added channels
         (removed ones are released); the claim loop reads the new feed list itself."""
-        self.claims.ensure()
+        await self.claims.ensure()
         await self.keep_channels()
 
     async def may_deliver(self, channel: str) -> bool:

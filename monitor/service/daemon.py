@@ -176,8 +176,8 @@ class Daemon:
             config.state_dir,
             self.path,
         )
-        self._record(None)
-        self.notify.ready(self._status().status_line(datetime.now(UTC)))
+        await self._record(None)
+        self.notify.ready((await self._status()).status_line(datetime.now(UTC)))
         try:
             await self.stop.wait()
         finally:
@@ -236,10 +236,11 @@ class Daemon:
         watchdog = self.notify.watchdog_seconds
         return min(HEALTH_SECONDS, watchdog / 3) if watchdog else HEALTH_SECONDS
 
-    def _status(self) -> health.Health:
+    async def _status(self) -> health.Health:
+        """The health check, its store reads off the event loop."""
         from monitor.service import health
 
-        return health.check(
+        return await health.check_async(
             self.rt,
             self.scheduler,
             exclude_job="health",
@@ -249,15 +250,7 @@ class Daemon:
 
     async def _health(self) -> None:
         """Scheduler job: STATUS line, outbox gauges, and WATCHDOG=1 only when healthy."""
-        from monitor.service import health
-
-        report = await health.check_async(
-            self.rt,
-            self.scheduler,
-            exclude_job="health",
-            started=self.started,
-            cluster=self.cluster,
-        )
+        report = await self._status()
         metrics.HEALTHY.set(1 if report.ok else 0)
         self.notify.status(report.status_line(datetime.now(UTC)))
         if report.ok:
@@ -280,7 +273,7 @@ class Daemon:
             try:
                 return await self._reload(reason)
             finally:
-                self.notify.ready(self._status().status_line(datetime.now(UTC)))
+                self.notify.ready((await self._status()).status_line(datetime.now(UTC)))
 
     async def _reload(self, reason: str) -> bool:
         from monitor.logs import set_level
@@ -292,16 +285,16 @@ class Daemon:
             new = await prepare_async(self.path, self.rt)  # off the event loop
         except ConfigError as exc:
             log.error("reload failed, the running config stays:\n%s", exc)
-            self._record(str(exc))
+            await self._record(str(exc))
             return False
         except Exception as exc:
             log.exception("reload failed, the running config stays: %s", exc)
-            self._record(f"{type(exc).__name__}: {exc}")
+            await self._record(f"{type(exc).__name__}: {exc}")
             return False
         old = self.rt.config
         changes = diff_feeds(old, new.config)
         self.rt.swap(new.config, new.rules, new.renderer, new.notifiers)
-        self._record(None)
+        await self._record(None)
         set_level(new.config.log_level)
         if self.cluster is None:
             reschedule_feeds(self.scheduler, self.rt, self.polls, self.couriers, changes)
@@ -328,10 +321,10 @@ class Daemon:
         )
         return True
 
-    def _record(self, errors: str | None) -> None:
+    async def _record(self, errors: str | None) -> None:
         from monitor.service.reload import record_config
 
-        record_config(self.rt, errors)
+        await record_config(self.rt, errors)
 
     def _apply_channel_jobs(self, channels: set[str]) -> None:
         from monitor.service.rescheduling import apply_channel_jobs

@@ -123,7 +123,7 @@ def prune_seconds(config: MonitorConfig) -> float:
 async def prune_job(rt: Runtime) -> None:
     """Prune as one unit on the store's thread (store/runner.py), the loop free meanwhile
     (a plain function would run in APScheduler's thread pool, away from the store's)."""
-    await rt.db.run(lambda _: prune_state(rt))  # on the store's thread: runs in place
+    await rt.db.run(prune_state, rt)
 
 
 async def cluster_prune_job(rt: Runtime) -> None:
@@ -136,7 +136,7 @@ async def cluster_prune_job(rt: Runtime) -> None:
 def _cluster_prune(store: Store, rt: Runtime) -> None:
     """A unit (store thread; the story index is the recording units' too)."""
     if tick_due(store, "prune", prune_seconds(rt.config)):
-        prune_state(rt)
+        prune_state(store, rt)
     else:
         prune_stories(rt, rt.clock())
 

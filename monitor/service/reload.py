@@ -160,7 +160,7 @@ class ConfigWatcher:
         self._seen = self._stamp()
 
 
-def record_config(rt: Runtime, errors: str | None) -> None:
+async def record_config(rt: Runtime, errors: str | None) -> None:
     """Tell ``status`` (the state database) and the metrics that the running config was
     just loaded (``errors`` None) or that a reload failed with ``errors`` (redacted
     here: secrets and URL credentials never reach the database). A store error is
@@ -171,8 +171,8 @@ def record_config(rt: Runtime, errors: str | None) -> None:
         metrics.reload_failed()
     try:
         if errors is None:
-            rt.db.call(record_config_loaded, datetime.now(UTC))
+            await rt.db.run(record_config_loaded, datetime.now(UTC))
         else:
-            rt.db.call(record_reload_failed, datetime.now(UTC), redact_url(errors))
+            await rt.db.run(record_reload_failed, datetime.now(UTC), redact_url(errors))
     except Exception as exc:
         log.error("could not record the config reload in the state database: %s", exc)

@@ -155,7 +155,7 @@ def test_retry_sends_the_stories_left_when_some_were_pruned(tmp_path, http_serve
     write_feed(feed, [rss_item(1), rss_item(3)])
     run(poll_all(rt))
     assert run(deliver_channel(rt, "hook")).failed == 1  # one message, both stories: 400
-    prune_state(rt)  # item-1 (2 days old) goes; item-3 stays
+    rt.db.call(prune_state, rt)  # item-1 (2 days old) goes; item-3 stays
     (report,) = requeue(rt.store, "hook", clock())
     assert (report.stories, report.pruned) == (1, 1)
     assert run(deliver_channel(rt, "hook")).sent == 1
