@@ -36,7 +36,6 @@ from monitor.store.hosts import feed_host
 from monitor.store.items import Items
 from monitor.store.leases import ensure_feeds
 from monitor.store.opening import open_store
-from monitor.store.outbox import Outbox
 from monitor.store.runner import StoreRunner
 from monitor.store.sqlite import Store
 
@@ -141,11 +140,6 @@ class Runtime:
                 r.name: tuple(self.config.rule_channels(r)) for r in self.config.rules
             }
         return self._rule_channels
-
-    @property
-    def outbox(self) -> Outbox:
-        """The outbox view of the store."""
-        return Outbox(self.store)
 
     def rules_for_feed(self, feed: FeedConfig) -> frozenset[str]:
         """Names of the rules that watch ``feed`` (``feeds:`` by name or ``tag:``)."""

@@ -275,7 +275,7 @@ def test_clock_set_back_5h_the_retry_still_goes_at_its_backoff(tmp_path, http_se
     clock.advance(31)  # the first backoff is at most 30 s
     run(deliver_channel(rt, "hook"))
     assert len(http_server.requests_to("/hook")) == 2
-    assert rt.outbox.conn.execute("SELECT status FROM messages").fetchone()[0] == "sent"
+    assert rt.store.conn.execute("SELECT status FROM messages").fetchone()[0] == "sent"
     rt.store.close()
 
 
@@ -307,7 +307,7 @@ def test_past_max_age_a_failed_try_makes_the_dead_letter(tmp_path, http_server):
     clock.advance(10 * 86400)
     assert run(deliver_channel(rt, "hook")).failed == 1
     assert len(http_server.requests_to("/hook")) == 2  # tried once more, then failed
-    error = rt.outbox.conn.execute("SELECT last_error FROM messages").fetchone()[0]
+    error = rt.store.conn.execute("SELECT last_error FROM messages").fetchone()[0]
     assert error.startswith("not delivered within max_age (1d): HTTP 503")
     rt.store.close()
 

@@ -12,6 +12,7 @@ import yaml
 from monitor.config import load
 from monitor.pipeline import run_once
 from monitor.runtime import build_runtime
+from monitor.store.outbox import Outbox
 from tests.conftest import run_cli, seed_feed, serve_seed, write_config
 from tests.integration.test_end_to_end import make_config
 
@@ -232,7 +233,7 @@ def test_a_pending_story_shows_a_duplicate_that_arrives_later(tmp_path):
         rt = build_runtime(load(path))
         try:
             await poll_all(rt)
-            return rt.outbox.preview("daily", datetime.now(UTC))
+            return Outbox(rt.store).preview("daily", datetime.now(UTC))
         finally:
             await rt.aclose()
 
