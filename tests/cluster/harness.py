@@ -174,6 +174,16 @@ def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, .
 def owner_pid(url: str, feed_key: str) -> int | None:
     """The pid of the instance holding ``feed_key``'s lease (owner ids are host:pid:x)."""
     rows = query(url, "SELECT lease_owner FROM feeds WHERE url = %s", (feed_key,))
+    return _pid(rows)
+
+
+def channel_holder(url: str, channel: str = "hook") -> int | None:
+    """The pid of the instance holding ``channel``'s lease, if any."""
+    return _pid(query(url, "SELECT owner FROM channel_leases WHERE channel = %s", (channel,)))
+
+
+def _pid(rows: list[tuple[Any, ...]]) -> int | None:
+    """The pid in the owner id (host:pid:x) of the first row, None without one."""
     if not rows or rows[0][0] is None:
         return None
     return int(rows[0][0].split(":")[1])

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store.codec import parse_ts
-from tests.cluster.harness import FeedServer, daemons, query, rss, wait_until
+from tests.cluster.harness import FeedServer, channel_holder, daemons, query, rss, wait_until
 from tests.conftest import write_config
 
 pytestmark = [pytest.mark.integration]
@@ -30,14 +30,6 @@ BATCHES = [
      for n in range(3)]
     for b in range(3)
 ]  # fmt: skip
-
-
-def channel_holder(url: str) -> int | None:
-    """The pid of the instance holding the webhook channel's lease, if any."""
-    rows = query(url, "SELECT owner FROM channel_leases WHERE channel = 'hook'")
-    if not rows or rows[0][0] is None:
-        return None
-    return int(rows[0][0].split(":")[1])
 
 
 def delivered(server: FeedServer, batch: list[tuple[str, str, str]]) -> bool:

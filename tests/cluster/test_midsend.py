@@ -18,6 +18,7 @@ import pytest
 from tests.cluster.harness import (
     STALL_MAX,
     FeedServer,
+    channel_holder,
     config,
     daemons,
     query,
@@ -31,14 +32,6 @@ ITEMS = [
     (f"send-{n}", f"Pompeo in Pyongyang, cable {n}", f"Pompeo wrote ({n}).") for n in range(1, 5)
 ]
 GUIDS = {guid for guid, _, _ in ITEMS}
-
-
-def channel_holder(url: str) -> int | None:
-    """The pid of the instance holding the webhook channel's lease, if any."""
-    rows = query(url, "SELECT owner FROM channel_leases WHERE channel = 'hook'")
-    if not rows or rows[0][0] is None:
-        return None
-    return int(rows[0][0].split(":")[1])
 
 
 def test_kill_9_mid_send_resends_under_the_first_id(tmp_path: Path, pg_db: str) -> None:

@@ -130,6 +130,8 @@ def test_cluster_benchmark_tiny_json():
     assert [r["instances"] for r in runs] == [1, 1, 2, 3]
     for run in runs:  # 24 feeds are polled too fast for a window: figures may be None
         assert {"polls_per_s", "cpu_s_per_1000_polls", "all_polled_s"} <= set(run)
+        assert run["all_polled_s"] > 0 and run["polls_measured"] > 0
+        assert run["polls_per_s"] is None or run["polls_per_s"] > 0
     claims = result["claims"]
     assert claims["feeds"] == 2000 and claims["no_key_list"]["claims"] > 2000 // 16
     assert claims["no_key_list"]["median_ms"] > 0 and claims["key_list"]["p95_ms"] > 0
