@@ -42,13 +42,12 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import psycopg
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from pollserver import start_server  # noqa: E402
+from pollserver import set_cycle, start_server  # noqa: E402
 
 from monitor.store.leases import claim_feeds, ensure_feeds  # noqa: E402
 from monitor.store.sqlite import Store  # noqa: E402
@@ -202,11 +201,6 @@ def prime(config: Path, directory: Path, target: Target, count: int, feeds: int)
     finally:
         stop_all(started)
     return round(time.perf_counter() - start, 1)
-
-
-def set_cycle(base: str, cycle: int) -> None:
-    """Switch the feed server to ``cycle``."""
-    httpx.get(f"{base}/_cycle/{cycle}", timeout=60).raise_for_status()
 
 
 def claim_latency(url: str, feeds: int) -> dict:

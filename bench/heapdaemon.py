@@ -23,6 +23,8 @@ import threading
 import time
 import tracemalloc
 
+from monitor.service.memory import _libc
+
 
 class MallInfo2(ctypes.Structure):
     """glibc's ``struct mallinfo2`` (glibc 2.33+), every field a ``size_t``."""
@@ -46,12 +48,11 @@ class MallInfo2(ctypes.Structure):
 
 def mallinfo() -> dict[str, int]:
     """glibc's heap account in KiB: in use, free but kept, mmapped; {} without glibc."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = MallInfo2
-        info = libc.mallinfo2()
-    except (OSError, AttributeError):
+    libc = _libc()  # the daemon's own handle on glibc (monitor/service/memory.py)
+    if libc is None or not hasattr(libc, "mallinfo2"):
         return {}
+    libc.mallinfo2.restype = MallInfo2
+    info = libc.mallinfo2()
     return {
         "arena_kib": info.arena // 1024,
         "in_use_kib": info.uordblks // 1024,

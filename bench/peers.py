@@ -49,7 +49,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,7 +57,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from pollserver import WORDS, item_count, new_entries, start_server  # noqa: E402
+from pollserver import WORDS, item_count, new_entries, set_cycle, start_server  # noqa: E402
 
 RSS2EMAIL_VERSION = "3.14"  # the newest 3.x in the registry (checked 2026-11-30)
 PEERS = HERE / ".peers"
@@ -332,12 +331,6 @@ def make_sides(tmp: Path, r2e: Path, base: str, feeds: list[int], port: int) -> 
         theirs_env,
     )
     return ours, theirs
-
-
-def set_cycle(base: str, cycle: int) -> None:
-    """Switch the feed server to ``cycle``."""
-    with urllib.request.urlopen(f"{base}/_cycle/{cycle}", timeout=120) as answer:
-        answer.read()
 
 
 def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:

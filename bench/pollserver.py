@@ -18,6 +18,7 @@ import hashlib
 import multiprocessing
 import random
 import socket
+import urllib.request
 
 WORDS = [
     "pompeo",
@@ -178,3 +179,9 @@ def start_server(feeds: int) -> tuple[multiprocessing.Process, str]:
     port = sock.getsockname()[1]
     sock.close()
     return process, f"http://127.0.0.1:{port}"
+
+
+def set_cycle(base: str, cycle: int) -> None:
+    """Switch the feed server at ``base`` (:func:`start_server`'s URL) to ``cycle``."""
+    with urllib.request.urlopen(f"{base}/_cycle/{cycle}", timeout=120) as answer:
+        answer.read()
