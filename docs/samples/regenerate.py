@@ -81,6 +81,7 @@ def poll(config_path: Path) -> dict[str, str]:
     from monitor.notify.slack import build_messages
     from monitor.pipeline import poll_feed
     from monitor.runtime import build_runtime
+    from monitor.store.outbox import Outbox
 
     config = load(config_path)
     rt = build_runtime(config)
@@ -92,7 +93,7 @@ def poll(config_path: Path) -> dict[str, str]:
 
     asyncio.run(go())
     rt = build_runtime(config)
-    digest = rt.outbox.preview("team-slack", datetime.now(UTC))
+    digest = Outbox(rt.store).preview("team-slack", datetime.now(UTC))
     zone = config.channels["team-slack"].timezone
     messages = build_messages(digest, Renderer(config.templates_dir).in_zone(zone))
     asyncio.run(rt.aclose())
