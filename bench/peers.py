@@ -28,6 +28,17 @@ child of this process before it execs), and after the first poll the state on di
 (our ``state_dir``, every file; rss2email's data file). Ratios are ours / rss2email
 of the medians (peak memory: of the maxima).
 
+Floors (bench/floors.py; ``--no-floors`` skips them), measured in the same run as
+``python -c`` processes with our environment: what the libraries we run on cost when
+doing only what the command cannot do without them. **once**: import asyncio, sqlite3,
+httpx, PyYAML, load the one-feed config (pydantic), one conditional GET (a 304).
+**first poll**: feedparser (set up as ours) over every cycle-0 body, read from files.
+**steady**: the once start-up on the all-feeds config, a conditional GET of every feed
+(httpx, 16 at a time, the previous cycle's ETags), no parse (ours parses only new
+entries); at cycle 1, after both tools. **memory**: peak RSS of a process importing those and numpy
+with the config loaded, plus a parse worker's (feedparser, one body; our parse workers
+are processes). ``*_floor_ratio`` = floor / rss2email: the part of a target already used.
+
 Ours gets ``ingest.max_per_host`` = ``max_parallel_fetches`` (16): every bench feed
 is on 127.0.0.1, which stands in for N different hosts. rss2email fetches one feed
 at a time (it has no concurrency).
@@ -57,6 +68,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+import floors  # noqa: E402
 from pollserver import WORDS, item_count, new_entries, set_cycle, start_server  # noqa: E402
 
 RSS2EMAIL_VERSION = "3.14"  # the newest 3.x in the registry (checked 2026-11-30)
@@ -159,7 +171,7 @@ def ratios(result: dict) -> dict:
         for side, s in (("ours", ours), ("rss2email", theirs))
     }
     items = result["items_first_poll"]
-    return {
+    return floors.floor_ratios(result, memory["rss2email"], ratio) | {
         "cpu_ratio": ratio(ours["steady"]["cpu_s"], theirs["steady"]["cpu_s"]),
         "wall_ratio": ratio(ours["steady"]["wall_s"], theirs["steady"]["wall_s"]),
         "rss_ratio": ratio(memory["ours"], memory["rss2email"]),
@@ -333,7 +345,7 @@ def make_sides(tmp: Path, r2e: Path, base: str, feeds: list[int], port: int) -> 
     return ours, theirs
 
 
-def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:
+def bench(feeds: int, cycles: int, once_rounds: int, progress, with_floors: bool = True) -> dict:
     """Run the whole comparison on ``feeds`` feeds; return the result (see the docstring)."""
     r2e = ensure_rss2email()
     server, base = start_server(feeds)
@@ -348,6 +360,7 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:
         "rss2email": {"steady": [], "once_one_feed": []},
         "alerts": [],
     }
+    floor: dict[str, list[Run]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="peers-") as tmp_name:
             tmp = Path(tmp_name)
@@ -360,6 +373,22 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:
             result["rss2email"]["state_bytes"] = dir_bytes(sides[1].root / "rss2email.json")
             for side, rcpt in zip(sides, (OURS_TO, THEIRS_TO), strict=True):
                 result[side.name]["first_poll_mail"] = sink.take(rcpt)
+            if with_floors:
+                progress("floors: first poll, memory")
+                fdir, fenv = tmp / "floors", sides[0].env
+                config = sides[0].root / "monitor.yaml"
+                urls = [f"{base}/{i}.xml" for i in range(feeds)]
+                etags = floors.write_etags(
+                    floors.fetch_bodies(urls, fdir / "bodies"), fdir / "etags.json"
+                )
+
+                def fmeasure(cmd: list[str]) -> Run:
+                    return measure(cmd, fenv, fdir, fdir / "log.txt")
+
+                largest = max((fdir / "bodies").iterdir(), key=lambda p: p.stat().st_size)
+                floor["first_poll_floor"] = [floors.first_poll_floor(fmeasure, fdir / "bodies")]
+                floor["rss_floor_main"] = [floors.rss_floor_main(fmeasure, config)]
+                floor["rss_floor_worker"] = [floors.rss_floor_worker(fmeasure, largest)]
             for cycle in range(1, cycles + 1):
                 set_cycle(base, cycle)
                 expected = sum(new_entries(i, cycle) for i in range(feeds))
@@ -370,13 +399,24 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:
                     messages, items = sink.take(rcpt)
                     row[side.name] = {"messages": messages, "items": items}
                 result["alerts"].append(row)
+                if with_floors and cycle == 1:  # the same server state as the tools' runs
+                    progress("floors: steady cycle 1")
+                    floor["steady_floor"] = [
+                        floors.steady_floor(fmeasure, config, etags) for _ in range(cycles)
+                    ]
             one = make_sides(tmp / "one", r2e, base, [0], sink.port)
             for side, extra in zip(one, ([], ["--no-send"]), strict=True):
                 side.run(*extra)  # prime, not measured
+            if with_floors:
+                one_etag, floor["once_floor"] = floors.etag_of(f"{base}/0.xml"), []
             for n in range(once_rounds):
                 for side in one:
                     progress(f"one feed, round {n + 1}, {side.name}")
                     result[side.name]["once_one_feed"].append(side.run())
+                if with_floors:
+                    floor["once_floor"].append(
+                        floors.once_floor(fmeasure, one[0].root / "monitor.yaml", one_etag)
+                    )
     finally:
         sink.stop()
         server.terminate()
@@ -386,6 +426,7 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress) -> dict:
         side["first_poll"] = summarize([side["first_poll"]])
         side["steady"] = summarize(side["steady"])
         side["once_one_feed"] = summarize(side["once_one_feed"])
+    result["floors"] = {name: summarize(runs) for name, runs in floor.items() if runs}
     result["ratios"] = ratios(result)
     return result
 
@@ -433,7 +474,7 @@ def table(result: dict) -> str:
             f"ours {row['ours']['items']} in {row['ours']['messages']} messages, "
             f"rss2email {row['rss2email']['items']} in {row['rss2email']['messages']}"
         )
-    return "\n".join(out)
+    return "\n".join(out + floors.floor_rows(result))
 
 
 def main() -> int:
@@ -445,13 +486,14 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=3, help="steady cycles measured")
     parser.add_argument("--once-rounds", type=int, default=5, help="one-feed runs measured")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--no-floors", action="store_true", help="skip the library floors")
     args = parser.parse_args()
     feeds = args.feeds or (200 if args.quick else 2000 if args.large else 500)
 
     def progress(message: str) -> None:
         print(f"peers: {message}", file=sys.stderr, flush=True)
 
-    result = bench(feeds, args.cycles, args.once_rounds, progress)
+    result = bench(feeds, args.cycles, args.once_rounds, progress, not args.no_floors)
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 

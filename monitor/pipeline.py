@@ -23,6 +23,7 @@ from monitor.dedup import item_key
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
 from monitor.feedhealth import alert_if_failing_too_long
+from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
@@ -189,7 +190,7 @@ async def _poll(
         metrics.poll_ok(name, None)
         next_poll = await done()
         if unchanged:
-            known = len(state.entry_sigs or {}) if state else 0
+            known = signature_count(state.entry_sigs) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True, next_poll=next_poll)
     async with _watching(rt, feed.key, name):  # the heavy part: parse to store
@@ -247,7 +248,7 @@ async def _parse_and_record(
     if feed.fulltext:
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
-    new, queued = await record_items(rt, feed, items, first_poll, now, changed.signatures)
+    new, queued = await record_items(rt, feed, items, first_poll, now, changed.entry_ids)
     next_poll = await done(
         body_sha256=result.body_sha256,
         entry_sigs=changed.signatures,

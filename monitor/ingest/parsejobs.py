@@ -31,11 +31,12 @@ class ChangedFeed:
     ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
     """
 
-    signatures: dict[str, str]
+    signatures: str  # feeds.entry_sigs text (ingest/changes.py)
     entries: int
     changed: int
     meta: ParsedFeed | None = None
     items: list[Item] = field(default_factory=list)
+    entry_ids: tuple[str, ...] = ()  # the pre-scan's id of every entry, unchanged ones too
 
 
 def parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
@@ -72,12 +73,14 @@ def changed_job(
     content_type: str | None,
     feed: FeedRef,
     now: datetime,
-    previous: dict[str, str] | None,
+    previous: str | None,
 ) -> ChangedFeed:
     """Select the new or edited entries of ``body`` (against the entry signatures
     ``previous``) and parse them into Items. Raises ParseError."""
     selection = select_changed(body, previous)
     if selection.body is None:
-        return ChangedFeed(selection.signatures, selection.entries, 0)
+        return ChangedFeed(selection.signatures, selection.entries, 0, entry_ids=selection.ids)
     meta, items = items_job(selection.body, url, content_type, feed, now)
-    return ChangedFeed(selection.signatures, selection.entries, selection.changed, meta, items)
+    return ChangedFeed(
+        selection.signatures, selection.entries, selection.changed, meta, items, selection.ids
+    )

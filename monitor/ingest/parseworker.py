@@ -187,7 +187,7 @@ async def parse_changed_isolated(
     content_type: str | None,
     feed: FeedRef,
     now: datetime,
-    previous: dict[str, str] | None,
+    previous: str | None,
     *,
     timeout: float | None = None,
     pool: ParsePool | None = None,

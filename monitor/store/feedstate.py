@@ -10,7 +10,6 @@ them, so callers keep writing ``store.feed(url)``; ``FeedState`` and
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -52,7 +51,7 @@ class FeedState:
     next_poll: datetime | None
     items_seen: int
     body_sha256: str | None = None
-    entry_sigs: dict[str, str] | None = None
+    entry_sigs: str | None = None  # ingest/changes.py: the entries' digests, base64
     permanent_url: str | None = None
     gone_at: datetime | None = None
     ttl_minutes: int | None = None
@@ -131,7 +130,7 @@ class FeedStates:
         last_modified: str | None,
         *,
         body_sha256: str | None = None,
-        entry_sigs: dict[str, str] | None = None,
+        entry_sigs: str | None = None,
         ttl_minutes: int | None = None,
         permanent_url: str | None = None,
     ) -> None:
@@ -139,7 +138,6 @@ class FeedStates:
 
         The keyword values replace the stored ones only when given.
         """
-        sigs = None if entry_sigs is None else json.dumps(entry_sigs, separators=(",", ":"))
         with self.transaction():
             self._ensure_feed(url, name)
             self.conn.execute(
@@ -158,7 +156,7 @@ class FeedStates:
                     ts(now),
                     ts_not_before(next_poll),
                     body_sha256,
-                    sigs,
+                    entry_sigs,
                     ttl_minutes,
                     permanent_url,
                     url,
@@ -225,7 +223,7 @@ def _feed_state(row: Any) -> FeedState:
         next_poll=parse_ts(row["next_poll"]),
         items_seen=row["items_seen"],
         body_sha256=row["body_sha256"],
-        entry_sigs=json.loads(row["entry_sigs"]) if row["entry_sigs"] else None,
+        entry_sigs=row["entry_sigs"] or None,
         permanent_url=row["permanent_url"],
         gone_at=parse_ts(row["gone_at"]),
         ttl_minutes=row["ttl_minutes"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from monitor.ingest.changes import select_changed, signature_count
 from monitor.models import Item, Match
 from monitor.store import history
 from monitor.store.codec import text_hash
@@ -93,9 +94,14 @@ def test_feeds_are_stored_once_and_renamed_by_their_id(any_store):
     assert set(Items(any_store).known(new, ["g0", "g9"])) == {"g0", "g9"}
 
 
-def test_entry_signatures_are_stored_without_spaces(any_store):
-    sigs = {"g1": "a085fff9de668202", "g2": "51469b3e0d63983c"}
+def test_entry_signatures_are_stored_as_eleven_characters_an_entry(any_store):
+    body = (
+        b"<rss><channel>"
+        + b"".join(b"<item><guid>g%d</guid><title>t</title></item>" % n for n in range(100))
+        + b"</channel></rss>"
+    )
+    sigs = select_changed(body, None).signatures
     any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs=sigs)
     raw = scalar(any_store, "SELECT entry_sigs FROM feeds")
-    assert raw == '{"g1":"a085fff9de668202","g2":"51469b3e0d63983c"}'
-    assert any_store.feed(FEED_A.url).entry_sigs == sigs
+    assert raw == sigs and len(raw) <= 11 * 100  # the id-keyed JSON it replaced: ~31 an entry
+    assert signature_count(any_store.feed(FEED_A.url).entry_sigs) == 100

@@ -108,6 +108,86 @@ def test_peers_pure_parts(tmp_path, monkeypatch):
     assert got["rss_ratio"] == 2.0 and got["db_ratio"] == 4.0  # maxima; bytes
     assert got["first_poll_cpu_ratio"] == 2.0 and got["once_one_feed_cpu_ratio"] == 2.0
     assert got["db_bytes_per_item"] == 100.0 and got["rss2email_db_bytes_per_item"] == 25.0
+    assert got["steady_floor_ratio"] is None and got["rss_floor_mb"] is None  # no floors
+
+    quarter = peers.Run(cpu_s=0.25, wall_s=0.5, tree_rss_mb=25.0, largest_rss_mb=25.0)
+    floors = {
+        "steady_floor": peers.summarize([quarter, run, quarter]),  # median 0.25 s
+        "first_poll_floor": peers.summarize([run]),
+        "once_floor": peers.summarize([quarter]),
+        "rss_floor_main": peers.summarize([half]),  # 50 MiB
+        "rss_floor_worker": peers.summarize([quarter]),  # 25 MiB
+    }
+    got = peers.ratios({"ours": side, "rss2email": other, "items_first_poll": 10, "floors": floors})
+    assert got["steady_floor_ratio"] == 0.5 and got["first_poll_floor_ratio"] == 2.0
+    assert got["once_floor_ratio"] == 0.5
+    assert got["rss_floor_mb"] == 75.0 and got["rss_floor_ratio"] == 1.5  # / rss2email's 50
+    assert got["cpu_ratio"] == 2.0  # the tools' ratios are unchanged
+    result = {
+        "ours": side,
+        "rss2email": other,
+        "floors": floors,
+        "ratios": got,
+        "feeds": 2,
+        "items_first_poll": 10,
+        "rss2email_version": "x",
+        "cpus": 1,
+        "alerts": [],
+    }
+    side["first_poll_mail"] = other["first_poll_mail"] = (0, 0)
+    assert "peak RSS, main + parse worker (MiB)" in peers.table(result)
+
+
+def test_peers_floor_programs_run(tmp_path, monkeypatch):
+    """Each floor's program of bench/floors.py runs to the end on a one-feed server."""
+    import functools
+    import http.server
+    import os
+    import threading
+
+    import yaml
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    import floors
+    import peers
+
+    feed = tmp_path / "www" / "0.xml"
+    feed.parent.mkdir()
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<link>http://news.example/</link><description>d</description>"
+        "<item><title>One</title><link>http://news.example/1.html</link>"
+        '<guid isPermaLink="false">g1</guid><description>peace talks</description></item>'
+        "</channel></rss>\n"
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(feed.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        config = tmp_path / "monitor.yaml"
+        config.write_text(yaml.safe_dump(peers.our_config(tmp_path / "state", base, [0], 9)))
+        etags = floors.fetch_bodies([f"{base}/0.xml"], tmp_path / "bodies")
+        assert etags == {}  # http.server sends none: every GET is a 200
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+
+        def measure(cmd: list[str]) -> peers.Run:
+            return peers.measure(cmd, env, tmp_path, tmp_path / "log.txt")
+
+        runs = [
+            floors.once_floor(measure, config, floors.etag_of(f"{base}/0.xml")),
+            floors.first_poll_floor(measure, tmp_path / "bodies"),
+            floors.steady_floor(measure, config, floors.write_etags(etags, tmp_path / "e.json")),
+            floors.rss_floor_main(measure, config),
+            floors.rss_floor_worker(measure, tmp_path / "bodies" / "00000.xml"),
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(r.cpu_s > 0 and r.wall_s > 0 for r in runs)  # measure() raised on exit != 0
+    log = (tmp_path / "log.txt").read_text()
+    assert "once floor: status 200" in log and "1 bodies, 1 entries" in log
+    assert "steady floor: 1 x 200, 0 x 304" in log
 
 
 def test_pollserver_new_entries_are_one_to_three_and_seeded(monkeypatch):
