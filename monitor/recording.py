@@ -125,6 +125,8 @@ def _record(
                     queued += alerts
                     new += 1
                     held += bool(ready.matches) and not alertable
+            if new:
+                store.count_seen(feed.key, new)
     except BaseException:
         rt.stories.rollback()
         raise

@@ -13,13 +13,16 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from monitor.models import FeedRef, Highlight, Item, Match
 
 
+@lru_cache(maxsize=64)
 def ts(moment: datetime | None) -> str | None:
-    """A UTC timestamp as sortable text (None stays None)."""
+    """A UTC timestamp as sortable text (None stays None). Remembered for the last 64
+    moments: a poll stores its one ``now`` with each of its items."""
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -55,6 +55,7 @@ def record_ids(
             story_id=stories[0] if stories else None,
             now=now,
         )
+        items.count_seen(it.feed.url, 1)
         items.add_matches(item_id, [Match(r, ("pompeo",)) for r in rules], now)
         alerts = tuple((r, tuple(channels)) for r in rules)
         return item_id, story_id, items.queue_alerts(story_id, alerts, now)

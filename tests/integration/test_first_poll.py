@@ -75,6 +75,8 @@ def test_first_poll_logs_its_baseline_and_status_does_not_count_it(tmp_path, htt
     assert second.returncode == 0, second.stderr
     assert "first poll" not in second.stderr
     assert len(http_server.requests_to("/hook")) == 1
+    seen = json.loads(run_cli("status", "--json", "--config", str(path), cwd=tmp_path).stdout)
+    assert [f["items_seen"] for f in seen["feeds"]] == [5]  # 4 at the first poll, then 1
     rule, text = status(path)
     assert (rule["matches_24h"], rule["matches_30d"], rule["baseline_30d"]) == (1, 1, 3)
     (alerted,) = [
