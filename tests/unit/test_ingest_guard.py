@@ -87,3 +87,17 @@ def test_decoder_stops_a_bomb_without_inflating_it():
 def test_unrequested_encodings_are_refused():
     with pytest.raises(UnsupportedEncoding):
         BoundedDecoder("br", 10)
+
+
+def test_remembered_checks_answer_as_the_first_time():
+    """check_form and url_host are remembered per URL (a poll checks its URL twice):
+    a refused URL is refused every time, a good one keeps its host."""
+    from monitor.errors import FetchError
+    from monitor.ingest.urlguard import check_form, url_host
+
+    for _ in range(2):
+        with pytest.raises(FetchError, match="written in another notation"):
+            check_form("http://0x7f.1/feed")
+        assert check_form("https://News.Example./feed") == "news.example"
+        assert url_host("https://News.Example./feed") == "news.example"
+    assert check_form.cache_info().hits >= 1
