@@ -140,7 +140,8 @@ class EmailNotifier:
     def _connect(self, conversation: _Conversation) -> smtplib.SMTP:
         smtp = self.config.smtp
         timeout = self.config.timeout.total_seconds()
-        context = ssl.create_default_context()
+        # Read the CA certificates (~15 ms) only for a conversation that uses TLS.
+        context = ssl.create_default_context() if smtp.tls or smtp.starttls else None
         # Made unconnected, so the conversation can shut its socket from the loop.
         if smtp.tls:
             client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=timeout, context=context)
