@@ -168,6 +168,10 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     # 5: SQLite's migration 13 (issue 17): each feed's host and live leases by host, so
     # a claim keeps ingest.max_per_host across the cluster.
     lambda conn: add_feed_hosts(conn, 'TEXT COLLATE "C"'),
+    # 6: SQLite's migration 14 (issue #18): no index on items.first_seen.
+    """
+    DROP INDEX IF EXISTS items_first_seen;
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

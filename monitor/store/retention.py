@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor.store.codec import ts
+from monitor.store.itemreads import first_id_since
 from monitor.store.items import tombstone_key
 from monitor.store.sqlite import Store
 
@@ -18,15 +19,20 @@ TOMBSTONE_DAYS = 365
 
 
 def prune(store: Store, before: datetime, now: datetime) -> dict[str, int]:
-    """Delete what is older than ``before``; return counts by kind."""
+    """Delete what is older than ``before``; return counts by kind.
+
+    Items are found by id below :func:`~monitor.store.itemreads.first_id_since` (no
+    index on ``first_seen``): one recorded out of order stays until a later prune's
+    bound passes it, never goes early.
+    """
     conn = store.conn
     cut = ts(before)
     with store.transaction():
         rows = conn.execute(
             "SELECT i.id, r.url, i.item_key FROM items i JOIN feed_refs r ON r.id = i.feed_id "
-            "WHERE i.first_seen < ? AND i.story_id NOT IN "
+            "WHERE i.id < ? AND i.first_seen < ? AND i.story_id NOT IN "
             "(SELECT story_id FROM outbox WHERE status = 'pending')",
-            (cut,),
+            (first_id_since(conn, cut), cut),
         ).fetchall()
         conn.executemany(
             "INSERT INTO tombstones VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -216,6 +216,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 13: per-host politeness across instances (issue 17, store/leases.py): each feed's
     # host, filled from its key, and live leases indexed by host for the claim's count.
     add_feed_hosts,
+    # 14: no index on items.first_seen (issue #18: 32 of ~425 bytes an item). Items are
+    # numbered as they are recorded, so pruning and the story index's load find their
+    # first id by bisection over the primary key (store/itemreads.py first_id_since).
+    """
+    DROP INDEX IF EXISTS items_first_seen;
+    """,
 ]
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from monitor.models import Highlight, Item, Match
 from monitor.store.codec import match_from_json, ts
+from monitor.store.itemreads import first_id_since
 from monitor.store.items import Items, tombstone_key
 from monitor.store.outbox import Outbox
 from monitor.store.retention import prune
@@ -192,3 +193,46 @@ def test_fingerprints_keep_all_64_bits_signed(any_store):
     found = list(Items(any_store).fingerprints_after(0, NOW + timedelta(minutes=1)))
     assert [fp for _, fp, _, _ in found] == [2**63 - 1, -1]
     assert found[0][3] == NOW + timedelta(minutes=1)
+
+
+def test_first_id_since_bisects_the_ids_by_first_sight(any_store):
+    conn = any_store.conn
+    assert first_id_since(conn, ts(NOW)) == 1  # no items
+    ids = [
+        record_ids(any_store, item(FEED_A, f"k{n}"), now=NOW + timedelta(hours=n))[0]
+        for n in range(7)
+    ]
+    for n, item_id in enumerate(ids):
+        assert first_id_since(conn, ts(NOW + timedelta(hours=n))) == item_id
+    assert first_id_since(conn, ts(NOW - timedelta(days=1))) == ids[0]
+    assert first_id_since(conn, ts(NOW + timedelta(days=1))) == ids[-1] + 1
+
+
+def test_prune_by_id_never_deletes_an_item_recorded_out_of_order_too_early(any_store):
+    """Ids follow first sight only nearly (instances' clocks, a late transaction): an
+    item with a low id but a recent first sight stays; one with a high id but an old
+    first sight goes at a later prune, once the bound has passed it."""
+    day = timedelta(days=1)
+    old = record_ids(any_store, item(FEED_A, "old"), now=NOW)[0]
+    young = record_ids(any_store, item(FEED_A, "young"), now=NOW + 10 * day)[0]
+    late = record_ids(any_store, item(FEED_A, "late"), now=NOW)[0]  # old, numbered last
+    outbox = Outbox(any_store)
+    while (message := outbox.next_message("c1", NOW + 20 * day)) is not None:
+        outbox.mark_sent(message.id, "ok", NOW + 20 * day)
+    prune(any_store, NOW + day, NOW + 20 * day)
+    left = {r[0] for r in any_store.conn.execute("SELECT id FROM items")}
+    assert left == {young, late} and old not in left
+    prune(any_store, NOW + 11 * day, NOW + 20 * day)
+    assert scalar(any_store, "SELECT COUNT(*) FROM items") == 0
+
+
+def test_the_story_index_load_reads_items_recorded_out_of_order(any_store):
+    """Bisection alone would start after "c" (its id is past "b", its first sight
+    before the window) and miss "b"; the margin reads from a day earlier."""
+    day = timedelta(days=1)
+    record_ids(any_store, item(FEED_A, "a"), now=NOW + 3 * day, fingerprint=1)
+    record_ids(any_store, item(FEED_A, "b"), now=NOW + 5 * day, fingerprint=2)
+    record_ids(any_store, item(FEED_A, "c"), now=NOW + 3.5 * day, fingerprint=3)
+    record_ids(any_store, item(FEED_A, "d"), now=NOW + 6 * day, fingerprint=4)
+    found = [fp for _, fp, _, _ in Items(any_store).fingerprints_after(0, NOW + 4 * day)]
+    assert found == [2, 4]
