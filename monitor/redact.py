@@ -13,6 +13,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
@@ -138,10 +139,12 @@ def link_base(url: str) -> str:
     return url if parts is None else urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+@lru_cache(maxsize=4096)
 def state_key(url: str) -> str:
     """The key a feed's state is stored under: ``url`` without ``user:password@``, and
     with its query string and fragment (where private feeds put tokens) replaced by a
     digest of them, so the database never holds them but each URL keeps its own key.
+    Remembered for the last 4,096 URLs: every step of a poll asks for its feed's key.
     """
     url, parts = _without_userinfo(url)
     if parts is None or (not parts.query and not parts.fragment):
