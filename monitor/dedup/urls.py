@@ -33,8 +33,11 @@ def canonical_url(url: str | None) -> str | None:
     """
     if not url:
         return None
+    url = url.strip()
+    if not url[:8].lower().startswith(("http://", "https://")):
+        return None  # no host without "//" (a guid that is no URL: most of them)
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None

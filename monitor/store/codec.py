@@ -199,12 +199,15 @@ def is_compact(text: str) -> bool:
     return any(text.startswith(f'{{"v":{v},') for v in COMPACT_FORMATS)
 
 
+@lru_cache(maxsize=8192)
 def text_hash(text: str | None) -> int | None:
     """A 64-bit signed hash of ``text`` (None stays None): how ``items`` indexes item
     keys and canonical links (``key_hash``, ``url_hash``) instead of the text itself.
 
     blake2b, 8 bytes, big-endian, signed (SQLite's INTEGER and PostgreSQL's BIGINT are
     signed 64-bit). Two texts may share a hash: every lookup compares the row's text.
+    Remembered for the last 8,192 texts: a poll hashes each key to look it up and again
+    to store it.
     """
     if text is None:
         return None
