@@ -72,6 +72,8 @@ def drop_controls(text: str, *, keep_lines: bool = True) -> str:
     """``text`` without control characters: C0 (but, with ``keep_lines``, the white
     space ones: tab, line breaks), DEL and C1. ``keep_lines=False`` is for one-line
     values (a link, a guid, an author), where a line break is no text either."""
+    if text.isprintable():  # no control character at all (they are all category Cc)
+        return text
     return (_CONTROLS if keep_lines else _ALL_CONTROLS).sub("", text)
 
 

@@ -210,3 +210,13 @@ def test_a_document_that_is_no_feed_is_decoded_like_one():
     assert (item.title, item.content) == ("Новости", "Новости\n\nпогода в столице")
     bom = document_item(codecs.BOM_UTF8 + "Пхеньян".encode(), "<stdin>")
     assert bom.content == "Пхеньян"
+
+
+def test_drop_controls_keeps_printable_text_and_drops_c0_and_c1():
+    from monitor.ingest.htmltext import drop_controls
+
+    text = "서울 — Pyongyang talks, «déclaration» ½"
+    assert drop_controls(text) is text  # printable: returned as it is
+    assert drop_controls("서울\x85 뉴스\x80\x1b[0m") == "서울 뉴스[0m"
+    assert drop_controls("a\tb\nc\x7f") == "a\tb\nc"
+    assert drop_controls("a\tb\nc", keep_lines=False) == "abc"
