@@ -13,9 +13,10 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+
+from monitor.memo import remember_short
 
 # Any ``scheme://`` URL, whatever the case of its scheme: RFC 3986 section 3.1 makes
 # schemes case-insensitive, so ``HTTP://`` and ``Http://`` are fetched like ``http://``
@@ -139,12 +140,13 @@ def link_base(url: str) -> str:
     return url if parts is None else urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-@lru_cache(maxsize=4096)
+@remember_short(4096)
 def state_key(url: str) -> str:
     """The key a feed's state is stored under: ``url`` without ``user:password@``, and
     with its query string and fragment (where private feeds put tokens) replaced by a
     digest of them, so the database never holds them but each URL keeps its own key.
-    Remembered for the last 4,096 URLs: every step of a poll asks for its feed's key.
+    Remembered for the last 4,096 URLs (:mod:`monitor.memo`): every step of a poll
+    asks for its feed's key.
     """
     url, parts = _without_userinfo(url)
     if parts is None or (not parts.query and not parts.fragment):

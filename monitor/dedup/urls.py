@@ -6,8 +6,9 @@ Near-duplicate text across outlets (fingerprints, clustering) grows here (issue 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.memo import remember_short
 
 # Query parameters that only track the reader, never select the article.
 TRACKING_PARAMS = frozenset(
@@ -19,7 +20,7 @@ TRACKING_PREFIXES = ("utm_", "at_", "mkt_", "pk_", "hsa_", "oly_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@lru_cache(maxsize=4096)
+@remember_short(4096)
 def canonical_url(url: str | None) -> str | None:
     """The URL with tracking noise removed, for comparing links across feeds.
 
@@ -28,8 +29,8 @@ def canonical_url(url: str | None) -> str | None:
     remaining query parameters. ``http`` and ``https`` compare equal. Returns None
     for anything that is not an absolute http(s) URL.
 
-    Remembered for the last 4,096 URLs (~1 MB at most): a new item's link is made
-    canonical for its key, its match and its row, ~8 µs each time otherwise.
+    Remembered for the last 4,096 URLs (:mod:`monitor.memo`): a new item's link is
+    made canonical for its key, its match and its row, ~8 µs each time otherwise.
     """
     if not url:
         return None

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.errors import FetchError
+from monitor.memo import remember_short
 from monitor.redact import redact_secrets, redact_url
 
 # Cloud credential and metadata endpoints, refused even when private networks are
@@ -98,7 +98,7 @@ def private_host(origin: str, allow_private: bool) -> str | None:
     return url_host(origin) if allow_private else None
 
 
-@lru_cache(maxsize=URL_CACHE)
+@remember_short(URL_CACHE)
 def url_host(url: str) -> str:
     """The host of ``url`` as the guard compares hosts: as httpx sends it (lower case,
     IDNA, no brackets), without a trailing dot; "" when there is none. Remembered for
@@ -133,16 +133,16 @@ def check_url_for(url: str, allowed_private: str | None) -> None:
         raise FetchError("blocked", f"{shown_url(url)}: {reason}: refused")
 
 
-@lru_cache(maxsize=URL_CACHE)
+@remember_short(URL_CACHE)
 def check_form(url: str) -> str:
     """The host of ``url``; FetchError (kind ``url``) when ``url`` is not an http(s)
     URL we can send: a control character (``\\r\\n`` would split the request), a
     bad port or host, another scheme (``data:``, ``file:``, ``javascript:``).
 
     A pure function of the text, remembered for the last :data:`URL_CACHE` URLs that
-    passed (a refusal is worked out again): each poll checks its feed's URL at the
-    fetch and again at the connection (~0.1 ms each, mostly parsing it with httpx),
-    and ``check`` and ``run`` check every feed URL at start.
+    passed (:mod:`monitor.memo`; a refusal is worked out again): each poll checks its
+    feed's URL at the fetch and again at the connection (~0.1 ms each, mostly parsing
+    it with httpx), and ``check`` and ``run`` check every feed URL at start.
     """
     bad = next((c for c in url if ord(c) < 0x20 or ord(c) == 0x7F), None)
     if bad is not None:

@@ -16,16 +16,23 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from monitor.memo import remember_short
 from monitor.models import FeedRef, Highlight, Item, Match
 
 
-@lru_cache(maxsize=64)
 def ts(moment: datetime | None) -> str | None:
-    """A UTC timestamp as sortable text (None stays None). Remembered for the last 64
-    moments: a poll stores its one ``now`` with each of its items."""
+    """A UTC timestamp as sortable text (None stays None)."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc_text(moment.astimezone(UTC))
+
+
+@lru_cache(maxsize=64)
+def _utc_text(moment: datetime) -> str:
+    """:func:`ts` of a UTC datetime, remembered for the last 64 (a poll stores its one
+    ``now`` with each of its items). Keyed in UTC: two local times that compare equal
+    but are an hour apart (``fold``) never share an entry."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def not_before(moment: datetime) -> datetime:
@@ -199,15 +206,15 @@ def is_compact(text: str) -> bool:
     return any(text.startswith(f'{{"v":{v},') for v in COMPACT_FORMATS)
 
 
-@lru_cache(maxsize=8192)
+@remember_short(8192)
 def text_hash(text: str | None) -> int | None:
     """A 64-bit signed hash of ``text`` (None stays None): how ``items`` indexes item
     keys and canonical links (``key_hash``, ``url_hash``) instead of the text itself.
 
     blake2b, 8 bytes, big-endian, signed (SQLite's INTEGER and PostgreSQL's BIGINT are
     signed 64-bit). Two texts may share a hash: every lookup compares the row's text.
-    Remembered for the last 8,192 texts: a poll hashes each key to look it up and again
-    to store it.
+    Remembered for the last 8,192 texts (:mod:`monitor.memo`): a poll hashes each key
+    to look it up and again to store it.
     """
     if text is None:
         return None

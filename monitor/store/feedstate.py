@@ -51,7 +51,9 @@ class FeedState:
     next_poll: datetime | None
     items_seen: int
     body_sha256: str | None = None
-    entry_sigs: str | None = None  # ingest/changes.py: the entries' digests, base64
+    # ingest/changes.py: the entries' digests in base64 (feeds.entry_digests), else the
+    # id-keyed JSON an earlier version kept (feeds.entry_sigs), read until replaced
+    entry_sigs: str | None = None
     permanent_url: str | None = None
     gone_at: datetime | None = None
     ttl_minutes: int | None = None
@@ -145,7 +147,9 @@ class FeedStates:
                    first_polled = COALESCE(first_polled, ?), last_polled = ?, last_success = ?,
                    consecutive_failures = 0, next_poll = ?, failing_since = NULL,
                    health_alerted = 0, body_sha256 = COALESCE(?, body_sha256),
-                   entry_sigs = COALESCE(?, entry_sigs), ttl_minutes = COALESCE(?, ttl_minutes),
+                   entry_digests = COALESCE(?, entry_digests),
+                   entry_sigs = CASE WHEN CAST(? AS TEXT) IS NULL THEN entry_sigs END,
+                   ttl_minutes = COALESCE(?, ttl_minutes),
                    permanent_url = COALESCE(?, permanent_url) WHERE url = ?""",
                 (
                     name,
@@ -156,6 +160,7 @@ class FeedStates:
                     ts(now),
                     ts_not_before(next_poll),
                     body_sha256,
+                    entry_sigs,
                     entry_sigs,
                     ttl_minutes,
                     permanent_url,
@@ -223,7 +228,7 @@ def _feed_state(row: Any) -> FeedState:
         next_poll=parse_ts(row["next_poll"]),
         items_seen=row["items_seen"],
         body_sha256=row["body_sha256"],
-        entry_sigs=row["entry_sigs"] or None,
+        entry_sigs=row["entry_digests"] or row["entry_sigs"] or None,
         permanent_url=row["permanent_url"],
         gone_at=parse_ts(row["gone_at"]),
         ttl_minutes=row["ttl_minutes"],

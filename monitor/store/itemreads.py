@@ -65,12 +65,12 @@ def first_id_since(conn: Connection, cut: str) -> int:
     high += 1
     while low < high:
         middle = (low + high) // 2
-        found, seen = conn.execute(
+        row = conn.execute(
             "SELECT id, first_seen FROM items WHERE id >= ? ORDER BY id LIMIT 1", (middle,)
         ).fetchone()
-        if seen < cut:
-            low = found + 1
-        else:
+        if row is not None and row[1] < cut:
+            low = row[0] + 1
+        else:  # at or after the cut, or pruned meanwhile by another instance
             high = middle
     return low
 
@@ -187,7 +187,9 @@ class ItemReads:
         others recorded since this instance last looked, under the story lock, where
         ids commit in order.
         """
-        above = max(item_id, first_id_since(self.conn, ts(since - ORDER_MARGIN)) - 1)
+        above = item_id  # a catch-up reads what was recorded since: a few rows
+        if not item_id:  # the whole window: start near its first id
+            above = first_id_since(self.conn, ts(since - ORDER_MARGIN)) - 1
         rows = self.conn.execute(
             "SELECT id, fingerprint, story_id, first_seen FROM items "
             "WHERE id > ? AND fingerprint IS NOT NULL AND first_seen >= ? ORDER BY id",

@@ -172,6 +172,11 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     DROP INDEX IF EXISTS items_first_seen;
     """,
+    # 7: SQLite's migration 15 (issue #18): entry digests in a column of their own, so
+    # an instance of the previous version (a rolling upgrade) never reads them as JSON.
+    """
+    ALTER TABLE feeds ADD COLUMN entry_digests TEXT COLLATE "C";
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -222,6 +222,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     DROP INDEX IF EXISTS items_first_seen;
     """,
+    # 15: entry signatures as 8-byte digests (issue #18, ingest/changes.py) in a column
+    # of their own: an instance of the previous version reads entry_sigs as JSON (it
+    # finds NULL there once a feed is polled by this version, and parses the feed whole).
+    """
+    ALTER TABLE feeds ADD COLUMN entry_digests TEXT;
+    """,
 ]
 
 

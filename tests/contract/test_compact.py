@@ -102,6 +102,21 @@ def test_entry_signatures_are_stored_as_eleven_characters_an_entry(any_store):
     )
     sigs = select_changed(body, None).signatures
     any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs=sigs)
-    raw = scalar(any_store, "SELECT entry_sigs FROM feeds")
+    raw = scalar(any_store, "SELECT entry_digests FROM feeds")
     assert raw == sigs and len(raw) <= 11 * 100  # the id-keyed JSON it replaced: ~31 an entry
     assert signature_count(any_store.feed(FEED_A.url).entry_sigs) == 100
+
+
+def test_entry_signatures_of_an_earlier_version_are_read_then_cleared(any_store):
+    """Rolling upgrade: an instance of the previous version reads feeds.entry_sigs as
+    JSON, so this version keeps its digests in entry_digests and clears entry_sigs."""
+    legacy = '{"g1":"a085fff9de668202"}'
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    any_store.conn.execute("UPDATE feeds SET entry_sigs = ?", (legacy,))
+    assert any_store.feed(FEED_A.url).entry_sigs == legacy  # read, by id (changes.py)
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)  # no new ones
+    assert any_store.feed(FEED_A.url).entry_sigs == legacy
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs="AAAA")
+    row = any_store.conn.execute("SELECT entry_sigs, entry_digests FROM feeds").fetchone()
+    assert tuple(row) == (None, "AAAA")
+    assert any_store.feed(FEED_A.url).entry_sigs == "AAAA"

@@ -1,0 +1,29 @@
+"""monitor.memo: answers remembered for short texts only, refusals never."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.memo import remember_short
+
+
+def test_short_texts_are_remembered_long_ones_and_refusals_are_not():
+    calls: list[str] = []
+
+    @remember_short(maxsize=2, longest=8)
+    def shout(text: str) -> str:
+        calls.append(text)
+        if text == "bad":
+            raise ValueError(text)
+        return text.upper()
+
+    assert [shout("a"), shout("a"), shout("b")] == ["A", "A", "B"]
+    assert calls == ["a", "b"]  # "a" answered once
+    long = "x" * 9
+    assert [shout(long), shout(long)] == [long.upper()] * 2
+    assert calls.count(long) == 2  # longer than 8: worked out each time, never kept
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            shout("bad")
+    assert calls.count("bad") == 2
+    assert shout.cache_info().currsize == 2  # "a", "b": at most maxsize
