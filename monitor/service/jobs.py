@@ -152,12 +152,8 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
         return None
     schedule = settings.schedule
     if schedule.kind == "every" and schedule.every:
-        every = schedule.every
-
-        def following(last: datetime | None, now: datetime) -> datetime:
-            return GRID + ((now - GRID) // every + 1) * every
-
-    elif schedule.kind == "cron" and schedule.cron:
+        return every_tick(f"digest:{channel}", schedule.every)
+    if schedule.kind == "cron" and schedule.cron:
         trigger = cron_trigger(schedule.cron, settings.timezone)
 
         def following(last: datetime | None, now: datetime) -> datetime:
@@ -167,9 +163,18 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
                 fire = trigger.get_next_fire_time(None, later)
             return fire.astimezone(UTC) if fire is not None else NEVER
 
-    else:
-        return None
-    return DigestTick(f"digest:{channel}", following)
+        return DigestTick(f"digest:{channel}", following)
+    return None
+
+
+def every_tick(name: str, every: timedelta) -> DigestTick:
+    """The tick ``name`` of an ``every:`` schedule: :data:`GRID` + k × ``every``, the
+    next one strictly after now (UTC), as the digest job's trigger on every instance."""
+
+    def following(last: datetime | None, now: datetime) -> datetime:
+        return GRID + ((now - GRID) // every + 1) * every
+
+    return DigestTick(name, following)
 
 
 async def gated_delivery(

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import MonitorConfig
-from monitor.service.jobs import GRID, digest_tick
+from monitor.service.jobs import digest_tick, every_tick
 from monitor.store.outbox import DigestTick, Forming, Outbox
 from tests.contract.common import FEED_A, NOW, item, record
 
@@ -22,11 +22,7 @@ HOUR = timedelta(hours=1)
 
 def hourly(name: str = "digest:c1", every: timedelta = HOUR) -> DigestTick:
     """A tick every ``every`` on the grid from :data:`GRID` (as ``every:`` channels)."""
-
-    def following(last: datetime | None, now: datetime) -> datetime:
-        return GRID + ((now - GRID) // every + 1) * every
-
-    return DigestTick(name, following)
+    return every_tick(name, every)
 
 
 def stories(outbox: Outbox, message_id: str) -> list[str]:
