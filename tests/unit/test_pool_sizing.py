@@ -1,8 +1,9 @@
 """The parse pool is sized to the work (issue 18, memory): real worker processes.
 
-A worker costs ~28 MB resident, so the pool starts none until a job comes, reuses a
-free one rather than starting another, starts a second only once a job has waited
-``grow_after`` seconds for a busy one, and stops a worker idle for ``idle_seconds``.
+A worker costs ~25 MB resident, so the pool starts none until a job comes, reuses a
+free one rather than starting another, starts a second only once a job is waiting
+while a running one has taken ``grow_after`` seconds, and stops a worker idle for
+``idle_seconds``.
 Each job here returns the process id of the worker that ran it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 from monitor.ingest.workerpool import ParsePool
 from tests.conftest import with_pool
@@ -24,7 +26,7 @@ def test_no_worker_until_a_job_and_jobs_one_after_another_share_one():
     assert before == [] and len(set(pids)) == 1 and running == pids[:1]
 
 
-def test_jobs_at_once_share_one_worker_until_one_has_waited_long_enough():
+def test_jobs_at_once_share_one_worker_until_a_running_one_has_taken_long_enough():
     async def go(pool):
         return await asyncio.gather(*(pool.run(os.getpid) for _ in range(4)))
 
@@ -32,6 +34,32 @@ def test_jobs_at_once_share_one_worker_until_one_has_waited_long_enough():
     eager = with_pool(go, workers=2, grow_after=0)
     assert len(set(patient)) == 1
     assert len(set(eager)) == 2 and os.getpid() not in eager
+
+
+def nap(seconds: float) -> int:
+    """A job: sleep ``seconds``, then the worker's process id."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_queue_of_quick_jobs_stays_on_one_worker_a_slow_job_starts_a_second():
+    """Growth follows a slow job (a hostile or huge feed), not a long queue: sixty
+    10 ms jobs at once (the last waits ~0.6 s, more than ``grow_after``) run on one
+    worker; behind a job that sleeps, the others move to a second worker and finish
+    first."""
+
+    async def quick(pool):
+        return await asyncio.gather(*(pool.run(nap, 0.01) for _ in range(60)))
+
+    async def behind_a_slow_one(pool):
+        slow = asyncio.create_task(pool.run(nap, 3))
+        await asyncio.sleep(0.3)  # the slow job holds the first worker
+        pids = await asyncio.gather(*(pool.run(nap, 0) for _ in range(5)))
+        return slow.done(), pids, await slow
+
+    assert len(set(with_pool(quick, workers=2, grow_after=0.2))) == 1
+    slow_done_first, pids, slow_pid = with_pool(behind_a_slow_one, workers=2, grow_after=0.2)
+    assert not slow_done_first and len(set(pids)) == 1 and slow_pid not in pids
 
 
 def test_an_idle_worker_stops_and_a_new_one_starts_for_the_next_job():
