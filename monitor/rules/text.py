@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
+from monitor.memo import remember_short
 from monitor.rules.invisible import Offsets
 from monitor.rules.invisible import remove as remove_invisible
 from monitor.rules.invisible import strip as strip_invisible
@@ -50,6 +51,11 @@ __all__ = [
 # Characters of a ``prefix*`` presearch key (bytes, for ASCII text): here, where nothing
 # imports numpy, so that compiling a query (config loading) does not need it.
 PREFIX_LEN = 3
+# The analyzer remembers how it folded the last WORD_CACHE words (a news vocabulary
+# repeats), each of at most WORD_CACHE_CHARS characters: a feed's text is anyone's, and
+# 65,536 distinct words of 100 KB each would otherwise be kept (monitor/memo.py).
+WORD_CACHE = 65536
+WORD_CACHE_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -160,16 +166,17 @@ def _cjk_patterns() -> _CjkPatterns:
     )
 
 
-@lru_cache(maxsize=65536)
+@remember_short(WORD_CACHE, longest=WORD_CACHE_CHARS)
 def fold(text: str) -> str:
     """NFKC, case folding and accent removal of ``text`` (no splitting); invisible
-    characters (Default_Ignorable_Code_Point) are dropped, as the analyzer drops them."""
+    characters (Default_Ignorable_Code_Point) are dropped, as the analyzer drops them.
+    Remembered for the last :data:`WORD_CACHE` texts of a word's length or less."""
     text = unicodedata.normalize("NFKC", remove_invisible(text)).casefold().translate(_APOSTROPHES)
     text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text)).translate(_LETTERS)
     return unicodedata.normalize("NFKC", text)
 
 
-@lru_cache(maxsize=65536)
+@remember_short(WORD_CACHE, longest=WORD_CACHE_CHARS)
 def _fold_word(raw: str) -> tuple[str, ...]:
     """Fold one raw word; usually one result, more if NFKC introduced punctuation."""
     folded = fold(raw)

@@ -130,3 +130,23 @@ def test_plain_text_shortcut_gives_what_the_word_walk_gives(text: str) -> None:
     walked = [Token(w.text, w.start, w.end, i) for i, w in enumerate(words(text))]
     assert analyze(text) == walked
     assert normalize_term(text) == " ".join(t.term for t in walked)
+
+
+def test_the_analyzer_remembers_short_words_only():
+    """A feed's words are anyone's: the fold caches keep words of at most
+    WORD_CACHE_CHARS characters, so 65,536 distinct 100 KB words are never kept."""
+    from monitor.rules import text
+
+    long_word = "x" * text.WORD_CACHE_CHARS + "ünïque"
+    assert [w.text for w in text.words(f"Pyongyang {long_word}")] == [
+        "pyongyang",
+        "x" * text.WORD_CACHE_CHARS + "unique",
+    ]
+    for cached, word in ((text._fold_word, long_word), (text.fold, long_word)):
+        hits = cached.cache_info().hits
+        assert cached(word) == cached(word)  # worked out each time, alike
+        assert cached.cache_info().hits == hits
+    short = text.fold.cache_info().hits
+    text.fold("Pyongyang")
+    text.fold("Pyongyang")
+    assert text.fold.cache_info().hits > short
