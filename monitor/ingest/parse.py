@@ -43,6 +43,7 @@ from monitor.ingest.charset import decode_document, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from monitor.memo import LONGEST
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
@@ -97,11 +98,14 @@ def _remembered(join: Callable[..., str]) -> Callable[..., str]:
 
     feedparser calls it at every start tag with the base URL of the element and the
     element's ``xml:base`` (the same base when there is none): a ``urljoin`` per
-    element was ~15 % of a parse. Arguments that cannot be hashed are passed through.
+    element was ~15 % of a parse. Arguments that cannot be hashed are passed through,
+    and so are long ones (a feed's text is anyone's: see :mod:`monitor.memo`).
     """
     kept = lru_cache(maxsize=URI_CACHE)(join)
 
     def remembered(base: str, rel: str | None = None) -> str:
+        if len(base) + len(rel or "") > LONGEST:
+            return join(base, rel)
         try:
             return kept(base, rel)
         except TypeError:  # unhashable: not from feedparser's own calls

@@ -27,3 +27,22 @@ def test_short_texts_are_remembered_long_ones_and_refusals_are_not():
             shout("bad")
     assert calls.count("bad") == 2
     assert shout.cache_info().currsize == 2  # "a", "b": at most maxsize
+
+
+def test_feedparsers_uri_joins_are_remembered_for_short_texts_only():
+    """ingest/parse.py keeps feedparser's base-URL joins (an element's base and its
+    xml:base) the same way: a long relative link is joined each time, never kept."""
+    from monitor.ingest.parse import _remembered
+
+    calls: list[str] = []
+
+    def join(base: str, rel: str | None = None) -> str:
+        calls.append(rel or "")
+        return base + (rel or "")
+
+    remembered = _remembered(join)
+    long = "x" * 600
+    for _ in range(2):
+        assert remembered("http://a.example/", "b") == "http://a.example/b"
+        assert remembered("http://a.example/", long) == "http://a.example/" + long
+    assert calls == ["b", long, long]
