@@ -190,7 +190,7 @@ async def _poll(
         metrics.poll_ok(name, None)
         next_poll = await done()
         if unchanged:
-            known = signature_count(state.entry_sigs) if state else 0
+            known = signature_count(state.entry_digests) if state else 0
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True, next_poll=next_poll)
     async with _watching(rt, feed.key, name):  # the heavy part: parse to store
@@ -233,12 +233,12 @@ async def _parse_and_record(
         result.content_type,
         FeedRef(name, redact_url(feed.url)),
         now,
-        state.entry_sigs if state else None,
+        state.entry_digests if state else None,
         pool=rt.parse_pool,
     )
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
-        next_poll = await done(body_sha256=result.body_sha256, entry_sigs=changed.signatures)
+        next_poll = await done(body_sha256=result.body_sha256, entry_digests=changed.signatures)
         log.info("feed=%r items=%d unchanged (no entry changed)", name, changed.entries)
         return PollReport(name, ok=True, next_poll=next_poll)
     meta, items = changed.meta, changed.items
@@ -251,7 +251,7 @@ async def _parse_and_record(
     new, queued = await record_items(rt, feed, items, first_poll, now, changed.entry_ids)
     next_poll = await done(
         body_sha256=result.body_sha256,
-        entry_sigs=changed.signatures,
+        entry_digests=changed.signatures,
         ttl_minutes=meta.ttl_minutes,
     )
     log.info(

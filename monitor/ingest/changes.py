@@ -7,13 +7,13 @@ one at the last poll are left out of the parse, so a feed re-rendered with a new
 ``lastBuildDate`` costs a regex scan, while an *edited* entry (a new title) is still
 parsed and seen as an update. When the pre-scan is unsure, everything is parsed.
 
-The signatures kept on the feed (``feeds.entry_sigs``) are one text: the blocks'
-8-byte BLAKE2b digests, concatenated in document order, in base64 (~11 characters an
-entry; the id-keyed JSON of schema 13 and before took ~31). The block holds the
-entry's id, so a digest needs no id beside it. A new entry is left out only if its
-digest equals one of the feed's last ~100: 100 × 2⁻⁶⁴ per entry. The JSON that
-older versions kept is still read (the same digest, in hex, by entry id) until the
-feed's next poll replaces it.
+The signatures kept on the feed (``feeds.entry_digests``) are one text: the blocks'
+8-byte BLAKE2b digests, concatenated in document order, in base64
+(:func:`digests_text`, ~11 characters an entry). The block holds the entry's id, so a
+digest needs no id beside it. A new entry is left out only if its digest equals one
+of the feed's last ~100: 100 × 2⁻⁶⁴ per entry. The id-keyed JSON of the same digests
+that schema 14 and before kept is converted once, by the migration
+(:func:`monitor.store.compaction.entry_digests_from_sigs`).
 
 :func:`select_changed` runs in a parse worker, right before the parse of what it
 selected (:func:`monitor.ingest.parseworker.parse_changed_isolated`): the event loop
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.ingest.scan import scan_entries, select_entries
@@ -34,7 +34,7 @@ from monitor.ingest.scan import scan_entries, select_entries
 @dataclass(frozen=True)
 class Selection:
     """What to parse: ``body`` (None: nothing changed) and the signatures to keep
-    (the ``feeds.entry_sigs`` text, see the module docstring). ``ids`` are the ids
+    (the ``feeds.entry_digests`` text, see the module docstring). ``ids`` are the ids
     the pre-scan found for every entry, unchanged ones included (empty when unsure)."""
 
     body: bytes | None
@@ -57,14 +57,11 @@ def select_changed(body: bytes, previous: str | None) -> Selection:
     digests = [
         blake2b(body[start:end], digest_size=DIGEST_BYTES).digest() for _, start, end in entries
     ]
-    pairs = zip(entries, digests, strict=True)
-    if previous and previous.startswith("{"):  # kept by schema 13 and before
-        by_id = _legacy_signatures(previous)
-        changed = {entry[0] for entry, digest in pairs if by_id.get(entry[0]) != digest.hex()}
-    else:
-        old = signature_set(previous)
-        changed = {entry[0] for entry, digest in pairs if digest not in old}
-    signatures = base64.b64encode(b"".join(digests)).decode("ascii")
+    old = signature_set(previous)
+    changed = {
+        entry[0] for entry, digest in zip(entries, digests, strict=True) if digest not in old
+    }
+    signatures = digests_text(digests)
     ids = tuple(entry[0] for entry in entries)
     if not changed:
         return Selection(None, signatures, len(entries), 0, ids)
@@ -74,11 +71,15 @@ def select_changed(body: bytes, previous: str | None) -> Selection:
     return Selection(kept, signatures, len(entries), len(changed), ids)
 
 
+def digests_text(digests: Iterable[bytes]) -> str:
+    """The ``feeds.entry_digests`` text of 8-byte ``digests``: concatenated, in base64."""
+    return base64.b64encode(b"".join(digests)).decode("ascii")
+
+
 def signature_set(text: str | None) -> set[bytes]:
-    """The entry digests in a ``feeds.entry_sigs`` text; empty for None, "", the
-    id-keyed JSON of schema 13 and before (:func:`select_changed` reads it by id), and
+    """The entry digests in a ``feeds.entry_digests`` text; empty for None, "" and
     text that is not base64 (a damaged row costs one whole parse, never an entry)."""
-    if not text or text.startswith("{"):
+    if not text:
         return set()
     try:
         raw = base64.b64decode(text, validate=True)
@@ -88,19 +89,5 @@ def signature_set(text: str | None) -> set[bytes]:
 
 
 def signature_count(text: str | None) -> int:
-    """How many entries a ``feeds.entry_sigs`` text signs."""
-    if not text:
-        return 0
-    if text.startswith("{"):
-        return len(_legacy_signatures(text))
-    return len(text) * 3 // 4 // DIGEST_BYTES
-
-
-def _legacy_signatures(text: str) -> dict[str, str]:
-    """The id-keyed JSON of schema 13 and before (``{"id": "16 hex digits"}``); empty
-    when damaged."""
-    try:
-        found = json.loads(text)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    """How many entries a ``feeds.entry_digests`` text signs."""
+    return len(text or "") * 3 // 4 // DIGEST_BYTES

@@ -31,7 +31,7 @@ class ChangedFeed:
     ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
     """
 
-    signatures: str  # feeds.entry_sigs text (ingest/changes.py)
+    signatures: str  # feeds.entry_digests text (ingest/changes.py)
     entries: int
     changed: int
     meta: ParsedFeed | None = None

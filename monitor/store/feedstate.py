@@ -10,6 +10,7 @@ them, so callers keep writing ``store.feed(url)``; ``FeedState`` and
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -51,9 +52,7 @@ class FeedState:
     next_poll: datetime | None
     items_seen: int
     body_sha256: str | None = None
-    # ingest/changes.py: the entries' digests in base64 (feeds.entry_digests), else the
-    # id-keyed JSON an earlier version kept (feeds.entry_sigs), read until replaced
-    entry_sigs: str | None = None
+    entry_digests: str | None = None  # the entries' digests, base64 (ingest/changes.py)
     permanent_url: str | None = None
     gone_at: datetime | None = None
     ttl_minutes: int | None = None
@@ -132,7 +131,7 @@ class FeedStates:
         last_modified: str | None,
         *,
         body_sha256: str | None = None,
-        entry_sigs: str | None = None,
+        entry_digests: str | None = None,
         ttl_minutes: int | None = None,
         permanent_url: str | None = None,
     ) -> None:
@@ -147,8 +146,7 @@ class FeedStates:
                    first_polled = COALESCE(first_polled, ?), last_polled = ?, last_success = ?,
                    consecutive_failures = 0, next_poll = ?, failing_since = NULL,
                    health_alerted = 0, body_sha256 = COALESCE(?, body_sha256),
-                   entry_digests = COALESCE(?, entry_digests),
-                   entry_sigs = CASE WHEN CAST(? AS TEXT) IS NULL THEN entry_sigs END,
+                   entry_digests = COALESCE(?, entry_digests), entry_sigs = NULL,
                    ttl_minutes = COALESCE(?, ttl_minutes),
                    permanent_url = COALESCE(?, permanent_url) WHERE url = ?""",
                 (
@@ -160,8 +158,7 @@ class FeedStates:
                     ts(now),
                     ts_not_before(next_poll),
                     body_sha256,
-                    entry_sigs,
-                    entry_sigs,
+                    entry_digests,
                     ttl_minutes,
                     permanent_url,
                     url,
@@ -228,10 +225,30 @@ def _feed_state(row: Any) -> FeedState:
         next_poll=parse_ts(row["next_poll"]),
         items_seen=row["items_seen"],
         body_sha256=row["body_sha256"],
-        entry_sigs=row["entry_digests"] or row["entry_sigs"] or None,
+        entry_digests=row["entry_digests"] or None,
         permanent_url=row["permanent_url"],
         gone_at=parse_ts(row["gone_at"]),
         ttl_minutes=row["ttl_minutes"],
         failing_since=parse_ts(row["failing_since"]),
         health_alerted=bool(row["health_alerted"]),
     )
+
+
+def entry_digests_from_sigs(conn: Any) -> None:
+    """The migration that moves entry signatures to ``feeds.entry_digests`` (SQLite's
+    16, PostgreSQL's 8), in the caller's transaction: the id-keyed JSON of schema 14
+    and before held the same 8-byte digests in hex, so each is carried over as it is
+    and no feed is parsed whole after the upgrade. ``entry_sigs`` stays for an instance
+    of the previous version in a rolling upgrade; this version clears it at the feed's
+    next poll. A value that is not such JSON is left (that feed is parsed whole once)."""
+    from monitor.ingest.changes import digests_text  # the text's one format
+
+    rows = conn.execute("SELECT url, entry_sigs FROM feeds WHERE entry_sigs IS NOT NULL")
+    moved = []
+    for url, text in rows.fetchall():
+        try:
+            digests = [bytes.fromhex(v) for v in json.loads(text).values()]
+        except (ValueError, TypeError, AttributeError):
+            continue
+        moved.append((digests_text(d for d in digests if len(d) == 8), url))
+    conn.executemany("UPDATE feeds SET entry_digests = ? WHERE url = ?", moved)

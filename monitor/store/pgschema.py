@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from monitor.store.codec import ts
 from monitor.store.compaction import postgresql_3
 from monitor.store.dialect import Connection
+from monitor.store.feedstate import entry_digests_from_sigs
 from monitor.store.hosts import add_feed_hosts
 
 LOCK_KEY = 0x6E6D5F736368656D  # "nm_schem": the advisory lock of migrations (64-bit)
@@ -177,6 +178,8 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     ALTER TABLE feeds ADD COLUMN entry_digests TEXT COLLATE "C";
     """,
+    # 8: SQLite's migration 16: earlier versions' signatures carried over.
+    entry_digests_from_sigs,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 
 from monitor.store.compaction import sqlite_11
+from monitor.store.feedstate import entry_digests_from_sigs
 from monitor.store.hosts import add_feed_hosts
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -228,6 +229,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     ALTER TABLE feeds ADD COLUMN entry_digests TEXT;
     """,
+    # 16: the id-keyed JSON signatures of earlier versions carried over to
+    # entry_digests (the same digests), so no feed is parsed whole after the upgrade.
+    entry_digests_from_sigs,
 ]
 
 

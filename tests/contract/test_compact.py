@@ -4,12 +4,15 @@ left out when the link says them, and matches with no time of their own."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 from monitor.ingest.changes import select_changed, signature_count
 from monitor.models import Item, Match
 from monitor.store import history
 from monitor.store.codec import text_hash
+from monitor.store.feedstate import entry_digests_from_sigs
 from monitor.store.items import Items
 from monitor.store.status import rule_counts
 from tests.contract.common import FEED_A, FEED_B, NOW, item, record, record_ids, scalar
@@ -101,22 +104,42 @@ def test_entry_signatures_are_stored_as_eleven_characters_an_entry(any_store):
         + b"</channel></rss>"
     )
     sigs = select_changed(body, None).signatures
-    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs=sigs)
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_digests=sigs)
     raw = scalar(any_store, "SELECT entry_digests FROM feeds")
     assert raw == sigs and len(raw) <= 11 * 100  # the id-keyed JSON it replaced: ~31 an entry
-    assert signature_count(any_store.feed(FEED_A.url).entry_sigs) == 100
+    assert signature_count(any_store.feed(FEED_A.url).entry_digests) == 100
 
 
-def test_entry_signatures_of_an_earlier_version_are_read_then_cleared(any_store):
-    """Rolling upgrade: an instance of the previous version reads feeds.entry_sigs as
-    JSON, so this version keeps its digests in entry_digests and clears entry_sigs."""
-    legacy = '{"g1":"a085fff9de668202"}'
+def test_entry_signatures_of_an_earlier_version_are_carried_over_then_cleared(any_store):
+    """Schema 14 and before kept the same digests as id-keyed JSON in entry_sigs: the
+    migration (16 / 8) carries them over to entry_digests, so the edited entry alone is
+    parsed after the upgrade; entry_sigs stays for an instance of the previous version
+    in a rolling upgrade until this version's next poll of the feed clears it."""
+    body = rss_of(("a", "A"), ("b", "B"))
+    digests = base64.b64decode(select_changed(body, None).signatures)
+    legacy = json.dumps({"a": digests[:8].hex(), "b": "51469b3e0d63983c"})  # b since edited
     any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
-    any_store.conn.execute("UPDATE feeds SET entry_sigs = ?", (legacy,))
-    assert any_store.feed(FEED_A.url).entry_sigs == legacy  # read, by id (changes.py)
-    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)  # no new ones
-    assert any_store.feed(FEED_A.url).entry_sigs == legacy
-    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_sigs="AAAA")
-    row = any_store.conn.execute("SELECT entry_sigs, entry_digests FROM feeds").fetchone()
+    any_store.record_poll_success(FEED_B.url, "B", NOW, NOW, None, None)
+    any_store.conn.execute("UPDATE feeds SET entry_sigs = ? WHERE url = ?", (legacy, FEED_A.url))
+    any_store.conn.execute("UPDATE feeds SET entry_sigs = '[1, 2]' WHERE url = ?", (FEED_B.url,))
+    entry_digests_from_sigs(any_store.conn)
+    kept = any_store.feed(FEED_A.url).entry_digests
+    assert signature_count(kept) == 2 and any_store.feed(FEED_B.url).entry_digests is None
+    again = select_changed(body, kept)
+    assert again.changed == 1 and b"<guid>b</guid>" in again.body
+    assert b"<guid>a</guid>" not in again.body
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None, entry_digests="AAAA")
+    row = any_store.conn.execute(
+        "SELECT entry_sigs, entry_digests FROM feeds WHERE url = ?", (FEED_A.url,)
+    ).fetchone()
     assert tuple(row) == (None, "AAAA")
-    assert any_store.feed(FEED_A.url).entry_sigs == "AAAA"
+    assert any_store.feed(FEED_A.url).entry_digests == "AAAA"
+
+
+def rss_of(*items: tuple[str, str]) -> bytes:
+    """An RSS document with ``(guid, title)`` items."""
+    blocks = b"".join(
+        b"<item><guid>%s</guid><title>%s</title></item>\n" % (g.encode(), t.encode())
+        for g, t in items
+    )
+    return b"<rss><channel><title>t</title>\n" + blocks + b"</channel></rss>"

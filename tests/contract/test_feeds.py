@@ -21,7 +21,7 @@ def test_a_successful_poll_round_trips_every_field(any_store):
         '"e1"',
         "Fri, 27 Nov 2026 08:00:00 GMT",
         body_sha256="ab" * 32,
-        entry_sigs="oIX/+d5mggJRRps+DWOYPA==",
+        entry_digests="oIX/+d5mggJRRps+DWOYPA==",
         ttl_minutes=15,
         permanent_url="https://a.example/moved",
     )
@@ -38,7 +38,7 @@ def test_a_successful_poll_round_trips_every_field(any_store):
         next_poll=NOW + timedelta(minutes=10),
         items_seen=0,
         body_sha256="ab" * 32,
-        entry_sigs="oIX/+d5mggJRRps+DWOYPA==",
+        entry_digests="oIX/+d5mggJRRps+DWOYPA==",
         permanent_url="https://a.example/moved",
         ttl_minutes=15,
     )
@@ -47,7 +47,7 @@ def test_a_successful_poll_round_trips_every_field(any_store):
     any_store.record_poll_success(FEED_A.url, "A2", later, later, None, None)
     state = any_store.feed(FEED_A.url)
     assert (state.name, state.first_polled, state.last_success) == ("A2", NOW, later)
-    assert state.ttl_minutes == 15 and state.entry_sigs == "oIX/+d5mggJRRps+DWOYPA=="
+    assert state.ttl_minutes == 15 and state.entry_digests == "oIX/+d5mggJRRps+DWOYPA=="
     assert any_store.feed(FEED_B.url) is None
 
 

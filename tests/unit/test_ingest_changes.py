@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 from monitor.ingest.changes import select_changed, signature_count, signature_set
 
@@ -33,16 +32,6 @@ def test_an_entry_that_moves_in_the_document_is_still_known():
     first = select_changed(rss(("a", "A"), ("b", "B")), None)
     moved = select_changed(rss(("b", "B"), ("a", "A")), first.signatures)
     assert (moved.body, moved.changed) == (None, 0)
-
-
-def test_signatures_kept_by_older_versions_are_read_by_entry_id():
-    body = rss(("a", "A"), ("b", "B"))
-    digests = base64.b64decode(select_changed(body, None).signatures)
-    legacy = json.dumps({"a": digests[:8].hex(), "b": "51469b3e0d63983c"})  # schema 13
-    again = select_changed(body, legacy)
-    assert again.changed == 1 and b"<guid>b</guid>" in again.body
-    assert b"<guid>a</guid>" not in again.body and signature_count(legacy) == 2
-    assert signature_count(again.signatures) == 2  # replaced by the new form
 
 
 def test_damaged_signatures_mean_parse_everything():
