@@ -13,7 +13,6 @@ the same reason. Elsewhere (musl, macOS) it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 from functools import cache
 from typing import Any
@@ -24,10 +23,11 @@ TRIM_SECONDS = 600.0  # how often the daemon gives free memory back
 
 @cache
 def _libc() -> Any | None:
-    """glibc, or None when this is not glibc (no ``malloc_trim``)."""
-    name = ctypes.util.find_library("c")
+    """The C library this process runs on (``dlopen(NULL)``: its symbols, found without
+    ``find_library``'s ``ldconfig`` subprocess), or None when it has no ``malloc_trim``
+    (not glibc)."""
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
+        libc = ctypes.CDLL(None)
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         libc.malloc_trim.restype = ctypes.c_int
     except (OSError, AttributeError):
