@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from monitor.dedup import canonical_url, content_hash, fingerprint
+from monitor.dedup import canonical_url, content_hash, fingerprint, same_content
 from monitor.dedup.fingerprint import fingerprints
 from monitor.models import Highlight, Item, Match
 from monitor.rules.index import RuleSet
@@ -87,7 +87,7 @@ def prepare(
     that computes a slice's fingerprints together (:func:`prepare_slice`).
     """
     digest = content_hash(item)
-    if not new and digest == stored_digest:
+    if not new and same_content(digest, stored_digest):
         return Prepared(digest, changed=False)
     if new and baseline:
         matches = holding(rules, watching, item)

@@ -14,7 +14,7 @@ All pure: the store persists what these compute; the pipeline decides what to do
 
 from monitor.dedup.cluster import StoryFinder
 from monitor.dedup.fingerprint import fingerprint, hamming
-from monitor.dedup.identity import content_hash, item_key
+from monitor.dedup.identity import content_hash, item_key, same_content
 from monitor.dedup.index import FingerprintIndex
 from monitor.dedup.urls import canonical_url
 
@@ -26,4 +26,5 @@ __all__ = [
     "fingerprint",
     "hamming",
     "item_key",
+    "same_content",
 ]

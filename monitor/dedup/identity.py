@@ -16,6 +16,8 @@ import hashlib
 from monitor.dedup.urls import canonical_url
 from monitor.models import TEXT_ID_PREFIX, Item
 
+SHORT_HASH_DIGITS = 16  # a content hash stored short: 8 bytes (SQLite)
+
 
 def item_key(item: Item) -> str:
     """The stable key of ``item`` within its feed: its guid when that is its id, a
@@ -29,10 +31,21 @@ def item_key(item: Item) -> str:
 
 
 def content_hash(item: Item) -> str:
-    """A short hash of what a rule can see; it changes when the item is edited.
+    """A short hash of what a rule can see, as 24 hex digits; it changes when the item
+    is edited.
 
     Timestamps are left out, so a feed that re-dates items (or adds milliseconds)
     does not make them look edited.
     """
     parts = (item.title, item.summary, item.content, item.author or "", " ".join(item.tags))
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def same_content(digest: str, stored: str | None) -> bool:
+    """Whether ``digest`` (:func:`content_hash`) is the ``stored`` one: equal, or, for a
+    hash stored short (its first 8 bytes, as SQLite keeps it: store/codec.py
+    ``stored_hash``), its first 16 hex digits."""
+    if stored is None:
+        return False
+    short = len(stored) == SHORT_HASH_DIGITS
+    return digest == stored or (short and digest[:SHORT_HASH_DIGITS] == stored)

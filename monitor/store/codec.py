@@ -1,7 +1,7 @@
 """Turning models into JSON text for the database and back, and timestamps into text.
 
 Timestamps are stored as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), which sorts as text. Items
-and matches are stored compactly (format 3, below); rows of earlier versions are read.
+and matches are stored compactly (format 4, below); rows of earlier versions are read.
 """
 
 from __future__ import annotations
@@ -71,24 +71,33 @@ def parse_ts(text: str | None) -> datetime | None:
 
 # The stored form of items and matches (``items.data``, ``matches.data``), in one place.
 #
-# Format 3 (written since schema 11, issue #18) is compact JSON: no spaces, empty
-# fields left out, and what the row's columns already hold not repeated: ``id`` only
-# when it is not the row's ``item_key``, ``guid`` absent when it is the id (``null``
-# when there is none), ``feed`` as the feed's name alone when its URL is the row's
-# feed. A *slim* item (``"x":1``) keeps only what dedup, history and a story's "also
-# reported by" line read (title, link, guid, date): no summary, content, author, tags
-# or language. Long text (summary and content together over ZLIB_FROM bytes) is
-# compressed under ``z`` as base64 text (the column is TEXT), when that is shorter: raw
-# deflate at level 9 (no zlib header or checksum: 8 characters less), one-shot
-# (``zlib.compressobj`` per item measured twice as slow). Base85 would be 6 % shorter
-# again, but Python encodes it ~80x slower than base64 (23 us an item, ~3 % of a
-# first poll's CPU).
-# Format 2 is the same with zlib at level 6; format 1 (no ``"v"``) spelled every field
-# out. Both are still read. ``title``, ``link`` and ``published`` keep their names and
-# forms in every format, because SQL reads them (``json_extract(data, '$.title')``).
+# Format 4 (written on SQLite since schema 17, issue #18) is compact JSON: no spaces,
+# empty fields left out, and what the row's columns already hold not repeated: ``id``
+# only when it is not the row's ``item_key``, ``guid`` absent when it is the id
+# (``null`` when there is none), ``feed`` absent when the feed is the row's and its name
+# is the one ``feed_refs.name`` holds (the feed's name when items were first recorded
+# for it), its name alone when only the name differs, ``[name, url]`` otherwise;
+# ``published`` in whole seconds since the Unix epoch (UTC). A *full* item (``"f":1``)
+# keeps summary, content, author, tags and language; a *slim* one (no ``f``) only what
+# dedup, history and a story's "also reported by" line read (title, link, guid, date):
+# for an item no message will show. Long text (summary and content together over
+# ZLIB_FROM bytes) is compressed under ``z`` as base64 text (the column is TEXT), when
+# that is shorter: raw deflate at level 9 (no zlib header or checksum: 8 characters
+# less), one-shot (``zlib.compressobj`` per item measured twice as slow). Base85 would be
+# 6 % shorter again, but Python encodes it ~80x slower than base64 (23 us an item, ~3 %
+# of a first poll's CPU).
+# Format 3 (schema 11; still written on PostgreSQL, so that an instance of the previous
+# version keeps reading every row during a rolling upgrade) is the same with ``feed``
+# always there, ``published`` as :func:`ts` text and slim items marked ``"x":1``.
+# Format 2 is format 3 with zlib at level 6; format 1 (no ``"v"``) spelled every field
+# out. All are still read. ``title`` and ``link`` keep their names and forms in every
+# format, because SQL reads them (``json_extract(data, '$.title')``); ``published``
+# keeps its name (SQL reads it as text or a number: :func:`moment_of`).
 
-ITEM_FORMAT = 3
-COMPACT_FORMATS = (2, 3)  # formats that leave out what the row's columns hold
+ITEM_FORMAT = 4
+ROLLING_FORMAT = 3  # what PostgreSQL writes: every running version reads it
+COMPACT_FORMATS = (2, 3, 4)  # formats that leave out what the row's columns hold
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ZLIB_FROM = 600  # bytes of summary + content before compressing is tried
 _COMPACT = {"separators": (",", ":"), "ensure_ascii": False}
 
@@ -102,19 +111,29 @@ class StoredItem:
 
 
 def pack_item(
-    item: Item, feed_url: str | None = None, key: str | None = None, *, full: bool = True
+    item: Item,
+    feed_url: str | None = None,
+    key: str | None = None,
+    *,
+    full: bool = True,
+    feed_name: str | None = None,
+    version: int = ITEM_FORMAT,
 ) -> str:
-    """``item`` as ``items.data`` text (format 3), for the row of ``feed_url`` and ``key``.
+    """``item`` as ``items.data`` text, for the row of ``feed_url`` and ``key`` whose
+    feed's ``feed_refs.name`` is ``feed_name``.
 
-    ``full=False`` stores a slim row (see above): for an item that no message will show
-    (it matched no rule). Without ``feed_url`` and ``key`` the
-    feed and id are spelled out (a self-contained value).
+    ``version``: 4 (:data:`ITEM_FORMAT`) or 3 (:data:`ROLLING_FORMAT`); see above.
+    ``full=False`` stores a slim row: for an item that no message will show (it matched
+    no rule). Without ``feed_url`` and ``key`` the feed and id are spelled out (a
+    self-contained value). Raises ValueError for another ``version``.
     """
-    data: dict[str, Any] = {"v": ITEM_FORMAT, "title": item.title}
-    if item.feed.url == feed_url:
-        data["feed"] = item.feed.name
-    else:
+    if version not in (ROLLING_FORMAT, ITEM_FORMAT):
+        raise ValueError(f"items are written in format {ITEM_FORMAT} or {ROLLING_FORMAT}")
+    data: dict[str, Any] = {"v": version, "title": item.title}
+    if item.feed.url != feed_url:
         data["feed"] = [item.feed.name, item.feed.url]
+    elif version == ROLLING_FORMAT or item.feed.name != feed_name:
+        data["feed"] = item.feed.name
     if item.id != key:
         data["id"] = item.id
     if item.guid != item.id:
@@ -122,10 +141,14 @@ def pack_item(
     if item.link is not None:
         data["link"] = item.link
     if item.published is not None:
-        data["published"] = ts(item.published)
+        published = item.published
+        data["published"] = ts(published) if version == ROLLING_FORMAT else epoch_seconds(published)
     if not full:
-        data["x"] = 1
+        if version == ROLLING_FORMAT:
+            data["x"] = 1
         return json.dumps(data, **_COMPACT)
+    if version == ITEM_FORMAT:
+        data["f"] = 1
     _pack_text(data, item.summary, item.content)
     for name, value in (("author", item.author), ("lang", item.lang)):
         if value is not None:
@@ -133,6 +156,24 @@ def pack_item(
     if item.tags:
         data["tags"] = list(item.tags)
     return json.dumps(data, **_COMPACT)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Whole seconds from the Unix epoch to ``moment`` (aware), rounded down as
+    :func:`ts` truncates: how format 4 stores a date."""
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
+def moment_of(value: int | float | str | None) -> datetime | None:
+    """A stored date read back: seconds since the epoch (format 4; a number, or its
+    digits as PostgreSQL's ``->>`` gives them) or :func:`ts` text (earlier formats,
+    ``first_seen``). None for None or ""; ValueError or OverflowError for a value that
+    is neither."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) or value.lstrip("-").isdigit():
+        return EPOCH + timedelta(seconds=int(value))
+    return parse_ts(value)
 
 
 def _pack_text(data: dict[str, Any], summary: str, content: str) -> None:
@@ -151,15 +192,17 @@ def _pack_text(data: dict[str, Any], summary: str, content: str) -> None:
         data["content"] = content
 
 
-def unpack_item(text: str, feed_url: str | None = None, key: str | None = None) -> StoredItem:
-    """Read ``items.data`` of any format; ``feed_url`` and ``key`` are the row's
-    columns (formats 2 and 3 leave out what they hold). Raises ValueError (json, zlib
-    or base64) on a corrupt value."""
+def unpack_item(
+    text: str, feed_url: str | None = None, key: str | None = None, feed_name: str | None = None
+) -> StoredItem:
+    """Read ``items.data`` of any format; ``feed_url``, ``key`` and ``feed_name`` are
+    the row's columns and its ``feed_refs.name`` (formats 2 to 4 leave out what they
+    hold). Raises ValueError (json, zlib or base64) on a corrupt value."""
     data = json.loads(text)
     version = data.get("v")
     if version not in COMPACT_FORMATS:
         return StoredItem(_legacy_item(data))
-    feed = data["feed"]
+    feed = data.get("feed", feed_name or "")
     ref = FeedRef(*feed) if isinstance(feed, list) else FeedRef(feed, feed_url or "")
     item_id = data.get("id", key)
     summary, content = data.get("summary", ""), data.get("content", "")
@@ -175,12 +218,13 @@ def unpack_item(text: str, feed_url: str | None = None, key: str | None = None) 
         guid=data.get("guid", item_id),
         summary=summary,
         content=content,
-        published=parse_ts(data.get("published")),
+        published=moment_of(data.get("published")),
         author=data.get("author"),
         tags=tuple(data.get("tags", ())),
         lang=data.get("lang"),
     )
-    return StoredItem(item, full=not data.get("x"))
+    full = data.get("f") == 1 if version == ITEM_FORMAT else not data.get("x")
+    return StoredItem(item, full=full)
 
 
 def _legacy_item(data: dict[str, Any]) -> Item:
@@ -201,7 +245,7 @@ def _legacy_item(data: dict[str, Any]) -> Item:
 
 
 def is_compact(text: str) -> bool:
-    """Whether ``items.data`` text is of a format that leaves the row's key out (2, 3):
+    """Whether ``items.data`` text is of a format that leaves the row's key out (2-4):
     renaming the row's key must then spell the item's id out."""
     return any(text.startswith(f'{{"v":{v},') for v in COMPACT_FORMATS)
 
@@ -220,6 +264,26 @@ def text_hash(text: str | None) -> int | None:
         return None
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def stored_hash(digest: str, short: bool) -> str | bytes:
+    """A content hash (:func:`monitor.dedup.identity.content_hash`, hex) as
+    ``items.content_hash`` keeps it: ``short`` (SQLite), its first 8 bytes as a BLOB (9
+    bytes on disk against 25 for the hex; 64 bits tell one item's versions apart), else
+    the hex as it is (PostgreSQL, where the previous version compares the whole hex).
+    A value that is not 24 hex digits is kept as it is."""
+    if short and len(digest) == 24:
+        try:
+            return bytes.fromhex(digest)[:8]
+        except ValueError:
+            return digest
+    return digest
+
+
+def read_hash(value: str | bytes | None) -> str | None:
+    """``items.content_hash`` as :func:`monitor.dedup.identity.same_content` compares
+    it: hex (16 digits for a short one)."""
+    return value.hex() if isinstance(value, bytes) else value
 
 
 def item_to_json(item: Item) -> str:

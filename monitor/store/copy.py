@@ -59,6 +59,12 @@ _ITEM_IDS = (
 
 # The order rows are read in: SQLite's rowid, or the key of a WITHOUT ROWID table.
 _ORDER = {"matches": "item_id, rule"}
+# Columns read as PostgreSQL keeps them: a content hash SQLite keeps as 8 bytes (a
+# BLOB, store/codec.py stored_hash) goes as its 16 hex digits (the column is TEXT).
+_READ = {
+    ("items", "content_hash"): "CASE WHEN typeof(content_hash) = 'blob' "
+    "THEN lower(hex(content_hash)) ELSE content_hash END"
+}
 
 Progress = Callable[[str, int, bool], None]
 """Called as ``progress(table, rows_so_far, finished)`` after each batch and table."""
@@ -170,7 +176,8 @@ def _copy_table(
     overriding = " OVERRIDING SYSTEM VALUE" if table == "messages" else ""
     insert = f"INSERT INTO {table} ({listed}){overriding} VALUES ({', '.join('?' * len(columns))})"
     order = _ORDER.get(table, "rowid")
-    cursor = source.conn.execute(f"SELECT {listed} FROM {table} ORDER BY {order}")
+    read = ", ".join(_READ.get((table, column), column) for column in columns)
+    cursor = source.conn.execute(f"SELECT {read} FROM {table} ORDER BY {order}")
     copied = 0
     while batch := cursor.fetchmany(batch_rows):
         target.executemany(insert, [tuple(row) for row in batch])

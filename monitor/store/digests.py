@@ -72,7 +72,7 @@ def story_of(conn: Connection, story_id: int, rules: list[str]) -> Story | None:
     matched no rule, so its text was not kept) is listed, never shown for a rule.
     """
     rows = conn.execute(
-        "SELECT i.id, r.url AS feed_url, i.item_key, i.data FROM items i "
+        "SELECT i.id, r.url AS feed_url, r.name AS feed_name, i.item_key, i.data FROM items i "
         "JOIN feed_refs r ON r.id = i.feed_id WHERE i.story_id = ? ORDER BY i.id",
         (story_id,),
     ).fetchall()
@@ -90,6 +90,6 @@ def story_of(conn: Connection, story_id: int, rules: list[str]) -> Story | None:
             matches.setdefault(row["item_id"], {})[row["rule"]] = match
     members = []
     for r in rows:
-        stored = unpack_item(r["data"], r["feed_url"], r["item_key"])
+        stored = unpack_item(r["data"], r["feed_url"], r["item_key"], r["feed_name"])
         members.append(Member(stored.item, matches.get(r["id"], {}) if stored.full else {}))
     return compose(story_id, members, rules)

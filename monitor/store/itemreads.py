@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from monitor.dedup.folding import FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
-from monitor.store.codec import parse_ts, text_hash, ts
+from monitor.store.codec import moment_of, parse_ts, read_hash, text_hash, ts
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, json_text
 from monitor.store.sqlite import Store
 
@@ -77,7 +77,8 @@ def first_id_since(conn: Connection, cut: str) -> int:
 
 @dataclass(frozen=True)
 class KnownItem:
-    """An item already recorded: its row, its story and the hash of its content."""
+    """An item already recorded: its row, its story and the hash of its content (hex:
+    :func:`~monitor.dedup.identity.same_content` compares it)."""
 
     id: int
     story_id: int
@@ -116,7 +117,9 @@ class ItemReads:
                 f"WHERE feed_id = {FEED_ID} AND key_hash IN ({','.join('?' * len(hashes))})",
                 (feed_url, *hashes),
             )
-            found.update({r[0]: KnownItem(r[1], r[2], r[3]) for r in rows if r[0] in wanted})
+            found.update(
+                {r[0]: KnownItem(r[1], r[2], read_hash(r[3])) for r in rows if r[0] in wanted}
+            )
         return found
 
     def pruned(self, feed_url: str, keys: Iterable[str]) -> set[str]:
@@ -145,8 +148,8 @@ class ItemReads:
         return [
             moment
             for published, first_seen in rows
-            if (published or first_seen != backlog)
-            and (moment := parse_ts(published or first_seen)) is not None
+            if (published not in (None, "") or first_seen != backlog)
+            and (moment := moment_of(published) or parse_ts(first_seen)) is not None
         ]
 
     def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:

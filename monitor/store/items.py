@@ -24,7 +24,17 @@ from datetime import datetime
 from monitor import metrics
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.models import Item, Match
-from monitor.store.codec import is_compact, match_to_json, pack_item, text_hash, ts, unpack_item
+from monitor.store.codec import (
+    ITEM_FORMAT,
+    ROLLING_FORMAT,
+    is_compact,
+    match_to_json,
+    pack_item,
+    stored_hash,
+    text_hash,
+    ts,
+    unpack_item,
+)
 from monitor.store.dialect import POSTGRESQL, SQLITE
 from monitor.store.itemreads import STORED_LINK, ItemReads, KnownItem, tombstone_key
 from monitor.store.sqlite import Store
@@ -45,7 +55,7 @@ _SQL = {
         + (" RETURNING id" if dialect == POSTGRESQL else ""),
         "canonical": "SELECT canonical_url, url_hash, "
         f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items WHERE id = ?",
-        "feed_ref": "INSERT INTO feed_refs (url) VALUES (?) ON CONFLICT (url) DO NOTHING",
+        "feed_ref": "INSERT INTO feed_refs (url, name) VALUES (?, ?) ON CONFLICT (url) DO NOTHING",
         "no_highlights": (
             "UPDATE matches SET data = json_set(data, '$.highlights', json('[]')) "
             if dialect == SQLITE
@@ -64,18 +74,31 @@ class Items(ItemReads):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.sql = _SQL[store.dialect]
+        # The item format written (store/codec.py): PostgreSQL keeps the one the
+        # previous version reads, as instances of both may share it (a rolling upgrade).
+        self.item_format = ITEM_FORMAT if store.dialect == SQLITE else ROLLING_FORMAT
 
-    def feed_id(self, feed_url: str) -> int:
-        """The id items use for the feed at ``feed_url`` (``feed_refs``), given to it
-        now if it has none. Never cached: a rolled-back transaction takes a new id
-        back with it."""
-        row = self.conn.execute("SELECT id FROM feed_refs WHERE url = ?", (feed_url,)).fetchone()
+    def feed_ref(self, feed_url: str, name: str | None = None) -> tuple[int, str | None]:
+        """``(id, name)`` of the feed at ``feed_url`` in ``feed_refs``: the id its item
+        rows name it by, and the name they leave out (format 4, store/codec.py).
+
+        A feed without a row gets one now; one without a name (recorded by an earlier
+        version) takes ``name``. The name stays the one given first (a feed renamed
+        later spells its new name out in its rows), so what a row says never changes.
+        Never cached: a rolled-back transaction takes a new id back with it.
+        """
+        query = "SELECT id, name FROM feed_refs WHERE url = ?"
+        row = self.conn.execute(query, (feed_url,)).fetchone()
         if row is None:
-            self.conn.execute(self.sql["feed_ref"], (feed_url,))
-            row = self.conn.execute(
-                "SELECT id FROM feed_refs WHERE url = ?", (feed_url,)
-            ).fetchone()
-        return int(row[0])
+            self.conn.execute(self.sql["feed_ref"], (feed_url, name))
+        elif row[1] is None and name is not None:
+            self.conn.execute(
+                "UPDATE feed_refs SET name = ? WHERE id = ? AND name IS NULL", (name, row[0])
+            )
+        else:
+            return int(row[0]), row[1]
+        row = self.conn.execute(query, (feed_url,)).fetchone()
+        return int(row[0]), row[1]
 
     def adopt_former_keys(self, feed_url: str, items: Mapping[str, Item]) -> int:
         """Carry stored items over from the key an earlier version gave them.
@@ -113,8 +136,9 @@ class Items(ItemReads):
             (data,) = self.conn.execute("SELECT data FROM items WHERE id = ?", (row_id,)).fetchone()
             if not is_compact(data):
                 continue  # format 1: the id is in the value
-            stored = unpack_item(data, feed_url, old)
-            packed = pack_item(stored.item, feed_url, new, full=stored.full)
+            _, name = self.feed_ref(feed_url)
+            stored = unpack_item(data, feed_url, old, name)
+            packed = self._pack(stored.item, feed_url, new, full=stored.full, feed_name=name)
             self.conn.execute("UPDATE items SET data = ? WHERE id = ?", (packed, row_id))
 
     def insert(
@@ -138,18 +162,19 @@ class Items(ItemReads):
         ``canonical_url`` that is the canonical form of the item's link (as the pipeline
         computes it) is stored as NULL: the link says it.
         """
+        feed_id, name = self.feed_ref(feed_url, item.feed.name)
         cur = self.conn.execute(
             self.sql["insert"],
             (
-                self.feed_id(feed_url),
+                feed_id,
                 text_hash(key),
                 key,
                 text_hash(canonical_url),
                 None if canonical_url == canonical_of(item.link) else canonical_url,
                 story_id,
-                pack_item(item, feed_url, key, full=full),
+                self._pack(item, feed_url, key, full=full, feed_name=name),
                 ts(now),
-                content_hash,
+                stored_hash(content_hash, self.item_format == ITEM_FORMAT),
                 fingerprint,
             ),
         )
@@ -159,6 +184,23 @@ class Items(ItemReads):
             story_id = item_id
             self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
         return item_id, story_id
+
+    def _pack(
+        self,
+        item: Item,
+        feed_url: str | None,
+        key: str | None,
+        *,
+        full: bool,
+        feed_name: str | None = None,
+    ) -> str:
+        """``items.data`` of ``item`` in this store's format (``feed_name``: the feed's
+        ``feed_refs.name``, looked up when not given and ``feed_url`` is)."""
+        if feed_name is None and feed_url is not None and self.item_format == ITEM_FORMAT:
+            _, feed_name = self.feed_ref(feed_url)
+        return pack_item(
+            item, feed_url, key, full=full, feed_name=feed_name, version=self.item_format
+        )
 
     def count_seen(self, feed_url: str, new: int) -> None:
         """Add ``new`` to the feed's ``items_seen`` (``status``): once per poll, not per
@@ -194,7 +236,12 @@ class Items(ItemReads):
             stored = canonical_of(link)  # the edit moved the link: keep the row's canonical link
         self.conn.execute(
             "UPDATE items SET canonical_url = ?, data = ?, content_hash = ? WHERE id = ?",
-            (stored, pack_item(item, feed_url, key, full=full), content_hash, item_id),
+            (
+                stored,
+                self._pack(item, feed_url, key, full=full),
+                stored_hash(content_hash, self.item_format == ITEM_FORMAT),
+                item_id,
+            ),
         )
         self.conn.execute(self.sql["no_highlights"], (item_id,))
 

@@ -180,6 +180,12 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """,
     # 8: SQLite's migration 16: earlier versions' signatures carried over.
     entry_digests_from_sigs,
+    # 9: SQLite's migration 17: the name item rows of format 4 leave out. PostgreSQL
+    # still writes format 3 (the previous version reads it); rows of format 4 arrive
+    # only by `store copy` from SQLite, which brings the names with them.
+    """
+    ALTER TABLE feed_refs ADD COLUMN name TEXT COLLATE "C";
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -232,6 +232,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 16: the id-keyed JSON signatures of earlier versions carried over to
     # entry_digests (the same digests), so no feed is parsed whole after the upgrade.
     entry_digests_from_sigs,
+    # 17: item format 4 (issue #18, store/codec.py): the name a feed's item rows leave
+    # out. NULL for a feed recorded by an earlier version until this one records an
+    # item of it (store/items.py feed_ref); that version's rows spell the name out.
+    """
+    ALTER TABLE feed_refs ADD COLUMN name TEXT;
+    """,
 ]
 
 

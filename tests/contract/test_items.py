@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from monitor.models import Highlight, Item, Match
-from monitor.store.codec import match_from_json, ts
+from monitor.dedup.identity import content_hash, same_content
+from monitor.models import FeedRef, Highlight, Item, Match
+from monitor.store.codec import ROLLING_FORMAT, match_from_json, pack_item, ts
+from monitor.store.digests import story_of
 from monitor.store.itemreads import first_id_since
 from monitor.store.items import Items, tombstone_key
 from monitor.store.outbox import Outbox
@@ -236,3 +238,57 @@ def test_the_story_index_load_reads_items_recorded_out_of_order(any_store):
     record_ids(any_store, item(FEED_A, "d"), now=NOW + 6 * day, fingerprint=4)
     found = [fp for _, fp, _, _ in Items(any_store).fingerprints_after(0, NOW + 4 * day)]
     assert found == [2, 4]
+
+
+def test_content_hashes_and_feed_names_are_kept_as_each_backend_writes_them(any_store):
+    """SQLite keeps a content hash's first 8 bytes and leaves the feed's name to
+    ``feed_refs`` (item format 4); PostgreSQL keeps the hex and format 3, which the
+    previous version reads in a rolling upgrade. Either way the item reads back whole,
+    and its hash compares with the one an edit check computes."""
+    first, renamed = item(FEED_A, "g1"), item(FeedRef("A, renamed", FEED_A.url), "g2")
+    items = Items(any_store)
+    with any_store.transaction():
+        for one in (first, renamed):
+            items.insert(
+                FEED_A.url,
+                one.id,
+                one,
+                canonical_url=None,
+                content_hash=content_hash(one),
+                fingerprint=None,
+                story_id=None,
+                now=NOW,
+            )
+    sqlite = any_store.dialect == "sqlite"
+    stored = scalar(any_store, "SELECT content_hash FROM items WHERE item_key = 'g1'")
+    assert stored == (bytes.fromhex(content_hash(first))[:8] if sqlite else content_hash(first))
+    known = items.known(FEED_A.url, ["g1", "g2"])
+    assert same_content(content_hash(first), known["g1"].content_hash)
+    assert not same_content(content_hash(renamed), known["g1"].content_hash)
+    data = scalar(any_store, "SELECT data FROM items WHERE item_key = 'g1'")
+    assert ('"feed"' not in data) if sqlite else ('"feed":"A"' in data)
+    assert scalar(any_store, "SELECT name FROM feed_refs") == "A"
+    for key, feed in (("g1", FEED_A), ("g2", renamed.feed)):
+        read = story_of(any_store.conn, known[key].story_id, ["r1"])
+        assert read.item.feed == feed and read.item.title == f"title {key}"
+
+
+def test_a_feed_recorded_by_an_earlier_version_takes_its_name_at_its_next_item(any_store):
+    """``feed_refs.name`` is NULL for a feed whose items an earlier version recorded
+    (each of its rows spells the name out); the next item recorded names it, and the
+    rows before read as they did."""
+    old = item(FEED_A, "old")
+    record(any_store, old)
+    as_before = pack_item(old, FEED_A.url, "old", version=ROLLING_FORMAT)  # names its feed
+    any_store.conn.execute("UPDATE items SET data = ?", (as_before,))
+    any_store.conn.execute("UPDATE feed_refs SET name = NULL")
+    items = Items(any_store)
+    assert items.feed_ref(FEED_A.url) == (1, None)  # asking names nothing
+    first = items.known(FEED_A.url, ["old"])["old"].story_id
+    assert story_of(any_store.conn, first, ["r1"]).item.feed == FEED_A
+    record(any_store, item(FEED_A, "new"))
+    assert items.feed_ref(FEED_A.url, "another name") == (1, "A")  # the first name stays
+    known = items.known(FEED_A.url, ["old", "new"])
+    for key in ("old", "new"):
+        read = story_of(any_store.conn, known[key].story_id, ["r1"])
+        assert read.item.feed == FEED_A

@@ -53,11 +53,12 @@ def test_a_backlog_is_stored_slim_and_later_copies_join_its_stories(tmp_path, ht
     story, data, match = first["a-lead"]
     assert match == "{}"  # matched: the rule's name alone (no terms, no highlights)
     # held back by backfill, so no message will show it: slim like the rest (#18)
-    assert unpack_item(data).item.summary == "" and json.loads(data)["x"] == 1
+    stored = unpack_item(data)
+    assert not stored.full and stored.item.summary == "" and "f" not in json.loads(data)
     for n in range(20):
         _, data, match = first[f"a-{n}"]
         assert match is None
-        assert json.loads(data)["x"] == 1 and "summary" not in data  # slim: no text
+        assert not unpack_item(data).full and "summary" not in data  # slim: no text
         assert len(data.encode()) < 160
 
     status = run_cli("status", "--json", "--config", str(path), cwd=tmp_path)

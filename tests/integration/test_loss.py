@@ -26,6 +26,7 @@ from monitor.config import MonitorConfig
 from monitor.models import FeedRef, Item
 from monitor.pipeline import PollReport, poll_feed
 from monitor.runtime import build_runtime
+from monitor.store.codec import moment_of
 from monitor.store.items import Items
 from monitor.store.sqlite import Store
 from tests.conftest import run_cli, write_config
@@ -118,9 +119,9 @@ def test_a_feed_with_dated_entries_is_read_on_a_leap_day(tmp_path, http_server, 
         published = dict(
             conn.execute("SELECT item_key, json_extract(data, '$.published') FROM items")
         )
-    assert published == {
-        "fresh": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "older": (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    assert {key: moment_of(value) for key, value in published.items()} == {
+        "fresh": (now - timedelta(hours=1)).replace(microsecond=0),
+        "older": (now - timedelta(days=2)).replace(microsecond=0),
     }
 
 

@@ -120,6 +120,10 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
         sqlite.close()
     status, story = tables["messages"].index("status"), tables["items"].index("story_id")
     assert {m[status] for m in before["messages"]} == {"sent", "pending", "failed"}
+    # SQLite keeps content hashes as 8 bytes; PostgreSQL's column is text: their hex
+    digest = tables["items"].index("content_hash")
+    assert all(isinstance(i[digest], bytes) and len(i[digest]) == 8 for i in before["items"])
+    hexed = [(*i[:digest], i[digest].hex(), *i[digest + 1 :]) for i in before["items"]]
     assert len(before["items"]) == 10 and before["matches"] and before["outbox"]
     assert any(i[0] != i[story] for i in before["items"])  # a copy joined another's story
     password = tmp_path / "db-password"
@@ -138,7 +142,7 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
 
     target = Store.open_postgres(scram_db, lambda: CANARY)
     try:
-        assert rows(target, tables) == before
+        assert rows(target, tables) == {**before, "items": hexed}
         assert scalar(target, "SELECT nextval(pg_get_serial_sequence('items', 'id'))") == mark + 1
         top = max(r[0] for r in before["outbox"])
         assert scalar(target, "SELECT nextval(pg_get_serial_sequence('outbox', 'id'))") == top + 1

@@ -1,4 +1,4 @@
-"""The stored form of items and matches (monitor/store/codec.py, format 3): round trips,
+"""The stored form of items and matches (monitor/store/codec.py, format 4): round trips,
 rows written by earlier versions still read, what a stored item costs, and the hash
 items are looked up by."""
 
@@ -9,18 +9,25 @@ import json
 import shutil
 import sqlite3
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor.dedup.identity import content_hash, same_content
 from monitor.models import FeedRef, Highlight, Item, Match
 from monitor.store.codec import (
+    ITEM_FORMAT,
+    ROLLING_FORMAT,
+    epoch_seconds,
     is_compact,
     match_from_json,
     match_to_json,
+    moment_of,
     pack_item,
     parse_ts,
+    read_hash,
+    stored_hash,
     text_hash,
     unpack_item,
 )
@@ -62,9 +69,57 @@ def item(**changes) -> Item:
 )
 def test_a_packed_item_reads_back_the_same(changes):
     original = item(**changes)
-    for feed_url, key in ((FEED, original.id), (FEED, "another-key"), (None, None)):
-        stored = unpack_item(pack_item(original, feed_url, key), feed_url, key)
-        assert stored.full and stored.item == original
+    for version in (ITEM_FORMAT, ROLLING_FORMAT):
+        for feed_url, key in ((FEED, original.id), (FEED, "another-key"), (None, None)):
+            for name in ("Desk", "Renamed since", None):  # the row's feed_refs.name
+                text = pack_item(original, feed_url, key, feed_name=name, version=version)
+                stored = unpack_item(text, feed_url, key, name)
+                assert stored.full and stored.item == original
+
+
+def test_format_4_leaves_out_what_the_feeds_row_holds_and_format_3_spells_it():
+    """Format 4 (SQLite) names the feed only when its name is not ``feed_refs.name``,
+    dates in epoch seconds, and marks full rows; format 3 (what PostgreSQL writes, so
+    the previous version reads every row) is as that version wrote it."""
+    original = item(summary="")
+    four = json.loads(pack_item(original, FEED, original.id, feed_name="Desk", full=False))
+    assert four == {
+        "v": 4,
+        "title": original.title,
+        "link": original.link,
+        "published": int(WHEN.timestamp()),
+    }
+    renamed = json.loads(pack_item(original, FEED, original.id, feed_name="Old name"))
+    assert renamed["feed"] == "Desk" and renamed["f"] == 1
+    three = json.loads(
+        pack_item(original, FEED, original.id, feed_name="Desk", full=False, version=3)
+    )
+    assert three == {**four, "v": 3, "feed": "Desk", "published": "2026-11-30T07:00:00Z", "x": 1}
+    with pytest.raises(ValueError, match="format 4 or 3"):
+        pack_item(original, version=2)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        WHEN,
+        datetime(1969, 7, 20, 20, 17, 40, 500_000, tzinfo=UTC),  # before the epoch
+        datetime(1000, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    ],
+)
+def test_dates_are_stored_to_the_second_as_ts_stores_them(moment):
+    seconds = epoch_seconds(moment)
+    truncated = moment.replace(microsecond=0)
+    assert (
+        moment_of(seconds)
+        == truncated
+        == parse_ts(ts_text := truncated.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        and moment_of(ts_text) == truncated
+    )
+    assert moment_of(str(seconds)) == truncated  # PostgreSQL's ->> gives the digits
+    assert moment_of(None) is None and moment_of("") is None
+    assert moment_of(seconds) - moment_of(seconds - 1) == timedelta(seconds=1)
 
 
 def test_a_slim_item_keeps_what_dedup_history_and_duplicates_read():
@@ -90,7 +145,7 @@ def test_a_slim_item_keeps_what_dedup_history_and_duplicates_read():
     )
     # what SQL reads from the value keeps its name and form
     assert json.loads(data)["title"] == original.title
-    assert parse_ts(json.loads(data)["published"]) == WHEN
+    assert moment_of(json.loads(data)["published"]) == WHEN
 
 
 def test_sizes_of_a_stored_item():
@@ -166,13 +221,13 @@ def test_matches_are_compact_and_read_back():
 
 
 def test_long_text_is_raw_deflated_and_format_2_rows_still_read():
-    """Format 3 stores long text raw-deflated (no zlib header or checksum) in base64; a
+    """Format 4 stores long text raw-deflated (no zlib header or checksum) in base64; a
     format 2 row (zlib, what schema 10 wrote) reads back the same item."""
     long = item(summary=WORDS * 40, content="평양에서 " * 300)
     data = json.loads(pack_item(long, FEED, long.id))
     raw = json.dumps([long.summary, long.content], separators=(",", ":"), ensure_ascii=False)
     deflated = zlib.decompress(base64.b64decode(data["z"]), -15)
-    assert data["v"] == 3 and deflated.decode() == raw
+    assert data["v"] == 4 and deflated.decode() == raw
     format_2 = {**data, "v": 2, "z": base64.b64encode(zlib.compress(raw.encode(), 6)).decode()}
     assert len(data["z"]) <= len(format_2["z"]) - 8
     text = json.dumps(format_2, separators=(",", ":"), ensure_ascii=False)
@@ -188,3 +243,18 @@ def test_text_hashes_are_signed_64_bit_and_stable():
     assert text_hash(None) is None
     assert text_hash("urn:story:1") == 7697004531367283150  # stored in databases: never changes
     assert isinstance(text_hash("\udcff lone surrogate"), int)  # keys as feeds write them
+
+
+def test_content_hashes_are_kept_short_on_sqlite_and_still_compare():
+    """SQLite keeps a content hash's first 8 bytes; an edit check compares its hex with
+    the hex a row of an earlier version kept, the short form, and nothing else."""
+    digest = content_hash(item())
+    short = stored_hash(digest, short=True)
+    assert short == bytes.fromhex(digest)[:8] and stored_hash(digest, short=False) == digest
+    assert stored_hash("h", short=True) == "h"  # not a hash of ours: kept as it is
+    assert stored_hash("zz" * 12, short=True) == "zz" * 12
+    for kept in (read_hash(short), read_hash(digest)):
+        assert same_content(digest, kept)
+        assert not same_content(content_hash(item(title="Edited")), kept)
+    assert not same_content(digest, None) and not same_content(digest, digest[:15])
+    assert read_hash(None) is None
