@@ -244,6 +244,18 @@ def _legacy_item(data: dict[str, Any]) -> Item:
     )
 
 
+def with_feed_name(text: str, name: str) -> str:
+    """``items.data`` of format 4 that leaves its feed's name to ``feed_refs.name``
+    with ``name`` spelled out (for a row about to name another ``feed_refs`` row); any
+    other value as it is. Raises ValueError (json) on a corrupt value."""
+    if not text.startswith(f'{{"v":{ITEM_FORMAT},'):
+        return text
+    data = json.loads(text)
+    if "feed" in data:
+        return text
+    return json.dumps({**data, "feed": name}, **_COMPACT)
+
+
 def is_compact(text: str) -> bool:
     """Whether ``items.data`` text is of a format that leaves the row's key out (2-4):
     renaming the row's key must then spell the item's id out."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.store.codec import parse_ts, ts, ts_not_before
+from monitor.store.codec import parse_ts, ts, ts_not_before, with_feed_name
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection
 from monitor.store.hosts import feed_host
 
@@ -87,16 +87,30 @@ class FeedStates:
             return False
         with self.transaction():
             self.conn.execute("UPDATE feeds SET url = ? WHERE url = ?", (new, old))
-            taken = self.conn.execute("SELECT id FROM feed_refs WHERE url = ?", (new,)).fetchone()
+            taken = self.conn.execute(
+                "SELECT id, name FROM feed_refs WHERE url = ?", (new,)
+            ).fetchone()
             if taken is None:
                 self.conn.execute("UPDATE feed_refs SET url = ? WHERE url = ?", (new, old))
             else:
+                self._spell_feed_name(old, taken[1])
                 self.conn.execute(
                     "UPDATE items SET feed_id = ? WHERE feed_id = "
                     "(SELECT id FROM feed_refs WHERE url = ?)",
                     (taken[0], old),
                 )
         return True
+
+    def _spell_feed_name(self, old: str, name: str | None) -> None:
+        """Before the items of feed ``old`` move to another ``feed_refs`` row (named
+        ``name``): those of format 4 that leave their feed's name to their row spell it
+        out, so they keep it (store/codec.py)."""
+        ref = self.conn.execute("SELECT id, name FROM feed_refs WHERE url = ?", (old,)).fetchone()
+        if ref is None or ref[1] is None or ref[1] == name:
+            return
+        rows = self.conn.execute("SELECT id, data FROM items WHERE feed_id = ?", (ref[0],))
+        named = [(with_feed_name(data, ref[1]), row_id) for row_id, data in rows.fetchall()]
+        self.conn.executemany("UPDATE items SET data = ? WHERE id = ?", named)
 
     def forget_permanent_urls(self, secret: Callable[[str], bool]) -> int:
         """Clear each stored permanent redirect target for which ``secret`` holds (one

@@ -9,9 +9,10 @@ import json
 from datetime import timedelta
 
 from monitor.ingest.changes import select_changed, signature_count
-from monitor.models import Item, Match
+from monitor.models import FeedRef, Item, Match
 from monitor.store import history
 from monitor.store.codec import text_hash
+from monitor.store.digests import story_of
 from monitor.store.feedstate import entry_digests_from_sigs
 from monitor.store.items import Items
 from monitor.store.status import rule_counts
@@ -95,6 +96,22 @@ def test_feeds_are_stored_once_and_renamed_by_their_id(any_store):
     any_store.conn.execute("DELETE FROM feeds WHERE url = ?", (new,))
     assert any_store.rename_feed(FEED_A.url, new)
     assert set(Items(any_store).known(new, ["g0", "g9"])) == {"g0", "g9"}
+
+
+def test_items_that_join_another_feeds_row_keep_their_feeds_name(any_store):
+    """A rename onto a key whose items name another feed: rows that left their feed's
+    name to ``feed_refs`` (format 4) spell it out first, so they keep it."""
+    new = "https://a.example/feed.xml"
+    record(any_store, item(FeedRef("Other desk", new), "n1"))
+    record(any_store, item(FEED_A, "g0"))
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    assert any_store.rename_feed(FEED_A.url, new)
+    known = Items(any_store).known(new, ["g0", "n1"])
+    names = {
+        key: story_of(any_store.conn, known[key].story_id, ["r1"]).item.feed.name
+        for key in ("g0", "n1")
+    }
+    assert names == {"g0": "A", "n1": "Other desk"}
 
 
 def test_entry_signatures_are_stored_as_eleven_characters_an_entry(any_store):
