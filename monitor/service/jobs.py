@@ -239,13 +239,15 @@ class Couriers:
                 settings = self.rt.config.channels.get(channel)
                 if settings is None:  # removed by a reload
                     return
-                if self.gate is not None and not await self.gate(channel):
-                    return  # another instance holds this channel's lease
-                tick = digest_tick(self.rt.config, channel) if self.gate is not None else None
+                immediate = settings.schedule.kind == "immediate"
                 try:
-                    await deliver_channel(
-                        self.rt, channel, form_new=settings.schedule.kind == "immediate", tick=tick
-                    )
+                    if self.gate is None:
+                        await deliver_channel(self.rt, channel, form_new=immediate)
+                    elif (
+                        await gated_delivery(self.rt, channel, gate=self.gate, form_new=immediate)
+                        is None
+                    ):
+                        return  # another instance holds this channel's lease
                 except Exception as exc:  # a store error, or a bug: the next wake retries
                     log.error(
                         "channel=%s delivery round failed: %s: %s", channel, type(exc).__name__, exc
