@@ -159,9 +159,10 @@ def pack_item(
 
 
 def epoch_seconds(moment: datetime) -> int:
-    """Whole seconds from the Unix epoch to ``moment`` (aware), rounded down as
-    :func:`ts` truncates: how format 4 stores a date."""
-    return (moment - EPOCH) // timedelta(seconds=1)
+    """Whole seconds from the Unix epoch to ``moment``, rounded down as :func:`ts`
+    truncates: how format 4 stores a date. A naive ``moment`` is local time, as for
+    :func:`ts`."""
+    return (moment.astimezone(UTC) - EPOCH) // timedelta(seconds=1)
 
 
 def moment_of(value: int | float | str | None) -> datetime | None:

@@ -120,6 +120,9 @@ def test_dates_are_stored_to_the_second_as_ts_stores_them(moment):
     assert moment_of(str(seconds)) == truncated  # PostgreSQL's ->> gives the digits
     assert moment_of(None) is None and moment_of("") is None
     assert moment_of(seconds) - moment_of(seconds - 1) == timedelta(seconds=1)
+    if 1970 <= moment.year < 9999:  # naive is local time, as ts reads it
+        local = truncated.astimezone().replace(tzinfo=None)
+        assert epoch_seconds(local) == epoch_seconds(truncated)
 
 
 def test_a_slim_item_keeps_what_dedup_history_and_duplicates_read():
