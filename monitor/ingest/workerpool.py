@@ -105,7 +105,7 @@ class ParsePool:
         self.idle_seconds = idle_seconds
         self._idle: list[_Worker] = []  # started and free, the most recently used last
         self._slots = 0  # workers running a job, free, or being started (<= size)
-        self._started: dict[object, float] = {}  # loop time each running job took its slot
+        self._started: dict[object, float] = {}  # loop time each running job reached its worker
         self._waiters: list[asyncio.Future[None]] = []  # jobs waiting for a slot
         self._all: set[_Worker] = set()
         self._retiring: asyncio.TimerHandle | None = None
@@ -213,22 +213,6 @@ class ParsePool:
         if memory_bytes and memory > 0 and memory_bytes > memory:
             memory = memory_bytes
         worker = await self._acquire()
-        job = object()
-        self._started[job] = asyncio.get_running_loop().time()
-        try:
-            return await self._run_acquired(worker, func, args, limit, memory)
-        finally:
-            del self._started[job]
-
-    async def _run_acquired(
-        self,
-        worker: _Worker | None,
-        func: Callable[..., Any],
-        args: tuple,
-        limit: float,
-        memory: int,
-    ) -> Any:
-        """:meth:`run` once it holds a slot: ``worker``, or None to start one in it."""
         if memory != self.memory_bytes:
             try:
                 status, value = await self._run_once(func, args, limit, memory)
@@ -273,6 +257,10 @@ class ParsePool:
     async def _call(
         self, worker: _Worker, func: Callable[..., Any], args: tuple, limit: float
     ) -> tuple[str, Any]:
+        """``func(*args)`` in ``worker``, within ``limit`` seconds. While it runs, its
+        start counts for :meth:`_acquire` (a worker's own start-up does not)."""
+        job = object()
+        self._started[job] = asyncio.get_running_loop().time()
         try:
             async with asyncio.timeout(limit):
                 return await worker.call(func, args)
@@ -282,6 +270,8 @@ class ParsePool:
             code = await worker.process.wait()
             reason = "ran out of memory" if code == -signal.SIGKILL else "died"
             raise ParseLimitError(f"parse worker {reason} (exit code {code})") from None
+        finally:
+            del self._started[job]
 
     def pids(self) -> list[int]:
         """The process ids of the running workers (for metrics and benchmarks)."""
