@@ -16,7 +16,8 @@ import hashlib
 from monitor.dedup.urls import canonical_url
 from monitor.models import TEXT_ID_PREFIX, Item
 
-SHORT_HASH_DIGITS = 16  # a content hash stored short: 8 bytes (SQLite)
+HASH_DIGITS = 24  # a content hash: 12 bytes of BLAKE2b, in hex
+SHORT_HASH_DIGITS = 16  # a content hash stored short: its first 8 bytes (SQLite)
 
 
 def item_key(item: Item) -> str:
@@ -38,7 +39,7 @@ def content_hash(item: Item) -> str:
     does not make them look edited.
     """
     parts = (item.title, item.summary, item.content, item.author or "", " ".join(item.tags))
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=HASH_DIGITS // 2).hexdigest()
 
 
 def same_content(digest: str, stored: str | None) -> bool:

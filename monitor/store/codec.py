@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from monitor.dedup.identity import HASH_DIGITS, SHORT_HASH_DIGITS
 from monitor.memo import remember_short
 from monitor.models import FeedRef, Highlight, Item, Match
 
@@ -284,10 +285,10 @@ def stored_hash(digest: str, short: bool) -> str | bytes:
     ``items.content_hash`` keeps it: ``short`` (SQLite), its first 8 bytes as a BLOB (9
     bytes on disk against 25 for the hex; 64 bits tell one item's versions apart), else
     the hex as it is (PostgreSQL, where the previous version compares the whole hex).
-    A value that is not 24 hex digits is kept as it is."""
-    if short and len(digest) == 24:
+    A value that is not a hash of that form is kept as it is."""
+    if short and len(digest) == HASH_DIGITS:
         try:
-            return bytes.fromhex(digest)[:8]
+            return bytes.fromhex(digest[:SHORT_HASH_DIGITS])
         except ValueError:
             return digest
     return digest

@@ -132,11 +132,11 @@ class Items(ItemReads):
     def _keep_ids(self, feed_url: str, renames: list[tuple[int, str, str]]) -> None:
         """Before rows are renamed (``(row id, old key, new key)`` each): a row of the
         compact format that left its item's id to its old key spells the id out."""
+        name = self.feed_ref(feed_url)[1] if renames else None
         for row_id, old, new in renames:
             (data,) = self.conn.execute("SELECT data FROM items WHERE id = ?", (row_id,)).fetchone()
             if not is_compact(data):
                 continue  # format 1: the id is in the value
-            _, name = self.feed_ref(feed_url)
             stored = unpack_item(data, feed_url, old, name)
             packed = self._pack(stored.item, feed_url, new, full=stored.full, feed_name=name)
             self.conn.execute("UPDATE items SET data = ? WHERE id = ?", (packed, row_id))
@@ -174,7 +174,7 @@ class Items(ItemReads):
                 story_id,
                 self._pack(item, feed_url, key, full=full, feed_name=name),
                 ts(now),
-                stored_hash(content_hash, self.item_format == ITEM_FORMAT),
+                stored_hash(content_hash, short=self.item_format == ITEM_FORMAT),
                 fingerprint,
             ),
         )
@@ -239,7 +239,7 @@ class Items(ItemReads):
             (
                 stored,
                 self._pack(item, feed_url, key, full=full),
-                stored_hash(content_hash, self.item_format == ITEM_FORMAT),
+                stored_hash(content_hash, short=self.item_format == ITEM_FORMAT),
                 item_id,
             ),
         )
