@@ -13,7 +13,7 @@ The signatures kept on the feed (``feeds.entry_digests``) are one text: the bloc
 digest needs no id beside it. A new entry is left out only if its digest equals one
 of the feed's last ~100: 100 × 2⁻⁶⁴ per entry. The id-keyed JSON of the same digests
 that schema 14 and before kept is converted once, by the migration
-(:func:`monitor.store.compaction.entry_digests_from_sigs`).
+(:func:`monitor.store.feedstate.entry_digests_from_sigs`).
 
 :func:`select_changed` runs in a parse worker, right before the parse of what it
 selected (:func:`monitor.ingest.parseworker.parse_changed_isolated`): the event loop

@@ -178,15 +178,16 @@ def every_tick(name: str, every: timedelta) -> DigestTick:
 
 
 async def gated_delivery(
-    rt: Runtime, channel: str, *, gate: Gate, form_new: bool = True
+    rt: Runtime, channel: str, *, gate: Gate | None = None, form_new: bool = True
 ) -> DeliveryReport | None:
     """A delivery round of ``channel`` if ``gate(channel)`` (this instance holds its
     lease), else nothing (None): a digest tick or sweep on another instance's channel.
     A scheduled channel's round carries its stored tick (:func:`digest_tick`), which
-    decides instead of ``form_new`` whether its regular alerts may go."""
-    if not await gate(channel):
+    decides instead of ``form_new`` whether its regular alerts may go. Without a
+    ``gate`` (one instance) a plain round, ``form_new`` deciding."""
+    if gate is not None and not await gate(channel):
         return None
-    tick = digest_tick(rt.config, channel)
+    tick = None if gate is None else digest_tick(rt.config, channel)
     if tick is None:
         return await deliver_channel(rt, channel, form_new=form_new)
     return await deliver_channel(rt, channel, tick=tick)
@@ -241,12 +242,10 @@ class Couriers:
                     return
                 immediate = settings.schedule.kind == "immediate"
                 try:
-                    if self.gate is None:
-                        await deliver_channel(self.rt, channel, form_new=immediate)
-                    elif (
-                        await gated_delivery(self.rt, channel, gate=self.gate, form_new=immediate)
-                        is None
-                    ):
+                    round_ = await gated_delivery(
+                        self.rt, channel, gate=self.gate, form_new=immediate
+                    )
+                    if round_ is None:
                         return  # another instance holds this channel's lease
                 except Exception as exc:  # a store error, or a bug: the next wake retries
                     log.error(
@@ -263,8 +262,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
     ``gate`` (several instances) each round first asks it and carries the channel's
     stored tick (:func:`gated_delivery`), and an ``every:`` job runs on the ticks' grid
     (:data:`GRID` + k × every, the same on every instance) rather than from its start."""
-    job = deliver_channel if gate is None else gated_delivery
-    gated = {} if gate is None else {"gate": gate}
+    gated = {"gate": gate}
     grid = {} if gate is None else {"start_date": GRID}
     for name, channel in rt.config.channels.items():
         schedule = channel.schedule
@@ -276,7 +274,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
             trigger = None
         if trigger is not None:
             scheduler.add_job(
-                job,
+                gated_delivery,
                 trigger,
                 args=(rt, name),
                 kwargs=gated,
@@ -286,7 +284,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
         # Retries of messages already formed (and, for immediate channels, anything
         # pending past group_wait) go out between ticks, at their backoff.
         scheduler.add_job(
-            job,
+            gated_delivery,
             IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
             args=(rt, name),
             kwargs={"form_new": schedule.kind == "immediate", **gated},
