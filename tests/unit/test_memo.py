@@ -46,3 +46,15 @@ def test_feedparsers_uri_joins_are_remembered_for_short_texts_only():
         assert remembered("http://a.example/", "b") == "http://a.example/b"
         assert remembered("http://a.example/", long) == "http://a.example/" + long
     assert calls == ["b", long, long]
+
+
+def test_a_highlights_long_text_is_checked_but_not_kept():
+    """notify/highlights.py remembers (text, term) answers for short texts only: a
+    highlight's text comes from a feed (a matched ``pompeo*`` word may be 100 KB)."""
+    from monitor.notify import highlights
+
+    highlights._marks.cache_clear()
+    long = "pompeo" + "x" * 100_000
+    assert highlights.marks_term(long, "pompeo*") and highlights.marks_term("Pompeo", "pompeo")
+    assert not highlights.marks_term(long, "pyongyang")
+    assert highlights._marks.cache_info().currsize == 1  # the short one alone
