@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.store.codec import ts
+from monitor.store.dialect import in_story
 from monitor.store.sqlite import Store
 
 PRUNED = "its stories were pruned (retention deleted their items)"
@@ -61,7 +62,7 @@ def _requeue_one(store: Store, message_id: str, now: datetime) -> Requeued:
     alive = [
         sid
         for sid in stories
-        if conn.execute("SELECT 1 FROM items WHERE story_id = ? LIMIT 1", (sid,)).fetchone()
+        if conn.execute(f"SELECT 1 FROM items WHERE {in_story()} LIMIT 1", (sid, sid)).fetchone()
     ]
     gone = [sid for sid in stories if sid not in alive]
     conn.executemany(

@@ -16,7 +16,7 @@ from typing import Any
 from monitor.dedup.story import Member, compose
 from monitor.models import Digest, Match, Story
 from monitor.store.codec import match_from_json, parse_ts, unpack_item
-from monitor.store.dialect import Connection
+from monitor.store.dialect import Connection, in_story
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,15 @@ def story_of(conn: Connection, story_id: int, rules: list[str]) -> Story | None:
     """
     rows = conn.execute(
         "SELECT i.id, r.url AS feed_url, r.name AS feed_name, i.item_key, i.data FROM items i "
-        "JOIN feed_refs r ON r.id = i.feed_id WHERE i.story_id = ? ORDER BY i.id",
-        (story_id,),
+        f"JOIN feed_refs r ON r.id = i.feed_id WHERE {in_story('i')} ORDER BY i.id",
+        (story_id, story_id),
     ).fetchall()
     if not rows:
         return None
     found = conn.execute(
         "SELECT m.item_id, m.rule, m.data FROM matches m JOIN items i ON i.id = m.item_id "
-        "WHERE i.story_id = ?",
-        (story_id,),
+        f"WHERE {in_story('i')}",
+        (story_id, story_id),
     ).fetchall()
     matches: dict[int, dict[str, Match]] = {}
     for row in found:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.store.codec import ts
-from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
+from monitor.store.dialect import SQLITE, Connection, dialect_of, in_story, marks
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
@@ -171,8 +171,8 @@ def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
     for story_id, story_rules in rules.items():
         first = conn.execute(
             "SELECT i.id AS item_id, r.url AS feed_url, i.data, f.name AS feed_name FROM items i "
-            f"{FEED_JOIN} WHERE i.story_id = ? ORDER BY i.id LIMIT 1",
-            (story_id,),
+            f"{FEED_JOIN} WHERE {in_story('i')} ORDER BY i.id LIMIT 1",
+            (story_id, story_id),
         ).fetchone()
         item = _item(first) if first else {"title": None, "link": None, "feed": None}
         stories.append(
@@ -204,11 +204,11 @@ def _story(conn: Connection, story_id: int, item_id: int | None) -> dict[str, An
     other = 0 if item_id is None else item_id  # ids start at 1: 0 leaves none out
     rows = conn.execute(
         "SELECT i.id AS item_id, r.url AS feed_url, i.data, f.name AS feed_name FROM items i "
-        f"{FEED_JOIN} WHERE i.story_id = ? AND i.id <> ? ORDER BY i.id LIMIT ?",
-        (story_id, other, MAX_COPIES),
+        f"{FEED_JOIN} WHERE {in_story('i')} AND i.id <> ? ORDER BY i.id LIMIT ?",
+        (story_id, story_id, other, MAX_COPIES),
     ).fetchall()
     count = conn.execute(
-        "SELECT COUNT(*) FROM items WHERE story_id = ? AND id <> ?", (story_id, other)
+        f"SELECT COUNT(*) FROM items WHERE {in_story()} AND id <> ?", (story_id, story_id, other)
     ).fetchone()[0]
     return {
         "id": story_id,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from monitor.dedup.folding import FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.store.codec import moment_of, parse_ts, read_hash, text_hash, ts
-from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, json_text
+from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, in_story, json_text
 from monitor.store.sqlite import Store
 
 CHUNK = 500
@@ -39,7 +39,7 @@ _SQL = {
         "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
         f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
         "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
-        f"WHERE story_id = ? AND feed_id = {FEED_ID} ORDER BY id",
+        f"WHERE {in_story()} AND feed_id = {FEED_ID} ORDER BY id",
         "by_url": "SELECT story_id, canonical_url, "
         f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items "
         "WHERE url_hash = ? ORDER BY id",
@@ -171,7 +171,7 @@ class ItemReads:
 
     def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
         """The items of ``story_id`` from ``feed_url``: their keys and current titles."""
-        rows = self.conn.execute(self.read_sql["titles"], (story_id, feed_url))
+        rows = self.conn.execute(self.read_sql["titles"], (story_id, story_id, feed_url))
         return [FeedMate(key, title or "") for key, title in rows]
 
     def rules_matched(self, item_id: int) -> set[str]:
