@@ -189,7 +189,7 @@ def _record_new(
 
     ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
     Only an item that matched a rule and may alert keeps its text (a message may show
-    it); the others are stored slim (:func:`~monitor.store.codec.pack_item`), among
+    it); the others are stored slim (:func:`~monitor.store.itemcodec.pack_item`), among
     them a first poll's backlog that backfill holds back: most of a first poll's
     items, whose text no message shows (a later copy that alerts their story is
     shown with its own text; the held item is listed beside it). Issue #18.

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.store.codec import parse_ts, ts, ts_not_before, with_feed_name
+from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection
 from monitor.store.hosts import feed_host
+from monitor.store.itemcodec import with_feed_name
 
 MAX_ERROR_CHARS = 500
 
@@ -103,8 +104,8 @@ class FeedStates:
 
     def _spell_feed_name(self, old: str, name: str | None) -> None:
         """Before the items of feed ``old`` move to another ``feed_refs`` row (named
-        ``name``): those of format 4 that leave their feed's name to their row spell it
-        out, so they keep it (store/codec.py)."""
+        ``name``): those of formats 4 and 5 that leave their feed's name to their row spell it
+        out, so they keep it (store/itemcodec.py)."""
         ref = self.conn.execute("SELECT id, name FROM feed_refs WHERE url = ?", (old,)).fetchone()
         if ref is None or ref[1] is None or ref[1] == name:
             return

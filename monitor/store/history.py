@@ -26,6 +26,7 @@ from typing import Any
 
 from monitor.store.codec import ts
 from monitor.store.dialect import SQLITE, Connection, dialect_of, in_story, marks
+from monitor.store.itemcodec import title_and_link
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown
@@ -222,10 +223,10 @@ def _item(row: Any) -> dict[str, Any]:
     """Title, link and feed of an item row (``data``, ``feed_url``, ``feed_name``).
 
     Links and feed URLs are shown as stored; the command redacts them."""
-    data = json.loads(row["data"])
+    title, link = title_and_link(row["data"])
     return {
-        "title": _cut(data.get("title")),
-        "link": _cut(data.get("link")),
+        "title": _cut(title),
+        "link": _cut(link),
         "feed": {"name": row["feed_name"] or row["feed_url"], "key": row["feed_url"]},
     }
 

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 
 from monitor.dedup.folding import FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
-from monitor.store.codec import moment_of, parse_ts, read_hash, text_hash, ts
+from monitor.store.codec import parse_ts, read_hash, text_hash, ts
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, in_story, json_text
+from monitor.store.itemcodec import SLIM_FIELDS, moment_of
 from monitor.store.sqlite import Store
 
 CHUNK = 500
@@ -26,20 +27,37 @@ CHUNK = 500
 # from this long before the window are read and skipped, so none inside it is missed.
 ORDER_MARGIN = timedelta(days=1)
 FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
+
+
+def item_field(dialect: str, key: str) -> str:
+    """The SQL of ``title``, ``link`` or ``published`` in ``items.data`` (NULL if
+    absent): by name in an object (formats 1 to 5), by position in a slim row's array
+    (format 5, :data:`monitor.store.itemcodec.SLIM_FIELDS`). Raises ValueError for
+    another key."""
+    at = SLIM_FIELDS.index(key)
+    first = "left(data, 1)" if dialect == POSTGRESQL else "substr(data, 1, 1)"
+    by_position = (
+        f"(data::json ->> {at})" if dialect == POSTGRESQL else f"json_extract(data, '$[{at}]')"
+    )
+    return (
+        f"(CASE WHEN {first} = '[' THEN {by_position} ELSE {json_text(dialect, 'data', key)} END)"
+    )
+
+
 # The link stored in an item's data (a NULL canonical_url is that link's canonical
 # form), read only where canonical_url is NULL (rows the store wrote, valid JSON); on
 # SQLite NULL for data that is not JSON (damaged since) rather than an error.
 STORED_LINK = {
-    SQLITE: "CASE WHEN json_valid(data) THEN json_extract(data, '$.link') END",
-    POSTGRESQL: json_text(POSTGRESQL, "data", "link"),
+    SQLITE: f"CASE WHEN json_valid(data) THEN {item_field(SQLITE, 'link')} END",
+    POSTGRESQL: item_field(POSTGRESQL, "link"),
 }
 # The read statements that differ per dialect: JSON inside an item.
 _SQL = {
     dialect: {
-        "published": f"SELECT {json_text(dialect, 'data', 'published')}, first_seen FROM items "
+        "published": f"SELECT {item_field(dialect, 'published')}, first_seen FROM items "
         f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
-        "titles": f"SELECT item_key, {json_text(dialect, 'data', 'title')} FROM items "
-        f"WHERE {in_story()} AND feed_id = {FEED_ID} ORDER BY id",
+        "titles": f"SELECT item_key, {item_field(dialect, 'title')} FROM items "
+        f"WHERE {in_story()} AND +feed_id = {FEED_ID} ORDER BY id",  # + : by story, not feed
         "by_url": "SELECT story_id, canonical_url, "
         f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items "
         "WHERE url_hash = ? ORDER BY id",

@@ -24,18 +24,9 @@ from datetime import datetime
 from monitor import metrics
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.models import Item, Match
-from monitor.store.codec import (
-    ITEM_FORMAT,
-    ROLLING_FORMAT,
-    is_compact,
-    match_to_json,
-    pack_item,
-    stored_hash,
-    text_hash,
-    ts,
-    unpack_item,
-)
+from monitor.store.codec import match_to_json, stored_hash, text_hash, ts
 from monitor.store.dialect import POSTGRESQL, SQLITE
+from monitor.store.itemcodec import ITEM_FORMAT, ROLLING_FORMAT, is_compact, pack_item, unpack_item
 from monitor.store.itemreads import STORED_LINK, ItemReads, KnownItem, tombstone_key
 from monitor.store.sqlite import Store
 
@@ -74,13 +65,13 @@ class Items(ItemReads):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         self.sql = _SQL[store.dialect]
-        # The item format written (store/codec.py): PostgreSQL keeps the one the
+        # The item format written (store/itemcodec.py): PostgreSQL keeps the one the
         # previous version reads, as instances of both may share it (a rolling upgrade).
         self.item_format = ITEM_FORMAT if store.dialect == SQLITE else ROLLING_FORMAT
 
     def feed_ref(self, feed_url: str, name: str | None = None) -> tuple[int, str | None]:
         """``(id, name)`` of the feed at ``feed_url`` in ``feed_refs``: the id its item
-        rows name it by, and the name they leave out (format 4, store/codec.py).
+        rows name it by, and the name they leave out (formats 4 and 5, store/itemcodec.py).
 
         A feed without a row gets one now; one without a name (recorded by an earlier
         version) takes ``name``. The name stays the one given first (a feed renamed
@@ -158,7 +149,7 @@ class Items(ItemReads):
         The feed's count of items seen is the caller's (:meth:`count_seen`).
 
         ``full=False`` keeps a slim row (no summary, content, author, tags or language:
-        :func:`~monitor.store.codec.pack_item`), for an item no message will show. A
+        :func:`~monitor.store.itemcodec.pack_item`), for an item no message will show. A
         ``canonical_url`` that is the canonical form of the item's link (as the pipeline
         computes it) is stored as NULL: the link says it.
         """

@@ -186,6 +186,14 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     ALTER TABLE feed_refs ADD COLUMN name TEXT COLLATE "C";
     """,
+    # 10: SQLite's migration 18 (item format 5: slim rows as arrays). PostgreSQL still
+    # writes format 3; rows of format 5 arrive only by `store copy`, into a database
+    # at this version's schema, which an instance of an earlier version (it reads
+    # formats 1 to 4) refuses. What the column may hold is said in the database too.
+    """
+    COMMENT ON COLUMN items.data IS
+        'JSON, item formats 1 to 5: news-monitor monitor/store/itemcodec.py'
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from monitor.dedup.identity import content_hash, same_content
 from monitor.models import FeedRef, Highlight, Item, Match
-from monitor.store.codec import ROLLING_FORMAT, match_from_json, pack_item, ts
+from monitor.store.codec import match_from_json, ts
 from monitor.store.digests import story_of
+from monitor.store.itemcodec import ROLLING_FORMAT, pack_item
 from monitor.store.itemreads import first_id_since
 from monitor.store.items import Items, tombstone_key
 from monitor.store.outbox import Outbox

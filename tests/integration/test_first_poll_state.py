@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from monitor.cli.statusinfo import storage, storage_line
-from monitor.store.codec import unpack_item
+from monitor.store.itemcodec import unpack_item
 from monitor.store.sqlite import Store
 from tests.conftest import run_cli
 from tests.integration.test_stories import FILLER, rss_item

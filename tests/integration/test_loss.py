@@ -26,7 +26,9 @@ from monitor.config import MonitorConfig
 from monitor.models import FeedRef, Item
 from monitor.pipeline import PollReport, poll_feed
 from monitor.runtime import build_runtime
-from monitor.store.codec import moment_of
+from monitor.store.dialect import SQLITE
+from monitor.store.itemcodec import moment_of
+from monitor.store.itemreads import item_field
 from monitor.store.items import Items
 from monitor.store.sqlite import Store
 from tests.conftest import run_cli, write_config
@@ -117,7 +119,7 @@ def test_a_feed_with_dated_entries_is_read_on_a_leap_day(tmp_path, http_server, 
     assert report.next_poll - now <= timedelta(minutes=11)
     with sqlite3.connect(tmp_path / "state" / "monitor.db") as conn:
         published = dict(
-            conn.execute("SELECT item_key, json_extract(data, '$.published') FROM items")
+            conn.execute(f"SELECT item_key, {item_field(SQLITE, 'published')} FROM items")
         )
     assert {key: moment_of(value) for key, value in published.items()} == {
         "fresh": (now - timedelta(hours=1)).replace(microsecond=0),

@@ -1,6 +1,6 @@
-"""The stored form of items and matches (monitor/store/codec.py, format 4): round trips,
-rows written by earlier versions still read, what a stored item costs, and the hash
-items are looked up by."""
+"""The stored form of items and matches (monitor/store/itemcodec.py and codec.py,
+format 5): round trips, rows written by earlier versions still read, what a stored item
+costs, and the hash items are looked up by."""
 
 from __future__ import annotations
 
@@ -17,18 +17,20 @@ import pytest
 from monitor.dedup.identity import content_hash, same_content
 from monitor.models import FeedRef, Highlight, Item, Match
 from monitor.store.codec import (
-    ITEM_FORMAT,
-    ROLLING_FORMAT,
-    epoch_seconds,
-    is_compact,
     match_from_json,
     match_to_json,
-    moment_of,
-    pack_item,
     parse_ts,
     read_hash,
     stored_hash,
     text_hash,
+)
+from monitor.store.itemcodec import (
+    ITEM_FORMAT,
+    ROLLING_FORMAT,
+    epoch_seconds,
+    is_compact,
+    moment_of,
+    pack_item,
     unpack_item,
 )
 
@@ -77,26 +79,58 @@ def test_a_packed_item_reads_back_the_same(changes):
                 assert stored.full and stored.item == original
 
 
-def test_format_4_leaves_out_what_the_feeds_row_holds_and_format_3_spells_it():
-    """Format 4 (SQLite) names the feed only when its name is not ``feed_refs.name``,
-    dates in epoch seconds, and marks full rows; format 3 (what PostgreSQL writes, so
-    the previous version reads every row) is as that version wrote it."""
+def test_format_5_keeps_a_slim_item_as_an_array_and_format_3_spells_it_out():
+    """Format 5 (SQLite): a slim row is ``[title, link, published]`` with what the
+    row's columns do not say in a fourth element; a full row is an object that names
+    the feed only when its name is not ``feed_refs.name``. Format 3 (what PostgreSQL
+    writes, so the previous version reads every row) is as that version wrote it."""
     original = item(summary="")
-    four = json.loads(pack_item(original, FEED, original.id, feed_name="Desk", full=False))
-    assert four == {
-        "v": 4,
-        "title": original.title,
-        "link": original.link,
-        "published": int(WHEN.timestamp()),
-    }
-    renamed = json.loads(pack_item(original, FEED, original.id, feed_name="Old name"))
-    assert renamed["feed"] == "Desk" and renamed["f"] == 1
+    epoch = int(WHEN.timestamp())
+    slim = json.loads(pack_item(original, FEED, original.id, feed_name="Desk", full=False))
+    assert slim == [original.title, original.link, epoch]
+    elsewhere = pack_item(original, "https://b.example/rss", "k2", feed_name="B", full=False)
+    extra = {"feed": ["Desk", FEED], "id": original.id}
+    assert json.loads(elsewhere) == [original.title, original.link, epoch, extra]
+    bare = item(link=None, published=None, guid=None, summary="")
+    named = pack_item(bare, FEED, bare.id, feed_name="Old name", full=False)
+    assert json.loads(named) == [bare.title, None, None, {"feed": "Desk", "guid": None}]
+    full = json.loads(pack_item(original, FEED, original.id, feed_name="Desk"))
+    assert full["v"] == 5 and "feed" not in full and "f" not in full
+    assert json.loads(pack_item(original, FEED, original.id, feed_name="Old"))["feed"] == "Desk"
     three = json.loads(
         pack_item(original, FEED, original.id, feed_name="Desk", full=False, version=3)
     )
-    assert three == {**four, "v": 3, "feed": "Desk", "published": "2026-11-30T07:00:00Z", "x": 1}
-    with pytest.raises(ValueError, match="format 4 or 3"):
-        pack_item(original, version=2)
+    assert three == {
+        "v": 3,
+        "title": original.title,
+        "feed": "Desk",
+        "link": original.link,
+        "published": "2026-11-30T07:00:00Z",
+        "x": 1,
+    }
+    with pytest.raises(ValueError, match="format 5 or 3"):
+        pack_item(original, version=4)
+    for text, it, kept in ((elsewhere, original, False), (named, bare, False)):
+        stored = unpack_item(text, "https://b.example/rss" if it is original else FEED, "k2")
+        assert stored.full is kept
+        assert (stored.item.feed.name, stored.item.guid, stored.item.link) == (
+            "Desk",
+            it.guid,
+            it.link,
+        )
+
+
+def test_format_4_rows_are_still_read():
+    """What SQLite schema 17 wrote: objects, slim by default, full ones marked."""
+    original = item()
+    slim = {"v": 4, "title": original.title, "link": original.link, "published": 1796022000}
+    stored = unpack_item(json.dumps(slim), FEED, original.id, "Desk")
+    assert not stored.full and stored.item.published == WHEN and stored.item.feed.name == "Desk"
+    full = {**slim, "f": 1, "summary": original.summary, "author": "Kim", "lang": "en"}
+    full["tags"] = list(original.tags)
+    again = unpack_item(json.dumps(full), FEED, original.id, "Desk")
+    assert again.full and again.item == original
+    assert is_compact(json.dumps(slim, separators=(",", ":")))
 
 
 @pytest.mark.parametrize(
@@ -146,9 +180,9 @@ def test_a_slim_item_keeps_what_dedup_history_and_duplicates_read():
         (),
         None,
     )
-    # what SQL reads from the value keeps its name and form
-    assert json.loads(data)["title"] == original.title
-    assert moment_of(json.loads(data)["published"]) == WHEN
+    # what SQL reads from the value keeps its position and form
+    assert json.loads(data)[0] == original.title
+    assert moment_of(json.loads(data)[2]) == WHEN
 
 
 def test_sizes_of_a_stored_item():
@@ -230,7 +264,7 @@ def test_long_text_is_raw_deflated_and_format_2_rows_still_read():
     data = json.loads(pack_item(long, FEED, long.id))
     raw = json.dumps([long.summary, long.content], separators=(",", ":"), ensure_ascii=False)
     deflated = zlib.decompress(base64.b64decode(data["z"]), -15)
-    assert data["v"] == 4 and deflated.decode() == raw
+    assert data["v"] == 5 and deflated.decode() == raw
     format_2 = {**data, "v": 2, "z": base64.b64encode(zlib.compress(raw.encode(), 6)).decode()}
     assert len(data["z"]) <= len(format_2["z"]) - 8
     text = json.dumps(format_2, separators=(",", ":"), ensure_ascii=False)

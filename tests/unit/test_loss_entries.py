@@ -17,7 +17,7 @@ import pytest
 from monitor.ingest.normalize import normalize_entries, normalize_feed
 from monitor.ingest.parse import ParsedFeed, parse_feed
 from monitor.models import FeedRef
-from monitor.store.codec import item_to_json
+from monitor.store.itemcodec import item_to_json
 
 URL = "http://127.0.0.1:1/feeds/f.xml"
 NOW = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
