@@ -9,7 +9,8 @@ parsed and seen as an update. When the pre-scan is unsure, everything is parsed.
 
 The signatures kept on the feed (``feeds.entry_digests``) are one text: the blocks'
 8-byte BLAKE2b digests, concatenated in document order, in base64
-(:func:`digests_text`, ~11 characters an entry). The block holds the entry's id, so a
+(:func:`digests_text`, ~11 characters an entry; SQLite stores the digests themselves,
+8 bytes an entry, and the store gives the text back). The block holds the entry's id, so a
 digest needs no id beside it. A new entry is left out only if its digest equals one
 of the feed's last ~100: 100 × 2⁻⁶⁴ per entry. The id-keyed JSON of the same digests
 that schema 14 and before kept is converted once, by the migration

@@ -17,6 +17,7 @@ refused: a copy never merges two states.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,9 +62,12 @@ _ITEM_IDS = (
 _ORDER = {"matches": "item_id, rule"}
 # Columns read as PostgreSQL keeps them: a content hash SQLite keeps as 8 bytes (a
 # BLOB, store/codec.py stored_hash) goes as its 16 hex digits (the column is TEXT).
+# Entry digests SQLite keeps as bytes (store/feedstate.py) go as base64 text.
 _READ = {
     ("items", "content_hash"): "CASE WHEN typeof(content_hash) = 'blob' "
-    "THEN lower(hex(content_hash)) ELSE content_hash END"
+    "THEN lower(hex(content_hash)) ELSE content_hash END",
+    ("feeds", "entry_digests"): "CASE WHEN typeof(entry_digests) = 'blob' "
+    "THEN nm_base64(entry_digests) ELSE entry_digests END",
 }
 
 Progress = Callable[[str, int, bool], None]
@@ -137,6 +141,7 @@ def copy_store(
     started = time.monotonic()
     result = CopyResult(target=target.where)
     columns = _columns(source, target)
+    source.conn.create_function("nm_base64", 1, _base64, deterministic=True)
     source.conn.execute("BEGIN")  # one snapshot of the SQLite state
     try:
         target.execute("BEGIN")
@@ -161,6 +166,11 @@ def copy_store(
         source.conn.execute("ROLLBACK")
     result.seconds = time.monotonic() - started
     return result
+
+
+def _base64(value: bytes) -> str:
+    """``nm_base64(blob)`` in the copy's SQL: the bytes as base64 text."""
+    return base64.b64encode(value).decode("ascii")
 
 
 def _copy_table(

@@ -10,6 +10,8 @@ them, so callers keep writing ``store.feed(url)``; ``FeedState`` and
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from collections.abc import Callable
@@ -113,6 +115,18 @@ class FeedStates:
         named = [(with_feed_name(data, ref[1]), row_id) for row_id, data in rows.fetchall()]
         self.conn.executemany("UPDATE items SET data = ? WHERE id = ?", named)
 
+    def _stored_digests(self, text: str | None) -> str | bytes | None:
+        """``feeds.entry_digests`` as this backend keeps it: on SQLite the digests
+        themselves, a BLOB (8 bytes an entry against base64's ~11: issue #18), on
+        PostgreSQL the base64 text (ingest/changes.py) the previous version reads in a
+        rolling upgrade. Text that is not base64 is kept as it is."""
+        if text is None or self.dialect != SQLITE:
+            return text
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error:
+            return text
+
     def forget_permanent_urls(self, secret: Callable[[str], bool]) -> int:
         """Clear each stored permanent redirect target for which ``secret`` holds (one
         that earlier versions stored with its token); how many were cleared."""
@@ -173,7 +187,7 @@ class FeedStates:
                     ts(now),
                     ts_not_before(next_poll),
                     body_sha256,
-                    entry_digests,
+                    self._stored_digests(entry_digests),
                     ttl_minutes,
                     permanent_url,
                     url,
@@ -240,13 +254,21 @@ def _feed_state(row: Any) -> FeedState:
         next_poll=parse_ts(row["next_poll"]),
         items_seen=row["items_seen"],
         body_sha256=row["body_sha256"],
-        entry_digests=row["entry_digests"] or None,
+        entry_digests=_digests_text(row["entry_digests"]),
         permanent_url=row["permanent_url"],
         gone_at=parse_ts(row["gone_at"]),
         ttl_minutes=row["ttl_minutes"],
         failing_since=parse_ts(row["failing_since"]),
         health_alerted=bool(row["health_alerted"]),
     )
+
+
+def _digests_text(value: str | bytes | None) -> str | None:
+    """``feeds.entry_digests`` as the poll reads it: base64 text (a SQLite BLOB
+    encoded, earlier text as it is); None for none or empty."""
+    if isinstance(value, bytes):
+        value = base64.b64encode(value).decode("ascii")
+    return value or None
 
 
 def entry_digests_from_sigs(conn: Any) -> None:

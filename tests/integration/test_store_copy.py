@@ -8,6 +8,7 @@ SQLite. The canary password must appear in no output.
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -124,6 +125,13 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
     digest = tables["items"].index("content_hash")
     assert all(isinstance(i[digest], bytes) and len(i[digest]) == 8 for i in before["items"])
     hexed = [(*i[:digest], i[digest].hex(), *i[digest + 1 :]) for i in before["items"]]
+    # and a feed's entry digests as bytes; PostgreSQL's column is text: their base64
+    entries = tables["feeds"].index("entry_digests")
+    assert all(isinstance(f[entries], bytes) for f in before["feeds"])
+    encoded = [
+        (*f[:entries], base64.b64encode(f[entries]).decode(), *f[entries + 1 :])
+        for f in before["feeds"]
+    ]
     assert len(before["items"]) == 10 and before["matches"] and before["outbox"]
     assert any(i[0] != i[story] for i in before["items"])  # a copy joined another's story
     password = tmp_path / "db-password"
@@ -142,7 +150,7 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
 
     target = Store.open_postgres(scram_db, lambda: CANARY)
     try:
-        assert rows(target, tables) == {**before, "items": hexed}
+        assert rows(target, tables) == {**before, "items": hexed, "feeds": encoded}
         assert scalar(target, "SELECT nextval(pg_get_serial_sequence('items', 'id'))") == mark + 1
         top = max(r[0] for r in before["outbox"])
         assert scalar(target, "SELECT nextval(pg_get_serial_sequence('outbox', 'id'))") == top + 1
