@@ -30,9 +30,10 @@ Zones: no zone means UTC (a feed that omits it is usually UTC, and there is noth
 better to guess). Numeric offsets up to ±14:00; ``-0000`` is UTC (RFC 2822 §3.3);
 ``GMT+2``/``UTC+02:00`` as written (the human, not the POSIX, sign). Names: the RFC 822
 set (UT, GMT, Z, EST/EDT, CST/CDT, MST/MDT, PST/PDT — CST is US Central as RFC 822
-defines it, not China) and the unambiguous names in :data:`ZONES` (CET, CEST, EET, JST,
-MSK, AEST, ...). Any other name is refused, so the date is None: ambiguous ones (IST is
-India, Ireland or Israel; BST British Summer or Bangladesh; AST Atlantic or Arabia),
+defines it, not China) and the unambiguous names in
+:data:`monitor.ingest.datenames.ZONES` (CET, CEST, EET, JST, MSK, AEST, ...). Any other
+name is refused, so the date is None: ambiguous ones (IST is India, Ireland or Israel;
+BST British Summer or Bangladesh; AST Atlantic or Arabia),
 generic ones (ET, PT) and the military letters other than Z (RFC 822 printed their signs
 backwards; RFC 2822 §4.3 says they carry no information).
 
@@ -51,6 +52,8 @@ import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final
 
+from monitor.ingest.datenames import FOREIGN_MONTHS, MONTHS, ZONES
+
 EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are feed bugs (epoch zero, year 1, two-digit years gone wrong)."""
 MAX_AHEAD: Final = timedelta(days=2)
@@ -59,122 +62,6 @@ MAX_TEXT: Final = 100
 """Longer date text is not a date (the longest real one is about 60 characters)."""
 MAX_OFFSET_MIN: Final = 14 * 60
 """Real UTC offsets are within ±14:00 (Line Islands)."""
-
-ZONES: Final[dict[str, int]] = {
-    # RFC 822 §5 / RFC 2822 §3.3 (and §4.3, obsolete names); Z from ISO 8601.
-    "UT": 0,
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "EST": -300,
-    "EDT": -240,
-    "CST": -360,
-    "CDT": -300,
-    "MST": -420,
-    "MDT": -360,
-    "PST": -480,
-    "PDT": -420,
-    # North America beyond RFC 822.
-    "AKST": -540,
-    "AKDT": -480,
-    "HST": -600,
-    "NST": -210,
-    "NDT": -150,
-    # Europe (MSK is special-cased for 2011-2014, see _msk_offset).
-    "WET": 0,
-    "WEST": 60,
-    "CET": 60,
-    "CEST": 120,
-    "MET": 60,
-    "MEST": 120,
-    "MEZ": 60,
-    "MESZ": 120,
-    "EET": 120,
-    "EEST": 180,
-    "MSK": 180,
-    "MSD": 240,
-    # Africa, Asia, Oceania, South America.
-    "WAT": 60,
-    "CAT": 120,
-    "SAST": 120,
-    "EAT": 180,
-    "PKT": 300,
-    "ICT": 420,
-    "WIB": 420,
-    "HKT": 480,
-    "SGT": 480,
-    "AWST": 480,
-    "JST": 540,
-    "KST": 540,
-    "ACST": 570,
-    "ACDT": 630,
-    "AEST": 600,
-    "AEDT": 660,
-    "NZST": 720,
-    "NZDT": 780,
-    "BRT": -180,
-    "ART": -180,
-}
-"""Zone names read, as minutes east of UTC. Names not here (IST, BST, AST, ET, ...) refuse."""
-
-_MONTHS: Final[dict[str, int]] = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-# Month names feedparser's own Greek and Hungarian handlers read, used only to check its
-# result against the text (lower-cased; feedparser's spellings, plus the correct Hungarian).
-_FOREIGN_MONTHS: Final[dict[str, int]] = {
-    "ιαν": 1,
-    "φεβ": 2,
-    "μάώ": 3,
-    "μαώ": 3,
-    "απρ": 4,
-    "μάι": 5,
-    "μαϊ": 5,
-    "μαι": 5,
-    "ιούν": 6,
-    "ιον": 6,
-    "ιούλ": 7,
-    "ιολ": 7,
-    "αύγ": 8,
-    "αυγ": 8,
-    "σεπ": 9,
-    "οκτ": 10,
-    "νοέ": 11,
-    "νοε": 11,
-    "δεκ": 12,
-    "január": 1,
-    "február": 2,
-    "februári": 2,
-    "március": 3,
-    "április": 4,
-    "május": 5,
-    "máujus": 5,
-    "június": 6,
-    "július": 7,
-    "augusztus": 8,
-    "szeptember": 9,
-    "október": 10,
-    "november": 11,
-    "december": 12,
-}
 
 _REFUSED: Final = object()
 """A form we recognise, written so that no single exact date follows: None, no fallback."""
@@ -311,7 +198,7 @@ def _build(kind: str, match: re.Match[str]) -> datetime | object | None:
             return _REFUSED  # 05/06/2016: May 6 or 5 June
     else:
         if kind == "named":
-            month = _MONTHS.get(g["mon"].lower())
+            month = MONTHS.get(g["mon"].lower())
             if month is None:
                 return None  # not an English month: let the feedparser check decide
             if len(g["year"]) == 2:
@@ -389,7 +276,7 @@ def _read_feedparser(parsed: Any, text: str) -> datetime | None:
     if (hour, minute, second) == (0, 0, 0) and _CLOCK.search(text):
         return None  # feedparser's handlers that cannot read a time give midnight
     numbers = {int(n) for n in _NUMBER.findall(_CLOCK_TIME.sub(" ", text))}
-    named = {_MONTHS.get(w, _FOREIGN_MONTHS.get(w)) for w in _WORD.findall(text.lower())}
+    named = {MONTHS.get(w, FOREIGN_MONTHS.get(w)) for w in _WORD.findall(text.lower())}
     named.discard(None)
     if year not in numbers or day not in numbers:
         return None
