@@ -64,7 +64,11 @@ def in_story(alias: str = "") -> str:
     where it differs (schema 18, issue #18: 12 bytes an item), so the test is spelled
     as that index can serve it: the first item by primary key, the others by
     ``items_story`` (SQLite's "multi-index OR"; PostgreSQL's bitmap OR over its full
-    index). A plain ``story_id = ?`` would read the whole table on SQLite.
+    index). A plain ``story_id = ?`` would read the whole table on SQLite. The first
+    item is also asked to be its story's (``story_id = id``): exact even where ids were
+    reused (before schema 8's AUTOINCREMENT), so the row with the story's id belongs to
+    another story.
     """
     p = f"{alias}." if alias else ""
-    return f"({p}id = ? OR ({p}story_id = ? AND {p}story_id <> {p}id))"
+    first = f"{p}id = ? AND {p}story_id = {p}id"
+    return f"(({first}) OR ({p}story_id = ? AND {p}story_id <> {p}id))"

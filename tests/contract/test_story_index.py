@@ -76,3 +76,13 @@ def test_on_sqlite_the_story_reads_use_the_index_not_a_scan(tmp_path):
     index_sql = scalar(store, "SELECT sql FROM sqlite_master WHERE name = 'items_story'")
     assert "WHERE story_id <> id" in index_sql
     store.close()
+
+
+def test_an_item_with_the_storys_id_but_another_story_is_not_read_as_its_first(any_store):
+    """Before schema 8 ids could be reused: the row numbered like a story may belong to
+    another story; it is not read as that story's first item."""
+    story, lone = _three_items(any_store)
+    any_store.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (lone, story))
+    shown = story_of(any_store.conn, story, ["r1"])
+    assert [shown.item.id, *[d.guid for d in shown.duplicates]] == ["b1"]
+    assert [m.key for m in Items(any_store).feed_mates(story, FEED_A.url)] == []
