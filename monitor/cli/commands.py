@@ -1,10 +1,11 @@
 """What each ``news-monitor`` subcommand does; :mod:`monitor.cli` only dispatches here.
 
 ``check`` (:mod:`monitor.cli.checkcmd`), ``history`` (:mod:`monitor.cli.historycmd`),
-``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`) and ``store``
-(:mod:`monitor.cli.storecmd`) are re-exported here, loaded when asked for. Each
-command imports what it uses when it runs, so ``run --once`` does not load the
-templates, ``status`` the daemon, or ``check`` the fetcher (start-up time:
+``test-rule`` and ``fetch`` (:mod:`monitor.cli.itemcmds`), ``status``
+(:mod:`monitor.cli.statuscmd`) and ``store`` (:mod:`monitor.cli.storecmd`) are
+re-exported here, loaded when asked for. Each command imports what it uses when it
+runs, so ``run --once`` does not load the templates, ``status`` the daemon, or
+``check`` the fetcher (start-up time:
 docs/architecture.md, "Start-up"). ``status``, ``preview`` and ``retry`` open the
 store the config names (:func:`monitor.store.opening.open_store`: SQLite, or
 PostgreSQL with ``store:``).
@@ -15,23 +16,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import MonitorConfig
-from monitor.errors import ConfigError, DeliveryError, MonitorError
+from monitor.errors import DeliveryError, MonitorError
 
 if TYPE_CHECKING:
     from monitor.cli.checkcmd import cmd_check as cmd_check
     from monitor.cli.historycmd import cmd_history as cmd_history
     from monitor.cli.itemcmds import cmd_fetch as cmd_fetch
     from monitor.cli.itemcmds import cmd_test_rule as cmd_test_rule
+    from monitor.cli.statuscmd import cmd_status as cmd_status
+    from monitor.cli.statuscmd import cmd_status_without_config as cmd_status_without_config
     from monitor.cli.storecmd import cmd_store as cmd_store
     from monitor.models import Digest
     from monitor.notify.render import Renderer
-    from monitor.store.sqlite import FeedState, Store
 
 _ELSEWHERE = {
     "cmd_check": "monitor.cli.checkcmd",
@@ -39,6 +40,8 @@ _ELSEWHERE = {
     "cmd_fetch": "monitor.cli.itemcmds",
     "cmd_test_rule": "monitor.cli.itemcmds",
     "cmd_store": "monitor.cli.storecmd",
+    "cmd_status": "monitor.cli.statuscmd",
+    "cmd_status_without_config": "monitor.cli.statuscmd",
 }
 
 
@@ -120,175 +123,6 @@ async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
             return 1
     print(f"{args.channel}: ok: {answer}")
     return 0
-
-
-def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``status``: feeds, rules, channels and the store from the live state, SQLite or
-    the config's PostgreSQL (never creates it)."""
-    from monitor.store.opening import open_store
-
-    store = open_store(config, create=False)
-    try:
-        report = _status(config, store)
-    finally:
-        store.close()
-    return _print_status(args, report)
-
-
-def cmd_status_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
-    """``status`` while the config at ``path`` does not load: a CONFIG ERROR banner,
-    then what the database knows (the daemon runs on the config it loaded before).
-    Exit 1: the command ran and found a problem."""
-    from monitor.cli.statusinfo import banner, config_state, report_from_store
-    from monitor.config.statedir import without_config
-    from monitor.store.sqlite import NoStateError, Store
-
-    issues = [str(issue) for issue in error.issues]
-    try:
-        store = Store.open(without_config(path), create=False)
-    except NoStateError:
-        print("\n".join(banner(issues)), file=sys.stderr)  # both problems, then exit 2
-        raise
-    try:
-        report = report_from_store(store, datetime.now(UTC))
-        report["config"] = config_state(store)
-    finally:
-        store.close()
-    report["config_error"] = issues
-    _print_status(args, report)
-    return 1
-
-
-def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
-    from monitor.cli.statusinfo import banner, local_time, reload_banner, store_lines
-
-    if args.json:
-        print(json.dumps(report, indent=2, default=str))
-        return 0
-    for line in banner(report.get("config_error", [])) or reload_banner(report["config"]):
-        print(line)
-    tz = report.get("timezone", "UTC")
-    print(f"FEEDS (times in {tz})")
-    for f in report["feeds"]:
-        state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
-        if f["state"] == "never polled":
-            state = "never polled"
-        if f["disabled_since"]:
-            state = f"DISABLED since {local_time(f['disabled_since'], tz)} (410 Gone)"
-        print(
-            f"  {f['name']}: {state}; last success {local_time(f['last_success'], tz)}; "
-            f"next poll {local_time(f['next_poll'], tz, '-')}"
-        )
-        if f["last_error"]:
-            print(f"    last error: {f['last_error']}")
-    print("RULES")
-    for r in report["rules"]:
-        print(
-            f"  {r['name']}: {r['matches_24h']} matches in 24 h, {r['matches_30d']} in 30 d"
-            + (
-                f"; {r['baseline_30d']} more at first polls, not alerted (backfill)"
-                if r["baseline_30d"]
-                else ""
-            )
-        )
-    print("CHANNELS")
-    for c in report["channels"]:
-        print(
-            f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
-            f"last sent {local_time(c['last_sent'], tz)}"
-            + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
-        )
-        if c["next_digest"]:
-            print(f"    next digest: {c['next_digest']['text']}")
-        if c.get("disabled"):
-            print(
-                f"    DISABLED since {local_time(c['disabled']['since'], tz)}: "
-                f"{c['disabled']['reason']} "
-                f"(alerts keep queueing; `news-monitor retry {c['name']}` re-enables)"
-            )
-    if report["dead_letters"]:
-        print("DEAD LETTERS (`news-monitor retry CHANNEL` sends them again)")
-        for d in report["dead_letters"]:
-            failed = local_time(d["failed_at"], tz)
-            print(f"  {d['channel']} {d['id']}: failed {failed}: {d['error']}")
-    for line in store_lines(report, tz):
-        print(line)
-    return 0
-
-
-def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
-    from monitor.cli.clusterinfo import cluster, store_info
-    from monitor.cli.statusinfo import config_state, next_digest
-    from monitor.redact import redact_url
-    from monitor.store.history import NO_COUNTS, split_baseline
-    from monitor.store.status import channel_summary, dead_letters, rule_counts, storage
-
-    now = datetime.now(UTC)
-    states = {f.url: f for f in store.feeds()}
-    feeds = []
-    for feed in config.feeds:
-        s = states.get(feed.key)
-        feeds.append(
-            {
-                "name": feed.display_name,
-                "url": redact_url(feed.url),
-                "state": _feed_state(s),
-                "last_success": s and s.last_success,
-                "last_error": s and s.last_error,
-                "last_error_at": s and s.last_error_at,
-                "consecutive_failures": s.consecutive_failures if s else 0,
-                "next_poll": s and s.next_poll,
-                "items_seen": s.items_seen if s else 0,
-                "disabled_since": s and s.gone_at,
-                "moved_to": redact_url(s.permanent_url) if s and s.permanent_url else None,
-            }
-        )
-    counts = split_baseline(store.conn, rule_counts(store, now), now)
-    rules = [
-        {
-            "name": r.name,
-            "query": r.query,
-            **counts.get(r.name, NO_COUNTS),
-        }
-        for r in config.rules
-    ]
-    summary = channel_summary(store)
-    channels = [
-        {
-            "name": n,
-            "type": c.type,
-            "schedule": str(c.schedule),
-            "pending": 0,
-            "failed": 0,
-            "sent": 0,
-            "last_sent": None,
-            "disabled": None,
-            **summary.get(n, {}),
-            "next_digest": next_digest(store, n, c, now),
-        }
-        for n, c in config.channels.items()
-    ]
-    return {
-        "timezone": config.timezone,
-        "config": config_state(store),
-        "feeds": feeds,
-        "rules": rules,
-        "channels": channels,
-        "dead_letters": dead_letters(store),
-        "store": store_info(config),
-        # several instances share a PostgreSQL store; one machine's SQLite has no others
-        "cluster": cluster(store) if config.store is not None else None,
-        "storage": storage(store),
-    }
-
-
-def _feed_state(s: FeedState | None) -> str:
-    """ok, failing, disabled (410 Gone), or never polled (no state yet: not "ok")."""
-    if s is None or (s.last_success is None and not s.consecutive_failures):
-        return "never polled"
-    if s.gone_at:
-        return "disabled"
-    return "failing" if s.consecutive_failures else "ok"
 
 
 def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
