@@ -15,26 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache, wraps
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
+P = ParamSpec("P")
 R = TypeVar("R")
 LONGEST = 512  # characters of the longest text remembered
 
 
 def remember_short(
     maxsize: int, longest: int = LONGEST
-) -> Callable[[Callable[[str], R]], Callable[[str], R]]:
-    """Decorate a pure function of one text (or None) to remember its last ``maxsize``
+) -> Callable[[Callable[Concatenate[str, P], R]], Callable[Concatenate[str, P], R]]:
+    """Decorate a pure function of a text (or None), and of further hashable positional
+    arguments that our code gives (a rule's term), to remember its last ``maxsize``
     answers for texts of at most ``longest`` characters (module docstring)."""
 
-    def decorate(func: Callable[[str], R]) -> Callable[[str], R]:
+    def decorate(func: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
         cached = lru_cache(maxsize=maxsize)(func)
 
         @wraps(func)
-        def call(text: str) -> R:
+        def call(text: str, *args: P.args, **kwargs: P.kwargs) -> R:
             if text is not None and len(text) > longest:
-                return func(text)
-            return cached(text)
+                return func(text, *args, **kwargs)
+            return cached(text, *args, **kwargs)
 
         call.cache_info = cached.cache_info  # type: ignore[attr-defined]
         call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]

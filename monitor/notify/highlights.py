@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from monitor.memo import LONGEST
+from monitor.memo import remember_short
 from monitor.models import Highlight, Item
 from monitor.rules.stem import stem
 from monitor.rules.text import Word, words
@@ -33,21 +33,14 @@ def marks_term(shown: str, term: str) -> bool:
     A highlight made on another text (another outlet's copy, the item before an edit)
     fails this where its offsets land on other words, and is not rendered.
     """
-    if len(shown) > LONGEST:  # a feed's text is anyone's: a long one is not kept
-        return _marks_of(shown, term)
     return _marks(shown, term)
 
 
-@lru_cache(maxsize=4096)
+@remember_short(4096)  # a feed's text is anyone's: a long one is worked out, not kept
 def _marks(shown: str, term: str) -> bool:
-    """:func:`marks_term`, remembered for a text of at most :data:`monitor.memo.LONGEST`
+    """:func:`marks_term`, remembered for texts of at most :data:`monitor.memo.LONGEST`
     characters: a digest asks the same few (word, term) pairs again and again (~20
     highlights a story, every story rendered several times)."""
-    return _marks_of(shown, term)
-
-
-def _marks_of(shown: str, term: str) -> bool:
-    """:func:`marks_term`, worked out."""
     found = list(words(shown))
     wanted = term.split()
     return bool(found) and all(any(_agrees(w, t) for t in wanted) for w in found)
