@@ -81,7 +81,8 @@ def pack_item(
     published = item.published
     when = None if published is None else epoch_seconds(published)
     if version == ITEM_FORMAT and not full:
-        row: list[Any] = [item.title, item.link, when]
+        fields = {"title": item.title, "link": item.link, "published": when}
+        row: list[Any] = [fields[name] for name in SLIM_FIELDS]
         return json.dumps([*row, named] if named else row, **COMPACT_JSON)
     data: dict[str, Any] = {"v": version, "title": item.title, **named}
     if item.link is not None:
@@ -158,16 +159,30 @@ def unpack_item(
     hold). Raises ValueError (json, zlib or base64) on a corrupt value."""
     data = json.loads(text)
     if isinstance(data, list):
-        title, link, published, *rest = data
-        data = {"v": ITEM_FORMAT, "title": title, "link": link, "published": published}
-        data.update(rest[0] if rest else {})
-        full = False
-    else:
-        version = data.get("v")
-        if version not in COMPACT_FORMATS:
-            return StoredItem(_legacy_item(data))
-        full = {ITEM_FORMAT: True, 4: data.get("f") == 1}.get(version, not data.get("x"))
+        return StoredItem(_compact_item(_slim_object(data), feed_url, key, feed_name), False)
+    version = data.get("v")
+    if version not in COMPACT_FORMATS:
+        return StoredItem(_legacy_item(data))
+    if version == ITEM_FORMAT:  # slim rows are arrays
+        full = True
+    elif version == 4:  # full rows marked
+        full = data.get("f") == 1
+    else:  # formats 2 and 3: slim rows marked
+        full = not data.get("x")
     return StoredItem(_compact_item(data, feed_url, key, feed_name), full=full)
+
+
+def _slim_parts(row: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A format-5 slim row's fields (in :data:`SLIM_FIELDS` order) and the object of
+    what it spells out (``feed``, ``id``, ``guid``; empty when none)."""
+    width = len(SLIM_FIELDS)
+    return row[:width], (row[width] if len(row) > width else {})
+
+
+def _slim_object(row: list[Any]) -> dict[str, Any]:
+    """A format-5 slim row as the object :func:`_compact_item` reads."""
+    fields, named = _slim_parts(row)
+    return {"v": ITEM_FORMAT, **dict(zip(SLIM_FIELDS, fields, strict=True)), **named}
 
 
 def _compact_item(
@@ -219,7 +234,7 @@ def title_and_link(text: str) -> tuple[str | None, str | None]:
     row). Raises ValueError (json) on a corrupt value."""
     data = json.loads(text)
     if isinstance(data, list):
-        return data[0], data[1]
+        data = _slim_object(data)
     return data.get("title"), data.get("link")
 
 
@@ -229,11 +244,10 @@ def with_feed_name(text: str, name: str) -> str:
     ``feed_refs`` row); any other value as it is. Raises ValueError (json) on a
     corrupt value."""
     if text.startswith("["):
-        title, link, published, *rest = json.loads(text)
-        named = rest[0] if rest else {}
+        fields, named = _slim_parts(json.loads(text))
         if "feed" in named:
             return text
-        return json.dumps([title, link, published, {**named, "feed": name}], **COMPACT_JSON)
+        return json.dumps([*fields, {**named, "feed": name}], **COMPACT_JSON)
     if not text.startswith(('{"v":4,', f'{{"v":{ITEM_FORMAT},')):
         return text
     data = json.loads(text)
