@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.store.codec import ts
-from monitor.store.dialect import in_story
+from monitor.store.itemreads import in_story
 from monitor.store.sqlite import Store
 
 PRUNED = "its stories were pruned (retention deleted their items)"

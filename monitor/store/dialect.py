@@ -54,21 +54,3 @@ def json_text(dialect: str, column: str, key: str) -> str:
     if dialect == POSTGRESQL:
         return f"({column}::json ->> '{key}')"
     return f"json_extract({column}, '$.{key}')"
-
-
-def in_story(alias: str = "") -> str:
-    """SQL that holds for the items of one story: two ``?``, both the story's id.
-
-    A story's id is the id of the item that started it, so most items (each the
-    only one of its story) have ``story_id = id``. SQLite indexes ``story_id`` only
-    where it differs (schema 18, issue #18: 12 bytes an item), so the test is spelled
-    as that index can serve it: the first item by primary key, the others by
-    ``items_story`` (SQLite's "multi-index OR"; PostgreSQL's bitmap OR over its full
-    index). A plain ``story_id = ?`` would read the whole table on SQLite. The first
-    item is also asked to be its story's (``story_id = id``): exact even where ids were
-    reused (before schema 8's AUTOINCREMENT), so the row with the story's id belongs to
-    another story.
-    """
-    p = f"{alias}." if alias else ""
-    first = f"{p}id = ? AND {p}story_id = {p}id"
-    return f"(({first}) OR ({p}story_id = ? AND {p}story_id <> {p}id))"

@@ -16,8 +16,9 @@ from typing import Any
 from monitor.dedup.story import Member, compose
 from monitor.models import Digest, Match, Story
 from monitor.store.codec import match_from_json, parse_ts
-from monitor.store.dialect import Connection, in_story
+from monitor.store.dialect import Connection
 from monitor.store.itemcodec import unpack_item
+from monitor.store.itemreads import in_story
 
 
 @dataclass(frozen=True)

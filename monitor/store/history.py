@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.store.codec import ts
-from monitor.store.dialect import SQLITE, Connection, dialect_of, in_story, marks
+from monitor.store.dialect import SQLITE, Connection, dialect_of, marks
 from monitor.store.itemcodec import title_and_link
+from monitor.store.itemreads import in_story
 
 MAX_COPIES = 20  # copies listed per story; a story folding more says how many
 MAX_TEXT_CHARS = 300  # a title or error as shown

@@ -5,7 +5,9 @@ renamed keys) and builds on this class: here are the queries that only read ``it
 ``matches`` and ``tombstones`` (the keys a poll already knows or pruned, the rules an
 item matched, the publish times behind a feed's polite delay, a story's items from one
 feed, the stories a canonical link points to, and the fingerprints that fill the story
-index). Nothing here writes.
+index), and the SQL fragments that read items for other modules too (a story's items,
+:func:`in_story`; a field inside an item's JSON, :func:`item_field`). Nothing here
+writes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from monitor.dedup.folding import FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.store.codec import parse_ts, read_hash, text_hash, ts
-from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, in_story, json_text
+from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, json_text
 from monitor.store.itemcodec import SLIM_FIELDS, moment_of
 from monitor.store.sqlite import Store
 
@@ -27,6 +29,24 @@ CHUNK = 500
 # from this long before the window are read and skipped, so none inside it is missed.
 ORDER_MARGIN = timedelta(days=1)
 FEED_ID = "(SELECT id FROM feed_refs WHERE url = ?)"  # a feed's id, by its URL
+
+
+def in_story(alias: str = "") -> str:
+    """SQL that holds for the items of one story: two ``?``, both the story's id.
+
+    A story's id is the id of the item that started it, so most items (each the
+    only one of its story) have ``story_id = id``. SQLite indexes ``story_id`` only
+    where it differs (schema 18, issue #18: 12 bytes an item), so the test is spelled
+    as that index can serve it: the first item by primary key, the others by
+    ``items_story`` (SQLite's "multi-index OR"; PostgreSQL's bitmap OR over its full
+    index). A plain ``story_id = ?`` would read the whole table on SQLite. The first
+    item is also asked to be its story's (``story_id = id``): exact even where ids were
+    reused (before schema 8's AUTOINCREMENT), so the row with the story's id belongs to
+    another story.
+    """
+    p = f"{alias}." if alias else ""
+    first = f"{p}id = ? AND {p}story_id = {p}id"
+    return f"(({first}) OR ({p}story_id = ? AND {p}story_id <> {p}id))"
 
 
 def item_field(dialect: str, key: str) -> str:

@@ -240,7 +240,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 18: a story's items indexed only where the story is not the item's own (issue
     # #18: 12 bytes an item; most items start their story). Queries spell the test as
-    # store/dialect.py in_story. PostgreSQL keeps its full index: an instance of the
+    # store/itemreads.py in_story. PostgreSQL keeps its full index: an instance of the
     # previous version, in a rolling upgrade, asks for story_id alone. From this schema
     # on, SQLite writes item format 5 (slim rows as arrays, store/itemcodec.py), which
     # an earlier version, refusing this schema, never meets.

@@ -1,6 +1,6 @@
 """Contract: a story's items are found whether or not the story is the item's own, on
 both backends, and on SQLite through an index that leaves own stories out (issue #18,
-schema 18, store/dialect.py ``in_story``)."""
+schema 18, store/itemreads.py ``in_story``)."""
 
 from __future__ import annotations
 
