@@ -262,7 +262,6 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
     ``gate`` (several instances) each round first asks it and carries the channel's
     stored tick (:func:`gated_delivery`), and an ``every:`` job runs on the ticks' grid
     (:data:`GRID` + k × every, the same on every instance) rather than from its start."""
-    gated = {"gate": gate}
     grid = {} if gate is None else {"start_date": GRID}
     for name, channel in rt.config.channels.items():
         schedule = channel.schedule
@@ -277,7 +276,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
                 gated_delivery,
                 trigger,
                 args=(rt, name),
-                kwargs=gated,
+                kwargs={"gate": gate},
                 id=f"digest:{name}",
                 name=f"digest {name}",
             )
@@ -287,7 +286,7 @@ def schedule_channels(scheduler: AsyncIOScheduler, rt: Runtime, gate: Gate | Non
             gated_delivery,
             IntervalTrigger(seconds=sweep_seconds(rt.config, name, RETRY_SWEEP_SECONDS)),
             args=(rt, name),
-            kwargs={"form_new": schedule.kind == "immediate", **gated},
+            kwargs={"form_new": schedule.kind == "immediate", "gate": gate},
             id=f"retry:{name}",
             name=f"retry {name}",
         )
