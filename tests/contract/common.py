@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from monitor.dedup.identity import content_hash
 from monitor.models import FeedRef, Item, Match
 from monitor.store.items import Items
 from monitor.store.sqlite import Store
@@ -17,6 +18,29 @@ FEED_B = FeedRef("B", "https://b.example/rss")
 def item(feed: FeedRef, key: str, link: str | None = None, title: str | None = None) -> Item:
     """An item of ``feed`` keyed ``key``."""
     return Item(feed=feed, id=key, title=title or f"title {key}", link=link, guid=key, summary="s")
+
+
+def insert(
+    items: Items,
+    it: Item,
+    *,
+    canonical: str | None = None,
+    story_id: int | None = None,
+    full: bool = True,
+) -> tuple[int, int]:
+    """Insert ``it`` alone (no matches, no alerts; the caller's transaction), with its
+    real content hash; return (item id, story id). ``full=False``: a slim row."""
+    return items.insert(
+        it.feed.url,
+        it.id,
+        it,
+        canonical_url=canonical,
+        content_hash=content_hash(it),
+        fingerprint=None,
+        story_id=story_id,
+        now=NOW,
+        full=full,
+    )
 
 
 def record(

@@ -14,7 +14,16 @@ from monitor.store.itemreads import first_id_since
 from monitor.store.items import Items, tombstone_key
 from monitor.store.outbox import Outbox
 from monitor.store.retention import prune
-from tests.contract.common import FEED_A, FEED_B, NOW, item, record, record_ids, scalar
+from tests.contract.common import (
+    FEED_A,
+    FEED_B,
+    NOW,
+    insert,
+    item,
+    record,
+    record_ids,
+    scalar,
+)
 
 
 def test_seen_items_are_recorded_once_per_feed(any_store):
@@ -250,16 +259,7 @@ def test_content_hashes_and_feed_names_are_kept_as_each_backend_writes_them(any_
     items = Items(any_store)
     with any_store.transaction():
         for one in (first, renamed):
-            items.insert(
-                FEED_A.url,
-                one.id,
-                one,
-                canonical_url=None,
-                content_hash=content_hash(one),
-                fingerprint=None,
-                story_id=None,
-                now=NOW,
-            )
+            insert(items, one)
     sqlite = any_store.dialect == "sqlite"
     stored = scalar(any_store, "SELECT content_hash FROM items WHERE item_key = 'g1'")
     assert stored == (bytes.fromhex(content_hash(first))[:8] if sqlite else content_hash(first))

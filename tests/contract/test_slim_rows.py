@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.dedup.identity import content_hash
-from monitor.models import Item, Match
+from monitor.models import FeedRef, Item, Match
 from monitor.store import history
 from monitor.store.digests import story_of
 from monitor.store.itemcodec import ITEM_FORMAT
 from monitor.store.items import Items
 from monitor.store.outbox import Outbox
-from tests.contract.common import FEED_A, NOW, scalar
+from tests.contract.common import FEED_A, NOW, insert, scalar
 
 PUBLISHED = datetime(2018, 8, 15, 11, 41, tzinfo=UTC)
 
@@ -25,18 +24,7 @@ def _slim(
     one = Item(
         feed=FEED_A, id=key, title=f"[{key}] title", link=link, guid=key, published=published
     )
-    item_id, story_id = items.insert(
-        FEED_A.url,
-        key,
-        one,
-        canonical_url=link,
-        content_hash=content_hash(one),
-        fingerprint=None,
-        story_id=story,
-        now=NOW,
-        full=False,
-    )
-    return item_id, story_id
+    return insert(items, one, canonical=link, story_id=story, full=False)
 
 
 def test_slim_rows_of_format_5_are_read_by_sql_on_both_backends(any_store):
@@ -76,3 +64,26 @@ def test_history_shows_a_slim_rows_title_and_link(any_store):
     ]
     rows, _ = history.list_matches(any_store.conn, history.Filters(limit=5))
     assert [(r["title"], r["link"]) for r in rows] == [("[a] title", "https://x.example/a")]
+
+
+def test_slim_rows_keep_their_id_and_feed_name_when_their_key_or_feed_row_changes(any_store):
+    """What a slim row leaves to its columns is spelled out before a column changes: the
+    item's id when an adopted key renames the row, the feed's name when the feed's
+    items move onto another feed's row (rename_feed)."""
+    items = Items(any_store)
+    items.item_format = ITEM_FORMAT
+    with any_store.transaction():
+        _, story = _slim(items, "old-key", "https://x.example/a", PUBLISHED)
+    renamed = {"new-key": Item(feed=FEED_A, id="new-key", title="t", former_key="old-key")}
+    assert items.adopt_former_keys(FEED_A.url, renamed) == 1
+    assert set(items.known(FEED_A.url, ["old-key", "new-key"])) == {"new-key"}
+    kept = story_of(any_store.conn, story, ["r1"]).item
+    assert (kept.id, kept.title, kept.feed) == ("old-key", "[old-key] title", FEED_A)
+    other = "https://a.example/feed.xml"
+    with any_store.transaction():
+        insert(items, Item(feed=FeedRef("Other desk", other), id="n1", title="n"), full=False)
+    any_store.record_poll_success(FEED_A.url, "A", NOW, NOW, None, None)
+    assert any_store.rename_feed(FEED_A.url, other)
+    moved = story_of(any_store.conn, story, ["r1"]).item
+    assert (moved.id, moved.feed) == ("old-key", FeedRef("A", other))
+    assert scalar(any_store, "SELECT data FROM items WHERE item_key = 'new-key'").startswith("[")
