@@ -100,7 +100,7 @@ def test_feeds_are_stored_once_and_renamed_by_their_id(any_store):
 
 def test_items_that_join_another_feeds_row_keep_their_feeds_name(any_store):
     """A rename onto a key whose items name another feed: rows that left their feed's
-    name to ``feed_refs`` (format 4) spell it out first, so they keep it."""
+    name to ``feed_refs`` (formats 4 and 5) spell it out first, so they keep it."""
     new = "https://a.example/feed.xml"
     record(any_store, item(FeedRef("Other desk", new), "n1"))
     record(any_store, item(FEED_A, "g0"))
