@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -28,6 +29,7 @@ MAX_LINK = 8_192  # characters of a link or guid; longer ones are dropped, never
 FORMER_MAX = 500  # guids were cut at this length before (see former_key)
 _ABSOLUTE_HTTP = re.compile(r"(?i)https?://[^\s/?#]")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_SEGMENT = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.~-]+\Z")  # one path segment, not a dot segment
 
 
 def url_value(value: Any) -> str | None:
@@ -104,8 +106,17 @@ def former_key(guid: str | None, base: str, first_of_repeated: bool) -> str | No
     former = guid
     if base and not _SCHEME.match(guid):
         try:
-            former = urljoin(base, guid)
+            former = _folder(base) + guid if _SEGMENT.match(guid) else urljoin(base, guid)
         except ValueError:
             former = guid
     former = former.strip()[:FORMER_MAX]
     return former if former != guid else None
+
+
+@lru_cache(maxsize=256)
+def _folder(base: str) -> str:
+    """What ``urljoin(base, segment)`` puts before a single path segment (RFC 3986
+    §5.2.3: the base path up to its last ``/``), worked out once per feed URL: the
+    ``urljoin`` of every relative guid was most of :func:`former_key` (issue #18).
+    Raises ValueError where ``urljoin`` does."""
+    return urljoin(base, "_")[:-1]

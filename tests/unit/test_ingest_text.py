@@ -220,3 +220,33 @@ def test_drop_controls_keeps_printable_text_and_drops_c0_and_c1():
     assert drop_controls("서울\x85 뉴스\x80\x1b[0m") == "서울 뉴스[0m"
     assert drop_controls("a\tb\nc\x7f") == "a\tb\nc"
     assert drop_controls("a\tb\nc", keep_lines=False) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>one  two</p>\n\n<p> three </p>", "one two\n\nthree"),
+        ("<p>a\u00a0b\tc</p><p>d\r\ne</p>", "a b c\n\nd\n\ne"),  # odd spaces, CRLF
+        ("<p>\x1bcolor\x7f</p> \n \u2028 \n<p>x\u2028y</p>", "color\n\nx\u2028y"),
+        ("<p>서울 \n\n\n 뉴스</p>", "서울\n\n뉴스"),
+        ("plain line", "plain line"),
+        (" \n \t\n ", ""),
+    ],
+)
+def test_white_space_is_collapsed_and_lines_become_paragraphs(html, text):
+    assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["http://e.org/feed.xml", "http://e.org/a//b/rss?x=1#f", "http://e.org", "feed.xml"]
+    + ["file:///tmp/a.xml", "http://e.org/a/../b/c", "mailto:x", "http://e.org/a;p?q"],
+)
+def test_former_key_of_a_relative_guid_is_what_urljoin_gave(base):
+    from urllib.parse import urljoin
+
+    from monitor.ingest.entryid import former_key
+
+    for guid in ["1", "a.b", ".x", "..", ".", "...", "f0-i10", "%41", "a b", "a/b", "?q", "#f"]:
+        joined = urljoin(base, guid).strip()
+        assert former_key(guid, base, False) == (joined if joined != guid else None), guid
