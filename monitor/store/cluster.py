@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.store.leases import as_utc, clock_sql, unfenced
+from monitor.store.fencing import unfenced
+from monitor.store.leases import as_utc, clock_sql
 
 GONE_AFTER = 30.0
 """Seconds without a heartbeat after which an instance is listed as gone."""

@@ -1,23 +1,16 @@
-"""Who polls which feed: leases, claims and fenced commits (issue 17).
+"""Who polls which feed: leases and claims (issue 17).
 
 Several instances share one database. A feed is polled by the instance that *claims* it:
 the claim sets ``lease_owner``, bumps ``lease_epoch`` and sets ``lease_until``, and moves
 ``next_poll`` to the lease's end, so a poll whose instance died is due again by itself
 when the lease runs out. A poll's writes commit only while its claim still holds: the
-outermost ``Store.transaction()`` of a task that set :data:`current_claim` first runs
-
-    UPDATE feeds SET lease_until = lease_until WHERE url = ? AND lease_owner = ?
-                                                  AND lease_epoch = ?
-
-and 0 rows (another instance claimed the feed since) rolls it back with
-:class:`LeaseLost`: a stale owner writes nothing. On PostgreSQL that row stays locked
-until the commit, so no claim can take the feed in between.
+fence, :class:`~monitor.store.fencing.Claim` and ``LeaseLost`` are in
+:mod:`monitor.store.fencing`.
 
 Times are stored as text to the second (:mod:`monitor.store.codec`), a lease's end
 rounded up: a lease lasts at least what was asked, at most a second more. They are read
 from the database's clock on PostgreSQL (``now()``: one clock for every instance) and
-from Python's UTC clock on SQLite (one machine). Without ``store.owner`` set (the
-single-machine daemon) the fence never runs. SQLite's side needs no ``RETURNING``
+from Python's UTC clock on SQLite (one machine). SQLite's side needs no ``RETURNING``
 (3.35), so the store's SQLite floor stays 3.30.
 
 Which feeds: the claim takes any due feed, not a list of the configured keys (that list
@@ -44,17 +37,15 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.errors import StateDatabaseError
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL
+from monitor.store.fencing import Claim, unfenced
+from monitor.store.fencing import LeaseLost as LeaseLost  # pipeline.py, service/claims.py
+from monitor.store.fencing import current_claim as current_claim  # service/claims.py
 from monitor.store.hosts import feed_host
 
 # PostgreSQL's now() (and now() + seconds, rounded up) as the store's timestamp text.
@@ -66,68 +57,6 @@ _PG_LATER = _PG_TEXT.format(
 )
 CLAIM_LOCK = 0x6E6D5F636C61696D  # "nm_claim": serializes claims with a per-host limit
 CANDIDATES = 4  # a claim with a per-host limit looks at this many times ``limit`` due feeds
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A feed this instance holds: its key, the claim's epoch and the lease's end (UTC)."""
-
-    url: str
-    epoch: int
-    lease_until: datetime
-
-
-class LeaseLost(StateDatabaseError):
-    """A fenced commit was refused: another instance claimed the feed since (nothing
-    was written; the transaction rolled back)."""
-
-
-current_claim: ContextVar[Claim | None] = ContextVar("current_claim", default=None)
-"""The claim of the poll running in this task; set it before the poll's writes so that
-their transactions are fenced (asyncio tasks and ``contextvars.copy_context`` carry it)."""
-
-_fenced = 0
-_fenced_lock = threading.Lock()
-
-
-def fenced_commits() -> int:
-    """How many fenced commits were refused in this process (for metrics; should stay 0:
-    more means polls outlived their leases)."""
-    return _fenced
-
-
-def fence(store: Any) -> None:
-    """The first statement of an outermost transaction of a store with an ``owner``
-    (called by ``Store.transaction()`` right after it began): when :data:`current_claim`
-    is set, lock the feed's row only if this owner still holds that claim's epoch.
-
-    Raises LeaseLost when it does not (the caller rolls the transaction back).
-    """
-    claim = current_claim.get()
-    if claim is None:
-        return
-    cursor = store.conn.execute(
-        "UPDATE feeds SET lease_until = lease_until"
-        " WHERE url = ? AND lease_owner = ? AND lease_epoch = ?",
-        (claim.url, store.owner, claim.epoch),
-    )
-    if cursor.rowcount != 1:
-        global _fenced
-        with _fenced_lock:
-            _fenced += 1
-        raise LeaseLost(f"feed {claim.url!r}: lease epoch {claim.epoch} lost to another instance")
-
-
-@contextmanager
-def unfenced(store: Any) -> Iterator[None]:
-    """A ``store.transaction()`` that is not fenced by :data:`current_claim` (the lease
-    statements themselves: a renewal decides by its own WHERE whether it still holds)."""
-    token = current_claim.set(None)
-    try:
-        with store.transaction():
-            yield
-    finally:
-        current_claim.reset(token)
 
 
 def clock_sql(store: Any, seconds: float = 0.0) -> tuple[str, str]:

@@ -12,7 +12,7 @@ one connection whose transactions are ``with store.transaction():`` blocks in pl
 functions; run one at a time on one thread, a transaction never interleaves with
 another and never spans an ``await``, and the same code runs on SQLite (which has no
 async driver) and on PostgreSQL. The caller's context variables
-(:data:`~monitor.store.leases.current_claim`, which fences a poll's transactions)
+(:data:`~monitor.store.fencing.current_claim`, which fences a poll's transactions)
 travel with each unit (:func:`contextvars.copy_context`).
 
 Sync code of the daemon that cannot await (APScheduler listeners, the claim and lease

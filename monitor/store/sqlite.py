@@ -20,7 +20,7 @@ from pathlib import Path
 from monitor.errors import StateDatabaseError
 from monitor.store.dialect import POSTGRESQL, Connection, dialect_of
 from monitor.store.feedstate import MAX_ERROR_CHARS, FeedState, FeedStates
-from monitor.store.leases import fence
+from monitor.store.fencing import fence
 from monitor.store.schema import migrate
 
 # Re-exported: the pipeline, the CLI, the outbox and the tests import them from here.
@@ -114,8 +114,8 @@ class Store(FeedStates):
     def transaction(self) -> _Transaction:
         """``with store.transaction():`` runs the body in one IMMEDIATE transaction.
 
-        With ``owner`` set and a claim in ``leases.current_claim``, the outermost one is
-        fenced: it raises ``leases.LeaseLost`` (rolled back, nothing written) when another
+        With ``owner`` set and a claim in ``fencing.current_claim``, the outermost one is
+        fenced: it raises ``fencing.LeaseLost`` (rolled back, nothing written) when another
         instance claimed the feed since.
         """
         return _Transaction(self.conn, None if self.owner is None else self)

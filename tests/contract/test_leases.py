@@ -1,4 +1,4 @@
-"""Leases, claims and fenced commits (store/leases.py, store/cluster.py), on every store.
+"""Leases, claims and fenced commits (store/leases.py, fencing.py, cluster.py), on every store.
 
 Several instances are several Stores (each its own connection) on one database; the
 concurrent ones run in threads, each opening its own. Leases of about a second are
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from monitor.store import hosts, leases
+from monitor.store import fencing, hosts, leases
 from monitor.store.cluster import (
     heartbeat,
     holds_channel,
@@ -30,11 +30,9 @@ from monitor.store.cluster import (
     take_channel,
     tick_due,
 )
+from monitor.store.fencing import Claim, LeaseLost, current_claim
 from monitor.store.leases import (
-    Claim,
-    LeaseLost,
     claim_feeds,
-    current_claim,
     ensure_feeds,
     park_feeds,
     release_feed,
@@ -196,7 +194,7 @@ def test_a_stale_owners_commit_is_refused_and_writes_nothing(opener):
     (stale,) = claim_feeds(a, "a", KEYS, 10, 1.0)
     (fresh,) = wait_until(lambda: claim_feeds(b, "b", KEYS, 10, LONG))
     before = feed_row(b, url)
-    refused = leases.fenced_commits()
+    refused = fencing.fenced_commits()
     token = current_claim.set(stale)
     try:
         with pytest.raises(LeaseLost), a.transaction():
@@ -208,7 +206,7 @@ def test_a_stale_owners_commit_is_refused_and_writes_nothing(opener):
         current_claim.reset(token)
     assert feed_row(b, url) == before
     assert not a.conn.in_transaction
-    assert leases.fenced_commits() == refused + 2
+    assert fencing.fenced_commits() == refused + 2
     token = current_claim.set(fresh)
     try:
         b.record_poll_success(url, "x", datetime.now(UTC), datetime.now(UTC), '"fresh"', None)
