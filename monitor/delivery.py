@@ -1,7 +1,8 @@
 """Delivery: the order of the notify stages, as pipeline.py is for polling.
 
 outbox (due message, or one formed from pending alerts) → digest → channel send →
-mark sent / retry with backoff / dead letter / disable the channel (410).
+mark sent / retry with backoff / dead letter / disable the channel (410); what a failed
+send does to its message is :mod:`monitor.notify.failures`.
 
 A channel that sends a message in parts (Slack) stores each accepted part as it goes
 (:meth:`Outbox.record_parts`), and a resend, in this process or another, starts at
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from monitor import metrics
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify import Notifier
+from monitor.notify.failures import dead_letter, failed_attempt
 from monitor.notify.limits import TooBig, first, measure_for, shortened, stories_that_fit
-from monitor.notify.retry import ChannelGone, PayloadTooLarge, backoff_seconds
+from monitor.notify.retry import PayloadTooLarge
 from monitor.notify.timing import Forming, forming
 from monitor.notify.views import one_line
 from monitor.runtime import Runtime
@@ -95,7 +97,7 @@ async def _deliver_locked(
             return DeliveryReport(channel, sent=sent, failed=failed)
         formed = formed or message.attempts == 0
         if isinstance(digest, str):
-            await rt.db.run(_dead_letter, rt, channel, message.id, digest, now)
+            await rt.db.run(dead_letter, channel, message.id, digest, now)
             failed += 1
             continue
         send_started = metrics.now()
@@ -104,12 +106,12 @@ async def _deliver_locked(
         except PayloadTooLarge as exc:
             if not await rt.db.run(_split, rt, channel, message.id, digest, exc):
                 reason = f"{exc} (refused as too large, not split further)"
-                await rt.db.run(_dead_letter, rt, channel, message.id, reason, now)
+                await rt.db.run(dead_letter, channel, message.id, reason, now)
                 failed += 1
             continue
         except DeliveryError as exc:
-            once = ignore_backoff
-            outcome = await rt.db.run(_failed_attempt, rt, channel, message, exc, now, once)
+            settings, once = rt.config.channels[channel], ignore_backoff
+            outcome = await rt.db.run(failed_attempt, settings, channel, message, exc, now, once)
             if outcome != "failed":
                 retrying = int(outcome == "retry")
                 return DeliveryReport(
@@ -234,74 +236,6 @@ def _split(
         rest,
     )
     return True
-
-
-def _dead_letter(
-    store: Store, rt: Runtime, channel: str, message_id: str, reason: str, now: datetime
-) -> None:
-    """Fail one message for good with ``reason`` (one log line). A unit (store thread)."""
-    Outbox(store).mark_failed(message_id, reason, now)
-    log.error("channel=%s message=%s dead letter: %s", channel, message_id, reason)
-    metrics.delivery_failed(channel, retrying=False)
-
-
-def _failed_attempt(
-    store: Store,
-    rt: Runtime,
-    channel: str,
-    message: MessageState,
-    exc: DeliveryError,
-    now: datetime,
-    once: bool = False,
-) -> str:
-    """Record a failed attempt: ``"disabled"``, ``"retry"`` (with backoff) or ``"failed"``.
-
-    ``once`` (``run --once``): no retry happens in this process, so the log says the
-    message waits for the next run rather than naming a backoff nobody waits for.
-
-    ``max_age`` fails a message only after an attempt made at or past its deadline
-    failed (retries are scheduled no later than the deadline), so a wall clock set
-    forward makes a waiting message due, never a dead letter without a try. A unit
-    (store thread).
-    """
-    attempt = message.attempts + 1
-    settings = rt.config.channels[channel]
-    deadline = (message.due_since or now) + settings.max_age
-    outbox = Outbox(store)
-    if isinstance(exc, ChannelGone):
-        outbox.disable(channel, str(exc), now)
-        outbox.mark_retry(message.id, str(exc), now, now)
-        log.error("channel=%s disabled by its destination: %s", channel, exc)
-        return "disabled"
-    if exc.retryable and attempt < settings.max_attempts and now < deadline:
-        delay = backoff_seconds(attempt, exc.retry_after)
-        next_attempt = min(now + timedelta(seconds=delay), deadline)
-        outbox.mark_retry(message.id, str(exc), next_attempt, now)
-        delay_seconds = (next_attempt - now).total_seconds()
-        when = "retry at the next run" if once else f"retry in {delay_seconds:.0f}s"
-        log.warning(
-            "channel=%s message=%s attempt=%d failed, %s: %s",
-            channel,
-            message.id,
-            attempt,
-            when,
-            exc,
-        )
-        metrics.delivery_failed(channel, retrying=True)
-        return "retry"
-    reason = str(exc)
-    if exc.retryable and attempt < settings.max_attempts:
-        reason = f"not delivered within max_age ({_duration(settings.max_age)}): {exc}"
-    _dead_letter(store, rt, channel, message.id, reason, now)
-    return "failed"
-
-
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 async def _send(notifier: Notifier, digest: Digest, rt: Runtime, message_id: str) -> str:
