@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING
 import httpx
 
 from monitor.errors import FetchError, ParseError
+from monitor.ingest.body import MAX_BYTES_SETTING, too_large_error
 from monitor.ingest.charset import decode_document
 from monitor.ingest.discover import advertised_feed
-from monitor.ingest.fetch import MAX_BYTES_SETTING, FetchResult, fetch, too_large_error
+from monitor.ingest.fetch import FetchResult, fetch
 from monitor.ingest.htmltext import html_to_text
 from monitor.ingest.parseworker import (
     ParseLimitError,

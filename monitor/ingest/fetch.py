@@ -12,18 +12,13 @@ redirects included, and checks the resolved addresses at connect time
 operator wrote (that host only) reach a private address. The result carries what
 polite polling needs: a permanent redirect's target, caching hints, a body hash.
 
-Transport is read leniently, like a browser (:mod:`monitor.ingest.decode`): a charset
-sent as ``Content-Encoding`` (``UTF-8``) is read as identity with one log line, a
-gzip body without ``Content-Encoding`` is inflated; ``br``, ``zstd`` and other codings
-we did not ask for, and a body that is not in its declared coding, are a FetchError.
-An error for a body over the cap names the setting to raise (``defaults.max_bytes``).
+The body is read within its cap, leniently like a browser, by :mod:`monitor.ingest.body`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import mimetypes
 import ssl
 from dataclasses import dataclass
@@ -34,23 +29,13 @@ import httpx
 
 from monitor import USER_AGENT
 from monitor.errors import FetchError
-from monitor.ingest.decode import (
-    ACCEPT_ENCODING,
-    BoundedDecoder,
-    CorruptBody,
-    TooLarge,
-    UnsupportedEncoding,
-    decode_bounded,
-)
+from monitor.ingest.body import MAX_BYTES_SETTING, read_body, too_large_error
+from monitor.ingest.decode import ACCEPT_ENCODING, CorruptBody, TooLarge, decode_bounded
 from monitor.ingest.netguard import ALLOW_PRIVATE_HOST, GuardedTransport, lazy_tls_context
 from monitor.ingest.redirects import MAX_REDIRECTS, final_response, keep_location
 from monitor.ingest.schedule import cache_min_interval, parse_retry_after
 from monitor.ingest.urlguard import check_form, private_host, shown_url
 from monitor.redact import redact_url
-
-MAX_BYTES_SETTING = "defaults.max_bytes"  # the setting that sets a feed's max_bytes
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -221,7 +206,7 @@ async def _answer(
         )
     if response.status_code != 200:
         raise _status_error(url, response)
-    body = await _read_body(response, url, *cap)
+    body = await read_body(response, url, *cap)
     return FetchResult(
         str(response.url),
         200,
@@ -231,52 +216,6 @@ async def _answer(
         content_type=response.headers.get("Content-Type"),
         body_sha256=hashlib.sha256(body).hexdigest(),
         **common,
-    )
-
-
-async def _read_body(
-    response: httpx.Response, url: str, max_bytes: int, limit_setting: str
-) -> bytes:
-    shown = redact_url(url)
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large_error(f"{shown}: body of {declared} bytes", max_bytes, limit_setting)
-    encoding = response.headers.get("Content-Encoding")
-    try:
-        decoder = BoundedDecoder(encoding, max_bytes)
-        if decoder.ignored:
-            log.info(
-                "%s: Content-Encoding %r is not a coding (a charset or the like); "
-                "read as identity, as browsers do",
-                shown,
-                ", ".join(decoder.ignored),
-            )
-        async for raw in response.aiter_raw():
-            decoder.feed(raw)
-        body = decoder.body()
-    except UnsupportedEncoding as exc:
-        raise FetchError(
-            "http", f"{shown}: unsupported Content-Encoding {exc} (we ask for {ACCEPT_ENCODING})"
-        ) from None
-    except TooLarge:
-        raise too_large_error(
-            f"{shown}: body", max_bytes, limit_setting, " after decompression"
-        ) from None
-    except CorruptBody as exc:
-        said = f" (Content-Encoding: {encoding})" if encoding else ""
-        raise FetchError("http", f"{shown}: cannot decode the body: {exc}{said}") from None
-    if decoder.sniffed_gzip:
-        log.debug("%s: gzip body without a Content-Encoding for it; inflated", shown)
-    return body
-
-
-def too_large_error(what: str, max_bytes: int, setting: str, note: str = "") -> FetchError:
-    """The ``too_large`` error for ``what`` (a body, a file, standard input): the cap in
-    bytes and MiB, and the setting (``setting``) to raise to accept it."""
-    return FetchError(
-        "too_large",
-        f"{what} is over the {max_bytes}-byte limit ({max_bytes / 2**20:.4g} MiB){note};"
-        f" raise {setting} to accept it",
     )
 
 
