@@ -262,19 +262,24 @@ def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
     to hold markup), "text" for Atom ``type="text"`` (exactly the text), and
     "rss" for other RSS text (plain, but publishers escape entities twice in it).
     Dates are ``(as written, feedparser's struct_time)`` pairs.
+
+    Read with ``dict.get``: feedparser stores every value under its canonical name,
+    the one read here, and its ``FeedParserDict.get`` (legacy aliases, special keys)
+    cost half of this function (issue #18).
     """
-    slim = {key: dict.get(entry, key) for key in ENTRY_KEYS}
+    get = dict.get
+    slim = {key: get(entry, key) for key in ENTRY_KEYS}
     for key in ("title", "summary"):
-        slim[key] = (entry.get(key), _kind(entry.get(f"{key}_detail"), is_atom))
-    slim["content"] = [(c.get("value"), _kind(c, is_atom)) for c in entry.get("content") or []]
-    slim["tags"] = [{"term": t.get("term")} for t in entry.get("tags") or []]
+        slim[key] = (get(entry, key), _kind(get(entry, f"{key}_detail"), is_atom))
+    slim["content"] = [(get(c, "value"), _kind(c, is_atom)) for c in get(entry, "content") or []]
+    slim["tags"] = [{"term": get(t, "term")} for t in get(entry, "tags") or []]
     for key in DATE_KEYS:
-        slim[key] = (dict.get(entry, key), dict.get(entry, f"{key}_parsed"))
+        slim[key] = (get(entry, key), get(entry, f"{key}_parsed"))
     return slim
 
 
 def _kind(detail: Any, is_atom: bool) -> str:
-    kind = str((detail or {}).get("type") or "text/html").lower()
+    kind = str(dict.get(detail or {}, "type") or "text/html").lower()
     if kind in _HTML_TYPES:
         return "html"
     return "text" if is_atom else "rss"
