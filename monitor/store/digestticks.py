@@ -21,6 +21,11 @@ TICK_SKEW = timedelta(seconds=60)
 """How far apart instances' clocks may be before a stored tick looks moved by a reload."""
 
 
+def tick_name(channel: str) -> str:
+    """The name of ``channel``'s digest tick: its row of ``ticks`` (``digest:<channel>``)."""
+    return f"digest:{channel}"
+
+
 @dataclass(frozen=True)
 class DigestTick:
     """A scheduled channel's digest tick kept in the database (several instances).

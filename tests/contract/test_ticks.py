@@ -187,3 +187,24 @@ def test_every_ticks_are_on_one_grid_for_every_instance():
     assert tick.following(None, NOW + minute) == NOW + 15 * minute
     assert tick.following(NOW, NOW + 15 * minute) == NOW + 30 * minute  # strictly after now
     assert tick.following(NOW, NOW + 50 * minute) == NOW + 60 * minute  # missed ones: once
+
+
+def test_status_shows_the_stored_tick_of_an_every_channel_exactly(any_store):
+    """With several instances an ``every:`` channel's next digest is the stored tick,
+    not an estimate from its last message (``status``, cli/statusinfo.py)."""
+    from monitor.cli.statusinfo import next_digest
+
+    config = MonitorConfig.model_validate(
+        {"channels": {"c1": {"type": "console", "schedule": "every: 1h", "timezone": "Asia/Seoul"}}}
+    )
+    channel = config.channels["c1"]
+    before = next_digest(any_store, "c1", channel, NOW)
+    assert before["approximate"] and before["next"] is None  # one instance: no tick stored
+    tick = digest_tick(config, "c1")
+    assert tick is not None
+    assert Outbox(any_store).next_message("c1", NOW, tick=tick) is None  # stores the tick
+    shown = next_digest(any_store, "c1", channel, NOW)
+    assert not shown["approximate"] and shown["next"] == NOW + HOUR
+    assert shown["text"] == "2026-11-27 18:00 KST (Asia/Seoul)"
+    late = next_digest(any_store, "c1", channel, NOW + 2 * HOUR)  # no instance took it yet
+    assert late["text"] == "due since 2026-11-27 18:00 KST (Asia/Seoul)"
