@@ -43,13 +43,17 @@ def nap(seconds: float) -> int:
 
 
 def test_a_queue_of_quick_jobs_stays_on_one_worker_a_slow_job_starts_a_second():
-    """Growth follows a slow job (a hostile or huge feed), not a long queue: sixty
-    10 ms jobs at once (the last waits ~0.6 s, more than ``grow_after``) run on one
-    worker; behind a job that sleeps, the others move to a second worker and finish
-    first."""
+    """Growth follows a slow job (a hostile or huge feed), not a long queue: 150 10 ms
+    jobs at once (the last waits ~1.5 s, more than ``grow_after``) run on one worker;
+    behind a job that sleeps, the others move to a second worker and finish first.
+
+    The quick jobs run on a worker that already ran one (its first job imports this
+    module, which under load took longer than a short ``grow_after``), and each is 50
+    times shorter than ``grow_after``, so a loaded machine does not make one slow."""
 
     async def quick(pool):
-        return await asyncio.gather(*(pool.run(nap, 0.01) for _ in range(60)))
+        first = await pool.run(nap, 0)
+        return [first, *await asyncio.gather(*(pool.run(nap, 0.01) for _ in range(150)))]
 
     async def behind_a_slow_one(pool):
         slow = asyncio.create_task(pool.run(nap, 3))
@@ -57,7 +61,7 @@ def test_a_queue_of_quick_jobs_stays_on_one_worker_a_slow_job_starts_a_second():
         pids = await asyncio.gather(*(pool.run(nap, 0) for _ in range(5)))
         return slow.done(), pids, await slow
 
-    assert len(set(with_pool(quick, workers=2, grow_after=0.2))) == 1
+    assert len(set(with_pool(quick, workers=2, grow_after=0.5))) == 1
     slow_done_first, pids, slow_pid = with_pool(behind_a_slow_one, workers=2, grow_after=0.2)
     assert not slow_done_first and len(set(pids)) == 1 and slow_pid not in pids
 
