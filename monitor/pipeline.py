@@ -4,7 +4,8 @@ poll: fetch (guarded, conditional) → skip unchanged body/entries → parse (wo
       normalize → full text (new items) → match → dedup (identity, story) → store(outbox)
 
 Each stage is a function of another module taking values; this module passes the
-values along, records failures on the feed or the message, and logs one line each.
+values along, records failures on the feed (:mod:`monitor.feedhealth`) or the
+message, and logs one line each.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ from monitor.config import FeedConfig
 from monitor.dedup import item_key
 from monitor.delivery import DeliveryReport, deliver_all
 from monitor.errors import FetchError, ParseError
-from monitor.feedhealth import alert_if_failing_too_long
+from monitor.feedhealth import base_interval, record_failure, skip_unfinished
 from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
 from monitor.ingest.parseworker import parse_changed_isolated
-from monitor.ingest.schedule import adaptive_interval, next_poll_delay
+from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item
 from monitor.recording import record_items
 from monitor.redact import link_base, may_hold_secret, redact_url
 from monitor.runtime import Runtime
 from monitor.store import pollguard
-from monitor.store.codec import not_before, ts
+from monitor.store.codec import not_before
 from monitor.store.items import Items
 from monitor.store.leases import LeaseLost
 from monitor.store.retention import prune
@@ -73,7 +74,8 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     if not force and state and state.next_poll and state.next_poll > now:
         return PollReport(name, ok=True, skipped=True, next_poll=state.next_poll)
     if unfinished >= pollguard.LIMIT:
-        return await rt.db.run(_skip_unfinished, rt, feed, name, state, now, unfinished)
+        error, next_poll = await rt.db.run(skip_unfinished, rt, feed, name, state, now, unfinished)
+        return PollReport(name, ok=False, error=error, next_poll=next_poll)
     try:
         return await _poll(rt, feed, name, state, now)
     except LeaseLost:
@@ -86,69 +88,13 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         log.exception("feed=%r poll failed unexpectedly", name)
         metrics.poll_failed(exc)
         failure = Exception(f"internal error: {type(exc).__name__}: {exc}")
-    return await rt.db.run(_failed, rt, feed, name, state, now, failure)
+    next_poll = await rt.db.run(record_failure, rt, feed, name, state, now, failure)
+    return PollReport(name, ok=False, error=str(failure), next_poll=next_poll)
 
 
 def _opening(store: Store, key: str) -> tuple[FeedState | None, int]:
     """A unit (store thread): feed ``key``'s stored state and its unfinished polls."""
     return store.feed(key), pollguard.unfinished(store, key)
-
-
-def _skip_unfinished(
-    store: Store,
-    rt: Runtime,
-    feed: FeedConfig,
-    name: str,
-    state: FeedState | None,
-    now: datetime,
-    count: int,
-) -> PollReport:
-    """The last ``count`` polls of ``feed`` started and never finished (the daemon was
-    killed or stopped mid-poll, see :mod:`monitor.store.pollguard`): record a failure
-    and back off instead of polling (each unfinished poll counted as a failure), then
-    allow one more try. A unit (store thread)."""
-    until = _backoff_until(rt, feed, state, now, None, count)
-    failure = Exception(f"poll did not finish {count} times: skipped until {ts(until)}")
-    log.warning("feed=%r %s", name, failure)
-    metrics.poll_failed(failure)
-    pollguard.allow_one_more(store, feed.key)
-    return _failed(store, rt, feed, name, state, now, failure, until)
-
-
-def _failed(
-    store: Store,
-    rt: Runtime,
-    feed: FeedConfig,
-    name: str,
-    state: FeedState | None,
-    now: datetime,
-    failure: Exception,
-    next_poll: datetime | None = None,
-) -> PollReport:
-    """Store a failed poll (backed off, or at ``next_poll``) and maybe alert the operator.
-    A unit (store thread)."""
-    gone = isinstance(failure, FetchError) and failure.kind == "gone"
-    next_poll = next_poll or _backoff_until(rt, feed, state, now, failure, 1)
-    store.record_poll_failure(feed.key, name, now, next_poll, str(failure), gone=gone)
-    alert_if_failing_too_long(rt, feed, now)
-    return PollReport(name, ok=False, error=str(failure), next_poll=None if gone else next_poll)
-
-
-def _backoff_until(
-    rt: Runtime,
-    feed: FeedConfig,
-    state: FeedState | None,
-    now: datetime,
-    failure: Exception | None,
-    more: int,
-) -> datetime:
-    """When ``feed`` is polled next after ``more`` failures on top of its stored ones:
-    exponential backoff with jitter, a server's Retry-After (``failure``'s), the feed's
-    ttl (:func:`~monitor.ingest.schedule.next_poll_delay`), UTC, to the second."""
-    failures = (state.consecutive_failures if state else 0) + more
-    ttl = state and state.ttl_minutes
-    delay = next_poll_delay(base_interval(rt, feed, state, now), failure, ttl, failures, rt.rng)
-    return not_before(now + timedelta(seconds=delay))
 
 
 async def _poll(
@@ -264,28 +210,6 @@ async def _parse_and_record(
     )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued, next_poll=next_poll)
-
-
-def base_interval(rt: Runtime, feed: FeedConfig, state: FeedState | None, now: datetime) -> float:
-    """Seconds between polls of ``feed`` before jitter and server hints.
-
-    The configured ``interval``, or, for an ``adaptive`` feed, the interval that fits
-    how often its stored items appeared (:func:`~monitor.ingest.schedule.adaptive_interval`).
-    Reads the store: call it on the store's thread (inside a unit).
-    """
-    configured = rt.config.feed_interval(feed).total_seconds()
-    if not rt.config.feed_adaptive(feed):
-        return configured
-    first_polled = (state and state.first_polled) or now
-    times = Items(rt.store).publish_times(feed.key, first_polled)
-    defaults = rt.config.defaults
-    return adaptive_interval(
-        times,
-        now,
-        configured,
-        minimum=defaults.adaptive_min.total_seconds(),
-        maximum=defaults.adaptive_max.total_seconds(),
-    )
 
 
 async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:

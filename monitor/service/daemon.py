@@ -6,11 +6,12 @@ schedule, and a poll that queued alerts wakes each channel's courier task rather
 waiting for delivery (:class:`monitor.service.jobs.Couriers`), so a hung destination holds
 only its own channel. Late runs coalesce into one and are never dropped; clock jumps are
 absorbed (:mod:`monitor.service.scheduling`). Signals: SIGTERM/SIGINT stop new work, let
-in-flight polls and sends finish within :data:`DRAIN_SECONDS`, then close the store;
-SIGHUP (or a config file change with ``watch_config: true``) reloads the config,
-rules and templates, keeping the old ones if anything is invalid. systemd hears
-``READY=1``, ``STATUS=``, ``RELOADING=1``, ``STOPPING=1`` and, while the health check
-passes, ``WATCHDOG=1`` (:mod:`monitor.service.sdnotify`, :mod:`monitor.service.health`).
+in-flight polls and sends finish within :data:`DRAIN_SECONDS`
+(:mod:`monitor.service.drain`), then close the store; SIGHUP (or a config file change
+with ``watch_config: true``) reloads the config, rules and templates, keeping the old
+ones if anything is invalid (:mod:`monitor.service.reload`). systemd hears ``READY=1``,
+``STATUS=``, ``RELOADING=1``, ``STOPPING=1`` and, while the health check passes,
+``WATCHDOG=1`` (:mod:`monitor.service.sdnotify`, :mod:`monitor.service.health`).
 
 With ``store:`` (several instances on one PostgreSQL) there are no feed jobs: a claim
 loop takes due feeds, channels are delivered by the holder of their lease, old state is
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.daemon")
 DRAIN_SECONDS = 20
 HEALTH_SECONDS = 10.0  # STATUS refresh; faster when the watchdog asks for it
-WATCH_SECONDS = 2.0  # config file polling with watch_config: true
 __all__ = ["Daemon", "run_daemon"]  # and JOB_DEFAULTS (__getattr__)
 
 
@@ -128,6 +128,7 @@ class Daemon:
         from apscheduler.triggers.interval import IntervalTrigger
 
         from monitor.service import memory
+        from monitor.service.drain import drain
         from monitor.service.jobs import (
             cluster_prune_job,
             prune_job,
@@ -183,52 +184,13 @@ class Daemon:
         finally:
             if self.cluster is not None:
                 await self.cluster.stop_claiming()
-            await self._drain(self.cluster.background if self.cluster else set())
+            keep = self.cluster.background if self.cluster else set()  # leases hold on
+            await drain(self.scheduler, self.couriers, self.notify, keep, DRAIN_SECONDS)
             if self.cluster is not None:
                 await self.cluster.leave()
             if server is not None:
                 server.shutdown()
             self.notify.close()
-
-    async def _drain(self, keep: set[asyncio.Task[None]]) -> None:
-        """Start nothing new; give running polls and sends DRAIN_SECONDS to finish.
-
-        ``keep``: tasks that run on through the drain (the channel keeper and heartbeat:
-        leases must hold while the last polls and sends finish)."""
-        self.notify.stopping("stopping: finishing work in progress")
-        log.info("stopping: finishing work in progress (at most %ds)", DRAIN_SECONDS)
-        # pause, not shutdown: APScheduler's shutdown cancels the jobs still running
-        self.scheduler.pause()
-        late = await self._wait_for_work(keep, DRAIN_SECONDS)
-        self.couriers.close()
-        if late:
-            log.warning(
-                "stopping: %d tasks still running after %ds are cancelled "
-                "(their transactions roll back; unsent messages are sent at the next start)",
-                len(late),
-                DRAIN_SECONDS,
-            )
-            for task in late:
-                task.cancel()
-            await asyncio.wait(late, timeout=5)
-        self.scheduler.shutdown(wait=False)
-        log.info("stopped")
-
-    @staticmethod
-    async def _wait_for_work(
-        keep: set[asyncio.Task[None]], seconds: float
-    ) -> set[asyncio.Task[Any]]:
-        """Wait up to ``seconds`` for every task but ``keep``, including tasks started
-        while waiting (a poll that finishes wakes its channels' couriers); the tasks
-        still running at the deadline."""
-        current = asyncio.current_task()
-        deadline = asyncio.get_running_loop().time() + seconds
-        while True:
-            running = {t for t in asyncio.all_tasks() if t is not current and t not in keep}
-            left = deadline - asyncio.get_running_loop().time()
-            if not running or left <= 0:
-                return running
-            await asyncio.wait(running, timeout=left)
 
     # --- health ------------------------------------------------------------------
 
@@ -333,27 +295,8 @@ class Daemon:
         apply_channel_jobs(self.scheduler, self.rt, gate, self.channel_jobs, channels)
 
     def _start_watching(self) -> None:
-        from apscheduler.triggers.interval import IntervalTrigger
+        from monitor.service.reload import start_watching
 
-        from monitor.service.reload import ConfigWatcher, watched_files
-
-        try:
-            from monitor.config import load_with_source
-
-            config, source = load_with_source(self.path)
-            files = watched_files(self.path, source, config)
-        except Exception:  # the running config came from this file: watch at least it
-            files = [self.path]
-        self.watcher = ConfigWatcher(files)
-        self.scheduler.add_job(
-            self._watch,
-            IntervalTrigger(seconds=WATCH_SECONDS),
-            id="watch-config",
-            name="watch config",
-            replace_existing=True,
+        self.watcher = start_watching(
+            self.scheduler, self.path, self.reload, lambda: self.rt.config.watch_config
         )
-        log.info("watching %d config files and folders for changes", len(files))
-
-    async def _watch(self) -> None:
-        if self.watcher is not None and self.rt.config.watch_config and self.watcher.changed():
-            await self.reload("config file changed")

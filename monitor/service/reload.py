@@ -7,7 +7,9 @@ seconds) never stalls polls, sends or the watchdog ping on the event loop. Any p
 :class:`ConfigError` (``FILE:LINE:COL: message``) before anything changes, so the
 old config keeps running. :func:`diff_feeds` tells which feed jobs must change; the
 daemon swaps the runtime's config in place (:meth:`Runtime.swap`), so the store,
-pending alerts, poll state and near-duplicate index are untouched.
+pending alerts, poll state and near-duplicate index are untouched. With
+``watch_config: true``, :func:`start_watching` polls the files the config reads
+(:class:`ConfigWatcher`) and asks for a reload when one changed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import metrics
 from monitor.config import FeedConfig, MonitorConfig, load_with_source, statedir
@@ -29,7 +33,11 @@ from monitor.rules.index import RuleSet
 from monitor.runtime import Runtime, config_parts
 from monitor.store.status import record_config_loaded, record_reload_failed
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 log = logging.getLogger("monitor.reload")
+WATCH_SECONDS = 2.0  # config file polling with watch_config: true
 
 
 @dataclass
@@ -158,6 +166,45 @@ class ConfigWatcher:
         """Watch ``files`` from now on (after a reload added or dropped includes)."""
         self.files = files
         self._seen = self._stamp()
+
+
+def start_watching(
+    scheduler: AsyncIOScheduler,
+    path: Path,
+    reload: Callable[[str], Awaitable[object]],
+    enabled: Callable[[], bool],
+) -> ConfigWatcher:
+    """Watch the config file ``path`` and every file it reads (includes, secret files,
+    templates: :func:`watched_files`), polled every :data:`WATCH_SECONDS` by a
+    ``watch-config`` job of ``scheduler`` (replacing one already there), which awaits
+    ``reload("config file changed")`` after a change while ``enabled()`` (the running
+    config's ``watch_config``). If the file does not load now, only ``path`` is watched
+    (the running config came from it). The watcher, so a reload can change its files."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    try:
+        config, source = load_with_source(path)
+        files = watched_files(path, source, config)
+    except Exception:  # the running config came from this file: watch at least it
+        files = [path]
+    watcher = ConfigWatcher(files)
+
+    async def watch() -> None:
+        if enabled() and watcher.changed():
+            await reload("config file changed")
+
+    scheduler.add_job(
+        watch,
+        IntervalTrigger(seconds=WATCH_SECONDS),
+        id="watch-config",
+        name="watch config",
+        replace_existing=True,
+    )
+    # the daemon's line, as before start_watching moved here
+    logging.getLogger("monitor.daemon").info(
+        "watching %d config files and folders for changes", len(files)
+    )
+    return watcher
 
 
 async def record_config(rt: Runtime, errors: str | None) -> None:
