@@ -35,8 +35,8 @@ from monitor.redact import link_base, may_hold_secret, redact_url
 from monitor.runtime import Runtime
 from monitor.store import pollguard
 from monitor.store.codec import not_before
+from monitor.store.fencing import LeaseLost
 from monitor.store.items import Items
-from monitor.store.leases import LeaseLost
 from monitor.store.retention import prune
 from monitor.store.sqlite import FeedState, Store
 

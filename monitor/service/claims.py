@@ -32,11 +32,9 @@ from monitor.config import FeedConfig, MonitorConfig
 from monitor.pipeline import poll_feed
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
+from monitor.store.fencing import Claim, LeaseLost, current_claim
 from monitor.store.leases import (
-    Claim,
-    LeaseLost,
     claim_feeds,
-    current_claim,
     ensure_feeds,
     park_feeds,
     release_feed,

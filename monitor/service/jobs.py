@@ -30,7 +30,7 @@ from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
-from monitor.store.outbox import DigestTick
+from monitor.store.digestticks import DigestTick, tick_name
 from monitor.store.sqlite import Store
 
 Gate = Callable[[str], Awaitable[bool]]  # whether this instance may deliver a channel now
@@ -152,7 +152,7 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
         return None
     schedule = settings.schedule
     if schedule.kind == "every" and schedule.every:
-        return every_tick(f"digest:{channel}", schedule.every)
+        return every_tick(tick_name(channel), schedule.every)
     if schedule.kind == "cron" and schedule.cron:
         trigger = cron_trigger(schedule.cron, settings.timezone)
 
@@ -163,7 +163,7 @@ def digest_tick(config: MonitorConfig, channel: str) -> DigestTick | None:
                 fire = trigger.get_next_fire_time(None, later)
             return fire.astimezone(UTC) if fire is not None else NEVER
 
-        return DigestTick(f"digest:{channel}", following)
+        return DigestTick(tick_name(channel), following)
     return None
 
 

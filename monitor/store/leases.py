@@ -44,8 +44,6 @@ from typing import Any
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL
 from monitor.store.fencing import Claim, unfenced
-from monitor.store.fencing import LeaseLost as LeaseLost  # pipeline.py, service/claims.py
-from monitor.store.fencing import current_claim as current_claim  # service/claims.py
 from monitor.store.hosts import feed_host
 
 # PostgreSQL's now() (and now() + seconds, rounded up) as the store's timestamp text.
