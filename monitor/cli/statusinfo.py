@@ -19,7 +19,7 @@ from monitor.cli.clusterinfo import cluster_lines
 from monitor.config.channels import ChannelBase
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
-from monitor.store.digestticks import tick_name
+from monitor.store.digestticks import NEVER, tick_name
 from monitor.store.history import split_baseline
 from monitor.store.outbox import Outbox
 from monitor.store.sqlite import Store
@@ -46,13 +46,14 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     has no digest.
     Several instances keep each scheduled channel's next tick in the database
     (:mod:`monitor.store.digestticks`): when it is there, it is shown exactly, as the
-    instances will fire it ("due since" when none has yet: the next round forms it).
+    instances will fire it ("due since" when none has yet: the next round forms it); a
+    ``cron:`` schedule that fires no more (its stored tick :data:`NEVER`) says so.
     Keys: ``next`` (aware datetime or None), ``timezone``, ``text`` (for people).
     """
     tz = channel.timezone
     schedule = channel.schedule
     stored = Outbox(store).tick_at(tick_name(name)) if schedule.kind != "immediate" else None
-    if stored is not None:
+    if stored is not None and stored < NEVER:
         fire = stored.astimezone(ZoneInfo(tz))
         text = ("due since " if stored <= now else "") + _when(fire, tz)
         return {"next": fire, "timezone": tz, "approximate": False, "text": text}

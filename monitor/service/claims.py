@@ -12,7 +12,7 @@ not know (removed from the config, or not yet in its copy of it) is parked for
 :data:`PARK_SECONDS` (:func:`~monitor.store.leases.park_feeds`) and made due again by
 the start or reload of an instance that knows it. The claim moves the feed's next poll
 to the lease's end; each claimed feed is polled in its own task with
-:data:`~monitor.store.leases.current_claim` set, so every transaction of the poll is
+:data:`~monitor.store.fencing.current_claim` set, so every transaction of the poll is
 fenced by the claim's epoch, and the poll's own record sets the real next poll. The
 lease is renewed every lease/3 while the poll runs, then released. A poll that lost its
 lease (the instance stalled past it, another one took the feed) writes nothing: one

@@ -30,11 +30,10 @@ from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
-from monitor.store.digestticks import DigestTick, tick_name
+from monitor.store.digestticks import NEVER, DigestTick, tick_name
 from monitor.store.sqlite import Store
 
 Gate = Callable[[str], Awaitable[bool]]  # whether this instance may deliver a channel now
-NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # a cron that fires no more
 GRID = datetime(1970, 1, 1, tzinfo=UTC)  # several instances: every: ticks count from here
 
 __all__ = [

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import Connection
+
+NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The tick stored for a ``cron:`` schedule that fires no more (30 February)."""
 
 TICK_SKEW = timedelta(seconds=60)
 """How far apart instances' clocks may be before a stored tick looks moved by a reload."""

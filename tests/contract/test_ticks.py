@@ -208,3 +208,22 @@ def test_status_shows_the_stored_tick_of_an_every_channel_exactly(any_store):
     assert shown["text"] == "2026-11-27 18:00 KST (Asia/Seoul)"
     late = next_digest(any_store, "c1", channel, NOW + 2 * HOUR)  # no instance took it yet
     assert late["text"] == "due since 2026-11-27 18:00 KST (Asia/Seoul)"
+
+
+def test_status_says_never_for_a_stored_cron_tick_that_fires_no_more(any_store):
+    """A ``cron:`` schedule with no next time (30 February) stores the NEVER tick;
+    ``status`` says "never" in any zone instead of year 9999 or an overflow."""
+    from monitor.cli.statusinfo import next_digest
+
+    config = MonitorConfig.model_validate(
+        {
+            "channels": {
+                "c1": {"type": "console", "schedule": "cron: 0 0 30 2 *", "timezone": "Asia/Seoul"}
+            }
+        }
+    )
+    tick = digest_tick(config, "c1")
+    assert tick is not None
+    assert Outbox(any_store).next_message("c1", NOW, tick=tick) is None  # stores the tick
+    shown = next_digest(any_store, "c1", config.channels["c1"], NOW)
+    assert shown["next"] is None and shown["text"].startswith("never")
