@@ -186,8 +186,9 @@ def prepare_slice(
     new_ones = [n for n in range(len(done)) if todo[start + n][3]]
     printed = fingerprints([todo[start + n][1] for n in new_ones])
     for n, value in zip(new_ones, printed, strict=True):
-        if value is not None:
-            done[n] = replace(done[n], fingerprint=value)
+        if value is not None:  # the constructor: dataclasses.replace costs ~3 us more
+            ready = done[n]
+            done[n] = Prepared(ready.digest, ready.changed, ready.matches, value, ready.canonical)
     return done
 
 

@@ -113,6 +113,7 @@ def _record(
                 _story_lock(st, rt, now)
             elif fresh and not rt.stories_loaded:  # one writer: read once, then kept
                 catch_up_stories(rt, now)
+            ref = _feed_ref(store, feed, todo, known) if fresh else None
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
@@ -120,7 +121,7 @@ def _record(
                 else:
                     alertable = key not in quiet
                     alerts, last_id = _record_new(
-                        rt, store, feed, key, item, ready, listed, now, alertable
+                        rt, store, feed, key, item, ready, listed, now, alertable, ref
                     )
                     queued += alerts
                     new += 1
@@ -134,6 +135,14 @@ def _record(
     if locked:  # ours were the next ids: nobody else inserted while we held the lock
         rt.stories_seen = max(rt.stories_seen, last_id)
     return new, queued, held
+
+
+def _feed_ref(
+    store: Items, feed: FeedConfig, todo: dict[str, Item], known: dict[str, KnownItem]
+) -> tuple[int, str | None]:
+    """The feed's ``feed_refs`` row for this transaction's new items (they share it)."""
+    first = next(item for key, item in todo.items() if key not in known)
+    return store.feed_ref(feed.key, first.feed.name)
 
 
 def _story_lock(st: Store, rt: Runtime, now: datetime) -> None:
@@ -183,6 +192,7 @@ def _record_new(
     listed: frozenset[str],
     now: datetime,
     alertable: bool,
+    ref: tuple[int, str | None] | None = None,
 ) -> tuple[int, int]:
     """Store a new item (matched in ``ready``), fold it into a story (or start one) and
     queue its alerts; (alerts queued, the item's id).
@@ -208,6 +218,7 @@ def _record_new(
         story_id=story_id,
         now=now,
         full=bool(matches) and alertable,
+        ref=ref,
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)

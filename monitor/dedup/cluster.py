@@ -33,7 +33,11 @@ class StoryFinder:
         if fp is None:
             return []
         since = (now - self.window).timestamp()
-        found = self.index.near(fp, since) + self._batch.near(fp)
+        found = self.index.near(fp, since)
+        batch = self._batch.near(fp) if len(self._batch) else []
+        if not batch:  # each list is closest first, each story once
+            return found
+        found += batch
         closest: dict[int, NearMatch] = {}
         for match in sorted(found, key=lambda m: m.distance):  # stable: committed first
             closest.setdefault(match.story_id, match)

@@ -144,16 +144,20 @@ class Items(ItemReads):
         story_id: int | None,
         now: datetime,
         full: bool = True,
+        ref: tuple[int, str | None] | None = None,
     ) -> tuple[int, int]:
         """Record a new item (starting a story unless ``story_id``); return (item, story).
         The feed's count of items seen is the caller's (:meth:`count_seen`).
+
+        ``ref``: the feed's :meth:`feed_ref`, when the caller looked it up in this
+        transaction (once for a poll's items instead of once per item).
 
         ``full=False`` keeps a slim row (no summary, content, author, tags or language:
         :func:`~monitor.store.itemcodec.pack_item`), for an item no message will show. A
         ``canonical_url`` that is the canonical form of the item's link (as the pipeline
         computes it) is stored as NULL: the link says it.
         """
-        feed_id, name = self.feed_ref(feed_url, item.feed.name)
+        feed_id, name = ref or self.feed_ref(feed_url, item.feed.name)
         cur = self.conn.execute(
             self.sql["insert"],
             (
