@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from monitor import metrics
-from monitor.config import FeedConfig
+from monitor.config import FeedConfig, format_duration
 from monitor.dedup import item_key
 from monitor.dedup.folding import listed_keys, may_join
 from monitor.matching import Prepared, prepare_items
@@ -162,7 +162,7 @@ def _log_first_poll(rt: Runtime, feed: FeedConfig, new: int, held: int) -> None:
     if backfill == "all":
         return
     assert isinstance(backfill, timedelta)
-    window = "0" if not backfill else f"{_duration(backfill)}: older or undated items"
+    window = "0" if not backfill else f"{format_duration(backfill)}: older or undated items"
     log.info(
         "feed=%r first poll: %d items recorded as seen, %d matched rules but were not "
         "alerted (backfill: %s, see docs/configuration.md#backfill)",
@@ -171,15 +171,6 @@ def _log_first_poll(rt: Runtime, feed: FeedConfig, new: int, held: int) -> None:
         held,
         window,
     )
-
-
-def _duration(value: timedelta) -> str:
-    """``value`` as written in the config: 2d, 6h, 90m, 45s."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _record_new(

@@ -11,12 +11,13 @@ APScheduler (cron arithmetic) is imported only for a ``cron:`` channel's next di
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.cli.clusterinfo import cluster_lines
 from monitor.config.channels import ChannelBase
+from monitor.config.values import format_duration
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
 from monitor.store.digestticks import NEVER, tick_name
@@ -66,7 +67,7 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     if schedule.kind == "every" and schedule.every:
         last = last_message_at(store, name)
         if last is None:
-            text = f"every {_duration(schedule.every)} from the daemon's start"
+            text = f"every {format_duration(schedule.every)} from the daemon's start"
             return {"next": None, "timezone": tz, "approximate": True, "text": text}
         steps = max(1, -(-(now - last) // schedule.every))
         fire = (last + steps * schedule.every).astimezone(ZoneInfo(tz))
@@ -93,14 +94,6 @@ def _when(moment: datetime | None, tz: str) -> str:
     if moment is None:
         return "never (the schedule has no next time)"
     return f"{moment:%Y-%m-%d %H:%M %Z} ({tz})"
-
-
-def _duration(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def config_state(store: Store) -> dict[str, Any]:

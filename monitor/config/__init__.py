@@ -42,7 +42,7 @@ from monitor.config.models import (
     RuleExamples,
 )
 from monitor.config.store import StoreSettings
-from monitor.config.values import Backfill, Duration, Strict, parse_duration
+from monitor.config.values import Backfill, Duration, Strict, format_duration, parse_duration
 
 __all__ = [
     "AppriseChannel",
@@ -74,5 +74,6 @@ __all__ = [
     "inspect",
     "load",
     "load_with_source",
+    "format_duration",
     "parse_duration",
 ]

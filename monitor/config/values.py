@@ -46,6 +46,17 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def format_duration(value: timedelta) -> str:
+    """``value`` as a config writes it, in its largest whole unit: ``2d``, ``6h``,
+    ``90m``, ``45s``, ``500ms`` (what :func:`parse_duration` reads back; a fraction
+    of a millisecond is rounded). For messages that quote a configured duration."""
+    ms = round(value.total_seconds() * 1000)
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms" if ms else "0s"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from monitor import metrics
-from monitor.config import Channel
+from monitor.config import Channel, format_duration
 from monitor.errors import DeliveryError
 from monitor.notify.retry import ChannelGone, backoff_seconds
 from monitor.store.outbox import MessageState, Outbox
@@ -82,14 +82,6 @@ def failed_attempt(
         return "retry"
     reason = str(exc)
     if exc.retryable and attempt < settings.max_attempts:
-        reason = f"not delivered within max_age ({_duration(settings.max_age)}): {exc}"
+        reason = f"not delivered within max_age ({format_duration(settings.max_age)}): {exc}"
     dead_letter(store, channel, message.id, reason, now)
     return "failed"
-
-
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from monitor.config import MonitorConfig, parse_duration
+from monitor.config import MonitorConfig, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,17 @@ from monitor.config import MonitorConfig, parse_duration
     ],
 )
 def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    "seconds,text",
+    [(172800, "2d"), (5400, "90m"), (3600, "1h"), (45, "45s"), (0.5, "500ms"), (90.5, "90500ms")]
+    + [(0, "0s"), (86400 + 1, "86401s")],
+)
+def test_durations_written_back(seconds, text):
+    """Messages quote a duration as the config writes it, and it reads back the same."""
+    assert format_duration(timedelta(seconds=seconds)) == text
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
