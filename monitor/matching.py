@@ -9,7 +9,7 @@ at most :data:`SLICE_SECONDS` per call (at least one item), so a small feed's it
 take their turn between a large feed's and the loop keeps running (the thread gives
 the GIL back every few milliseconds). A call per item cost ~30 us of the loop's and
 the thread's time: a third of a first poll's matching of ordinary items. The store
-stays on the loop: a SQLite connection belongs to the thread that uses it.
+runs on its own thread (:mod:`monitor.store.runner`), not on the loop.
 
 A term repeated 30,000 times in an item gave 30,000 stored spans (~400 MB for that
 poll): a stored match keeps at most :data:`MAX_HIGHLIGHTS` highlights and its JSON at

@@ -21,7 +21,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     """``check``: every mistake of the config in one run; exit 1 on any error.
 
     YAML and includes first (nothing else can run when they are broken); then, all
-    together: validation, unset variables, whole-config checks (configchecks.py),
+    together: validation, unset variables, whole-config checks (config/checks.py),
     rule syntax, templates, rule examples and whether ``state_dir`` can be created.
     Printed as ``FILE:LINE:COL: message``, sorted by position. Secrets this shell
     cannot read (systemd credentials) are warnings: the service reads them at start.
