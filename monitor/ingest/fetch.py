@@ -77,10 +77,20 @@ class FetchStatusError(FetchError):
         self.retry_after = retry_after
 
 
+# What a feed poll asks for (RFC 9110, 12.5.1): the feed formats first, any XML next,
+# anything at all last (a feed served as text/html is still read).
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
 def make_client(
     *, guarded: bool = False, verify: ssl.SSLContext | bool = True, max_connections: int = 100
 ) -> httpx.AsyncClient:
-    """The shared HTTP client: our User-Agent, redirects capped, HTTP/1.1.
+    """The shared HTTP client: our User-Agent, redirects capped, HTTP/1.1. It sends
+    httpx's ``Accept: */*``: a feed poll asks for feeds (:data:`FEED_ACCEPT`) per request
+    in :func:`fetch`, so a webhook or Slack post does not claim to want a feed back.
 
     ``guarded=True`` gives the client for feeds and articles: every connection is
     checked by :class:`~monitor.ingest.netguard.GuardedTransport` (no proxies from
@@ -103,12 +113,7 @@ def make_client(
         extra = {"transport": GuardedTransport(verify=verify, limits=limits), "trust_env": False}
     return httpx.AsyncClient(
         event_hooks={"response": [keep_location]},
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/rss+xml, application/atom+xml, "
-            "application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-            "Accept-Encoding": ACCEPT_ENCODING,
-        },
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=httpx.Timeout(30.0),
@@ -127,12 +132,14 @@ async def fetch(
     allow_private: bool = False,
     origin: str | None = None,
     limit_setting: str = MAX_BYTES_SETTING,
+    accept: str = FEED_ACCEPT,
 ) -> FetchResult:
     """Fetch ``url`` within ``timeout`` seconds in total; raise FetchError on failure.
 
     ``max_bytes`` caps the body after decompression (bytes); over it the error
     (kind ``too_large``) says to raise ``limit_setting``, the config key the cap came
-    from (``defaults.max_bytes`` for feeds). A guarded client applies
+    from (``defaults.max_bytes`` for feeds). ``accept`` is the request's ``Accept``
+    header (an article's fetch asks for HTML). A guarded client applies
     :func:`~monitor.ingest.urlguard.check_url` to ``url`` and each redirect's target:
     ``origin`` is the URL the operator wrote that led here (the feed URL, for an
     advertised feed or an article link; default ``url`` itself), and with
@@ -146,7 +153,7 @@ async def fetch(
         return _read_file(url, max_bytes, limit_setting)
     check_form(url)
     allowed = private_host(origin or url, allow_private)
-    headers = {"Accept-Encoding": ACCEPT_ENCODING}
+    headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:

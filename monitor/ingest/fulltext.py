@@ -32,6 +32,7 @@ from monitor.redact import redact_url
 log = logging.getLogger("monitor.ingest.fulltext")
 MAX_TEXT = 200_000  # normalize.MAX_CONTENT
 ARTICLES_PER_HOST = 2  # article fetches at once to one host, across the daemon
+ARTICLE_ACCEPT = "text/html, application/xhtml+xml, */*;q=0.5"  # a page, not its feed
 
 
 class HostSlots:
@@ -117,6 +118,7 @@ class FulltextFetcher:
                 allow_private=self.allow_private,
                 origin=origin,
                 limit_setting="ingest.fulltext_max_bytes",
+                accept=ARTICLE_ACCEPT,
             )
             if not result.body:
                 return None
