@@ -221,12 +221,21 @@ def _record_new(
             match.rule,
             item.id,
             story_id,
-            f"alerts to {', '.join(rt.rule_channels[match.rule])}"
-            if alertable
-            else "not alerted (backfill)",
+            _fate(rt.rule_channels[match.rule], alertable),
         )
     queued = store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
     return queued, item_id
+
+
+def _fate(channels: tuple[str, ...], alertable: bool) -> str:
+    """What becomes of a match, for its log line."""
+    if not alertable:
+        return "not alerted (backfill)"
+    return (
+        f"alerts to {', '.join(channels)}"
+        if channels
+        else "not alerted: the rule notifies no channel"
+    )
 
 
 def _story_for(
