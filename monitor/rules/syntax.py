@@ -31,6 +31,13 @@ _BARE_WORD = r"(?!(?:AND|OR|NOT|TO|O?NEAR/\d+)(?![^\s)]))[^\W_][^\s()\"\\:^~!&|/
 _BARE_NEAR_CHAIN = re.compile(
     rf"(?<![^\s(])({_BARE_WORD}(?:\s+O?NEAR/\d+\s+{_BARE_WORD})+)(?![^\s)])"
 )
+# A proximity operator written wrong would otherwise read as words (``NEAR/x`` as the
+# phrase "near x", a bare ``NEAR`` as the word near, ``"a b"~x`` as the phrase AND x):
+# a rule that silently never matches. Checked outside phrases (:func:`_check_proximity`).
+_MAYBE_PROXIMITY = re.compile(r"NEAR|(?i:near/)|~")
+_PHRASE = re.compile(r'"(?:\\.|[^"\\])*"')
+_BAD_NEAR = re.compile(r"(?<![^\s(])(?:(O?NEAR)(?![^\s)])|((?i:o?near)/(?!\d+(?![^\s)]))[^\s)]*))")
+_BAD_SLOP = re.compile(r'"~(?!\d+(?![^\s)]))')
 _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("and", "or", "not")}
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
 
@@ -45,6 +52,8 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
     """
     if len(query) > MAX_QUERY_CHARS:
         raise RuleSyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", 1)
+    if _MAYBE_PROXIMITY.search(query):
+        _check_proximity(query)
     if fast and _PLAIN.search(query) is None and (simple := parse_simple(query)) is not None:
         return simple, [], True  # nothing to rewrite; columns are only needed for errors
     if fast and (near := _bare_near(query)) and (simple := parse_simple(near)) is not None:
@@ -64,6 +73,26 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
             column = max(1, len(query.rstrip()))
         raise RuleSyntaxError(f"syntax error: {_luqum_message(exc)}", column) from None
     return parsed, columns, False
+
+
+def _check_proximity(query: str) -> None:
+    """Raise RuleSyntaxError (1-based column) for a proximity operator written wrong
+    outside a phrase: ``NEAR``/``ONEAR`` without ``/n``, ``NEAR/`` with no number of
+    words, a phrase's ``~`` with no number (``"a b"~3`` is right). A lowercase ``near``
+    alone is a word, as in "near miss"; uppercase words are operators (AND, OR, NOT)."""
+    blank = _PHRASE.sub(lambda m: '"' + " " * (len(m.group()) - 2) + '"', query)
+    if bad := _BAD_NEAR.search(blank):
+        word = bad.group(1) or bad.group(2)
+        operator = "ONEAR" if word[:1] in "oO" else "NEAR"
+        hint = ' (the word itself: "near" in lowercase or quoted)' if bad.group(1) else ""
+        raise RuleSyntaxError(
+            f"{word!r}: proximity takes a number of words, e.g. Kim {operator}/5 Moon{hint}",
+            bad.start() + 1,
+        )
+    if bad := _BAD_SLOP.search(blank):
+        raise RuleSyntaxError(
+            'a phrase\'s "~" takes a number of words, e.g. "Kim Moon"~3', bad.start() + 2
+        )
 
 
 def _bare_near(query: str) -> str | None:

@@ -347,12 +347,27 @@ def test_field_highlights_name_the_field() -> None:
         ("a NEAR/3", 3, "NEAR/n needs"),
         ("a NEAR/3 (b OR c)", 10, "NEAR/n needs"),
         ("title:a NEAR/3 content:b", 9, "same field"),
+        # a proximity written wrong would read as words: a rule that never matches
+        ("Kim NEAR/x Moon", 5, "'NEAR/x': proximity takes a number of words"),
+        ("Kim NEAR Moon", 5, 'Kim NEAR/5 Moon (the word itself: "near"'),
+        ("Kim (ONEAR) Moon", 6, "Kim ONEAR/5 Moon"),
+        ("Kim near/ Moon", 5, "'near/': proximity"),
+        ("Kim NEAR/-1 Moon", 5, "'NEAR/-1'"),
+        ('"Kim Moon"~x', 11, 'a phrase\'s "~" takes a number of words'),
+        ('a "Kim Moon"~', 13, "takes a number of words"),
     ],
 )
 def test_syntax_errors_have_columns(query: str, column: int, message: str) -> None:
     error = syntax_error(query)
     assert message in str(error)
     assert error.column == column
+
+
+@pytest.mark.parametrize(
+    "query", ['"Kim NEAR Moon"', "near miss", "NEARLY", '"a ~x" b', '"Kim Moon"~3 x', "a ONEAR/3 b"]
+)
+def test_proximity_look_alikes_are_not_errors(query: str) -> None:
+    compile_query(query)  # raises if the proximity check took them for operators
 
 
 # --- bounds ---------------------------------------------------------------------------
