@@ -2,7 +2,7 @@
 
 Without ``store:`` the state stays in ``state_dir/monitor.db`` (SQLite), as it always
 was. With it, every instance that names the same database shares the work
-(docs/configuration.md, *Store*; /work/shared/SCALEOUT.md). This module only reads and
+(docs/configuration.md, *Store*; docs/design/SCALEOUT.md). This module only reads and
 checks the section: the PostgreSQL store itself lives with the other stores.
 
 The password never sits in the URL (refused, without echoing it): it comes from
