@@ -48,6 +48,13 @@ from monitor.memo import LONGEST
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
 _ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
+# A document whose first tag (after the XML declaration, comments, white space) is an
+# HTML doctype or <html>: a web page, not a feed (the HTML Living Standard's doctype).
+_HTML_ROOT = re.compile(r"(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
+HTML_PAGE = (
+    'a web page (HTML) that advertises no feed with <link rel="alternate">: '
+    "give the feed's own URL (the page's RSS or Atom link)"
+)
 _ENTRY_TAG = re.compile(r"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])[^>]*?(/?)>")
 MAX_REASON = 200
 ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
@@ -142,6 +149,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if parsed.get("bozo"):
         problem = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
     if raw is None and not parsed.entries and not parsed.get("version"):
+        if _HTML_ROOT.match(text):
+            raise ParseError(f"not a feed: {HTML_PAGE}")
         raise ParseError(f"not a feed ({problem or 'no feed elements found'})"[:300])
     feed = parsed.feed
     is_atom = str(parsed.get("version") or "").startswith("atom")

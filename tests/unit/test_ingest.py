@@ -74,6 +74,19 @@ def test_not_a_feed(body):
         parse_feed(body, FEED.url, "text/html")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>a web page</body></html>",
+        b"<!DOCTYPE html>\n<html><head><title>Index of /</title></head><body><hr></html>",
+        b'<?xml version="1.0"?>\n<!-- x --><html xmlns="http://www.w3.org/1999/xhtml"/>',
+    ],
+)
+def test_a_web_page_is_named_as_one(body):
+    with pytest.raises(ParseError, match="not a feed: a web page .HTML. that advertises no feed"):
+        parse_feed(body, FEED.url, "text/html")
+
+
 def test_truncated_feed_keeps_what_parsed():
     body = b'<rss version="2.0"><channel><title>t</title><item><title>one</title></item><item><ti'
     titles = [i.title for i in items_of(body)]
