@@ -4,6 +4,8 @@ Exit codes: 0 ok; 1 the command ran and found a problem (check errors, no match 
 test-rule, a failed send-test); 2 it could not run (bad config, bad arguments,
 state locked). ``run --once`` also: 3 a channel could not deliver (a message left
 retrying or failed, a channel disabled), 4 every feed failed (docs/operations.md).
+141: standard output was closed early (``news-monitor status | head -1``): the
+command stops quietly, as a program killed by SIGPIPE would (:func:`main`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from monitor import __version__
 from monitor.cli.historycmd import add_history_parser
+from monitor.cli.messages import not_found_hint
 from monitor.cli.storecmd import add_store_parser
 from monitor.config import MonitorConfig, find_config_path, load, statedir
 from monitor.errors import ConfigError, MonitorError
@@ -25,6 +29,7 @@ from monitor.logs import setup_logging
 from monitor.terminal import PrintableStream
 
 SENDING_COMMANDS = frozenset({"run", "send-test"})
+STDOUT_CLOSED = 141  # exit code when stdout's reader left early (_stdout_closed)
 EPILOG = """\
 config file: --config, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor/monitor.yaml,
 else ./config/monitor.yaml.  Start with `news-monitor check`, then `news-monitor run --once`.
@@ -70,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sources",
         nargs="*",
         metavar="SOURCE",
+        default=[],  # not "required" in argparse's error message: none means stdin
         help="feed/article path or URL (default: standard input as one document)",
     )
     rule.add_argument("--json", action="store_true", help="one JSON object per item")
@@ -114,6 +120,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
+        code = _dispatch(args, handler)
+        if sys.stdout is not None:  # a reader that left shows here, not at exit
+            sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _dispatch(args: argparse.Namespace, handler: Any) -> int:
+    """Run the subcommand ``handler`` with what it takes; its exit code, or 2 for a
+    config it cannot load or a :class:`MonitorError` (one line on stderr)."""
+    from monitor.cli import commands
+
+    try:
         if args.command == "import-opml":
             return handler(args)
         if args.command in ("test-rule", "fetch"):
@@ -131,13 +151,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = handler(args, config)
         return asyncio.run(result) if asyncio.iscoroutine(result) else result
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        hint = not_found_hint(find_config_path(args.config), args.config)
+        print(f"{exc} {hint}" if hint else exc, file=sys.stderr)
         return 2
     except MonitorError as exc:
         print(f"news-monitor: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_closed() -> int:
+    """Stop quietly when whoever read standard output has gone (``| head -1``).
+
+    As the Python documentation recommends (docs.python.org/3/library/signal.html,
+    "Note on SIGPIPE"): point file descriptor 1 at ``os.devnull``, so the interpreter's
+    final flush of what is still buffered does not raise BrokenPipeError again (and
+    print a traceback) at exit. The exit code is 141, what bash reports for a program
+    killed by SIGPIPE (128 + signal 13; bash manual, "Exit Status"), rather than the
+    1 of the documentation's example, which this CLI already means "ran and found a
+    problem" (no match in ``test-rule``): ``set -o pipefail`` scripts tell them apart.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return STDOUT_CLOSED
 
 
 def _printable_output() -> None:

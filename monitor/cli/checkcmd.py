@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from monitor.cli.messages import count, not_found_hint
 from monitor.config import MonitorConfig, inspect, statedir
 from monitor.config.checks import state_dir_problem
 from monitor.config.source import Path_, Source
@@ -29,7 +30,8 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     try:
         found = inspect(path, secrets="optional")
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        hint = not_found_hint(path, args.config)
+        print(f"{exc} {hint}" if hint else exc, file=sys.stderr)
         return 1
     config, source = found.config, found.source
     issues = list(found.errors)
@@ -59,8 +61,8 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
         print("\n".join(str(i) for i in issues), file=sys.stderr)
         return 1
     print(
-        f"{path}: ok: {len(config.feeds)} feeds, {len(config.rules)} rules, "
-        f"{len(config.channels)} channels, {examples} examples passed"
+        f"{path}: ok: {count(len(config.feeds), 'feed')}, {count(len(config.rules), 'rule')}, "
+        f"{count(len(config.channels), 'channel')}, {count(examples, 'example')} passed"
         + _store_summary(config)
         + (f", {len(found.warnings)} warning(s)" if found.warnings else "")
     )

@@ -14,12 +14,17 @@ PostgreSQL with ``store:``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
+import secrets
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.cli.messages import count
 from monitor.config import MonitorConfig
 from monitor.errors import DeliveryError, MonitorError
 
@@ -77,7 +82,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     try:
         for name in names:
             digest = Outbox(store).preview(name, datetime.now(UTC))
-            print(f"=== channel {name}: {len(digest.stories)} stories pending ===")
+            print(f"=== channel {name}: {count(len(digest.stories), 'story')} pending ===")
             if digest.stories:
                 zone = config.channels[name].timezone
                 print(_render(renderer.in_zone(zone), digest, args.format))
@@ -131,7 +136,9 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     Re-queued messages keep their ids; the daemon sends them at its next retry
     sweep, or ``run --once`` sends them at once, re-formed under the current
     ``max_items`` and ``max_message_bytes``. Prints what was re-queued (stories per
-    message) and what could not be (every story pruned by retention).
+    message) and what could not be (every story pruned by retention), or "nothing to
+    retry" when the channel has no dead letters (then no word of sending, unless the
+    channel was disabled: the alerts that waited go at the next sweep).
     """
     from monitor.store.deadletters import PRUNED, requeue
     from monitor.store.opening import open_store
@@ -149,28 +156,29 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
         store.close()
     queued = [r for r in report if r.stories]
     lost = [r for r in report if not r.stories]
-    print(
-        f"{args.channel}: {_count(len(queued), 'dead letter')} queued again"
-        + ("; channel re-enabled" if disabled else "")
+    done = (
+        f"{count(len(queued), 'dead letter')} queued again"
+        if report
+        else "nothing to retry: no dead letters"
     )
+    print(f"{args.channel}: {done}" + ("; channel re-enabled" if disabled else ""))
     for r in queued:
-        pruned = f"; {_count(r.pruned, 'story')} pruned, not sent" if r.pruned else ""
-        print(f"  message {r.message_id}: {_count(r.stories, 'story')}{pruned}")
+        pruned = f"; {count(r.pruned, 'story')} pruned, not sent" if r.pruned else ""
+        print(f"  message {r.message_id}: {count(r.stories, 'story')}{pruned}")
     if lost:
-        print(f"{args.channel}: {_count(len(lost), 'dead letter')} could not be queued again:")
+        print(f"{args.channel}: {count(len(lost), 'dead letter')} could not be queued again:")
         for r in lost:
             print(f"  message {r.message_id}: {PRUNED}")
-    print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
+    if queued or disabled:  # what waited while it was disabled goes out too
+        print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
     return 0
 
 
-def _count(n: int, noun: str) -> str:
-    plural = "stories" if noun == "story" else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
-
-
 def cmd_import_opml(args: argparse.Namespace) -> int:
-    """``import-opml FILE``: a ``feeds:`` file (folders become tags) for ``include:``."""
+    """``import-opml FILE [-o YAML]``: a ``feeds:`` file (folders become tags) for
+    ``include:``, on stdout or written to YAML (:func:`write_atomically`: its folders
+    created, a file already there replaced whole, and said so). Raises MonitorError
+    (exit 2, one line) when FILE cannot be read or YAML written."""
     import yaml
 
     from monitor.ingest.opml import read_opml
@@ -180,11 +188,59 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MonitorError(f"{args.opml_file}: {exc.strerror}") from None
     entries = [{k: v for k, v in f.items() if v} for f in feeds]
-    text = f"# imported from {Path(args.opml_file).name}: {len(entries)} feeds\n"
+    text = f"# imported from {Path(args.opml_file).name}: {count(len(entries), 'feed')}\n"
     text += yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {len(entries)} feeds to {args.output}; add it to include: in your config")
+        replaced = write_atomically(Path(args.output), text)
+        print(
+            f"wrote {count(len(entries), 'feed')} to {args.output}"
+            + (", replacing the file that was there" if replaced else "")
+            + "; add it to include: in your config"
+        )
     else:
         print(text, end="")
     return 0
+
+
+def write_atomically(path: Path, text: str) -> bool:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all; True when a file was
+    there before and is now replaced.
+
+    Missing parent folders are created (``-o feeds.d/reader.yaml`` in a fresh
+    checkout). The text goes to a temporary file in the same folder, is synced, then
+    renamed over ``path`` with :func:`os.replace` (atomic within one file system,
+    POSIX rename(2)), so a daemon reloading its ``include:`` meanwhile reads the old
+    file or the new one, never half of one, and a failed write leaves the old file.
+    The new file keeps the mode of the one it replaces (else 0666 less the umask, as
+    any new file); a symbolic link at ``path`` is kept and its target replaced.
+    Raises MonitorError (one line: the path and the system's reason) on any OSError.
+    """
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a file where a folder should be
+            found = (p for p in reversed(target.parents) if p.exists() and not p.is_dir())
+            file = next(found, target.parent)
+            raise MonitorError(f"{path}: cannot write: {file} is not a folder") from None
+        try:
+            mode: int | None = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = None
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                if mode is not None:
+                    os.fchmod(handle.fileno(), mode)
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+    except OSError as exc:
+        raise MonitorError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return mode is not None

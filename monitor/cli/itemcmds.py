@@ -10,11 +10,21 @@ and parse in a worker as the daemon does (:mod:`monitor.cli.sources`).
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.cli.sources import SourceLimits, parse_pool, read_feed, read_items, stdin_item
+from monitor.cli.sources import (
+    SourceLimits,
+    as_url,
+    is_url,
+    parse_pool,
+    read_feed,
+    read_items,
+    stdin_item,
+)
 from monitor.config import MonitorConfig
 from monitor.errors import MonitorError, RuleSyntaxError
 from monitor.ingest.fetch import make_client
@@ -91,13 +101,34 @@ async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> list
                 try:
                     found += await reader(client, source, now, limits=limits, pool=pool)
                 except MonitorError as exc:
-                    message = str(exc)
-                    if not message.startswith((source, redact_url(source), shown_url(source))):
-                        message = f"{shown_url(source)}: {message}"
-                    raise MonitorError(message) from None
+                    raise MonitorError(source_error(source, str(exc))) from None
             return found
     finally:
         await pool.close()
+
+
+def source_error(source: str, message: str) -> str:
+    """The one line for a SOURCE that could not be read, named once, as typed.
+
+    A URL is shown redacted and on one line (:func:`shown_url`). A path is shown as
+    typed, never as the ``file:`` URL it was read through: when the file cannot be
+    opened, ``PATH: cannot read: REASON`` (the system's words); otherwise the
+    fetcher's or parser's message with its ``file:`` URL replaced by the path.
+    """
+    if is_url(source):
+        if message.startswith((source, redact_url(source), shown_url(source))):
+            return message
+        return f"{shown_url(source)}: {message}"
+    try:  # non-blocking: a FIFO (`<(cmd)`) whose writer has gone must not hang here
+        os.close(os.open(source, os.O_RDONLY | os.O_NONBLOCK))
+        if os.path.isdir(source):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    except OSError as exc:
+        return f"{source}: cannot read: {exc.strerror or exc}"
+    url = as_url(source)
+    if message.startswith(url + ":"):
+        return source + message[len(url) :]
+    return message if message.startswith(source + ":") else f"{source}: {message}"
 
 
 def _item_json(item: Item) -> dict[str, Any]:

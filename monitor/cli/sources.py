@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 
@@ -78,10 +79,17 @@ def parse_pool(config: MonitorConfig) -> ParsePool:
 
 def as_url(source: str) -> str:
     """A URL (``scheme://``, ``file:``) stays as it is (``ftp://`` too, for the guard to
-    refuse with its words); a plain path becomes ``file:``."""
-    if re.match(r"(?i)([a-z][a-z0-9+.-]*://|file:)", source):
+    refuse with its words); a plain path becomes ``file:``, percent-encoded (RFC 3986)
+    so that the fetcher, which decodes ``file:`` URLs, reads the file named as typed
+    (``a%41.xml`` stays ``a%41.xml``, not ``aA.xml``; ``my feed.xml`` keeps its space)."""
+    if is_url(source):
         return source
-    return "file:" + str(Path(source))
+    return "file:" + quote(str(Path(source)))
+
+
+def is_url(source: str) -> bool:
+    """Whether the SOURCE typed is a URL (``scheme://``, ``file:``) rather than a path."""
+    return re.match(r"(?i)([a-z][a-z0-9+.-]*://|file:)", source) is not None
 
 
 async def _fetch(
@@ -211,6 +219,7 @@ __all__ = [
     "FetchError",
     "SourceLimits",
     "as_url",
+    "is_url",
     "document_item",
     "document_item_isolated",
     "parse_pool",

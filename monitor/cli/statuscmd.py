@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.cli.messages import count
 from monitor.config import MonitorConfig
 from monitor.errors import ConfigError
+from monitor.store.codec import ts
 
 if TYPE_CHECKING:
     from monitor.store.sqlite import FeedState, Store
@@ -38,16 +41,23 @@ def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
 def cmd_status_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
     """``status`` while the config at ``path`` does not load: a CONFIG ERROR banner,
     then what the database knows (the daemon runs on the config it loaded before).
-    Exit 1: the command ran and found a problem."""
-    from monitor.cli.statusinfo import banner, config_state, report_from_store
+    Exit 1: the command ran and found a problem.
+
+    When there is no file at ``path``, the banner says where the config was looked
+    for and how to name it (:func:`monitor.cli.messages.not_found_hint`) instead of
+    the advice to fix and reload, which is for a file that exists but is broken.
+    """
+    from monitor.cli.messages import not_found_hint
+    from monitor.cli.statusinfo import BANNER_TAIL, banner, config_state, report_from_store
     from monitor.config.statedir import without_config
     from monitor.store.sqlite import NoStateError, Store
 
     issues = [str(issue) for issue in error.issues]
+    lines = banner(issues, not_found_hint(path, args.config) or BANNER_TAIL)
     try:
         store = Store.open(without_config(path), create=False)
     except NoStateError:
-        print("\n".join(banner(issues)), file=sys.stderr)  # both problems, then exit 2
+        print("\n".join(lines), file=sys.stderr)  # both problems, then exit 2
         raise
     try:
         report = report_from_store(store, datetime.now(UTC))
@@ -55,17 +65,22 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     finally:
         store.close()
     report["config_error"] = issues
-    _print_status(args, report)
+    _print_status(args, report, lines)
     return 1
 
 
-def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
-    from monitor.cli.statusinfo import banner, local_time, reload_banner, store_lines
+def _print_status(
+    args: argparse.Namespace, report: dict[str, Any], config_banner: Sequence[str] = ()
+) -> int:
+    """Print ``report`` as JSON (every time ISO 8601 UTC, :func:`_json_value`) or as
+    text in the config's time zone, opened by ``config_banner`` (the config on disk
+    does not load) or else the failed reload's banner."""
+    from monitor.cli.statusinfo import local_time, reload_banner, store_lines
 
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(report, indent=2, default=_json_value))
         return 0
-    for line in banner(report.get("config_error", [])) or reload_banner(report["config"]):
+    for line in config_banner or reload_banner(report["config"]):
         print(line)
     tz = report.get("timezone", "UTC")
     print(f"FEEDS (times in {tz})")
@@ -84,7 +99,7 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
     print("RULES")
     for r in report["rules"]:
         print(
-            f"  {r['name']}: {r['matches_24h']} matches in 24 h, {r['matches_30d']} in 30 d"
+            f"  {r['name']}: {count(r['matches_24h'], 'match')} in 24 h, {r['matches_30d']} in 30 d"
             + (
                 f"; {r['baseline_30d']} more at first polls, not alerted (backfill)"
                 if r["baseline_30d"]
@@ -114,6 +129,16 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any]) -> int:
     for line in store_lines(report, tz):
         print(line)
     return 0
+
+
+def _json_value(value: Any) -> Any:
+    """What ``status --json`` writes for a value JSON has no type for: a time as
+    ``2026-12-01T03:17:25Z`` (UTC, to the second, :func:`monitor.store.codec.ts`), as
+    the database stores it and ``history --json`` prints it; anything else as text.
+    The store's times are UTC, so a naive one (none is expected) is read as UTC."""
+    if isinstance(value, datetime):
+        return ts(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return str(value)
 
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def storage_line(info: dict[str, Any]) -> str:
     per item`` (on PostgreSQL ``STATE 7.8 MB in tables and indexes, …``)."""
     per_item = info["bytes_per_item"]
     where = " in tables and indexes" if "tables" in info else ""
-    return f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {info['items']:,} items" + (
+    items = f"{info['items']:,} item{'' if info['items'] == 1 else 's'}"
+    return f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {items}" + (
         f", {per_item:,} bytes per item" if per_item is not None else ""
     )
 
@@ -158,12 +159,13 @@ def _feed_state(failures: int, gone_at: datetime | None, last_success: datetime 
     return "ok" if last_success else "never polled"
 
 
-def banner(issues: list[str]) -> list[str]:
+def banner(issues: list[str], tail: str = BANNER_TAIL) -> list[str]:
     """The lines that open ``status`` when the config on disk does not load (``issues``:
-    ``FILE:LINE:COL: message`` each): the first with :data:`BANNER_TAIL`."""
+    ``FILE:LINE:COL: message`` each): the first with ``tail`` (:data:`BANNER_TAIL`
+    for a file that exists but is broken; where the CLI looked, for one not found)."""
     if not issues:
         return []
-    lines = [f"CONFIG ERROR: {issues[0]} {BANNER_TAIL}"]
+    lines = [f"CONFIG ERROR: {issues[0]} {tail}"]
     lines += [f"CONFIG ERROR: {issue}" for issue in issues[1:MAX_BANNER_ISSUES]]
     if len(issues) > MAX_BANNER_ISSUES:
         lines.append(f"CONFIG ERROR: … and {len(issues) - MAX_BANNER_ISSUES} more")

@@ -78,7 +78,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_good_config_passes(tmp_path):
     result = run_cli("check", "--config", str(write(tmp_path, GOOD)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("1 feeds, 1 rules, 1 channels, 0 examples passed")
+    assert result.stdout.strip().endswith("1 feed, 1 rule, 1 channel, 0 examples passed")
 
 
 @pytest.mark.parametrize("name,old,new,where,message", CASES, ids=[c[0] for c in CASES])

@@ -111,7 +111,7 @@ def test_status_with_a_broken_config_prints_the_state_under_a_banner(tmp_path):
     assert lines[0].startswith(f"CONFIG ERROR: {config}:{line}:")
     assert lines[0].endswith(BANNER_TAIL) and "rule 'pompeo'" in lines[0]
     assert "FEEDS (times in UTC)" in lines and "  full: ok;" in shown.stdout
-    assert "  pompeo: 1 matches in 24 h" in shown.stdout
+    assert "  pompeo: 1 match in 24 h" in shown.stdout
     assert "  hold: pending 0, failed 0, last sent 20" in shown.stdout
     report = status_json("--config", str(config), cwd=tmp_path)
     assert report["config_error"][0].startswith(f"{config}:{line}:")
@@ -189,7 +189,8 @@ def test_status_shows_each_channel_next_digest_in_its_time_zone(tmp_path):
     assert "    next digest: immediate" in lines
     report = status_json("--config", str(config), cwd=tmp_path)
     morning = next(c for c in report["channels"] if c["name"] == "morning")["next_digest"]
-    fire = datetime.fromisoformat(morning["next"])
+    assert morning["next"].endswith("Z")  # --json: UTC, as every time it shows
+    fire = datetime.fromisoformat(morning["next"]).astimezone(ZoneInfo("Asia/Seoul"))
     assert morning["timezone"] == "Asia/Seoul" and fire.utcoffset() == timedelta(hours=9)
     assert (fire.hour, fire.minute) == (7, 0) and timedelta(0) < fire - before <= timedelta(1)
 

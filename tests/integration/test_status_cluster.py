@@ -80,7 +80,7 @@ def test_status_shows_the_store_instances_leases_and_storage(tmp_path, pg_db):
     )
     assert (alpha["feeds_held"], alpha["channels_held"]) == (1, ["ops"])
     assert (beta["feeds_held"], beta["channels_held"]) == (0, [])
-    assert beta["heartbeat_at"] == str(BEAT)
+    assert beta["heartbeat_at"] == ts(BEAT)  # as stored: ISO 8601 UTC with Z
     assert cluster["fenced_commits"] == 1 and cluster["stale_count"] == 1
     (stale,) = cluster["stale_leases"]
     assert stale["kind"] == "feed" and stale["owner"] == "beta" and stale["epoch"] == 1

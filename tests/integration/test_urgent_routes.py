@@ -73,7 +73,7 @@ def test_urgent_on_the_webhook_only_while_the_cron_email_waits(
     assert "Flood warning for Seoul" in mail_text
     assert "Pompeo" not in mail_text
     waiting = run_cli("preview", "--channel", "mail", "--config", str(config), cwd=tmp_path)
-    assert "=== channel mail: 1 stories pending ===" in waiting.stdout, waiting.stderr
+    assert "=== channel mail: 1 story pending ===" in waiting.stdout, waiting.stderr
     assert "Pompeo lands in Pyongyang" in waiting.stdout
 
 

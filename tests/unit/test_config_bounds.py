@@ -219,7 +219,7 @@ def test_preview_falls_back_to_the_built_in_template_after_the_deadline(tmp_path
     (templates / "digest.txt.j2").write_text(ENDLESS["nested ranges"])
     result = cli(tmp_path, "preview", "--config", "monitor.yaml")
     assert result.returncode == 0, result.stderr
-    assert "=== channel hook: 1 stories pending ===" in result.stdout
+    assert "=== channel hook: 1 story pending ===" in result.stdout
     assert "did not finish within 2s); using the built-in one" in result.stderr
     assert "== pompeo (1) ==" in result.stdout  # the built-in digest
 

@@ -1,0 +1,47 @@
+"""Words the CLI's commands share: counts in sentences, and what to say when there is
+no config file where the commands look.
+
+A module of its own so that :mod:`monitor.cli` (``main``) and the command modules it
+dispatches to (``check``, ``status``, ``retry``, ``preview``, ``import-opml``) share
+it without importing each other (no import cycles: tests/unit/test_layout.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The config's paths, in the order of monitor.config.find_config_path and --help.
+CONFIG_ENV = "NEWS_MONITOR_CONFIG"
+SYSTEM_CONFIG = "/etc/news-monitor/monitor.yaml"
+LOCAL_CONFIG = "./config/monitor.yaml"
+IRREGULAR = {"story": "stories", "match": "matches"}  # plurals for count()
+
+
+def not_found_hint(path: Path, explicit: str | None) -> str | None:
+    """Where the config was looked for and how to name one, when ``path`` (found by
+    ``find_config_path(explicit)``) does not exist; None when it does (a config that
+    exists but does not load needs no such hint).
+
+    ``(given by --config)``, ``(given by $NEWS_MONITOR_CONFIG; …)``, or, when neither
+    was given, the two default paths tried (the second relative to the working
+    directory, which is shown; ``news-monitor --help`` lists the order) and the two
+    ways to name another: "config file not found" alone says neither.
+    """
+    if path.exists():
+        return None
+    if explicit:
+        return "(given by --config)"
+    if os.environ.get(CONFIG_ENV):
+        return f"(given by ${CONFIG_ENV}; --config FILE names another)"
+    return (
+        f"(no --config, ${CONFIG_ENV} not set, and neither {SYSTEM_CONFIG} nor "
+        f"{LOCAL_CONFIG} (in {Path.cwd()}) exists; name the file with --config FILE "
+        f"or ${CONFIG_ENV}=FILE)"
+    )
+
+
+def count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, singular for exactly 1 and plural otherwise (English: "0
+    feeds", "1 feed"); the plural is ``noun + "s"`` unless :data:`IRREGULAR` says."""
+    return f"{n} {noun if n == 1 else IRREGULAR.get(noun, noun + 's')}"
