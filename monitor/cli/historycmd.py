@@ -65,7 +65,7 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
     finally:
         conn.close()
-    rows = [_redacted(r, config) for r in rows]
+    rows = [_unrouted(_redacted(r, config), config) for r in rows]
     if args.json:
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
@@ -161,6 +161,14 @@ def _redacted_message(found: dict[str, Any], config: MonitorConfig) -> dict[str,
     }
 
 
+def _unrouted(row: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
+    """``row`` with ``no_channel``: its rule notifies no channel (``notify: []``, or no
+    channels at all), which, not backfill, is why nothing was queued for it."""
+    rule = next((r for r in config.rules if r.name == row["rule"]), None)
+    no_channel = rule is not None and not config.rule_channels(rule) and not row["channels"]
+    return {**row, "no_channel": no_channel, "baseline": row["baseline"] and not no_channel}
+
+
 def _match_text(row: dict[str, Any]) -> str:
     """One match as text: a header line, the item, its story, one line per channel."""
     story = row["story"]
@@ -170,7 +178,9 @@ def _match_text(row: dict[str, Any]) -> str:
         f"  {row['link'] or '(no link)'}",
     ]
     lines += _story_lines(story)
-    if not row["channels"]:
+    if row["no_channel"]:
+        lines.append("  not alerted: the rule notifies no channel")
+    elif not row["channels"]:
         lines.append("  " + (BASELINE_NOTE if row["baseline"] else "not alerted: no alert queued"))
     lines += [f"  {c['channel']}: {_outcome(c)}" for c in row["channels"]]
     return "\n".join(lines)

@@ -98,6 +98,13 @@ def _print_status(
             print(f"    last error: {f['last_error']}")
     print("RULES")
     for r in report["rules"]:
+        if not r["channels"]:  # nothing alerts: say why, and count every match
+            day, month = r["matches_24h"] + r["baseline_24h"], r["matches_30d"] + r["baseline_30d"]
+            print(
+                f"  {r['name']}: {count(day, 'match')} in 24 h, {month} in 30 d; "
+                "notifies no channel, so none alerted"
+            )
+            continue
         print(
             f"  {r['name']}: {count(r['matches_24h'], 'match')} in 24 h, {r['matches_30d']} in 30 d"
             + (
@@ -173,6 +180,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         {
             "name": r.name,
             "query": r.query,
+            "channels": config.rule_channels(r),
             **counts.get(r.name, NO_COUNTS),
         }
         for r in config.rules
