@@ -112,7 +112,7 @@ def preview(config_path: Path, channel: str, fmt: str) -> str:
         env=env,
         cwd=config_path.parent,
     ).stdout
-    return out.split("\n", 1)[1]  # "=== channel mail: 1 stories pending ===" is not the mail
+    return out.split("\n", 1)[1]  # "=== channel mail: 1 story pending ===" is not the mail
 
 
 def render_all(screenshot: bool = False) -> dict[str, str]:

@@ -53,7 +53,8 @@ class Health:
             ago = "no poll yet"
         else:
             ago = f"last poll {max(0, int((now - self.last_poll).total_seconds()))}s ago"
-        parts = [f"{self.feeds} feeds", f"{self.pending} pending", ago]
+        feeds = f"{self.feeds} feed{'' if self.feeds == 1 else 's'}"
+        parts = [feeds, f"{self.pending} pending", ago]
         if self.failing:
             parts.insert(1, f"{self.failing} failing")
         if self.problem:

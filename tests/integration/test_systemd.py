@@ -92,7 +92,7 @@ def test_sd_notify_ready_status_watchdog_reload_stop_in_order(tmp_path):
     daemon = DaemonProcess(config, tmp_path, env)
     try:
         sock.wait_for("READY=1")
-        sock.wait_for_match(r"STATUS=1 feeds, 1 pending, last poll \d+s ago")
+        sock.wait_for_match(r"STATUS=1 feed, 1 pending, last poll \d+s ago")
         sock.wait_for("WATCHDOG=1")
         daemon.signal(signal.SIGHUP)
         sock.wait_for("RELOADING=1")
