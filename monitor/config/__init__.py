@@ -4,7 +4,9 @@ The public names are re-exported here, so callers write ``from monitor.config im
 MonitorConfig, load``. Inside the package: ``models`` (pydantic models of the whole
 file), ``channels`` (channel models, schedules, quiet hours), ``values`` (durations and
 other value types), ``source`` (YAML with positions, ``${ENV}``, ``*_file``,
-``include:``), ``yamlcomposer`` and ``boundedfile`` (bounded reading), ``store`` (the
+``include:``, duplicate keys), ``marks`` (where each value was written) and ``scalars``
+(positions inside a value written over several lines), ``yamlcomposer`` and
+``boundedfile`` (bounded reading), ``store`` (the
 ``store:`` section: PostgreSQL), ``partial`` (invalid parts set aside so every check
 still runs), ``checks`` (whole-config checks), ``loading`` (:func:`load`,
 :func:`inspect`) and ``statedir`` (the ``--state-dir`` override).

@@ -3,7 +3,8 @@
 Each returns :class:`ConfigIssue` s located at the value at fault (the second of two
 duplicates): feeds listed twice, tags spelt in two cases, poll intervals that would
 hammer a public server, feed addresses the SSRF guard refuses at ``run``, webhook
-URLs that are empty or have no scheme, and a ``state_dir`` that cannot be created.
+URLs that are empty or have no scheme, ``every:`` schedules under a second, a
+``templates_dir`` that is not a directory, and a ``state_dir`` that cannot be created.
 None of them resolves a name or opens a connection: only literal addresses and
 ``localhost`` are judged here (names are judged at connect time, feeds.md).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config.source import Path_, Source
+from monitor.config.values import format_duration
 from monitor.errors import ConfigIssue, FetchError
 from monitor.redact import redact_url
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 # A public server polled more often than once a minute is being hammered; RSS
 # readers poll every 15-60 min and RSS 2.0 <ttl> is in minutes.
 MIN_PUBLIC_INTERVAL = timedelta(minutes=1)
+# The shortest ``every:`` schedule: an immediate channel's sweep runs about every
+# second (channels.md), so a shorter tick sends nothing sooner; 0 is no tick at all.
+MIN_SCHEDULE_EVERY = timedelta(seconds=1)
 _LOOPBACK_NAME = re.compile(r"(?i)(.+\.)?localhost\.?")  # RFC 6761 section 6.3
 
 
@@ -256,3 +261,39 @@ def duplicate_rule_names(config: MonitorConfig, source: Source) -> list[ConfigIs
             msg = f"rule name {rule.name!r} is used twice (first at {where})"
             issues.append(source.issue(("rules", i, "name"), msg))
     return issues
+
+
+def schedule_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
+    """``every:`` schedules shorter than :data:`MIN_SCHEDULE_EVERY` (``every: 0s``).
+
+    A channel sends one message per tick (channels.md); a tick of 0s is none: the
+    daemon scheduled no tick and formed no message for it (only ``run --once`` sent),
+    while ``status`` showed ``immediate``. Under a second, ``immediate`` (swept about
+    every second) is what the user means, and the message says so.
+    """
+    issues = []
+    for name, channel in config.channels.items():
+        every = channel.schedule.every
+        if channel.schedule.kind == "every" and every is not None and every < MIN_SCHEDULE_EVERY:
+            msg = (
+                f"schedule 'every: {format_duration(every)}': every needs a duration of at"
+                " least 1s; to send as soon as alerts arrive, use schedule: immediate"
+            )
+            issues.append(source.issue(("channels", name, "schedule"), msg))
+    return issues
+
+
+def templates_dir_problem(config: MonitorConfig, source: Source) -> ConfigIssue | None:
+    """A ``templates_dir`` that is not a directory, at its key, with the resolved path.
+
+    A relative ``templates_dir`` is relative to the config file's folder
+    (:func:`monitor.config.source.read_config` made it absolute); the message shows
+    both the value as written and the folder it names.
+    """
+    folder = config.templates_dir
+    if folder is None or folder.is_dir():
+        return None
+    written = source.written.get(("templates_dir",))
+    shown = f"{written} (relative to the config file: {folder})" if written else folder
+    state = "is not a directory" if folder.exists() else "does not exist"
+    return source.issue(("templates_dir",), f"templates_dir {shown} {state}")

@@ -17,6 +17,8 @@ from monitor.config.checks import (
     duplicate_rule_names,
     feed_checks,
     known_names,
+    schedule_checks,
+    templates_dir_problem,
     webhook_url_checks,
 )
 from monitor.config.models import MonitorConfig
@@ -54,7 +56,7 @@ def load_with_source(path: Path, secrets: Secrets = "required") -> tuple[Monitor
     found = inspect(path, secrets)
     if found.errors or found.config is None:
         raise ConfigError(found.errors)
-    for warning in found.warnings:
+    for warning in found.source.warnings:  # not check's own (no feeds): every command loads
         log.warning("config: %s", warning)
     return found.config, found.source
 
@@ -66,7 +68,7 @@ class Inspection:
     config: MonitorConfig | None  # with stand-ins for invalid parts; None if unusable
     source: Source
     errors: list[ConfigIssue]  # sorted by file (the main one first), line, column
-    warnings: list[ConfigIssue]
+    warnings: list[ConfigIssue]  # source.warnings, and check's own: "no feeds configured"
     aside: set[Path_]  # parts replaced by stand-ins (partial.py)
 
 
@@ -80,12 +82,32 @@ def inspect(path: Path, secrets: Secrets = "required") -> Inspection:
     data, source = read_config(path, secrets)
     config, errors, aside = validate_all(MonitorConfig, data)
     issues = source.problems + [issue_from_pydantic(err, source) for err in errors]
+    warnings = list(source.warnings)
     if config is not None:
         register_secrets(config_secrets(config))  # masked in every log line and error from now on
         issues += cross_check(config, source, aside)
+        templates = templates_dir_problem(config, source)
+        if templates is not None:  # set aside: the template check would say it again at 1:1
+            issues.append(templates)
+            config = config.model_copy(update={"templates_dir": None})
+            aside.add(("templates_dir",))
+        if not config.feeds:
+            warnings.append(_no_feeds(path, source))
     main = str(path)
     issues.sort(key=lambda i: (i.file != main, i.file, i.line, i.col))
-    return Inspection(config, source, issues, source.warnings, aside)
+    return Inspection(config, source, issues, warnings, aside)
+
+
+def _no_feeds(path: Path, source: Source) -> ConfigIssue:
+    """The warning for a config without feeds: it is valid (rules and channels can be
+    tried with ``test-rule`` and ``send-test``) but ``run`` would poll nothing and exit
+    0, so a forgotten or emptied ``feeds:`` shows in ``check``. Not logged by
+    :func:`load`: every command loads the config, and ``test-rule`` or ``store copy``
+    need no feeds."""
+    message = "no feeds configured: run would poll nothing"
+    if ("feeds",) in source.marks:
+        return source.issue(("feeds",), message, key=True)
+    return ConfigIssue(str(path), 1, 1, message)
 
 
 def cross_check(
@@ -98,6 +120,7 @@ def cross_check(
 
     aside = aside or set()
     issues = feed_checks(config, source, aside) + webhook_url_checks(config, source)
+    issues += schedule_checks(config, source)
     issues += duplicate_rule_names(config, source) + store_checks(config.store, source)
     health = config.health.channel
     if health is not None and health not in config.channels:
@@ -122,14 +145,9 @@ def cross_check(
         try:
             compile_query(rule.query)
         except RuleSyntaxError as exc:
-            quote = 1 if source.quoted.get(("rules", i, "query")) else 0
-            issues.append(
-                source.issue(
-                    ("rules", i, "query"),
-                    f"rule {rule.name!r}: {exc} (query column {exc.column})",
-                    col_offset=exc.column - 1 + quote,
-                )
-            )
+            msg = f"rule {rule.name!r}: {exc} (query column {exc.column})"
+            where = ("rules", i, "query")
+            issues.append(source.issue_inside(where, rule.query, exc.column - 1, msg))
     for name, channel in config.channels.items():
         unread = any(p[:2] == ("channels", name) for p in source.unread)
         if channel.type == "apprise" and not unread:

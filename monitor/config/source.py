@@ -1,8 +1,9 @@
 """Reading config YAML with positions: ``${ENV}``, ``*_file`` secrets, ``include:``.
 
-The result is plain Python data plus a :class:`Source` that maps each path in the
-data (``("feeds", 0, "interval")``) to where it was written, so validation errors
-from pydantic can be reported as ``FILE:LINE:COL: message``.
+The result is plain Python data plus a :class:`Source` (:mod:`monitor.config.marks`,
+re-exported here) that maps each path in the data (``("feeds", 0, "interval")``) to
+where it was written, so validation errors from pydantic can be reported as
+``FILE:LINE:COL: message``.
 
 Every file is read bounded (:mod:`monitor.config.boundedfile`: regular files only, 4 MiB per
 YAML file, 64 KiB per secret) and every YAML document is composed bounded
@@ -15,17 +16,17 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
 from monitor.config.boundedfile import FileRejected, read_regular_file
+from monitor.config.marks import Mark, Path_, Source
+from monitor.config.scalars import ScalarSpan, split_lines
 from monitor.config.yamlcomposer import Budget, LimitError, bounded_loader
 from monitor.errors import ConfigError, ConfigIssue
 
-Path_ = tuple[str | int, ...]
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `X_file: PATH` puts the file's content into X (systemd credentials, docker secrets).
 SECRET_KEYS = frozenset({"password", "webhook_url", "secret", "url", "token"})
@@ -39,67 +40,14 @@ MAX_SECRET_BYTES = 64 * 1024  # per *_file secret
 Secrets = Literal["required", "optional"]
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A position in a config file (1-based line and column)."""
-
-    file: str
-    line: int
-    col: int
-
-
-@dataclass
-class Source:
-    """Where each value of the loaded data was written."""
-
-    marks: dict[Path_, Mark] = field(default_factory=dict)
-    key_marks: dict[Path_, Mark] = field(default_factory=dict)
-    quoted: dict[Path_, bool] = field(default_factory=dict)
-    env_refs: dict[Path_, list[str]] = field(default_factory=dict)  # ${NAME}s in a value
-    unread: set[Path_] = field(default_factory=set)  # secrets not read ("optional")
-    problems: list[ConfigIssue] = field(default_factory=list)  # errors later stages survive
-    warnings: list[ConfigIssue] = field(default_factory=list)
-
-    def locate(self, path: Path_, *, key: bool = False) -> Mark:
-        """The mark of ``path`` or of its nearest ancestor that has one."""
-        table = self.key_marks if key else self.marks
-        for end in range(len(path), -1, -1):
-            mark = table.get(path[:end]) or self.marks.get(path[:end])
-            if mark:
-                return mark
-        return Mark("<config>", 1, 1)
-
-    def graft(self, other: Source, section: str, offset: int) -> None:
-        """Copy ``other``'s marks of ``(section, i, ...)`` to ``(section, offset + i, ...)``.
-
-        One pass over ``other``'s marks, so merging includes stays linear in their size.
-        """
-        for mine, theirs in (
-            (self.marks, other.marks),
-            (self.key_marks, other.key_marks),
-            (self.quoted, other.quoted),
-            (self.env_refs, other.env_refs),
-        ):
-            for path, value in theirs.items():
-                if len(path) > 1 and path[0] == section and isinstance(path[1], int):
-                    mine[(section, offset + path[1], *path[2:])] = value  # type: ignore[index]
-        for path in other.unread:
-            if len(path) > 1 and path[0] == section and isinstance(path[1], int):
-                self.unread.add((section, offset + path[1], *path[2:]))
-
-    def issue(
-        self, path: Path_, message: str, *, key: bool = False, col_offset: int = 0
-    ) -> ConfigIssue:
-        """A ConfigIssue located at ``path`` (``col_offset`` moves right inside the value)."""
-        mark = self.locate(path, key=key)
-        return ConfigIssue(mark.file, mark.line, mark.col + col_offset, message)
-
-
 class _Reader:
     """Turns one YAML file's node tree into data, recording marks and problems."""
 
-    def __init__(self, file: str, source: Source, secrets: Secrets) -> None:
+    def __init__(self, file: str, text: str, source: Source, secrets: Secrets) -> None:
         self.file = file
+        self.text = text
+        self.lines: list[str] | None = None  # split at the first string over several lines
+        self.visited: set[int] = set()  # mapping nodes read (their duplicates reported)
         self.source = source
         self.secrets = secrets
 
@@ -114,15 +62,37 @@ class _Reader:
             return [self.read(loader, child, (*path, i)) for i, child in enumerate(node.value)]
         value = loader.construct_object(node, deep=True)
         self.source.quoted[path] = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
+        if isinstance(value, str) and node.end_mark.line > node.start_mark.line:
+            if self.lines is None:
+                self.lines = split_lines(self.text)
+            start, end = node.start_mark, node.end_mark
+            self.source.spans[path] = ScalarSpan(
+                self.lines, (start.line, start.column), (end.line, end.column), node.style
+            )
         return self._expand_env(value, path) if isinstance(value, str) else value
 
     def _mapping(self, loader: Any, node: yaml.MappingNode, path: Path_) -> dict:
+        """A mapping's data; a key given twice is a problem at its second use.
+
+        PyYAML's SafeLoader keeps the later of two equal keys without a word, though
+        YAML 1.1 (section 3.2.1.1) requires a mapping's keys to be unique: a second
+        ``feeds:`` would silently replace the first. The later value is kept here too,
+        so the data matches its marks, but the problem makes ``check`` and ``run`` fail.
+        """
         data: dict[str, Any] = {}
         given: dict[str, str] = {}  # secret name -> the key that set it (X or X_file)
+        first_line: dict[str, int] = {}  # key -> the line it was first given on
+        first_visit = id(node) not in self.visited  # an anchored mapping is read per alias
+        self.visited.add(id(node))
         for key_node, value_node in node.value:
             key = str(loader.construct_object(key_node))
+            at = self.mark(key_node)
+            if key in first_line and first_visit:
+                message = f"duplicate key {key!r} (first at line {first_line[key]})"
+                self.source.problems.append(ConfigIssue(at.file, at.line, at.col, message))
+            first_line.setdefault(key, at.line)
             base = key.removesuffix("_file")
-            if base in SECRET_KEYS and given.setdefault(base, key) != key:
+            if base in SECRET_KEYS and given.setdefault(base, key) != key and first_visit:
                 at, message = self.mark(key_node), f"{given[base]} and {key} are both set: keep one"
                 self.source.problems.append(ConfigIssue(at.file, at.line, at.col, message))
             if key.endswith("_file") and base in SECRET_KEYS:
@@ -197,7 +167,7 @@ def _read_yaml(
         node = loader.get_single_node()
         if node is None:
             return {}
-        return _Reader(name, source, secrets).read(loader, node, ())
+        return _Reader(name, text, source, secrets).read(loader, node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -214,8 +184,9 @@ def _read_yaml(
 def read_config(file: Path, secrets: Secrets = "required") -> tuple[dict[str, Any], Source]:
     """Read ``file`` and its ``include:`` files into one mapping, with marks.
 
-    Included files (globs relative to the main file's folder) may hold ``rules:``
-    and ``feeds:`` lists, appended in sorted file order. Raises ConfigError when the
+    Included files (globs relative to the main file's folder; one glob or a list)
+    may hold ``rules:`` and ``feeds:`` lists, appended in sorted file order. A
+    relative ``templates_dir`` is made absolute against the same folder. Raises ConfigError when the
     data cannot be had (YAML syntax, a limit, an unreadable or missing file); smaller
     problems (an unset ``${NAME}``, an unreadable secret) are left in
     ``source.problems`` (or ``source.warnings`` with ``secrets="optional"``) so that
@@ -229,7 +200,8 @@ def read_config(file: Path, secrets: Secrets = "required") -> tuple[dict[str, An
         issues.append(ConfigIssue(str(file), 1, 1, "the config must be a mapping of keys"))
     if issues or not isinstance(data, dict):
         raise ConfigError(issues + source.problems)
-    for pattern_index, pattern in enumerate(data.get("include") or []):
+    _resolve_templates_dir(file, data, source)
+    for pattern_index, pattern in enumerate(_include_patterns(data, source, issues)):
         matches = sorted(glob.glob(str(file.parent / str(pattern))))
         if not matches:
             issues.append(source.issue(("include", pattern_index), f"no file matches {pattern!r}"))
@@ -238,6 +210,42 @@ def read_config(file: Path, secrets: Secrets = "required") -> tuple[dict[str, An
     if issues:
         raise ConfigError(issues + source.problems)
     return data, source
+
+
+def _include_patterns(data: dict[str, Any], source: Source, issues: list) -> list[Any]:
+    """The globs of ``include:``: a list, or one glob given as a string.
+
+    A string is a list of one (``include: rules.d/*.yaml``): iterated as it stands it
+    would be globs of one character each. ``data["include"]`` becomes that list, so
+    the model sees a list. Any other type (a mapping, a number) is an issue at the key.
+    """
+    given = data.get("include")
+    if given is None:
+        return []
+    if isinstance(given, str):
+        data["include"] = [given]
+        source.marks[("include", 0)] = source.locate(("include",))
+        return data["include"]
+    if not isinstance(given, list):
+        kind = "a mapping" if isinstance(given, dict) else type(given).__name__
+        message = f"include must be a glob or a list of globs (relative to this file), not {kind}"
+        issues.append(source.issue(("include",), message))
+        return []
+    return given
+
+
+def _resolve_templates_dir(file: Path, data: dict[str, Any], source: Source) -> None:
+    """Make a relative ``templates_dir`` relative to the config file's folder.
+
+    As ``include:`` is: templates travel with the config (``/etc/news-monitor/``),
+    whatever the working directory of the command that reads it. ``state_dir`` stays
+    relative to the working directory (configuration.md): it is state, not config.
+    The value as written is kept in ``source.written`` for messages.
+    """
+    given = data.get("templates_dir")
+    if isinstance(given, str) and given and not os.path.isabs(given):
+        source.written[("templates_dir",)] = given
+        data["templates_dir"] = os.path.abspath(file.parent / given)
 
 
 def _merge_include(

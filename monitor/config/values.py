@@ -60,12 +60,26 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+BACKFILL_VALUES = "backfill is all, 0 or a duration such as 2d"
+
+
 def _parse_backfill(value: Any) -> timedelta | Literal["all"]:
+    """``all``, ``0`` (also empty, ``none``) or a duration (configuration.md, *Backfill*).
+
+    ``all`` is exact, as every keyword of the config is (``immediate``, ``info``); a
+    value that is none of the three (``ALL``, ``2 days``) raises ValueError naming
+    all three, not only what a duration looks like.
+    """
     if value == "all":
         return "all"
     if value in (0, "0", None, False, "none"):
         return timedelta(0)
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        if str(value).strip()[:1].isdigit():  # a number or a duration written wrong
+            raise ValueError(f"{exc}; {BACKFILL_VALUES}") from None
+        raise ValueError(f"invalid backfill {value!r}: {BACKFILL_VALUES}") from None
 
 
 Backfill = Annotated[timedelta | Literal["all"], BeforeValidator(_parse_backfill)]

@@ -10,6 +10,7 @@ from tests.conftest import run_cli
 
 CANARY = "Canary-pw-51d0e2"
 URL = "postgresql://news-monitor@db1.internal/news_monitor?sslmode=verify-full"
+FEED = 'feeds: [{url: "file:feed.xml"}]\n'  # without one, check warns "no feeds configured"
 
 
 def test_check_refuses_a_password_in_the_store_url_without_showing_it(tmp_path):
@@ -18,7 +19,7 @@ def test_check_refuses_a_password_in_the_store_url_without_showing_it(tmp_path):
         "state_dir: ./state\n"
         "store:\n"
         f"  url: postgresql://news-monitor:{CANARY}@db1.internal/news_monitor\n"
-        "  lease: 30s\n"
+        "  lease: 30s\n" + FEED
     )
     done = run_cli("check", "--config", str(config), cwd=tmp_path)
     assert done.returncode == 1
@@ -35,11 +36,12 @@ def test_check_shows_the_store_in_its_summary_but_not_the_password(tmp_path):
     config = tmp_path / "monitor.yaml"
     config.write_text(
         f"state_dir: ./state\nstore:\n  url: {URL}\n  password_file: db-password\n  lease: 2m\n"
+        + FEED
     )
     done = run_cli("check", "--config", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        f"{config}: ok: 0 feeds, 0 rules, 0 channels, 0 examples passed, "
+        f"{config}: ok: 1 feed, 0 rules, 0 channels, 0 examples passed, "
         f"store {URL} (pool 10, lease 120s)"
     )
     assert CANARY not in done.stdout + done.stderr

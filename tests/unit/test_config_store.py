@@ -24,10 +24,14 @@ CANARY = "Canary-pw-7f3a9c"
 URL = "postgresql://news-monitor@db1.internal/news_monitor?sslmode=verify-full"
 
 
+FEED = 'feeds: [{url: "file:feed.xml"}]\n'
+
+
 def load(tmp_path: Path, store: str, secrets: str = "required"):
-    """``inspect`` a config holding ``store`` (YAML lines under ``store:``)."""
+    """``inspect`` a config holding ``store`` (YAML lines under ``store:``) and a feed
+    (without one, ``inspect`` warns "no feeds configured")."""
     path = tmp_path / "monitor.yaml"
-    path.write_text("state_dir: ./state\nstore:\n" + store)
+    path.write_text("state_dir: ./state\nstore:\n" + store + FEED)
     return inspect(path, secrets)  # type: ignore[arg-type]
 
 
