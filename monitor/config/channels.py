@@ -12,12 +12,15 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     SecretStr,
     field_validator,
+    model_validator,
 )
 
+from monitor.config.channelvalues import parse_address, webhook_key
 from monitor.config.values import Duration, Strict, parse_duration
 
 
@@ -115,7 +118,9 @@ class ConsoleChannel(ChannelBase):
 
 
 class SmtpSettings(Strict):
-    """How to reach the SMTP server. ``tls`` is implicit TLS (port 465)."""
+    """How to reach the SMTP server: by default port 587 upgraded with STARTTLS
+    (RFC 3207); ``tls: true`` is implicit TLS from the first byte (port 465, RFC 8314),
+    under which ``starttls`` is not used (docs/channels.md)."""
 
     host: str
     port: int = Field(default=587, ge=1, le=65535)
@@ -124,26 +129,42 @@ class SmtpSettings(Strict):
     username: str | None = None
     password: SecretStr | None = None
 
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> SmtpSettings:
+        """``tls: true`` beside an explicit ``starttls: true`` is an error: implicit TLS
+        (RFC 8314) and STARTTLS (RFC 3207) exclude each other, and the notifier would
+        silently ignore ``starttls``. Raises ValueError."""
+        if self.tls and self.starttls and "starttls" in self.model_fields_set:
+            raise ValueError(
+                "tls: true (implicit TLS from the first byte, port 465) and starttls: true"
+                " (upgrade of a plain connection, port 587) exclude each other: remove"
+                " starttls (or set starttls: false) to keep tls: true, or set tls: false"
+            )
+        return self
+
+
+def _email_address(value: str) -> str:
+    """One RFC 5322 mailbox (:func:`~monitor.config.channelvalues.parse_address`), so
+    no header is injected and sending never fails on it. Raises ValueError."""
+    parse_address(value)
+    return value
+
+
+# An address of ``from`` or an entry of ``to``: an error is located at the entry.
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+
 
 class EmailChannel(ChannelBase):
     """Sends multipart text + HTML mail through SMTP."""
 
     type: Literal["email"]
     smtp: SmtpSettings
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
+    from_: EmailAddress = Field(alias="from")
+    to: list[EmailAddress] = Field(min_length=1)
     subject_prefix: str = "[news-monitor]"
     max_message_bytes: int | None = Field(
         default=EMAIL_MAX_MESSAGE_BYTES, ge=MIN_MESSAGE_BYTES, le=1 << 30
     )
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _no_header_injection(cls, value: Any) -> Any:
-        for address in [value] if isinstance(value, str) else value:
-            if any(c in address for c in "\r\n") or "@" not in address:
-                raise ValueError(f"invalid email address {address!r}")
-        return value
 
 
 class SlackChannel(ChannelBase):
@@ -162,6 +183,17 @@ class WebhookChannel(ChannelBase):
     max_message_bytes: int | None = Field(
         default=WEBHOOK_MAX_MESSAGE_BYTES, ge=MIN_MESSAGE_BYTES, le=1 << 30
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _usable_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """A ``whsec_`` secret must be base64 after its prefix, as the notifier decodes it
+        (:func:`~monitor.config.channelvalues.webhook_key`, Standard Webhooks); else every
+        send would fail. An empty value is left to the whole-config checks (they know the
+        ``${VAR}`` behind it). Raises ValueError; the message never shows the secret."""
+        if value is not None:
+            webhook_key(value.get_secret_value())
+        return value
 
 
 class AppriseChannel(ChannelBase):

@@ -22,12 +22,14 @@ import ssl
 import threading
 import weakref
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from monitor.config import EmailChannel
+from monitor.config.channelvalues import parse_address
 from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify.deadline import attempt
@@ -81,8 +83,8 @@ def _build(digest: Digest, config: EmailChannel, renderer: Renderer) -> EmailMes
     """:func:`build_message`, built (``renderer`` in the channel's zone)."""
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = renderer.subject(digest, config.subject_prefix)
-    msg["From"] = config.from_
-    msg["To"] = ", ".join(config.to)
+    msg["From"] = _address(config.from_)
+    msg["To"] = [_address(to) for to in config.to]
     msg["Date"] = format_datetime(_aware(digest).astimezone(ZoneInfo(config.timezone)))
     msg["Message-ID"] = message_id(digest)
     msg["Auto-Submitted"] = "auto-generated"
@@ -92,6 +94,19 @@ def _build(digest: Digest, config: EmailChannel, renderer: Renderer) -> EmailMes
     msg.set_content(renderer.text(digest))
     msg.add_alternative(renderer.html(digest), subtype="html")
     return msg
+
+
+def _address(text: str) -> Address:
+    """``text`` parsed as one mailbox (:func:`~monitor.config.channelvalues.parse_address`).
+
+    ``check`` rejects a bad address; one that reaches here anyway (a config built by
+    code) fails the message permanently with the reason instead of the header
+    parser's ``IndexError``. Raises DeliveryError (not retryable).
+    """
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise DeliveryError(str(exc), retryable=False) from None
 
 
 def _aware(digest: Digest) -> datetime:
@@ -156,7 +171,7 @@ class EmailNotifier:
                 raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if smtp.starttls and not smtp.tls:
-                client.starttls(context=context)
+                _starttls(client, context, f"{smtp.host}:{smtp.port}")
                 conversation.check()
                 client.ehlo()
             if smtp.username and smtp.password is not None:
@@ -192,12 +207,12 @@ class EmailNotifier:
 
     def _transaction(self, client: smtplib.SMTP, msg: EmailMessage, host: str) -> str:
         """MAIL, RCPT, DATA by hand so DATA's own reply can be returned."""
-        code, text = client.mail(parseaddr(self.config.from_)[1] or self.config.from_)
+        code, text = client.mail(_address(self.config.from_).addr_spec)
         if code != 250:
             raise _smtp_error(host, "MAIL FROM", code, text)
         refused: dict[str, str] = {}
         for rcpt in self.config.to:
-            code, text = client.rcpt(parseaddr(rcpt)[1] or rcpt)
+            code, text = client.rcpt(_address(rcpt).addr_spec)
             if code not in (250, 251):
                 refused[rcpt] = _reply(code, text)
         if len(refused) == len(self.config.to):
@@ -215,6 +230,23 @@ class EmailNotifier:
             log.warning("channel %s: some recipients refused: %s", self.name, refused)
             reply += f" (refused: {', '.join(refused)})"
         return reply
+
+
+STARTTLS_HINT = "(set starttls: false for a server without TLS, e.g. a local relay)"
+
+
+def _starttls(client: smtplib.SMTP, context: ssl.SSLContext | None, host: str) -> None:
+    """Upgrade the connection with STARTTLS (RFC 3207).
+
+    Raises DeliveryError (permanent) when the server does not offer it, with the hint
+    to set ``starttls: false`` (the default is true: a local relay often has no TLS).
+    """
+    try:
+        client.starttls(context=context)
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(
+            f"SMTP error with {host}: {exc} {STARTTLS_HINT}", retryable=False
+        ) from None
 
 
 class _Conversation:

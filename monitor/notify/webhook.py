@@ -10,7 +10,6 @@ the body is for programs. A ``send-test`` body has ``"test": true``.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -21,13 +20,13 @@ from typing import Any
 import httpx
 
 from monitor.config import WebhookChannel
+from monitor.config.channelvalues import http_url_problem, webhook_key
 from monitor.errors import DeliveryError
 from monitor.models import Digest, Duplicate, FeedRef, Story
 from monitor.notify.post import post
 from monitor.notify.retry import check_http_response
 from monitor.notify.views import utc_iso
-
-SECRET_PREFIX = "whsec_"
+from monitor.redact import redact_url
 
 
 def _feed(feed: FeedRef) -> dict[str, str]:
@@ -74,15 +73,12 @@ def encode_body(digest: Digest) -> bytes:
 
 
 def _key(secret: str) -> bytes:
-    if secret.startswith(SECRET_PREFIX):
-        encoded = secret[len(SECRET_PREFIX) :]
-        try:
-            return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raise DeliveryError(
-                "webhook secret starts with whsec_ but is not valid base64", retryable=False
-            ) from None
-    return secret.encode("utf-8")
+    """:func:`~monitor.config.channelvalues.webhook_key` (the rule ``check`` applies);
+    its ValueError as a permanent DeliveryError."""
+    try:
+        return webhook_key(secret)
+    except ValueError as exc:
+        raise DeliveryError(str(exc), retryable=False) from None
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -128,9 +124,13 @@ class WebhookNotifier:
         """POST one digest; return what the receiver answered or raise DeliveryError.
 
         The channel's ``timeout`` bounds the whole attempt and the answer is read up
-        to 64 KiB (:func:`monitor.notify.post.post`).
+        to 64 KiB (:func:`monitor.notify.post.post`). A URL without a valid host fails
+        permanently, saying so (:func:`~monitor.config.channelvalues.http_url_problem`).
         """
         url = self.config.url.get_secret_value()
+        problem = http_url_problem(url)
+        if problem:  # else httpx's words, e.g. "missing an 'http://' protocol" for no host
+            raise DeliveryError(f"webhook url {redact_url(url)} {problem}", retryable=False)
         body = encode_body(digest)
         answer = await post(
             self.http,

@@ -162,6 +162,7 @@ def test_email_starttls_unsupported_is_permanent(smtp_sink: SmtpSink) -> None:
     with pytest.raises(DeliveryError) as info:
         send(notifier, make_digest(make_story(1)))
     assert info.value.retryable is False
+    assert "(set starttls: false for a server without TLS, e.g. a local relay)" in str(info.value)
 
 
 # --- slack ---------------------------------------------------------------------------
