@@ -175,7 +175,7 @@ class SlackChannel(ChannelBase):
 
 
 class WebhookChannel(ChannelBase):
-    """POSTs the JSON body of DESIGN.md, signed per Standard Webhooks if ``secret``."""
+    """POSTs the JSON body of docs/design/DESIGN.md, signed per Standard Webhooks if ``secret``."""
 
     type: Literal["webhook"]
     url: SecretStr

@@ -3,8 +3,9 @@
 Each returns :class:`ConfigIssue` s located at the value at fault (the second of two
 duplicates): feeds listed twice, tags spelt in two cases, poll intervals that would
 hammer a public server, feed addresses the SSRF guard refuses at ``run``, webhook
-URLs that are empty or have no scheme, ``every:`` schedules under a second, a
-``templates_dir`` that is not a directory, and a ``state_dir`` that cannot be created.
+URLs and secrets that are empty, URLs with no scheme or host, ``every:`` schedules
+under a second, a ``templates_dir`` that is not a directory, and a ``state_dir``
+that cannot be created.
 None of them resolves a name or opens a connection: only literal addresses and
 ``localhost`` are judged here (names are judged at connect time, feeds.md).
 """
@@ -19,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.config.channelvalues import http_url_problem
 from monitor.config.source import Path_, Source
 from monitor.config.values import format_duration
 from monitor.errors import ConfigIssue, FetchError
@@ -188,26 +190,30 @@ def _tag_case(config: MonitorConfig, source: Source) -> Iterator[ConfigIssue]:
 
 
 def webhook_url_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
-    """Empty or scheme-less Slack and webhook URLs (an empty ``${VAR}`` under systemd).
+    """Empty Slack and webhook URLs and webhook secrets (an empty ``${VAR}`` under
+    systemd), and URLs that are not ``http(s)://HOST…`` with a valid RFC 3986 host
+    (:func:`~monitor.config.channelvalues.http_url_problem`, the rule the notifiers
+    apply at send time).
 
-    The value is a secret: messages never show it. Secrets this process could not
+    The values are secrets: messages never show them. Secrets this process could not
     read (``secrets="optional"``) are not judged.
     """
     issues = []
     for name, channel in config.channels.items():
-        key = {"slack": "webhook_url", "webhook": "url"}.get(channel.type)
-        path: Path_ = ("channels", name, key or "")
-        if key is None or path in source.unread:
-            continue
-        value = getattr(channel, key).get_secret_value().strip()
-        where = f"channels.{name}.{key}"
-        if not value:
-            refs = source.env_refs.get(path)
-            hint = f" (is the environment variable {', '.join(refs)} set?)" if refs else ""
-            issues.append(source.issue(path, f"{where} is empty{hint}"))
-        elif not re.match(r"(?i)https?://[^/?#\s]", value):
-            msg = f"{where} is not an http:// or https:// URL with a host (value not shown)"
-            issues.append(source.issue(path, msg))
+        keys = {"slack": ("webhook_url",), "webhook": ("url", "secret")}.get(channel.type, ())
+        for key in keys:
+            path: Path_ = ("channels", name, key)
+            secret = getattr(channel, key)
+            if secret is None or path in source.unread:
+                continue
+            value = secret.get_secret_value().strip()
+            where = f"channels.{name}.{key}"
+            if not value:
+                refs = source.env_refs.get(path)
+                hint = f" (is the environment variable {', '.join(refs)} set?)" if refs else ""
+                issues.append(source.issue(path, f"{where} is empty{hint}"))
+            elif key != "secret" and (problem := http_url_problem(value)):
+                issues.append(source.issue(path, f"{where} {problem} (value not shown)"))
     return issues
 
 

@@ -54,7 +54,8 @@ def _item(story: Story) -> dict[str, Any]:
 
 
 def build_body(digest: Digest) -> dict[str, Any]:
-    """The JSON body of DESIGN.md (version 1) for ``digest`` (``"test": true`` for send-test)."""
+    """The JSON body of docs/design/DESIGN.md (version 1) for ``digest`` (``"test": true``
+    for send-test)."""
     body: dict[str, Any] = {
         "version": 1,
         "id": digest.id,
