@@ -11,10 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# The config's paths, in the order of monitor.config.find_config_path and --help.
-CONFIG_ENV = "NEWS_MONITOR_CONFIG"
-SYSTEM_CONFIG = "/etc/news-monitor/monitor.yaml"
-LOCAL_CONFIG = "./config/monitor.yaml"
+from monitor.config.loading import CONFIG_ENV, LOCAL_CONFIG, SYSTEM_CONFIG
+
 IRREGULAR = {"story": "stories", "match": "matches"}  # plurals for count()
 
 

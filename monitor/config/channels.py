@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from monitor.config.channelvalues import parse_address, webhook_key
-from monitor.config.values import Duration, Strict, parse_duration
+from monitor.config.values import Duration, Strict, format_duration, parse_duration
 
 
 class Schedule(Strict):
@@ -32,8 +32,9 @@ class Schedule(Strict):
     cron: str | None = None
 
     def __str__(self) -> str:
+        """The schedule as the config writes it (``status`` shows it so)."""
         if self.kind == "every":
-            return f"every: {self.every}"
+            return f"every: {format_duration(self.every or timedelta(0))}"  # as written
         return f"cron: {self.cron}" if self.kind == "cron" else "immediate"
 
 

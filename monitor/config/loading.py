@@ -31,14 +31,20 @@ from monitor.redact import config_secrets, register_secrets
 log = logging.getLogger(__name__)
 
 
+# Where a command looks for its config without --config, in order (README, --help).
+CONFIG_ENV = "NEWS_MONITOR_CONFIG"
+SYSTEM_CONFIG = "/etc/news-monitor/monitor.yaml"
+LOCAL_CONFIG = "./config/monitor.yaml"
+
+
 def find_config_path(explicit: str | None) -> Path:
     """``--config``, else $NEWS_MONITOR_CONFIG, else /etc/news-monitor, else ./config."""
     if explicit:
         return Path(explicit)
-    if os.environ.get("NEWS_MONITOR_CONFIG"):
-        return Path(os.environ["NEWS_MONITOR_CONFIG"])
-    system = Path("/etc/news-monitor/monitor.yaml")
-    return system if system.exists() else Path("config/monitor.yaml")
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    system = Path(SYSTEM_CONFIG)
+    return system if system.exists() else Path(LOCAL_CONFIG)
 
 
 def load(path: Path, secrets: Secrets = "required") -> MonitorConfig:

@@ -122,3 +122,13 @@ def test_durations_longer_than_a_century_are_refused(value):
 def test_a_huge_retention_is_a_config_error_not_an_overflow():
     with pytest.raises(ValidationError, match="longer than 100 years"):
         MonitorConfig.model_validate({"dedup": {"retention": "3000000d"}})
+
+
+@pytest.mark.parametrize(
+    "written", ["every: 1h", "every: 90m", "every: 45s", "immediate", "cron: 0 7 * * *"]
+)
+def test_a_schedule_is_shown_as_written(written):
+    """``status`` (text and JSON) shows a channel's schedule as the config writes it."""
+    from monitor.config.channels import Schedule, _parse_schedule
+
+    assert str(Schedule.model_validate(_parse_schedule(written))) == written
