@@ -66,12 +66,11 @@ class Source:
             if len(path) > 1 and path[0] == section and isinstance(path[1], int):
                 self.unread.add((section, offset + path[1], *path[2:]))
 
-    def issue(
-        self, path: Path_, message: str, *, key: bool = False, col_offset: int = 0
-    ) -> ConfigIssue:
-        """A ConfigIssue located at ``path`` (``col_offset`` moves right inside the value)."""
+    def issue(self, path: Path_, message: str, *, key: bool = False) -> ConfigIssue:
+        """A ConfigIssue located at ``path`` (its key with ``key``; inside a value:
+        :meth:`issue_inside`)."""
         mark = self.locate(path, key=key)
-        return ConfigIssue(mark.file, mark.line, mark.col + col_offset, message)
+        return ConfigIssue(mark.file, mark.line, mark.col, message)
 
     def issue_inside(self, path: Path_, value: str, offset: int, message: str) -> ConfigIssue:
         """A ConfigIssue at character ``offset`` (0-based) of the string ``value`` at ``path``.
