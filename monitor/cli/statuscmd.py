@@ -98,7 +98,7 @@ def _print_status(
             print(f"    last error: {f['last_error']}")
     print("RULES")
     for r in report["rules"]:
-        if not r["channels"]:  # nothing alerts: say why, and count every match
+        if r.get("channels") == []:  # nothing alerts: say why (unknown without a config)
             day, month = r["matches_24h"] + r["baseline_24h"], r["matches_30d"] + r["baseline_30d"]
             print(
                 f"  {r['name']}: {count(day, 'match')} in 24 h, {month} in 30 d; "

@@ -13,13 +13,15 @@ import binascii
 import contextlib
 import ipaddress
 import re
+from email import errors
 from email.headerregistry import Address, HeaderRegistry
 from urllib.parse import urlsplit
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 # RFC 5321 section 4.1.2: Domain = sub-domain *("." sub-domain), each
-# Let-dig [Ldh-str] (letters, digits, inner hyphens); at most 63 octets a label.
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Let-dig [Ldh-str] (letters, digits, inner hyphens); at most 63 octets a label. An
+# underscore is let through: internal relays are named so, and smtplib sends to them.
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _HEADERS = HeaderRegistry()
 
 
@@ -54,11 +56,14 @@ def parse_address(text: str) -> Address:
             with contextlib.suppress(UnicodeError):
                 hint += f", {address.domain.encode('idna').decode('ascii')}"
         raise ValueError(f"{shown}: a non-ASCII address needs SMTPUTF8, which is not used: {hint}")
-    if header.defects or not address.username or not address.domain:
-        raise ValueError(f"{shown}: {_expected()}")
-    problem = _domain_problem(address.domain)
+    # An obsolete form (RFC 5322 section 4: a period in the display name, "J. Doe") is
+    # read by every mail program and sent as is; anything else the parser flagged is not.
+    defects = [d for d in header.defects if not isinstance(d, errors.ObsoleteHeaderDefect)]
+    problem = address.domain and _domain_problem(address.domain)
     if problem:
         raise ValueError(f"{shown}: {problem}")
+    if defects or not address.username or not address.domain:
+        raise ValueError(f"{shown}: {_expected()}")
     return address
 
 
@@ -78,6 +83,8 @@ def _domain_problem(domain: str) -> str | None:
         if (ip.version == 6) != (text != literal):  # RFC 5321 4.1.3: [1.2.3.4], [IPv6:...]
             return f"{domain}: write an IPv4 literal as [1.2.3.4] and IPv6 as [IPv6:...]"
         return None
+    if domain.endswith("."):
+        return f"domain {domain!r} ends with a dot: write it without"
     if len(domain) > 255 or not all(_LABEL.fullmatch(part) for part in domain.split(".")):
         return f"domain {domain!r} is not a host name (letters, digits, inner hyphens)"
     return None

@@ -202,6 +202,10 @@ def read_config(file: Path, secrets: Secrets = "required") -> tuple[dict[str, An
         raise ConfigError(issues + source.problems)
     _resolve_templates_dir(file, data, source)
     for pattern_index, pattern in enumerate(_include_patterns(data, source, issues)):
+        if not str(pattern).strip():  # "" would glob the config's own folder
+            message = "an empty glob includes nothing (is its environment variable set?)"
+            issues.append(source.issue(("include", pattern_index), message))
+            continue
         matches = sorted(glob.glob(str(file.parent / str(pattern))))
         if not matches:
             issues.append(source.issue(("include", pattern_index), f"no file matches {pattern!r}"))
@@ -217,10 +221,14 @@ def _include_patterns(data: dict[str, Any], source: Source, issues: list) -> lis
 
     A string is a list of one (``include: rules.d/*.yaml``): iterated as it stands it
     would be globs of one character each. ``data["include"]`` becomes that list, so
-    the model sees a list. Any other type (a mapping, a number) is an issue at the key.
+    the model sees a list; an empty string (``include: "${EXTRA:-}"``) an empty one.
+    Any other type (a mapping, a number) is an issue at the key.
     """
     given = data.get("include")
     if given is None:
+        return []
+    if isinstance(given, str) and not given.strip():
+        data["include"] = []
         return []
     if isinstance(given, str):
         data["include"] = [given]

@@ -52,8 +52,8 @@ _ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
 # HTML doctype or <html>: a web page, not a feed (the HTML Living Standard's doctype).
 _HTML_ROOT = re.compile(r"(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
 HTML_PAGE = (
-    'a web page (HTML) that advertises no feed with <link rel="alternate">: '
-    "give the feed's own URL (the page's RSS or Atom link)"
+    "a web page (HTML), not RSS, Atom or JSON Feed: give the feed's own URL (a page's "
+    '<link rel="alternate"> feed is followed when the page names one)'
 )
 _ENTRY_TAG = re.compile(r"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])[^>]*?(/?)>")
 MAX_REASON = 200

@@ -37,7 +37,7 @@ _BARE_NEAR_CHAIN = re.compile(
 _MAYBE_PROXIMITY = re.compile(r"NEAR|(?i:near/)|~")
 _PHRASE = re.compile(r'"(?:\\.|[^"\\])*"')
 _BAD_NEAR = re.compile(r"(?<![^\s(])(?:(O?NEAR)(?![^\s)])|((?i:o?near)/(?!\d+(?![^\s)]))[^\s)]*))")
-_BAD_SLOP = re.compile(r'"~(?!\d+(?![^\s)]))')
+_BAD_SLOP = re.compile(r'"~(?!\d)')  # what follows the number (a boost) is the grammar's
 _OPERATORS = {"&&": "AND", "||": "OR", "!": "NOT"} | {w: w.upper() for w in ("and", "or", "not")}
 _OPERATORS |= {w: w for w in ("AND", "OR", "NOT")}
 

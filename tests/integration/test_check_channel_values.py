@@ -30,6 +30,9 @@ GOOD_ADDRESSES = [
     '"a b"@example.org',
     "ops@localhost",
     "root@[127.0.0.1]",
+    "J. Doe <j@example.org>",  # an obsolete period in a display name: read everywhere
+    "News Inc. Alerts <alerts@example.org>",
+    "relay@mail_host.internal",  # an underscore in an internal relay's name
 ]
 
 

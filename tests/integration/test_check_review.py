@@ -91,6 +91,18 @@ def test_include_as_one_string_is_one_glob(tmp_path):
     assert result.stderr.splitlines() == [f"{missing}:1:10: no file matches 'inc.d/nothing*.yaml'"]
 
 
+def test_an_empty_include_is_nothing_and_an_empty_glob_is_located(tmp_path):
+    path = write(tmp_path / "monitor.yaml", 'include: ""\nfeeds:\n' + FEED + CHANNELS)
+    result = check(path, tmp_path)
+    assert result.returncode == 0, result.stderr  # include: "${EXTRA:-}" unset: nothing
+    listed = write(tmp_path / "listed.yaml", 'include: [""]\nfeeds:\n' + FEED + CHANNELS)
+    result = check(listed, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{listed}:1:11: an empty glob includes nothing (is its environment variable set?)"
+    ]
+
+
 def test_include_of_another_type_is_a_located_error(tmp_path):
     path = write(tmp_path / "monitor.yaml", "feeds:\n" + FEED + "include: {a: b.yaml}\n")
     result = check(path, tmp_path)

@@ -56,3 +56,13 @@ def test_a_routed_rule_held_by_backfill_still_reads_as_backfill(tmp_path):
     assert "notifies no channel" not in history.stdout
     status = run_cli("status", "--config", str(config), cwd=tmp_path)
     assert "more at first polls, not alerted (backfill)" in status.stdout
+
+
+def test_status_without_a_loadable_config_still_reports_rules(tmp_path):
+    config = _config(tmp_path, notify=[])
+    assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path).returncode == 0
+    config.write_text(config.read_text() + "bogus: 1\n")  # the config no longer loads
+    status = run_cli("status", "--config", str(config), cwd=tmp_path)
+    assert "CONFIG ERROR" in status.stdout + status.stderr
+    assert "Traceback" not in status.stderr, status.stderr
+    assert "  pompeo: " in status.stdout, status.stdout

@@ -83,7 +83,9 @@ def test_not_a_feed(body):
     ],
 )
 def test_a_web_page_is_named_as_one(body):
-    with pytest.raises(ParseError, match="not a feed: a web page .HTML. that advertises no feed"):
+    with pytest.raises(
+        ParseError, match="not a feed: a web page .HTML., not RSS, Atom or JSON Feed"
+    ):
         parse_feed(body, FEED.url, "text/html")
 
 

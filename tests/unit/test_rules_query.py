@@ -364,7 +364,9 @@ def test_syntax_errors_have_columns(query: str, column: int, message: str) -> No
 
 
 @pytest.mark.parametrize(
-    "query", ['"Kim NEAR Moon"', "near miss", "NEARLY", '"a ~x" b', '"Kim Moon"~3 x', "a ONEAR/3 b"]
+    "query",
+    ['"Kim NEAR Moon"', "near miss", "NEARLY", '"a ~x" b', '"Kim Moon"~3 x', "a ONEAR/3 b"]
+    + ['"Kim Moon"~3^2'],  # a boost after the slop: accepted and ignored (rules.md)
 )
 def test_proximity_look_alikes_are_not_errors(query: str) -> None:
     compile_query(query)  # raises if the proximity check took them for operators
