@@ -21,7 +21,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.cli.historycmd import add_history_parser
-from monitor.cli.messages import not_found_hint
+from monitor.cli.messages import config_error_text
 from monitor.cli.storecmd import add_store_parser
 from monitor.config import MonitorConfig, find_config_path, load, statedir
 from monitor.errors import ConfigError, MonitorError
@@ -151,8 +151,7 @@ def _dispatch(args: argparse.Namespace, handler: Any) -> int:
         result = handler(args, config)
         return asyncio.run(result) if asyncio.iscoroutine(result) else result
     except ConfigError as exc:
-        hint = not_found_hint(find_config_path(args.config), args.config)
-        print(f"{exc} {hint}" if hint else exc, file=sys.stderr)
+        print(config_error_text(exc, find_config_path(args.config), args.config), file=sys.stderr)
         return 2
     except MonitorError as exc:
         print(f"news-monitor: {exc}", file=sys.stderr)

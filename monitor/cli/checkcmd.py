@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from monitor.cli.messages import count, not_found_hint
+from monitor.cli.messages import config_error_text, count
 from monitor.config import MonitorConfig, inspect, statedir
 from monitor.config.checks import state_dir_problem
 from monitor.config.source import Path_, Source
@@ -30,8 +30,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     try:
         found = inspect(path, secrets="optional")
     except ConfigError as exc:
-        hint = not_found_hint(path, args.config)
-        print(f"{exc} {hint}" if hint else exc, file=sys.stderr)
+        print(config_error_text(exc, path, args.config), file=sys.stderr)
         return 1
     config, source = found.config, found.source
     issues = list(found.errors)

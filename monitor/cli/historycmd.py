@@ -65,7 +65,8 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
     finally:
         conn.close()
-    rows = [_unrouted(_redacted(r, config), config) for r in rows]
+    unrouted = {r.name for r in config.rules if not config.rule_channels(r)}
+    rows = [_unrouted(_redacted(r, config), unrouted) for r in rows]
     if args.json:
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
@@ -161,11 +162,11 @@ def _redacted_message(found: dict[str, Any], config: MonitorConfig) -> dict[str,
     }
 
 
-def _unrouted(row: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
-    """``row`` with ``no_channel``: its rule notifies no channel (``notify: []``, or no
-    channels at all), which, not backfill, is why nothing was queued for it."""
-    rule = next((r for r in config.rules if r.name == row["rule"]), None)
-    no_channel = rule is not None and not config.rule_channels(rule) and not row["channels"]
+def _unrouted(row: dict[str, Any], unrouted: set[str]) -> dict[str, Any]:
+    """``row`` with ``no_channel``: its rule is one of ``unrouted``, the rules that
+    notify no channel (``notify: []``, or no channels at all), which, not backfill, is
+    why nothing was queued for it."""
+    no_channel = row["rule"] in unrouted and not row["channels"]
     return {**row, "no_channel": no_channel, "baseline": row["baseline"] and not no_channel}
 
 

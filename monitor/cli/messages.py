@@ -39,7 +39,16 @@ def not_found_hint(path: Path, explicit: str | None) -> str | None:
     )
 
 
-def count(n: int, noun: str) -> str:
+def count(n: int, noun: str, *, grouped: bool = False) -> str:
     """``n`` and ``noun``, singular for exactly 1 and plural otherwise (English: "0
-    feeds", "1 feed"); the plural is ``noun + "s"`` unless :data:`IRREGULAR` says."""
-    return f"{n} {noun if n == 1 else IRREGULAR.get(noun, noun + 's')}"
+    feeds", "1 feed"); the plural is ``noun + "s"`` unless :data:`IRREGULAR` says.
+    ``grouped``: the number with thousands separated ("12,096 items")."""
+    number = f"{n:,}" if grouped else str(n)
+    return f"{number} {noun if n == 1 else IRREGULAR.get(noun, noun + 's')}"
+
+
+def config_error_text(error: Exception, path: Path, explicit: str | None) -> str:
+    """``error`` (a config that does not load) as printed, with :func:`not_found_hint`
+    when there is no file at ``path``."""
+    hint = not_found_hint(path, explicit)
+    return f"{error} {hint}" if hint else str(error)

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.cli.clusterinfo import cluster_lines
+from monitor.cli.messages import count
 from monitor.config.channels import ChannelBase
 from monitor.config.values import format_duration
 from monitor.redact import redact_url
@@ -112,7 +113,7 @@ def storage_line(info: dict[str, Any]) -> str:
     per item`` (on PostgreSQL ``STATE 7.8 MB in tables and indexes, …``)."""
     per_item = info["bytes_per_item"]
     where = " in tables and indexes" if "tables" in info else ""
-    items = f"{info['items']:,} item{'' if info['items'] == 1 else 's'}"
+    items = count(info["items"], "item", grouped=True)
     return f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {items}" + (
         f", {per_item:,} bytes per item" if per_item is not None else ""
     )

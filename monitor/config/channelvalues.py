@@ -13,16 +13,27 @@ import binascii
 import contextlib
 import ipaddress
 import re
-from email import errors
-from email.headerregistry import Address, HeaderRegistry
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address, HeaderRegistry
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 # RFC 5321 section 4.1.2: Domain = sub-domain *("." sub-domain), each
 # Let-dig [Ldh-str] (letters, digits, inner hyphens); at most 63 octets a label. An
 # underscore is let through: internal relays are named so, and smtplib sends to them.
 _LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-_HEADERS = HeaderRegistry()
+
+
+@cache
+def _headers() -> HeaderRegistry:
+    """The standard library's header parser, loaded at the first address (~6 ms of
+    imports every command would pay at start-up for a config without email)."""
+    from email.headerregistry import HeaderRegistry
+
+    return HeaderRegistry()
 
 
 def parse_address(text: str) -> Address:
@@ -40,7 +51,7 @@ def parse_address(text: str) -> Address:
     if any(c in text for c in "\r\n"):
         raise ValueError(f"{shown}: it contains a line break")
     try:
-        header = _HEADERS("To", text)
+        header = _headers()("To", text)
     except Exception as exc:  # the parser itself fails on some inputs ('a@': IndexError)
         raise ValueError(f"{shown}: {_expected()}") from exc
     if len(header.addresses) != 1 or len(header.groups) != 1:
@@ -58,7 +69,9 @@ def parse_address(text: str) -> Address:
         raise ValueError(f"{shown}: a non-ASCII address needs SMTPUTF8, which is not used: {hint}")
     # An obsolete form (RFC 5322 section 4: a period in the display name, "J. Doe") is
     # read by every mail program and sent as is; anything else the parser flagged is not.
-    defects = [d for d in header.defects if not isinstance(d, errors.ObsoleteHeaderDefect)]
+    from email.errors import ObsoleteHeaderDefect
+
+    defects = [d for d in header.defects if not isinstance(d, ObsoleteHeaderDefect)]
     problem = address.domain and _domain_problem(address.domain)
     if problem:
         raise ValueError(f"{shown}: {problem}")

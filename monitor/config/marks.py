@@ -30,7 +30,6 @@ class Source:
 
     marks: dict[Path_, Mark] = field(default_factory=dict)
     key_marks: dict[Path_, Mark] = field(default_factory=dict)
-    quoted: dict[Path_, bool] = field(default_factory=dict)
     env_refs: dict[Path_, list[str]] = field(default_factory=dict)  # ${NAME}s in a value
     spans: dict[Path_, ScalarSpan] = field(default_factory=dict)  # strings over several lines
     written: dict[Path_, str] = field(default_factory=dict)  # paths as written, if resolved
@@ -55,7 +54,6 @@ class Source:
         for mine, theirs in (
             (self.marks, other.marks),
             (self.key_marks, other.key_marks),
-            (self.quoted, other.quoted),
             (self.env_refs, other.env_refs),
             (self.spans, other.spans),
         ):
@@ -75,15 +73,14 @@ class Source:
     def issue_inside(self, path: Path_, value: str, offset: int, message: str) -> ConfigIssue:
         """A ConfigIssue at character ``offset`` (0-based) of the string ``value`` at ``path``.
 
-        A string written over several lines (a ``|`` or ``>`` block, a folded plain or
-        quoted scalar) is mapped through its :class:`ScalarSpan`, so the position is
-        the line and column of that character in the file; a one-line string is its
-        column plus ``offset``, plus one for an opening quote.
+        A string not written as it reads (quoted, with escapes; a ``|`` or ``>`` block, a
+        folded plain scalar) is mapped through its :class:`ScalarSpan`, so the position
+        is the line and column of that character in the file; a plain one-line string
+        is its column plus ``offset``.
         """
         span = self.spans.get(path)
         mark = self.locate(path)
         if span is None:
-            quote = 1 if self.quoted.get(path) else 0
-            return ConfigIssue(mark.file, mark.line, mark.col + offset + quote, message)
+            return ConfigIssue(mark.file, mark.line, mark.col + offset, message)
         line, col = span.position(value, offset)
         return ConfigIssue(mark.file, line, col, message)

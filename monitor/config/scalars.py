@@ -1,13 +1,14 @@
-"""Where a character of a string value was written, when the value spans several lines.
+"""Where a character of a string value was written, when the value is not its text as
+written: quoted (an opening quote, escapes such as ``\"``) or over several lines.
 
-A rule syntax error has a column inside the query; for a one-line scalar the file
-column is the value's column plus that offset (plus one for an opening quote). A
-scalar written over several lines is not the text of the file: a literal block
-(``|``) drops each line's indentation, a folded block (``>``) and a multi-line plain
-or quoted scalar also turn line breaks into spaces (YAML 1.1 spec, sections 4.6.1
-"line folding" and 9.1 "block scalars"). :class:`ScalarSpan` keeps where such a
-scalar was written and maps an offset in its value back to a ``LINE:COL`` by walking
-the value and the written characters side by side.
+A rule syntax error has a column inside the query; for a plain one-line scalar the
+file column is the value's column plus that offset. Any other scalar is not the text
+of the file: a quoted one skips its quote and turns escapes into characters, a
+literal block (``|``) drops each line's indentation, a folded block (``>``) and a
+multi-line plain or quoted scalar also turn line breaks into spaces (YAML 1.1 spec,
+sections 4.6.1 "line folding" and 9.1 "block scalars"). :class:`ScalarSpan` keeps
+where such a scalar was written and maps an offset in its value back to a
+``LINE:COL`` by walking the value and the written characters side by side.
 """
 
 from __future__ import annotations

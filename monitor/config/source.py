@@ -61,8 +61,10 @@ class _Reader:
         if isinstance(node, yaml.SequenceNode):
             return [self.read(loader, child, (*path, i)) for i, child in enumerate(node.value)]
         value = loader.construct_object(node, deep=True)
-        self.source.quoted[path] = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
-        if isinstance(value, str) and node.end_mark.line > node.start_mark.line:
+        quoted = isinstance(node, yaml.ScalarNode) and node.style in ("'", '"')
+        # A value not written as it reads (quotes, escapes, several lines) keeps where
+        # each character was written (a plain one-line value is its own column map).
+        if isinstance(value, str) and (quoted or node.end_mark.line > node.start_mark.line):
             if self.lines is None:
                 self.lines = split_lines(self.text)
             start, end = node.start_mark, node.end_mark
@@ -93,7 +95,7 @@ class _Reader:
             first_line.setdefault(key, at.line)
             base = key.removesuffix("_file")
             if base in SECRET_KEYS and given.setdefault(base, key) != key and first_visit:
-                at, message = self.mark(key_node), f"{given[base]} and {key} are both set: keep one"
+                message = f"{given[base]} and {key} are both set: keep one"
                 self.source.problems.append(ConfigIssue(at.file, at.line, at.col, message))
             if key.endswith("_file") and base in SECRET_KEYS:
                 self.source.key_marks[(*path, base)] = self.mark(key_node)

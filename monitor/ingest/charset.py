@@ -19,7 +19,10 @@ which no non-ASCII byte forms valid UTF-8 at all: that is a legacy document
 mislabelled as UTF-8 (a common server default), and it is read as the guess says.
 
 :func:`to_utf8` gives feedparser UTF-8 bytes with the declaration rewritten, so
-feedparser's own detection has nothing left to get wrong.
+feedparser's own detection has nothing left to get wrong. :func:`looks_like_html`,
+read off the same head of the document, tells a web page from a feed: discovery
+(:mod:`monitor.ingest.discover`) follows a page's feed link, and the parser names a
+page that gave none as a page.
 """
 
 from __future__ import annotations
@@ -149,3 +152,14 @@ def _codec(name: str | None) -> str | None:
     if found in ("latin-1", "iso8859-1", "ascii"):
         return "cp1252"
     return "utf-8" if found == "utf-8-sig" else found
+
+
+def looks_like_html(body: bytes | None, content_type: str | None) -> bool:
+    """Whether a fetched document is a web page rather than a feed: an HTML media type,
+    or (with none that says XML or JSON) a first tag that is an HTML doctype or
+    ``<html>`` (WHATWG MIME Sniffing, "rules for identifying an unknown MIME type")."""
+    kind = (content_type or "").lower()
+    if "xml" in kind or "json" in kind:
+        return False
+    head = (body or b"")[:1024].lstrip().lower()
+    return "html" in kind or head.startswith((b"<!doctype html", b"<html"))

@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 import httpx
 
 from monitor.errors import FetchError
+from monitor.ingest.charset import looks_like_html
 from monitor.ingest.fetch import FetchResult, fetch
 from monitor.ingest.urlguard import shown_url
 from monitor.redact import redact_url
@@ -71,15 +72,6 @@ def discover_feed_url(html_bytes: bytes, base_url: str) -> str | None:
     except ValueError:  # not a URL ("http://[::1/"): kept as written, for fetch to refuse
         url = finder.found[0]
     return url if url.lower().startswith(("http://", "https://")) else None
-
-
-def looks_like_html(body: bytes | None, content_type: str | None) -> bool:
-    """Whether a fetched document is a web page rather than a feed."""
-    kind = (content_type or "").lower()
-    if "xml" in kind or "json" in kind:
-        return False
-    head = (body or b"")[:1024].lstrip().lower()
-    return "html" in kind or head.startswith((b"<!doctype html", b"<html"))
 
 
 def advertised_feed(body: bytes | None, content_type: str | None, url: str) -> str | None:

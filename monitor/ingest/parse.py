@@ -39,7 +39,7 @@ from types import ModuleType
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.ingest.charset import decode_document, to_utf8
+from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
@@ -48,9 +48,6 @@ from monitor.memo import LONGEST
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
 _ENTITY = re.compile(r"<!ENTITY\s[^>]*>")
-# A document whose first tag (after the XML declaration, comments, white space) is an
-# HTML doctype or <html>: a web page, not a feed (the HTML Living Standard's doctype).
-_HTML_ROOT = re.compile(r"(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
 HTML_PAGE = (
     "a web page (HTML), not RSS, Atom or JSON Feed: give the feed's own URL (a page's "
     '<link rel="alternate"> feed is followed when the page names one)'
@@ -149,7 +146,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if parsed.get("bozo"):
         problem = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
     if raw is None and not parsed.entries and not parsed.get("version"):
-        if _HTML_ROOT.match(text):
+        if looks_like_html(body, content_type):  # the rule discovery follows pages by
             raise ParseError(f"not a feed: {HTML_PAGE}")
         raise ParseError(f"not a feed ({problem or 'no feed elements found'})"[:300])
     feed = parsed.feed

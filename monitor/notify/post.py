@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 
+from monitor.config.channelvalues import http_url_problem
 from monitor.errors import DeliveryError
 from monitor.notify.deadline import attempt
 from monitor.notify.retry import destination_host, http_exception
+from monitor.redact import redact_url
 
 MAX_ANSWER_BYTES = 64 * 1024
 BODY_SHARE = 0.9  # of the deadline, after which a body still arriving is cut
@@ -52,8 +54,13 @@ async def post(
 
     ``request`` is passed to httpx (``content``/``json``, ``headers``). Redirects are
     not followed. Raises :class:`DeliveryError`: retryable for the deadline and
-    transport errors, permanent for a bad URL; messages name only the host.
+    transport errors, permanent for a bad URL; messages name only the host, or the
+    URL without its password for one that is not ``http(s)://HOST…``
+    (:func:`~monitor.config.channelvalues.http_url_problem`, the rule ``check``
+    applies; httpx would say "missing an 'http://' protocol" for one with no host).
     """
+    if problem := http_url_problem(url):
+        raise DeliveryError(f"URL {redact_url(url)} {problem}", retryable=False)
     host = destination_host(url)
     # Raw bytes are what we count: ask for no compression, so the excerpt is readable.
     headers = {"accept-encoding": "identity", **(request.pop("headers", None) or {})}

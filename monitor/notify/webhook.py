@@ -20,13 +20,12 @@ from typing import Any
 import httpx
 
 from monitor.config import WebhookChannel
-from monitor.config.channelvalues import http_url_problem, webhook_key
+from monitor.config.channelvalues import webhook_key
 from monitor.errors import DeliveryError
 from monitor.models import Digest, Duplicate, FeedRef, Story
 from monitor.notify.post import post
 from monitor.notify.retry import check_http_response
 from monitor.notify.views import utc_iso
-from monitor.redact import redact_url
 
 
 def _feed(feed: FeedRef) -> dict[str, str]:
@@ -125,13 +124,10 @@ class WebhookNotifier:
         """POST one digest; return what the receiver answered or raise DeliveryError.
 
         The channel's ``timeout`` bounds the whole attempt and the answer is read up
-        to 64 KiB (:func:`monitor.notify.post.post`). A URL without a valid host fails
-        permanently, saying so (:func:`~monitor.config.channelvalues.http_url_problem`).
+        to 64 KiB (:func:`monitor.notify.post.post`), which also fails a URL without a
+        valid host permanently, saying so.
         """
         url = self.config.url.get_secret_value()
-        problem = http_url_problem(url)
-        if problem:  # else httpx's words, e.g. "missing an 'http://' protocol" for no host
-            raise DeliveryError(f"webhook url {redact_url(url)} {problem}", retryable=False)
         body = encode_body(digest)
         answer = await post(
             self.http,

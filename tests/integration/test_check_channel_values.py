@@ -165,3 +165,26 @@ def test_docs_list_every_smtp_key_with_its_default() -> None:
         if not field.is_required() and field.default is not None:
             shown = str(field.default).lower() if isinstance(field.default, bool) else field.default
             assert f"`{shown}`" in row, row
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("https://:pw1234567@/x", "has no host"), ("http://u:pw1234567@[::1/x", "is not a valid URL")],
+)
+def test_a_send_to_a_url_without_a_host_fails_permanently_without_its_password(url, words):
+    """A channel built by code, past ``check``: the one POST every notifier uses says why."""
+    import asyncio
+
+    import httpx
+
+    from monitor.errors import DeliveryError
+    from monitor.notify.post import post
+
+    async def send() -> None:
+        async with httpx.AsyncClient() as http:
+            await post(http, url, channel="dest", seconds=3, json={})
+
+    with pytest.raises(DeliveryError) as info:
+        asyncio.run(send())
+    assert words in str(info.value) and not info.value.retryable
+    assert "pw1234567" not in str(info.value)

@@ -196,6 +196,22 @@ def test_a_rule_error_in_a_block_scalar_is_at_its_line(tmp_path, style):
     assert result.stderr.startswith(f"{path}:7:7: rule 'r': unknown field 'foo'"), result.stderr
 
 
+@pytest.mark.parametrize(
+    ("query", "column"),
+    [
+        ('"Kim AND \\"a b\\"~x"', 28),  # each \" is two characters written, one read
+        ("'Kim AND \"a b\"~x'", 26),
+        ('Kim AND "a b"~x', 25),  # plain: the value's column plus the offset
+    ],
+)
+def test_a_rule_error_in_a_one_line_query_is_at_its_column(tmp_path, query, column):
+    rules = f"rules:\n  - name: r\n    query: {query}\n"
+    path = write(tmp_path / "q.yaml", "feeds:\n" + FEED + rules)
+    result = check(path, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{path}:5:{column}: rule 'r': a phrase's \"~\""), result.stderr
+
+
 def test_a_rule_error_in_an_included_block_scalar_is_at_its_line(tmp_path):
     write(
         tmp_path / "rules.d" / "a.yaml",
