@@ -21,7 +21,7 @@ from monitor.errors import DeliveryError
 from monitor.models import Digest
 from monitor.notify import Notifier
 from monitor.notify.failures import dead_letter, failed_attempt
-from monitor.notify.limits import TooBig, first, measure_for, shortened, stories_that_fit
+from monitor.notify.limits import TooBig, fitting_count, measure_for, shortened
 from monitor.notify.retry import PayloadTooLarge
 from monitor.notify.timing import Forming, forming
 from monitor.notify.views import one_line
@@ -188,9 +188,7 @@ def _prepared(outbox: Outbox, rt: Runtime, channel: str, message_id: str) -> Dig
             )
         limit = settings.max_message_bytes
         measure = measure_for(settings, rt.renderer) if limit else None
-        keep = min(len(digest.stories), settings.max_items or len(digest.stories))
-        if limit and measure:
-            keep = stories_that_fit(first(digest, keep), measure, limit)
+        keep = fitting_count(digest, settings, measure)
         if keep < len(digest.stories):
             outbox.release(message_id, list(digest.story_ids[keep:]))
             log.info(

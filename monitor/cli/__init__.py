@@ -86,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--json", action="store_true", help="one JSON object per line")
     preview = sub.add_parser("preview", parents=[common], help="render what would be sent now")
     preview.add_argument("--channel", help="only this channel")
-    preview.add_argument("--format", choices=["text", "html", "json"], default="text")
+    preview.add_argument(
+        "--format",
+        choices=["text", "html", "json", "sent"],
+        default="text",
+        help="text, html or json: the digest's renderings; sent: each channel's own message "
+        "(email headers and parts, Slack posts, webhook request) within its bounds",
+    )
     send = sub.add_parser("send-test", parents=[common], help="send a test message")
     send.add_argument("channel", metavar="CHANNEL")
     opml = sub.add_parser(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.messages import count
-from monitor.config import MonitorConfig
+from monitor.config import Channel, MonitorConfig
 from monitor.errors import DeliveryError, MonitorError
 
 if TYPE_CHECKING:
@@ -83,12 +83,33 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
         for name in names:
             digest = Outbox(store).preview(name, datetime.now(UTC))
             print(f"=== channel {name}: {count(len(digest.stories), 'story')} pending ===")
-            if digest.stories:
-                zone = config.channels[name].timezone
-                print(_render(renderer.in_zone(zone), digest, args.format))
+            if not digest.stories:
+                continue
+            settings = config.channels[name]
+            if args.format == "sent":
+                print(_sent(settings, digest, renderer))
+            else:
+                print(_render(renderer.in_zone(settings.timezone), digest, args.format))
     finally:
         store.close()
     return 0
+
+
+def _sent(settings: Channel, digest: Digest, renderer: Renderer) -> str:
+    """The channel's own message for ``digest`` (:mod:`monitor.notify.preview`), with a
+    line for the stories that wait for the next message or why it would fail."""
+    from monitor.notify.preview import preview_sent
+
+    shown = preview_sent(settings, digest, renderer)
+    if shown.failed:
+        return shown.text
+    if shown.waiting:
+        note = (
+            f"(this message holds {count(shown.sent, 'story')}; {shown.waiting} wait for "
+            "the next one: max_items / max_message_bytes)"
+        )
+        return f"{note}\n{shown.text}"
+    return shown.text
 
 
 def _render(renderer: Renderer, digest: Digest, fmt: str) -> str:

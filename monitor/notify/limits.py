@@ -93,6 +93,19 @@ def first(digest: Digest, count: int) -> Digest:
     return replace(digest, **changes)
 
 
+def fitting_count(digest: Digest, settings: Channel, measure: Measure | None) -> int:
+    """How many of ``digest``'s first stories one message of the channel holds (≥ 1).
+
+    At most ``max_items``, then as many as fit ``max_message_bytes`` measured by
+    ``measure`` (:func:`measure_for`; None when the channel has no byte bound). The
+    rest wait for the next message. Delivery and ``preview`` both shape a digest so.
+    """
+    keep = min(len(digest.stories), settings.max_items or len(digest.stories))
+    if settings.max_message_bytes and measure:
+        keep = stories_that_fit(first(digest, keep), measure, settings.max_message_bytes)
+    return keep
+
+
 def stories_that_fit(digest: Digest, measure: Measure, limit: int) -> int:
     """How many of the digest's first stories fit in ``limit`` bytes (at least 1).
 
