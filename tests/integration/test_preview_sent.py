@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
-from monitor.config import EmailChannel
+from monitor.config import Channel, EmailChannel
 from monitor.models import Digest
 from monitor.notify.preview import preview_sent
 from monitor.notify.render import Renderer
@@ -133,3 +134,13 @@ def test_a_digest_within_bounds_is_sent_whole() -> None:
     shown = preview_sent(settings, digest, Renderer())
     assert not shown.failed and (shown.sent, shown.waiting) == (2, 0)
     assert "Subject: [news-monitor] " in shown.text and "To: reader@example.org" in shown.text
+
+
+def test_apprise_shows_title_body_and_only_the_services_hosts() -> None:
+    settings = TypeAdapter(Channel).validate_python(
+        {"type": "apprise", "urls": ["tgram://123456:s3cr3tbot@telegram/-100200"]}
+    )
+    shown = preview_sent(settings, make_digest(make_story(1)), Renderer())
+    assert shown.text.startswith("to: tgram://telegram\ntitle: pompeo: Pompeo"), shown.text
+    assert "format: text" in shown.text and "Pompeo visits Pyongyang" in shown.text
+    assert "s3cr3tbot" not in shown.text and "123456" not in shown.text
