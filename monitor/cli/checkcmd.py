@@ -86,12 +86,14 @@ def _example_problems(
     Only rules with examples are compiled again, each matched alone (as
     :meth:`RuleSet.match` evaluates a rule named in ``only``), so a config of 50,000
     rules does not pay for a second rule set, nor any config for the presearch
-    (numpy); rules set aside or whose query does not compile (reported by
-    cross_check) are skipped.
+    (numpy); rules set aside, or whose query or ``stem`` was (partial.py: a stand-in
+    or the default is not what the examples were written for), or whose query does
+    not compile (reported by cross_check) are skipped.
     """
     queries: dict[int, Query] = {}
     for i, rule in enumerate(config.rules):
-        if ("rules", i) in aside or not (rule.examples.match or rule.examples.no_match):
+        replaced = {("rules", i), ("rules", i, "query"), ("rules", i, "stem")} & aside
+        if replaced or not (rule.examples.match or rule.examples.no_match):
             continue
         try:
             queries[i] = compile_query(rule.query, stem=rule.stem)

@@ -211,6 +211,8 @@ Channel = Annotated[
 ]
 
 APPRISE_INSTALL_HINT = "install the extra: pip install 'news-monitor[apprise]'"
+# What config/standins.py puts in place of ``urls`` that failed validation: not judged.
+STAND_IN_APPRISE_URL = "json://stand-in.invalid"
 
 
 def apprise_available() -> bool:
@@ -229,7 +231,11 @@ def scheme_host(url: str) -> str:
 
 
 def check_apprise_channel(config: AppriseChannel) -> list[tuple[str, str]]:
-    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL."""
+    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL.
+
+    The stand-in of ``urls`` that failed validation (:data:`STAND_IN_APPRISE_URL`) is
+    not judged: the error already reported is about the value written.
+    """
     if not apprise_available():
         return [
             ("type", f"channel type 'apprise' needs the apprise package: {APPRISE_INSTALL_HINT}")
@@ -239,6 +245,8 @@ def check_apprise_channel(config: AppriseChannel) -> list[tuple[str, str]]:
     problems = []
     for url in config.urls:
         text = url.get_secret_value()
+        if text == STAND_IN_APPRISE_URL:
+            continue
         if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
             problems.append(("urls", f"not a supported Apprise URL: {scheme_host(text)}"))
     return problems

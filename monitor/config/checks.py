@@ -4,7 +4,8 @@ Each returns :class:`ConfigIssue` s located at the value at fault (the second of
 duplicates): feeds listed twice, tags spelt in two cases, poll intervals that would
 hammer a public server, feed addresses the SSRF guard refuses at ``run``, webhook
 URLs and secrets that are empty, URLs with no scheme or host, ``every:`` schedules
-under a second, a ``templates_dir`` that is not a directory, and a ``state_dir``
+under a second (those two of channels in :mod:`monitor.config.channelchecks`,
+re-exported here), a ``templates_dir`` that is not a directory, and a ``state_dir``
 that cannot be created.
 None of them resolves a name or opens a connection: only literal addresses and
 ``localhost`` are judged here (names are judged at connect time, feeds.md).
@@ -20,9 +21,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.config.channelvalues import http_url_problem
+from monitor.config.channelchecks import MIN_SCHEDULE_EVERY as MIN_SCHEDULE_EVERY
+from monitor.config.channelchecks import schedule_checks as schedule_checks
+from monitor.config.channelchecks import webhook_url_checks as webhook_url_checks
 from monitor.config.source import Path_, Source
-from monitor.config.values import format_duration
 from monitor.errors import ConfigIssue, FetchError
 from monitor.redact import redact_url
 
@@ -32,17 +34,15 @@ if TYPE_CHECKING:
 # A public server polled more often than once a minute is being hammered; RSS
 # readers poll every 15-60 min and RSS 2.0 <ttl> is in minutes.
 MIN_PUBLIC_INTERVAL = timedelta(minutes=1)
-# The shortest ``every:`` schedule: an immediate channel's sweep runs about every
-# second (channels.md), so a shorter tick sends nothing sooner; 0 is no tick at all.
-MIN_SCHEDULE_EVERY = timedelta(seconds=1)
 _LOOPBACK_NAME = re.compile(r"(?i)(.+\.)?localhost\.?")  # RFC 6761 section 6.3
 
 
 def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> list[ConfigIssue]:
     """Duplicate feed URLs and names, tags differing only in case, intervals, addresses.
 
-    ``aside`` holds the feeds replaced by stand-ins (:mod:`monitor.config.partial`):
-    their URL is not theirs, so they are skipped.
+    ``aside`` holds the feeds and feed values replaced by stand-ins or defaults
+    (:mod:`monitor.config.partial`): those are not the feed's own, so they are not
+    judged; the feed's other values are.
     """
     issues: list[ConfigIssue] = []
     urls: dict[str, int] = {}
@@ -51,7 +51,8 @@ def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> lis
     for i, feed in enumerate(config.feeds):
         if ("feeds", i) in aside:
             continue
-        first = urls.setdefault(feed.key, i)
+        own_url = ("feeds", i, "url") not in aside
+        first = urls.setdefault(feed.key, i) if own_url else i
         if first != i:
             where = _at(source, ("feeds", first, "url"))
             msg = f"feed URL {redact_url(feed.url)} is listed twice (first at {where})"
@@ -62,14 +63,14 @@ def feed_checks(config: MonitorConfig, source: Source, aside: set[Path_]) -> lis
                 where = _at(source, ("feeds", first, "name"))
                 msg = f"feed name {feed.name!r} is used twice (first at {where})"
                 issues.append(source.issue(("feeds", i, "name"), msg))
-        problem = interval_problem(config, feed)
+        problem = None if ("feeds", i, "interval") in aside else interval_problem(config, feed)
         if problem and (feed.interval is not None or not short_defaults):
             short_defaults = short_defaults or feed.interval is None
             path = (
                 ("feeds", i, "interval") if feed.interval is not None else ("defaults", "interval")
             )
             issues.append(source.issue(path, problem))
-        problem = address_problem(feed, _allow_private(config, feed))
+        problem = address_problem(feed, _allow_private(config, feed)) if own_url else None
         if problem:
             issues.append(source.issue(("feeds", i, "url"), problem))
     return issues + _adaptive_min(config, source, aside) + list(_tag_case(config, source))
@@ -82,7 +83,8 @@ def _adaptive_min(config: MonitorConfig, source: Source, aside: set[Path_]) -> l
         return []
     for i, feed in enumerate(config.feeds):
         public = not _local(feed, _allow_private(config, feed))
-        if ("feeds", i) not in aside and config.feed_adaptive(feed) and public:
+        own = not {("feeds", i), ("feeds", i, "url")} & aside
+        if own and config.feed_adaptive(feed) and public:
             msg = (
                 f"defaults.adaptive_min {_seconds(shortest)} is shorter than 1m: adaptive feed"
                 f" {feed.display_name!r} on a public host could be polled that often"
@@ -189,34 +191,6 @@ def _tag_case(config: MonitorConfig, source: Source) -> Iterator[ConfigIssue]:
                 yield source.issue(("feeds", i, "tags", j), msg)
 
 
-def webhook_url_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
-    """Empty Slack and webhook URLs and webhook secrets (an empty ``${VAR}`` under
-    systemd), and URLs that are not ``http(s)://HOST…`` with a valid RFC 3986 host
-    (:func:`~monitor.config.channelvalues.http_url_problem`, the rule the notifiers
-    apply at send time).
-
-    The values are secrets: messages never show them. Secrets this process could not
-    read (``secrets="optional"``) are not judged.
-    """
-    issues = []
-    for name, channel in config.channels.items():
-        keys = {"slack": ("webhook_url",), "webhook": ("url", "secret")}.get(channel.type, ())
-        for key in keys:
-            path: Path_ = ("channels", name, key)
-            secret = getattr(channel, key)
-            if secret is None or path in source.unread:
-                continue
-            value = secret.get_secret_value().strip()
-            where = f"channels.{name}.{key}"
-            if not value:
-                refs = source.env_refs.get(path)
-                hint = f" (is the environment variable {', '.join(refs)} set?)" if refs else ""
-                issues.append(source.issue(path, f"{where} is empty{hint}"))
-            elif key != "secret" and (problem := http_url_problem(value)):
-                issues.append(source.issue(path, f"{where} {problem} (value not shown)"))
-    return issues
-
-
 def state_dir_problem(state_dir: Path) -> tuple[str, bool] | None:
     """Why ``state_dir`` cannot hold the state, as ``(message, is_error)``, or None.
 
@@ -266,26 +240,6 @@ def duplicate_rule_names(config: MonitorConfig, source: Source) -> list[ConfigIs
             where = _at(source, ("rules", j, "name"))
             msg = f"rule name {rule.name!r} is used twice (first at {where})"
             issues.append(source.issue(("rules", i, "name"), msg))
-    return issues
-
-
-def schedule_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
-    """``every:`` schedules shorter than :data:`MIN_SCHEDULE_EVERY` (``every: 0s``).
-
-    A channel sends one message per tick (channels.md); a tick of 0s is none: the
-    daemon scheduled no tick and formed no message for it (only ``run --once`` sent),
-    while ``status`` showed ``immediate``. Under a second, ``immediate`` (swept about
-    every second) is what the user means, and the message says so.
-    """
-    issues = []
-    for name, channel in config.channels.items():
-        every = channel.schedule.every
-        if channel.schedule.kind == "every" and every is not None and every < MIN_SCHEDULE_EVERY:
-            msg = (
-                f"schedule 'every: {format_duration(every)}': every needs a duration of at"
-                " least 1s; to send as soon as alerts arrive, use schedule: immediate"
-            )
-            issues.append(source.issue(("channels", name, "schedule"), msg))
     return issues
 
 

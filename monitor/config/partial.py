@@ -4,10 +4,12 @@ pydantic reports every error of a document but then returns no model, so the che
 that need the whole config (an unknown channel in a rule, a query that does not
 parse, a feed listed twice) could only run once the user had fixed the first batch:
 seven mistakes took three runs of ``check`` (issue #15). Here each part that fails
-is set aside: a feed or rule is replaced by a stand-in that keeps its name, tags and
-query when those are valid, a channel by a console channel of the same name, any
-other value by its default. The document is then validated again, so the
-cross-checks run in the same pass; the stand-ins' own paths are returned so checks
+is set aside: in a feed, rule or channel only the value at fault, by its default or a
+stand-in (:mod:`monitor.config.standins`), so the checks still judge the entry's other
+values; an entry that cannot be repaired so (not a mapping, an unknown channel type)
+by a stand-in keeping its name (a console channel, a feed with its tags, a rule with
+its query); any other value by its default. The document is then validated again, so
+the cross-checks run in the same pass; the paths set aside are returned so checks
 that would judge a stand-in (a duplicate URL) skip them.
 """
 
@@ -18,11 +20,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.source import Path_, Source
+from monitor.config.standins import STAND_IN_URL as STAND_IN_URL  # re-exported
+from monitor.config.standins import repair_entry, whole_stand_in
 from monitor.errors import ConfigIssue
 
 Model = TypeVar("Model", bound=BaseModel)
-MAX_ROUNDS = 4  # each round sets aside everything that failed; a stand-in never fails
-STAND_IN_URL = "file:/dev/null"
+# Each round sets aside everything that failed; a stand-in never fails. A nested
+# model's own rule (smtp's tls/starttls) is judged once its keys are valid: a round more.
+MAX_ROUNDS = 6
 # Sections set aside whole (back to their default, None): they have a required key, so
 # dropping only the bad key would add a false "missing required key" error.
 WHOLE_SECTIONS = frozenset({"store"})
@@ -45,31 +50,30 @@ def validate_all(
         except ValidationError as exc:
             found = exc.errors()
         errors += found
-        progress = [_set_aside(data, tuple(err["loc"]), aside) for err in found]
+        earlier = set(aside)  # set aside in a previous round: failing again, widen
+        progress = [_set_aside(data, tuple(err["loc"]), aside, earlier) for err in found]
         if not any(progress):
             break
     return None, errors, aside
 
 
-def _set_aside(data: dict[str, Any], loc: Path_, aside: set[Path_]) -> bool:
-    """Replace the part of ``data`` that ``loc`` points into; False if none was."""
+def _set_aside(data: dict[str, Any], loc: Path_, aside: set[Path_], earlier: set[Path_]) -> bool:
+    """Replace the part of ``data`` that ``loc`` points into; False if none was.
+
+    In a feed, rule or channel only the value at fault (:mod:`monitor.config.standins`),
+    so the checks still judge its other values in this pass; the whole entry when
+    that cannot be done.
+    """
     if not loc or not isinstance(loc[0], str) or loc[0] not in data:
         return False
     head, value = loc[0], data[loc[0]]
-    if head in ("feeds", "rules") and len(loc) > 1 and isinstance(value, list):
-        index = loc[1]
-        if not isinstance(index, int) or index >= len(value) or (head, index) in aside:
-            return False
+    entries = head in ("feeds", "rules") and isinstance(value, list)
+    if entries and len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(value):
         data[head] = list(value)
-        data[head][index] = _stand_in(head, index, value[index])
-        aside.add((head, index))
-        return True
+        return _set_aside_in_entry(data[head], head, loc, aside, earlier)
     if head == "channels" and len(loc) > 1 and isinstance(value, dict) and loc[1] in value:
-        if (head, loc[1]) in aside:
-            return False
-        data[head] = {**value, loc[1]: {"type": "console"}}
-        aside.add((head, loc[1]))
-        return True
+        data[head] = dict(value)
+        return _set_aside_in_entry(data[head], head, loc, aside, earlier)
     if head not in WHOLE_SECTIONS and len(loc) > 1 and isinstance(value, dict) and loc[1] in value:
         data[head] = {k: v for k, v in value.items() if k != loc[1]}
         aside.add((head, loc[1]))
@@ -79,20 +83,23 @@ def _set_aside(data: dict[str, Any], loc: Path_, aside: set[Path_]) -> bool:
     return True
 
 
-def _stand_in(section: str, index: int, raw: Any) -> dict[str, Any]:
-    """A valid feed or rule keeping what other checks look up: name, tags, query."""
-    raw = raw if isinstance(raw, dict) else {}
-    name = raw.get("name")
-    name = name if isinstance(name, str) and name else None
-    if section == "feeds":
-        tags = raw.get("tags")
-        good_tags = isinstance(tags, list) and all(isinstance(t, str) for t in tags)
-        return {"url": STAND_IN_URL, "name": name, "tags": tags if good_tags else []}
-    query = raw.get("query")
-    return {
-        "name": name or f"(rule {index + 1})",
-        "query": query if isinstance(query, str) and query.strip() else "x",
-    }
+def _set_aside_in_entry(
+    entries: Any, head: str, loc: Path_, aside: set[Path_], earlier: set[Path_]
+) -> bool:
+    """Set aside the value of ``entries[loc[1]]`` (a copied list or mapping) that
+    ``loc`` points to, else the whole entry: also when that value was replaced in an
+    ``earlier`` round and still fails. False if the whole entry already was."""
+    key = loc[1]
+    if (head, key) in aside:
+        return False
+    done = repair_entry((head, key), entries[key], loc[2:])
+    if done is not None and done[1] not in earlier:
+        entries[key], path = done
+        aside.add(path)
+        return True
+    entries[key] = whole_stand_in(head, key, entries[key])
+    aside.add((head, key))
+    return True
 
 
 def issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
