@@ -4,9 +4,8 @@ Each returns :class:`ConfigIssue` s located at the value at fault (the second of
 duplicates): feeds listed twice, tags spelt in two cases, poll intervals that would
 hammer a public server, feed addresses the SSRF guard refuses at ``run``, webhook
 URLs and secrets that are empty, URLs with no scheme or host, ``every:`` schedules
-under a second (those two of channels in :mod:`monitor.config.channelchecks`,
-re-exported here), a ``templates_dir`` that is not a directory, and a ``state_dir``
-that cannot be created.
+under a second (those two of channels: :mod:`monitor.config.channelchecks`), a
+``templates_dir`` that is not a directory, and a ``state_dir`` that cannot be created.
 None of them resolves a name or opens a connection: only literal addresses and
 ``localhost`` are judged here (names are judged at connect time, feeds.md).
 """
@@ -21,9 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.config.channelchecks import MIN_SCHEDULE_EVERY as MIN_SCHEDULE_EVERY
-from monitor.config.channelchecks import schedule_checks as schedule_checks
-from monitor.config.channelchecks import webhook_url_checks as webhook_url_checks
 from monitor.config.source import Path_, Source
 from monitor.errors import ConfigIssue, FetchError
 from monitor.redact import redact_url

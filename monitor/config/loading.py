@@ -12,14 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.config.channelchecks import schedule_checks, webhook_url_checks
 from monitor.config.channels import check_apprise_channel
 from monitor.config.checks import (
     duplicate_rule_names,
     feed_checks,
     known_names,
-    schedule_checks,
     templates_dir_problem,
-    webhook_url_checks,
 )
 from monitor.config.models import MonitorConfig
 from monitor.config.partial import Path_, issue_from_pydantic, validate_all

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.source import Path_, Source
-from monitor.config.standins import STAND_IN_URL as STAND_IN_URL  # re-exported
 from monitor.config.standins import repair_entry, whole_stand_in
 from monitor.errors import ConfigIssue
 

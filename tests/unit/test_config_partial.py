@@ -6,7 +6,7 @@ import copy
 from datetime import timedelta
 
 from monitor.config import MonitorConfig
-from monitor.config.partial import STAND_IN_URL, validate_all
+from monitor.config.partial import validate_all
 
 
 def test_parts_with_errors_are_set_aside_and_the_rest_is_kept():
@@ -31,18 +31,19 @@ def test_parts_with_errors_are_set_aside_and_the_rest_is_kept():
         ("channels", "team"),
         ("log_level",),
     }
-    assert aside == {
+    assert aside == {  # only the values at fault, so the entries' other values are checked
         ("defaults", "interval"),
-        ("feeds", 0),
-        ("rules", 0),
-        ("channels", "team"),
+        ("feeds", 0, "interval"),
+        ("rules", 0, "urgent"),
+        ("channels", "team", "webhook_url"),
         ("log_level",),
     }
     a, b = config.feeds
-    assert (a.url, a.name, a.tags) == (STAND_IN_URL, "a", ["x"])  # name and tags kept
+    assert (a.url, a.name, a.tags, a.interval) == ("https://a.example/rss", "a", ["x"], None)
     assert b.url == "https://b.example/rss"
     assert (config.rules[0].name, config.rules[0].query) == ("r", "Kim AND (")  # for syntax
-    assert config.channels["team"].type == "console" and "out" in config.channels
+    assert config.channels["team"].type == "slack"  # its missing webhook_url stood in for
+    assert "out" in config.channels
     assert config.defaults.interval == timedelta(minutes=10)  # the default
     assert config.defaults.timeout == timedelta(seconds=20)  # its sibling kept
 
