@@ -90,7 +90,7 @@ def inspect(path: Path, secrets: Secrets = "required") -> Inspection:
     warnings = list(source.warnings)
     if config is not None:
         register_secrets(config_secrets(config))  # masked in every log line and error from now on
-        issues += cross_check(config, source, aside)
+        issues += cross_check(config, source, aside, _written_urls(data, aside))
         templates = templates_dir_problem(config, source)
         if templates is not None:  # set aside: the template check would say it again at 1:1
             issues.append(templates)
@@ -116,11 +116,15 @@ def _no_feeds(path: Path, source: Source) -> ConfigIssue:
 
 
 def cross_check(
-    config: MonitorConfig, source: Source, aside: set[Path_] | None = None
+    config: MonitorConfig,
+    source: Source,
+    aside: set[Path_] | None = None,
+    written_urls: frozenset[str] = frozenset(),
 ) -> list[ConfigIssue]:
     """Checks that need the whole config: rule channels, rule feeds, query syntax,
     duplicate names, the store's driver, and :mod:`monitor.config.checks` (``aside``:
-    stand-ins to skip)."""
+    stand-ins to skip; ``written_urls``: the URLs as written of unnamed feeds whose
+    URL was set aside, names a rule may still watch: :func:`_written_urls`)."""
     from monitor.rules.query import compile_query
 
     aside = aside or set()
@@ -130,7 +134,11 @@ def cross_check(
     health = config.health.channel
     if health is not None and health not in config.channels:
         issues.append(source.issue(("health", "channel"), f"unknown channel {health!r}"))
-    feed_names = {f.display_name for f in config.feeds}
+    feed_names = {
+        f.display_name
+        for i, f in enumerate(config.feeds)
+        if f.name or not {("feeds", i), ("feeds", i, "url")} & aside
+    }
     tags = {t for f in config.feeds for t in f.tags}
     for i, rule in enumerate(config.rules):
         for j, channel in enumerate(config.rule_channels(rule) if rule.notify else []):
@@ -141,7 +149,7 @@ def cross_check(
         for j, selector in enumerate(rule.feeds):
             tag = selector.removeprefix("tag:")
             if (selector.startswith("tag:") and tag not in tags) or (
-                not selector.startswith("tag:") and selector not in feed_names
+                not selector.startswith("tag:") and selector not in feed_names | written_urls
             ):
                 known = known_names(sorted(tags if selector.startswith("tag:") else feed_names))
                 kind = "tags" if selector.startswith("tag:") else "feeds"
@@ -159,3 +167,20 @@ def cross_check(
             for key, message in check_apprise_channel(channel):
                 issues.append(source.issue(("channels", name, key), message))
     return issues
+
+
+def _written_urls(data: dict, aside: set[Path_]) -> frozenset[str]:
+    """The URLs as written of the unnamed feeds whose URL was set aside (their stand-in
+    shows a URL no rule names): a rule watching one is not told the feed is unknown,
+    the URL's own error is enough. ``data``: the config as read, before validation."""
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return frozenset()
+    return frozenset(
+        feed["url"]
+        for i, feed in enumerate(feeds)
+        if isinstance(feed, dict)
+        and isinstance(feed.get("url"), str)
+        and not feed.get("name")
+        and {("feeds", i), ("feeds", i, "url")} & aside
+    )

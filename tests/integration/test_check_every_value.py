@@ -180,3 +180,24 @@ def test_a_valid_config_of_every_kind_still_passes(tmp_path: Path) -> None:
     assert code == 0, out
     assert lines == [], out
     assert "ok: 1 feed, 1 rule, 3 channels, 1 example passed" in out, out
+
+
+def test_a_rule_watching_a_feed_whose_url_is_refused_is_not_told_it_is_unknown(
+    tmp_path: Path,
+) -> None:
+    """The unnamed feed's URL stood in for is still the name the rule gave it; the
+    list of known feeds shows no stand-in."""
+    code, lines, out = check(
+        tmp_path,
+        "feeds:\n"
+        "  - url: example.org/feed\n"
+        "  - {url: file:feed.xml, name: wire}\n"
+        "rules:\n"
+        "  - {name: r1, query: run, feeds: [example.org/feed, wirre]}\n",
+    )
+    assert code == 1, out
+    assert lines == [
+        "3:10: feeds.0.url: unsupported feed URL 'example.org/feed': use http://, https://"
+        " or file:",
+        "6:54: rule 'r1' watches unknown feed 'wirre' (feeds: wire)",
+    ], out
