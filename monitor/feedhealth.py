@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor import metrics
+from monitor.config.values import format_duration
 from monitor.errors import FetchError
 from monitor.ingest.schedule import adaptive_interval, next_poll_delay
 from monitor.models import FeedRef, Item, Match
@@ -118,16 +119,33 @@ def _backoff_until(
 
 
 def health_item(feed_name: str, failing_since: datetime, last_error: str, now: datetime) -> Item:
-    """An item telling the operator that ``feed_name`` fails since ``failing_since``."""
-    hours = (now - failing_since).total_seconds() / 3600
+    """An item telling the operator that ``feed_name`` fails since ``failing_since``:
+    ``Feed 'X' has been failing for 3h 10m`` (:func:`elapsed`)."""
     since = failing_since.strftime("%Y-%m-%d %H:%M UTC")
     return Item(
         feed=FeedRef("news-monitor", HEALTH_FEED),
         id=f"{feed_name}@{since}",
-        title=f"Feed {feed_name!r} has been failing for {hours:.1f} h",
+        title=f"Feed {feed_name!r} has been failing for {elapsed(now - failing_since)}",
         summary=f"Failing since {since}. Last error: {last_error}",
         published=now,
     )
+
+
+def elapsed(span: timedelta) -> str:
+    """``span`` for a reader, in its two largest units, each written as a config
+    writes durations (:func:`~monitor.config.values.format_duration`): ``45s``,
+    ``2m``, ``3h 10m``, ``2d 4h``; ``under a second`` for less. The smaller unit is
+    cut, not rounded (a feed failing for 59 min has not failed for an hour), and left
+    out when it is zero (``3h``). A negative span (a clock set back) reads as zero."""
+    seconds = max(0, int(span.total_seconds()))
+    for size, smaller in ((86_400, 3_600), (3_600, 60), (60, 60), (1, 1)):
+        if seconds >= size:
+            whole, rest = divmod(seconds, size)
+            parts = [timedelta(seconds=whole * size)]
+            if smaller < size and rest >= smaller:
+                parts.append(timedelta(seconds=rest // smaller * smaller))
+            return " ".join(format_duration(p) for p in parts)
+    return "under a second"
 
 
 def alert_if_failing_too_long(rt: Runtime, feed: FeedConfig, now: datetime) -> None:
