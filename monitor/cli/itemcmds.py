@@ -13,9 +13,11 @@ import argparse
 import errno
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.cli.messages import count
 from monitor.cli.sources import (
     SourceLimits,
     as_url,
@@ -38,16 +40,32 @@ __all__ = ["cmd_fetch", "cmd_test_rule"]
 
 
 async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``test-rule``: exit 0 when some item matched, 1 when none did.
+    """``test-rule``: exit 0 when some item matched, 1 when none did, 2 when the query
+    does not parse or a SOURCE could not be read.
 
-    Sources are read within ``config``'s limits (see the module docstring).
+    Sources are read within ``config``'s limits (see the module docstring). A source
+    that cannot be read is one line on stderr and the others are still read and shown,
+    the summary line counting the failures; when none could be read, nothing is
+    printed on stdout.
     """
     try:
         rules = RuleSet([("query", args.query)])
     except RuleSyntaxError as exc:
         print(f"query:1:{exc.column}: {exc}", file=sys.stderr)
         return 2
-    items = await _items(args.sources, read_items, config)
+    read = await _items(args.sources, read_items, config)
+    if read.failed and not read.read:
+        return 2
+    matched = _show_matches(args, rules, read.items)
+    if not args.json:
+        failed = f"; {read.failed} of {count(read.failed + read.read, 'source')} failed"
+        print(f"{matched} of {len(read.items)} items match" + (failed if read.failed else ""))
+    return 2 if read.failed else 0 if matched else 1
+
+
+def _show_matches(args: argparse.Namespace, rules: RuleSet, items: list[Item]) -> int:
+    """Print each item's match as ``args`` asks (``--json``, ``--explain``, ``--all``);
+    how many matched."""
     explain = getattr(args, "explain", False)
     matched = 0
     for item in items:
@@ -63,9 +81,7 @@ async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
             print(_explain_text(rules, item, match))
         elif match or args.all:
             print(_match_text(item, match))
-    if not args.json:
-        print(f"{matched} of {len(items)} items match")
-    return 0 if matched else 1
+    return matched
 
 
 def _explain_text(rules: RuleSet, item: Item, match: Match | None) -> str:
@@ -75,34 +91,51 @@ def _explain_text(rules: RuleSet, item: Item, match: Match | None) -> str:
 
 
 async def cmd_fetch(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``fetch SOURCE``: print the feed's normalized items, read within ``config``'s limits."""
-    for item in await _items([args.source], read_feed, config):
+    """``fetch SOURCE``: print the feed's normalized items, read within ``config``'s
+    limits; exit 2 (one line on stderr, nothing on stdout) when it cannot be read.
+    A value the item lacks (link, date, title, summary) is shown as ``-``."""
+    read = await _items([args.source], read_feed, config)
+    for item in read.items:
         if args.json:
             print(json_line(_item_json(item)))
         else:
             when = item.published.isoformat() if item.published else "-"
             print(
-                f"{item.title}\n  id: {item.id}\n  link: {item.link}\n  published: {when}\n"
-                f"  summary: {item.summary[:200]}\n"
+                f"{item.title or '-'}\n  id: {item.id}\n  link: {item.link or '-'}\n"
+                f"  published: {when}\n  summary: {item.summary[:200] or '-'}\n"
             )
-    return 0
+    return 2 if read.failed else 0
 
 
-async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> list[Item]:
+@dataclass
+class _Read:
+    """What :func:`_items` read: the items, and how many sources gave them or failed."""
+
+    items: list[Item] = field(default_factory=list)
+    read: int = 0
+    failed: int = 0
+
+
+async def _items(sources: list[str], reader: Any, config: MonitorConfig) -> _Read:
+    """The items of every source (stdin when there is none), in order. A source that
+    cannot be read is one line on stderr (:func:`source_error`) and counted; the
+    others are still read. Standard input that cannot be read raises MonitorError."""
     limits = SourceLimits.from_config(config)
     pool = parse_pool(config)
     try:
         if not sources:
-            return [await stdin_item(limits=limits, pool=pool)]
+            return _Read([await stdin_item(limits=limits, pool=pool)], read=1)
         now = datetime.now(UTC)
+        found = _Read()
         async with make_client(guarded=True) as client:
-            found: list[Item] = []
             for source in sources:
                 try:
-                    found += await reader(client, source, now, limits=limits, pool=pool)
+                    found.items += await reader(client, source, now, limits=limits, pool=pool)
+                    found.read += 1
                 except MonitorError as exc:
-                    raise MonitorError(source_error(source, str(exc))) from None
-            return found
+                    print(f"news-monitor: {source_error(source, str(exc))}", file=sys.stderr)
+                    found.failed += 1
+        return found
     finally:
         await pool.close()
 
