@@ -52,3 +52,23 @@ def config_error_text(error: Exception, path: Path, explicit: str | None) -> str
     when there is no file at ``path``."""
     hint = not_found_hint(path, explicit)
     return f"{error} {hint}" if hint else str(error)
+
+
+def disabled_waiting(channel: str, reason: str | None) -> str:
+    """What an alert of a channel its destination disabled waits for, as ``status`` and
+    ``history`` say it: ``waiting: channel disabled (HTTP 410); `news-monitor retry hook`
+    re-enables it``. ``reason``: the stored one (``HTTP 410 from host: …``), of which
+    only the status is shown (the whole is on ``status``'s DISABLED line)."""
+    why = (reason or "").split(" from ", 1)[0].strip() if reason else ""
+    shown = f" ({why})" if why.startswith("HTTP ") else ""
+    return f"waiting: channel disabled{shown}; `news-monitor retry {channel}` re-enables it"
+
+
+def message_id_given(text: str) -> str:
+    """A message id as the operator may paste it: bare (``3f2a…``) or the whole email
+    ``Message-ID`` header value (``<3f2a…@news-monitor>``, :func:`monitor.notify.email.
+    message_id`), whose angle brackets and ``@news-monitor`` are taken off."""
+    value = text.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1]
+    return value.removesuffix("@news-monitor")

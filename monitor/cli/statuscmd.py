@@ -84,50 +84,14 @@ def _print_status(
         print(line)
     tz = report.get("timezone", "UTC")
     print(f"FEEDS (times in {tz})")
-    for f in report["feeds"]:
-        state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
-        if f["state"] == "never polled":
-            state = "never polled"
-        if f["disabled_since"]:
-            state = f"DISABLED since {local_time(f['disabled_since'], tz)} (410 Gone)"
-        print(
-            f"  {f['name']}: {state}; last success {local_time(f['last_success'], tz)}; "
-            f"next poll {local_time(f['next_poll'], tz, '-')}"
-        )
-        if f["last_error"]:
-            print(f"    last error: {f['last_error']}")
+    for line in _feed_lines(report["feeds"], tz):
+        print(line)
     print("RULES")
     for r in report["rules"]:
-        if r.get("channels") == []:  # nothing alerts: say why (unknown without a config)
-            day, month = r["matches_24h"] + r["baseline_24h"], r["matches_30d"] + r["baseline_30d"]
-            print(
-                f"  {r['name']}: {count(day, 'match')} in 24 h, {month} in 30 d; "
-                "notifies no channel, so none alerted"
-            )
-            continue
-        print(
-            f"  {r['name']}: {count(r['matches_24h'], 'match')} in 24 h, {r['matches_30d']} in 30 d"
-            + (
-                f"; {r['baseline_30d']} more at first polls, not alerted (backfill)"
-                if r["baseline_30d"]
-                else ""
-            )
-        )
+        print(_rule_line(r))
     print("CHANNELS")
-    for c in report["channels"]:
-        print(
-            f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
-            f"last sent {local_time(c['last_sent'], tz)}"
-            + (f"; last error: {c['last_error']}" if c.get("last_error") else "")
-        )
-        if c["next_digest"]:
-            print(f"    next digest: {c['next_digest']['text']}")
-        if c.get("disabled"):
-            print(
-                f"    DISABLED since {local_time(c['disabled']['since'], tz)}: "
-                f"{c['disabled']['reason']} "
-                f"(alerts keep queueing; `news-monitor retry {c['name']}` re-enables)"
-            )
+    for line in _channel_lines(report["channels"], tz):
+        print(line)
     if report["dead_letters"]:
         print("DEAD LETTERS (`news-monitor retry CHANNEL` sends them again)")
         for d in report["dead_letters"]:
@@ -136,6 +100,69 @@ def _print_status(
     for line in store_lines(report, tz):
         print(line)
     return 0
+
+
+def _feed_lines(feeds: list[dict[str, Any]], tz: str) -> list[str]:
+    """Each feed's line (state, last success, next poll) and its last error's."""
+    from monitor.cli.statusinfo import error_line, local_time
+
+    lines = []
+    for f in feeds:
+        state = "ok" if not f["consecutive_failures"] else f"FAILING x{f['consecutive_failures']}"
+        if f["state"] == "never polled":
+            state = "never polled"
+        if f["disabled_since"]:
+            state = f"DISABLED since {local_time(f['disabled_since'], tz)} (410 Gone)"
+        lines.append(
+            f"  {f['name']}: {state}; last success {local_time(f['last_success'], tz)}; "
+            f"next poll {local_time(f['next_poll'], tz, '-')}"
+        )
+        if f["last_error"]:
+            error = error_line(f["last_error"], f["last_error_at"], f["last_success"], tz)
+            lines.append(f"    {error}")
+    return lines
+
+
+def _rule_line(r: dict[str, Any]) -> str:
+    """A rule's matches in 24 h and 30 d, and those not alerted, with the reason when the
+    config gives it (``channels`` None: no config, so no reason is claimed)."""
+    day, month = r["matches_24h"], r["matches_30d"]
+    if r.get("channels") == []:  # nothing alerts: say why
+        total = (day + r["baseline_24h"], month + r["baseline_30d"])
+        return (
+            f"  {r['name']}: {count(total[0], 'match')} in 24 h, {total[1]} in 30 d; "
+            "notifies no channel, so none alerted"
+        )
+    why = " (backfill)" if r.get("channels") is not None else ""
+    more = r["baseline_30d"]
+    return f"  {r['name']}: {count(day, 'match')} in 24 h, {month} in 30 d" + (
+        f"; {more} more at first polls, not alerted{why}" if more else ""
+    )
+
+
+def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
+    """Each channel's counts and last message, its last error (with its time), what
+    its next digest waits for, and whether its destination disabled it."""
+    from monitor.cli.statusinfo import error_line, local_time
+
+    lines = []
+    for c in channels:
+        lines.append(
+            f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
+            f"last sent {local_time(c['last_sent'], tz)}"
+        )
+        if c.get("last_error"):
+            error = error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
+            lines.append(f"    {error}")
+        if c["next_digest"]:
+            lines.append(f"    next digest: {c['next_digest']['text']}")
+        if c.get("disabled"):
+            lines.append(
+                f"    DISABLED since {local_time(c['disabled']['since'], tz)}: "
+                f"{c['disabled']['reason']} "
+                f"(alerts keep queueing; `news-monitor retry {c['name']}` re-enables)"
+            )
+    return lines
 
 
 def _json_value(value: Any) -> Any:
@@ -150,10 +177,10 @@ def _json_value(value: Any) -> Any:
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
     from monitor.cli.clusterinfo import cluster, store_info
-    from monitor.cli.statusinfo import config_state, next_digest
+    from monitor.cli.statusinfo import config_state
     from monitor.redact import redact_url
     from monitor.store.history import NO_COUNTS, split_baseline
-    from monitor.store.status import channel_summary, dead_letters, rule_counts, storage
+    from monitor.store.status import dead_letters, rule_counts, storage
 
     now = datetime.now(UTC)
     states = {f.url: f for f in store.feeds()}
@@ -185,34 +212,45 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         }
         for r in config.rules
     ]
-    summary = channel_summary(store)
-    channels = [
-        {
-            "name": n,
-            "type": c.type,
-            "schedule": str(c.schedule),
-            "pending": 0,
-            "failed": 0,
-            "sent": 0,
-            "last_sent": None,
-            "disabled": None,
-            **summary.get(n, {}),
-            "next_digest": next_digest(store, n, c, now),
-        }
-        for n, c in config.channels.items()
-    ]
     return {
         "timezone": config.timezone,
         "config": config_state(store),
         "feeds": feeds,
         "rules": rules,
-        "channels": channels,
+        "channels": _channels(config, store, now),
         "dead_letters": dead_letters(store),
         "store": store_info(config),
         # several instances share a PostgreSQL store; one machine's SQLite has no others
         "cluster": cluster(store) if config.store is not None else None,
         "storage": storage(store),
     }
+
+
+def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Each configured channel: counts, last message and error (``last_error_at``), its
+    destination's disabling, quiet hours holding it (``held_until``, UTC, by
+    :func:`monitor.notify.timing.held`, delivery's own rule) and its next digest."""
+    from monitor.cli.statusinfo import next_digest
+    from monitor.notify.timing import held
+    from monitor.store.status import channel_summary
+
+    summary = channel_summary(store)
+    channels = []
+    for n, c in config.channels.items():
+        entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
+        entry |= {"last_error_at": None, **summary.get(n, {})}
+        hold = held(config, n, now)
+        channels.append(
+            {
+                "name": n,
+                "type": c.type,
+                "schedule": str(c.schedule),
+                **entry,
+                "held_until": hold and hold.until,
+                "next_digest": next_digest(store, n, c, now, hold, entry["disabled"]),
+            }
+        )
+    return channels
 
 
 def _feed_state(s: FeedState | None) -> str:

@@ -16,9 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.cli.clusterinfo import cluster_lines
-from monitor.cli.messages import count
+from monitor.cli.messages import count, disabled_waiting
 from monitor.config.channels import ChannelBase
 from monitor.config.values import format_duration
+from monitor.notify.timing import Hold
 from monitor.redact import redact_url
 from monitor.store.codec import parse_ts
 from monitor.store.digestticks import NEVER, tick_name
@@ -36,10 +37,23 @@ from monitor.store.status import (
 
 BANNER_TAIL = "(the daemon runs on the config it loaded before; fix and reload)"
 MAX_BANNER_ISSUES = 20  # lines of a config error shown; the rest are counted
+MIN_ITEMS_PER_ITEM_COST = 1000  # below this, bytes per item is mostly SQLite's own pages
 
 
-def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) -> dict[str, Any]:
-    """When ``channel`` next sends a digest, in its time zone.
+def next_digest(
+    store: Store,
+    name: str,
+    channel: ChannelBase,
+    now: datetime,
+    hold: Hold | None = None,
+    disabled: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """When ``channel`` next sends a digest, in its time zone; first what stops it.
+
+    A channel its destination disabled (``disabled``: ``status``'s ``since`` and
+    ``reason``) sends nothing until ``retry``; one its quiet hours hold now (``hold``,
+    :func:`monitor.notify.timing.held`) sends only urgent rules' alerts until the window
+    ends (``held_until``, UTC), whatever its schedule (:func:`_stopped`).
 
     ``cron:`` is the next fire time of the schedule in the channel's ``timezone``
     (the daemon's own trigger, :func:`monitor.service.scheduling.cron_trigger`); ``every:``
@@ -50,8 +64,27 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
     (:mod:`monitor.store.digestticks`): when it is there, it is shown exactly, as the
     instances will fire it ("due since" when none has yet: the next round forms it); a
     ``cron:`` schedule that fires no more (its stored tick :data:`NEVER`) says so.
-    Keys: ``next`` (aware datetime or None), ``timezone``, ``text`` (for people).
+    Keys: ``next`` (aware datetime or None), ``timezone``, ``text`` (for people), and
+    ``held_until`` (aware UTC datetime, or None).
     """
+    planned = _scheduled(store, name, channel, now)
+    return {**planned, "held_until": hold and hold.until, **_stopped(name, hold, disabled)}
+
+
+def _stopped(name: str, hold: Hold | None, disabled: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``text`` of a next digest that something stops, or nothing to change."""
+    if disabled:
+        return {"text": disabled_waiting(name, disabled.get("reason"))}
+    if hold is None:
+        return {}
+    text = f"held by quiet hours until {hold.local_until()}"
+    if hold.urgent_rules:
+        text += f"; urgent rules still go: {', '.join(sorted(hold.urgent_rules))}"
+    return {"text": text}
+
+
+def _scheduled(store: Store, name: str, channel: ChannelBase, now: datetime) -> dict[str, Any]:
+    """:func:`next_digest` as the schedule alone has it."""
     tz = channel.timezone
     schedule = channel.schedule
     stored = Outbox(store).tick_at(tick_name(name)) if schedule.kind != "immediate" else None
@@ -77,8 +110,10 @@ def next_digest(store: Store, name: str, channel: ChannelBase, now: datetime) ->
 
 
 def local_time(stamp: str | datetime | None, tz: str, missing: str = "never") -> str:
-    """A UTC time, stored (``2026-11-30T07:55:18Z``) or aware, as ``2026-11-30 16:55 KST``
-    in ``tz`` (an IANA name; the config's ``timezone``), or ``missing`` when there is none.
+    """A UTC time, stored (``2026-11-30T07:55:18Z``) or aware, as ``2026-11-30 16:55:18
+    KST`` in ``tz`` (an IANA name; the config's ``timezone``), or ``missing`` when there
+    is none. To the second: a feed polled every 20 s has its last success and next poll
+    in the same minute. (A next digest, on a schedule's minutes, is :func:`_when`'s.)
 
     Only the text of ``status`` shows local time; ``--json`` keeps UTC (issue #15).
     """
@@ -88,7 +123,22 @@ def local_time(stamp: str | datetime | None, tz: str, missing: str = "never") ->
     local = moment.astimezone(ZoneInfo(tz))
     zone = local.strftime("%Z")
     name = zone if zone and zone[0] not in "+-" else f"{zone} ({tz})"
-    return f"{local:%Y-%m-%d %H:%M} {name}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {name}"
+
+
+def error_line(
+    error: str, at: str | datetime | None, success: str | datetime | None, tz: str
+) -> str:
+    """``status``'s line for a feed's or channel's last error: when it was met (in
+    ``tz``), and ``(before the last success)`` when ``success`` (the feed's last
+    success, the channel's last message sent) came after it: a past error, kept for
+    the record, that needs nothing done. ``at`` None: its time was not recorded."""
+    moment = parse_ts(at) if isinstance(at, str) else at
+    after = parse_ts(success) if isinstance(success, str) else success
+    when = local_time(moment, tz, "(time not recorded)")
+    if after is not None and (moment is None or after >= moment):  # stored to the second
+        when += " (before the last success)"
+    return f"last error {when}: {error}"
 
 
 def _when(moment: datetime | None, tz: str) -> str:
@@ -110,10 +160,17 @@ def config_state(store: Store) -> dict[str, Any]:
 
 def storage_line(info: dict[str, Any]) -> str:
     """``status``'s line for :func:`storage`: ``STATE 7.8 MB, 12,236 items, 651 bytes
-    per item`` (on PostgreSQL ``STATE 7.8 MB in tables and indexes, …``)."""
+    per item`` (on PostgreSQL ``STATE 7.8 MB in tables and indexes, …``). Below
+    :data:`MIN_ITEMS_PER_ITEM_COST` items the size is mostly the database's fixed pages,
+    so the bytes per item (still in ``--json``) are said to be not meaningful yet."""
     per_item = info["bytes_per_item"]
     where = " in tables and indexes" if "tables" in info else ""
     items = count(info["items"], "item", grouped=True)
+    if per_item is not None and info["items"] < MIN_ITEMS_PER_ITEM_COST:
+        return (
+            f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {items} (bytes per item not "
+            f"meaningful below {MIN_ITEMS_PER_ITEM_COST:,} items)"
+        )
     return f"STATE {info['db_bytes'] / 1e6:.1f} MB{where}, {items}" + (
         f", {per_item:,} bytes per item" if per_item is not None else ""
     )
@@ -138,11 +195,16 @@ def report_from_store(store: Store, now: datetime) -> dict[str, Any]:
         for s in store.feeds()
     ]
     counts = split_baseline(store.conn, rule_counts(store, now), now)
-    rules = [{"name": name, "query": None, **c} for name, c in sorted(counts.items())]
+    # channels None: which a rule notifies is in the config, so why a match was not
+    # alerted (backfill, or no channel) is not known here
+    rules = [
+        {"name": name, "query": None, "channels": None, **c} for name, c in sorted(counts.items())
+    ]
     channels = []
     for name, summary in sorted(channel_summary(store).items()):
         entry = {"name": name, "pending": 0, "failed": 0, "sent": 0, "last_sent": None}
-        channels.append({**entry, "disabled": None, **summary, "next_digest": None})
+        entry |= {"disabled": None, "last_error_at": None, "held_until": None}
+        channels.append({**entry, **summary, "next_digest": None})
     return {
         "feeds": feeds,
         "rules": rules,

@@ -1,16 +1,42 @@
 """When a channel's pending alerts may form a message: schedule, group_wait, quiet hours.
 
 Pure functions of the config and ``now``; the pipeline asks them before each
-delivery round and hands the answer to the outbox as a :class:`Forming`.
+delivery round and hands the answer to the outbox as a :class:`Forming`. Whether a
+channel is held by quiet hours, and until when, is :func:`held`: delivery decides by
+it (through :func:`forming`), and ``status`` and ``history`` show it, so what they say
+is the rule delivery follows. The one side effect is :func:`forming`'s INFO line when
+a channel's quiet hours begin to hold its alerts (once per window).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig, QuietHours
 from monitor.store.outbox import Forming
+
+log = logging.getLogger(__name__)
+_announced: dict[str, datetime] = {}  # channel -> the end of the window logged as holding
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A channel's quiet hours hold its non-urgent alerts now.
+
+    ``until``: when the window ends (aware, UTC); ``timezone``: the channel's (the
+    window's times are in it); ``urgent_rules``: the rules whose alerts still go.
+    """
+
+    until: datetime
+    timezone: str
+    urgent_rules: frozenset[str]
+
+    def local_until(self) -> str:
+        """``until`` for people: ``07:00 (Asia/Seoul)``, in the channel's time zone."""
+        return f"{self.until.astimezone(ZoneInfo(self.timezone)):%H:%M} ({self.timezone})"
 
 
 def in_quiet_hours(quiet: QuietHours | None, timezone: str, now: datetime) -> bool:
@@ -25,6 +51,36 @@ def in_quiet_hours(quiet: QuietHours | None, timezone: str, now: datetime) -> bo
     if quiet.start < quiet.end:
         return quiet.start <= local < quiet.end
     return local >= quiet.start or local < quiet.end
+
+
+def quiet_until(quiet: QuietHours | None, timezone: str, now: datetime) -> datetime | None:
+    """When the quiet window that ``now`` falls in ends (aware, UTC), or None when
+    ``now`` is outside ``quiet`` (:func:`in_quiet_hours`). The end is the next time the
+    clock of ``timezone`` reads ``quiet.end`` after ``now``."""
+    if quiet is None or not in_quiet_hours(quiet, timezone, now):
+        return None
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    hour, minute = (int(part) for part in quiet.end.split(":"))
+    end = datetime.combine(local.date(), time(hour, minute), tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), tzinfo=zone)
+    return end.astimezone(UTC)
+
+
+def held(config: MonitorConfig, channel: str, now: datetime) -> Hold | None:
+    """Whether ``channel``'s quiet hours hold its non-urgent alerts at ``now``, and until
+    when; None when they do not (no quiet hours, or outside the window).
+
+    The one rule delivery (:func:`forming`), ``status`` and ``history`` share: alerts
+    of the channel's urgent rules (:func:`urgent_rules`) go anyway, and a message
+    formed before the window keeps being retried (docs/channels.md).
+    """
+    settings = config.channels[channel]
+    until = quiet_until(settings.quiet_hours, settings.timezone, now)
+    if until is None:
+        return None
+    return Hold(until, settings.timezone, urgent_rules(config, channel))
 
 
 def urgent_rules(config: MonitorConfig, channel: str) -> frozenset[str]:
@@ -42,13 +98,32 @@ def forming(
     Urgent rules' alerts always may. ``drain`` (``run --once``) skips ``group_wait``.
     """
     settings = config.channels[channel]
-    quiet = in_quiet_hours(settings.quiet_hours, settings.timezone, now)
+    hold = held(config, channel, now)
+    if regular:
+        _announce(channel, hold)
     immediate = settings.schedule.kind == "immediate"
     return Forming(
-        regular=regular and not quiet,
+        regular=regular and hold is None,
         urgent_rules=urgent_rules(config, channel),
         group_wait=settings.group_wait if immediate and not drain else timedelta(0),
         max_items=settings.max_items,
+    )
+
+
+def _announce(channel: str, hold: Hold | None) -> None:
+    """Log at INFO, once per window, that quiet hours hold ``channel``'s alerts."""
+    if hold is None:
+        _announced.pop(channel, None)
+        return
+    if _announced.get(channel) == hold.until:
+        return
+    _announced[channel] = hold.until
+    urgent = f"; urgent rules still go: {', '.join(sorted(hold.urgent_rules))}"
+    log.info(
+        "channel=%s held by quiet hours until %s: non-urgent alerts wait%s",
+        channel,
+        hold.local_until(),
+        urgent if hold.urgent_rules else "",
     )
 
 

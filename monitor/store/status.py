@@ -28,6 +28,10 @@ def rule_counts(store: Store, now: datetime) -> dict[str, dict[str, int]]:
 def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
     """Per channel: alerts pending and failed, last sent, last error, retry time.
 
+    ``last_error_at`` is when that error was met (UTC, as stored): the message's last
+    attempt (``attempted_at``), or for a dead letter the time it failed; None when not
+    recorded (an error from before a ``retry``, which clears the attempt's time).
+
     Also the last accepted answer (``last_answer``: e.g. SMTP recipients refused
     while others accepted) and ``disabled`` (since, reason) when a destination
     answered 410 Gone.
@@ -46,12 +50,14 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
     for channel, last_sent in rows:
         out.setdefault(channel, {})["last_sent"] = last_sent
     rows = store.conn.execute(
-        "SELECT channel, last_error, next_attempt, status FROM messages "
+        "SELECT channel, last_error, next_attempt, status, "
+        "CASE WHEN status = 'failed' THEN sent_at ELSE attempted_at END FROM messages "
         "WHERE last_error IS NOT NULL ORDER BY created_at"
     )
-    for channel, error, next_attempt, status in rows:
+    for channel, error, next_attempt, status, error_at in rows:
         entry = out.setdefault(channel, {})
         entry["last_error"] = error
+        entry["last_error_at"] = error_at
         entry["next_attempt"] = next_attempt if status == "pending" else None
     # rowid: insertion order (on PostgreSQL an explicit column, monitor/store/pgschema.py)
     rows = store.conn.execute(

@@ -52,6 +52,7 @@ def test_channel_summary_and_dead_letters(any_store):
         "failed": 3,
         "sent": 0,
         "last_error": "HTTP 503",
+        "last_error_at": "2026-11-27T08:00:00Z",  # the attempt's time, not the next one's
         "next_attempt": "2026-11-27T08:05:00Z",
     }
     assert summary["c3"] == {"disabled": {"since": "2026-11-27T08:00:00Z", "reason": "HTTP 410"}}

@@ -98,7 +98,7 @@ def test_status_shows_the_store_instances_leases_and_storage(tmp_path, pg_db):
     )
     assert lines[start + 2].endswith("; holds 1 feed and channel ops")
     assert lines[start + 3] == (
-        f"  beta (host h2, pid 22, version 1.0): GONE, last heartbeat {BEAT:%Y-%m-%d %H:%M} UTC;"
+        f"  beta (host h2, pid 22, version 1.0): GONE, last heartbeat {BEAT:%Y-%m-%d %H:%M:%S} UTC;"
         " holds no lease"
     )
     assert lines[start + 4] == "  fenced commits: 1 (should stay 0)"
@@ -106,7 +106,7 @@ def test_status_shows_the_store_instances_leases_and_storage(tmp_path, pg_db):
         "STALE LEASES: 1 ran out without being released (taken over when due)"
     )
     assert lines[start + 6].startswith("  feed https://wire.example/feed?…: ")
-    assert lines[start + 6].endswith(": beta, epoch 1, ran out 2020-01-01 00:00 UTC")
+    assert lines[start + 6].endswith(": beta, epoch 1, ran out 2020-01-01 00:00:00 UTC")
     assert lines[start + 7].startswith("STATE ") and ", 0 items" in lines[start + 7]
     assert "hunter2" not in text.stdout + shown.stdout
 
