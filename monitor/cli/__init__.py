@@ -148,7 +148,11 @@ def _dispatch(args: argparse.Namespace, handler: Any) -> int:
             return handler(args, find_config_path(args.config))
         try:
             config = _load_config(args)
-        except ConfigError as exc:
+        except ConfigError as exc:  # status and history then read the database alone
+            if args.command == "history":
+                from monitor.cli.historycmd import cmd_history_without_config
+
+                return cmd_history_without_config(args, find_config_path(args.config), exc)
             if args.command != "status":
                 raise
             return commands.cmd_status_without_config(args, find_config_path(args.config), exc)

@@ -14,14 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.cli.messages import count, disabled_waiting, message_id_given
 from monitor.config import MonitorConfig, parse_duration
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.redact import error_line, redact_url
 
 if TYPE_CHECKING:
+    from monitor.store.dialect import Connection
     from monitor.store.history import Filters
 
 BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
@@ -44,29 +48,62 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``history``: list matches with their alerts' outcome, or one message (``--message``).
 
     Exit 0 when it ran, 1 when ``--message`` names no message; raises MonitorError
-    (exit 2) for a bad option, when there is no state (nothing is created) or when the
-    database cannot be read.
+    (exit 2) for a bad option (a rule or channel neither the config nor the database
+    knows), when there is no state (nothing is created) or when the database cannot
+    be read.
     """
-    filters = _filters(args, config)
-    from monitor.store.history import list_matches, message  # on use
     from monitor.store.readonly import open_for_reading
 
+    since = _since(args)
     conn, where = open_for_reading(config)
+    return _history(args, conn, where, config, since)
+
+
+def cmd_history_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
+    """``history`` while the config at ``path`` does not load (a failed reload: the
+    daemon runs on the config it loaded before), as ``status`` does: the CONFIG ERROR
+    banner on stderr, then the history from the SQLite state the file names (its
+    ``state_dir:`` line, or ``--state-dir``). Exit 1 (it ran, and found a problem), as
+    ``status``; with no state either, the banner and then exit 2."""
+    from monitor.cli.messages import not_found_hint
+    from monitor.cli.statusinfo import BANNER_TAIL, banner
+    from monitor.config.statedir import without_config
+    from monitor.store.readonly import open_readonly
+
+    lines = banner([str(i) for i in error.issues], not_found_hint(path, args.config) or BANNER_TAIL)
+    print("\n".join(lines), file=sys.stderr)
+    since = _since(args)
+    state_dir = without_config(path)
+    code = _history(args, open_readonly(state_dir), str(state_dir), None, since)
+    return max(code, 1)
+
+
+def _history(
+    args: argparse.Namespace,
+    conn: Connection,
+    where: str,
+    config: MonitorConfig | None,
+    since: datetime | None,
+) -> int:
+    """Run the query on ``conn`` (closed here) and print; ``config`` None: none loads."""
+    from monitor.store.history import disabled_channels, list_matches, message
+
     try:
         if args.message:
-            found = message(conn, args.message)
+            found = message(conn, message_id_given(args.message))
             if found is None:
                 print(f"no message {args.message!r} in {where}")
                 return 1
-            _show_message(_redacted_message(found, config), args.json)
+            disabled = disabled_channels(conn).get(found["channel"])
+            _show_message(_redacted_message(found, config), args.json, disabled)
             return 0
-        rows, more = list_matches(conn, filters)
+        rows, more = list_matches(conn, _filters(args, conn, config, since))
+        disabled = disabled_channels(conn)
     except _read_errors(config) as exc:  # damaged after it opened: one line, no traceback
         raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
     finally:
         conn.close()
-    unrouted = {r.name for r in config.rules if not config.rule_channels(r)}
-    rows = [_unrouted(_redacted(r, config), unrouted) for r in rows]
+    rows = [_waiting(_redacted(r, config), config, disabled) for r in rows]
     if args.json:
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
@@ -79,44 +116,68 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     return 0
 
 
-def _read_errors(config: MonitorConfig) -> tuple[type[Exception], ...]:
+def _read_errors(config: MonitorConfig | None) -> tuple[type[Exception], ...]:
     """The database errors a read can raise once the state is open (psycopg's only
     with ``store:``: it is an optional extra)."""
-    if config.store is None:
+    if config is None or config.store is None:
         return (sqlite3.DatabaseError,)
     import psycopg
 
     return (sqlite3.DatabaseError, psycopg.Error)
 
 
-def _filters(args: argparse.Namespace, config: MonitorConfig) -> Filters:
-    """The query's filters from the options; MonitorError for a value that cannot be."""
-    since = None
-    if args.since:
-        try:
-            since = datetime.now(UTC) - parse_duration(args.since)
-        except ValueError as exc:
-            raise MonitorError(f"--since: {exc}") from None
+def _since(args: argparse.Namespace) -> datetime | None:
+    """``--since`` as a UTC time; MonitorError for a duration that cannot be, or a
+    ``--limit`` below 1 (checked before the state is opened)."""
     if args.limit < 1:
         raise MonitorError("--limit must be 1 or more")
-    routed: tuple[str, ...] = ()
-    if args.channel:
-        if args.channel not in config.channels:
-            raise MonitorError(
-                f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
-            )
-        routed = tuple(r.name for r in config.rules if args.channel in config.rule_channels(r))
-    from monitor.store.history import Filters
+    if not args.since:
+        return None
+    try:
+        return datetime.now(UTC) - parse_duration(args.since)
+    except ValueError as exc:
+        raise MonitorError(f"--since: {exc}") from None
 
+
+def _filters(
+    args: argparse.Namespace, conn: Connection, config: MonitorConfig | None, since: datetime | None
+) -> Filters:
+    """The query's filters; MonitorError for a ``--rule`` or ``--channel`` that neither
+    the config nor the database knows (a rule taken out of the config keeps its
+    matches in the database, and is accepted)."""
+    from monitor.store.history import Filters, known_names
+
+    config_rules = [r.name for r in config.rules] if config else []
+    config_channels = list(config.channels) if config else []
+    if (args.rule and args.rule not in config_rules) or (
+        args.channel and args.channel not in config_channels
+    ):
+        stored_rules, stored_channels = known_names(conn)
+        _known("rule", args.rule, config_rules, stored_rules)
+        _known("channel", args.channel, config_channels, stored_channels)
+    routed: tuple[str, ...] = ()
+    if args.channel and config is not None:
+        routed = tuple(r.name for r in config.rules if args.channel in config.rule_channels(r))
     return Filters(since, args.rule, args.channel, routed, args.limit)
+
+
+def _known(kind: str, name: str | None, configured: list[str], stored: list[str]) -> None:
+    """MonitorError naming the known ones when ``name`` is in neither list."""
+    if name is None or name in configured or name in stored:
+        return
+    names = list(dict.fromkeys([*configured, *stored]))
+    raise MonitorError(
+        f"unknown {kind} {name!r} ({kind}s: {', '.join(names) or 'none'}; "
+        "from the config and the database)"
+    )
 
 
 def _filtered(args: argparse.Namespace) -> bool:
     return bool(args.since or args.rule or args.channel)
 
 
-def _feed_names(config: MonitorConfig) -> dict[str, str]:
-    return {f.key: f.display_name for f in config.feeds}
+def _feed_names(config: MonitorConfig | None) -> dict[str, str]:
+    return {f.key: f.display_name for f in config.feeds} if config else {}
 
 
 def _redacted_item(entry: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -133,7 +194,7 @@ def _redacted_item(entry: dict[str, Any], names: dict[str, str]) -> dict[str, An
     }
 
 
-def _redacted(row: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
+def _redacted(row: dict[str, Any], config: MonitorConfig | None) -> dict[str, Any]:
     names = _feed_names(config)
     story = row["story"]
     channels = [
@@ -147,7 +208,7 @@ def _redacted(row: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
     }
 
 
-def _redacted_message(found: dict[str, Any], config: MonitorConfig) -> dict[str, Any]:
+def _redacted_message(found: dict[str, Any], config: MonitorConfig | None) -> dict[str, Any]:
     names = _feed_names(config)
     stories = []
     for s in found["stories"]:
@@ -162,12 +223,56 @@ def _redacted_message(found: dict[str, Any], config: MonitorConfig) -> dict[str,
     }
 
 
-def _unrouted(row: dict[str, Any], unrouted: set[str]) -> dict[str, Any]:
-    """``row`` with ``no_channel``: its rule is one of ``unrouted``, the rules that
-    notify no channel (``notify: []``, or no channels at all), which, not backfill, is
-    why nothing was queued for it."""
+def _waiting(
+    row: dict[str, Any], config: MonitorConfig | None, disabled: dict[str, str]
+) -> dict[str, Any]:
+    """``row`` with why nothing (or nothing yet) went out.
+
+    ``no_channel``: its rule notifies no channel (``notify: []``), which, not backfill,
+    is why nothing was queued (None without a config: not known). Each pending alert's
+    ``waiting``: its channel disabled by its destination (``disabled``: name to reason),
+    or held by the channel's quiet hours (``held_until``, UTC; delivery's own rule,
+    :func:`monitor.notify.timing.held`, urgent rules excepted); None when it waits for
+    nothing but its turn or its next attempt.
+    """
+    now = datetime.now(UTC)
+    channels = [
+        {**alert, **_alert_waiting(alert, row["rule"], config, disabled, now)}
+        for alert in row["channels"]
+    ]
+    if config is None:
+        return {**row, "channels": channels, "no_channel": None}
+    unrouted = {r.name for r in config.rules if not config.rule_channels(r)}
     no_channel = row["rule"] in unrouted and not row["channels"]
-    return {**row, "no_channel": no_channel, "baseline": row["baseline"] and not no_channel}
+    baseline = row["baseline"] and not no_channel
+    return {**row, "channels": channels, "no_channel": no_channel, "baseline": baseline}
+
+
+def _alert_waiting(
+    alert: dict[str, Any],
+    rule: str,
+    config: MonitorConfig | None,
+    disabled: dict[str, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """``waiting`` and ``held_until`` of one alert of ``rule`` (see :func:`_waiting`)."""
+    from monitor.notify.timing import held
+    from monitor.store.codec import ts
+
+    channel = alert["channel"]
+    if alert["status"] != "pending":
+        return {"waiting": None, "held_until": None}
+    if channel in disabled:
+        return {"waiting": disabled_waiting(channel, disabled[channel]), "held_until": None}
+    hold = None
+    if config is not None and channel in config.channels and not alert["message_id"]:
+        hold = held(config, channel, now)
+    if hold is None or rule in hold.urgent_rules:
+        return {"waiting": None, "held_until": None}
+    return {
+        "waiting": f"held by quiet hours until {hold.local_until()}",
+        "held_until": ts(hold.until),
+    }
 
 
 def _match_text(row: dict[str, Any]) -> str:
@@ -181,6 +286,9 @@ def _match_text(row: dict[str, Any]) -> str:
     lines += _story_lines(story)
     if row["no_channel"]:
         lines.append("  not alerted: the rule notifies no channel")
+    elif not row["channels"] and row["no_channel"] is None:  # no config: no reason claimed
+        where = " (recorded at its feed's first poll)" if row["baseline"] else ""
+        lines.append(f"  not alerted: no alert queued{where}")
     elif not row["channels"]:
         lines.append("  " + (BASELINE_NOTE if row["baseline"] else "not alerted: no alert queued"))
     lines += [f"  {c['channel']}: {_outcome(c)}" for c in row["channels"]]
@@ -189,7 +297,7 @@ def _match_text(row: dict[str, Any]) -> str:
 
 def _story_lines(story: dict[str, Any]) -> list[str]:
     role = "first report" if story["first"] else "a copy folded into it"
-    lines = [f"  story {story['id']} ({role}; {_count(story['copies_total'], 'other item')})"]
+    lines = [f"  story {story['id']} ({role}; {count(story['copies_total'], 'other item')})"]
     lines += [
         f"    also: {c['feed']['name']}: {c['title'] or '(no title)'}" for c in story["copies"]
     ]
@@ -208,28 +316,44 @@ def _outcome(alert: dict[str, Any]) -> str:
             f"{alert['last_error'] or 'no reason recorded'}"
         )
     text = f"pending since {alert['queued_at']}"
+    if alert["message_id"]:
+        text += f", message {alert['message_id']}"
     if alert["attempts"]:
-        text += (
-            f", {_count(alert['attempts'], 'attempt')}, next {alert['next_attempt']}, "
-            f"message {alert['message_id']}; last error: {alert['last_error']}"
-        )
+        text += f", {count(alert['attempts'], 'attempt')}"
+    if alert["waiting"]:
+        text += f"; {alert['waiting']}"
+    elif alert["attempts"]:
+        text += f"; next attempt at {alert['next_attempt']}"
+    if alert["attempts"] and alert["last_error"]:
+        text += f"; last error: {alert['last_error']}"
     return text
 
 
-def _show_message(found: dict[str, Any], as_json: bool) -> None:
+def _show_message(found: dict[str, Any], as_json: bool, disabled: str | None) -> None:
+    """One message: its state and what it waits for, its attempts (and a ``retry``
+    that re-queued it), its answer or error, and its stories. ``disabled``: the
+    reason its channel is disabled, if it is."""
+    waiting = disabled_waiting(found["channel"], disabled) if disabled is not None else None
+    pending = found["status"] == "pending"
     if as_json:
-        print(json.dumps({"message": found}, ensure_ascii=False, indent=2))
+        message = {**found, "waiting": waiting if pending else None}
+        print(json.dumps({"message": message}, ensure_ascii=False, indent=2))
         return
-    when = found["sent_at"] or found["failed_at"] or found["next_attempt"]
-    print(f"message {found['id']}  channel {found['channel']}  {found['status'].upper()} {when}")
-    print(f"  created {found['created_at']}, {_count(found['attempts'], 'attempt')}")
+    state = {
+        "sent": f"SENT {found['sent_at']}",
+        "failed": f"FAILED {found['failed_at']} (a dead letter)",
+    }.get(found["status"], "PENDING, " + (waiting or f"next attempt at {found['next_attempt']}"))
+    print(f"message {found['id']}  channel {found['channel']}  {state}")
+    print(f"  created {found['created_at']}, {_attempts(found)}")
     if found["answer"]:
         print(f"  answer: {found['answer']}")
     if found["last_error"]:
-        print(f"  last error: {found['last_error']}")
+        at = f" ({found['attempted_at']})" if found["attempted_at"] and pending else ""
+        print(f"  last error{at}: {found['last_error']}")
+    held_back = found["held_back"]
     print(
-        f"  {len(found['stories'])} stories"
-        + (f" ({found['held_back']} held back for the next message)" if found["held_back"] else "")
+        f"  {count(len(found['stories']), 'story')}"
+        + (f" ({held_back} held back for the next message)" if held_back else "")
     )
     for s in found["stories"]:
         print(f"  - {s['title'] or '(no title)'} [{', '.join(s['rules'])}]")
@@ -237,5 +361,13 @@ def _show_message(found: dict[str, Any], as_json: bool) -> None:
         print("\n".join("  " + line for line in _story_lines(s["story"])))
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _attempts(found: dict[str, Any]) -> str:
+    """The message's attempts, and the ``retry`` that put it back in line: ``retry``
+    starts the count again, and the attempts before it are not kept."""
+    tried = count(found["attempts"], "attempt")
+    if not found["requeued_at"]:
+        return tried
+    return (
+        f"re-queued by `news-monitor retry` at {found['requeued_at']} (a dead letter or a "
+        f"disabled channel's; the attempts before are not kept), {tried} since"
+    )

@@ -196,8 +196,28 @@ def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
         "answer": _cut(row["answer"]),
         "last_error": _cut(row["last_error"]),
         "held_back": row["held_back"],
+        "requeued_at": row["requeued_at"],
+        "attempted_at": row["attempted_at"],
         "stories": stories,
     }
+
+
+def disabled_channels(conn: Connection) -> dict[str, str]:
+    """The channels a destination disabled (HTTP 410) and the reason stored: their
+    pending alerts wait for ``news-monitor retry CHANNEL``, not for a next attempt."""
+    rows = conn.execute(
+        "SELECT name, disabled_reason FROM channel_state WHERE disabled_at IS NOT NULL"
+    )
+    return {name: reason or "" for name, reason in rows}
+
+
+def known_names(conn: Connection) -> tuple[list[str], list[str]]:
+    """(the rules that ever matched, the channels that ever had an alert), as the
+    database knows them: the names ``history`` accepts beside the config's (a rule
+    taken out of the config still has its matches)."""
+    rules = [r[0] for r in conn.execute("SELECT DISTINCT rule FROM matches ORDER BY rule")]
+    channels = [r[0] for r in conn.execute("SELECT DISTINCT channel FROM outbox ORDER BY channel")]
+    return rules, channels
 
 
 def _story(conn: Connection, story_id: int, item_id: int | None) -> dict[str, Any]:
