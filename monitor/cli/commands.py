@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import stat
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from monitor.cli.statuscmd import cmd_status as cmd_status
     from monitor.cli.statuscmd import cmd_status_without_config as cmd_status_without_config
     from monitor.cli.storecmd import cmd_store as cmd_store
+    from monitor.ingest.opml import FeedsFile
     from monitor.models import Digest
     from monitor.notify.render import Renderer
 
@@ -66,7 +68,16 @@ def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
 
 
 def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
-    """``preview``: render what each channel would send now; send nothing, write nothing."""
+    """``preview``: render what each channel would send now; send nothing, write nothing.
+
+    ``text`` and ``sent`` are for reading: each channel under an ``=== channel NAME: N
+    stories pending ===`` line. ``json`` and ``html`` are for programs, so standard
+    output is exactly one document and those lines go to stderr: ``json`` one object
+    keyed by channel name (config order), each value the webhook body of its pending
+    stories or ``null`` when none; ``html`` the one channel's page (nothing when none
+    is pending). Raises MonitorError (exit 2) for an unknown ``--channel``, and for
+    ``--format html`` without ``--channel`` when the config has several channels.
+    """
     from monitor.notify.render import Renderer
     from monitor.store.opening import open_store
     from monitor.store.outbox import Outbox
@@ -77,22 +88,44 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
         raise MonitorError(
             f"unknown channel {unknown[0]!r} (channels: {', '.join(config.channels)})"
         )
+    if args.format == "html" and len(names) > 1:
+        raise MonitorError(
+            f"--format html shows one channel: add --channel NAME (channels: {', '.join(names)})"
+        )
+    headers = sys.stdout if args.format in ("text", "sent") else sys.stderr
     store = open_store(config, create=False)
     renderer = Renderer(config.templates_dir)
+    bodies: dict[str, Any] = {}
     try:
         for name in names:
             digest = Outbox(store).preview(name, datetime.now(UTC))
-            print(f"=== channel {name}: {count(len(digest.stories), 'story')} pending ===")
-            if not digest.stories:
-                continue
-            settings = config.channels[name]
-            if args.format == "sent":
-                print(_sent(settings, digest, renderer))
-            else:
-                print(_render(renderer.in_zone(settings.timezone), digest, args.format))
+            pending = count(len(digest.stories), "story")
+            print(f"=== channel {name}: {pending} pending ===", file=headers)
+            bodies[name] = _preview_one(config.channels[name], digest, renderer, args.format)
+            if bodies[name] is not None and args.format != "json":
+                print(bodies[name])
     finally:
         store.close()
+    if args.format == "json":
+        print(json.dumps(bodies, ensure_ascii=False, indent=2))
     return 0
+
+
+def _preview_one(settings: Channel, digest: Digest, renderer: Renderer, fmt: str) -> Any:
+    """What ``preview --format FMT`` shows of one channel's pending ``digest``: the
+    text to print, or for ``json`` the webhook body (a dict); None when it is empty."""
+    if not digest.stories:
+        return None
+    if fmt == "sent":
+        return _sent(settings, digest, renderer)
+    zoned = renderer.in_zone(settings.timezone)
+    if fmt == "html":
+        return zoned.html(digest)
+    if fmt == "json":
+        from monitor.notify.webhook import build_body
+
+        return build_body(digest)
+    return zoned.text(digest)
 
 
 def _sent(settings: Channel, digest: Digest, renderer: Renderer) -> str:
@@ -110,16 +143,6 @@ def _sent(settings: Channel, digest: Digest, renderer: Renderer) -> str:
         )
         return f"{note}\n{shown.text}"
     return shown.text
-
-
-def _render(renderer: Renderer, digest: Digest, fmt: str) -> str:
-    if fmt == "html":
-        return renderer.html(digest)
-    if fmt == "json":
-        from monitor.notify.webhook import build_body
-
-        return json.dumps(build_body(digest), ensure_ascii=False, indent=2)
-    return renderer.text(digest)
 
 
 async def cmd_send_test(args: argparse.Namespace, config: MonitorConfig) -> int:
@@ -198,17 +221,21 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
 def cmd_import_opml(args: argparse.Namespace) -> int:
     """``import-opml FILE [-o YAML]``: a ``feeds:`` file (folders become tags) for
     ``include:``, on stdout or written to YAML (:func:`write_atomically`: its folders
-    created, a file already there replaced whole, and said so). Raises MonitorError
-    (exit 2, one line) when FILE cannot be read or YAML written."""
+    created, a file already there replaced whole, and said so).
+
+    The file passes ``check`` (:func:`monitor.ingest.opml.feeds_file`); what was left
+    out or changed to that end is said on stderr, a line per kind (:func:`_import_notes`).
+    Raises MonitorError (exit 2, one line) when FILE cannot be read or YAML written."""
     import yaml
 
-    from monitor.ingest.opml import read_opml
+    from monitor.ingest.opml import feeds_file, read_outlines
 
     try:
-        feeds = read_opml(args.opml_file)
+        outlines = read_outlines(args.opml_file)
     except OSError as exc:
         raise MonitorError(f"{args.opml_file}: {exc.strerror}") from None
-    entries = [{k: v for k, v in f.items() if v} for f in feeds]
+    made = feeds_file(outlines.feeds)
+    entries = made.entries
     text = f"# imported from {Path(args.opml_file).name}: {count(len(entries), 'feed')}\n"
     text += yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True)
     if args.output:
@@ -220,7 +247,44 @@ def cmd_import_opml(args: argparse.Namespace) -> int:
         )
     else:
         print(text, end="")
+    for note in _import_notes(outlines.skipped, made):
+        print(f"import-opml: {note}", file=sys.stderr)
     return 0
+
+
+def _import_notes(skipped: list[str], made: FeedsFile) -> list[str]:
+    """One line per kind of outline ``import-opml`` left out or changed."""
+    notes = []
+    if skipped:
+        notes.append(f"skipped {count(len(skipped), 'outline')} without xmlUrl: {_quoted(skipped)}")
+    if made.merged:
+        notes.append(
+            f"merged {count(made.merged, 'outline')} listing a feed URL listed before "
+            "(one feed each: the first title, the tags of every folder)"
+        )
+    if made.refused:
+        notes.append(
+            f"skipped {count(len(made.refused), 'feed')} whose URL is not http(s):// or "
+            f"file: {_quoted(made.refused)}"
+        )
+    if made.renamed:
+        pairs = [f"{old!r} -> {new!r}" for old, new in made.renamed]
+        notes.append(f"renamed {count(len(pairs), 'feed')} whose name was taken: {_some(pairs)}")
+    if made.respelt:
+        pairs = [f"{old!r} -> {new!r}" for old, new in made.respelt]
+        notes.append(f"wrote {count(len(pairs), 'tag')} as first spelt: {_some(pairs)}")
+    return notes
+
+
+def _quoted(names: list[str]) -> str:
+    """``"a", "b"``: ``names`` quoted (JSON's quoting), at most 10 of them."""
+    return _some([json.dumps(n, ensure_ascii=False) for n in names])
+
+
+def _some(shown: list[str], most: int = 10) -> str:
+    """The first ``most`` of ``shown``, comma-separated, and how many more there are."""
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return ", ".join(shown[:most]) + more
 
 
 def write_atomically(path: Path, text: str) -> bool:
