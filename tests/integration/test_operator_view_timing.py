@@ -1,0 +1,55 @@
+"""Quiet hours as ``status`` and ``history`` show them (operator review): when the
+window that holds a channel ends, from :func:`monitor.notify.timing.held`, the rule
+delivery follows. Pure functions of the config and a given ``now``: no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.config import MonitorConfig, QuietHours
+from monitor.notify.timing import forming, held, quiet_until
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "now", "until"),
+    [
+        ("22:00", "07:00", datetime(2026, 11, 27, 14, 0), datetime(2026, 11, 27, 22, 0)),
+        ("22:00", "07:00", datetime(2026, 11, 27, 20, 30), datetime(2026, 11, 27, 22, 0)),
+        ("00:00", "23:59", datetime(2026, 11, 27, 5, 0), datetime(2026, 11, 27, 14, 59)),
+        ("22:00", "07:00", datetime(2026, 11, 27, 22, 0), None),  # 07:00 in Seoul: over
+        ("09:00", "09:00", datetime(2026, 11, 27, 0, 0), None),  # equal: no quiet hours
+    ],
+)
+def test_quiet_until_is_the_windows_end_in_the_channels_zone(start, end, now, until):
+    quiet = QuietHours(start=start, end=end)
+    expected = until and until.replace(tzinfo=UTC)
+    assert quiet_until(quiet, "Asia/Seoul", now.replace(tzinfo=UTC)) == expected
+
+
+def test_held_names_the_urgent_rules_and_forming_follows_it():
+    config = MonitorConfig.model_validate(
+        {
+            "rules": [
+                {"name": "flash", "query": "Flash", "notify": ["out"], "urgent": True},
+                {"name": "calm", "query": "Calm", "notify": ["out"]},
+            ],
+            "channels": {
+                "out": {
+                    "type": "console",
+                    "timezone": "Asia/Seoul",
+                    "quiet_hours": {"start": "22:00", "end": "07:00"},
+                }
+            },
+        }
+    )
+    night = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # 23:00 in Seoul
+    hold = held(config, "out", night)
+    assert hold is not None and hold.urgent_rules == {"flash"}
+    assert hold.until == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    assert hold.local_until() == "07:00 (Asia/Seoul)"
+    assert forming(config, "out", night, regular=True, drain=False).regular is False
+    morning = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    assert held(config, "out", morning) is None
+    assert forming(config, "out", morning, regular=True, drain=False).regular is True
