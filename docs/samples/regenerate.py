@@ -101,7 +101,8 @@ def poll(config_path: Path) -> dict[str, str]:
 
 
 def preview(config_path: Path, channel: str, fmt: str) -> str:
-    """``news-monitor preview --channel CHANNEL --format FMT``, its header line dropped."""
+    """``news-monitor preview --channel CHANNEL --format FMT``: the message alone (``text``
+    prints a header line first on stdout, ``html`` and ``json`` on stderr)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-m", "monitor", "preview", "-c", str(config_path)]
@@ -112,7 +113,7 @@ def preview(config_path: Path, channel: str, fmt: str) -> str:
         env=env,
         cwd=config_path.parent,
     ).stdout
-    return out.split("\n", 1)[1]  # "=== channel mail: 1 story pending ===" is not the mail
+    return out.split("\n", 1)[1] if fmt == "text" else out  # "=== channel mail: …" is not the mail
 
 
 def render_all(screenshot: bool = False) -> dict[str, str]:
