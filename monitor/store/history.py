@@ -131,11 +131,15 @@ def alerts(conn: Connection, story_id: int, rule: str, channels: list[str]) -> l
     """Per channel, the alert of (story, rule): its status, message, when and why.
 
     ``channels``: every channel in the outbox, so that each row is found through the
-    outbox's (channel, story, rule) index rather than by a scan.
+    outbox's (channel, story, rule) index rather than by a scan. Attempts and the next
+    attempt are the message's once there is one (delivery follows it; ``retry`` starts
+    a re-queued message's count again there).
     """
     rows = conn.execute(
-        "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, o.attempts, "
-        "o.next_attempt, COALESCE(o.last_error, g.last_error) AS last_error "
+        "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, "
+        "COALESCE(g.attempts, o.attempts) AS attempts, "
+        "COALESCE(g.next_attempt, o.next_attempt) AS next_attempt, "
+        "COALESCE(o.last_error, g.last_error) AS last_error "
         "FROM outbox o LEFT JOIN messages g ON g.id = o.message_id "
         f"WHERE o.channel IN ({marks(len(channels))}) AND o.story_id = ? AND o.rule = ? "
         "ORDER BY o.channel",
