@@ -189,12 +189,14 @@ async def _parse_and_record(
         return PollReport(name, ok=True, next_poll=next_poll)
     meta, items = changed.meta, changed.items
     metrics.parsed(parse_started)
-    if meta.warning:
-        log.info("feed=%r parsed with a warning: %s", name, meta.warning)
+    if meta.warning:  # the publisher's problem, not a failed poll: still a warning to read
+        log.warning("feed=%r parsed with a warning: %s", name, meta.warning)
     if feed.fulltext:
         items = await _with_fulltext(rt, feed, items)
     first_poll = state is None or state.first_polled is None
-    new, queued = await record_items(rt, feed, items, first_poll, now, changed.entry_ids)
+    new, queued = await record_items(
+        rt, feed, items, first_poll, now, changed.entry_ids, loose=meta.loose
+    )
     next_poll = await done(
         body_sha256=result.body_sha256,
         entry_digests=changed.signatures,
@@ -203,7 +205,7 @@ async def _parse_and_record(
     log.info(
         "feed=%r items=%d parsed=%d new=%d alerts=%d",
         name,
-        max(changed.entries, 0),
+        changed.entries,
         len(items),
         new,
         queued,

@@ -25,7 +25,9 @@ from datetime import datetime, timedelta
 from monitor import metrics
 from monitor.config import FeedConfig, format_duration
 from monitor.dedup import item_key
-from monitor.dedup.folding import listed_keys, may_join
+from monitor.dedup.folding import listed_keys, match_fate
+from monitor.dedup.joining import story_to_join
+from monitor.ingest.partial import degrades
 from monitor.matching import Prepared, prepare_items
 from monitor.models import Item, Match
 from monitor.runtime import Runtime, catch_up_stories
@@ -47,6 +49,8 @@ async def record_items(
     first_poll: bool,
     now: datetime,
     entry_ids: Iterable[str] = (),
+    *,
+    loose: bool = False,
 ) -> tuple[int, int]:
     """Dedup and store a poll's items with their alerts, in one transaction.
 
@@ -58,7 +62,9 @@ async def record_items(
     and pruned items are skipped. Hashing, matching and fingerprinting run off the
     event loop first (:mod:`monitor.matching`), the store on it. ``entry_ids``: the
     pre-scan's ids of every entry of the document, unchanged ones included (they were
-    not parsed into ``items``). Returns (new items, alerts queued).
+    not parsed into ``items``). ``loose``: the document is not well-formed XML; an
+    edit from it that empties a stored field is not taken
+    (:mod:`monitor.ingest.partial`). Returns (new items, alerts queued).
     """
     keyed: dict[str, Item] = {}
     for item in items:
@@ -73,7 +79,7 @@ async def record_items(
         if k not in known and not _alertable(rt, feed, i, first_poll, now)
     }
     prepared = await prepare_items(rt, rt.rules_for_feed(feed), todo, stored, baseline=quiet)
-    args = (rt, feed, todo, known, quiet, prepared, listed, now)
+    args = (rt, feed, todo, known, quiet, prepared, listed, now, loose)
     new, queued, held = await rt.db.run(_record, *args)
     if first_poll:
         _log_first_poll(rt, feed, new, held)
@@ -100,6 +106,7 @@ def _record(
     prepared: dict[str, Prepared],
     listed: frozenset[str],
     now: datetime,
+    loose: bool,
 ) -> tuple[int, int, int]:
     """A unit (store thread): the whole recording transaction with the story index's
     pending entries (committed or rolled back with it); (new, queued, held back)."""
@@ -117,7 +124,8 @@ def _record(
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
-                    queued += _record_update(rt, store, feed, key, known[key], item, ready, now)
+                    update = (feed, key, known[key], item, ready, now, loose)
+                    queued += _record_update(rt, store, *update)
                 else:
                     alertable = key not in quiet
                     alerts, last_id = _record_new(
@@ -188,7 +196,8 @@ def _record_new(
     """Store a new item (matched in ``ready``), fold it into a story (or start one) and
     queue its alerts; (alerts queued, the item's id).
 
-    ``listed``: the keys of every entry of the fetched document (see :func:`_story_for`).
+    ``listed``: the keys of every entry of the fetched document (see
+    :func:`~monitor.dedup.joining.story_to_join`).
     Only an item that matched a rule and may alert keeps its text (a message may show
     it); the others are stored slim (:func:`~monitor.store.itemcodec.pack_item`), among
     them a first poll's backlog that backfill holds back: most of a first poll's
@@ -198,7 +207,10 @@ def _record_new(
     matches = list(ready.matches)
     metrics.matched(matches)
     canonical, fp = ready.canonical, ready.fingerprint
-    story_id = _story_for(rt, store, feed, item, canonical, fp, listed, now)
+    found = story_to_join(store, rt.stories, feed.key, item, canonical, fp, listed, now)
+    story_id = joined = found[0] if found else None
+    if found:
+        log.info("feed=%r item=%r joins story %d (same %s)", feed.display_name, item.id, *found)
     item_id, story_id = store.insert(
         feed.key,
         key,
@@ -213,61 +225,21 @@ def _record_new(
     )
     rt.stories.remember(fp, story_id, now)
     store.add_matches(item_id, matches, now)
+    queued = 0
     for match in matches:  # one line per match: its own feed/rule keys in JSON logs
+        channels = rt.rule_channels[match.rule] if alertable else ()
+        sent = [c for c in channels if store.queue_alerts(story_id, ((match.rule, (c,)),), now)]
+        queued += len(sent)
         log.log(
             logging.INFO if alertable else logging.DEBUG,
-            "feed=%r rule=%r item=%r story=%d matched, %s",
+            "feed=%r rule=%r item=%r story=%d matched%s",
             feed.display_name,
             match.rule,
             item.id,
             story_id,
-            _fate(rt.rule_channels[match.rule], alertable),
+            match_fate(rt.rule_channels[match.rule], sent, alertable, joined),
         )
-    queued = store.queue_alerts(story_id, _alerts(rt, matches), now) if alertable else 0
     return queued, item_id
-
-
-def _fate(channels: tuple[str, ...], alertable: bool) -> str:
-    """What becomes of a match, for its log line."""
-    if not alertable:
-        return "not alerted (backfill)"
-    return (
-        f"alerts to {', '.join(channels)}"
-        if channels
-        else "not alerted: the rule notifies no channel"
-    )
-
-
-def _story_for(
-    rt: Runtime,
-    store: Items,
-    feed: FeedConfig,
-    item: Item,
-    canonical: str | None,
-    fp: int | None,
-    listed: frozenset[str],
-    now: datetime,
-) -> int | None:
-    """The story a new item joins (None: it starts one).
-
-    Candidates are the stories sharing its canonical link, then those with
-    near-identical text (closest first); it joins the first one that
-    :func:`~monitor.dedup.folding.may_join` allows (docs/dedup.md).
-    """
-    by_link = store.stories_by_url(canonical) if canonical else []
-    by_text = [m.story_id for m in rt.stories.near(fp, now)]
-    for signal, story_id in [("link", s) for s in by_link] + [("text", s) for s in by_text]:
-        mates = store.feed_mates(story_id, feed.key)
-        if may_join(item.title, mates, listed):
-            log.info(
-                "feed=%r item=%r joins story %d (same %s)",
-                feed.display_name,
-                item.id,
-                story_id,
-                signal,
-            )
-            return story_id
-    return None
 
 
 def _record_update(
@@ -279,12 +251,24 @@ def _record_update(
     item: Item,
     ready: Prepared,
     now: datetime,
+    loose: bool = False,
 ) -> int:
     """Store an edited known item and its matches; alert on rules it newly matches.
 
     It keeps its text if it matched a rule, now or before (a message may show it).
+    From a document that is not well-formed (``loose``), an edit that empties a
+    stored field is no edit (:func:`monitor.ingest.partial.degrades`).
     """
     if not ready.changed:
+        return 0
+    if loose and (emptied := degrades(item, *store.stored(known.id))):
+        log.warning(
+            "feed=%r item=%r not updated: the document is not well-formed and its %s "
+            "came out empty (stored text kept)",
+            feed.display_name,
+            item.id,
+            ", ".join(emptied),
+        )
         return 0
     before = store.rules_matched(known.id)
     matches = list(ready.matches)

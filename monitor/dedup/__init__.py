@@ -6,10 +6,13 @@
 - :mod:`monitor.dedup.index`: near-duplicate lookup among recent fingerprints;
 - :mod:`monitor.dedup.folding`: whether a new item may join a story a link or text
   points to (what each signal proves, docs/dedup.md);
+- :mod:`monitor.dedup.joining`: the story a new item joins, its candidates read from
+  the store and the story index (the one module here that reads the store);
 - :mod:`monitor.dedup.story`: which item of a story a message shows, with which
   highlights, and which items it lists.
 
-All pure: the store persists what these compute; the pipeline decides what to do.
+All pure but :mod:`~monitor.dedup.joining`: the store persists what these compute;
+the pipeline decides what to do.
 """
 
 from monitor.dedup.cluster import StoryFinder

@@ -43,6 +43,7 @@ from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from monitor.ingest.partial import cut_entry, read_loosely
 from monitor.memo import LONGEST
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -67,7 +68,9 @@ class ParsedFeed:
     ``warning`` is one line for the log (a parser complaint, an encoding note);
     ``base_url`` is the URL relative links were resolved against; ``skipped`` holds
     ``(position, reason)`` of each entry left out because it could not be read
-    (position counts the entries of the parsed document from 1).
+    (position counts the entries of the parsed document from 1); ``found`` counts
+    the document's entries, read or skipped; ``loose``: the document is not
+    well-formed XML (read by feedparser's loose parser, :mod:`monitor.ingest.partial`).
     """
 
     title: str
@@ -77,6 +80,8 @@ class ParsedFeed:
     ttl_minutes: int | None = field(default=None)
     base_url: str = ""
     skipped: tuple[tuple[int, str], ...] = ()
+    found: int = 0
+    loose: bool = False
 
 
 @cache
@@ -133,6 +138,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             "; ".join(notes) or None,
             base_url=url,
             skipped=tuple(found["skipped"]),
+            found=len(entries) + len(found["skipped"]),
         )
     decoded = decode_document(body, content_type)
     defused = defuse_entities(decoded.text)
@@ -152,6 +158,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     feed = parsed.feed
     is_atom = str(parsed.get("version") or "").startswith("atom")
     entries, skipped = _slim_entries(parsed.entries if raw is None else raw, is_atom)
+    loose = read_loosely(parsed)
+    entries, cut = cut_entry(entries, text, loose)
+    skipped.extend([cut] if cut else [])
     dropped = "entity declarations dropped, not expanded" if defused is not decoded.text else None
     notes = [n[:300] for n in (decoded.note, dropped, repeated_note(entries), problem) if n]
     return ParsedFeed(
@@ -162,6 +171,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         ttl_minutes=_ttl(feed.get("ttl")),
         base_url=url,
         skipped=tuple(skipped),
+        found=len(entries) + len(skipped),
+        loose=loose,
     )
 
 

@@ -10,7 +10,7 @@ nothing new never loads them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,8 +27,9 @@ __all__ = ["ChangedFeed", "changed_job", "items_job", "parse_job"]
 class ChangedFeed:
     """What :func:`changed_job` found: signatures to keep, and the parsed entries.
 
-    ``meta`` is None when no entry changed (nothing was parsed); ``entries`` and
-    ``changed`` are -1 when the pre-scan was unsure (the whole body was parsed).
+    ``meta`` is None when no entry changed (nothing was parsed); ``entries`` counts
+    the document's entries (the pre-scan's, else the parse's); ``changed`` is -1 when
+    the pre-scan was unsure (the whole body was parsed).
     """
 
     signatures: str  # feeds.entry_digests text (ingest/changes.py)
@@ -52,19 +53,12 @@ def items_job(
     """The feed's metadata (no entries; skipped entries of parse and normalization
     together, by position) and its normalized Items. Raises ParseError."""
     from monitor.ingest.normalize import normalize_entries
-    from monitor.ingest.parse import ParsedFeed, parse_feed
+    from monitor.ingest.parse import parse_feed
 
     parsed = parse_feed(body, url, content_type)
     items, skipped = normalize_entries(parsed, feed, now)
-    meta = ParsedFeed(
-        parsed.title,
-        parsed.language,
-        [],
-        parsed.warning,
-        parsed.ttl_minutes,
-        skipped=tuple(sorted(parsed.skipped + tuple(skipped))),
-    )
-    return meta, items
+    every = tuple(sorted(parsed.skipped + tuple(skipped)))
+    return replace(parsed, entries=[], skipped=every), items
 
 
 def changed_job(
@@ -81,6 +75,6 @@ def changed_job(
     if selection.body is None:
         return ChangedFeed(selection.signatures, selection.entries, 0, entry_ids=selection.ids)
     meta, items = items_job(selection.body, url, content_type, feed, now)
-    return ChangedFeed(
-        selection.signatures, selection.entries, selection.changed, meta, items, selection.ids
-    )
+    # The pre-scan unsure (-1): the whole body was parsed, so the parse counted them all.
+    entries = selection.entries if selection.entries >= 0 else meta.found
+    return ChangedFeed(selection.signatures, entries, selection.changed, meta, items, selection.ids)

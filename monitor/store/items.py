@@ -197,6 +197,16 @@ class Items(ItemReads):
             item, feed_url, key, full=full, feed_name=feed_name, version=self.item_format
         )
 
+    def stored(self, item_id: int) -> tuple[Item, bool]:
+        """Item ``item_id`` as stored, and whether its row is full (keeps its text)."""
+        data, key, url, name = self.conn.execute(
+            "SELECT i.data, i.item_key, f.url, f.name FROM items i "
+            "JOIN feed_refs f ON f.id = i.feed_id WHERE i.id = ?",
+            (item_id,),
+        ).fetchone()
+        found = unpack_item(data, url, key, name)
+        return found.item, found.full
+
     def count_seen(self, feed_url: str, new: int) -> None:
         """Add ``new`` to the feed's ``items_seen`` (``status``): once per poll, not per
         item (an UPDATE of the feed's row per item was ~10 µs of a first poll's each)."""
