@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.cli.messages import count, disabled_waiting, message_id_given
+from monitor.cli.historytext import match_text, show_message
+from monitor.cli.messages import disabled_waiting, message_id_given
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.redact import error_line, redact_url
@@ -27,8 +28,6 @@ from monitor.redact import error_line, redact_url
 if TYPE_CHECKING:
     from monitor.store.dialect import Connection
     from monitor.store.history import Filters
-
-BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
 
 
 def add_history_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -95,7 +94,7 @@ def _history(
                 print(f"no message {args.message!r} in {where}")
                 return 1
             disabled = disabled_channels(conn).get(found["channel"])
-            _show_message(_redacted_message(found, config), args.json, disabled)
+            show_message(_redacted_message(found, config), args.json, disabled)
             return 0
         rows, more = list_matches(conn, _filters(args, conn, config, since))
         disabled = disabled_channels(conn)
@@ -108,7 +107,7 @@ def _history(
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        print(_match_text(row))
+        print(match_text(row))
     if more:
         print(f"... {more} older matches not shown (--limit, --since)")
     if not rows:
@@ -273,101 +272,3 @@ def _alert_waiting(
         "waiting": f"held by quiet hours until {hold.local_until()}",
         "held_until": ts(hold.until),
     }
-
-
-def _match_text(row: dict[str, Any]) -> str:
-    """One match as text: a header line, the item, its story, one line per channel."""
-    story = row["story"]
-    lines = [
-        f"{row['when']}  rule {row['rule']}  feed {row['feed']['name']}",
-        f"  {row['title'] or '(no title)'}",
-        f"  {row['link'] or '(no link)'}",
-    ]
-    lines += _story_lines(story)
-    if row["no_channel"]:
-        lines.append("  not alerted: the rule notifies no channel")
-    elif not row["channels"] and row["no_channel"] is None:  # no config: no reason claimed
-        where = " (recorded at its feed's first poll)" if row["baseline"] else ""
-        lines.append(f"  not alerted: no alert queued{where}")
-    elif not row["channels"]:
-        lines.append("  " + (BASELINE_NOTE if row["baseline"] else "not alerted: no alert queued"))
-    lines += [f"  {c['channel']}: {_outcome(c)}" for c in row["channels"]]
-    return "\n".join(lines)
-
-
-def _story_lines(story: dict[str, Any]) -> list[str]:
-    role = "first report" if story["first"] else "a copy folded into it"
-    lines = [f"  story {story['id']} ({role}; {count(story['copies_total'], 'other item')})"]
-    lines += [
-        f"    also: {c['feed']['name']}: {c['title'] or '(no title)'}" for c in story["copies"]
-    ]
-    if story["copies_total"] > len(story["copies"]):
-        lines.append(f"    ... and {story['copies_total'] - len(story['copies'])} more")
-    return lines
-
-
-def _outcome(alert: dict[str, Any]) -> str:
-    """What happened to one alert on its channel."""
-    if alert["status"] == "sent":
-        return f"sent {alert['sent_at']}, message {alert['message_id']}"
-    if alert["status"] == "failed":
-        return (
-            f"FAILED {alert['failed_at']}, message {alert['message_id']}: "
-            f"{alert['last_error'] or 'no reason recorded'}"
-        )
-    text = f"pending since {alert['queued_at']}"
-    if alert["message_id"]:
-        text += f", message {alert['message_id']}"
-    if alert["attempts"]:
-        text += f", {count(alert['attempts'], 'attempt')}"
-    if alert["waiting"]:
-        text += f"; {alert['waiting']}"
-    elif alert["attempts"]:
-        text += f"; next attempt at {alert['next_attempt']}"
-    if alert["attempts"] and alert["last_error"]:
-        text += f"; last error: {alert['last_error']}"
-    return text
-
-
-def _show_message(found: dict[str, Any], as_json: bool, disabled: str | None) -> None:
-    """One message: its state and what it waits for, its attempts (and a ``retry``
-    that re-queued it), its answer or error, and its stories. ``disabled``: the
-    reason its channel is disabled, if it is."""
-    waiting = disabled_waiting(found["channel"], disabled) if disabled is not None else None
-    pending = found["status"] == "pending"
-    if as_json:
-        message = {**found, "waiting": waiting if pending else None}
-        print(json.dumps({"message": message}, ensure_ascii=False, indent=2))
-        return
-    state = {
-        "sent": f"SENT {found['sent_at']}",
-        "failed": f"FAILED {found['failed_at']} (a dead letter)",
-    }.get(found["status"], "PENDING, " + (waiting or f"next attempt at {found['next_attempt']}"))
-    print(f"message {found['id']}  channel {found['channel']}  {state}")
-    print(f"  created {found['created_at']}, {_attempts(found)}")
-    if found["answer"]:
-        print(f"  answer: {found['answer']}")
-    if found["last_error"]:
-        at = f" ({found['attempted_at']})" if found["attempted_at"] and pending else ""
-        print(f"  last error{at}: {found['last_error']}")
-    held_back = found["held_back"]
-    print(
-        f"  {count(len(found['stories']), 'story')}"
-        + (f" ({held_back} held back for the next message)" if held_back else "")
-    )
-    for s in found["stories"]:
-        print(f"  - {s['title'] or '(no title)'} [{', '.join(s['rules'])}]")
-        print(f"    {s['feed']['name'] if s['feed'] else '-'}: {s['link'] or '(no link)'}")
-        print("\n".join("  " + line for line in _story_lines(s["story"])))
-
-
-def _attempts(found: dict[str, Any]) -> str:
-    """The message's attempts, and the ``retry`` that put it back in line: ``retry``
-    starts the count again, and the attempts before it are not kept."""
-    tried = count(found["attempts"], "attempt")
-    if not found["requeued_at"]:
-        return tried
-    return (
-        f"re-queued by `news-monitor retry` at {found['requeued_at']} (a dead letter or a "
-        f"disabled channel's; the attempts before are not kept), {tried} since"
-    )
