@@ -95,9 +95,12 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     bodies: dict[str, Any] = {}
     try:
         for name in names:
-            digest = Outbox(store).preview(name, datetime.now(UTC))
+            now = datetime.now(UTC)
+            digest = Outbox(store).preview(name, now)
             pending = count(len(digest.stories), "story")
             print(f"=== channel {name}: {pending} pending ===", file=headers)
+            if digest.stories and (note := _held_note(config, name, now)):
+                print(note, file=headers)
             bodies[name] = _preview_one(config.channels[name], digest, renderer, args.format)
             if bodies[name] is not None and args.format != "json":
                 print(bodies[name])
@@ -106,6 +109,19 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     if args.format == "json":
         print(json.dumps(bodies, ensure_ascii=False, indent=2))
     return 0
+
+
+def _held_note(config: MonitorConfig, channel: str, now: datetime) -> str | None:
+    """The line saying the channel's quiet hours hold these stories now (the rule
+    delivery follows: :func:`monitor.notify.timing.held`); None when they do not."""
+    from monitor.notify.timing import held
+
+    hold = held(config, channel, now)
+    if hold is None:
+        return None
+    urgent = sorted(hold.urgent_rules)
+    still = f"; urgent rules still go now: {', '.join(urgent)}" if urgent else ""
+    return f"(held by quiet hours until {hold.local_until()}: not sent before then{still})"
 
 
 def _preview_one(settings: Channel, digest: Digest, renderer: Renderer, fmt: str) -> Any:

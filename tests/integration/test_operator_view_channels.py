@@ -90,6 +90,11 @@ def test_quiet_hours_show_as_held_until_the_window_ends(tmp_path, http_server):
     history = cli(config, "history")
     assert "hook: pending since" in history.stdout
     assert expected in history.stdout, history.stdout
+    preview = cli(config, "preview")
+    held = f"(held by quiet hours until {quiet['end']} (UTC): not sent before then)"
+    assert preview.stdout.splitlines()[:2] == ["=== channel hook: 2 stories pending ===", held]
+    as_json = cli(config, "preview", "--format", "json")  # the note beside the header
+    assert held in as_json.stderr and json.loads(as_json.stdout)["hook"]["items"]
 
 
 def test_urgent_rules_go_through_quiet_hours_and_status_names_them(tmp_path, http_server):
