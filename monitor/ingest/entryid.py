@@ -44,15 +44,9 @@ def guid_of(entry: Any) -> str | None:
 
 
 def link_of(entry: Any) -> str | None:
-    """``<link>``, or a permalink guid that is an absolute http(s) URL (RSS 2.0).
-
-    feedparser copies a guid into the link while the entry has none yet and leaves
-    ``guidislink`` set when a ``<link>`` follows (Atom's ``<id>`` before ``<link>``):
-    only a link equal to the guid is the copy.
-    """
+    """``<link>``, or a permalink guid that is an absolute http(s) URL (RSS 2.0)."""
     link = url_value(entry.get("link"))
-    copied = entry.get("guidislink") and link == url_value(entry.get("id"))
-    if link and copied and not _ABSOLUTE_HTTP.match(link):
+    if link and entry.get("guidislink") and not _ABSOLUTE_HTTP.match(link):
         return None  # feedparser copied a guid that is no URL into the link
     return link
 

@@ -32,8 +32,9 @@ with time and memory limits is :mod:`monitor.ingest.parseworker`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -43,7 +44,7 @@ from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.ingest.partial import cut_entry, read_loosely
-from monitor.ingest.uris import keeping_file_uris, link_base, remembered
+from monitor.memo import LONGEST
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
@@ -56,6 +57,7 @@ _ENTRY_TAG = re.compile(r"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])[
 MAX_REASON = 200
 ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
 DATE_KEYS = ("published", "updated", "created")
+URI_CACHE = 1024  # base URL joins kept per worker (see _remembered)
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,36 @@ def _feedparser() -> ModuleType:
     feedparser.SANITIZE_HTML = False
     _FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
     mixin = feedparser.mixin
-    mixin.make_safe_absolute_uri = remembered(keeping_file_uris(mixin.make_safe_absolute_uri))
+    mixin.make_safe_absolute_uri = _remembered(mixin.make_safe_absolute_uri)
     return feedparser
+
+
+def _remembered(join: Callable[..., str]) -> Callable[..., str]:
+    """``join`` (feedparser's ``make_safe_absolute_uri(base, rel)``, a function of its
+    strings alone) with its last answers kept.
+
+    feedparser calls it at every start tag with the base URL of the element and the
+    element's ``xml:base`` (the same base when there is none): a ``urljoin`` per
+    element was ~15 % of a parse. Arguments that cannot be hashed are passed through,
+    and so are long ones (a feed's text is anyone's: see :mod:`monitor.memo`).
+    """
+    kept = lru_cache(maxsize=URI_CACHE)(join)
+
+    def remembered(base: str, rel: str | None = None) -> str:
+        if len(base) + len(rel or "") > LONGEST:
+            return join(base, rel)
+        try:
+            return kept(base, rel)
+        except TypeError:  # unhashable: not from feedparser's own calls
+            return join(base, rel)
+
+    return remembered
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from ``url``; raise ParseError when it is not a feed."""
     if looks_like_json_feed(body, content_type):
-        found = parse_json_feed(body, link_base(url))
+        found = parse_json_feed(body, url)
         if found is None:
             raise ParseError("not a feed (JSON, but not a JSON Feed)")
         entries = found["entries"]
@@ -119,7 +143,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     decoded = decode_document(body, content_type)
     defused = defuse_entities(decoded.text)
     text = repair_entities(drop_controls(defused))
-    headers = {"content-location": link_base(url), "content-type": _as_utf8(content_type)}
+    headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
         parsed, raw = _feedparser().parse(to_utf8(text), response_headers=headers), None
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
