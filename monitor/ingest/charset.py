@@ -10,8 +10,8 @@ Encoding "decode"):
 1. a byte order mark;
 2. the ``charset`` of the HTTP ``Content-Type``;
 3. the XML declaration's ``encoding``, also after leading white space;
-4. a guess: UTF-8 when the bytes are UTF-8, else windows-1252 unless
-   charset-normalizer is sure of another encoding (:func:`_detect`).
+4. a guess: UTF-8 when the bytes are UTF-8, else charset-normalizer's best guess,
+   else windows-1252 (what browsers assume for Western legacy pages).
 
 A document declared (or guessed) UTF-8 is decoded as UTF-8 with U+FFFD for each
 invalid byte: one bad byte costs one character. The exception is a document in
@@ -30,7 +30,6 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from functools import cache
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same bytes
@@ -46,9 +45,6 @@ _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 _GUESS_BYTES = 64 * 1024  # charset-normalizer reads this much, not a 20 MB body
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
-WESTERN = "cp1252"  # WHATWG Encoding's fallback for Western locales
-MIN_EVIDENCE = 16  # non-ASCII bytes before the detector may overrule windows-1252
 
 
 @dataclass(frozen=True)
@@ -119,65 +115,21 @@ def _guessed(body: bytes, declared: str | None, xml: str | None) -> Decoded:
     except UnicodeDecodeError:
         pass
     how = "as its XML declaration says" if xml and xml != "utf-8" else "guessed"
-    guess = xml if xml and xml != "utf-8" else _detect(body)
+    guess = xml if xml and xml != "utf-8" else (_detect(body) or "cp1252")
     said = f"declared {declared}" if declared else "no encoding declared"
     note = f"{said}, but not UTF-8: read as {guess} ({how})"
     return Decoded(body.decode(guess, "replace"), guess, note)
 
 
-def _detect(body: bytes) -> str:
-    """The encoding of a legacy document that declares none (or a false UTF-8).
-
-    windows-1252 (WHATWG Encoding: the fallback of browsers in Western locales, and
-    feedparser's own last resort), unless charset-normalizer's guess on the first
-    64 KiB is another encoding it is sure of: windows-1252 cannot decode the bytes
-    (0x81, 0x8D, 0x8F, 0x90, 0x9D), or windows-1252 reads them as a messier text than
-    the guess does (charset-normalizer's mess ratio: Cyrillic, Greek, CJK, Polish read
-    as windows-1252), or, on at least :data:`MIN_EVIDENCE` non-ASCII bytes, the
-    detector names the guess's language and windows-1252 cannot write it (Czech in
-    windows-1250). Its language is itself a guess: a Czech text it takes for Dutch,
-    every letter of it a letter in windows-1252 too (č as è), is read as windows-1252.
-    On a short or Western text the detector's pick among the Latin code pages is a
-    coin toss: it read "naïve" (0xEF) as windows-1250's "naďve", German as windows-1250.
-    """
+def _detect(body: bytes) -> str | None:
+    """charset-normalizer's guess for a legacy document (imported only when needed)."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
     sample = body[:_GUESS_BYTES]
-    try:
-        western: str | None = sample.decode(WESTERN)
-    except UnicodeDecodeError:
-        western = None
-    from charset_normalizer import from_bytes
-    from charset_normalizer.md import mess_ratio
-
     best = from_bytes(sample, cp_exclusion=["utf_8", "utf_16", "utf_32"]).best()
-    guess = _codec(best.encoding) if best else None
-    if western is None or guess is None:
-        return guess or WESTERN
-    if guess == WESTERN or "cp1252" in best.could_be_from_charset:  # the same text
-        return WESTERN
-    if mess_ratio(western, 1.0) > best.chaos:  # read as windows-1252, it is no text
-        return guess
-    enough = len(_NON_ASCII.findall(sample)) >= MIN_EVIDENCE
-    return guess if enough and best.language in _non_western() else WESTERN
-
-
-@cache
-def _non_western() -> frozenset[str]:
-    """charset-normalizer's languages whose letters windows-1252 cannot all encode."""
-    from charset_normalizer.constant import FREQUENCIES
-
-    return frozenset(
-        language
-        for language, letters in FREQUENCIES.items()
-        if not _encodes("".join(letters), WESTERN)
-    )
-
-
-def _encodes(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
+    return _codec(best.encoding) if best else None
 
 
 def _http_charset(content_type: str | None) -> str | None:
