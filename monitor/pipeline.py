@@ -197,9 +197,12 @@ async def _parse_and_record(
     new, queued = await record_items(
         rt, feed, items, first_poll, now, changed.entry_ids, loose=meta.loose
     )
+    # A document read loosely may have lost entries or text (ingest/partial.py): its
+    # entry signatures are not kept, so each entry is read again once served well-formed.
+    kept = state.entry_digests if state else None
     next_poll = await done(
         body_sha256=result.body_sha256,
-        entry_digests=changed.signatures,
+        entry_digests=kept if meta.loose else changed.signatures,
         ttl_minutes=meta.ttl_minutes,
     )
     log.info(

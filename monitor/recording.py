@@ -261,7 +261,7 @@ def _record_update(
     """
     if not ready.changed:
         return 0
-    if loose and (emptied := degrades(item, *store.stored(known.id))):
+    if loose and (emptied := degrades(item, *store.stored(known.id), feed.fulltext)):
         log.warning(
             "feed=%r item=%r not updated: the document is not well-formed and its %s "
             "came out empty (stored text kept)",

@@ -73,9 +73,13 @@ def cut_entry(
     return entries[:-1], (entries[-1]["position"], CUT_REASON)
 
 
-def degrades(edit: Item, stored: Item, full: bool) -> list[str]:
+def degrades(edit: Item, stored: Item, full: bool, fulltext: bool = False) -> list[str]:
     """The fields of ``stored`` (as kept: ``full`` False for a slim row, which keeps
     no summary or content) that ``edit``, its new reading, empties; an edit from a
-    document read loosely with any is not taken (rule 2 of the module docstring)."""
+    document read loosely with any is not taken (rule 2 of the module docstring).
+    A ``fulltext`` feed's stored content is its article's, never in the feed, so it
+    is not compared (else every edit of such an item would look like damage)."""
     kept = EMPTIED_FIELDS if full else ("title", "link")
+    if fulltext:
+        kept = tuple(name for name in kept if name != "content")
     return [name for name in kept if getattr(stored, name) and not getattr(edit, name)]

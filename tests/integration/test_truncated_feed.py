@@ -45,7 +45,7 @@ def good_feed() -> bytes:
     return feed(*(item(guid, text) for guid, text in SUMMARIES.items()))
 
 
-def poll(tmp_path, http_server, body: bytes):
+def poll(tmp_path, http_server, body: bytes, rules: tuple[str, ...] = ("Pompeo",)):
     http_server.route("/feed.xml", body, headers={"Content-Type": "application/rss+xml"})
     config = write_config(
         tmp_path / "monitor.yaml",
@@ -54,7 +54,7 @@ def poll(tmp_path, http_server, body: bytes):
             "allow_private_networks": True,
             "defaults": {"backfill": "all"},
             "feeds": [{"name": "Outlet", "url": http_server.url("/feed.xml")}],
-            "rules": [{"name": "pp", "query": "Pompeo"}],
+            "rules": [{"name": q.lower()[:2], "query": q} for q in rules],
             "channels": {"out": {"type": "console"}},
         },
     )
@@ -97,7 +97,7 @@ def test_a_truncated_feed_keeps_the_stored_text_and_records_complete_new_items(
     after = stored(tmp_path)
     assert after["g3"] == before["g3"]  # not replaced by "Pompeo is due to meet the "
     assert after["g0"]["summary"] == "Pompeo lands in Seoul."
-    assert "rule='pp' item='g0'" in second and "item='g3' updated" not in second
+    assert "rule='po' item='g0'" in second and "item='g3' updated" not in second
 
     # Served whole again: nothing was lost, nothing is new or edited.
     third = poll(tmp_path, http_server, whole)
@@ -118,3 +118,32 @@ def test_an_edit_that_a_broken_document_empties_is_not_taken(tmp_path, http_serv
     after = stored(tmp_path)
     assert after["g1"] == before["g1"]
     assert after["g2"] != before["g2"]  # a field that changed but is not empty: an edit
+
+
+def test_an_edit_refused_in_a_broken_document_is_taken_once_it_is_served_well_formed(
+    tmp_path, http_server
+):
+    """g1 is edited (a new title, its summary dropped) in a document another entry
+    breaks: the edit is refused there, and its signature is not kept, so the same g1
+    bytes are read again (and the edit taken) once the document is well-formed."""
+    rules = ("Pompeo", "Kim")
+    poll(tmp_path, http_server, good_feed(), rules)
+    edited = item("g1", "").replace("(Pompeo)", "(Pompeo, Kim)")
+    bad_g2 = item("g2", SUMMARIES["g2"]).replace("Rain", "<b>Rain")  # a mismatched tag
+    log = poll(tmp_path, http_server, feed(edited, bad_g2), rules)
+    assert "item='g1' not updated" in log, log
+    log = poll(tmp_path, http_server, feed(edited, item("g2", SUMMARIES["g2"])), rules)
+    assert "item='g1' updated, now matches ki" in log and "alerts=1" in log, log
+    assert stored(tmp_path)["g1"]["title"] == "Story g1 (Pompeo, Kim)"
+
+
+def test_entries_a_broken_document_swallowed_are_recorded_once_it_is_fixed(tmp_path, http_server):
+    """An open CDATA section hides the entries after it from the loose parser; their
+    signatures are not kept as if they had been read."""
+    poll(tmp_path, http_server, feed(item("g2", SUMMARIES["g2"])))
+    new = item("g1", SUMMARIES["g1"])
+    broken = feed(item("g2", SUMMARIES["g2"], cdata=True), new)
+    log = poll(tmp_path, http_server, broken)
+    assert "new=0" in log and "g1" not in stored(tmp_path), log
+    log = poll(tmp_path, http_server, feed(item("g2", SUMMARIES["g2"]), new))
+    assert "new=1 alerts=1" in log and "rule='po' item='g1'" in log, log

@@ -80,3 +80,11 @@ def test_degrades_names_the_fields_an_edit_empties():
     assert degrades(Item(feed, "a", "", summary="shorter"), stored, False) == ["title", "link"]
     edited = Item(feed, "a", "New title", link="http://x/b", summary="t", content="b")
     assert degrades(edited, stored, True) == []
+
+
+def test_a_fulltext_items_article_text_is_not_compared_with_the_feed() -> None:
+    feed = FeedRef("f", URL)
+    stored = Item(feed, "a", "Title", link="http://x/a", summary="text", content="article")
+    from_feed = Item(feed, "a", "Title", link="http://x/a", summary="text")
+    assert degrades(from_feed, stored, True) == ["content"]
+    assert degrades(from_feed, stored, True, fulltext=True) == []
