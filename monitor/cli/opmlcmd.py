@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from monitor.cli.messages import count
 from monitor.errors import MonitorError
+from monitor.redact import redact_url
 
 if TYPE_CHECKING:
     from monitor.ingest.opml import FeedsFile
@@ -71,7 +72,7 @@ def _import_notes(skipped: list[str], made: FeedsFile) -> list[str]:
     if made.refused:
         notes.append(
             f"skipped {count(len(made.refused), 'feed')} whose URL is not http(s):// or "
-            f"file: {_quoted(made.refused)}"
+            f"file: {_quoted([redact_url(url) for url in made.refused])}"
         )
     if made.renamed:
         pairs = [f"{old!r} -> {new!r}" for old, new in made.renamed]

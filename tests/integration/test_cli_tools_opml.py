@@ -103,3 +103,15 @@ def test_a_clean_export_says_nothing_on_stderr(tmp_path):
     )
     shown = run_cli("import-opml", "clean.opml", "-o", "clean.yaml", cwd=tmp_path)
     assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+
+
+def test_a_refused_url_is_named_without_its_credentials(tmp_path):
+    (tmp_path / "creds.opml").write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline type="rss" text="Private" xmlUrl="feed://user:s3cr3t@g.example/rss?token=t0k"/>'
+        '<outline type="rss" text="Ok" xmlUrl="https://a.example.org/rss"/></body></opml>'
+    )
+    done = run_cli("import-opml", "creds.opml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'file: "feed://g.example/rss?…"' in done.stderr, done.stderr
+    assert "s3cr3t" not in done.stderr and "t0k" not in done.stderr
