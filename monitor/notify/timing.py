@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.config import MonitorConfig, QuietHours
@@ -55,17 +55,33 @@ def in_quiet_hours(quiet: QuietHours | None, timezone: str, now: datetime) -> bo
 
 def quiet_until(quiet: QuietHours | None, timezone: str, now: datetime) -> datetime | None:
     """When the quiet window that ``now`` falls in ends (aware, UTC), or None when
-    ``now`` is outside ``quiet`` (:func:`in_quiet_hours`). The end is the next time the
-    clock of ``timezone`` reads ``quiet.end`` after ``now``."""
+    ``now`` is outside ``quiet`` (:func:`in_quiet_hours`). The end is the first time
+    after ``now`` the clock of ``timezone`` reads ``quiet.end``, as
+    :func:`in_quiet_hours` reads the wall clock: on the night clocks go back, the
+    second reading of a repeated hour counts (PEP 495 ``fold``); on the night they
+    go forward past ``quiet.end``, the jump itself ends the window."""
     if quiet is None or not in_quiet_hours(quiet, timezone, now):
         return None
     zone = ZoneInfo(timezone)
-    local = now.astimezone(zone)
-    hour, minute = (int(part) for part in quiet.end.split(":"))
-    end = datetime.combine(local.date(), time(hour, minute), tzinfo=zone)
-    if end <= local:
-        end = datetime.combine(local.date() + timedelta(days=1), time(hour, minute), tzinfo=zone)
-    return end.astimezone(UTC)
+    day = now.astimezone(zone).date()
+    end_time = time(*(int(part) for part in quiet.end.split(":")))
+    ends = (_instant(day + timedelta(days=days), end_time, zone) for days in (0, 1))
+    return min(end for pair in ends for end in pair if end > now)
+
+
+def _instant(day: date, clock: time, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """The UTC instants the wall clock of ``zone`` reads ``clock`` on ``day``: one, two
+    (a repeated hour), or for a time the clock skips, the instant of the jump."""
+    first, second = (
+        datetime.combine(day, clock.replace(fold=fold), tzinfo=zone).astimezone(UTC)
+        for fold in (0, 1)
+    )
+    if first <= second:  # one reading, or two (fold 1 the later)
+        return (first, second)
+    instant = second  # skipped: fold 1 is before the jump, fold 0 after it
+    while instant < first and instant.astimezone(zone).time() < clock:
+        instant += timedelta(minutes=1)  # at most the hour or so clocks skip
+    return (instant,)
 
 
 def held(config: MonitorConfig, channel: str, now: datetime) -> Hold | None:

@@ -53,3 +53,38 @@ def test_held_names_the_urgent_rules_and_forming_follows_it():
     morning = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     assert held(config, "out", morning) is None
     assert forming(config, "out", morning, regular=True, drain=False).regular is True
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "now", "until"),
+    [
+        # New York falls back at 06:00 UTC on 1 Nov 2026: 01:30 is read twice
+        (
+            "America/New_York",
+            "22:00",
+            "01:30",
+            datetime(2026, 11, 1, 5, 20),
+            datetime(2026, 11, 1, 5, 30),
+        ),
+        (
+            "America/New_York",
+            "22:00",
+            "01:30",
+            datetime(2026, 11, 1, 6, 20),
+            datetime(2026, 11, 1, 6, 30),
+        ),
+        # Berlin springs forward at 01:00 UTC, 29 Mar 2026: 02:30 is never read
+        (
+            "Europe/Berlin",
+            "01:00",
+            "02:30",
+            datetime(2026, 3, 29, 0, 10),
+            datetime(2026, 3, 29, 1, 0),
+        ),
+    ],
+)
+def test_quiet_until_on_the_nights_clocks_change(zone, start, end, now, until):
+    """The window ends when the wall clock reads its end again, or jumps past it; never
+    at a time already past (in_quiet_hours reads the wall clock)."""
+    quiet = QuietHours(start=start, end=end)
+    assert quiet_until(quiet, zone, now.replace(tzinfo=UTC)) == until.replace(tzinfo=UTC)
