@@ -120,7 +120,15 @@ async def _deliver_locked(
             failed += 1
             continue
         sent_at = rt.clock()
-        await rt.db.run(_mark_sent, message.id, answer, sent_at)
+        if not await rt.db.run(_mark_sent, message.id, answer, sent_at):
+            log.warning(
+                "channel=%s message=%s accepted (%s), but it was finished meanwhile by the "
+                "channel's next holder: not recorded again",
+                channel,
+                message.id,
+                answer,
+            )
+            continue
         metrics.sent(channel, len(digest.stories), send_started)
         log.info(
             "channel=%s message=%s stories=%d sent: %s",
@@ -132,8 +140,8 @@ async def _deliver_locked(
         sent += 1
 
 
-def _mark_sent(store: Store, message_id: str, answer: str, at: datetime) -> None:
-    Outbox(store).mark_sent(message_id, answer, at)
+def _mark_sent(store: Store, message_id: str, answer: str, at: datetime) -> bool:
+    return Outbox(store).mark_sent(message_id, answer, at)
 
 
 def _parts_sent(store: Store, message_id: str) -> int:

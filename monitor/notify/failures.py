@@ -26,9 +26,23 @@ def dead_letter(store: Store, channel: str, message_id: str, reason: str, now: d
     as a dead letter (listed by ``status``, queued again by ``retry``), with one log line
     and the failure counted in the metrics. A unit (store thread); raises what the store
     raises."""
-    Outbox(store).mark_failed(message_id, reason, now)
+    if not Outbox(store).mark_failed(message_id, reason, now):
+        _finished_elsewhere(channel, message_id, reason)
+        return
     log.error("channel=%s message=%s dead letter: %s", channel, message_id, reason)
     metrics.delivery_failed(channel, retrying=False)
+
+
+def _finished_elsewhere(channel: str, message_id: str, error: str) -> None:
+    """The log line for an outcome learnt after the message was finished (another
+    instance took the channel's lease and sent it): the outcome is not recorded."""
+    log.warning(
+        "channel=%s message=%s was finished meanwhile (by the channel's next holder); "
+        "this attempt's outcome is not recorded: %s",
+        channel,
+        message_id,
+        error,
+    )
 
 
 def failed_attempt(
@@ -67,7 +81,9 @@ def failed_attempt(
     if exc.retryable and attempt < settings.max_attempts and now < deadline:
         delay = backoff_seconds(attempt, exc.retry_after)
         next_attempt = min(now + timedelta(seconds=delay), deadline)
-        outbox.mark_retry(message.id, str(exc), next_attempt, now)
+        if not outbox.mark_retry(message.id, str(exc), next_attempt, now):
+            _finished_elsewhere(channel, message.id, str(exc))
+            return "retry"
         delay_seconds = (next_attempt - now).total_seconds()
         when = "retry at the next run" if once else f"retry in {delay_seconds:.0f}s"
         log.warning(

@@ -207,13 +207,15 @@ class Outbox:
                 (parts, message_id, parts),
             )
 
-    def mark_sent(self, message_id: str, answer: str, now: datetime) -> None:
-        """The destination accepted the message: it and its rows are done."""
-        self._finish(message_id, "sent", now, answer=answer[:MAX_ERROR_CHARS])
+    def mark_sent(self, message_id: str, answer: str, now: datetime) -> bool:
+        """The destination accepted the message: it and its rows are done. False when
+        it was no longer pending (:meth:`_finish`): nothing is changed then."""
+        return self._finish(message_id, "sent", now, answer=answer[:MAX_ERROR_CHARS])
 
-    def mark_failed(self, message_id: str, error: str, now: datetime) -> None:
-        """A permanent error, or attempts exhausted: a dead letter, kept for status."""
-        self._finish(message_id, "failed", now, error=error[:MAX_ERROR_CHARS])
+    def mark_failed(self, message_id: str, error: str, now: datetime) -> bool:
+        """A permanent error, or attempts exhausted: a dead letter, kept for status.
+        False when it was no longer pending: nothing is changed then."""
+        return self._finish(message_id, "failed", now, error=error[:MAX_ERROR_CHARS])
 
     def mark_retry(
         self,
@@ -221,20 +223,22 @@ class Outbox:
         error: str,
         next_attempt: datetime,
         attempted_at: datetime | None = None,
-    ) -> None:
-        """A retryable error at ``attempted_at``: count the attempt, wait until ``next_attempt``."""
+    ) -> bool:
+        """A retryable error at ``attempted_at``: count the attempt, wait until
+        ``next_attempt``. False (nothing changed) when the message is no longer pending."""
         not_before = ts_not_before(next_attempt)
         with self.store.transaction():
-            self.conn.execute(
+            changed = self.conn.execute(
                 "UPDATE messages SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
-                "attempted_at = ? WHERE id = ?",
+                "attempted_at = ? WHERE id = ? AND status = 'pending'",
                 (error[:MAX_ERROR_CHARS], not_before, ts(attempted_at), message_id),
-            )
+            ).rowcount
             self.conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
-                "WHERE message_id = ?",
+                "WHERE message_id = ? AND status = 'pending'",
                 (error[:MAX_ERROR_CHARS], not_before, message_id),
             )
+        return changed == 1
 
     def disabled(self, channel: str) -> tuple[str, str] | None:
         """``(since, reason)`` when a destination disabled the channel (HTTP 410), else None."""
@@ -299,19 +303,29 @@ class Outbox:
 
     def _finish(
         self, message_id: str, status: str, now: datetime, answer: str = "", error: str = ""
-    ) -> None:
+    ) -> bool:
+        """Finish a pending message and its rows as ``status``; False when it was no
+        longer pending. With several instances a holder frozen past its channel lease
+        learns its send's outcome late, after the next holder sent the message (same
+        id) and finished it: that late outcome must not turn a delivered message into
+        a dead letter (docs/design/SCALEOUT.md: "mark delivered only after acceptance";
+        a finished message is final until ``retry`` requeues a dead letter)."""
         with self.store.transaction():
-            self.conn.execute(
+            changed = self.conn.execute(
                 "UPDATE messages SET status = ?, attempts = attempts + 1, answer = ?, "
-                "last_error = COALESCE(NULLIF(?, ''), last_error), sent_at = ? WHERE id = ?",
+                "last_error = COALESCE(NULLIF(?, ''), last_error), sent_at = ? "
+                "WHERE id = ? AND status = 'pending'",
                 (status, answer, error, ts(now), message_id),
-            )
+            ).rowcount
+            if changed != 1:
+                return False
             self.conn.execute(
                 "UPDATE outbox SET status = ?, attempts = attempts + 1, "
                 "last_error = COALESCE(NULLIF(?, ''), last_error), sent_at = ? "
                 "WHERE message_id = ? AND status = 'pending'",
                 (status, error, ts(now), message_id),
             )
+        return True
 
 
 def _message_state(row: Any) -> MessageState:

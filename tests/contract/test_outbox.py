@@ -144,3 +144,32 @@ def test_a_digest_counts_stories_retention_deleted(any_store):
     any_store.conn.execute("DELETE FROM items")  # as retention does, alerts kept
     digest = outbox.digest(message.id)
     assert digest.stories == () and digest.pruned == 2 and digest.channel == "c1"
+
+
+def test_a_late_outcome_never_changes_a_finished_message(any_store):
+    """A holder frozen past its channel lease hears its send's answer after the next
+    holder sent the message (same id) and marked it sent: the late 400, 503 or 200 is
+    not recorded (scale-out review: a delivered message became a dead letter)."""
+    record(any_store, item(FEED_A, "g1"))
+    outbox = Outbox(any_store)
+    message = outbox.next_message("c1", NOW)
+    assert outbox.mark_sent(message.id, "HTTP 200", NOW)
+    assert not outbox.mark_failed(message.id, "HTTP 400", NOW + timedelta(seconds=5))
+    assert not outbox.mark_retry(message.id, "HTTP 503", NOW + timedelta(minutes=1), NOW)
+    assert not outbox.mark_sent(message.id, "HTTP 200 (again)", NOW + timedelta(seconds=6))
+    row = any_store.conn.execute(
+        "SELECT status, attempts, answer, last_error FROM messages WHERE id = ?", (message.id,)
+    ).fetchone()
+    assert tuple(row) == ("sent", 1, "HTTP 200", None)
+    rows = any_store.conn.execute("SELECT status, attempts FROM outbox").fetchall()
+    assert [tuple(r) for r in rows] == [("sent", 1)]
+
+
+def test_a_dead_letter_requeued_by_retry_is_pending_again_and_can_finish(any_store):
+    record(any_store, item(FEED_A, "g1"))
+    outbox = Outbox(any_store)
+    message = outbox.next_message("c1", NOW)
+    assert outbox.mark_failed(message.id, "HTTP 400", NOW)
+    assert not outbox.mark_sent(message.id, "HTTP 200", NOW)  # failed is final ...
+    requeue(any_store, "c1", NOW)
+    assert outbox.mark_sent(message.id, "HTTP 200", NOW)  # ... until retry requeues it
