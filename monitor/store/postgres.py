@@ -30,6 +30,13 @@ from monitor.redact import error_line
 
 Password = Callable[[], str | None]
 CONNECT_TIMEOUT = 10  # seconds, unless the URL says otherwise
+# Seconds a session may sit idle inside a transaction before the server ends it (and
+# its advisory locks): an instance frozen holding the story lock (SIGSTOP, a frozen VM,
+# a network cut) must not stall every other instance; none of ours is idle that long.
+IDLE_IN_TRANSACTION_TIMEOUT = 20
+# Errors that may mean the session is gone (:meth:`PgConnection._lost` checks): the
+# server ending an idle transaction's session raises its own error, not an operational one.
+_MAY_LOSE = (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout)
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[?%]")
 
 
@@ -141,12 +148,21 @@ class PgConnection:
     dialect = "postgresql"
 
     def __init__(
-        self, url: str, password: Password | None = None, *, connect_timeout: int = CONNECT_TIMEOUT
+        self,
+        url: str,
+        password: Password | None = None,
+        *,
+        connect_timeout: int = CONNECT_TIMEOUT,
+        idle_timeout: float = IDLE_IN_TRANSACTION_TIMEOUT,
     ) -> None:
         """Connect to ``url`` (no password inside), with the password ``password()``
         returns (None: none, as for peer or trust authentication).
 
-        ``connect_timeout`` (seconds) applies unless the URL sets its own.
+        ``connect_timeout`` (seconds) applies unless the URL sets its own, and so does
+        ``idle_timeout`` (seconds, PostgreSQL's ``idle_in_transaction_session_timeout``):
+        a session left idle in a transaction that long is ended by the server, its
+        locks released, unless the URL sets ``options``. The frozen instance's
+        transaction is then rolled back; its next call reconnects.
 
         Raises:
             StoreUrlError: see :func:`check_url`.
@@ -159,6 +175,9 @@ class PgConnection:
         self._options: dict[str, Any] = {"autocommit": True, "row_factory": _row_factory}
         if "connect_timeout" not in params:
             self._options["connect_timeout"] = connect_timeout
+        if "options" not in params:
+            millis = int(idle_timeout * 1000)
+            self._options["options"] = f"-c idle_in_transaction_session_timeout={millis}"
         if "application_name" not in params:
             self._options["application_name"] = "news-monitor"
         self._conn: psycopg.Connection[Any] | None = None
@@ -178,7 +197,7 @@ class PgConnection:
             return _NoRows()
         try:
             return conn.execute(translate(sql), parameters)
-        except psycopg.OperationalError as exc:
+        except _MAY_LOSE as exc:
             raise self._lost(exc) from None
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /) -> Any:
@@ -192,7 +211,7 @@ class PgConnection:
         cursor = conn.cursor()
         try:
             cursor.executemany(translate(sql), seq_of_parameters)
-        except psycopg.OperationalError as exc:
+        except _MAY_LOSE as exc:
             raise self._lost(exc) from None
         return cursor
 
@@ -241,7 +260,7 @@ class PgConnection:
                 f"cannot connect to PostgreSQL {self.where}: {reason}"
             ) from None
 
-    def _lost(self, exc: psycopg.OperationalError) -> Exception:
+    def _lost(self, exc: psycopg.Error) -> Exception:
         """A one-line StateDatabaseError if ``exc`` lost the connection (dropped, to be
         made anew at the next call); else ``exc`` itself (a cancelled statement, a
         deadlock: the connection still works)."""

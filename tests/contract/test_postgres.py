@@ -222,3 +222,32 @@ def test_no_statement_is_prepared_on_the_server_so_pgbouncer_transaction_pooling
     finally:
         conn.close()
     assert prepared == 0
+
+
+def test_a_session_frozen_holding_a_lock_is_ended_and_the_lock_released(pg_db):
+    """An instance frozen inside a transaction (SIGSTOP, a frozen VM) no longer stalls
+    the others waiting for the story lock (scale-out review): the server ends a session
+    idle in a transaction after ``idle_timeout``; the frozen one's next call fails in
+    one line and the one after reconnects."""
+    frozen = PgConnection(pg_db, idle_timeout=1)
+    assert frozen.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "1s"
+    frozen.execute("BEGIN")
+    frozen.execute("SELECT pg_advisory_xact_lock(4242)")  # then idle: frozen
+    other = PgConnection(pg_db)
+    assert other.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "20s"
+    took: list[bool] = []
+
+    def wait_for_the_lock() -> None:
+        other.execute("BEGIN")
+        took.append(other.execute("SELECT pg_advisory_xact_lock(4242)") is not None)
+        other.execute("COMMIT")
+
+    waiter = threading.Thread(target=wait_for_the_lock)
+    waiter.start()
+    waiter.join(timeout=60)
+    assert took == [True]
+    with pytest.raises(StateDatabaseError):
+        frozen.execute("SELECT 1")
+    assert frozen.execute("SELECT 1").fetchone()[0] == 1  # reconnected
+    frozen.close()
+    other.close()
