@@ -119,9 +119,7 @@ def _held_note(config: MonitorConfig, channel: str, now: datetime) -> str | None
     hold = held(config, channel, now)
     if hold is None:
         return None
-    urgent = sorted(hold.urgent_rules)
-    still = f"; urgent rules still go now: {', '.join(urgent)}" if urgent else ""
-    return f"(held by quiet hours until {hold.local_until()}: not sent before then{still})"
+    return f"({hold.text(': not sent before then')})"
 
 
 def _preview_one(settings: Channel, digest: Digest, renderer: Renderer, fmt: str) -> Any:

@@ -15,6 +15,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.redact import error_line, redact_url
 
 if TYPE_CHECKING:
+    from monitor.notify.timing import Hold
     from monitor.store.dialect import Connection
     from monitor.store.history import Filters
 
@@ -102,7 +104,8 @@ def _history(
         raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
     finally:
         conn.close()
-    rows = [_waiting(_redacted(r, config), config, disabled) for r in rows]
+    why = _Reasons.of(config, disabled, datetime.now(UTC))
+    rows = [why.added_to(_redacted(r, config)) for r in rows]
     if args.json:
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
@@ -222,53 +225,55 @@ def _redacted_message(found: dict[str, Any], config: MonitorConfig | None) -> di
     }
 
 
-def _waiting(
-    row: dict[str, Any], config: MonitorConfig | None, disabled: dict[str, str]
-) -> dict[str, Any]:
-    """``row`` with why nothing (or nothing yet) went out.
+@dataclass(frozen=True)
+class _Reasons:
+    """Why the listed matches' alerts went nowhere, or wait, worked out once for the
+    whole listing (not per row: a config may have 100,000 rules).
 
-    ``no_channel``: its rule notifies no channel (``notify: []``), which, not backfill,
-    is why nothing was queued (None without a config: not known). Each pending alert's
-    ``waiting``: its channel disabled by its destination (``disabled``: name to reason),
-    or held by the channel's quiet hours (``held_until``, UTC; delivery's own rule,
-    :func:`monitor.notify.timing.held`, urgent rules excepted); None when it waits for
-    nothing but its turn or its next attempt.
+    ``unrouted``: the rules that notify no channel (None without a config: not known);
+    ``disabled``: channel name to the reason its destination disabled it; ``holds``:
+    each channel's quiet hours holding it now (delivery's own rule,
+    :func:`monitor.notify.timing.held`, urgent rules excepted), None when not held.
     """
-    now = datetime.now(UTC)
-    channels = [
-        {**alert, **_alert_waiting(alert, row["rule"], config, disabled, now)}
-        for alert in row["channels"]
-    ]
-    if config is None:
-        return {**row, "channels": channels, "no_channel": None}
-    unrouted = {r.name for r in config.rules if not config.rule_channels(r)}
-    no_channel = row["rule"] in unrouted and not row["channels"]
-    baseline = row["baseline"] and not no_channel
-    return {**row, "channels": channels, "no_channel": no_channel, "baseline": baseline}
 
+    unrouted: frozenset[str] | None
+    disabled: dict[str, str]
+    holds: dict[str, Hold | None]
 
-def _alert_waiting(
-    alert: dict[str, Any],
-    rule: str,
-    config: MonitorConfig | None,
-    disabled: dict[str, str],
-    now: datetime,
-) -> dict[str, Any]:
-    """``waiting`` and ``held_until`` of one alert of ``rule`` (see :func:`_waiting`)."""
-    from monitor.notify.timing import held
-    from monitor.store.codec import ts
+    @classmethod
+    def of(cls, config: MonitorConfig | None, disabled: dict[str, str], now: datetime) -> _Reasons:
+        """The reasons under ``config`` at ``now`` (UTC)."""
+        if config is None:
+            return cls(None, disabled, {})
+        from monitor.notify.timing import held
 
-    channel = alert["channel"]
-    if alert["status"] != "pending":
-        return {"waiting": None, "held_until": None}
-    if channel in disabled:
-        return {"waiting": disabled_waiting(channel, disabled[channel]), "held_until": None}
-    hold = None
-    if config is not None and channel in config.channels and not alert["message_id"]:
-        hold = held(config, channel, now)
-    if hold is None or rule in hold.urgent_rules:
-        return {"waiting": None, "held_until": None}
-    return {
-        "waiting": f"held by quiet hours until {hold.local_until()}",
-        "held_until": ts(hold.until),
-    }
+        unrouted = frozenset(r.name for r in config.rules if not config.rule_channels(r))
+        return cls(unrouted, disabled, {name: held(config, name, now) for name in config.channels})
+
+    def added_to(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with why nothing (or nothing yet) went out: ``no_channel`` (its rule
+        notifies no channel, which, not backfill, is why nothing was queued; None
+        without a config) and each pending alert's ``waiting`` and ``held_until``."""
+        channels = [{**alert, **self._alert(alert, row["rule"])} for alert in row["channels"]]
+        if self.unrouted is None:
+            return {**row, "channels": channels, "no_channel": None}
+        no_channel = row["rule"] in self.unrouted and not row["channels"]
+        baseline = row["baseline"] and not no_channel
+        return {**row, "channels": channels, "no_channel": no_channel, "baseline": baseline}
+
+    def _alert(self, alert: dict[str, Any], rule: str) -> dict[str, Any]:
+        """``waiting`` and ``held_until`` of one alert of ``rule``: its channel disabled,
+        or held by quiet hours if it is not yet in a message; None for both when it
+        waits for nothing but its turn or its next attempt."""
+        from monitor.store.codec import ts
+
+        channel = alert["channel"]
+        if alert["status"] != "pending":
+            return {"waiting": None, "held_until": None}
+        if channel in self.disabled:
+            waiting = disabled_waiting(channel, self.disabled[channel])
+            return {"waiting": waiting, "held_until": None}
+        hold = None if alert["message_id"] else self.holds.get(channel)
+        if hold is None or rule in hold.urgent_rules:
+            return {"waiting": None, "held_until": None}
+        return {"waiting": hold.text(with_urgent=False), "held_until": ts(hold.until)}

@@ -104,7 +104,7 @@ def _print_status(
 
 def _feed_lines(feeds: list[dict[str, Any]], tz: str) -> list[str]:
     """Each feed's line (state, last success, next poll) and its last error's."""
-    from monitor.cli.statusinfo import error_line, local_time
+    from monitor.cli.statusinfo import last_error_line, local_time
 
     lines = []
     for f in feeds:
@@ -118,7 +118,7 @@ def _feed_lines(feeds: list[dict[str, Any]], tz: str) -> list[str]:
             f"next poll {local_time(f['next_poll'], tz, '-')}"
         )
         if f["last_error"]:
-            error = error_line(f["last_error"], f["last_error_at"], f["last_success"], tz)
+            error = last_error_line(f["last_error"], f["last_error_at"], f["last_success"], tz)
             lines.append(f"    {error}")
     return lines
 
@@ -143,7 +143,7 @@ def _rule_line(r: dict[str, Any]) -> str:
 def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
     """Each channel's counts and last message, its last error (with its time), what
     its next digest waits for, and whether its destination disabled it."""
-    from monitor.cli.statusinfo import error_line, local_time
+    from monitor.cli.statusinfo import last_error_line, local_time
 
     lines = []
     for c in channels:
@@ -152,7 +152,7 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
             f"last sent {local_time(c['last_sent'], tz)}"
         )
         if c.get("last_error"):
-            error = error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
+            error = last_error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
             lines.append(f"    {error}")
         if c["next_digest"]:
             lines.append(f"    next digest: {c['next_digest']['text']}")

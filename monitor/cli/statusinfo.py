@@ -77,10 +77,7 @@ def _stopped(name: str, hold: Hold | None, disabled: dict[str, Any] | None) -> d
         return {"text": disabled_waiting(name, disabled.get("reason"))}
     if hold is None:
         return {}
-    text = f"held by quiet hours until {hold.local_until()}"
-    if hold.urgent_rules:
-        text += f"; urgent rules still go: {', '.join(sorted(hold.urgent_rules))}"
-    return {"text": text}
+    return {"text": hold.text()}
 
 
 def _scheduled(store: Store, name: str, channel: ChannelBase, now: datetime) -> dict[str, Any]:
@@ -126,7 +123,7 @@ def local_time(stamp: str | datetime | None, tz: str, missing: str = "never") ->
     return f"{local:%Y-%m-%d %H:%M:%S} {name}"
 
 
-def error_line(
+def last_error_line(
     error: str, at: str | datetime | None, success: str | datetime | None, tz: str
 ) -> str:
     """``status``'s line for a feed's or channel's last error: when it was met (in

@@ -38,6 +38,16 @@ class Hold:
         """``until`` for people: ``07:00 (Asia/Seoul)``, in the channel's time zone."""
         return f"{self.until.astimezone(ZoneInfo(self.timezone)):%H:%M} ({self.timezone})"
 
+    def text(self, consequence: str = "", *, with_urgent: bool = True) -> str:
+        """The hold in words, as the log, ``status``, ``history`` and ``preview`` say it:
+        ``held by quiet hours until 07:00 (Asia/Seoul)``, then ``consequence`` (e.g.
+        ``: not sent before then``), then ``; urgent rules still go: a, b`` when any
+        (``with_urgent`` False: for one non-urgent alert, where they do not matter)."""
+        text = f"held by quiet hours until {self.local_until()}{consequence}"
+        if with_urgent and self.urgent_rules:
+            text += f"; urgent rules still go: {', '.join(sorted(self.urgent_rules))}"
+        return text
+
 
 def in_quiet_hours(quiet: QuietHours | None, timezone: str, now: datetime) -> bool:
     """Whether ``now`` falls in ``quiet`` (``start`` inclusive, ``end`` exclusive).
@@ -120,7 +130,7 @@ def forming(
     immediate = settings.schedule.kind == "immediate"
     return Forming(
         regular=regular and hold is None,
-        urgent_rules=urgent_rules(config, channel),
+        urgent_rules=hold.urgent_rules if hold else urgent_rules(config, channel),
         group_wait=settings.group_wait if immediate and not drain else timedelta(0),
         max_items=settings.max_items,
     )
@@ -134,13 +144,7 @@ def _announce(channel: str, hold: Hold | None) -> None:
     if _announced.get(channel) == hold.until:
         return
     _announced[channel] = hold.until
-    urgent = f"; urgent rules still go: {', '.join(sorted(hold.urgent_rules))}"
-    log.info(
-        "channel=%s held by quiet hours until %s: non-urgent alerts wait%s",
-        channel,
-        hold.local_until(),
-        urgent if hold.urgent_rules else "",
-    )
+    log.info("channel=%s %s", channel, hold.text(": non-urgent alerts wait"))
 
 
 def sweep_seconds(config: MonitorConfig, channel: str, default: float) -> float:
