@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from monitor import metrics
 from monitor.config import FeedConfig, format_duration
 from monitor.dedup import item_key
-from monitor.dedup.folding import listed_keys, match_fate
+from monitor.dedup.folding import listed_keys
 from monitor.dedup.joining import story_to_join
 from monitor.ingest.partial import degrades
 from monitor.matching import Prepared, prepare_items
@@ -240,6 +240,30 @@ def _record_new(
             match_fate(rt.rule_channels[match.rule], sent, alertable, joined),
         )
     return queued, item_id
+
+
+def match_fate(
+    channels: Sequence[str], queued: Collection[str], alertable: bool, joined: int | None
+) -> str:
+    """What became of a new item's match, for its log line (after ``matched``).
+
+    ``channels``: the rule's; ``queued``: those an alert was queued on just now;
+    ``joined``: the story the item joined (None: it started one). A channel the
+    story already has an alert on for the rule (queued or sent, one per story and rule,
+    docs/dedup.md) gets none: the line says so, and names only the channels that got
+    one after "alerts to", so that grepping "alerts to" counts real alerts.
+    """
+    if not alertable:
+        return ", not alerted (backfill)"
+    if not channels:
+        return ", not alerted: the rule notifies no channel"
+    already = [c for c in channels if c not in queued]
+    fate = f", alerts to {', '.join(c for c in channels if c in queued)}" if queued else ""
+    if already:
+        story = f"joins story {joined}, whose" if joined is not None else "the story's"
+        fate += f"; {story} alert on {', '.join(already)} is already queued or sent"
+        fate += " (not sent again)"
+    return fate
 
 
 def _record_update(

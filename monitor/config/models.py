@@ -30,6 +30,8 @@ from monitor.redact import redact_url, state_key, strip_userinfo
 
 log = logging.getLogger(__name__)
 
+FEED_URL_SCHEMES = re.compile(r"(?i)(https?://|file:)")  # the feed URLs the config takes
+
 
 class FeedConfig(Strict):
     """One feed to poll. Unset values come from ``defaults``."""
@@ -47,7 +49,7 @@ class FeedConfig(Strict):
     @field_validator("url")
     @classmethod
     def _supported_scheme(cls, value: str) -> str:
-        if not re.match(r"(?i)(https?://|file:)", value):
+        if not FEED_URL_SCHEMES.match(value):
             shown = redact_url(value)  # the error is printed: no userinfo or token in it
             raise ValueError(f"unsupported feed URL {shown!r}: use http://, https:// or file:")
         return value

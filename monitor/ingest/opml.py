@@ -18,7 +18,6 @@ name, no URL the config refuses.
 
 from __future__ import annotations
 
-import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from monitor.errors import ParseError
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FEEDS = 100_000
-FEED_SCHEMES = re.compile(r"(?i)(https?://|file:)")  # what FeedConfig accepts
 
 
 @dataclass
@@ -132,20 +130,21 @@ def feeds_file(feeds: list[dict[str, Any]]) -> FeedsFile:
     (``check`` refuses ``Korea`` beside ``korea``); a name another feed has already
     taken given a number (``News (2)``); a URL that is not ``http(s)://`` or ``file:``
     left out. Entries hold only the keys with a value (no empty ``tags``)."""
+    from monitor.config.models import FEED_URL_SCHEMES
     from monitor.redact import state_key
 
     out = FeedsFile()
     by_url: dict[str, dict[str, Any]] = {}
     spelling: dict[str, str] = {}
     for feed in feeds:
-        if not FEED_SCHEMES.match(feed["url"]):
+        if not FEED_URL_SCHEMES.match(feed["url"]):
             out.refused.append(feed["url"])
             continue
         tags = [_one_spelling(t, spelling, out.respelt) for t in feed["tags"]]
-        first = by_url.get(state_key(feed["url"]))
+        key = state_key(feed["url"])
+        first = by_url.get(key)
         if first is None:
-            by_url[state_key(feed["url"])] = {**feed, "tags": []}
-            first = by_url[state_key(feed["url"])]
+            first = by_url[key] = {**feed, "tags": []}
         else:
             out.merged += 1
             first["name"] = first["name"] or feed["name"]

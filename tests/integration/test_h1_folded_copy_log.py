@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.dedup.folding import match_fate
+from monitor.recording import match_fate
 from tests.conftest import run_cli, write_config
 
 pytestmark = pytest.mark.integration
