@@ -44,6 +44,9 @@ _DECLARATION_TEXT = re.compile(r"""\A\s*<\?xml[^>]*\?>""")
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+# A first tag (after white space, an XML declaration, comments) that is an HTML doctype
+# or <html>: a web page (the HTML Living Standard's doctype; XHTML has the declaration).
+_HTML_ROOT = re.compile(rb"(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
 _GUESS_BYTES = 64 * 1024  # charset-normalizer reads this much, not a 20 MB body
 
 
@@ -159,7 +162,8 @@ def looks_like_html(body: bytes | None, content_type: str | None) -> bool:
     or (with none that says XML or JSON) a first tag that is an HTML doctype or
     ``<html>`` (WHATWG MIME Sniffing, "rules for identifying an unknown MIME type")."""
     kind = (content_type or "").lower()
+    if "xhtml" in kind:  # application/xhtml+xml: a page, though its type says XML
+        return True
     if "xml" in kind or "json" in kind:
         return False
-    head = (body or b"")[:1024].lstrip().lower()
-    return "html" in kind or head.startswith((b"<!doctype html", b"<html"))
+    return "html" in kind or _HTML_ROOT.match((body or b"")[:1024]) is not None

@@ -89,6 +89,15 @@ def test_a_web_page_is_named_as_one(body):
         parse_feed(body, FEED.url, "text/html")
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/xhtml+xml"])
+def test_a_web_page_is_named_as_one_whatever_its_media_type(content_type):
+    """One rule for discovery and the parser (charset.looks_like_html): an XHTML page
+    (its XML declaration and a comment first, or its own media type) is a page too."""
+    body = b'<?xml version="1.0"?>\n<!-- x -->\n<!DOCTYPE html><html><body>page</body></html>'
+    with pytest.raises(ParseError, match="not a feed: a web page"):
+        parse_feed(body, FEED.url, content_type)
+
+
 def test_truncated_feed_keeps_what_parsed():
     body = b'<rss version="2.0"><channel><title>t</title><item><title>one</title></item><item><ti'
     titles = [i.title for i in items_of(body)]
