@@ -33,12 +33,12 @@ from monitor.config.loading import load
 config = load(Path(sys.argv[1]))
 """
 
-# feedparser set up by our own parse module (sanitizer and relative-URI resolution off,
+# feedparser set up as ours is (sanitizer and relative-URI resolution off, dates deferred,
 # guid not resolved, URI joins remembered): the floor is feedparser at its cheapest in
-# our hands, set up in one place (monitor/ingest/parse.py).
+# our hands, set up in one place (monitor/ingest/feedsetup.py).
 FEEDPARSER = """
-from monitor.ingest.parse import _feedparser
-feedparser = _feedparser()
+from monitor.ingest.feedsetup import feedparser_module
+feedparser = feedparser_module()
 
 def parse(body):
     entries = len(feedparser.parse(body).entries)

@@ -41,8 +41,9 @@ Results are aware UTC datetimes within [1990-01-01, now + 2 days]; anything else
 Leap seconds (``:60``) read as ``:59``, ISO 8601's ``24:00`` as the next day's 00:00;
 fractions of a second are kept to the microsecond.
 Pure functions of their arguments: no I/O, no clock, no locale; stdlib only (``re``,
-``datetime``). ``email.utils`` is not used: it reads unknown zone names as "no zone" and
-AST as Atlantic, which is a guess.
+``datetime``), and feedparser's date handlers for a text none of ours recognises when
+the caller passes :data:`ASK_FEEDPARSER` for its reading. ``email.utils`` is not used:
+it reads unknown zone names as "no zone" and AST as Atlantic, which is a guess.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are feed bugs (epoch zero, year 1, two-digit years gone wrong)."""
 MAX_AHEAD: Final = timedelta(days=2)
 """Dates later than ``now + MAX_AHEAD`` are feed bugs (clock or zone errors, embargo dates)."""
+ASK_FEEDPARSER: Final = "ask feedparser"
+"""In place of feedparser's reading: it did not read the text while parsing (issue #18,
+:mod:`monitor.ingest.feedsetup`), so :func:`parse_date` asks it only when needed."""
 MAX_TEXT: Final = 100
 """Longer date text is not a date (the longest real one is about 60 characters)."""
 MAX_OFFSET_MIN: Final = 14 * 60
@@ -119,12 +123,15 @@ _CLOCK_TIME = re.compile(r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:[.,][0-9]+)?")
 _CLOCK = re.compile(r"(?<![0-9])(?!0?0:00(?![0-9]))[0-9]{1,2}:[0-9]{2}")  # a time, not 00:00
 
 
-def parse_date(text: str | None, parsed: time.struct_time | None, now: datetime) -> datetime | None:
+def parse_date(
+    text: str | None, parsed: time.struct_time | str | None, now: datetime
+) -> datetime | None:
     """The moment a feed's date string names, as an aware UTC datetime, or None.
 
     ``text`` is the date as the feed wrote it (feedparser's ``entry["published"]``,
     ``"updated"`` or ``"created"``); ``parsed`` is feedparser's reading of it (its
-    ``*_parsed`` value: a UTC struct_time, possibly wrong, possibly None); ``now`` is
+    ``*_parsed`` value: a UTC struct_time, possibly wrong, possibly None; or
+    :data:`ASK_FEEDPARSER`, for it to be read when needed); ``now`` is
     the current time, aware (naive is taken as UTC).
 
     The text is read by this module's strict parsers (see the module docstring for the
@@ -146,6 +153,10 @@ def parse_date(text: str | None, parsed: time.struct_time | None, now: datetime)
     if moment is _REFUSED:
         return None
     if moment is None:
+        if parsed == ASK_FEEDPARSER:
+            from monitor.ingest.feedsetup import feedparser_date
+
+            parsed = feedparser_date(text)
         moment = _read_feedparser(parsed, cleaned)
     if not isinstance(moment, datetime):
         return None

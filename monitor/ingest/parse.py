@@ -17,11 +17,9 @@ outside ``<georss:where>`` raises KeyError), the document is read again entry by
 entry (the part before the first entry, one entry, the part after the last), so only
 the entries it raises on are skipped.
 
-feedparser's sanitizer is off: nothing it outputs is shown as HTML (every text field
-becomes plain text in :mod:`monitor.ingest.htmltext`), and it deleted what it did not
-understand, such as an escaped CDATA section. Its resolution of a relative ``<guid>``
-against the feed's URL is off too: a guid is an identifier, kept as the feed wrote it
-(RSS 2.0: "a string that uniquely identifies the item").
+feedparser is set up once per process (:mod:`monitor.ingest.feedsetup`): its sanitizer
+and its resolution of relative URIs and guids are off, and it reads no dates (the
+normalizer reads them, :mod:`monitor.ingest.dates`).
 
 feedparser keeps "safe" internal entities, so one entity referenced a million times
 can still amplify a small document into gigabytes: a document declaring entities
@@ -32,19 +30,17 @@ with time and memory limits is :mod:`monitor.ingest.parseworker`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
-from types import ModuleType
 from typing import Any
 
 from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
+from monitor.ingest.dates import ASK_FEEDPARSER
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
+from monitor.ingest.feedsetup import feedparser_module
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.ingest.partial import cut_entry, read_loosely
-from monitor.memo import LONGEST
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 _ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:rss|feed|RDF|channel)[\s>/]")
@@ -57,7 +53,6 @@ _ENTRY_TAG = re.compile(r"<(/?)((?:[A-Za-z_][\w.-]*:)?(?:item|entry))(?=[\s>/])[
 MAX_REASON = 200
 ENTRY_KEYS = ("id", "link", "title", "summary", "author", "language", "guidislink")
 DATE_KEYS = ("published", "updated", "created")
-URI_CACHE = 1024  # base URL joins kept per worker (see _remembered)
 
 
 @dataclass(frozen=True)
@@ -84,45 +79,6 @@ class ParsedFeed:
     loose: bool = False
 
 
-@cache
-def _feedparser() -> ModuleType:
-    """feedparser, set up as the module docstring says, imported at the first parse: a
-    process that only receives :class:`ParsedFeed` (the daemon, from its parse worker)
-    never loads it."""
-    import feedparser
-    import feedparser.mixin
-    from feedparser.mixin import _FeedParserMixin
-
-    feedparser.RESOLVE_RELATIVE_URIS = False  # inside HTML we only keep the text
-    feedparser.SANITIZE_HTML = False
-    _FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
-    mixin = feedparser.mixin
-    mixin.make_safe_absolute_uri = _remembered(mixin.make_safe_absolute_uri)
-    return feedparser
-
-
-def _remembered(join: Callable[..., str]) -> Callable[..., str]:
-    """``join`` (feedparser's ``make_safe_absolute_uri(base, rel)``, a function of its
-    strings alone) with its last answers kept.
-
-    feedparser calls it at every start tag with the base URL of the element and the
-    element's ``xml:base`` (the same base when there is none): a ``urljoin`` per
-    element was ~15 % of a parse. Arguments that cannot be hashed are passed through,
-    and so are long ones (a feed's text is anyone's: see :mod:`monitor.memo`).
-    """
-    kept = lru_cache(maxsize=URI_CACHE)(join)
-
-    def remembered(base: str, rel: str | None = None) -> str:
-        if len(base) + len(rel or "") > LONGEST:
-            return join(base, rel)
-        try:
-            return kept(base, rel)
-        except TypeError:  # unhashable: not from feedparser's own calls
-            return join(base, rel)
-
-    return remembered
-
-
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes fetched from ``url``; raise ParseError when it is not a feed."""
     if looks_like_json_feed(body, content_type):
@@ -145,7 +101,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     text = repair_entities(drop_controls(defused))
     headers = {"content-location": url, "content-type": _as_utf8(content_type)}
     try:
-        parsed, raw = _feedparser().parse(to_utf8(text), response_headers=headers), None
+        parsed, raw = feedparser_module().parse(to_utf8(text), response_headers=headers), None
     except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
         parsed, raw = _entry_by_entry(text, headers, exc)
     problem = None
@@ -215,7 +171,7 @@ def _entry_by_entry(
         raise ParseError(whole) from None
     head, tail = text[: blocks[0][0]], text[blocks[-1][1] :]
     try:
-        feedparser = _feedparser()
+        feedparser = feedparser_module()
         shell = feedparser.parse(to_utf8(head + tail), response_headers=headers)
     except Exception:
         raise ParseError(whole) from None
@@ -278,7 +234,8 @@ def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
     the value as HTML (Atom ``type="html"``/``"xhtml"``, or RSS text feedparser found
     to hold markup), "text" for Atom ``type="text"`` (exactly the text), and
     "rss" for other RSS text (plain, but publishers escape entities twice in it).
-    Dates are ``(as written, feedparser's struct_time)`` pairs.
+    Dates are ``(as written, feedparser's struct_time)`` pairs, or ``(as written,
+    ASK_FEEDPARSER)`` when feedparser did not read it (:mod:`monitor.ingest.feedsetup`).
 
     Read with ``dict.get``: feedparser stores every value under its canonical name,
     the one read here, and its ``FeedParserDict.get`` (legacy aliases, special keys)
@@ -291,7 +248,8 @@ def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
     slim["content"] = [(get(c, "value"), _kind(c, is_atom)) for c in get(entry, "content") or []]
     slim["tags"] = [{"term": get(t, "term")} for t in get(entry, "tags") or []]
     for key in DATE_KEYS:
-        slim[key] = (get(entry, key), get(entry, f"{key}_parsed"))
+        parsed = get(entry, f"{key}_parsed")
+        slim[key] = (get(entry, key), ASK_FEEDPARSER if parsed is None else parsed)
     return slim
 
 

@@ -1,0 +1,164 @@
+"""feedparser's shortcuts (monitor/ingest/feedsetup.py) give what feedparser gives.
+
+The reference is feedparser without them, in a process of its own (the shortcuts are
+set on feedparser's modules, once per process), with the same settings (sanitizer and
+relative-URI resolution off, guids not resolved): every entry of feedparser's own test
+corpus (tests/data/feedparser-corpus, ~2,000 documents) must come out the same, each
+``*_parsed`` date being what :func:`feedparser_date` reads from its text.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+from feedparser.urls import _urljoin
+from feedparser.util import FeedParserDict
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from monitor.ingest.feedsetup import (
+    PLAIN_URL,
+    _copy_params,
+    feedparser_date,
+    feedparser_module,
+    plain_first,
+)
+
+CORPUS = Path(__file__).parent.parent / "data" / "feedparser-corpus"
+BASE = "http://example.com/base/feed.xml"
+
+# Prints, as JSON, every entry of every document named on stdin (one path a line) as
+# feedparser reads it with our settings and none of our shortcuts.
+REFERENCE = """
+import json, sys, time
+import feedparser
+from feedparser.mixin import _FeedParserMixin
+feedparser.RESOLVE_RELATIVE_URIS = False
+feedparser.SANITIZE_HTML = False
+_FeedParserMixin.can_be_relative_uri = _FeedParserMixin.can_be_relative_uri - {"id"}
+out = {}
+for path in sys.stdin.read().split("\\n"):
+    if path:
+        body = open(path, "rb").read()
+        parsed = feedparser.parse(body, response_headers={"content-location": sys.argv[1]})
+        out[path] = parsed.entries
+def plain(value):
+    return list(value) if isinstance(value, time.struct_time) else repr(value)
+print(json.dumps(out, default=plain, sort_keys=True))
+"""
+
+
+def _documents() -> list[Path]:
+    return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".xml", ".rdf"))
+
+
+def _ours(documents: list[Path]) -> dict:
+    """Our reading: feedparser with the shortcuts, ``*_parsed`` read from the text."""
+    feedparser = feedparser_module()
+    out = {}
+    for path in documents:
+        parsed = feedparser.parse(path.read_bytes(), response_headers={"content-location": BASE})
+        for entry in parsed.entries:
+            _read_dates(entry)
+        out[str(path)] = parsed.entries
+    return json.loads(json.dumps(out, default=_plain, sort_keys=True))
+
+
+def _read_dates(found: dict) -> None:
+    """Each ``*_parsed`` None of ``found`` and the dicts in it, read from its text."""
+    for key, value in found.items():
+        text = found.get(key[: -len("_parsed")])
+        if key.endswith("_parsed") and value is None and isinstance(text, str):
+            found[key] = feedparser_date(text)
+        elif isinstance(value, dict):
+            _read_dates(value)
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, time.struct_time) else repr(value)
+
+
+def test_the_corpus_reads_the_same_with_and_without_the_shortcuts():
+    documents = _documents()
+    assert len(documents) > 1500  # the corpus is there
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    reference = subprocess.run(
+        [sys.executable, "-c", REFERENCE, BASE],
+        input="\n".join(map(str, documents)),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    theirs = json.loads(reference.stdout)
+    ours = _ours(documents)
+    assert sum(len(entries) for entries in theirs.values()) > 1000
+    assert [p for p in theirs if theirs[p] != ours[p]] == []
+
+
+def test_the_shortcuts_are_in_place():
+    """Each shortcut took (a feedparser release without its target would leave it out,
+    and this says so)."""
+    import feedparser.mixin
+    import feedparser.namespaces._base
+
+    feedparser_module()
+    assert feedparser.mixin._urljoin.__qualname__.startswith("plain_first")
+    assert feedparser.mixin.copy is not copy
+    assert feedparser.namespaces._base._parse_date("Wed, 29 Jun 2016 15:07:41 GMT") is None
+    assert feedparser_date("Wed, 29 Jun 2016 15:07:41 GMT")[:6] == (2016, 6, 29, 15, 7, 41)
+
+
+URL_CHARS = st.sampled_from(list("aZ09.-_~/?#;:@%&=+$,!*'() \t\\[]é") + ["..", "//", "./"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "//", "http:"]),
+    rest=st.lists(URL_CHARS, max_size=12).map("".join),
+    base=st.sampled_from(["", BASE, "https://example.org/a/b/", "ftp://x/y", "http://h/a?q"]),
+)
+@example(scheme="http://", rest="x?", base=BASE)
+@example(scheme="http://", rest="x/a;", base=BASE)
+@example(scheme="http://", rest="x/a/../b", base=BASE)
+@example(scheme="http://", rest="x#", base=BASE)
+def test_a_plain_url_is_what_urljoin_gives(scheme, rest, base):
+    uri = scheme + rest
+    assert plain_first(_urljoin)(base, uri) == _urljoin(base, uri)
+    if PLAIN_URL.match(uri):
+        assert urljoin(base, uri) == uri
+
+
+def test_a_links_url_takes_the_shortcut():
+    calls: list[str] = []
+
+    def join(base: str, uri: str) -> str:
+        calls.append(uri)
+        return _urljoin(base, uri)
+
+    joined = plain_first(join)
+    assert joined(BASE, "https://news.example/2018/06/12/pompeo-pyongyang.html?id=7") == (
+        "https://news.example/2018/06/12/pompeo-pyongyang.html?id=7"
+    )
+    assert joined(BASE, "../story.html") == "http://example.com/story.html"
+    assert calls == ["../story.html"]
+
+
+def test_content_parameters_are_copied_as_deepcopy_would():
+    deepcopy = _copy_params(FeedParserDict)
+    params = FeedParserDict({"type": "text/html", "language": None, "base": BASE})
+    copied = deepcopy(params)
+    assert copied == copy.deepcopy(params) and type(copied) is FeedParserDict
+    assert copied is not params
+    copied["value"] = "x"
+    assert "value" not in params
+    nested = FeedParserDict({"type": "text/html", "list": ["a"]})
+    deep = deepcopy(nested)
+    assert deep == nested and deep["list"] is not nested["list"]  # not a plain copy
