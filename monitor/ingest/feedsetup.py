@@ -10,8 +10,9 @@ Settings (what feedparser does that we do not want):
   identifier, kept as the feed wrote it (RSS 2.0: "a string that uniquely identifies
   the item").
 
-Shortcuts (the same output for less work; each measured on the 12,096 entries of
-bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s, issue #18):
+Shortcuts (the same output for less work; measured on the 12,096 entries of
+bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s without the dict's, issue
+#18):
 
 - ``make_safe_absolute_uri(base, xml:base)``, called at every start tag with the
   same two strings, remembers its last answers (~15 % of a parse);
@@ -21,6 +22,10 @@ bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s, issue #18):
   allows the parts join back to the same text); anything else goes to feedparser's;
 - ``copy.deepcopy`` of a content element's parameters (a ``FeedParserDict`` of
   strings, twice an entry) is a copy of the dict: its values cannot change;
+- ``FeedParserDict.get`` and ``in`` of a key without an alias or a special meaning
+  (``keymap``, ``category``, ``enclosures``, ``license``, ``updated*``) are the plain
+  dict's, which is what its own code does for such a key after a ``try`` and two
+  lookups (~5 a start or end tag: ``contentparams.get("type")``);
 - the entry dates are not read by feedparser while parsing: :mod:`monitor.ingest.dates`
   reads them exactly itself and asks feedparser's reading (:func:`feedparser_date`)
   only of a text it does not recognise, which is rare (``*_parsed`` values are then
@@ -74,6 +79,7 @@ def feedparser_module() -> ModuleType:
         mixin._urljoin = plain_first(mixin._urljoin)
     if getattr(mixin, "copy", None) is copy:
         mixin.copy = SimpleNamespace(deepcopy=_copy_params(mixin.FeedParserDict))
+    _plain_keys(mixin.FeedParserDict)
     _defer_dates()
     return feedparser
 
@@ -124,6 +130,30 @@ def _copy_params(params_type: type) -> Callable[..., Any]:
         return copy.deepcopy(value, memo)
 
     return deepcopy
+
+
+def _plain_keys(params_type: type) -> None:
+    """``get`` and ``in`` of ``params_type`` (``FeedParserDict``) as a dict's for a key
+    its own methods treat as a dict would (module docstring)."""
+    keymap = getattr(params_type, "keymap", None)
+    if not isinstance(keymap, dict) or getattr(params_type.get, "plain_keys", False):
+        return
+    special = frozenset(keymap) | {"category", "enclosures", "license"}
+    special |= {"updated", "updated_parsed"}
+    their_get, their_contains = params_type.get, params_type.__contains__
+
+    def get(self: dict, key: Any, default: Any = None) -> Any:
+        if key in special:
+            return their_get(self, key, default)
+        return dict.get(self, key, default)
+
+    def contains(self: dict, key: Any) -> bool:
+        if key in special:
+            return their_contains(self, key)
+        return dict.__contains__(self, key)
+
+    get.plain_keys = True  # type: ignore[attr-defined]
+    params_type.get, params_type.__contains__ = get, contains
 
 
 def _defer_dates() -> None:

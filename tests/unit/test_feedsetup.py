@@ -112,6 +112,7 @@ def test_the_shortcuts_are_in_place():
     feedparser_module()
     assert feedparser.mixin._urljoin.__qualname__.startswith("plain_first")
     assert feedparser.mixin.copy is not copy
+    assert FeedParserDict.get.plain_keys
     assert feedparser.namespaces._base._parse_date("Wed, 29 Jun 2016 15:07:41 GMT") is None
     assert feedparser_date("Wed, 29 Jun 2016 15:07:41 GMT")[:6] == (2016, 6, 29, 15, 7, 41)
 
@@ -162,3 +163,19 @@ def test_content_parameters_are_copied_as_deepcopy_would():
     nested = FeedParserDict({"type": "text/html", "list": ["a"]})
     deep = deepcopy(nested)
     assert deep == nested and deep["list"] is not nested["list"]  # not a plain copy
+
+
+def test_feedparserdict_keeps_its_aliases_and_special_keys():
+    feedparser_module()
+    entry = FeedParserDict(
+        summary="s",
+        published="p",
+        tags=[FeedParserDict(term="t")],
+        links=[FeedParserDict(rel="enclosure", href="h"), FeedParserDict(rel="license", href="l")],
+    )
+    assert entry.get("summary") == entry.get("description") == entry["description"] == "s"
+    assert entry.get("category") == "t" and "category" in entry
+    assert entry.get("enclosures") == [{"href": "h"}] and entry.get("license") == "l"
+    assert "updated" not in entry and entry.get("published") == "p"
+    assert entry.get("missing", 5) == 5 and "missing" not in entry and "summary" in entry
+    assert FeedParserDict().get("license") is None and "category" not in FeedParserDict()
