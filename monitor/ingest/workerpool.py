@@ -43,9 +43,14 @@ __all__ = ["ParseLimitError", "ParsePool"]
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
-# A running job this old (seconds) lets a waiting job start another worker: ~5 full
-# parses of a 100 KB feed, ~50 pre-scans of one (parseworker.py).
-GROW_AFTER = 0.25
+# A running job this old (seconds) lets a waiting job start another worker. A job runs
+# until the daemon has read its answer, and a busy daemon (its loop shares the GIL with
+# the match and store threads) reads answers late: with 0.25 s a first poll of
+# bench/peers' feeds (~30 ms of parse each) started a second worker in most runs on a
+# slow shared machine (+26 MiB at the peak and its start-up's CPU, for no gain: the
+# daemon's threads are the other core's work). A hostile feed that runs to its timeout
+# still gets a second worker for the rest after a second.
+GROW_AFTER = 1.0
 IDLE_SECONDS = 60.0  # a worker idle this long exits
 
 
