@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,9 @@ from monitor.memo import remember_short
 from monitor.models import Highlight, Match
 
 COMPACT_JSON: dict[str, Any] = {"separators": (",", ":"), "ensure_ascii": False}  # no spaces
+compact_json: Callable[[Any], str] = json.JSONEncoder(**COMPACT_JSON).encode
+"""``json.dumps(value, **COMPACT_JSON)`` by one encoder made once: ``dumps`` with options
+makes an encoder per call, ~2.7 of its ~5 µs for an item's row (issue #18)."""
 
 
 def ts(moment: datetime | None) -> str | None:
@@ -110,12 +114,14 @@ def match_to_json(match: Match) -> str:
     """``matches.data``: a match's terms and highlights (the rule name is a column) as
     compact JSON, ``{"terms":[...],"highlights":[[field,start,end,term],...]}``; empty
     lists left out (a first-poll baseline match is ``{}``)."""
+    if not match.terms and not match.highlights:
+        return "{}"
     data: dict[str, Any] = {}
     if match.terms:
         data["terms"] = list(match.terms)
     if match.highlights:
         data["highlights"] = [list(h) for h in match.highlights]
-    return json.dumps(data, **COMPACT_JSON)
+    return compact_json(data)
 
 
 def match_from_json(rule: str, text: str) -> Match:

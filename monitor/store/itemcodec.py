@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.models import FeedRef, Item
-from monitor.store.codec import COMPACT_JSON, parse_ts, ts
+from monitor.store.codec import compact_json, parse_ts, ts
 
 # Format 5 (written on SQLite since schema 18, issue #18): a *slim* item, one no
 # message will show (it matched no rule, or backfill held it back: most rows), is a
@@ -83,21 +83,21 @@ def pack_item(
     if version == ITEM_FORMAT and not full:
         fields = {"title": item.title, "link": item.link, "published": when}
         row: list[Any] = [fields[name] for name in SLIM_FIELDS]
-        return json.dumps([*row, named] if named else row, **COMPACT_JSON)
+        return compact_json([*row, named] if named else row)
     data: dict[str, Any] = {"v": version, "title": item.title, **named}
     if item.link is not None:
         data["link"] = item.link
     if published is not None:
         data["published"] = ts(published) if version == ROLLING_FORMAT else when
     if not full:  # format 3 marks its slim rows
-        return json.dumps({**data, "x": 1}, **COMPACT_JSON)
+        return compact_json({**data, "x": 1})
     _pack_text(data, item.summary, item.content)
     for name, value in (("author", item.author), ("lang", item.lang)):
         if value is not None:
             data[name] = value
     if item.tags:
         data["tags"] = list(item.tags)
-    return json.dumps(data, **COMPACT_JSON)
+    return compact_json(data)
 
 
 def _named(
@@ -138,7 +138,7 @@ def moment_of(value: int | float | str | None) -> datetime | None:
 def _pack_text(data: dict[str, Any], summary: str, content: str) -> None:
     """Summary and content into ``data``: as they are, or compressed when that pays."""
     if len(summary) + len(content) >= ZLIB_FROM // 4:
-        raw = json.dumps([summary, content], **COMPACT_JSON).encode("utf-8", "surrogatepass")
+        raw = compact_json([summary, content]).encode("utf-8", "surrogatepass")
         if len(raw) >= ZLIB_FROM:
             deflated = zlib.compress(raw, 9, wbits=-15)  # raw: no header, no checksum
             packed = base64.b64encode(deflated).decode("ascii")
@@ -247,13 +247,13 @@ def with_feed_name(text: str, name: str) -> str:
         fields, named = _slim_parts(json.loads(text))
         if "feed" in named:
             return text
-        return json.dumps([*fields, {**named, "feed": name}], **COMPACT_JSON)
+        return compact_json([*fields, {**named, "feed": name}])
     if not text.startswith(('{"v":4,', f'{{"v":{ITEM_FORMAT},')):
         return text
     data = json.loads(text)
     if "feed" in data:
         return text
-    return json.dumps({**data, "feed": name}, **COMPACT_JSON)
+    return compact_json({**data, "feed": name})
 
 
 def is_compact(text: str) -> bool:
