@@ -12,6 +12,8 @@ work. Each tool runs as a one-shot command in a subprocess, ours then theirs:
   theirs ``r2e run --no-send`` (every entry fetched, parsed and recorded as seen in
   its JSON data file; nothing mailed). A plain first ``r2e run`` would mail every
   entry in every feed; ``r2e add --only-new`` is the same as ``run --no-send``.
+  ``--first-polls N`` measures N of each (fresh state each time, interleaved; the
+  ratio is of the medians); the first one's state goes on to the steady cycles.
 - **steady cycle** (cycles 1, 2, …, each against the one before, ``--cycles`` of
   them): half the feeds unchanged (304), a third re-rendered, the rest with 1–3 new
   entries. Ours: one rule that matches every item (an OR of every word the feeds
@@ -43,7 +45,7 @@ Ours gets ``ingest.max_per_host`` = ``max_parallel_fetches`` (16): every bench f
 is on 127.0.0.1, which stands in for N different hosts. rss2email fetches one feed
 at a time (it has no concurrency).
 
-    python bench/peers.py [--quick | --feeds N | --large] [--json] [--cycles N]
+    python bench/peers.py [--quick | --feeds N | --large] [--json] [--cycles N] [--first-polls N]
 """
 
 from __future__ import annotations
@@ -345,8 +347,19 @@ def make_sides(tmp: Path, r2e: Path, base: str, feeds: list[int], port: int) -> 
     return ours, theirs
 
 
-def bench(feeds: int, cycles: int, once_rounds: int, progress, with_floors: bool = True) -> dict:
-    """Run the whole comparison on ``feeds`` feeds; return the result (see the docstring)."""
+def bench(
+    feeds: int,
+    cycles: int,
+    once_rounds: int,
+    progress,
+    with_floors: bool = True,
+    first_polls: int = 1,
+) -> dict:
+    """Run the whole comparison on ``feeds`` feeds; return the result (see the docstring).
+
+    ``first_polls`` > 1 measures that many first polls of each tool, each on fresh
+    state, interleaved (the first one's state goes on to the steady cycles); the
+    ratio is of the medians: a shared machine's noise moves one run by ±20 %."""
     r2e = ensure_rss2email()
     server, base = start_server(feeds)
     sink = Sink()
@@ -368,7 +381,12 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress, with_floors: bool
             set_cycle(base, 0)
             for side, extra in zip(sides, ([], ["--no-send"]), strict=True):
                 progress(f"first poll, {side.name}")
-                result[side.name]["first_poll"] = side.run(*extra)
+                result[side.name]["first_poll"] = [side.run(*extra)]
+            for n in range(1, first_polls):
+                again = make_sides(tmp / f"first-{n}", r2e, base, list(range(feeds)), sink.port)
+                for side, extra in zip(again, ([], ["--no-send"]), strict=True):
+                    progress(f"first poll {n + 1}, {side.name}")
+                    result[side.name]["first_poll"].append(side.run(*extra))
             result["ours"]["state_bytes"] = dir_bytes(sides[0].root / "state")
             result["rss2email"]["state_bytes"] = dir_bytes(sides[1].root / "rss2email.json")
             for side, rcpt in zip(sides, (OURS_TO, THEIRS_TO), strict=True):
@@ -423,7 +441,7 @@ def bench(feeds: int, cycles: int, once_rounds: int, progress, with_floors: bool
         server.join(10)
     for name in ("ours", "rss2email"):
         side = result[name]
-        side["first_poll"] = summarize([side["first_poll"]])
+        side["first_poll"] = summarize(side["first_poll"])
         side["steady"] = summarize(side["steady"])
         side["once_one_feed"] = summarize(side["once_one_feed"])
     result["floors"] = {name: summarize(runs) for name, runs in floor.items() if runs}
@@ -485,6 +503,9 @@ def main() -> int:
     size.add_argument("--feeds", type=int, help="this many feeds (default 500)")
     parser.add_argument("--cycles", type=int, default=3, help="steady cycles measured")
     parser.add_argument("--once-rounds", type=int, default=5, help="one-feed runs measured")
+    parser.add_argument(
+        "--first-polls", type=int, default=1, help="first polls measured (fresh state each)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--no-floors", action="store_true", help="skip the library floors")
     args = parser.parse_args()
@@ -493,7 +514,9 @@ def main() -> int:
     def progress(message: str) -> None:
         print(f"peers: {message}", file=sys.stderr, flush=True)
 
-    result = bench(feeds, args.cycles, args.once_rounds, progress, not args.no_floors)
+    result = bench(
+        feeds, args.cycles, args.once_rounds, progress, not args.no_floors, args.first_polls
+    )
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 
