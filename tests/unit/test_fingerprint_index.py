@@ -28,9 +28,10 @@ def _spread(count: int, rng: random.Random) -> list[int]:
 
 @pytest.mark.parametrize("max_distance", [0, 1, 3, 7, 15])
 @pytest.mark.parametrize("stored", [TAIL // 2, 5000])  # scanned tail only / sorted blocks
-def test_found_at_the_bound_and_not_one_bit_past_it(max_distance, stored):
+@pytest.mark.parametrize("sorts", [True, False])  # False: the tail's dicts only (a poll's batch)
+def test_found_at_the_bound_and_not_one_bit_past_it(max_distance, stored, sorts):
     rng = random.Random(max_distance * 7919 + stored)
-    index = FingerprintIndex(max_distance)
+    index = FingerprintIndex(max_distance, sorts=sorts)
     fps = [rng.getrandbits(64) - (1 << 63) for _ in range(stored)]
     for n, fp in enumerate(fps):
         index.add(fp, n, float(n))
@@ -46,11 +47,12 @@ def test_found_at_the_bound_and_not_one_bit_past_it(max_distance, stored):
         assert n not in want_past
 
 
-def test_lookups_between_additions_find_what_brute_force_finds():
+@pytest.mark.parametrize("sorts", [True, False])
+def test_lookups_between_additions_find_what_brute_force_finds(sorts):
     """The daemon's pattern: a poll's items are looked up, then added, poll after poll,
     so lookups see entries sorted, in the tail's dicts, and not yet indexed."""
     rng = random.Random(17)
-    index = FingerprintIndex(3)
+    index = FingerprintIndex(3, sorts=sorts)
     stored: list[int] = []
     for n in range(1500):
         if stored:
