@@ -42,7 +42,7 @@ Leap seconds (``:60``) read as ``:59``, ISO 8601's ``24:00`` as the next day's 0
 fractions of a second are kept to the microsecond.
 Pure functions of their arguments: no I/O, no clock, no locale; stdlib only (``re``,
 ``datetime``), and feedparser's date handlers for a text none of ours recognises when
-the caller passes :data:`ASK_FEEDPARSER` for its reading. ``email.utils`` is not used:
+the caller passes a :class:`DeferredDate` for its reading. ``email.utils`` is not used:
 it reads unknown zone names as "no zone" and AST as Atlantic, which is a guess.
 """
 
@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -59,9 +60,20 @@ EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are feed bugs (epoch zero, year 1, two-digit years gone wrong)."""
 MAX_AHEAD: Final = timedelta(days=2)
 """Dates later than ``now + MAX_AHEAD`` are feed bugs (clock or zone errors, embargo dates)."""
-ASK_FEEDPARSER: Final = "ask feedparser"
-"""In place of feedparser's reading: it did not read the text while parsing (issue #18,
-:mod:`monitor.ingest.feedsetup`), so :func:`parse_date` asks it only when needed."""
+
+
+@dataclass(frozen=True)
+class DeferredDate:
+    """In place of feedparser's reading of a date (its ``*_parsed`` value): the text it
+    was given, which it did not read while parsing (issue #18,
+    :mod:`monitor.ingest.feedsetup`); :func:`parse_date` has it read only when needed.
+    The text is the one feedparser would have read, which is not always the entry's
+    date text: with the same element twice at different depths, feedparser keeps the
+    shallower one's text and the last one's reading."""
+
+    text: str
+
+
 MAX_TEXT: Final = 100
 """Longer date text is not a date (the longest real one is about 60 characters)."""
 MAX_OFFSET_MIN: Final = 14 * 60
@@ -124,14 +136,14 @@ _CLOCK = re.compile(r"(?<![0-9])(?!0?0:00(?![0-9]))[0-9]{1,2}:[0-9]{2}")  # a ti
 
 
 def parse_date(
-    text: str | None, parsed: time.struct_time | str | None, now: datetime
+    text: str | None, parsed: time.struct_time | DeferredDate | None, now: datetime
 ) -> datetime | None:
     """The moment a feed's date string names, as an aware UTC datetime, or None.
 
     ``text`` is the date as the feed wrote it (feedparser's ``entry["published"]``,
     ``"updated"`` or ``"created"``); ``parsed`` is feedparser's reading of it (its
-    ``*_parsed`` value: a UTC struct_time, possibly wrong, possibly None; or
-    :data:`ASK_FEEDPARSER`, for it to be read when needed); ``now`` is
+    ``*_parsed`` value: a UTC struct_time, possibly wrong, possibly None; or a
+    :class:`DeferredDate`, read when needed); ``now`` is
     the current time, aware (naive is taken as UTC).
 
     The text is read by this module's strict parsers (see the module docstring for the
@@ -153,14 +165,24 @@ def parse_date(
     if moment is _REFUSED:
         return None
     if moment is None:
-        if parsed == ASK_FEEDPARSER:
-            from monitor.ingest.feedsetup import feedparser_date
-
-            parsed = feedparser_date(text)
+        if isinstance(parsed, DeferredDate):
+            parsed = feedparser_date(parsed.text)
         moment = _read_feedparser(parsed, cleaned)
     if not isinstance(moment, datetime):
         return None
     return moment if EARLIEST <= moment <= _latest(now) else None
+
+
+def feedparser_date(text: str) -> Any:
+    """feedparser's reading of a date text (a UTC ``time.struct_time``, or None): all
+    its date handlers, as it would have run them while parsing (imported here, at the
+    first text ours cannot read). Never raises."""
+    from feedparser.datetimes import _parse_date
+
+    try:
+        return _parse_date(text)
+    except Exception:  # its handlers are many and loose; a failure is no date
+        return None
 
 
 def _latest(now: datetime) -> datetime:

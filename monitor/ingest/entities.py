@@ -38,7 +38,7 @@ def drop_controls(text: str) -> str:
     XML 1.0 forbids them (§2.2 "Char"); one makes the whole document ill-formed,
     and none is text a reader should see (an ESC would reach a terminal).
 
-    A document without any (most) is returned as it is after 29 substring searches,
+    A document without any (most) is returned as it is after 30 substring searches,
     ~14× faster than the regular expression's scan (issue #18).
     """
     if not any(char in text for char in _CONTROL_CHARS):

@@ -19,17 +19,19 @@ bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s without the dict's
 - ``_urljoin(base, uri)`` returns a plain absolute http(s) URL as it is, which is what
   :func:`urllib.parse.urljoin` gives for one (Python 3.11: an absolute URL with a host
   is returned re-joined from its parts, and for the characters :data:`PLAIN_URL`
-  allows the parts join back to the same text); anything else goes to feedparser's;
+  allows the parts join back to the same text) when the base can be parsed (else
+  feedparser's gives ``""``); anything else goes to feedparser's;
 - ``copy.deepcopy`` of a content element's parameters (a ``FeedParserDict`` of
   strings, twice an entry) is a copy of the dict: its values cannot change;
 - ``FeedParserDict.get`` and ``in`` of a key without an alias or a special meaning
   (``keymap``, ``category``, ``enclosures``, ``license``, ``updated*``) are the plain
   dict's, which is what its own code does for such a key after a ``try`` and two
   lookups (~5 a start or end tag: ``contentparams.get("type")``);
-- the entry dates are not read by feedparser while parsing: :mod:`monitor.ingest.dates`
-  reads them exactly itself and asks feedparser's reading (:func:`feedparser_date`)
-  only of a text it does not recognise, which is rare (``*_parsed`` values are then
-  None; nothing of ours reads them).
+- the entry dates are not read by feedparser while parsing: its ``*_parsed`` values
+  are :class:`~monitor.ingest.dates.DeferredDate`, the text it was given, and
+  :mod:`monitor.ingest.dates`, which reads dates exactly itself, asks feedparser's
+  reading (:func:`~monitor.ingest.dates.feedparser_date`) of that text only when it
+  does not recognise the entry's, which is rare.
 
 Each shortcut is checked against what it replaces in ``tests/unit/test_feedsetup.py``;
 one whose target is missing (another feedparser release) is left out, so feedparser
@@ -44,10 +46,12 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from types import ModuleType, SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
+from monitor.ingest.dates import DeferredDate
 from monitor.memo import LONGEST
 
-__all__ = ["PLAIN_URL", "feedparser_date", "feedparser_module"]
+__all__ = ["PLAIN_URL", "feedparser_module"]
 
 URI_CACHE = 1024  # base URL joins kept per process (see _remembered)
 # An absolute http(s) URL that urljoin gives back unchanged: lower-case scheme, a host
@@ -107,11 +111,33 @@ def plain_first(join: Callable[[str, str], str]) -> Callable[[str, str], str]:
     ``uri`` as it is, without asking ``join``: the same answer (module docstring)."""
 
     def joined(base: str, uri: str) -> str:
-        if isinstance(uri, str) and PLAIN_URL.match(uri) and not DOT_SEGMENT.search(uri):
+        plain = isinstance(uri, str) and PLAIN_URL.match(uri) and not DOT_SEGMENT.search(uri)
+        if plain and _parses(base):
             return uri
         return join(base, uri)
 
     return joined
+
+
+def _parses(base: Any) -> bool:
+    """Whether :func:`urllib.parse.urlsplit` reads ``base`` (a str) without an error (an
+    unbalanced ``[`` in the host, say), remembered for the last bases."""
+    if not isinstance(base, str):
+        return False
+    if len(base) > LONGEST:
+        return _splits(base)
+    return _splits_remembered(base)
+
+
+def _splits(base: str) -> bool:
+    try:
+        urlsplit(base)
+    except ValueError:
+        return False
+    return True
+
+
+_splits_remembered = lru_cache(maxsize=URI_CACHE)(_splits)
 
 
 def _copy_params(params_type: type) -> Callable[..., Any]:
@@ -165,16 +191,6 @@ def _defer_dates() -> None:
             namespace._parse_date = _not_read
 
 
-def _not_read(value: Any) -> None:
-    return None
-
-
-def feedparser_date(text: str) -> Any:
-    """feedparser's reading of a date text (a UTC ``time.struct_time``, or None): all
-    its date handlers, as it would have run them while parsing. Never raises."""
-    from feedparser.datetimes import _parse_date
-
-    try:
-        return _parse_date(text)
-    except Exception:  # its handlers are many and loose; a failure is no date
-        return None
+def _not_read(value: Any) -> DeferredDate | None:
+    """feedparser's ``_parse_date`` in its namespaces: the text kept to be read later."""
+    return DeferredDate(value) if isinstance(value, str) and value else None

@@ -35,7 +35,6 @@ from typing import Any
 
 from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
-from monitor.ingest.dates import ASK_FEEDPARSER
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
 from monitor.ingest.feedsetup import feedparser_module
@@ -234,8 +233,9 @@ def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
     the value as HTML (Atom ``type="html"``/``"xhtml"``, or RSS text feedparser found
     to hold markup), "text" for Atom ``type="text"`` (exactly the text), and
     "rss" for other RSS text (plain, but publishers escape entities twice in it).
-    Dates are ``(as written, feedparser's struct_time)`` pairs, or ``(as written,
-    ASK_FEEDPARSER)`` when feedparser did not read it (:mod:`monitor.ingest.feedsetup`).
+    Dates are ``(as written, feedparser's struct_time)`` pairs, the second a
+    :class:`~monitor.ingest.dates.DeferredDate` when feedparser did not read it
+    (:mod:`monitor.ingest.feedsetup`).
 
     Read with ``dict.get``: feedparser stores every value under its canonical name,
     the one read here, and its ``FeedParserDict.get`` (legacy aliases, special keys)
@@ -248,8 +248,7 @@ def slim_entry(entry: Any, is_atom: bool = False) -> dict[str, Any]:
     slim["content"] = [(get(c, "value"), _kind(c, is_atom)) for c in get(entry, "content") or []]
     slim["tags"] = [{"term": get(t, "term")} for t in get(entry, "tags") or []]
     for key in DATE_KEYS:
-        parsed = get(entry, f"{key}_parsed")
-        slim[key] = (get(entry, key), ASK_FEEDPARSER if parsed is None else parsed)
+        slim[key] = (get(entry, key), get(entry, f"{key}_parsed"))
     return slim
 
 
