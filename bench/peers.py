@@ -369,23 +369,24 @@ def bench(
         "rss2email_version": RSS2EMAIL_VERSION,
         "cpus": os.cpu_count(),
         "items_first_poll": sum(item_count(i) for i in range(feeds)),
-        "ours": {"steady": [], "once_one_feed": []},
-        "rss2email": {"steady": [], "once_one_feed": []},
+        "ours": {"first_poll": [], "steady": [], "once_one_feed": []},
+        "rss2email": {"first_poll": [], "steady": [], "once_one_feed": []},
         "alerts": [],
     }
     floor: dict[str, list[Run]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="peers-") as tmp_name:
             tmp = Path(tmp_name)
-            sides = make_sides(tmp / "all", r2e, base, list(range(feeds)), sink.port)
+            all_feeds = list(range(feeds))
+            sides = make_sides(tmp / "all", r2e, base, all_feeds, sink.port)
             set_cycle(base, 0)
-            for side, extra in zip(sides, ([], ["--no-send"]), strict=True):
-                progress(f"first poll, {side.name}")
-                result[side.name]["first_poll"] = [side.run(*extra)]
-            for n in range(1, first_polls):
-                again = make_sides(tmp / f"first-{n}", r2e, base, list(range(feeds)), sink.port)
-                for side, extra in zip(again, ([], ["--no-send"]), strict=True):
-                    progress(f"first poll {n + 1}, {side.name}")
+            firsts = [sides] + [
+                make_sides(tmp / f"first-{n}", r2e, base, all_feeds, sink.port)
+                for n in range(1, first_polls)
+            ]
+            for n, fresh in enumerate(firsts, start=1):
+                for side, extra in zip(fresh, ([], ["--no-send"]), strict=True):
+                    progress(f"first poll {n}, {side.name}")
                     result[side.name]["first_poll"].append(side.run(*extra))
             result["ours"]["state_bytes"] = dir_bytes(sides[0].root / "state")
             result["rss2email"]["state_bytes"] = dir_bytes(sides[1].root / "rss2email.json")

@@ -18,7 +18,7 @@ class StoryFinder:
     def __init__(self, index: FingerprintIndex, window: timedelta) -> None:
         self.index = index
         self.window = window
-        self._batch = FingerprintIndex(index.max_distance, sorts=False)
+        self._batch = self._new_batch()
 
     def nearest(self, fp: int | None, now: datetime) -> NearMatch | None:
         """The closest story within the window, or None (or when ``fp`` is None)."""
@@ -52,8 +52,12 @@ class StoryFinder:
         """The poll committed: its fingerprints join the long-lived index."""
         for fp, story, seen_at in self._batch.entries():
             self.index.add(fp, story, seen_at)
-        self._batch = FingerprintIndex(self.index.max_distance, sorts=False)
+        self._batch = self._new_batch()
+
+    def _new_batch(self) -> FingerprintIndex:
+        """An empty index for a poll's fingerprints: a few hundred, kept unsorted."""
+        return FingerprintIndex(self.index.max_distance, sorts=False)
 
     def rollback(self) -> None:
         """The poll failed: forget its fingerprints."""
-        self._batch = FingerprintIndex(self.index.max_distance, sorts=False)
+        self._batch = self._new_batch()

@@ -16,20 +16,20 @@ from __future__ import annotations
 import re
 from html.entities import html5
 
-# What may need a repair: a CDATA section or comment (skipped whole), or an "&" that
-# does not start one of the five XML entities (those, the bulk of a feed's escaped
-# HTML, never reach the Python callback).
+# An "&" that does not start one of the five XML entities (those, the bulk of a feed's
+# escaped HTML, never need a repair): without one, nothing is repaired.
+_BARE_AMP = r"&(?!(?:amp|lt|gt|quot|apos);)"
+_NEEDS_REPAIR = re.compile(_BARE_AMP)
+# What may need a repair: a CDATA section or comment (skipped whole), or a bare "&".
 _REFERENCE = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->"
-    r"|&(?!(?:amp|lt|gt|quot|apos);)"
-    r"(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)?",
+    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|"
+    + _BARE_AMP
+    + r"(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)?",
     re.DOTALL,
 )
-# An "&" that does not start one of the five XML entities: without one, there is
-# nothing to repair (CDATA sections and comments are only skipped).
-_NEEDS_REPAIR = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)")
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab, LF and CR, and DEL: what XML 1.0 §2.2 "Char" forbids of them.
 _CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
+_CONTROLS = re.compile(f"[{re.escape(_CONTROL_CHARS)}]")
 
 
 def drop_controls(text: str) -> str:

@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.ingest.dates import DeferredDate
-from monitor.memo import LONGEST
+from monitor.memo import LONGEST, remember_short
 
 __all__ = ["PLAIN_URL", "feedparser_module"]
 
@@ -112,32 +112,22 @@ def plain_first(join: Callable[[str, str], str]) -> Callable[[str, str], str]:
 
     def joined(base: str, uri: str) -> str:
         plain = isinstance(uri, str) and PLAIN_URL.match(uri) and not DOT_SEGMENT.search(uri)
-        if plain and _parses(base):
+        if plain and isinstance(base, str) and _parses(base):
             return uri
         return join(base, uri)
 
     return joined
 
 
-def _parses(base: Any) -> bool:
-    """Whether :func:`urllib.parse.urlsplit` reads ``base`` (a str) without an error (an
-    unbalanced ``[`` in the host, say), remembered for the last bases."""
-    if not isinstance(base, str):
-        return False
-    if len(base) > LONGEST:
-        return _splits(base)
-    return _splits_remembered(base)
-
-
-def _splits(base: str) -> bool:
+@remember_short(URI_CACHE)
+def _parses(base: str) -> bool:
+    """Whether :func:`urllib.parse.urlsplit` reads ``base`` without an error (an
+    unbalanced ``[`` in the host, say), remembered for the last short bases."""
     try:
         urlsplit(base)
     except ValueError:
         return False
     return True
-
-
-_splits_remembered = lru_cache(maxsize=URI_CACHE)(_splits)
 
 
 def _copy_params(params_type: type) -> Callable[..., Any]:
