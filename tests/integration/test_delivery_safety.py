@@ -19,7 +19,7 @@ TITLES = [
     "Pompeo in Pyongyang =?UTF-8?Q?=0A?=Bcc: x@y.example",
     "Pompeo in Pyongyang <!channel> <@U123> <!here|here>",
     "Pompeo in Pyongyang <img src=x onerror=alert(1)>",
-    "Pompeo in Pyongyang {{ 7*7 }} {% raw %}",
+    "Pompeo in Pyongyang {{ 7*7 }} {{ 'EVAL' ~ 'UATED' }} {% raw %}",
 ]
 
 
@@ -72,8 +72,10 @@ def test_email_html_is_escaped_and_templates_do_not_evaluate_feed_text(delivered
     assert "<img" not in part and "&lt;img src=x onerror=alert(1)&gt;" in part
     assert "<b>feed</b>" not in part and "&lt;b&gt;feed&lt;/b&gt;" in part
     assert "<img src=x onerror=alert(1)>" in text  # plain text: shown as written
+    # A marker no clock or count can print: "49" alone would be in a "12:49 UTC" timestamp.
     for rendered in (part, text, console):
-        assert "{{ 7*7 }}" in rendered and "49" not in rendered
+        assert "{{ 7*7 }} {{ 'EVAL' ~ 'UATED' }}" in html.unescape(rendered)
+        assert "EVALUATED" not in rendered
 
 
 def test_slack_text_is_escaped_so_nobody_is_pinged(delivered):
