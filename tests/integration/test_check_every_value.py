@@ -46,7 +46,8 @@ def test_a_webhook_channel_gets_its_bad_url_and_its_bad_secret_together(tmp_path
         "7:13: channels.hook.secret: Input should be a valid string",
         "8:19: channels.hook.max_attempts: Input should be greater than or equal to 1",
     ], out
-    assert "12345" not in out and "hooks.example.org" not in out  # secrets never shown
+    shown = out.replace(str(tmp_path), "")  # pytest's tmp path may hold any digits
+    assert "12345" not in shown and "hooks.example.org" not in shown  # secrets never shown
 
 
 def test_an_email_channel_gets_every_bad_value_together(tmp_path: Path) -> None:

