@@ -81,8 +81,9 @@ def two_channels(server: HttpServer) -> dict[str, Any]:
     }
 
 
-def route_rules(tmp_path: Path, server: HttpServer) -> None:
-    config = config_dict(tmp_path, two_channels(server), dedup={"retention": "1s"})
+def route_rules(tmp_path: Path, server: HttpServer, retention: str = "1d") -> None:
+    """Write ``monitor.yaml``: the pompeo rule alerts ``hook``, flash ``after``."""
+    config = config_dict(tmp_path, two_channels(server), dedup={"retention": retention})
     config["rules"][0]["notify"] = ["hook"]
     config["rules"][1]["notify"] = ["after"]
     write_config(tmp_path / "monitor.yaml", config)
@@ -91,12 +92,14 @@ def route_rules(tmp_path: Path, server: HttpServer) -> None:
 def test_retry_of_a_dead_letter_whose_stories_were_pruned(tmp_path, http_server):
     http_server.respond_post("/hook", (503, {}, b"busy"), (400, {}, b"bad request"), OK)
     http_server.respond_post("/after", (503, {}, b"busy"), (503, {}, b"busy"), OK)
-    route_rules(tmp_path, http_server)
+    route_rules(tmp_path, http_server, retention="2s")
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
     assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
-    time.sleep(2.2)  # retention is 1 s, stored to the second
+    time.sleep(3.2)  # past the 2 s retention, stored to the second
     assert cli(tmp_path, "run", "--once").returncode == 3  # hook: 400, a dead letter
-    # That run pruned item-1 (no pending alert), but kept the dead letter (failed now).
+    # That run pruned item-1 (no pending alert), but kept the dead letter (failed now,
+    # within its 2 s). Later runs must not prune the dead letter however slow they are.
+    route_rules(tmp_path, http_server)
     retry = cli(tmp_path, "retry", "hook")
     assert retry.returncode == 0, retry.stderr
     assert "hook: 0 dead letters queued again" in retry.stdout
