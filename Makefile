@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config/monitor.yaml
+# pytest-xdist workers for `make test` (TEST_WORKERS=0: one process, in file order)
+TEST_WORKERS ?= 3
 
 .PHONY: run once test lint format bench check clean
 
@@ -32,7 +34,7 @@ check: $(BIN)/news-monitor  ## validate the config
 	$(BIN)/news-monitor check --config $(CONFIG)
 
 test: $(VENV)/.test-deps  ## the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(VENV)/.test-deps  ## ruff check + ruff format --check
 	$(BIN)/ruff check .
