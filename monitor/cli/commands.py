@@ -76,7 +76,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     ``--format html`` without ``--channel`` when the config has several channels.
     """
     from monitor.notify.render import Renderer
-    from monitor.store.opening import open_store
+    from monitor.store.opening import open_store_to_read
     from monitor.store.outbox import Outbox
 
     names = [args.channel] if args.channel else list(config.channels)
@@ -90,7 +90,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
             f"--format html shows one channel: add --channel NAME (channels: {', '.join(names)})"
         )
     headers = sys.stdout if args.format in ("text", "sent") else sys.stderr
-    store = open_store(config, create=False)
+    store = open_store_to_read(config)
     renderer = Renderer(config.templates_dir)
     bodies: dict[str, Any] = {}
     try:

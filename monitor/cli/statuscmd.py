@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 
 def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``status``: feeds, rules, channels and the store from the live state, SQLite or
-    the config's PostgreSQL (never creates it)."""
-    from monitor.store.opening import open_store
+    the config's PostgreSQL (never creates or writes it)."""
+    from monitor.store.opening import open_store_to_read
 
-    store = open_store(config, create=False)
+    store = open_store_to_read(config)
     try:
         report = _status(config, store)
     finally:
@@ -50,12 +50,13 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     from monitor.cli.messages import not_found_hint
     from monitor.cli.statusinfo import BANNER_TAIL, banner, config_state, report_from_store
     from monitor.config.statedir import without_config
-    from monitor.store.sqlite import NoStateError, Store
+    from monitor.store.opening import open_sqlite_to_read
+    from monitor.store.sqlite import NoStateError
 
     issues = [str(issue) for issue in error.issues]
     lines = banner(issues, not_found_hint(path, args.config) or BANNER_TAIL)
     try:
-        store = Store.open(without_config(path), create=False)
+        store = open_sqlite_to_read(without_config(path))
     except NoStateError:
         print("\n".join(lines), file=sys.stderr)  # both problems, then exit 2
         raise

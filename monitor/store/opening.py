@@ -4,7 +4,8 @@ Without ``store:`` in the config the state is ``state_dir/monitor.db`` (SQLite),
 always was; with it, the PostgreSQL database the section names, its password read
 through :meth:`~monitor.config.store.StoreSettings.password_reader` (again for each new
 connection). ``status``, ``preview``, ``retry`` and the daemon's runtime all open their
-store here, so they can never disagree about where the state is.
+store here, so they can never disagree about where the state is; ``status`` and
+``preview`` only read it (:func:`open_store_to_read`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from monitor.errors import MonitorError, StateDatabaseError
 from monitor.store.sqlite import NoStateError, Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from monitor.config import MonitorConfig
     from monitor.config.store import StoreSettings
 
@@ -40,6 +43,35 @@ def open_store(config: MonitorConfig, *, create: bool) -> Store:
     if config.store is None:
         return Store.open(config.state_dir, create=create)
     return open_postgres(config.store, create=create)
+
+
+def open_store_to_read(config: MonitorConfig) -> Store:
+    """The store ``config`` names, for a command that only reads it (``status``,
+    ``preview``): on SQLite :func:`open_sqlite_to_read`, on PostgreSQL as
+    :func:`open_store` with ``create`` False.
+
+    Raises as :func:`open_store` and :func:`open_sqlite_to_read`.
+    """
+    if config.store is None:
+        return open_sqlite_to_read(config.state_dir)
+    return open_postgres(config.store, create=False)
+
+
+def open_sqlite_to_read(state_dir: Path) -> Store:
+    """``state_dir/monitor.db`` opened read-only
+    (:func:`~monitor.store.readonly.open_readonly`): never created, migrated or written,
+    so a user who may read the state but not write it can look, and a running daemon
+    is not disturbed.
+
+    Raises as :func:`~monitor.store.readonly.open_readonly`, MonitorError for a state
+    at an older schema among them, as for a shared database: only the daemon migrates
+    (a report must not change the schema under a daemon of the old version still
+    running).
+    """
+    from monitor.store.readonly import open_readonly
+    from monitor.store.schema import MIGRATIONS
+
+    return Store(open_readonly(state_dir, oldest=len(MIGRATIONS)))
 
 
 def open_postgres(settings: StoreSettings, *, create: bool) -> Store:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.errors import MonitorError
 from monitor.store.dialect import Connection
 from monitor.store.schema import MIGRATIONS
-from monitor.store.sqlite import DB_NAME, NoStateError, _open_error
+from monitor.store.sqlite import DB_NAME, NoStateError, _open_error, no_state, unusable_state_dir
 
 if TYPE_CHECKING:
     from monitor.config import MonitorConfig
@@ -28,23 +28,25 @@ OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compa
 PG_OLDEST_READ = 3  # the same schema on PostgreSQL (store/pgschema.py)
 
 
-def open_readonly(state_dir: Path) -> sqlite3.Connection:
+def open_readonly(state_dir: Path, oldest: int = OLDEST_READ) -> sqlite3.Connection:
     """Open the state database under ``state_dir`` read-only.
 
-    Raises NoStateError when there is none (nothing is created), and
-    StateDatabaseError for a corrupt file and MonitorError for a schema these
-    queries cannot read (only the daemon migrates).
+    Raises NoStateError when there is none (nothing is created), StateDatabaseError
+    for a corrupt file or a ``state_dir`` we may not enter, and MonitorError for a
+    schema older than ``oldest`` (the oldest the caller's queries read) or newer than
+    this code (only the daemon migrates).
     """
     path = state_dir / DB_NAME
-    if not path.is_file():
-        raise NoStateError(
-            f"no state at {state_dir}: the daemon has not run here (or use --state-dir)"
-        )
-    # Without a -wal file no daemon has the database open and everything is in the
-    # main file: read it as immutable, or SQLite would leave -wal and -shm files
-    # behind, owned by whoever ran the command (root), which the daemon's user could
-    # not open at its next start (sqlite.org/wal.html, "Read-Only Databases").
-    wal = path.with_name(path.name + "-wal").exists()
+    try:
+        if not path.is_file():
+            raise no_state(state_dir)
+        # Without a -wal file no daemon has the database open and everything is in the
+        # main file: read it as immutable, or SQLite would leave -wal and -shm files
+        # behind, owned by whoever ran the command (root), which the daemon's user could
+        # not open at its next start (sqlite.org/wal.html, "Read-Only Databases").
+        wal = path.with_name(path.name + "-wal").exists()
+    except OSError as exc:
+        raise unusable_state_dir(state_dir, exc) from None
     flags = "mode=ro" if wal else "mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
@@ -52,11 +54,13 @@ def open_readonly(state_dir: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise _open_error(path, exc) from None
-    if not OLDEST_READ <= version <= len(MIGRATIONS):
+    if not oldest <= version <= len(MIGRATIONS):
         conn.close()
+        reads = f"{oldest} to {len(MIGRATIONS)}" if oldest < len(MIGRATIONS) else oldest
         raise MonitorError(
-            f"state database {path} is at schema {version}, this news-monitor reads "
-            f"{OLDEST_READ} to {len(MIGRATIONS)}: run the daemon of this version to migrate it"
+            f"state database {path} is at schema {version}, this news-monitor reads schema"
+            f" {reads}: start `news-monitor run` of this version once to migrate it"
+            " (reports never write the state)"
         )
     return conn
 

@@ -60,16 +60,16 @@ class Store(FeedStates):
         corrupt (garbage, truncated), not a file, or cannot be opened.
         """
         path = state_dir / DB_NAME
-        if not create and not path.exists():
-            raise NoStateError(
-                f"no state in {state_dir}: the daemon has not run with this state "
-                "directory (see --state-dir)"
-            )
-        state_dir.mkdir(parents=True, exist_ok=True)
-        if path.exists() and not path.is_file():
-            raise StateDatabaseError(
-                f"state database {path} is not a file: move it away to start fresh"
-            )
+        try:
+            if not create and not path.exists():
+                raise no_state(state_dir)
+            state_dir.mkdir(parents=True, exist_ok=True)
+            if path.exists() and not path.is_file():
+                raise StateDatabaseError(
+                    f"state database {path} is not a file: move it away to start fresh"
+                )
+        except OSError as exc:
+            raise unusable_state_dir(state_dir, exc) from None
         conn = None
         try:
             # the daemon uses it only from its store thread (store/runner.py), opened here
@@ -152,6 +152,22 @@ class _Transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def no_state(state_dir: Path) -> NoStateError:
+    """The error of a command that never creates a state and found none in ``state_dir``."""
+    return NoStateError(
+        f"no state in {state_dir}: the daemon has not run with this state directory"
+        " (see --state-dir)"
+    )
+
+
+def unusable_state_dir(state_dir: Path, exc: OSError) -> StateDatabaseError:
+    """One line for a ``state_dir`` the system will not let us look into or create (no
+    permission to search it, a file in its place), as the daemon's lock says it
+    (``store/lock.py``): ``cannot use state_dir DIR: REASON (PATH)``."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return StateDatabaseError(f"cannot use state_dir {state_dir}: {exc.strerror}{where}")
+
+
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
     """The one-line error for a database SQLite refused to open: corrupt (SQLITE_CORRUPT,
     SQLITE_NOTADB: "file is not a database", "database disk image is malformed") or not
@@ -163,5 +179,10 @@ def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
         return StateDatabaseError(
             f"state database {path} is corrupt ({exc}): restore a backup or move it away"
             " to start fresh"
+        )
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY:
+        return StateDatabaseError(
+            f"cannot write state database {path} ({exc}): run this as the daemon's user"
+            " (or one allowed to write there)"
         )
     return StateDatabaseError(f"cannot open state database {path} ({exc})")

@@ -170,7 +170,7 @@ def test_history_without_state_says_so_and_creates_nothing(tmp_path):
     )
     result = run_cli("history", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2
-    assert f"no state at {tmp_path / 'state'}: the daemon has not run here" in result.stderr
+    assert f"no state in {tmp_path / 'state'}: the daemon has not run with" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.yaml"]
 

@@ -82,7 +82,7 @@ def test_history_beside_a_broken_config_shows_a_banner_then_the_history(tmp_path
     (tmp_path / "state" / "monitor.db").rename(tmp_path / "moved.db")
     nothing = cli(config, "history")
     assert nothing.returncode == 2 and "CONFIG ERROR" in nothing.stderr
-    assert "no state at" in nothing.stderr
+    assert "no state in" in nothing.stderr
 
 
 def test_history_rule_unknown_to_config_and_database_is_an_error(tmp_path):

@@ -203,3 +203,26 @@ def load_make_state_v10():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_status_and_preview_leave_an_older_state_to_the_daemon_to_migrate(tmp_path, http_server):
+    """After an upgrade, before the daemon of the new version ran: ``status`` and
+    ``preview`` only read, so they refuse to migrate (a daemon of the old version may
+    still have the state open) and say what to do, in one line; ``history`` reads it."""
+    state = tmp_path / "state"
+    shutil.copytree(STATE_V10, state)
+    config = v10_config(tmp_path, state, http_server)
+    expected = (
+        f"news-monitor: state database {state / 'monitor.db'} is at schema 10, this"
+        f" news-monitor reads schema {len(MIGRATIONS)}: start `news-monitor run` of this"
+        " version once to migrate it (reports never write the state)\n"
+    )
+    for command in ("status", "preview"):
+        shown = run_cli(command, "--config", str(config), cwd=tmp_path)
+        assert (shown.returncode, shown.stderr) == (2, expected), command
+    (config.parent / "monitor.yaml").write_text("feeds: [\n")  # status without a config
+    shown = run_cli("status", "--config", str(config), "--state-dir", str(state), cwd=tmp_path)
+    assert shown.returncode == 2 and shown.stderr.endswith(expected), shown.stderr
+    assert sorted(p.name for p in state.iterdir()) == sorted(p.name for p in STATE_V10.iterdir())
+    with sqlite3.connect(state / "monitor.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (10,)
