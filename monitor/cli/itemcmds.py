@@ -51,7 +51,8 @@ async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
     try:
         rules = RuleSet([("query", args.query)])
     except RuleSyntaxError as exc:
-        print(f"query:1:{exc.column}: {exc}", file=sys.stderr)
+        cause = exc.__cause__ if isinstance(exc.__cause__, RuleSyntaxError) else exc
+        print(f"query:1:{exc.column}: {cause}", file=sys.stderr)  # not "rule 'query': …"
         return 2
     read = await _items(args.sources, read_items, config)
     if read.failed and not read.read:

@@ -54,9 +54,12 @@ def parse(query: str, fast: bool = False) -> tuple[tree.Item, list[int], bool]:
         raise RuleSyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", 1)
     if _MAYBE_PROXIMITY.search(query):
         _check_proximity(query)
-    if fast and _PLAIN.search(query) is None and (simple := parse_simple(query)) is not None:
+    # A query with a quote goes through _rewrite, which checks that each phrase is
+    # closed: luqum and the fast parser read a stray quote as part of a word.
+    unquoted = fast and '"' not in query
+    if unquoted and _PLAIN.search(query) is None and (simple := parse_simple(query)) is not None:
         return simple, [], True  # nothing to rewrite; columns are only needed for errors
-    if fast and (near := _bare_near(query)) and (simple := parse_simple(near)) is not None:
+    if unquoted and (near := _bare_near(query)) and (simple := parse_simple(near)) is not None:
         return simple, [], True
     rewritten, columns = _rewrite(query)
     if fast and (simple := parse_simple(rewritten)) is not None:

@@ -318,3 +318,16 @@ def test_check_judges_the_state_dir_given_by_state_dir_option(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith(f"{path}:1:1: state_dir {given} cannot be created: ")
     assert "(given by --state-dir or $NEWS_MONITOR_STATE_DIR)" in result.stderr
+
+
+def test_a_stray_quote_in_a_query_is_refused_at_its_column(tmp_path):
+    """A quote inside a word was read as part of the word (``Pompeo"`` matched
+    "pompeo"), so the typo passed ``check``; an unbalanced quote is an error."""
+    path = write(
+        tmp_path,
+        "feeds:\n  - url: https://news.example/rss\nrules:\n  - name: p\n"
+        "    query: 'Pompeo\" AND Pyongyang'\nchannels:\n  console: {type: console}\n",
+    )
+    result = run_cli("check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{path}:5:19: rule 'p': unclosed quote (query column 7)")

@@ -63,7 +63,9 @@ def test_test_rule_highlights_and_exit_codes(tmp_path):
     miss = run_cli("test-rule", "Beijing AND Pyongyang", feed, cwd=tmp_path)
     assert miss.returncode == 1 and "0 of 5 items match" in miss.stdout
     bad = run_cli("test-rule", "Pompeo AND (Pyongyang", feed, cwd=tmp_path)
-    assert bad.returncode == 2 and bad.stderr.startswith("query:1:")
+    assert (bad.returncode, bad.stderr) == (2, "query:1:12: unclosed '('\n")
+    stray = run_cli("test-rule", 'Pompeo" Pyongyang', feed, cwd=tmp_path)
+    assert (stray.returncode, stray.stderr, stray.stdout) == (2, "query:1:7: unclosed quote\n", "")
     text = run_cli("test-rule", '"peace regime"', cwd=tmp_path, stdin="We support a peace regime.")
     assert text.returncode == 0 and "«peace regime»" in text.stdout
 

@@ -171,3 +171,14 @@ def test_a_near_chain_inside_quotes_stays_a_syntax_error() -> None:
     # The lexer reads x" as opening a phrase; the shortcut must not see a chain there.
     with pytest.raises(RuleSyntaxError):
         compile_query('x" a OR b NEAR/2 c y"')
+
+
+@pytest.mark.parametrize(
+    "query", ['Pompeo" Tokyo', 'Pompeo"', 'Pompeo" AND Pyongyang', 'a NEAR/2 b"']
+)
+def test_a_stray_quote_is_an_unclosed_phrase_on_both_paths(query: str) -> None:
+    """luqum and the fast parser take a quote inside a word for part of it; the rule
+    language does not (docs/rules.md: unbalanced quotes are refused), fast or not."""
+    for fast in (True, False):
+        with pytest.raises(RuleSyntaxError, match="unclosed quote"):
+            parse(query, fast=fast)
