@@ -111,6 +111,14 @@ def run_cli(
     )
 
 
+def placeholder_feeds(folder: Path, *names: str) -> None:
+    """Empty RSS files ``folder/NAME``: the ``file:`` feeds a ``check`` test's configs
+    name, so that ``check`` (which warns of a feed file it cannot read) judges only
+    what the test is about."""
+    for name in names:
+        (folder / name).write_text('<rss version="2.0"><channel></channel></rss>')
+
+
 def write_config(path: Path, config: dict) -> Path:
     """Write a config dict as YAML to ``path``."""
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

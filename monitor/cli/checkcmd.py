@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor.cli.messages import config_error_text, count
 from monitor.config import MonitorConfig, inspect, statedir
-from monitor.config.checks import state_dir_problem
+from monitor.config.checks import file_feed_warnings, state_dir_problem
 from monitor.config.source import Path_, Source
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
 from monitor.notify.render import Renderer
@@ -23,7 +23,8 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
 
     YAML and includes first (nothing else can run when they are broken); then, all
     together: validation, unset variables, whole-config checks (config/checks.py),
-    rule syntax, templates, rule examples and whether ``state_dir`` can be created.
+    rule syntax, templates, rule examples and whether ``state_dir`` can be created;
+    ``file:`` feeds that cannot be read from here are warnings.
     Printed as ``FILE:LINE:COL: message``, sorted by position. Secrets this shell
     cannot read (systemd credentials) are warnings: the service reads them at start.
     """
@@ -49,6 +50,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
                 given = f"{state[0]} (given by --state-dir or ${statedir.STATE_DIR_ENV})"
                 where = ConfigIssue(str(path), 1, 1, given)
             (issues if state[1] else found.warnings).append(where)
+        found.warnings += file_feed_warnings(config, source, found.aside)
     issues.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
     found.warnings.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
     for warning in found.warnings:

@@ -7,7 +7,8 @@ URLs and secrets that are empty, URLs with no scheme or host, ``every:`` schedul
 under a second (those two of channels: :mod:`monitor.config.channelchecks`), a
 ``templates_dir`` that is not a directory, and a ``state_dir`` that cannot be created.
 None of them resolves a name or opens a connection: only literal addresses and
-``localhost`` are judged here (names are judged at connect time, feeds.md).
+``localhost`` are judged here (names are judged at connect time, feeds.md). ``file:``
+feeds that cannot be read from here are warnings (:func:`file_feed_warnings`).
 """
 
 from __future__ import annotations
@@ -172,6 +173,42 @@ def address_problem(feed: FeedConfig, allow_private: bool) -> str | None:
         f"feed URL {shown}: {reason}: `run` refuses it unless allow_private_networks: true"
         " (on the feed or at the top level)"
     )
+
+
+def file_feed_warnings(
+    config: MonitorConfig, source: Source, aside: set[Path_]
+) -> list[ConfigIssue]:
+    """``file:`` feeds that ``run`` could not read from here, as warnings at their URL
+    (the service may run as another user, or in another working directory, where the
+    path holds): missing, unreadable, or a directory. A relative path is relative to
+    the working directory (configuration.md), which the message names.
+    """
+    warnings = []
+    for i, feed in enumerate(config.feeds):
+        if {("feeds", i), ("feeds", i, "url")} & aside or feed.url[:5].lower() != "file:":
+            continue
+        if problem := file_problem(feed.url):
+            warnings.append(source.issue(("feeds", i, "url"), problem))
+    return warnings
+
+
+def file_problem(url: str) -> str | None:
+    """Why the file of the ``file:`` ``url`` cannot be read, or None. Opened without
+    blocking (a FIFO is not waited on) and closed unread."""
+    from monitor.ingest.fetch import file_path  # httpx: only for a file: feed to judge
+
+    path = file_path(url)
+    where = "" if path.is_absolute() else f" (relative to the working directory {Path.cwd()})"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return f"feed {url}: cannot read {path}{where}: {exc.strerror}"
+    try:
+        if os.path.isdir(path):
+            return f"feed {url}: {path}{where} is a directory, not a feed file"
+    finally:
+        os.close(fd)
+    return None
 
 
 def _tag_case(config: MonitorConfig, source: Source) -> Iterator[ConfigIssue]:

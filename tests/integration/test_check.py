@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import placeholder_feeds, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _feed_files(tmp_path: Path) -> None:
+    placeholder_feeds(tmp_path, "feed.xml")
+
 
 GOOD = """\
 state_dir: ./state

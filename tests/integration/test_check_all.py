@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import placeholder_feeds, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _feed_files(tmp_path: Path) -> None:
+    placeholder_feeds(tmp_path, "feed.xml", "fast.xml", "other.xml")
+
 
 GOOD = """\
 state_dir: ./state
@@ -331,3 +337,27 @@ def test_a_stray_quote_in_a_query_is_refused_at_its_column(tmp_path):
     result = run_cli("check", "--config", str(path), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith(f"{path}:5:19: rule 'p': unclosed quote (query column 7)")
+
+
+def test_file_feeds_that_cannot_be_read_from_here_are_warnings(tmp_path):
+    """A ``file:`` feed that does not exist passed ``check`` and failed at ``run``
+    (newcomer review). It is a warning, as an unreadable secret file is: the service
+    may run elsewhere. A relative path names the working directory it is read from."""
+    (tmp_path / "feed.xml").write_text("<rss version='2.0'><channel/></rss>")
+    (tmp_path / "sub").mkdir()
+    path = write(
+        tmp_path,
+        "feeds:\n  - url: file:/nonexistent/feed.xml\n  - url: file:feed.xml\n"
+        "  - url: file:missing.xml\n  - url: file:sub\nchannels:\n  console: {type: console}\n",
+    )
+    result = run_cli("check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(", 3 warning(s)")
+    assert result.stderr.splitlines() == [
+        f"{path}:2:10: warning: feed file:/nonexistent/feed.xml: cannot read"
+        " /nonexistent/feed.xml: No such file or directory",
+        f"{path}:4:10: warning: feed file:missing.xml: cannot read missing.xml (relative to"
+        f" the working directory {tmp_path}): No such file or directory",
+        f"{path}:5:10: warning: feed file:sub: sub (relative to the working directory"
+        f" {tmp_path}) is a directory, not a feed file",
+    ]

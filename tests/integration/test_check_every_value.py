@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from monitor.config.channels import apprise_available
-from tests.conftest import run_cli
+from tests.conftest import placeholder_feeds, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _feed_files(tmp_path: Path) -> None:
+    placeholder_feeds(tmp_path, "feed.xml")
+
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import placeholder_feeds, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _feed_files(tmp_path: Path) -> None:
+    placeholder_feeds(tmp_path, "feed.xml", "a.xml", "b.xml")
+
 
 FEED = '  - {url: "file:feed.xml", name: one}\n'
 CHANNELS = "channels:\n  console: {type: console}\n"

@@ -6,7 +6,17 @@ it, not in the summary of a store whose password comes from a file.
 
 from __future__ import annotations
 
-from tests.conftest import run_cli
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import placeholder_feeds, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _feed_files(tmp_path: Path) -> None:
+    placeholder_feeds(tmp_path, "feed.xml")
+
 
 CANARY = "Canary-pw-51d0e2"
 URL = "postgresql://news-monitor@db1.internal/news_monitor?sslmode=verify-full"
