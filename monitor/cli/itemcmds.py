@@ -37,6 +37,7 @@ from monitor.rules.index import RuleSet
 from monitor.terminal import json_line
 
 __all__ = ["cmd_fetch", "cmd_test_rule"]
+SHOWN_SUMMARY = 200  # characters of a summary `fetch` prints as text
 
 
 async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
@@ -94,16 +95,21 @@ def _explain_text(rules: RuleSet, item: Item, match: Match | None) -> str:
 async def cmd_fetch(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``fetch SOURCE``: print the feed's normalized items, read within ``config``'s
     limits; exit 2 (one line on stderr, nothing on stdout) when it cannot be read.
-    A value the item lacks (link, date, title, summary) is shown as ``-``."""
+    A value the item lacks (link, date, title, summary) is shown as ``-``; a summary
+    over :data:`SHOWN_SUMMARY` characters is cut at a word and ends in `` …``
+    (``--json`` gives it whole)."""
     read = await _items([args.source], read_feed, config)
     for item in read.items:
         if args.json:
             print(json_line(_item_json(item)))
         else:
             when = item.published.isoformat() if item.published else "-"
+            summary = item.summary
+            if len(summary) > SHOWN_SUMMARY:  # cut at a space, and say so (--json: whole)
+                summary = summary[:SHOWN_SUMMARY].rsplit(" ", 1)[0].rstrip() + " …"
             print(
                 f"{item.title or '-'}\n  id: {item.id}\n  link: {item.link or '-'}\n"
-                f"  published: {when}\n  summary: {item.summary[:200] or '-'}\n"
+                f"  published: {when}\n  summary: {summary or '-'}\n"
             )
     return 2 if read.failed else 0
 

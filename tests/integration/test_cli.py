@@ -87,6 +87,17 @@ def test_fetch_prints_normalized_items(tmp_path, http_server):
     assert "<p>" not in items[0]["content"] and "Panmunjom" in items[0]["content"]
     human = run_cli("fetch", str(SEED / "feed-teaser.xml"), cwd=tmp_path)
     assert "Typhoon Soulik" in human.stdout
+    # a long summary is cut at a word and says so; --json gives it whole
+    text = run_cli("fetch", str(SEED / "feed-full.xml"), cwd=tmp_path).stdout
+    summaries = [line[len("  summary: ") :] for line in text.splitlines() if "  summary: " in line]
+    whole = [i["summary"] for i in items]
+    for shown, summary in zip(summaries, whole, strict=True):
+        if len(summary) <= 200:
+            assert shown == (summary or "-")
+        else:
+            assert shown.endswith(" …") and summary.startswith(shown[:-2])
+            assert summary[len(shown) - 2] == " " and len(shown) <= 202
+    assert any(s.endswith(" …") for s in summaries)
     missing = run_cli("fetch", http_server.url("/nope.xml"), cwd=tmp_path)
     assert missing.returncode == 2 and "HTTP 404" in missing.stderr
 
