@@ -76,7 +76,7 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
     ``--format html`` without ``--channel`` when the config has several channels.
     """
     from monitor.notify.render import Renderer
-    from monitor.store.opening import open_store_to_read
+    from monitor.store.opening import read_store
     from monitor.store.outbox import Outbox
 
     names = [args.channel] if args.channel else list(config.channels)
@@ -90,22 +90,18 @@ def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:
             f"--format html shows one channel: add --channel NAME (channels: {', '.join(names)})"
         )
     headers = sys.stdout if args.format in ("text", "sent") else sys.stderr
-    store = open_store_to_read(config)
+    now = datetime.now(UTC)
+    digests = read_store(config, lambda store: {n: Outbox(store).preview(n, now) for n in names})
     renderer = Renderer(config.templates_dir)
     bodies: dict[str, Any] = {}
-    try:
-        for name in names:
-            now = datetime.now(UTC)
-            digest = Outbox(store).preview(name, now)
-            pending = count(len(digest.stories), "story")
-            print(f"=== channel {name}: {pending} pending ===", file=headers)
-            if digest.stories and (note := _held_note(config, name, now)):
-                print(note, file=headers)
-            bodies[name] = _preview_one(config.channels[name], digest, renderer, args.format)
-            if bodies[name] is not None and args.format != "json":
-                print(bodies[name])
-    finally:
-        store.close()
+    for name, digest in digests.items():
+        pending = count(len(digest.stories), "story")
+        print(f"=== channel {name}: {pending} pending ===", file=headers)
+        if digest.stories and (note := _held_note(config, name, now)):
+            print(note, file=headers)
+        bodies[name] = _preview_one(config.channels[name], digest, renderer, args.format)
+        if bodies[name] is not None and args.format != "json":
+            print(bodies[name])
     if args.format == "json":
         print(json.dumps(bodies, ensure_ascii=False, indent=2))
     return 0

@@ -15,6 +15,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from monitor.notify.timing import Hold
     from monitor.store.dialect import Connection
     from monitor.store.history import Filters
+
+    Reader = Callable[[Callable[[Connection], Any]], Any]  # runs a read on the state, closes it
 
 
 def add_history_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -53,11 +56,11 @@ def cmd_history(args: argparse.Namespace, config: MonitorConfig) -> int:
     knows), when there is no state (nothing is created) or when the database cannot
     be read.
     """
-    from monitor.store.readonly import open_for_reading
+    from monitor.store.readonly import reader_for
 
     since = _since(args)
-    conn, where = open_for_reading(config)
-    return _history(args, conn, where, config, since)
+    reader, where = reader_for(config)
+    return _history(args, reader, where, config, since)
 
 
 def cmd_history_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
@@ -69,41 +72,51 @@ def cmd_history_without_config(args: argparse.Namespace, path: Path, error: Conf
     from monitor.cli.messages import not_found_hint
     from monitor.cli.statusinfo import BANNER_TAIL, banner
     from monitor.config.statedir import without_config
-    from monitor.store.readonly import open_readonly
+    from monitor.store.readonly import read_state
 
     lines = banner([str(i) for i in error.issues], not_found_hint(path, args.config) or BANNER_TAIL)
     print("\n".join(lines), file=sys.stderr)
     since = _since(args)
     state_dir = without_config(path)
-    code = _history(args, open_readonly(state_dir), str(state_dir), None, since)
+
+    def reader(read: Callable[[Connection], Any]) -> Any:
+        return read_state(state_dir, read)
+
+    code = _history(args, reader, str(state_dir), None, since)
     return max(code, 1)
 
 
 def _history(
     args: argparse.Namespace,
-    conn: Connection,
+    reader: Reader,
     where: str,
     config: MonitorConfig | None,
     since: datetime | None,
 ) -> int:
-    """Run the query on ``conn`` (closed here) and print; ``config`` None: none loads."""
+    """Run the query through ``reader`` and print; ``config`` None: none loads."""
     from monitor.store.history import disabled_channels, list_matches, message
+
+    def read_message(conn: Connection) -> tuple[dict | None, Any]:
+        found = message(conn, message_id_given(args.message))
+        return found, found and disabled_channels(conn).get(found["channel"])
+
+    def read_matches(conn: Connection) -> tuple[list, int, dict]:
+        rows, more = list_matches(conn, _filters(args, conn, config, since))
+        return rows, more, disabled_channels(conn)
 
     try:
         if args.message:
-            found = message(conn, message_id_given(args.message))
-            if found is None:
-                print(f"no message {args.message!r} in {where}")
-                return 1
-            disabled = disabled_channels(conn).get(found["channel"])
-            show_message(_redacted_message(found, config), args.json, disabled)
-            return 0
-        rows, more = list_matches(conn, _filters(args, conn, config, since))
-        disabled = disabled_channels(conn)
+            found, disabled_at = reader(read_message)
+        else:
+            rows, more, disabled = reader(read_matches)
     except _read_errors(config) as exc:  # damaged after it opened: one line, no traceback
         raise MonitorError(f"cannot read the state in {where}: {error_line(exc)}") from None
-    finally:
-        conn.close()
+    if args.message:
+        if found is None:
+            print(f"no message {args.message!r} in {where}")
+            return 1
+        show_message(_redacted_message(found, config), args.json, disabled_at)
+        return 0
     why = _Reasons.of(config, disabled, datetime.now(UTC))
     rows = [why.added_to(_redacted(r, config)) for r in rows]
     if args.json:

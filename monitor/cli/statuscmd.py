@@ -28,14 +28,9 @@ if TYPE_CHECKING:
 def cmd_status(args: argparse.Namespace, config: MonitorConfig) -> int:
     """``status``: feeds, rules, channels and the store from the live state, SQLite or
     the config's PostgreSQL (never creates or writes it)."""
-    from monitor.store.opening import open_store_to_read
+    from monitor.store.opening import read_store
 
-    store = open_store_to_read(config)
-    try:
-        report = _status(config, store)
-    finally:
-        store.close()
-    return _print_status(args, report)
+    return _print_status(args, read_store(config, lambda store: _status(config, store)))
 
 
 def cmd_status_without_config(args: argparse.Namespace, path: Path, error: ConfigError) -> int:
@@ -50,21 +45,21 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     from monitor.cli.messages import not_found_hint
     from monitor.cli.statusinfo import BANNER_TAIL, banner, config_state, report_from_store
     from monitor.config.statedir import without_config
-    from monitor.store.opening import open_sqlite_to_read
+    from monitor.store.opening import read_sqlite_store
     from monitor.store.sqlite import NoStateError
 
     issues = [str(issue) for issue in error.issues]
     lines = banner(issues, not_found_hint(path, args.config) or BANNER_TAIL)
+
+    def read(store: Store) -> dict[str, Any]:
+        report = report_from_store(store, datetime.now(UTC))
+        return report | {"config": config_state(store)}
+
     try:
-        store = open_sqlite_to_read(without_config(path))
+        report = read_sqlite_store(without_config(path), read)
     except NoStateError:
         print("\n".join(lines), file=sys.stderr)  # both problems, then exit 2
         raise
-    try:
-        report = report_from_store(store, datetime.now(UTC))
-        report["config"] = config_state(store)
-    finally:
-        store.close()
     report["config_error"] = issues
     _print_status(args, report, lines)
     return 1

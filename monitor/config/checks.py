@@ -203,6 +203,8 @@ def file_problem(url: str) -> str | None:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return f"feed {url}: cannot read {path}{where}: {exc.strerror}"
+    except ValueError as exc:  # a NUL in the path (%00): no file has that name
+        return f"feed {url}: cannot read {str(path)!r}{where}: {exc}"
     try:
         if os.path.isdir(path):
             return f"feed {url}: {path}{where} is a directory, not a feed file"

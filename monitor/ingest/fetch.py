@@ -261,6 +261,8 @@ def _read_file(url: str, max_bytes: int, limit_setting: str = MAX_BYTES_SETTING)
             body = handle.read(max_bytes + 1)
     except OSError as exc:
         raise FetchError("file", f"{url}: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:  # a NUL in the path (%00): no file has that name
+        raise FetchError("file", f"{url}: cannot read {str(path)!r}: {exc}") from None
     if len(body) > max_bytes:
         raise too_large_error(f"{url}: file", max_bytes, limit_setting)
     try:  # a gzip file (feed.xml.gz) is read inflated, with the same bound

@@ -12,7 +12,7 @@ The database is opened read-only (``mode=ro``, sqlite.org/uri.html): looking mus
 never create state, migrate it, take the daemon's write lock, or leave files behind.
 The queries take any connection with the sqlite3 API, and run on PostgreSQL too
 (``status`` reads the baseline through the store's connection). With ``store:`` in
-the config, :func:`monitor.store.readonly.open_for_reading` opens that PostgreSQL
+the config, :func:`monitor.store.readonly.reader_for` opens that PostgreSQL
 database the same way: a session whose transactions are read-only, never migrated.
 The opening is :mod:`monitor.store.readonly`; this module holds the queries.
 """

@@ -5,16 +5,19 @@ always was; with it, the PostgreSQL database the section names, its password rea
 through :meth:`~monitor.config.store.StoreSettings.password_reader` (again for each new
 connection). ``status``, ``preview``, ``retry`` and the daemon's runtime all open their
 store here, so they can never disagree about where the state is; ``status`` and
-``preview`` only read it (:func:`open_store_to_read`).
+``preview`` only read it (:func:`read_store`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from monitor.config.store import POSTGRESQL_INSTALL_HINT
 from monitor.errors import MonitorError, StateDatabaseError
 from monitor.store.sqlite import NoStateError, Store
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,33 +48,38 @@ def open_store(config: MonitorConfig, *, create: bool) -> Store:
     return open_postgres(config.store, create=create)
 
 
-def open_store_to_read(config: MonitorConfig) -> Store:
-    """The store ``config`` names, for a command that only reads it (``status``,
-    ``preview``): on SQLite :func:`open_sqlite_to_read`, on PostgreSQL as
-    :func:`open_store` with ``create`` False.
+def read_store(config: MonitorConfig, read: Callable[[Store], T]) -> T:
+    """``read(store)`` on the store ``config`` names, for a command that only reads it
+    (``status``, ``preview``), and the store closed after: on SQLite
+    :func:`read_sqlite_store`, on PostgreSQL as :func:`open_store` with ``create``
+    False. ``read`` should print nothing: it may run twice (see there).
 
-    Raises as :func:`open_store` and :func:`open_sqlite_to_read`.
+    Raises as :func:`open_store` and :func:`read_sqlite_store`.
     """
     if config.store is None:
-        return open_sqlite_to_read(config.state_dir)
-    return open_postgres(config.store, create=False)
+        return read_sqlite_store(config.state_dir, read)
+    store = open_postgres(config.store, create=False)
+    try:
+        return read(store)
+    finally:
+        store.close()
 
 
-def open_sqlite_to_read(state_dir: Path) -> Store:
-    """``state_dir/monitor.db`` opened read-only
-    (:func:`~monitor.store.readonly.open_readonly`): never created, migrated or written,
+def read_sqlite_store(state_dir: Path, read: Callable[[Store], T]) -> T:
+    """``read(store)`` on ``state_dir/monitor.db`` opened read-only
+    (:func:`~monitor.store.readonly.read_state`): never created, migrated or written,
     so a user who may read the state but not write it can look, and a running daemon
-    is not disturbed.
+    is not disturbed; read again with SQLite's locks if a daemon started meanwhile.
 
-    Raises as :func:`~monitor.store.readonly.open_readonly`, MonitorError for a state
-    at an older schema among them, as for a shared database: only the daemon migrates
-    (a report must not change the schema under a daemon of the old version still
+    Raises as :func:`~monitor.store.readonly.read_state`, MonitorError for a state at
+    an older schema among them, as for a shared database: only the daemon migrates (a
+    report must not change the schema under a daemon of the old version still
     running).
     """
-    from monitor.store.readonly import open_readonly
+    from monitor.store.readonly import read_state
     from monitor.store.schema import MIGRATIONS
 
-    return Store(open_readonly(state_dir, oldest=len(MIGRATIONS)))
+    return read_state(state_dir, lambda conn: read(Store(conn)), oldest=len(MIGRATIONS))
 
 
 def open_postgres(settings: StoreSettings, *, create: bool) -> Store:

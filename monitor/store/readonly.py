@@ -12,11 +12,11 @@ A schema these readers cannot read (older than :data:`OLDEST_READ` /
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.errors import MonitorError
-from monitor.store.dialect import Connection
+from monitor.errors import MonitorError, StateDatabaseError
 from monitor.store.schema import MIGRATIONS
 from monitor.store.sqlite import DB_NAME, NoStateError, _open_error, no_state, unusable_state_dir
 
@@ -26,35 +26,125 @@ if TYPE_CHECKING:
 
 OLDEST_READ = 11  # the oldest schema these queries read (feed_refs, store/compaction.py)
 PG_OLDEST_READ = 3  # the same schema on PostgreSQL (store/pgschema.py)
+T = TypeVar("T")
+
+
+def read_state(
+    state_dir: Path,
+    read: Callable[[sqlite3.Connection], T],
+    oldest: int = OLDEST_READ,
+    *,
+    tries: int = 3,
+) -> T:
+    """``read(conn)`` on the state under ``state_dir`` opened read-only
+    (:func:`open_readonly`), closed after; what ``read`` returned.
+
+    Opened as immutable (no daemon had it open), the file can still change under the
+    read: a daemon that starts meanwhile checkpoints into it. A read that then fails
+    (``sqlite3.DatabaseError``), or after which the file is not as it was, is done
+    again, opened as the file then is: with SQLite's locks (``mode=ro``) if a daemon
+    now has it open (its ``-wal`` and ``-shm`` exist: we create none), else immutable
+    again. ``read`` should only read, and print nothing: it may run ``tries`` times.
+
+    Raises as :func:`open_readonly`; StateDatabaseError if the file changed under
+    every try; ``sqlite3.DatabaseError`` from a read with SQLite's locks.
+    """
+    path = state_dir / DB_NAME
+    for _ in range(tries):
+        try:
+            conn, seen = _open(state_dir, oldest)
+        except _Changed:
+            continue
+        try:
+            result = read(conn)
+        except sqlite3.DatabaseError:
+            if seen is None:
+                raise
+            continue  # changed under an immutable read: look again
+        finally:
+            conn.close()
+        if seen is None or _unchanged(path, seen):
+            return result
+    raise StateDatabaseError(
+        f"state database {path} changed during each of {tries} reads: try again"
+    )
 
 
 def open_readonly(state_dir: Path, oldest: int = OLDEST_READ) -> sqlite3.Connection:
-    """Open the state database under ``state_dir`` read-only.
+    """Open the state database under ``state_dir`` read-only: immutable when no daemon
+    has it open (no ``-wal``), else ``mode=ro``; prefer :func:`read_state`, which
+    reads again should a daemon start during the read.
 
     Raises NoStateError when there is none (nothing is created), StateDatabaseError
-    for a corrupt file or a ``state_dir`` we may not enter, and MonitorError for a
-    schema older than ``oldest`` (the oldest the caller's queries read) or newer than
-    this code (only the daemon migrates).
+    for a corrupt file, one that is not a file, or a ``state_dir`` we may not enter,
+    and MonitorError for a schema older than ``oldest`` (the oldest the caller's
+    queries read) or newer than this code (only the daemon migrates).
     """
+    try:
+        return _open(state_dir, oldest)[0]
+    except _Changed:
+        return _open(state_dir, oldest)[0]
+
+
+class _Changed(Exception):
+    """The file changed while it was being opened as immutable: open it again."""
+
+
+_Look = tuple[int, int, int, bool]  # the file's inode, size, mtime (ns), a -wal beside it
+
+
+def _looked_at(path: Path) -> _Look:
+    """What tells that the file changed between two looks (:data:`_Look`): a daemon
+    that opens it writes a ``-wal`` first, and its checkpoint rewrites the file."""
+    info = path.stat()
+    wal = path.with_name(path.name + "-wal").exists()
+    return info.st_ino, info.st_size, info.st_mtime_ns, wal
+
+
+def _unchanged(path: Path, seen: _Look) -> bool:
+    """Whether the file looks as it did (False if it cannot be looked at any more)."""
+    try:
+        return _looked_at(path) == seen
+    except OSError:
+        return False
+
+
+def _open(state_dir: Path, oldest: int) -> tuple[sqlite3.Connection, _Look | None]:
+    """The connection, and how the file looked when it was opened immutable (None:
+    opened with SQLite's locks). Raises :class:`_Changed` as its docstring says."""
     path = state_dir / DB_NAME
     try:
-        if not path.is_file():
+        if not path.exists():
             raise no_state(state_dir)
+        if not path.is_file():
+            raise StateDatabaseError(
+                f"state database {path} is not a file: move it away to start fresh"
+            )
         # Without a -wal file no daemon has the database open and everything is in the
         # main file: read it as immutable, or SQLite would leave -wal and -shm files
         # behind, owned by whoever ran the command (root), which the daemon's user could
         # not open at its next start (sqlite.org/wal.html, "Read-Only Databases").
-        wal = path.with_name(path.name + "-wal").exists()
+        seen: _Look | None = _looked_at(path)
     except OSError as exc:
         raise unusable_state_dir(state_dir, exc) from None
-    flags = "mode=ro" if wal else "mode=ro&immutable=1"
+    if seen[3]:
+        seen = None
+    flags = "mode=ro" if seen is None else "mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
         conn.row_factory = sqlite3.Row
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if seen is not None and not _unchanged(path, seen):
+            raise _Changed from None  # a daemon checkpointing as we opened it
         raise _open_error(path, exc) from None
-    if not oldest <= version <= len(MIGRATIONS):
+    if version > len(MIGRATIONS):
+        conn.close()
+        raise MonitorError(
+            f"state database {path} is at schema {version}, newer than this news-monitor"
+            f" ({len(MIGRATIONS)}): upgrade news-monitor to read it"
+        )
+    if version < oldest:
         conn.close()
         reads = f"{oldest} to {len(MIGRATIONS)}" if oldest < len(MIGRATIONS) else oldest
         raise MonitorError(
@@ -62,19 +152,29 @@ def open_readonly(state_dir: Path, oldest: int = OLDEST_READ) -> sqlite3.Connect
             f" {reads}: start `news-monitor run` of this version once to migrate it"
             " (reports never write the state)"
         )
-    return conn
+    return conn, seen
 
 
-def open_for_reading(config: MonitorConfig) -> tuple[Connection, str]:
-    """The state ``config`` names, opened read-only, and where it is (for messages:
-    the state_dir, or ``PostgreSQL`` and the server and database, no password).
+def reader_for(config: MonitorConfig) -> tuple[Callable[[Callable[[Any], T]], T], str]:
+    """How to read the state ``config`` names, and where it is (for messages: the
+    state_dir, or ``PostgreSQL`` and the server and database, no password): a
+    function that runs a read on a read-only connection and closes it
+    (:func:`read_state` for SQLite; a session of :func:`open_readonly_postgres`).
 
-    Raises as :func:`open_readonly` or :func:`open_readonly_postgres`.
+    Raises as :func:`open_readonly_postgres` (the SQLite state is opened by the read).
     """
     if config.store is None:
-        return open_readonly(config.state_dir), str(config.state_dir)
+        state_dir = config.state_dir
+        return (lambda read: read_state(state_dir, read)), str(config.state_dir)
     conn = open_readonly_postgres(config.store)
-    return conn, f"PostgreSQL {conn.where}"
+
+    def read_once(read: Callable[[Any], T]) -> T:
+        try:
+            return read(conn)
+        finally:
+            conn.close()
+
+    return read_once, f"PostgreSQL {conn.where}"
 
 
 def open_readonly_postgres(settings: StoreSettings) -> Any:

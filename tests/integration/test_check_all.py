@@ -361,3 +361,17 @@ def test_file_feeds_that_cannot_be_read_from_here_are_warnings(tmp_path):
         f"{path}:5:10: warning: feed file:sub: sub (relative to the working directory"
         f" {tmp_path}) is a directory, not a feed file",
     ]
+
+
+def test_a_file_feed_with_a_nul_in_its_path_is_a_warning_and_a_failed_fetch(tmp_path):
+    """``%00`` decodes to a character no path may hold: Python raises ValueError, not
+    OSError (review: a traceback in ``check`` and ``fetch``)."""
+    path = write(tmp_path, 'feeds:\n  - url: "file:/tmp/a%00b.xml"\n')
+    checked = run_cli("check", "--config", str(path), cwd=tmp_path)
+    assert checked.returncode == 0 and "Traceback" not in checked.stderr
+    warning = "warning: feed file:/tmp/a%00b.xml: cannot read '/tmp/a\\x00b.xml': embedded null"
+    assert warning in checked.stderr
+    fetched = run_cli("fetch", "file:/tmp/a%00b.xml", cwd=tmp_path)
+    assert (fetched.returncode, fetched.stdout) == (2, "")
+    assert fetched.stderr.startswith("news-monitor: file:/tmp/a%00b.xml: cannot read '/tmp/a")
+    assert "Traceback" not in fetched.stderr

@@ -39,9 +39,14 @@ def as_other_user() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv (util-linux) to drop to nobody")
-    probe = subprocess.run([setpriv, *OTHER_USER, sys.executable, "-c", "pass"], check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"nobody cannot run {sys.executable} here")
+    probe = subprocess.run(
+        [setpriv, *OTHER_USER, sys.executable, "-c", "import monitor"],
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:  # the checkout or the interpreter is root's alone
+        pytest.skip(f"nobody cannot run {sys.executable} on {REPO} here")
     return [setpriv, *OTHER_USER]
 
 
@@ -81,8 +86,9 @@ def world() -> Iterator[Path]:
     for path in (feed, config):
         path.chmod(0o644)
     yield config
-    for path in (root / "state", *(root / "state").iterdir()):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    (root / "state").chmod(0o755)  # first: as a user, we cannot list it at mode 0
+    for path in (root / "state").iterdir():
+        path.chmod(0o644)
     shutil.rmtree(root)
 
 

@@ -208,7 +208,7 @@ def load_make_state_v10():
 def test_status_and_preview_leave_an_older_state_to_the_daemon_to_migrate(tmp_path, http_server):
     """After an upgrade, before the daemon of the new version ran: ``status`` and
     ``preview`` only read, so they refuse to migrate (a daemon of the old version may
-    still have the state open) and say what to do, in one line; ``history`` reads it."""
+    still have the state open) and say what to do, in one line."""
     state = tmp_path / "state"
     shutil.copytree(STATE_V10, state)
     config = v10_config(tmp_path, state, http_server)
