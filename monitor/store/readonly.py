@@ -46,8 +46,9 @@ def read_state(
     now has it open (its ``-wal`` and ``-shm`` exist: we create none), else immutable
     again. ``read`` should only read, and print nothing: it may run ``tries`` times.
 
-    Raises as :func:`open_readonly`; StateDatabaseError if the file changed under
-    every try; ``sqlite3.DatabaseError`` from a read with SQLite's locks.
+    Raises as :func:`open_readonly`; StateDatabaseError (one line: corrupt, or why
+    SQLite could not read it) for a read with SQLite's locks that failed, or if the
+    file changed under every try.
     """
     path = state_dir / DB_NAME
     for _ in range(tries):
@@ -57,9 +58,9 @@ def read_state(
             continue
         try:
             result = read(conn)
-        except sqlite3.DatabaseError:
-            if seen is None:
-                raise
+        except sqlite3.DatabaseError as exc:
+            if seen is None or _unchanged(path, seen):  # the file itself is at fault
+                raise _read_error(path, exc) from None
             continue  # changed under an immutable read: look again
         finally:
             conn.close()
@@ -68,6 +69,14 @@ def read_state(
     raise StateDatabaseError(
         f"state database {path} changed during each of {tries} reads: try again"
     )
+
+
+def _read_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
+    """One line for a read that failed: corrupt (as at the open), else SQLite's reason."""
+    error = _open_error(path, exc)
+    if str(error).startswith("cannot open "):
+        return StateDatabaseError(f"cannot read state database {path} ({exc})")
+    return error
 
 
 def open_readonly(state_dir: Path, oldest: int = OLDEST_READ) -> sqlite3.Connection:

@@ -56,17 +56,34 @@ def test_a_read_during_which_a_daemon_wrote_is_read_again_with_locks(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [DB_NAME]  # nothing left behind
 
 
-def test_an_immutable_read_that_fails_is_done_again_with_locks(tmp_path):
-    make_state(tmp_path)
+def test_an_immutable_read_that_fails_as_the_file_changes_is_done_again(tmp_path):
+    path = make_state(tmp_path)
     tries: list[int] = []
 
     def read(conn: sqlite3.Connection) -> int:
         tries.append(1)
         if len(tries) == 1:  # as a read under a checkpoint fails
+            a_daemon_writes(path, rows=5_000)
             raise sqlite3.DatabaseError("database disk image is malformed")
-        return conn.execute("SELECT x FROM t").fetchone()[0]
+        return conn.execute("SELECT x FROM t WHERE rowid = 1").fetchone()[0]
 
-    assert read_state(tmp_path, read, oldest=1) == 1 and len(tries) == 2
+    assert read_state(tmp_path, read, oldest=1) == 2 and len(tries) == 2
+
+
+def test_a_read_that_fails_on_a_file_that_did_not_change_is_one_line(tmp_path):
+    """Damage the read finds (the file did not change under it) is not read again."""
+    path = make_state(tmp_path)
+    tries: list[int] = []
+
+    def read(conn: sqlite3.Connection) -> None:
+        tries.append(1)
+        conn.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(
+        StateDatabaseError, match=f"cannot read state database {path} \\(no such table"
+    ):
+        read_state(tmp_path, read, oldest=1)
+    assert len(tries) == 1
 
 
 def test_a_quiet_state_is_read_once_and_left_as_it_was(tmp_path):
