@@ -31,6 +31,7 @@ from monitor.store.cluster import (
     release_channel,
     take_channel,
 )
+from monitor.store.fencing import fenced_commits
 
 log = logging.getLogger("monitor.cluster")
 HEARTBEAT_SECONDS = 10.0
@@ -126,13 +127,15 @@ class Cluster:
         metrics.leases_held("channel", len(self.channels))
 
     async def beat(self) -> None:
-        """Heartbeat: who this instance is and what it does (``status`` shows it)."""
+        """Heartbeat: who this instance is and what it does (``status`` shows it), with
+        the commits refused in this process (``fenced commits``, should stay 0)."""
         info: dict[str, Any] = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "version": __version__,
             "polling": len(self.claims.polls),
             "channels": sorted(self.channels),
+            "fenced_commits": fenced_commits(),
         }
         await self.rt.db.run(heartbeat, self.owner, info)
         self.last_beat = time.monotonic()

@@ -10,6 +10,7 @@ claim's epoch), so nothing is recorded or alerted twice.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import FeedServer, config, daemons, owner_pid, query, rss, wait_until
+from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.integration]
 
@@ -66,6 +68,18 @@ def test_a_stalled_owner_commits_nothing(tmp_path: Path, pg_db: str) -> None:
             finally:
                 os.kill(pid, signal.SIGCONT)
             stalled.wait_for_log("poll dropped, nothing written")
+            # its next heartbeat carries the refused commit; status adds them up
+            fenced = "SELECT 1 FROM instances WHERE info LIKE %s AND info LIKE %s"
+            like = (f'%"pid": {pid},%', '%"fenced_commits": 1,%')
+            wait_until(lambda: query(pg_db, fenced, like), "the heartbeat's fenced commit")
+            shown = run_cli("status", "--json", "--config", str(path), cwd=tmp_path)
+            assert shown.returncode == 0, shown.stderr
+            cluster = json.loads(shown.stdout)["cluster"]
+            assert cluster["fenced_commits"] == 1
+            by_pid = {i["info"]["pid"]: i["fenced_commits"] for i in cluster["instances"]}
+            assert by_pid == {pid: 1, other.proc.pid: 0}
+            text = run_cli("status", "--config", str(path), cwd=tmp_path).stdout
+            assert "  fenced commits: 1 (should stay 0)" in text
             assert stalled.stop() == 0, stalled.log
             assert other.stop() == 0, other.log
     copies = server.hook_copies()
