@@ -71,13 +71,13 @@ def cmd_history_without_config(args: argparse.Namespace, path: Path, error: Conf
     ``status``; with no state either, the banner and then exit 2."""
     from monitor.cli.messages import not_found_hint
     from monitor.cli.statusinfo import BANNER_TAIL, banner
-    from monitor.config.statedir import without_config
+    from monitor.config.statedir import sqlite_state_without_config
     from monitor.store.readonly import read_state
 
     lines = banner([str(i) for i in error.issues], not_found_hint(path, args.config) or BANNER_TAIL)
     print("\n".join(lines), file=sys.stderr)
     since = _since(args)
-    state_dir = without_config(path)
+    state_dir = sqlite_state_without_config(path)
 
     def reader(read: Callable[[Connection], Any]) -> Any:
         return read_state(state_dir, read)

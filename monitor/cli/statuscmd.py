@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.cli.messages import count
 from monitor.config import MonitorConfig
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.store.codec import ts
 
 if TYPE_CHECKING:
@@ -44,9 +44,8 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
     """
     from monitor.cli.messages import not_found_hint
     from monitor.cli.statusinfo import BANNER_TAIL, banner, config_state, report_from_store
-    from monitor.config.statedir import without_config
+    from monitor.config.statedir import sqlite_state_without_config
     from monitor.store.opening import read_sqlite_store
-    from monitor.store.sqlite import NoStateError
 
     issues = [str(issue) for issue in error.issues]
     lines = banner(issues, not_found_hint(path, args.config) or BANNER_TAIL)
@@ -56,8 +55,8 @@ def cmd_status_without_config(args: argparse.Namespace, path: Path, error: Confi
         return report | {"config": config_state(store)}
 
     try:
-        report = read_sqlite_store(without_config(path), read)
-    except NoStateError:
+        report = read_sqlite_store(sqlite_state_without_config(path), read)
+    except MonitorError:  # no state, or none without the config (store:)
         print("\n".join(lines), file=sys.stderr)  # both problems, then exit 2
         raise
     report["config_error"] = issues

@@ -13,9 +13,11 @@ import re
 from pathlib import Path
 
 from monitor.config.models import MonitorConfig
+from monitor.errors import MonitorError
 
 STATE_DIR_ENV = "NEWS_MONITOR_STATE_DIR"
 _STATE_DIR_LINE = re.compile(r"^state_dir:\s*['\"]?([^'\"#\s]+)", re.MULTILINE)
+_STORE_LINE = re.compile(r"^store\s*:", re.MULTILINE)
 MAX_RAW_BYTES = 1 << 20  # a broken config is only scanned for state_dir in its first 1 MiB
 
 
@@ -32,6 +34,24 @@ def apply(config: MonitorConfig) -> MonitorConfig:
     if forced is None or forced == config.state_dir:
         return config
     return config.model_copy(update={"state_dir": forced})
+
+
+def sqlite_state_without_config(config_path: Path) -> Path:
+    """:func:`without_config`, for a config whose state is SQLite: raise MonitorError
+    (one line) when the file has a top-level ``store:`` line, since its state is then
+    a PostgreSQL database that only a config that loads can name; a ``monitor.db``
+    left in ``state_dir`` (the backup kept by ``store copy``) is not the state."""
+    try:
+        with config_path.open("rb") as f:
+            text = f.read(MAX_RAW_BYTES).decode("utf-8", "replace")
+    except OSError:
+        text = ""
+    if _STORE_LINE.search(text):
+        raise MonitorError(
+            f"{config_path} names a PostgreSQL store (store:) and does not load: fix it"
+            " to read the state (a monitor.db in state_dir is not the state)"
+        )
+    return without_config(config_path)
 
 
 def without_config(config_path: Path) -> Path:

@@ -106,3 +106,21 @@ def test_status_on_a_small_state_shows_seconds_and_no_per_item_cost(tmp_path):
     (feed,) = [line for line in lines if line.startswith("  Wire:")]
     assert re.search(r"last success \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; ", feed), feed
     assert re.search(r"next poll \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", feed), feed
+
+
+def test_a_broken_store_section_never_falls_back_to_an_old_sqlite_state(tmp_path):
+    """After ``store copy`` the SQLite file stays in state_dir as a backup. A config
+    whose ``store:`` does not load must not show that stale file as the state
+    (scale-out trial): one line, with the banner, exit 2."""
+    config = setup(tmp_path)  # a monitor.db from SQLite days
+    text = config.read_text()
+    config.write_text(text + "store:\n  url: postgresql://news:pw@db1.internal/news_monitor\n")
+    for command in ("status", "history"):
+        shown = cli(config, command)
+        assert shown.returncode == 2, (command, shown.stdout)
+        assert shown.stdout == "" and "Traceback" not in shown.stderr
+        assert "CONFIG ERROR" in shown.stderr and "a password in the URL" in shown.stderr
+        assert shown.stderr.endswith(
+            f"news-monitor: {config} names a PostgreSQL store (store:) and does not load:"
+            " fix it to read the state (a monitor.db in state_dir is not the state)\n"
+        ), command
