@@ -32,6 +32,7 @@ from monitor.config import FeedConfig, MonitorConfig
 from monitor.pipeline import poll_feed
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
+from monitor.service.streaks import FailureStreak
 from monitor.store.fencing import Claim, LeaseLost, current_claim
 from monitor.store.leases import (
     claim_feeds,
@@ -69,6 +70,7 @@ class ClaimLoop:
         self._wake = asyncio.Event()
         self._halted = False
         self._feeds: tuple[MonitorConfig | None, dict[str, FeedConfig]] = (None, {})
+        self._streak = FailureStreak(log, "claiming feeds")
 
     async def ensure(self) -> None:
         """Make a row for each configured feed that has none (after a reload added
@@ -86,13 +88,16 @@ class ClaimLoop:
 
     async def run(self) -> None:
         """Claim and start polls until :meth:`halt`; polls already running are left to
-        the daemon's drain. A store error costs one round (logged), never the loop."""
+        the daemon's drain. A store error costs one round, never the loop; it is
+        logged once per outage (:class:`~monitor.service.streaks.FailureStreak`)."""
         while not self._halted:
             self.last_round = time.monotonic()
             try:
                 await self.claim_round()
             except Exception as exc:  # the database is away: try again next round
-                log.error("claiming feeds failed: %s: %s", type(exc).__name__, exc)
+                self._streak.failed(exc)
+            else:
+                self._streak.succeeded()
             self._wake.clear()
             # a random pause (0.5-1.5 s): instances whose rounds fell in step would
             # otherwise leave every feed due at a given second to the same one

@@ -23,6 +23,7 @@ from typing import Any
 from monitor import __version__, metrics
 from monitor.runtime import Runtime
 from monitor.service.claims import ClaimLoop
+from monitor.service.streaks import FailureStreak
 from monitor.store.cluster import (
     GONE_AFTER,
     heartbeat,
@@ -61,6 +62,7 @@ class Cluster:
         self.last_beat: float | None = None  # time.monotonic() of the last heartbeat
         self.claim_task: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()  # keeper, heartbeat
+        self._streaks: dict[str, FailureStreak] = {}  # per recurring step (see _streak)
 
     async def start(self) -> None:
         """Take the channels it can and register, then start the claim loop, the keeper
@@ -94,11 +96,14 @@ class Cluster:
         epoch = self.channels.get(channel)
         if epoch is None:
             return False
+        streak = self._streak(f"channel={channel} lease check")
         try:
-            return await self.rt.db.run(holds_channel, self.owner, channel, epoch)
+            held = await self.rt.db.run(holds_channel, self.owner, channel, epoch)
         except Exception as exc:
-            log.error("channel=%s lease not checked: %s: %s", channel, type(exc).__name__, exc)
+            streak.failed(exc)
             return False
+        streak.succeeded()
+        return held
 
     async def keep_channels(self) -> None:
         """Take or renew the lease of each configured channel (one another instance holds
@@ -108,11 +113,13 @@ class Cluster:
             await db.run(release_channel, self.owner, name)
             del self.channels[name]
         for name in configured:
+            streak = self._streak(f"channel={name} lease renewal")
             try:
                 epoch = await db.run(take_channel, self.owner, name, self.lease)
             except Exception as exc:  # renewed next round, if the lease still runs
-                log.error("channel=%s lease not renewed: %s: %s", name, type(exc).__name__, exc)
+                streak.failed(exc)
                 continue
+            streak.succeeded()
             held = self.channels.get(name)
             if epoch is None:
                 if self.channels.pop(name, None) is not None:
@@ -173,16 +180,27 @@ class Cluster:
         log.info("left the cluster: %d leases released", released)
         return released
 
+    def _streak(self, what: str) -> FailureStreak:
+        """The failure streak of one recurring step (logged once per outage)."""
+        streak = self._streaks.get(what)
+        if streak is None:
+            streak = self._streaks[what] = FailureStreak(log, what)
+        return streak
+
     def _wake_all(self) -> None:
         for name in self.rt.config.channels:
             self.wake(name)
 
 
 async def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> None:
-    """Run ``step`` every ``seconds`` until cancelled; a failing step is logged."""
+    """Run ``step`` every ``seconds`` until cancelled; a failing step is logged once
+    per streak of failures (:class:`~monitor.service.streaks.FailureStreak`)."""
+    streak = FailureStreak(log, str(getattr(step, "__name__", step)))
     while True:
         await asyncio.sleep(seconds)
         try:
             await step()
         except Exception as exc:
-            log.error("%s failed: %s: %s", getattr(step, "__name__", step), type(exc).__name__, exc)
+            streak.failed(exc)
+        else:
+            streak.succeeded()

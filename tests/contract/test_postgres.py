@@ -3,14 +3,12 @@ and migrations applied once when several instances start together."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,6 +20,7 @@ from monitor.store.postgres import PgConnection, StoreUrlError
 from monitor.store.sqlite import Store
 from tests.contract.common import FEED_A, NOW, scalar
 from tests.pgserver import PgServer
+from tests.tcprelay import TcpRelay
 
 
 def terminate(pg_server: PgServer, store: Store) -> None:
@@ -257,39 +256,6 @@ def test_a_session_frozen_holding_a_lock_is_ended_and_the_lock_released(pg_db):
     other.close()
 
 
-class _TcpRelay:
-    """127.0.0.1:PORT relayed to the test server's unix socket (it listens on no TCP
-    port), so that a connection goes over TCP as it does to a remote database."""
-
-    def __init__(self, unix_path: Path) -> None:
-        self.unix_path = str(unix_path)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.socket(socket.AF_UNIX)
-            server.connect(self.unix_path)
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        with contextlib.suppress(OSError):
-            target.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        self.listener.close()
-
-
 def _tcp_settings_of_sockets_to(port: int) -> list[tuple[int, ...]]:
     """(SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT) of each
     of this process's TCP sockets connected to 127.0.0.1:``port``."""
@@ -325,12 +291,8 @@ def test_over_tcp_a_silent_peer_is_noticed_within_a_minute_unless_the_url_says_o
     """A network cut leaves a TCP connection that never answers; without keepalives the
     store's thread would wait on it for hours (Linux's defaults). Our settings reach the
     socket, and the URL's own win."""
-    socket_file = next(pg_server.socket_dir.glob(".s.PGSQL.*"))
-    if socket_file.suffix == ".lock":
-        socket_file = socket_file.with_suffix("")
-    relay = _TcpRelay(socket_file)
-    params = conninfo_to_dict(pg_db)
-    url = f"postgresql://{params['user']}@127.0.0.1:{relay.port}/{params['dbname']}"
+    relay = TcpRelay.to(pg_server)
+    url = relay.url(pg_db)
     try:
         ours = PgConnection(url)
         assert ours.execute("SELECT 1").fetchone()[0] == 1
