@@ -41,16 +41,6 @@ STATE_DIR_HELP = "the state directory (overrides $NEWS_MONITOR_STATE_DIR and sta
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", "-c", metavar="FILE", help="the config file (YAML)")
-    common.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    # SUPPRESS: a subcommand's default must not hide a --state-dir given before it
-    common.add_argument(
-        "--state-dir", metavar="DIR", default=argparse.SUPPRESS, help=STATE_DIR_HELP
-    )
-    common.add_argument(
-        "--log-format", choices=["text", "json"], default="text", help="stderr log format"
-    )
     parser = argparse.ArgumentParser(
         prog="news-monitor",
         description="Poll news feeds, match watch rules, deliver alerts and digests.",
@@ -58,7 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"news-monitor {__version__}")
-    parser.add_argument("--state-dir", metavar="DIR", help=STATE_DIR_HELP)
+    # The common options go before or after the command (`news-monitor --config X check`
+    # or `news-monitor check --config X`): the subcommands' copies default to SUPPRESS,
+    # so that they do not hide a value given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    for options, default in ((parser, None), (common, argparse.SUPPRESS)):
+        options.add_argument(
+            "--config", "-c", metavar="FILE", default=default, help="the config file (YAML)"
+        )
+        options.add_argument(
+            "--log-level", choices=["debug", "info", "warning", "error"], default=default
+        )
+        options.add_argument("--state-dir", metavar="DIR", default=default, help=STATE_DIR_HELP)
+        options.add_argument(
+            "--log-format",
+            choices=["text", "json"],
+            default="text" if default is None else default,
+            help="stderr log format",
+        )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", parents=[common], help="run the daemon in the foreground")
     run.add_argument(

@@ -40,6 +40,22 @@ def test_shipped_config_checks_clean():
     result = run_cli("check", "--config", "config/monitor.yaml", cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "ok:" in result.stdout and "examples passed" in result.stdout
+    assert result.stderr == ""  # its file: feeds are read from the repository's folder
+
+
+def test_common_options_go_before_or_after_the_command(tmp_path):
+    """``news-monitor --config X check`` was an argparse error (scale-out trial), while
+    the README says every command takes ``--config``."""
+    config = str(REPO / "config" / "monitor.yaml")
+    before = run_cli("--config", config, "--log-format", "json", "check", cwd=REPO)
+    after = run_cli("check", "--config", config, "--log-format", "json", cwd=REPO)
+    assert before.returncode == after.returncode == 0, before.stderr
+    assert before.stdout == after.stdout and "ok: 5 feeds" in before.stdout
+    # the command's own copy wins over the one before it; none given keeps the default
+    both = run_cli("--config", "/nonexistent.yaml", "check", "--config", config, cwd=REPO)
+    assert both.returncode == 0, both.stderr
+    missing = run_cli("--state-dir", str(tmp_path / "none"), "status", "--config", config, cwd=REPO)
+    assert missing.returncode == 2 and f"no state in {tmp_path / 'none'}" in missing.stderr
 
 
 @pytest.mark.parametrize(
