@@ -209,7 +209,8 @@ def open_readonly_postgres(settings: StoreSettings) -> Any:
         version = pgschema.version(conn)
         if version == 0:
             raise NoStateError(
-                f"no state in PostgreSQL {conn.where}: no news-monitor has run on it"
+                f"no state in PostgreSQL {conn.where}: no news-monitor has run on it yet"
+                " (see store: in the config)"
             )
         if not PG_OLDEST_READ <= version <= len(pgschema.MIGRATIONS):
             raise MonitorError(
