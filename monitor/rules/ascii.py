@@ -4,7 +4,8 @@ Most English news is ASCII apart from curly quotes, dashes and non-breaking spac
 such text the analyzer's result can be computed with C-level string operations instead
 of one regex match and one fold per word: lowercase, map every separator to a space
 (keeping the length, so offsets stay those of the original text), blank apostrophes
-that are not between two letters, and split on spaces. Each piece is then exactly one
+that are not between two letters, blank a French or Italian elided article with its
+apostrophe (``l'otan``), and split on spaces. Each piece is then exactly one
 word of :func:`monitor.rules.text.words`, and its term is the piece without a trailing
 possessive ``'s``. The tests check this against :func:`monitor.rules.text.analyze`.
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from monitor.rules.text import ELIDED
+
 __all__ = ["spaced", "term_spans", "terms", "terms_with_prefix"]
 
 # Non-ASCII characters that are common in English news and that the analyzer treats
@@ -33,6 +36,9 @@ _ASCII_TABLE = str.maketrans(
 )
 # An apostrophe that is not between two letters/digits separates words.
 _LOOSE_APOSTROPHE = re.compile(r"(?<![a-z0-9])'|'(?![a-z0-9])")
+# An elided article at a word's start (l'otan) is blanked with its apostrophe, as the
+# analyzer drops it (text.ELIDED).
+_ELIDED_ARTICLE = re.compile(rf"(?<![a-z0-9'])(?:{ELIDED})'(?=[a-z0-9])")
 
 
 def spaced(text: str) -> str | None:
@@ -51,6 +57,7 @@ def spaced(text: str) -> str | None:
     out = text.lower().translate(_ASCII_TABLE)
     if "'" in out:
         out = _LOOSE_APOSTROPHE.sub(" ", out)
+        out = _ELIDED_ARTICLE.sub(lambda m: " " * len(m.group()), out)
     return out
 
 

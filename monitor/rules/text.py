@@ -4,9 +4,10 @@ Folding is Unicode NFKC, case folding, and removal of accents (combining
 diacritical marks after NFKD, so ``Pyŏngyang`` == ``pyongyang``). Words are runs
 of letters, digits and marks; hyphens and other punctuation split them; an
 apostrophe inside a word is kept (``o'brien``) but a trailing possessive ``'s`` or
-``’s`` is dropped. Runs of Han, Hiragana, Katakana and Hangul become overlapping
-character bigrams (a lone character stays a unigram), so ``평양`` is found inside
-``북한은평양에서``.
+``’s`` is dropped, and so is a French or Italian elided article before one
+(``l’OTAN`` is ``otan``, :data:`ELIDED`). Runs of Han, Hiragana, Katakana and
+Hangul become overlapping character bigrams (a lone character stays a unigram), so
+``평양`` is found inside ``북한은평양에서``.
 
 Invisible characters (Unicode's Default_Ignorable_Code_Point: soft hyphens, zero width
 spaces and joiners, word joiners, bidi marks, variation selectors, BOM, ...) never split a
@@ -105,6 +106,14 @@ _CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
 # can be combining marks. Which of them are marks is decided per character, on use.
 _MAYBE_MARK = re.compile(r"[^\w\s\x00-\x7f]")
 _POSSESSIVE = re.compile(r"'s\Z")
+# Elided articles and prepositions of French and Italian (the article sets of Lucene's
+# ElisionFilter for both languages): ``l’OTAN`` is the word ``otan``, ``dell'Ucraina``
+# ``ucraina``, ``qu'il`` ``il``; other inner apostrophes stay (``o'brien``, ``don't``).
+ELIDED = (
+    "qu|jusqu|lorsqu|puisqu|quoiqu|all|dall|dell|nell|sull|coll|pell|gl|agl|dagl|degl|negl"
+    "|sugl|un|[cdjlmnstv]"
+)
+_ELISION = re.compile(rf"(?i:{ELIDED})['’ʼ＇](?=[^\W_])")
 
 
 class _WordPatterns(NamedTuple):
@@ -220,6 +229,8 @@ def _words(text: str) -> Iterator[Word]:
                 if folded:
                     yield Word(folded, start, end, True)
             else:
+                if elided := _ELISION.match(text, start, end):
+                    start = elided.end()  # the word without its elided article
                 for part in _fold_word(text[start:end]):
                     yield Word(part, start, end, False)
 

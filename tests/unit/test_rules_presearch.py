@@ -23,6 +23,7 @@ WORDS = [
     "kim", "moon", "Pompeo", "pompeo’s", "Pyŏngyang", "pyongyang", "end", "war", "of", "the",
     "declaration", "declaring", "declared", "talks", "talk", "summit", "peace", "regime",
     "U.S.", "end-of-war", "kyung-wha", "평양", "북한은", "東京", "会議", "o'brien", "2018",
+    "l’OTAN", "d'Emmanuel", "OTAN", "qu'il", "il", "dell'Ucraina",
     # longer than the 16 bytes a word hash reads, same length: their hashes collide
     "counterintelligencea", "counterintelligenceb",
 ]  # fmt: skip

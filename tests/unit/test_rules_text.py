@@ -42,6 +42,17 @@ def test_inner_apostrophes_stay_and_trailing_ones_go() -> None:
     ]
 
 
+def test_french_and_italian_elided_articles_are_dropped_with_their_span() -> None:
+    text = "Le soutien de l’OTAN à L'Ukraine, dell'Ucraina, qu'il; O'Brien, rock'n'roll"
+    tokens = analyze(text)
+    assert [t.term for t in tokens] == [
+        "le", "soutien", "de", "otan", "a", "ukraine", "ucraina", "il", "o'brien", "rock'n'roll"
+    ]  # fmt: skip
+    assert [text[t.start : t.end] for t in tokens][3:8] == [
+        "OTAN", "à", "Ukraine", "Ucraina", "il"
+    ]  # fmt: skip
+
+
 def test_hyphens_and_punctuation_split_words() -> None:
     assert terms("end-of-war, Kang Kyung-wha; 1950-53 (U.S.)") == [
         "end",
