@@ -64,9 +64,9 @@ async def read_body(
             "http", f"{shown}: unsupported Content-Encoding {exc} (we ask for {ACCEPT_ENCODING})"
         ) from None
     except TooLarge:
-        raise too_large_error(
-            f"{shown}: body", max_bytes, limit_setting, " after decompression"
-        ) from None
+        inflated = decoder.compressed or decoder.sniffed_gzip
+        note = " after decompression" if inflated else ""
+        raise too_large_error(f"{shown}: body", max_bytes, limit_setting, note) from None
     except CorruptBody as exc:
         said = f" (Content-Encoding: {encoding})" if encoding else ""
         raise FetchError("http", f"{shown}: cannot decode the body: {exc}{said}") from None

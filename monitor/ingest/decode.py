@@ -127,6 +127,7 @@ class BoundedDecoder:
                 raise UnsupportedEncoding(name)
         # Encodings are listed in the order applied: decode in reverse.
         self._stages = [_Inflater(n) for n in reversed(stages)]
+        self.compressed = bool(self._stages)  # a declared coding is inflated
         self.sniffed_gzip = False  # set when an undeclared gzip layer was found
         self._head = b""  # decoded bytes held until the gzip magic can be checked
         self._sniffing = True
