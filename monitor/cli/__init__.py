@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     rule.add_argument("--json", action="store_true", help="one JSON object per item")
     rule.add_argument("--all", action="store_true", help="also list items that do not match")
     rule.add_argument("--explain", action="store_true", help="show why each item matched or not")
+    rule.add_argument(
+        "--stem", action="store_true", help="compare words by their stem, as a rule with stem: true"
+    )
     fetch = sub.add_parser("fetch", parents=[common], help="fetch one feed, print its items")
     fetch.add_argument("source", metavar="SOURCE", help="feed path or URL")
     fetch.add_argument("--json", action="store_true", help="one JSON object per line")

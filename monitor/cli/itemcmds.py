@@ -50,7 +50,7 @@ async def cmd_test_rule(args: argparse.Namespace, config: MonitorConfig) -> int:
     printed on stdout.
     """
     try:
-        rules = RuleSet([("query", args.query)])
+        rules = RuleSet([("query", args.query, args.stem)])
     except RuleSyntaxError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, RuleSyntaxError) else exc
         print(f"query:1:{exc.column}: {cause}", file=sys.stderr)  # not "rule 'query': …"

@@ -84,6 +84,12 @@ def test_test_rule_highlights_and_exit_codes(tmp_path):
     assert (stray.returncode, stray.stderr, stray.stdout) == (2, "query:1:7: unclosed quote\n", "")
     text = run_cli("test-rule", '"peace regime"', cwd=tmp_path, stdin="We support a peace regime.")
     assert text.returncode == 0 and "«peace regime»" in text.stdout
+    # a rule with stem: true is tried with --stem (without it, whole words: no match)
+    said = "Kim says no talks until sanctions are eased."
+    whole = run_cli("test-rule", "talk AND sanction", cwd=tmp_path, stdin=said)
+    assert whole.returncode == 1 and "0 of 1 items match" in whole.stdout
+    stemmed = run_cli("test-rule", "--stem", "talk AND sanction", cwd=tmp_path, stdin=said)
+    assert stemmed.returncode == 0 and "«talks»" in stemmed.stdout
 
 
 def test_test_rule_on_article_page_over_http(tmp_path, http_server):
