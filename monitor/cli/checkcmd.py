@@ -37,9 +37,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
     issues = list(found.errors)
     examples = 0
     if config is not None:
-        issues += [
-            ConfigIssue(str(path), 1, 1, f"template {t}") for t in _template_problems(config)
-        ]
+        issues += [_template_issue(config, source, path, t) for t in _template_problems(config)]
         example_issues, examples = _example_problems(config, source, found.aside)
         issues += example_issues
         forced = statedir.override()  # --state-dir, $NEWS_MONITOR_STATE_DIR
@@ -121,6 +119,15 @@ def _example_problems(
                         )
                     )
     return issues, examples
+
+
+def _template_issue(config: MonitorConfig, source: Source, path: Path, problem: str) -> ConfigIssue:
+    """A template's problem (``FILE:LINE:COL: error`` of the template) located at the
+    config's ``templates_dir`` line for a user template, else at the file's top."""
+    user = config.templates_dir is not None and problem.startswith(str(config.templates_dir))
+    if user and ("templates_dir",) in source.marks:
+        return source.issue(("templates_dir",), f"template {problem}")
+    return ConfigIssue(str(path), 1, 1, f"template {problem}")
 
 
 def _template_problems(config: MonitorConfig) -> list[str]:

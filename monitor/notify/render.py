@@ -234,10 +234,22 @@ def _template_line(exc: BaseException, path: Path) -> int:
 
 
 def sample_digest() -> Digest:
-    """A small, realistic digest for ``check`` (trial renders of the user's templates)."""
+    """A small, realistic digest for ``check`` (trial renders of the user's templates):
+    a full story, and a sparse one as feeds give (no date, link, summary or copies),
+    so that a template that assumes a value every story has (``published_time``'s
+    ``strftime``) fails in ``check``, not at the first dateless item."""
+    from monitor.models import FeedRef, Match
+
     published = datetime(2018, 8, 15, 11, 41, tzinfo=UTC)
     story = _sample_story("sample-1", "sample-story-1", published)
-    return Digest("sample-digest", "sample", datetime(2026, 11, 27, 8, 0, tzinfo=UTC), (story,))
+    title = "Kim Yo-jong statement on Pompeo"
+    feed = FeedRef("KCNA Watch", "https://kcnawatch.example/rss")
+    bare = Item(feed=feed, id="sample-2", title=title)
+    highlight = Highlight("title", title.find("Pompeo"), title.find("Pompeo") + 6, "pompeo")
+    match = Match("pompeo-pyongyang", ("pompeo",), (highlight,))
+    sparse = Story("sample-story-2", bare, (match,), ())
+    sent = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    return Digest("sample-digest", "sample", sent, (story, sparse))
 
 
 def send_test_digest(channel: str, now: datetime) -> SendTestDigest:

@@ -129,6 +129,27 @@ def test_a_relative_templates_dir_is_relative_to_the_config_file(tmp_path):
     assert "templates_dir is not a directory" not in result.stderr
 
 
+def test_a_template_that_fails_on_a_sparse_story_is_found_at_templates_dir(tmp_path):
+    """A story without a date is ordinary (feeds omit it); a template calling
+    ``published_time.strftime`` passed ``check`` and failed at send time (analyst
+    trial). The trial render has such a story; the error is at the ``templates_dir``
+    line, with the template's own line after it."""
+    conf = tmp_path / "conf"
+    line = '{% for s in stories %}{{ s.published_time.strftime("%H:%M") }} {{ s.title }}\n'
+    template = write(conf / "tpl" / "digest.txt.j2", line + "{% endfor %}")
+    path = write(conf / "monitor.yaml", "feeds:\n" + FEED + CHANNELS + "templates_dir: tpl\n")
+    result = check(path, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{path}:5:16: template {template}:1:1: UndefinedError: 'None' has no attribute 'strftime'"
+    ]
+    template.write_text(
+        "{% for s in stories %}{% if s.published_time %}"
+        '{{ s.published_time.strftime("%H:%M") }} {% endif %}{{ s.title }}\n{% endfor %}'
+    )
+    assert check(path, tmp_path).returncode == 0
+
+
 def test_a_missing_templates_dir_is_reported_at_its_key_with_the_path_it_names(tmp_path):
     path = write(tmp_path / "td.yaml", "feeds:\n" + FEED + "\ntemplates_dir: nosuchdir\n")
     result = check(path, tmp_path)
