@@ -204,6 +204,8 @@ async def _parse_and_record(
         body_sha256=result.body_sha256,
         entry_digests=kept if meta.loose else changed.signatures,
         ttl_minutes=meta.ttl_minutes,
+        parse_warning=meta.warning or None,
+        parsed=True,
     )
     log.info(
         "feed=%r items=%d parsed=%d new=%d alerts=%d",

@@ -115,6 +115,9 @@ def _feed_lines(feeds: list[dict[str, Any]], tz: str) -> list[str]:
         if f["last_error"]:
             error = last_error_line(f["last_error"], f["last_error_at"], f["last_success"], tz)
             lines.append(f"    {error}")
+        if f.get("parse_warning"):  # its last parse: alerts from it may be degraded
+            when = local_time(f["parse_warning_at"], tz)
+            lines.append(f"    last parse {when} had a warning: {f['parse_warning']}")
     return lines
 
 
@@ -190,6 +193,8 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
                 "last_success": s and s.last_success,
                 "last_error": s and s.last_error,
                 "last_error_at": s and s.last_error_at,
+                "parse_warning": s and s.parse_warning,
+                "parse_warning_at": s and s.parse_warning_at,
                 "consecutive_failures": s.consecutive_failures if s else 0,
                 "next_poll": s and s.next_poll,
                 "items_seen": s.items_seen if s else 0,

@@ -184,6 +184,8 @@ def report_from_store(store: Store, now: datetime) -> dict[str, Any]:
             "last_success": s.last_success,
             "last_error": s.last_error,
             "last_error_at": s.last_error_at,
+            "parse_warning": s.parse_warning,
+            "parse_warning_at": s.parse_warning_at,
             "consecutive_failures": s.consecutive_failures,
             "next_poll": s.next_poll,
             "items_seen": s.items_seen,

@@ -61,6 +61,8 @@ class FeedState:
     ttl_minutes: int | None = None
     failing_since: datetime | None = None
     health_alerted: bool = False
+    parse_warning: str | None = None  # the last parse's warning (None: it read cleanly)
+    parse_warning_at: datetime | None = None
 
 
 class FeedStates:
@@ -163,10 +165,14 @@ class FeedStates:
         entry_digests: str | None = None,
         ttl_minutes: int | None = None,
         permanent_url: str | None = None,
+        parse_warning: str | None = None,
+        parsed: bool = False,
     ) -> None:
         """A poll that got an answer (200 or 304): keep validators, reset failures.
 
-        The keyword values replace the stored ones only when given.
+        The keyword values replace the stored ones only when given. ``parsed``: the
+        body was parsed, so ``parse_warning`` (None: it read cleanly) replaces the
+        stored one, timed ``now``; a body not parsed (304, unchanged) keeps it.
         """
         with self.transaction():
             self._ensure_feed(url, name)
@@ -177,7 +183,10 @@ class FeedStates:
                    health_alerted = 0, body_sha256 = COALESCE(?, body_sha256),
                    entry_digests = COALESCE(?, entry_digests), entry_sigs = NULL,
                    ttl_minutes = COALESCE(?, ttl_minutes),
-                   permanent_url = COALESCE(?, permanent_url) WHERE url = ?""",
+                   permanent_url = COALESCE(?, permanent_url),
+                   parse_warning = CASE WHEN ? THEN ? ELSE parse_warning END,
+                   parse_warning_at = CASE WHEN ? THEN ? ELSE parse_warning_at END
+                   WHERE url = ?""",
                 (
                     name,
                     etag,
@@ -190,6 +199,10 @@ class FeedStates:
                     self._stored_digests(entry_digests),
                     ttl_minutes,
                     permanent_url,
+                    parsed,
+                    parse_warning,
+                    parsed,
+                    ts(now) if parse_warning else None,
                     url,
                 ),
             )
@@ -260,6 +273,8 @@ def _feed_state(row: Any) -> FeedState:
         ttl_minutes=row["ttl_minutes"],
         failing_since=parse_ts(row["failing_since"]),
         health_alerted=bool(row["health_alerted"]),
+        parse_warning=row["parse_warning"],
+        parse_warning_at=parse_ts(row["parse_warning_at"]),
     )
 
 

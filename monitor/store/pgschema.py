@@ -194,6 +194,12 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     COMMENT ON COLUMN items.data IS
         'JSON, item formats 1 to 5: news-monitor monitor/store/itemcodec.py'
     """,
+    # 11: SQLite's migration 19: the warning of a feed's last parse. Nullable columns
+    # that an instance of the previous version, in a rolling upgrade, never names.
+    """
+    ALTER TABLE feeds ADD COLUMN parse_warning TEXT COLLATE "C",
+        ADD COLUMN parse_warning_at TEXT COLLATE "C"
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

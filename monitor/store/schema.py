@@ -248,6 +248,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     DROP INDEX items_story;
     CREATE INDEX items_story ON items (story_id) WHERE story_id <> id;
     """,
+    # 19: the warning of the feed's last parse (malformed XML read loosely, a charset
+    # that did not fit), so `status` shows a feed whose alerts may be degraded.
+    """
+    ALTER TABLE feeds ADD COLUMN parse_warning TEXT;
+    ALTER TABLE feeds ADD COLUMN parse_warning_at TEXT;
+    """,
 ]
 
 

@@ -8,6 +8,7 @@ The feed is a file; the CLI runs in subprocesses.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -124,3 +125,44 @@ def test_a_broken_store_section_never_falls_back_to_an_old_sqlite_state(tmp_path
             f"news-monitor: {config} names a PostgreSQL store (store:) and does not load:"
             " fix it to read the state (a monitor.db in state_dir is not the state)\n"
         ), command
+
+
+MALFORMED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
+    "<item><guid>a</guid><title>Pompeo news one</title></item>"
+    "<item><guid>b</guid><title>Pompeo broken</titel></item>"
+    "<item><guid>c</guid><title>Pompeo three</title></item></channel></rss>"
+)
+
+
+def test_a_feed_read_with_a_warning_shows_it_in_status_until_it_reads_cleanly(tmp_path):
+    """A malformed document is read loosely and may lose entries: the feed is ok, but
+    its warning was only a log line (hostile-feed trial). status shows the last parse's
+    warning, in text and --json, and drops it once the document parses cleanly."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text(MALFORMED)
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "feeds": [{"url": f"file:{feed}", "name": "Wire", "backfill": "all"}],
+            "rules": [{"name": "p", "query": "Pompeo"}],
+            "channels": {"out": {"type": "console"}},
+        },
+    )
+    assert cli(config, "run", "--once").returncode == 0
+    text = cli(config, "status").stdout
+    (line,) = [s for s in text.splitlines() if "had a warning" in s]
+    assert re.fullmatch(
+        r"    last parse \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC had a warning: "
+        r"SAXParseException: .*mismatched tag",
+        line,
+    ), line
+    (entry,) = json.loads(cli(config, "status", "--json").stdout)["feeds"]
+    assert "mismatched tag" in entry["parse_warning"]
+    assert entry["parse_warning_at"].endswith("Z")
+    feed.write_text(MALFORMED.replace("</titel>", "</title>"))
+    assert cli(config, "run", "--once").returncode == 0
+    assert "had a warning" not in cli(config, "status").stdout
+    (entry,) = json.loads(cli(config, "status", "--json").stdout)["feeds"]
+    assert (entry["parse_warning"], entry["parse_warning_at"]) == (None, None)
