@@ -5,9 +5,8 @@ raises for one it cannot read (``data:``, ``javascript:``, ``http://0177.0.0.1/`
 which reached the daemon's log as a traceback. Here every target is resolved
 against the current URL, must be an http(s) URL we can send
 (:func:`monitor.ingest.urlguard.check_form`, a one-line FetchError otherwise), and
-is then requested with the same headers (but the conditional ones, which belong to
-the first URL) and extensions, so a guarded client applies the SSRF rule (with the
-same allowance) to it. At most :data:`MAX_REDIRECTS`.
+is then requested with the same headers and extensions, so a guarded client applies
+the SSRF rule (with the same allowance) to it. At most :data:`MAX_REDIRECTS`.
 
     async with final_response(client, url, headers=h, extensions=e, timeout=t) as (
         response, permanent_url,
@@ -32,9 +31,6 @@ PERMANENT = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)  # followed when they carry a Location (RFC 9110 15.4)
 MANUAL_REDIRECTS = "monitor.manual_redirects"  # request extension: we follow them here
 KEPT_LOCATION = "X-Monitor-Location"  # where keep_location puts a redirect's Location
-# A validator belongs to the URL it came from (RFC 9110 8.8.3, 13.1): a redirect's
-# target is asked without the ones stored for the URL that redirected.
-CONDITIONAL = frozenset({"if-none-match", "if-modified-since"})
 
 
 async def keep_location(response: httpx.Response) -> None:
@@ -84,7 +80,6 @@ async def final_response(
             raise FetchError(exc.kind, f"{redact_url(url)}: redirect to {exc}") from None
         hops.append((response.status_code, target))
         current = target
-        headers = {k: v for k, v in headers.items() if k.lower() not in CONDITIONAL}
 
 
 def _resolve(current: str, location: str) -> str:
