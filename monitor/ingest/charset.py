@@ -17,11 +17,6 @@ A document declared (or guessed) UTF-8 is decoded as UTF-8 with U+FFFD for each
 invalid byte: one bad byte costs one character. The exception is a document in
 which no non-ASCII byte forms valid UTF-8 at all: that is a legacy document
 mislabelled as UTF-8 (a common server default), and it is read as the guess says.
-The converse holds too: a document declared in a single-byte encoding (windows-1252,
-ISO 8859-1 …) whose bytes are all valid UTF-8, with at least one multibyte sequence,
-is UTF-8 mislabelled (``Café`` would read ``CafÃ©``; real windows-1252 text is
-almost never valid UTF-8), and it is read as UTF-8 (``Decoded.misdeclared`` names the
-declared encoding: the text an earlier version read, for its items' former keys).
 
 :func:`to_utf8` gives feedparser UTF-8 bytes with the declaration rewritten, so
 feedparser's own detection has nothing left to get wrong. :func:`looks_like_html`,
@@ -35,7 +30,6 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same bytes
@@ -67,17 +61,6 @@ class Decoded:
     text: str
     encoding: str
     note: str | None = None
-    misdeclared: str | None = None  # the single-byte encoding declared, not used
-
-
-@lru_cache(maxsize=64)
-def single_byte(encoding: str) -> bool:
-    """Whether ``encoding`` reads each byte as one character (windows-1252, ISO 8859,
-    KOI8 …), unlike UTF-8 and the multibyte CJK encodings."""
-    try:
-        return len(bytes(range(0x80, 0x100)).decode(encoding, "replace")) == 0x80
-    except LookupError:
-        return False
 
 
 def decode_document(body: bytes, content_type: str | None = None) -> Decoded:
@@ -109,14 +92,6 @@ def to_utf8(text: str) -> bytes:
 def _decode(body: bytes, encoding: str, origin: str, xml: str | None) -> Decoded:
     """``body`` in ``encoding``, which ``origin`` declared; ``xml``: the XML declaration's."""
     declared = f"{encoding} ({origin})"
-    if encoding != "utf-8" and single_byte(encoding) and _UTF8_MULTIBYTE.search(body):
-        try:  # a UTF-8 document declared in a legacy encoding (a template's default)
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            note = f"declared {declared}, but the bytes are UTF-8: read as UTF-8"
-            return Decoded(text, "utf-8", note, misdeclared=encoding)
     if encoding != "utf-8":
         try:
             return Decoded(body.decode(encoding), encoding)

@@ -55,22 +55,10 @@ def normalize_entries(
             continue
         if item.guid:
             seen_guids.add(item.guid)
-        if not ident and parsed.misread:
-            former = _former_text_id(parsed.misread[number - 1], feed, parsed, now)
         if former and former != item.id:
             item = replace(item, former_key=former)
         items.setdefault(item.id, item)
     return list(items.values()), skipped
-
-
-def _former_text_id(entry: Any, feed: FeedRef, parsed: ParsedFeed, now: datetime) -> str | None:
-    """The text id the entry had as earlier versions read its misdeclared document
-    (``parsed.misread``: ``Café`` read as ``CafÃ©``), so that the stored item is
-    carried over to its id as read now and nothing alerts twice; None if unreadable."""
-    try:
-        return normalize_entry(entry, feed, parsed.language, now, None).id
-    except Exception:
-        return None
 
 
 def _position(entry: Any, number: int) -> int:

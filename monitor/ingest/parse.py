@@ -36,7 +36,7 @@ from typing import Any
 from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
-from monitor.ingest.entryid import entry_ids, repeated_note
+from monitor.ingest.entryid import repeated_note
 from monitor.ingest.feedsetup import feedparser_module
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.ingest.partial import cut_entry, read_loosely
@@ -64,11 +64,7 @@ class ParsedFeed:
     ``(position, reason)`` of each entry left out because it could not be read
     (position counts the entries of the parsed document from 1); ``found`` counts
     the document's entries, read or skipped; ``loose``: the document is not
-    well-formed XML (read by feedparser's loose parser, :mod:`monitor.ingest.partial`);
-    ``misread``: when the document is UTF-8 but declared a single-byte encoding
-    (:mod:`monitor.ingest.charset`) and some entries are known by their text, its
-    entries as read in that encoding, as earlier versions did (their text ids are
-    former keys, :func:`monitor.ingest.normalize.normalize_entries`).
+    well-formed XML (read by feedparser's loose parser, :mod:`monitor.ingest.partial`).
     """
 
     title: str
@@ -80,7 +76,6 @@ class ParsedFeed:
     skipped: tuple[tuple[int, str], ...] = ()
     found: int = 0
     loose: bool = False
-    misread: list[Any] | None = None  # the entries as read in the declared encoding
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -102,7 +97,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         )
     decoded = decode_document(body, content_type)
     defused = defuse_entities(decoded.text)
-    text, parsed, raw = _read(defused, url, content_type)
+    text = repair_entities(drop_controls(defused))
+    headers = {"content-location": url, "content-type": _as_utf8(content_type)}
+    try:
+        parsed, raw = feedparser_module().parse(to_utf8(text), response_headers=headers), None
+    except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
+        parsed, raw = _entry_by_entry(text, headers, exc)
     problem = None
     if parsed.get("bozo"):
         problem = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
@@ -118,9 +118,6 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     skipped.extend([cut] if cut else [])
     dropped = "entity declarations dropped, not expanded" if defused is not decoded.text else None
     notes = [n[:300] for n in (decoded.note, dropped, repeated_note(entries), problem) if n]
-    misread = None
-    if decoded.misdeclared and None in entry_ids(entries):  # some are known by their text
-        misread = _as_declared(body, decoded.misdeclared, url, content_type, is_atom)
     return ParsedFeed(
         title=str(feed.get("title") or ""),
         language=feed.get("language"),
@@ -131,33 +128,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         skipped=tuple(skipped),
         found=len(entries) + len(skipped),
         loose=loose,
-        misread=misread if misread is not None and len(misread) == len(entries) else None,
     )
-
-
-def _read(defused: str, url: str, content_type: str | None) -> tuple[str, Any, Any]:
-    """feedparser's reading of a decoded document whose entity declarations were
-    dropped: (the text it read, its result, each entry's when it had to go entry by
-    entry, else None). Raises ParseError as :func:`_entry_by_entry`."""
-    text = repair_entities(drop_controls(defused))
-    headers = {"content-location": url, "content-type": _as_utf8(content_type)}
-    try:
-        return text, feedparser_module().parse(to_utf8(text), response_headers=headers), None
-    except Exception as exc:  # feedparser can raise instead of setting bozo (its #599)
-        return text, *_entry_by_entry(text, headers, exc)
-
-
-def _as_declared(
-    body: bytes, declared: str, url: str, content_type: str | None, is_atom: bool
-) -> list[Any] | None:
-    """The slim entries of ``body`` read in ``declared``, its declared single-byte
-    encoding, as versions before charset.py's UTF-8 rule read it; None if that fails.
-    Their text ids are the former keys of the entries known by their text."""
-    try:
-        _, parsed, raw = _read(defuse_entities(body.decode(declared, "replace")), url, content_type)
-        return _slim_entries(parsed.entries if raw is None else raw, is_atom)[0]
-    except Exception:  # only former keys are lost: those items are new once more
-        return None
 
 
 def skip_reason(exc: BaseException) -> str:

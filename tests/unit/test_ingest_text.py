@@ -68,49 +68,6 @@ def test_a_legacy_document_labelled_utf8_is_read_and_logged():
     assert parse_feed(body, URL, "text/xml; charset=utf-8").warning
 
 
-LATIN1_HEAD = '<?xml version="1.0" encoding="iso-8859-1"?>'
-TRICKY = "Café à Zürich — “quoted” €5 Ágnes"  # à ends in 0xA0 (NBSP), Á in 0x81
-
-
-@pytest.mark.parametrize("content_type", [None, "application/rss+xml; charset=ISO-8859-1"])
-def test_a_utf8_document_declared_latin1_is_read_as_utf8_and_logged(content_type):
-    """Hostile-feed trial: the title came out as ``CafÃ© ZÃ¼rich â€”`` (mojibake)."""
-    body = rss(f"<item><guid>g</guid><title>{TRICKY}</title></item>", LATIN1_HEAD).encode()
-    found = decode_document(body, content_type)
-    assert (found.encoding, found.misdeclared) == ("utf-8", "cp1252")
-    assert "but the bytes are UTF-8: read as UTF-8" in (found.note or "")
-    (item,) = items_of(body, content_type)
-    assert item.title == TRICKY
-
-
-@pytest.mark.parametrize("encoding", ["cp1252", "cp1251", "iso8859-2", "koi8-r"])
-def test_a_document_truly_in_its_single_byte_encoding_stays_in_it(encoding):
-    text = {"cp1252": "Café Zürich", "cp1251": CYRILLIC, "koi8-r": CYRILLIC}
-    title = text.get(encoding, "Łódź, Gdańsk")
-    head = f'<?xml version="1.0" encoding="{encoding}"?>'
-    body = rss(f"<item><guid>g</guid><title>{title}</title></item>", head).encode(encoding)
-    found = decode_document(body, None)
-    assert found.misdeclared is None and title in found.text
-
-
-def test_text_ids_read_before_from_a_misdeclared_document_become_former_keys():
-    """Items identified by their text (no guid, no link) had ids from the mojibake an
-    earlier version read; each new item carries that id as its former key, so the
-    store renames it and nothing alerts twice. The earlier reading is reproduced by
-    the document as it was read then: its UTF-8 text decoded as windows-1252."""
-    entries = "".join(
-        f"<item><title>{TRICKY} {n}</title><description>&lt;p&gt;{TRICKY}&lt;/p&gt;"
-        "</description></item>"
-        for n in range(3)
-    )
-    body = rss(entries, LATIN1_HEAD).encode()
-    now = items_of(body)
-    before = items_of(rss(entries.encode().decode("cp1252", "replace")).encode())
-    assert before[0].title.startswith("CafÃ© Ã")
-    assert [i.former_key for i in now] == [i.id for i in before]
-    assert all(i.id != i.former_key for i in now)
-
-
 def test_undeclared_legacy_document_is_guessed():
     body = rss("<item><title>Новости дня: погода в столице и области сегодня</title></item>", "")
     found = decode_document(body.encode("cp1251"), None)
