@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,13 +131,15 @@ def _history(
 
 
 def _read_errors(config: MonitorConfig | None) -> tuple[type[Exception], ...]:
-    """The database errors a read can raise once the state is open (psycopg's only
-    with ``store:``: it is an optional extra)."""
+    """The database errors a read can raise once the state is open: psycopg's with
+    ``store:`` (an optional extra); none on SQLite, whose reader
+    (:func:`~monitor.store.readonly.read_state`) gives them as one-line
+    StateDatabaseErrors."""
     if config is None or config.store is None:
-        return (sqlite3.DatabaseError,)
+        return ()
     import psycopg
 
-    return (sqlite3.DatabaseError, psycopg.Error)
+    return (psycopg.Error,)
 
 
 def _since(args: argparse.Namespace) -> datetime | None:

@@ -41,17 +41,13 @@ def sqlite_state_without_config(config_path: Path) -> Path:
     (one line) when the file has a top-level ``store:`` line, since its state is then
     a PostgreSQL database that only a config that loads can name; a ``monitor.db``
     left in ``state_dir`` (the backup kept by ``store copy``) is not the state."""
-    try:
-        with config_path.open("rb") as f:
-            text = f.read(MAX_RAW_BYTES).decode("utf-8", "replace")
-    except OSError:
-        text = ""
+    text = _raw_head(config_path)
     if _STORE_LINE.search(text):
         raise MonitorError(
             f"{config_path} names a PostgreSQL store (store:) and does not load: fix it"
             " to read the state (a monitor.db in state_dir is not the state)"
         )
-    return without_config(config_path)
+    return _state_dir_in(text)
 
 
 def without_config(config_path: Path) -> Path:
@@ -59,14 +55,24 @@ def without_config(config_path: Path) -> Path:
     config): the override, else a top-level ``state_dir:`` line of the file (read as
     text, first 1 MiB, since the YAML may be what is broken), else ``$STATE_DIRECTORY``,
     else ``./var``, as :class:`MonitorConfig` would choose."""
+    return _state_dir_in(_raw_head(config_path))
+
+
+def _raw_head(config_path: Path) -> str:
+    """The first :data:`MAX_RAW_BYTES` of a config file as text ("" if unreadable)."""
+    try:
+        with config_path.open("rb") as f:
+            return f.read(MAX_RAW_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _state_dir_in(text: str) -> Path:
+    """:func:`without_config`'s choice for a config file's ``text``: the override, its
+    ``state_dir:`` line, ``$STATE_DIRECTORY``, else ``./var``."""
     forced = override()
     if forced is not None:
         return forced
-    try:
-        with config_path.open("rb") as f:
-            text = f.read(MAX_RAW_BYTES).decode("utf-8", "replace")
-    except OSError:
-        text = ""
     found = _STATE_DIR_LINE.search(text)
     if found:
         return Path(found.group(1))

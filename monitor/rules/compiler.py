@@ -27,7 +27,7 @@ from monitor.rules.nodes import (
 )
 from monitor.rules.phrase import PhraseLeaf
 from monitor.rules.syntax import NEAR_OPERATOR
-from monitor.rules.text import ELIDED, Token, analyze, fold, normalize_term
+from monitor.rules.text import Token, analyze, drop_elided, fold, normalize_term
 
 __all__ = ["MAX_DEPTH", "MAX_DISTANCE", "MAX_TERMS", "STOP_WORDS", "Compiler"]
 
@@ -199,7 +199,7 @@ class Compiler:
         """``te?m*``: literal parts folded like the analyzer, compiled to one regex."""
         pieces = re.split(r"(?<!\\)(\*+|\?)", node.value)
         literals = [fold(_ESCAPED.sub(r"\1", p)) for p in pieces[::2]]
-        literals[0] = _ELIDED_START.sub("", literals[0])  # l'ot* as the analyzer: ot*
+        literals[0] = drop_elided(literals[0])  # l'ot* as the analyzer reads it: ot*
         if not any(literals):
             raise self.error("a wildcard needs at least one letter or digit", node)
         if any(_SEPARATOR.search(lit) for lit in literals):
@@ -225,7 +225,6 @@ _MAX_WORDS = 100_000
 _WORDS: dict[tuple[str, tuple[str, ...], bool, bool], Node] = {}
 _NESTING = (tree.Group, tree.FieldGroup, tree.Boost, tree.SearchField, tree.UnaryOperator)
 _SEPARATOR = re.compile(r"[^\w']|_")
-_ELIDED_START = re.compile(rf"\A(?:{ELIDED})'(?=[^\W_])")  # text.py drops it from words
 
 
 def _near_distance(node: tree.Item) -> tuple[int, bool] | None:

@@ -185,12 +185,24 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def drop_elided(word: str) -> str:
+    """``word`` without a French or Italian elided article before it (``l'ot`` →
+    ``ot``), as the analyzer reads words (:data:`ELIDED`); raw or folded."""
+    elided = _ELISION.match(word)
+    return word[elided.end() :] if elided else word
+
+
 @remember_short(WORD_CACHE, longest=WORD_CACHE_CHARS)
-def _fold_word(raw: str) -> tuple[str, ...]:
-    """Fold one raw word; usually one result, more if NFKC introduced punctuation."""
-    folded = fold(raw)
+def _fold_word(raw: str) -> tuple[int, tuple[str, ...]]:
+    """Fold one raw word: how many of its characters an elided article before it
+    takes (dropped), and its folded parts (usually one, more if NFKC introduced
+    punctuation). Remembered, as a news vocabulary repeats."""
+    word = drop_elided(raw)
+    folded = fold(word)
     parts = _word_patterns(folded).folded_word.findall(folded)
-    return tuple(p for p in (_POSSESSIVE.sub("", part) for part in parts) if p)
+    return len(raw) - len(word), tuple(
+        p for p in (_POSSESSIVE.sub("", part) for part in parts) if p
+    )
 
 
 def _segments(match: re.Match[str]) -> Iterator[tuple[int, int, bool]]:
@@ -229,10 +241,9 @@ def _words(text: str) -> Iterator[Word]:
                 if folded:
                     yield Word(folded, start, end, True)
             else:
-                if elided := _ELISION.match(text, start, end):
-                    start = elided.end()  # the word without its elided article
-                for part in _fold_word(text[start:end]):
-                    yield Word(part, start, end, False)
+                skip, parts = _fold_word(text[start:end])
+                for part in parts:  # its span starts after an elided article
+                    yield Word(part, start + skip, end, False)
 
 
 def _bigrams(text: str, start: int, end: int) -> Iterator[tuple[str, int, int]]:

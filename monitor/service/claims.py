@@ -92,12 +92,8 @@ class ClaimLoop:
         logged once per outage (:class:`~monitor.service.streaks.FailureStreak`)."""
         while not self._halted:
             self.last_round = time.monotonic()
-            try:
+            with self._streak.watch():  # the database is away: try again next round
                 await self.claim_round()
-            except Exception as exc:  # the database is away: try again next round
-                self._streak.failed(exc)
-            else:
-                self._streak.succeeded()
             self._wake.clear()
             # a random pause (0.5-1.5 s): instances whose rounds fell in step would
             # otherwise leave every feed due at a given second to the same one

@@ -96,13 +96,9 @@ class Cluster:
         epoch = self.channels.get(channel)
         if epoch is None:
             return False
-        streak = self._streak(f"channel={channel} lease check")
-        try:
+        held = False
+        with self._streak(f"channel={channel} lease check").watch():
             held = await self.rt.db.run(holds_channel, self.owner, channel, epoch)
-        except Exception as exc:
-            streak.failed(exc)
-            return False
-        streak.succeeded()
         return held
 
     async def keep_channels(self) -> None:
@@ -198,9 +194,5 @@ async def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> None:
     streak = FailureStreak(log, str(getattr(step, "__name__", step)))
     while True:
         await asyncio.sleep(seconds)
-        try:
+        with streak.watch():
             await step()
-        except Exception as exc:
-            streak.failed(exc)
-        else:
-            streak.succeeded()

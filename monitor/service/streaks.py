@@ -1,8 +1,8 @@
 """One log line per outage, not one per retry: a loop that fails the same way each round.
 
-The daemon's loops (the claim round every second, the channel keeper, the heartbeat,
-the health check every 15 s) retry by themselves, so while the database is away each
-of them failed once a round: ~2.5 ERROR lines a second per instance during a
+The daemon's loops (the claim round every second, the channel keeper and lease
+checks, the heartbeat) retry by themselves, so while the database is away each of
+them failed once a round: ~2.5 ERROR lines a second per instance during a
 PostgreSQL outage (scale-out trial), which buries the one line that says what
 happened. :class:`FailureStreak` logs the first failure at ERROR, a reminder with the
 count every :data:`REMIND_SECONDS` while it lasts (each other failure at DEBUG), and
@@ -10,19 +10,16 @@ one INFO line when the loop works again, with how long it failed: what an operat
 reading the journal needs, as Prometheus's and Alertmanager's "resolved" do.
 
     streak = FailureStreak(log, "claiming feeds")
-    try:
+    with streak.watch():  # an exception is noted (and goes no further), else a success
         await claim_round()
-    except Exception as exc:
-        streak.failed(exc)
-    else:
-        streak.succeeded()
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 __all__ = ["REMIND_SECONDS", "FailureStreak"]
 
@@ -51,6 +48,17 @@ class FailureStreak:
         self.count = 0  # failures in the current streak (0: it works)
         self._started = 0.0
         self._told = 0.0
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        """Run one round of the step: an ``Exception`` it raises is :meth:`failed`
+        (and stops there: the loop tries again next round), else :meth:`succeeded`."""
+        try:
+            yield
+        except Exception as exc:
+            self.failed(exc)
+        else:
+            self.succeeded()
 
     def failed(self, exc: BaseException | str) -> None:
         """Note one failure: ERROR for the first of a streak and then every ``remind``

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import MonitorError, StateDatabaseError
 from monitor.store.schema import MIGRATIONS
-from monitor.store.sqlite import DB_NAME, NoStateError, _open_error, no_state, unusable_state_dir
+from monitor.store.sqlite import (
+    DB_NAME,
+    NoStateError,
+    _open_error,
+    no_state,
+    not_a_file,
+    unusable_state_dir,
+)
 
 if TYPE_CHECKING:
     from monitor.config import MonitorConfig
@@ -36,8 +43,9 @@ def read_state(
     *,
     tries: int = 3,
 ) -> T:
-    """``read(conn)`` on the state under ``state_dir`` opened read-only
-    (:func:`open_readonly`), closed after; what ``read`` returned.
+    """``read(conn)`` on the state under ``state_dir`` opened read-only, closed after;
+    what ``read`` returned. Immutable when no daemon has it open (no ``-wal``: SQLite
+    would otherwise leave ``-wal`` and ``-shm`` files behind), else ``mode=ro``.
 
     Opened as immutable (no daemon had it open), the file can still change under the
     read: a daemon that starts meanwhile checkpoints into it. A read that then fails
@@ -46,9 +54,12 @@ def read_state(
     now has it open (its ``-wal`` and ``-shm`` exist: we create none), else immutable
     again. ``read`` should only read, and print nothing: it may run ``tries`` times.
 
-    Raises as :func:`open_readonly`; StateDatabaseError (one line: corrupt, or why
-    SQLite could not read it) for a read with SQLite's locks that failed, or if the
-    file changed under every try.
+    Raises NoStateError when there is none (nothing is created); StateDatabaseError
+    for a file that is corrupt or not a file, a ``state_dir`` we may not enter, a
+    read with SQLite's locks that failed (one line: corrupt, or why SQLite could not
+    read it), or a file that changed under every try; MonitorError for a schema older
+    than ``oldest`` (the oldest the caller's queries read) or newer than this code
+    (only the daemon migrates).
     """
     path = state_dir / DB_NAME
     for _ in range(tries):
@@ -77,22 +88,6 @@ def _read_error(path: Path, exc: sqlite3.DatabaseError) -> StateDatabaseError:
     if str(error).startswith("cannot open "):
         return StateDatabaseError(f"cannot read state database {path} ({exc})")
     return error
-
-
-def open_readonly(state_dir: Path, oldest: int = OLDEST_READ) -> sqlite3.Connection:
-    """Open the state database under ``state_dir`` read-only: immutable when no daemon
-    has it open (no ``-wal``), else ``mode=ro``; prefer :func:`read_state`, which
-    reads again should a daemon start during the read.
-
-    Raises NoStateError when there is none (nothing is created), StateDatabaseError
-    for a corrupt file, one that is not a file, or a ``state_dir`` we may not enter,
-    and MonitorError for a schema older than ``oldest`` (the oldest the caller's
-    queries read) or newer than this code (only the daemon migrates).
-    """
-    try:
-        return _open(state_dir, oldest)[0]
-    except _Changed:
-        return _open(state_dir, oldest)[0]
 
 
 class _Changed(Exception):
@@ -126,9 +121,7 @@ def _open(state_dir: Path, oldest: int) -> tuple[sqlite3.Connection, _Look | Non
         if not path.exists():
             raise no_state(state_dir)
         if not path.is_file():
-            raise StateDatabaseError(
-                f"state database {path} is not a file: move it away to start fresh"
-            )
+            raise not_a_file(path)
         # Without a -wal file no daemon has the database open and everything is in the
         # main file: read it as immutable, or SQLite would leave -wal and -shm files
         # behind, owned by whoever ran the command (root), which the daemon's user could

@@ -65,9 +65,7 @@ class Store(FeedStates):
                 raise no_state(state_dir)
             state_dir.mkdir(parents=True, exist_ok=True)
             if path.exists() and not path.is_file():
-                raise StateDatabaseError(
-                    f"state database {path} is not a file: move it away to start fresh"
-                )
+                raise not_a_file(path)
         except OSError as exc:
             raise unusable_state_dir(state_dir, exc) from None
         conn = None
@@ -158,6 +156,11 @@ def no_state(state_dir: Path) -> NoStateError:
         f"no state in {state_dir}: the daemon has not run with this state directory"
         " (see --state-dir)"
     )
+
+
+def not_a_file(path: Path) -> StateDatabaseError:
+    """The error for a ``monitor.db`` that is a directory or the like, not a file."""
+    return StateDatabaseError(f"state database {path} is not a file: move it away to start fresh")
 
 
 def unusable_state_dir(state_dir: Path, exc: OSError) -> StateDatabaseError:
