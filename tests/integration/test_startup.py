@@ -123,3 +123,23 @@ def test_check_with_rule_examples_loads_no_presearch_fetcher_or_scheduler(tmp_pa
     assert "2 examples passed" in result.stdout
     assert sorted(loaded & set(PARSING + MATCHING + DAEMON_ONLY)) == []
     assert "monitor.rules.presearch" not in loaded and "monitor.ingest.fetch" not in loaded
+
+
+NUMPY_THREADS = """\
+import os
+import monitor.rules.presearch  # imports numpy, as the first match does
+print(os.environ["OPENBLAS_NUM_THREADS"], len(os.listdir("/proc/self/task")))
+"""
+
+
+def test_numpy_starts_no_blas_thread_unless_the_user_asks_for_them():
+    # OpenBLAS starts one thread per core at numpy's import, ~0.1 s of CPU on two
+    # cores (docs/architecture.md, "Start-up"); nothing of ours calls BLAS.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS")}
+    env.update(PYTHONPATH=str(REPO))
+    run = [sys.executable, "-c", NUMPY_THREADS]
+    ours = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert ours.stdout.split() == ["1", "1"]  # the variable, and one thread: ours
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    theirs = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert theirs.stdout.split()[0] == "2"  # a value the user set is kept
