@@ -4,7 +4,8 @@ The analyst's "why did I (not) get this?": per match the rule, feed, title, link
 its story (and the copies folded into it) and per channel pending, sent (when,
 message id) or failed (why). ``--message ID`` shows what one message carried. Reads
 the state read-only (:mod:`monitor.store.history`: ``state_dir``'s SQLite file, or the
-PostgreSQL database of ``store:``); times are UTC. Links, feed URLs
+PostgreSQL database of ``store:``); the text's times are in the config's
+``timezone``, ``--json``'s UTC. Links, feed URLs
 and errors go through :func:`~monitor.redact.redact_url`; the CLI's stdout filters
 control characters (:mod:`monitor.terminal`).
 """
@@ -114,7 +115,7 @@ def _history(
         if found is None:
             print(f"no message {args.message!r} in {where}")
             return 1
-        show_message(_redacted_message(found, config), args.json, disabled_at)
+        show_message(_redacted_message(found, config), args.json, disabled_at, _zone(config))
         return 0
     why = _Reasons.of(config, disabled, datetime.now(UTC))
     rows = [why.added_to(_redacted(r, config)) for r in rows]
@@ -122,12 +123,18 @@ def _history(
         print(json.dumps({"matches": rows, "more": more}, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        print(match_text(row))
+        print(match_text(row, _zone(config)))
     if more:
         print(f"... {more} older matches not shown (--limit, --since)")
     if not rows:
         print("no matches" + (" with these filters" if _filtered(args) else ""))
     return 0
+
+
+def _zone(config: MonitorConfig | None) -> str:
+    """The zone of the text's times: the config's ``timezone``, as ``status`` uses;
+    UTC when no config loads."""
+    return config.timezone if config is not None else "UTC"
 
 
 def _read_errors(config: MonitorConfig | None) -> tuple[type[Exception], ...]:

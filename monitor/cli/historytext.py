@@ -1,7 +1,9 @@
 """``history``'s text: a match with its story and channels, and one message.
 
 The rows come from :mod:`monitor.cli.historycmd` (read from the store, links and
-errors already redacted); this module only words them. Times are UTC as stored.
+errors already redacted); this module only words them. Times are shown in the
+config's ``timezone``, as ``status`` shows them (UTC without a config); ``--json``
+keeps them UTC as stored.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import json
 from typing import Any
 
 from monitor.cli.messages import count, disabled_waiting
+from monitor.cli.statusinfo import local_time
 
+NEXT_ROUND = "the next delivery round"  # a pending alert's time before it has one
 BASELINE_NOTE = "not alerted (first poll baseline: backfill, see docs/configuration.md#backfill)"
 
 
-def match_text(row: dict[str, Any]) -> str:
-    """One match as text: a header line, the item, its story, one line per channel."""
+def match_text(row: dict[str, Any], tz: str = "UTC") -> str:
+    """One match as text: a header line, the item, its story, one line per channel;
+    times in ``tz`` (an IANA name: the config's ``timezone``)."""
     story = row["story"]
     lines = [
-        f"{row['when']}  rule {row['rule']}  feed {row['feed']['name']}",
+        f"{local_time(row['when'], tz)}  rule {row['rule']}  feed {row['feed']['name']}",
         f"  {row['title'] or '(no title)'}",
         f"  {row['link'] or '(no link)'}",
     ]
@@ -30,7 +35,7 @@ def match_text(row: dict[str, Any]) -> str:
         lines.append(f"  not alerted: no alert queued{where}")
     elif not row["channels"]:
         lines.append("  " + (BASELINE_NOTE if row["baseline"] else "not alerted: no alert queued"))
-    lines += [f"  {c['channel']}: {_outcome(c)}" for c in row["channels"]]
+    lines += [f"  {c['channel']}: {_outcome(c, tz)}" for c in row["channels"]]
     return "\n".join(lines)
 
 
@@ -45,16 +50,16 @@ def _story_lines(story: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _outcome(alert: dict[str, Any]) -> str:
+def _outcome(alert: dict[str, Any], tz: str) -> str:
     """What happened to one alert on its channel."""
     if alert["status"] == "sent":
-        return f"sent {alert['sent_at']}, message {alert['message_id']}"
+        return f"sent {local_time(alert['sent_at'], tz)}, message {alert['message_id']}"
     if alert["status"] == "failed":
         return (
-            f"FAILED {alert['failed_at']}, message {alert['message_id']}: "
+            f"FAILED {local_time(alert['failed_at'], tz)}, message {alert['message_id']}: "
             f"{alert['last_error'] or 'no reason recorded'}"
         )
-    text = f"pending since {alert['queued_at']}"
+    text = f"pending since {local_time(alert['queued_at'], tz)}"
     if alert["message_id"]:
         text += f", message {alert['message_id']}"
     if alert["attempts"]:
@@ -62,33 +67,39 @@ def _outcome(alert: dict[str, Any]) -> str:
     if alert["waiting"]:
         text += f"; {alert['waiting']}"
     elif alert["attempts"]:
-        text += f"; next attempt at {alert['next_attempt']}"
+        text += f"; next attempt at {local_time(alert['next_attempt'], tz, NEXT_ROUND)}"
     if alert["attempts"] and alert["last_error"]:
         text += f"; last error: {alert['last_error']}"
     return text
 
 
-def show_message(found: dict[str, Any], as_json: bool, disabled: str | None) -> None:
+def show_message(
+    found: dict[str, Any], as_json: bool, disabled: str | None, tz: str = "UTC"
+) -> None:
     """One message: its state and what it waits for, its attempts (and a ``retry``
     that re-queued it), its answer or error, and its stories. ``disabled``: the
-    reason its channel is disabled, if it is."""
+    reason its channel is disabled, if it is; ``tz``: the zone of the text's times."""
     waiting = disabled_waiting(found["channel"], disabled) if disabled is not None else None
     pending = found["status"] == "pending"
     if as_json:
         message = {**found, "waiting": waiting if pending else None}
         print(json.dumps({"message": message}, ensure_ascii=False, indent=2))
         return
+
+    def at(key: str) -> str:
+        return local_time(found[key], tz, NEXT_ROUND)
+
     state = {
-        "sent": f"SENT {found['sent_at']}",
-        "failed": f"FAILED {found['failed_at']} (a dead letter)",
-    }.get(found["status"], "PENDING, " + (waiting or f"next attempt at {found['next_attempt']}"))
+        "sent": f"SENT {at('sent_at')}",
+        "failed": f"FAILED {at('failed_at')} (a dead letter)",
+    }.get(found["status"], "PENDING, " + (waiting or f"next attempt at {at('next_attempt')}"))
     print(f"message {found['id']}  channel {found['channel']}  {state}")
-    print(f"  created {found['created_at']}, {_attempts(found)}")
+    print(f"  created {at('created_at')}, {_attempts(found, at('requeued_at'))}")
     if found["answer"]:
         print(f"  answer: {found['answer']}")
     if found["last_error"]:
-        at = f" ({found['attempted_at']})" if found["attempted_at"] and pending else ""
-        print(f"  last error{at}: {found['last_error']}")
+        when = f" ({at('attempted_at')})" if found["attempted_at"] and pending else ""
+        print(f"  last error{when}: {found['last_error']}")
     held_back = found["held_back"]
     print(
         f"  {count(len(found['stories']), 'story')}"
@@ -100,13 +111,14 @@ def show_message(found: dict[str, Any], as_json: bool, disabled: str | None) -> 
         print("\n".join("  " + line for line in _story_lines(s["story"])))
 
 
-def _attempts(found: dict[str, Any]) -> str:
-    """The message's attempts, and the ``retry`` that put it back in line: ``retry``
-    starts the count again, and the attempts before it are not kept."""
+def _attempts(found: dict[str, Any], requeued: str) -> str:
+    """The message's attempts, and the ``retry`` that put it back in line (at
+    ``requeued``, as shown): ``retry`` starts the count again, and the attempts
+    before it are not kept."""
     tried = count(found["attempts"], "attempt")
     if not found["requeued_at"]:
         return tried
     return (
-        f"re-queued by `news-monitor retry` at {found['requeued_at']} (a dead letter or a "
+        f"re-queued by `news-monitor retry` at {requeued} (a dead letter or a "
         f"disabled channel's; the attempts before are not kept), {tried} since"
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.conftest import run_cli, write_config
 
@@ -36,8 +38,9 @@ def item(guid: str, title: str, link: str, body: str = BODY) -> str:
     )
 
 
-def setup(tmp_path: Path, http_server) -> Path:
-    """Two feeds with one story (feed A also has a tariff item), two webhooks, one pass."""
+def setup(tmp_path: Path, http_server, timezone: str = "UTC") -> Path:
+    """Two feeds with one story (feed A also has a tariff item), two webhooks, one pass;
+    ``timezone`` is the config's."""
     http_server.route(
         "/a.xml",
         rss(
@@ -52,6 +55,7 @@ def setup(tmp_path: Path, http_server) -> Path:
         tmp_path / "monitor.yaml",
         {
             "state_dir": str(tmp_path / "state"),
+            "timezone": timezone,
             "allow_private_networks": True,
             "feeds": [
                 {"url": http_server.url("/a.xml"), "name": "Outlet A", "backfill": "all"},
@@ -72,6 +76,12 @@ def setup(tmp_path: Path, http_server) -> Path:
     return config
 
 
+def shown_in(zone: str, stamp: str, name: str) -> str:
+    """A stored UTC time (``…Z``) as history's text shows it in ``zone``."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    return f"{moment:%Y-%m-%d %H:%M:%S} {name}"
+
+
 def history(config: Path, *args: str) -> dict:
     result = run_cli("history", "--json", *args, "--config", str(config), cwd=config.parent)
     assert result.returncode == 0, result.stderr
@@ -79,7 +89,7 @@ def history(config: Path, *args: str) -> dict:
 
 
 def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path, http_server):
-    config = setup(tmp_path, http_server)
+    config = setup(tmp_path, http_server, timezone="Asia/Seoul")
     (sent,) = http_server.requests_to("/hook")
     message_id = sent.headers["webhook-id"]
     state_files = sorted(p.name for p in (tmp_path / "state").iterdir())
@@ -108,7 +118,10 @@ def test_history_lists_matches_with_channel_outcomes_and_folded_copies(tmp_path,
 
     text = run_cli("history", "--config", str(config), cwd=tmp_path).stdout
     hook = next(c for c in first["channels"] if c["channel"] == "hook")
-    assert f"hook: sent {hook['sent_at']}, message {message_id}" in text
+    # the text in the config's zone, as status shows times; --json as stored (UTC)
+    assert hook["sent_at"].endswith("Z") and first["when"].endswith("Z")
+    assert f"hook: sent {shown_in('Asia/Seoul', hook['sent_at'], 'KST')}, message" in text
+    assert f"{shown_in('Asia/Seoul', first['when'], 'KST')}  rule pp" in text
     assert "bad: FAILED" in text and "400" in text
     assert f"also: {copy['feed']['name']}: {copy['title']}" in text
     assert "Tariff talks resume" in text and TARIFFS in text
@@ -152,7 +165,9 @@ def test_history_message_shows_what_a_sent_message_carried(tmp_path, http_server
 
     text = run_cli("history", "--message", message_id, "--config", str(config), cwd=tmp_path)
     assert text.returncode == 0
-    assert f"message {message_id}  channel hook  SENT {shown['sent_at']}" in text.stdout
+    sent_at = shown_in("UTC", shown["sent_at"], "UTC")
+    assert f"message {message_id}  channel hook  SENT {sent_at}" in text.stdout
+    assert f"created {shown_in('UTC', shown['created_at'], 'UTC')}, 1 attempt" in text.stdout
     assert "Tariff talks resume [tariffs]" in text.stdout and f"{pp_title} [pp]" in text.stdout
 
     missing = run_cli("history", "--message", "nope", "--config", str(config), cwd=tmp_path)
