@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.source import Path_, Source
 from monitor.config.standins import repair_entry, whole_stand_in
-from monitor.config.suggest import did_you_mean
 from monitor.errors import ConfigIssue
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -113,6 +112,8 @@ def issue_from_pydantic(err: Any, source: Source) -> ConfigIssue:
     kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
     name = err["loc"][-1] if err["loc"] else ""
     if kind == "extra_forbidden":
+        from monitor.config.suggest import did_you_mean  # difflib: only for a mistake
+
         return source.issue(path, f"unknown key {name!r}{did_you_mean(err['loc'])}", key=True)
     if kind == "missing":
         return source.issue(path, f"missing required key {name!r}")
