@@ -5,7 +5,7 @@ The keys a place in the config accepts are read from the models themselves (the
 pydantic field names, or their aliases such as ``from``), following the error's
 location through lists, mappings, optional values and the channel types' tagged union,
 so a suggestion is always a key that is valid where the mistake was made. The match is
-:func:`difflib.get_close_matches` at a ratio of 0.75 or more, as Python's own
+:func:`difflib.get_close_matches` at its default ratio (0.6), as Python's own
 ``NameError`` suggestions and git's "did you mean" pick near names.
 """
 
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 __all__ = ["did_you_mean", "known_keys"]
 
-CUTOFF = 0.75  # difflib's similarity ratio, 0..1
+CUTOFF = 0.6  # difflib's similarity ratio, 0..1 (its own default)
 
 
 def did_you_mean(loc: Sequence[str | int]) -> str:

@@ -20,6 +20,7 @@ from monitor.config.suggest import did_you_mean, known_keys
         (("channels", "team", "email", "quiet_hours", "strt"), "start"),
         (("channels", "log", "console", "max_item"), "max_items"),
         (("store", "ur"), "url"),
+        (("feeds", 2, "ulr"), "url"),  # letters swapped in a short key
     ],
 )
 def test_a_near_key_valid_at_that_place_is_suggested(loc, meant):
