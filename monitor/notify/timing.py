@@ -88,8 +88,12 @@ def _instant(day: date, clock: time, zone: ZoneInfo) -> tuple[datetime, ...]:
     )
     if first <= second:  # one reading, or two (fold 1 the later)
         return (first, second)
-    instant = second  # skipped: fold 1 is before the jump, fold 0 after it
-    while instant < first and instant.astimezone(zone).time() < clock:
+    # Skipped: the jump is between the two readings, where the offset changes. Found
+    # by the offset, not the clock: a jump at midnight (America/Santiago, Africa/Cairo)
+    # reads 23:59 the minute before, which no clock comparison with 00:00 orders.
+    before = second.astimezone(zone).utcoffset()
+    instant = second
+    while instant < first and instant.astimezone(zone).utcoffset() == before:
         instant += timedelta(minutes=1)  # at most the hour or so clocks skip
     return (instant,)
 

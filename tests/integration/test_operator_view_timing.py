@@ -80,6 +80,23 @@ def test_held_names_the_urgent_rules_and_forming_follows_it():
             "02:30",
             datetime(2026, 3, 29, 0, 10),
             datetime(2026, 3, 29, 1, 0),
+        ),  # Santiago springs forward at midnight (04:00 UTC, 6 Sep 2026: 00:00 -04 is 01:00
+        # -03): a window ending at 00:00 ends at the jump, from before 23:00 and after
+        *(
+            ("America/Santiago", "21:00", "00:00", now, datetime(2026, 9, 6, 4, 0))
+            for now in (
+                datetime(2026, 9, 6, 1, 30),
+                datetime(2026, 9, 6, 3, 15),
+                datetime(2026, 9, 6, 3, 59),
+            )
+        ),
+        # Cairo springs forward at midnight too (22:00 UTC, 23 Apr 2026)
+        (
+            "Africa/Cairo",
+            "22:30",
+            "00:00",
+            datetime(2026, 4, 23, 21, 0),
+            datetime(2026, 4, 23, 22, 0),
         ),
     ],
 )
