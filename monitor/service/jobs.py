@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, MonitorConfig
 from monitor.delivery import DeliveryReport, deliver_channel
-from monitor.notify.timing import sweep_seconds
+from monitor.notify.timing import held, sweep_seconds
 from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
 from monitor.service.scheduling import cron_trigger
@@ -187,9 +187,33 @@ async def gated_delivery(
     if gate is not None and not await gate(channel):
         return None
     tick = None if gate is None else digest_tick(rt.config, channel)
-    if tick is None:
-        return await deliver_channel(rt, channel, form_new=form_new)
-    return await deliver_channel(rt, channel, tick=tick)
+    if tick is not None:
+        return await deliver_channel(rt, channel, tick=tick)
+    owed = _owe_tick(rt, channel, form_new)
+    report = await deliver_channel(rt, channel, form_new=form_new or owed)
+    if owed and report.error is None:
+        rt.owed_ticks.discard(channel)
+    return report
+
+
+def _owe_tick(rt: Runtime, channel: str, tick: bool) -> bool:
+    """One instance: whether this round of a scheduled ``channel`` forms the digest of
+    a tick its quiet hours held. A tick (``tick``) inside the window is owed; the first
+    round after the window (a sweep, within :data:`RETRY_SWEEP_SECONDS`, or a courier)
+    pays it, as docs/channels.md says: "the first tick or sweep after it sends them".
+    Several instances keep the stored tick due instead (:meth:`Outbox.next_message`)."""
+    settings = rt.config.channels.get(channel)
+    if settings is None or settings.schedule.kind == "immediate":
+        rt.owed_ticks.discard(channel)
+        return False
+    if held(rt.config, channel, rt.clock()) is not None:
+        if tick:
+            rt.owed_ticks.add(channel)
+        return False
+    if tick:  # a tick outside the window forms the digest itself
+        rt.owed_ticks.discard(channel)
+        return False
+    return channel in rt.owed_ticks
 
 
 class Couriers:

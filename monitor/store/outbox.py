@@ -104,7 +104,9 @@ class Outbox:
             return None
         forming = forming or Forming()
         with self.store.transaction():
-            if tick is not None and not take_tick(self.conn, tick, now):
+            # a tick held by quiet hours (regular False) is not taken: it stays due,
+            # and the first round after the window forms its digest
+            if tick is not None and forming.regular and not take_tick(self.conn, tick, now):
                 forming = replace(forming, regular=False)
             return self._form(channel, now, forming)
 

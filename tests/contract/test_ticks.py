@@ -57,6 +57,19 @@ def test_urgent_alerts_do_not_wait_for_the_tick(any_store):
     assert outbox.next_message("c1", NOW, forming=urgent, tick=hourly()) is None
 
 
+def test_a_tick_held_by_quiet_hours_stays_due_for_the_first_round_after_them(any_store):
+    record(any_store, item(FEED_A, "g1"))
+    outbox = Outbox(any_store)
+    tick = hourly()
+    assert outbox.next_message("c1", NOW, tick=tick) is None  # stores the tick
+    held = Forming(regular=False)  # what timing.forming gives inside quiet hours
+    assert outbox.next_message("c1", NOW + HOUR, forming=held, tick=tick) is None
+    assert outbox.tick_at("digest:c1") == NOW + HOUR  # not spent on the held round
+    message = outbox.next_message("c1", NOW + HOUR + timedelta(minutes=20), tick=tick)
+    assert message is not None and stories(outbox, message.id) == ["g1"]
+    assert outbox.tick_at("digest:c1") == NOW + 2 * HOUR
+
+
 def test_a_tick_taken_by_one_instance_is_not_taken_by_another(opener):
     first, second = Outbox(opener()), Outbox(opener())
     record(first.store, item(FEED_A, "g1"))

@@ -22,6 +22,7 @@ from monitor.config import MonitorConfig
 from monitor.delivery import deliver_all, deliver_channel
 from monitor.pipeline import poll_all
 from monitor.runtime import Runtime, build_runtime
+from monitor.service.jobs import gated_delivery
 from tests.conftest import run_cli, write_config
 from tests.servers import HttpServer
 
@@ -153,6 +154,37 @@ def test_quiet_hours_hold_regular_alerts_but_not_urgent_ones(tmp_path, http_serv
     clock.now = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # 07:00 in Seoul
     run(deliver_channel(rt, "hook"))
     assert guids(posted(http_server)[1]) == ["item-1"]
+    rt.store.close()
+
+
+def test_a_tick_held_by_quiet_hours_is_sent_by_the_first_sweep_after_the_window(
+    tmp_path, http_server
+):
+    # The daemon's digest job and retry sweep are gated_delivery (service/jobs.py): the
+    # job with form_new (a tick), the sweep without. A tick inside the window used to be
+    # spent: its alerts waited for the next tick, inside the window again, forever.
+    clock = Clock(datetime(2026, 11, 27, 18, 30, tzinfo=UTC))
+    quiet = {"start": "18:00", "end": "18:40"}
+    channel = hook(http_server, schedule="cron: 39 18 * * *", quiet_hours=quiet)
+    rt = runtime(tmp_path, {"hook": channel}, clock)
+    write_feed(tmp_path / "feed.xml", [rss_item(1)])
+    run(poll_then(rt, "hook", form_new=False))  # a poll between ticks
+    clock.now = datetime(2026, 11, 27, 18, 39, tzinfo=UTC)
+    run(gated_delivery(rt, "hook"))  # the tick, inside the window
+    run(gated_delivery(rt, "hook", form_new=False))  # a sweep, still inside
+    assert posted(http_server) == []
+    clock.now = datetime(2026, 11, 27, 18, 40, 30, tzinfo=UTC)
+    run(gated_delivery(rt, "hook", form_new=False))  # the first sweep after it
+    assert [guids(b) for b in posted(http_server)] == [["item-1"]]
+    write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2)])
+    run(poll_all(rt))
+    run(gated_delivery(rt, "hook", form_new=False))  # the tick was owed once, not twice
+    assert len(posted(http_server)) == 1
+    clock.now = datetime(2026, 11, 28, 18, 39, tzinfo=UTC)
+    run(gated_delivery(rt, "hook"))  # the next tick: quiet again, held again
+    clock.now = datetime(2026, 11, 28, 18, 45, tzinfo=UTC)
+    run(gated_delivery(rt, "hook", form_new=False))
+    assert [guids(b) for b in posted(http_server)] == [["item-1"], ["item-2"]]
     rt.store.close()
 
 
