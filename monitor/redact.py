@@ -25,6 +25,8 @@ _URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s\"'<>]+", re.IGNORECASE)
 # Paths that are themselves credentials: Slack/Discord/Teams webhook URLs, tokens.
 _SECRET_PATH_HOSTS = ("hooks.slack.com", "discord.com", "discordapp.com", "webhook.office.com")
 MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
+MIN_TOKEN_CHARS = 12  # a secret URL's last path segment this long is its token
+WHSEC_PREFIX = "whsec_"  # Standard Webhooks: the prefix, then the base64 key
 MASK = "***"
 
 _lock = threading.Lock()
@@ -86,15 +88,22 @@ def config_secrets(config: Any) -> list[str]:
 
 
 def _secret_parts(value: str) -> set[str]:
-    """``value`` itself, plus the password, path and query of a URL-shaped secret."""
-    parts = {value, value.strip()}
+    """``value`` itself, plus the password, path, query and token (a last path segment
+    of :data:`MIN_TOKEN_CHARS` or more: Slack's, Discord's) of a URL-shaped secret, and
+    the key of a Standard Webhooks ``whsec_`` secret: a destination's error body may
+    quote any of them alone."""
+    value = value.strip() or value
+    parts = {value}
+    if value.startswith(WHSEC_PREFIX):
+        parts.add(value.removeprefix(WHSEC_PREFIX))
     if "://" in value:
         try:
-            url = urlsplit(value.strip())
+            url = urlsplit(value)
         except ValueError:
             return parts
-        for part in (url.password, url.query, url.path if len(url.path) > 8 else None):
-            if part:
+        token = url.path.rstrip("/").rsplit("/", 1)[-1]
+        for part in (url.password, url.query, url.path if len(url.path) > 8 else None, token):
+            if part and (part is not token or len(token) >= MIN_TOKEN_CHARS):
                 parts.update({part, unquote(part)})
     return {p for p in parts if p}
 

@@ -16,6 +16,8 @@ import json
 import re
 from typing import Any, TextIO
 
+from monitor.redact import redact_secrets
+
 # ECMA-48 (ISO 6429) section 5: CSI (ESC [ or U+009B) parameter bytes 0x30-0x3F,
 # intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E; the control strings OSC,
 # DCS, SOS, PM and APC (ESC ] P X ^ _, or U+009D U+0090 U+0098 U+009E U+009F) run to
@@ -78,8 +80,11 @@ class PrintableStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        """Write ``text`` without its control sequences; the length of ``text``."""
-        self.stream.write(printable(text))
+        """Write ``text`` without its control sequences and with every registered secret
+        masked (:func:`monitor.redact.redact_secrets`: a stored error from before secrets
+        were masked when kept, a destination's answer ``send-test`` prints); the length
+        of ``text``."""
+        self.stream.write(printable(redact_secrets(text)))
         return len(text)
 
     def writelines(self, lines: Any) -> None:

@@ -231,7 +231,7 @@ class FeedStates:
                 (
                     name,
                     ts(now),
-                    error[:MAX_ERROR_CHARS],
+                    kept_text(error),
                     ts(now),
                     ts_not_before(next_poll),
                     ts(now),
@@ -304,3 +304,14 @@ def entry_digests_from_sigs(conn: Any) -> None:
             continue
         moved.append((digests_text(d for d in digests if len(d) == 8), url))
     conn.executemany("UPDATE feeds SET entry_digests = ? WHERE url = ?", moved)
+
+
+def kept_text(text: str) -> str:
+    """An error or a destination's answer as the database keeps it: URLs without their
+    credentials and query, every registered secret masked (:func:`monitor.redact.redact_url`),
+    cut to :data:`MAX_ERROR_CHARS`. A server may echo what it was sent (an SMTP 535 quoting
+    the login, a 401 body quoting a token): masked in the log, it must not be kept raw for
+    ``status`` to print."""
+    from monitor.redact import redact_url
+
+    return redact_url(text)[:MAX_ERROR_CHARS]

@@ -28,7 +28,8 @@ from monitor.store.codec import not_before, parse_ts, ts, ts_not_before
 from monitor.store.dialect import marks
 from monitor.store.digests import MessageDigest, message_digest, preview_digest
 from monitor.store.digestticks import DigestTick, take_tick, tick_at
-from monitor.store.sqlite import MAX_ERROR_CHARS, Store
+from monitor.store.feedstate import kept_text
+from monitor.store.sqlite import Store
 
 # Re-exported: imported from here by the delivery, the jobs, the renderer's tests.
 __all__ = [
@@ -212,12 +213,12 @@ class Outbox:
     def mark_sent(self, message_id: str, answer: str, now: datetime) -> bool:
         """The destination accepted the message: it and its rows are done. False when
         it was no longer pending (:meth:`_finish`): nothing is changed then."""
-        return self._finish(message_id, "sent", now, answer=answer[:MAX_ERROR_CHARS])
+        return self._finish(message_id, "sent", now, answer=kept_text(answer))
 
     def mark_failed(self, message_id: str, error: str, now: datetime) -> bool:
         """A permanent error, or attempts exhausted: a dead letter, kept for status.
         False when it was no longer pending: nothing is changed then."""
-        return self._finish(message_id, "failed", now, error=error[:MAX_ERROR_CHARS])
+        return self._finish(message_id, "failed", now, error=kept_text(error))
 
     def mark_retry(
         self,
@@ -228,17 +229,17 @@ class Outbox:
     ) -> bool:
         """A retryable error at ``attempted_at``: count the attempt, wait until
         ``next_attempt``. False (nothing changed) when the message is no longer pending."""
-        not_before = ts_not_before(next_attempt)
+        not_before, error = ts_not_before(next_attempt), kept_text(error)
         with self.store.transaction():
             changed = self.conn.execute(
                 "UPDATE messages SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
                 "attempted_at = ? WHERE id = ? AND status = 'pending'",
-                (error[:MAX_ERROR_CHARS], not_before, ts(attempted_at), message_id),
+                (error, not_before, ts(attempted_at), message_id),
             ).rowcount
             self.conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
                 "WHERE message_id = ? AND status = 'pending'",
-                (error[:MAX_ERROR_CHARS], not_before, message_id),
+                (error, not_before, message_id),
             )
         return changed == 1
 
@@ -258,7 +259,7 @@ class Outbox:
                 "INSERT INTO channel_state (name, disabled_at, disabled_reason) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, "
                 "disabled_reason = excluded.disabled_reason",
-                (channel, ts(now), reason[:MAX_ERROR_CHARS]),
+                (channel, ts(now), kept_text(reason)),
             )
 
     def release(self, message_id: str, story_ids: list[int]) -> None:

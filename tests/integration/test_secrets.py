@@ -4,7 +4,10 @@ The SMTP password (from a ``*_file``), the Slack webhook URL and webhook secret 
 ``${ENV}``) and a feed URL with ``user:pass@`` meet: an unreachable SMTP server with
 auth, an SMTP server that refuses AUTH, Slack answering 500, a webhook answering 404,
 a feed answering 401, a feed with a token in its query string and a feed whose port
-refuses connections. Then we look at the
+refuses connections. Destinations echo what they were sent, as real ones do (an SMTP
+535 quoting the login, error bodies quoting the token or secret): the error kept in
+the database and shown by ``status`` and ``send-test`` must not hold it either. Then
+we look at the
 logs (text and JSON, debug level), ``status``, ``preview``, ``send-test`` and the bytes
 of the database and its WAL.
 """
@@ -17,6 +20,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.conftest import run_cli, serve_seed, write_config
 from tests.integration.daemon_helpers import DaemonProcess
@@ -31,13 +36,47 @@ CANARIES = {
 }
 
 
+class EchoingAuth:
+    """An SMTP server that refuses every login, quoting it: ``535 … alerts/PASSWORD``."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        return "250 2.0.0 Ok"
+
+    @staticmethod
+    def refuse(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        login = f"{auth_data.login.decode()}/{auth_data.password.decode()}"
+        message = f"535 5.7.8 authentication failed for {login}"
+        return AuthResult(success=False, handled=False, message=message)
+
+
 @pytest.fixture
-def secret_config(tmp_path, http_server, smtp_sink):
+def echoing_smtp():
+    for _ in range(5):  # the free port can be taken in between: retry
+        port = free_port()
+        controller = Controller(
+            EchoingAuth(),
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=EchoingAuth.refuse,
+            auth_require_tls=False,
+        )
+        try:
+            controller.start()
+        except Exception:  # pragma: no cover - port race
+            continue
+        yield port
+        controller.stop()
+        return
+    raise RuntimeError("could not start the echoing SMTP server")
+
+
+@pytest.fixture
+def secret_config(tmp_path, http_server, smtp_sink, echoing_smtp):
     urls = serve_seed(http_server, "feed-full.xml")
-    http_server.route("/private.xml", "unauthorized", status=401)
+    http_server.route("/private.xml", f"unauthorized: {CANARIES['feed']}?", status=401)
     slack_path = f"/slack/T0001/B0001/{CANARIES['slack']}"
-    http_server.respond_post(slack_path, (500, {}, "internal_error"))
-    http_server.respond_post("/hook", (404, {}, "no such hook"))
+    http_server.respond_post(slack_path, (500, {}, f"internal_error for {CANARIES['slack']}"))
+    http_server.respond_post("/hook", (404, {}, f"no such hook; secret {CANARIES['whsec']}"))
     (tmp_path / "smtp-password").write_text(CANARIES["smtp"] + "\n")
     host = http_server.base_url.split("//", 1)[1]
     closed = free_port()
@@ -62,6 +101,11 @@ def secret_config(tmp_path, http_server, smtp_sink):
             "mail-noauth": {
                 "type": "email",
                 "smtp": {"host": "127.0.0.1", "port": smtp_sink.port, "starttls": False, **smtp},
+                **mail,
+            },
+            "mail-echo": {
+                "type": "email",
+                "smtp": {"host": "127.0.0.1", "port": echoing_smtp, "starttls": False, **smtp},
                 **mail,
             },
             "slack": {"type": "slack", "webhook_url": "${CANARY_SLACK_URL}"},
@@ -120,11 +164,13 @@ def test_no_canary_in_logs_status_preview_or_send_test(tmp_path, secret_config):
         ("send-test", "hook"),
         ("send-test", "mail-down"),
         ("send-test", "mail-noauth"),
+        ("send-test", "mail-echo"),
         ("check",),
     ):
         result = run_cli(*args, *cfg, cwd=tmp_path, env=env)
         seen[" ".join(args)] = result.stdout + result.stderr
     assert "FAILED" in seen["send-test slack"] and "pompeo" in seen["status"]
+    assert "535 5.7.8 authentication failed for alerts/***" in seen["send-test mail-echo"]
     found = {where: leaks(text) for where, text in seen.items() if leaks(text)}
     assert not found, found
 
@@ -134,6 +180,7 @@ def test_no_canary_in_the_database(tmp_path, secret_config):
     assert run_cli("run", "--once", "--config", str(config), cwd=tmp_path, env=env).returncode == 3
     data = state_bytes(tmp_path / "state")
     assert b"HTTP 401" in data  # the errors are there, without their secrets
+    assert b"authentication failed for alerts/***" in data  # the echo, masked
     assert [n for n, v in CANARIES.items() if v.encode() in data] == []
 
 
