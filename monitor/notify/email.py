@@ -3,7 +3,9 @@
 The ``Message-ID`` is derived from the digest id, so a retried digest is the same
 message to the recipient's mail system. SMTP 4xx answers, dropped connections and
 timeouts (the channel's ``timeout`` bounds the whole conversation) are retryable;
-5xx answers (including 535, bad credentials) are permanent.
+5xx answers (including 535, bad credentials) are permanent. Each recipient has its
+own answer: one refused for now while others took the mail gets the retry alone
+(:mod:`monitor.notify.recipients`).
 
 Times in the message (its ``Date``, the digest's) are in the channel's ``timezone``.
 A ``send-test`` message says so in its subject (``[TEST]``) and in the header
@@ -21,6 +23,7 @@ import socket
 import ssl
 import threading
 import weakref
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,6 +35,7 @@ from monitor.config import EmailChannel
 from monitor.config.channelvalues import parse_address
 from monitor.errors import DeliveryError
 from monitor.models import Digest
+from monitor.notify import recipients
 from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
 from monitor.notify.views import one_line
@@ -136,21 +140,68 @@ class EmailNotifier:
         self.renderer = renderer
 
     async def send(self, digest: Digest) -> str:
-        """Send one digest; return the server's reply to DATA (e.g. ``"250 OK"``).
+        """Send one digest to every recipient; the server's reply to DATA (``250 OK``).
+        Raises DeliveryError as :meth:`send_resuming`."""
+        return await self.send_resuming(digest, 0, None)
+
+    async def send_resuming(
+        self, digest: Digest, done: int, on_accept: Callable[[int], Awaitable[None]] | None
+    ) -> str:
+        """Send one digest to the recipients not ``done`` yet (the bits of their positions
+        in ``to:``, :mod:`monitor.notify.recipients`), awaiting ``on_accept(done)`` (store
+        it) once some more are done; the server's reply to DATA.
 
         The conversation runs in a thread, all of it within the channel's ``timeout``
         (connect, greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA): when the deadline
         passes, its socket is shut down so the thread ends too, and the attempt
-        fails as retryable ("timeout: no answer from HOST within 30s").
+        fails as retryable ("timeout: no answer from HOST within 30s"). A recipient
+        refused for now (4xx) while others took the mail makes the attempt fail as
+        retryable, and the retry goes to that recipient only; one refused for good
+        (5xx) is named in the reply and not tried again.
         """
+        to = self.config.to
+        if not recipients.pending(to, done):
+            return "already accepted for every recipient"
         msg = build_message(digest, self.config, self.renderer)
         conversation = _Conversation()
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
             async with attempt(self.name, host, self.config.timeout.total_seconds()):
-                return await asyncio.to_thread(self._deliver, msg, conversation)
+                outcome = await asyncio.to_thread(
+                    self._deliver, msg, conversation, recipients.pending(to, done)
+                )
         finally:
             conversation.abort()  # a no-op once the conversation is over
+        now_done = recipients.with_done(to, done, [*outcome.accepted, *outcome.refused])
+        if on_accept is not None and now_done != done:
+            await on_accept(now_done)
+        return self._answer(outcome, host)
+
+    def _answer(self, outcome: recipients.Outcome, host: str) -> str:
+        """The reply of an attempt, or its DeliveryError: every recipient refused
+        (retryable if any for now), or some refused for now (retryable, for them)."""
+        refused, deferred = outcome.refused, outcome.deferred
+        if outcome.reply is None:
+            detail = "; ".join(f"{k}: {v}" for k, v in {**refused, **deferred}.items())
+            raise DeliveryError(
+                f"SMTP {host} refused every recipient: {detail}", retryable=bool(deferred)
+            )
+        reply = outcome.reply
+        if refused:
+            log.warning("channel %s: some recipients refused: %s", self.name, refused)
+            reply += f" (refused: {', '.join(refused)})"
+        lost = recipients.untracked(self.config.to, list(deferred))
+        if lost:
+            log.warning("channel %s: refused for now, not retried: %s", self.name, lost)
+        if len(lost) < len(deferred):
+            detail = "; ".join(f"{k}: {v}" for k, v in deferred.items() if k not in lost)
+            raise DeliveryError(
+                f"SMTP {host} accepted the mail for {len(outcome.accepted)} of "
+                f"{len(self.config.to)} recipients; refused for now: {detail} "
+                "(sent again to them only)",
+                retryable=True,
+            )
+        return reply
 
     def _connect(self, conversation: _Conversation) -> smtplib.SMTP:
         smtp = self.config.smtp
@@ -181,12 +232,14 @@ class EmailNotifier:
             raise
         return client
 
-    def _deliver(self, msg: EmailMessage, conversation: _Conversation) -> str:
+    def _deliver(
+        self, msg: EmailMessage, conversation: _Conversation, to: list[str]
+    ) -> recipients.Outcome:
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
             client = self._connect(conversation)
             try:
-                return self._transaction(client, msg, host)
+                return self._transaction(client, msg, host, to)
             finally:
                 try:
                     client.quit()
@@ -205,31 +258,31 @@ class EmailNotifier:
             message = f"cannot reach SMTP server {host}: {reason}"
             raise DeliveryError(message, retryable=True) from None
 
-    def _transaction(self, client: smtplib.SMTP, msg: EmailMessage, host: str) -> str:
-        """MAIL, RCPT, DATA by hand so DATA's own reply can be returned."""
+    def _transaction(
+        self, client: smtplib.SMTP, msg: EmailMessage, host: str, to: list[str]
+    ) -> recipients.Outcome:
+        """MAIL, RCPT for each of ``to``, DATA, by hand, so each RCPT's and DATA's own
+        replies are known. Raises DeliveryError for a MAIL or DATA refused."""
         code, text = client.mail(_address(self.config.from_).addr_spec)
         if code != 250:
             raise _smtp_error(host, "MAIL FROM", code, text)
-        refused: dict[str, str] = {}
-        for rcpt in self.config.to:
+        outcome = recipients.Outcome()
+        for rcpt in to:
             code, text = client.rcpt(_address(rcpt).addr_spec)
-            if code not in (250, 251):
-                refused[rcpt] = _reply(code, text)
-        if len(refused) == len(self.config.to):
-            codes = [int(r.split(" ", 1)[0]) for r in refused.values()]
-            worst = min(codes) if any(400 <= c < 500 for c in codes) else max(codes)
-            detail = "; ".join(f"{k}: {v}" for k, v in refused.items())
-            raise DeliveryError(
-                f"SMTP {host} refused every recipient: {detail}", retryable=400 <= worst < 500
-            )
+            if code in (250, 251):
+                outcome.accepted.append(rcpt)
+            elif 400 <= code < 500:
+                outcome.deferred[rcpt] = _reply(code, text)
+            else:
+                outcome.refused[rcpt] = _reply(code, text)
+        if not outcome.accepted:
+            client.rset()
+            return outcome
         code, text = client.data(msg.as_bytes(policy=SMTP_POLICY))
         if code != 250:
             raise _smtp_error(host, "DATA", code, text)
-        reply = _reply(code, text)
-        if refused:
-            log.warning("channel %s: some recipients refused: %s", self.name, refused)
-            reply += f" (refused: {', '.join(refused)})"
-        return reply
+        outcome.reply = _reply(code, text)
+        return outcome
 
 
 STARTTLS_HINT = "(set starttls: false for a server without TLS, e.g. a local relay)"

@@ -31,18 +31,25 @@ class ScriptedSink(SmtpSink):
     ``attempts`` keeps the Message-ID of every DATA, accepted or not.
     """
 
-    def __init__(self, *answers: tuple[int, str], refuse: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *answers: tuple[int, str], refuse: tuple[str, ...] = (), defer: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.answers = list(answers)
         self.refuse = set(refuse)
+        self.defer = set(defer)  # refused for now, once each (greylisting)
         self.attempts: list[str] = []
 
     async def handle_RCPT(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
-        """Refuse the addresses in ``refuse`` with 550, accept the others."""
+        """Refuse the addresses in ``refuse`` with 550, those in ``defer`` once with 450,
+        accept the others."""
         if address in self.refuse:
             return "550 5.1.1 no such user"
+        if address in self.defer:
+            self.defer.discard(address)
+            return "450 4.2.1 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -132,6 +139,28 @@ def test_smtp_some_recipients_refused_is_sent_and_recorded(tmp_path):
     assert sink.envelopes[0].rcpt_tos == ["analyst@example.org"]
     assert "refused: gone@example.org" in summary["last_answer"]
     assert summary["failed"] == 0 and summary["sent"] == 1
+
+
+def test_smtp_a_recipient_refused_for_now_gets_the_retry_alone(tmp_path):
+    # RFC 5321 4.2: each RCPT has its own reply; 4xx is "try again later". Sending the
+    # whole mail again would duplicate it for the others; not sending it loses it.
+    to = ["analyst@example.org", "busy@example.org", "gone@example.org"]
+    sink = ScriptedSink(refuse=("gone@example.org",), defer=("busy@example.org",))
+    with sink:
+        clock = Clock()
+        rt = runtime(tmp_path, {"mail": mail(sink.port, to)}, clock)
+        write_feed(tmp_path / "feed.xml", [rss_item(1)])
+        assert run(poll_then(rt, "mail")).retrying == 1
+        summary = channel_summary(rt.store)["mail"]
+        assert summary["pending"] == 1 and "busy@example.org: 450" in summary["last_error"]
+        clock.advance(3600)
+        assert run(deliver_channel(rt, "mail")).sent == 1
+        assert run(deliver_channel(rt, "mail", ignore_backoff=True)).sent == 0  # done
+        summary = channel_summary(rt.store)["mail"]
+        rt.store.close()
+    assert [e.rcpt_tos for e in sink.envelopes] == [["analyst@example.org"], ["busy@example.org"]]
+    assert len(set(sink.attempts)) == 1  # one Message-ID: the same mail, to the rest
+    assert summary["sent"] == 1 and summary["failed"] == 0
 
 
 # --- webhook -------------------------------------------------------------------------
