@@ -43,6 +43,7 @@ class DeliveryReport:
     failed: int = 0
     disabled: bool = False
     error: str | None = None
+    waiting: bool = False  # a message left waiting for its retry time (run --once)
 
 
 async def deliver_channel(
@@ -94,7 +95,8 @@ async def _deliver_locked(
         flags = (ignore_backoff, drain or not formed, shape, tick)
         message, digest = await rt.db.run(_next, rt, channel, now, *flags)
         if message is None:
-            return DeliveryReport(channel, sent=sent, failed=failed)
+            waiting = drain and await rt.db.run(lambda st: Outbox(st).waiting(channel))
+            return DeliveryReport(channel, sent=sent, failed=failed, waiting=waiting)
         formed = formed or message.attempts == 0
         if isinstance(digest, str):
             await rt.db.run(dead_letter, channel, message.id, digest, now)
@@ -110,7 +112,7 @@ async def _deliver_locked(
                 failed += 1
             continue
         except DeliveryError as exc:
-            settings, once = rt.config.channels[channel], ignore_backoff
+            settings, once = rt.config.channels[channel], drain
             outcome = await rt.db.run(failed_attempt, settings, channel, message, exc, now, once)
             if outcome != "failed":
                 retrying = int(outcome == "retry")
@@ -267,14 +269,19 @@ async def _send(notifier: Notifier, digest: Digest, rt: Runtime, message_id: str
         raise DeliveryError(f"internal error: {type(exc).__name__}", retryable=True) from None
 
 
-async def deliver_all(rt: Runtime, *, ignore_backoff: bool = False) -> list[DeliveryReport]:
-    """Deliver every channel's pending alerts (``run --once``: everything, now).
+async def deliver_all(
+    rt: Runtime, *, drain: bool = False, ignore_backoff: bool = False
+) -> list[DeliveryReport]:
+    """Deliver every channel's pending alerts (``run --once``: everything due, now).
 
-    With ``ignore_backoff`` (``run --once``) each channel is drained: ``group_wait``
-    is skipped and as many messages as ``max_items`` needs are sent. Quiet hours
-    still hold non-urgent alerts.
+    With ``drain`` (``run --once``) each channel is drained: ``group_wait`` is skipped
+    and as many messages as ``max_items`` needs are sent. A message waiting for its
+    retry is tried only once its backoff (never shorter than the destination's
+    ``Retry-After``) has passed, unless ``ignore_backoff``: a timer running ``run
+    --once`` every few minutes must neither spend ``max_attempts`` in minutes nor
+    ignore what the destination asked. Quiet hours still hold non-urgent alerts.
     """
     return [
-        await deliver_channel(rt, name, ignore_backoff=ignore_backoff, drain=ignore_backoff)
+        await deliver_channel(rt, name, ignore_backoff=ignore_backoff, drain=drain)
         for name in rt.config.channels
     ]

@@ -291,9 +291,12 @@ def prune_stories(rt: Runtime, now: datetime) -> int:
     return rt.stories.index.prune((now - rt.config.dedup.window).timestamp())
 
 
-async def run_once(rt: Runtime) -> tuple[list[PollReport], list[DeliveryReport]]:
-    """One full pass: poll every feed, deliver everything pending, prune old state."""
+async def run_once(
+    rt: Runtime, *, retry_now: bool = False
+) -> tuple[list[PollReport], list[DeliveryReport]]:
+    """One full pass: poll every feed, deliver everything due (with ``retry_now``,
+    messages waiting for a retry too), prune old state."""
     polls = await poll_all(rt)
-    deliveries = await deliver_all(rt, ignore_backoff=True)
+    deliveries = await deliver_all(rt, drain=True, ignore_backoff=retry_now)
     await rt.db.run(prune_state, rt)
     return polls, deliveries

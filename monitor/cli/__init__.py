@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one pass, then exit (3: a channel did not deliver, 4: all feeds failed)",
     )
+    run.add_argument(
+        "--retry-now",
+        action="store_true",
+        help="with --once: try messages waiting for a retry now, before their backoff"
+        " or the destination's Retry-After",
+    )
     sub.add_parser("check", parents=[common], help="validate config, rules, templates, examples")
     rule = sub.add_parser(
         "test-rule", parents=[common], help="run one query over feeds or documents"

@@ -58,10 +58,13 @@ def __getattr__(name: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace, config: MonitorConfig) -> Any:
-    """``run [--once]``: the daemon (a coroutine the CLI runs)."""
+    """``run [--once [--retry-now]]``: the daemon (a coroutine the CLI runs). Raises
+    MonitorError (exit 2) for ``--retry-now`` without ``--once``."""
     from monitor.service.daemon import run_daemon
 
-    return run_daemon(config, once=args.once, config_path=args.config)
+    if args.retry_now and not args.once:
+        raise MonitorError("--retry-now goes with --once (the daemon retries by itself)")
+    return run_daemon(config, once=args.once, config_path=args.config, retry_now=args.retry_now)
 
 
 def cmd_preview(args: argparse.Namespace, config: MonitorConfig) -> int:

@@ -61,11 +61,17 @@ def __getattr__(name: str) -> Any:
 
 
 async def run_daemon(
-    config: MonitorConfig, *, once: bool = False, config_path: str | Path | None = None
+    config: MonitorConfig,
+    *,
+    once: bool = False,
+    config_path: str | Path | None = None,
+    retry_now: bool = False,
 ) -> int:
     """Run until SIGTERM/SIGINT (or one pass with ``once``), holding the state lock.
 
     ``config_path`` is the ``--config`` argument, so SIGHUP re-reads the same file.
+    ``retry_now`` (``run --once --retry-now``): messages waiting for a retry are tried
+    in the pass, before their backoff.
     Returns the exit code: 0, or for ``once`` the pass's
     (:func:`monitor.service.once.once_exit_code`). Raises MonitorError for ``once`` with
     ``store:`` (several instances share the feeds by claims: run the daemon).
@@ -85,7 +91,7 @@ async def run_daemon(
         raise
     try:
         if once:
-            polls, deliveries = await run_once(rt)
+            polls, deliveries = await run_once(rt, retry_now=retry_now)
             return once_exit_code(polls, deliveries)
         await Daemon(rt, find_config_path(str(config_path) if config_path else None)).serve()
         return 0

@@ -23,10 +23,14 @@ def once_exit_code(polls: list[PollReport], deliveries: list[DeliveryReport]) ->
     :data:`EXIT_ALL_FEEDS_FAILED` when there were feeds and every poll failed (nothing
     new can have been found); else :data:`EXIT_UNDELIVERED` when a channel could not
     deliver: a message left retrying or failed in this pass, a channel disabled by its
-    destination, or a delivery round stopped by an internal error; else 0.
+    destination, a message still waiting for its retry time (a timer keeps seeing the
+    failure until it is delivered), or a delivery round stopped by an internal error;
+    else 0.
     """
     failed_feeds = sum(1 for p in polls if not p.ok)
-    undelivered = [d for d in deliveries if d.retrying or d.failed or d.disabled or d.error]
+    undelivered = [
+        d for d in deliveries if d.retrying or d.failed or d.disabled or d.error or d.waiting
+    ]
     if polls and failed_feeds == len(polls):
         code = EXIT_ALL_FEEDS_FAILED
     elif undelivered:

@@ -243,6 +243,15 @@ class Outbox:
             )
         return changed == 1
 
+    def waiting(self, channel: str) -> bool:
+        """Whether a formed message of ``channel`` is still pending (waiting for its
+        retry time, when :meth:`next_message` gave none)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM messages WHERE channel = ? AND status = 'pending' LIMIT 1",
+            (channel,),
+        )
+        return row.fetchone() is not None
+
     def disabled(self, channel: str) -> tuple[str, str] | None:
         """``(since, reason)`` when a destination disabled the channel (HTTP 410), else None."""
         row = self.conn.execute(

@@ -135,7 +135,7 @@ def test_run_once_skips_group_wait(tmp_path, http_server):
     rt = runtime(tmp_path, {"hook": hook(http_server, group_wait="1h")}, clock)
     write_feed(tmp_path / "feed.xml", [rss_item(1)])
     run(poll_all(rt))
-    reports = run(deliver_all(rt, ignore_backoff=True))
+    reports = run(deliver_all(rt, drain=True))
     assert reports[0].sent == 1 and len(posted(http_server)) == 1
     rt.store.close()
 
@@ -149,7 +149,7 @@ def test_quiet_hours_hold_regular_alerts_but_not_urgent_ones(tmp_path, http_serv
     run(poll_then(rt, "hook"))
     (body,) = posted(http_server)
     assert guids(body) == ["item-2"] and body["items"][0]["rules"] == ["flash"]
-    run(deliver_all(rt, ignore_backoff=True))  # run --once keeps quiet hours too
+    run(deliver_all(rt, drain=True))  # run --once keeps quiet hours too
     assert len(posted(http_server)) == 1
     clock.now = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # 07:00 in Seoul
     run(deliver_channel(rt, "hook"))

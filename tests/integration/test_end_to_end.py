@@ -152,7 +152,7 @@ def test_destination_down_then_up_loses_nothing_and_sends_once(
     http_server.respond_post("/hook", (200, {}, "ok"))
     http_server.respond_post("/slack/T000/B000/XXXX", (200, {}, "ok"))
     smtp_sink.fail_with = None
-    up = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    up = run_cli("run", "--once", "--retry-now", "--config", str(config), cwd=tmp_path)
     assert up.returncode == 0, up.stderr
     hooks = http_server.requests_to("/hook")
     assert len(hooks) == 2

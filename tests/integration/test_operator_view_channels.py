@@ -139,7 +139,7 @@ def test_an_error_before_the_last_success_is_shown_as_past_with_its_time(tmp_pat
     # the failed message waits for its retry: when, on the error's line (hostile trial)
     (hook_error,) = [line for line in failing.splitlines() if "HTTP 503" in line]
     assert re.search(r"; next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", hook_error)
-    cli(config, "run", "--once")  # the webhook accepts
+    cli(config, "run", "--once", "--retry-now")  # the webhook accepts
     assert len(http_server.requests_to("/hook")) == 2
     lines = cli(config, "status").stdout.splitlines()
     errors = [line for line in lines if "last error" in line]
@@ -157,7 +157,7 @@ def test_one_message_shows_its_retry_its_next_attempt_and_takes_the_header_value
     http_server.respond_post("/hook", (503, {}, b"busy"))
     config = setup(tmp_path, http_server, group_wait="0s", max_items=1, max_attempts=2)
     for _ in range(2):
-        cli(config, "run", "--once")
+        cli(config, "run", "--once", "--retry-now")
     assert "dead letter" in cli(config, "status").stdout.lower()
     assert cli(config, "retry", "hook").returncode == 0
     cli(config, "run", "--once")  # tried again after the retry: 503 once more
@@ -171,3 +171,27 @@ def test_one_message_shows_its_retry_its_next_attempt_and_takes_the_header_value
     assert "re-queued by `news-monitor retry` at 20" in text and "1 attempt since" in text
     assert "  1 story (1 held back for the next message)" in text
     assert message(config, message_id)["requeued_at"].endswith("Z")
+
+
+def test_run_once_waits_for_retry_after_and_retry_now_does_not(tmp_path, http_server):
+    # A timer running `run --once` every few minutes must not hammer a destination that
+    # asked for an hour, nor spend max_attempts in minutes (delivery-edge trial).
+    http_server.respond_post(
+        "/hook", (429, {"Retry-After": "3600"}, b"slow down"), (200, {}, b"ok")
+    )
+    config = setup(tmp_path, http_server, group_wait="0s")
+    first = cli(config, "run", "--once")
+    assert first.returncode == 3 and len(http_server.requests_to("/hook")) == 1
+    entry = channel_json(config)
+    due = datetime.fromisoformat(entry["next_attempt"].replace("Z", "+00:00"))
+    assert due > datetime.now(UTC) + timedelta(minutes=55)  # the destination's hour
+    waiting = cli(config, "run", "--once")
+    assert waiting.returncode == 3, waiting.stderr  # still undelivered: a timer sees it
+    assert len(http_server.requests_to("/hook")) == 1  # not tried before its time
+    assert "channels_undelivered=hook" in waiting.stderr
+    assert channel_json(config)["pending"] == 2  # both alerts, in the one message
+    now = cli(config, "run", "--once", "--retry-now")
+    assert now.returncode == 0, now.stderr
+    assert len(http_server.requests_to("/hook")) == 2 and channel_json(config)["pending"] == 0
+    lone = cli(config, "run", "--retry-now")
+    assert lone.returncode == 2 and "--retry-now goes with --once" in lone.stderr

@@ -96,7 +96,7 @@ def test_retry_of_a_dead_letter_whose_stories_were_pruned(tmp_path, http_server)
     write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2, rule_word="Flash")])
     assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     time.sleep(3.2)  # past the 2 s retention, stored to the second
-    assert cli(tmp_path, "run", "--once").returncode == 3  # hook: 400, a dead letter
+    assert cli(tmp_path, "run", "--once", "--retry-now").returncode == 3  # hook: 400: dead
     # That run pruned item-1 (no pending alert), but kept the dead letter (failed now,
     # within its 2 s). Later runs must not prune the dead letter however slow they are.
     route_rules(tmp_path, http_server)
@@ -105,7 +105,7 @@ def test_retry_of_a_dead_letter_whose_stories_were_pruned(tmp_path, http_server)
     assert "hook: 0 dead letters queued again" in retry.stdout
     assert "1 dead letter could not be queued again" in retry.stdout
     assert "its stories were pruned" in retry.stdout
-    once = cli(tmp_path, "run", "--once")
+    once = cli(tmp_path, "run", "--once", "--retry-now")  # "after" waits for its retry
     assert once.returncode == 0 and "Traceback" not in once.stderr, once.stderr
     assert guids(posted(http_server, "/after")[-1]) == ["item-2"]  # the next channel went
     assert len(http_server.requests_to("/hook")) == 2  # nothing left to send
@@ -123,7 +123,7 @@ def test_a_message_that_cannot_be_built_fails_alone(tmp_path, http_server):
     assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # damaged state
         db.execute("UPDATE items SET data = 'not json' WHERE item_key LIKE '%item-1%'")
-    once = cli(tmp_path, "run", "--once")
+    once = cli(tmp_path, "run", "--once", "--retry-now")
     assert once.returncode == 3 and "Traceback" not in once.stderr, once.stderr
     assert guids(posted(http_server, "/after")[-1]) == ["item-2"]
     (dead,) = status(tmp_path)["dead_letters"]
@@ -138,7 +138,7 @@ def test_an_unexpected_error_in_one_channel_spares_the_next(tmp_path, http_serve
     assert cli(tmp_path, "run", "--once").returncode == 3  # both retrying
     with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:  # damaged state
         db.execute("UPDATE messages SET created_at = 'garbage' WHERE channel = 'hook'")
-    once = cli(tmp_path, "run", "--once")
+    once = cli(tmp_path, "run", "--once", "--retry-now")
     assert once.returncode == 3 and "Traceback" not in once.stderr, once.stderr
     assert "channel=hook delivery round stopped by an internal error: ValueError" in once.stderr
     assert guids(posted(http_server, "/after")[-1]) == ["item-2"]

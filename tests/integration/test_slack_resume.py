@@ -53,7 +53,7 @@ def test_a_restarted_daemon_resends_only_the_parts_not_accepted(
         stored = conn.execute("SELECT status, parts_sent FROM messages").fetchall()
     assert stored == [("pending", 1)]
 
-    second = run_cli("run", "--once", "-c", str(config), cwd=tmp_path)
+    second = run_cli("run", "--once", "--retry-now", "-c", str(config), cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     posts = part_numbers(http_server)
     assert posts == [(1, 3), (2, 3), (2, 3), (3, 3)]  # the refused part 2 again, then 3
