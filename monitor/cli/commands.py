@@ -199,9 +199,7 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     from monitor.store.outbox import Outbox
 
     if args.channel not in config.channels:
-        raise MonitorError(
-            f"unknown channel {args.channel!r} (channels: {', '.join(config.channels)})"
-        )
+        raise MonitorError(_unknown_channel(args.channel, config))
     store = open_store(config, create=False)
     try:
         disabled = Outbox(store).disabled(args.channel)
@@ -226,3 +224,27 @@ def cmd_retry(args: argparse.Namespace, config: MonitorConfig) -> int:
     if queued or disabled:  # what waited while it was disabled goes out too
         print("a running daemon sends them at its next retry sweep; `news-monitor run --once` now")
     return 0
+
+
+def _unknown_channel(name: str, config: MonitorConfig) -> str:
+    """``retry``'s error for a channel the config does not have, saying so when alerts
+    of a removed or renamed channel of that name still wait in the state."""
+    from monitor.store.opening import open_store
+    from monitor.store.status import stranded
+
+    known = f"channels: {', '.join(config.channels)}"
+    try:
+        store = open_store(config, create=False)
+    except MonitorError:
+        return f"unknown channel {name!r} ({known})"
+    try:
+        waiting = stranded(store, config.channels).get(name)
+    finally:
+        store.close()
+    if waiting is None:
+        return f"unknown channel {name!r} ({known})"
+    return (
+        f"channel {name!r} is not in the config ({known}), and {sum(waiting)} of its alerts"
+        f" wait ({waiting[0]} pending, {waiting[1]} dead letters): add a channel named"
+        f" {name!r} back to send them"
+    )

@@ -149,6 +149,12 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
             f"  {c['name']}: pending {c['pending']}, failed {c['failed']}, "
             f"last sent {local_time(c['last_sent'], tz)}"
         )
+        if c.get("removed"):
+            lines.append(
+                "    NOT IN THE CONFIG (removed or renamed): nothing sends these alerts"
+                " until a channel of that name is back"
+            )
+            continue
         if c.get("last_error"):
             error = last_error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
             if c.get("next_attempt"):  # a message failed and waits for its retry
@@ -234,7 +240,7 @@ def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[s
     :func:`monitor.notify.timing.held`, delivery's own rule) and its next digest."""
     from monitor.cli.statusinfo import next_digest
     from monitor.notify.timing import held
-    from monitor.store.status import channel_summary
+    from monitor.store.status import channel_summary, stranded
 
     summary = channel_summary(store)
     channels = []
@@ -252,6 +258,10 @@ def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[s
                 "next_digest": next_digest(store, n, c, now, hold, entry["disabled"]),
             }
         )
+    for n in stranded(store, config.channels):  # removed or renamed, alerts still waiting
+        entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
+        entry |= {"last_error_at": None, **summary.get(n, {})}
+        channels.append({"name": n, "type": None, "schedule": None, "removed": True, **entry})
     return channels
 
 

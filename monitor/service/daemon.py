@@ -92,6 +92,7 @@ async def run_daemon(
     try:
         if once:
             polls, deliveries = await run_once(rt, retry_now=retry_now)
+            await warn_stranded(rt)
             return once_exit_code(polls, deliveries)
         await Daemon(rt, find_config_path(str(config_path) if config_path else None)).serve()
         return 0
@@ -184,6 +185,7 @@ class Daemon:
             self.path,
         )
         await self._record(None)
+        await self._warn_stranded()
         self.notify.ready((await self._status()).status_line(datetime.now(UTC)))
         try:
             await self.stop.wait()
@@ -287,7 +289,11 @@ class Daemon:
             len(new.config.channels),
             len(changed_channels),
         )
+        await self._warn_stranded()
         return True
+
+    async def _warn_stranded(self) -> None:
+        await warn_stranded(self.rt)
 
     async def _record(self, errors: str | None) -> None:
         from monitor.service.reload import record_config
@@ -305,4 +311,22 @@ class Daemon:
 
         self.watcher = start_watching(
             self.scheduler, self.path, self.reload, lambda: self.rt.config.watch_config
+        )
+
+
+async def warn_stranded(rt: Runtime) -> None:
+    """Warn of each channel the config no longer has whose alerts still wait: a removed
+    or renamed channel strands them until one of that name is back (at start, after a
+    reload, and in each ``run --once``)."""
+    from monitor.store.status import stranded
+
+    known = list(rt.config.channels)
+    for name, (pending, failed) in (await rt.db.run(stranded, known)).items():
+        log.warning(
+            "channel=%s is not in the config, and %d alerts wait for it (%d pending, %d dead"
+            " letters): nothing sends them until a channel of that name is back",
+            name,
+            pending + failed,
+            pending,
+            failed,
         )

@@ -3,6 +3,7 @@ of its config (loaded, or a reload that failed) that ``status`` shows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -193,3 +194,17 @@ def oldest_pending(store: Store) -> list[tuple[str, datetime | None]]:
         "GROUP BY channel"
     )
     return [(channel, parse_ts(next_attempt)) for channel, next_attempt in rows]
+
+
+def stranded(store: Store, channels: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Channels the config no longer has (removed or renamed) whose alerts still wait:
+    name → (pending, failed). Nothing sends them until a channel of that name is back
+    (delivery and ``retry`` work on the config's channels), so the daemon warns of
+    them and ``status`` lists them."""
+    known = set(channels)
+    rows = store.conn.execute(
+        "SELECT channel, COUNT(*) FILTER (WHERE status = 'pending'),"
+        " COUNT(*) FILTER (WHERE status = 'failed') FROM outbox"
+        " WHERE status IN ('pending', 'failed') GROUP BY channel"
+    )
+    return {name: (pending, failed) for name, pending, failed in rows if name not in known}

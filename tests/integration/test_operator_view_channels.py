@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.conftest import run_cli, write_config
 
 
@@ -195,3 +197,30 @@ def test_run_once_waits_for_retry_after_and_retry_now_does_not(tmp_path, http_se
     assert len(http_server.requests_to("/hook")) == 2 and channel_json(config)["pending"] == 0
     lone = cli(config, "run", "--retry-now")
     assert lone.returncode == 2 and "--retry-now goes with --once" in lone.stderr
+
+
+def test_a_renamed_channels_waiting_alerts_are_shown_warned_and_not_lost(tmp_path, http_server):
+    # Renaming a channel in the config strands what its old name still owes: nothing
+    # sends it, so run --once warns, status lists it and retry says what to do.
+    http_server.respond_post("/hook", (503, {}, b"busy"))
+    config = setup(tmp_path, http_server, group_wait="0s")
+    assert cli(config, "run", "--once").returncode == 3  # a message left retrying
+    data = yaml.safe_load(config.read_text())
+    data["channels"] = {"hook2": data["channels"]["hook"]}
+    for rule in data["rules"]:
+        rule["notify"] = ["hook2"]
+    write_config(config, data)
+    once = cli(config, "run", "--once")
+    assert "channel=hook is not in the config, and 2 alerts wait for it" in once.stderr
+    text = cli(config, "status").stdout
+    assert "  hook: pending 2, failed 0" in text and "NOT IN THE CONFIG" in text
+    (entry,) = [
+        c
+        for c in json.loads(cli(config, "status", "--json").stdout)["channels"]
+        if c["name"] == "hook"
+    ]
+    assert entry["removed"] and entry["pending"] == 2
+    retry = cli(config, "retry", "hook")
+    assert retry.returncode == 2
+    assert "channel 'hook' is not in the config (channels: hook2)" in retry.stderr
+    assert "add a channel named 'hook' back to send them" in retry.stderr
