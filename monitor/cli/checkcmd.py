@@ -11,6 +11,7 @@ from pathlib import Path
 
 from monitor.cli.messages import config_error_text, count
 from monitor.config import MonitorConfig, inspect, statedir
+from monitor.config.channelchecks import clear_login_warnings
 from monitor.config.checks import file_feed_warnings, state_dir_problem
 from monitor.config.source import Path_, Source
 from monitor.errors import ConfigError, ConfigIssue, RuleSyntaxError
@@ -49,6 +50,7 @@ def cmd_check(args: argparse.Namespace, path: Path) -> int:
                 where = ConfigIssue(str(path), 1, 1, given)
             (issues if state[1] else found.warnings).append(where)
         found.warnings += file_feed_warnings(config, source, found.aside)
+        found.warnings += clear_login_warnings(config, source)
     issues.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
     found.warnings.sort(key=lambda i: (i.file != str(path), i.file, i.line, i.col))
     for warning in found.warnings:

@@ -71,3 +71,29 @@ def schedule_checks(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
             )
             issues.append(source.issue(("channels", name, "schedule"), msg))
     return issues
+
+
+LOOPBACK_HOSTS = ("localhost", "127.", "::1", "[::1]")  # a login there stays on this machine
+
+
+def clear_login_warnings(config: MonitorConfig, source: Source) -> list[ConfigIssue]:
+    """Email channels that log in (``username`` with a password) over a connection
+    without TLS to another machine: the password crosses the network readable (AUTH
+    PLAIN/LOGIN are base64, RFC 4954 section 4, which recommends TLS). Warnings at the
+    ``smtp`` key: a relay on a trusted network may be meant."""
+    warnings = []
+    for name, channel in config.channels.items():
+        smtp = getattr(channel, "smtp", None)
+        if smtp is None or smtp.tls or smtp.starttls or not smtp.username:
+            continue
+        if smtp.password is None or smtp.host.lower().startswith(LOOPBACK_HOSTS):
+            continue
+        warnings.append(
+            source.issue(
+                ("channels", name, "smtp"),
+                f"channels.{name}.smtp logs in to {smtp.host} without TLS (starttls: false):"
+                " the password crosses the network readable; set starttls: true (port"
+                " 587) or tls: true (port 465), or log in only to a relay on this machine",
+            )
+        )
+    return warnings

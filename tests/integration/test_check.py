@@ -159,3 +159,45 @@ def test_missing_config_file(tmp_path):
     assert result.returncode == 1 and "config file not found" in result.stderr
     run = run_cli("run", "--once", "--config", str(tmp_path / "nope.yaml"), cwd=tmp_path)
     assert run.returncode == 2 and "config file not found" in run.stderr
+
+
+CLEAR_LOGIN = """\
+feeds:
+  - url: http://news.example/rss
+rules:
+  - {name: r, query: Pompeo}
+channels:
+  remote:
+    type: email
+    from: alerts@example.org
+    to: [analyst@example.org]
+    smtp: {host: smtp.example.org, port: 25, starttls: false, username: alerts,
+           password: pw-of-alerts}
+  relay:
+    type: email
+    from: alerts@example.org
+    to: [analyst@example.org]
+    smtp: {host: localhost, port: 25, starttls: false, username: alerts,
+           password: pw-of-alerts}
+  upgraded:
+    type: email
+    from: alerts@example.org
+    to: [analyst@example.org]
+    smtp: {host: smtp.example.org, username: alerts, password: pw-of-alerts}
+"""
+
+
+def test_a_login_without_tls_to_another_machine_is_warned_of(tmp_path):
+    # AUTH PLAIN is base64 (RFC 4954 section 4): without TLS the password is readable
+    # on the network (delivery-edge trial). A relay on this machine is not warned of.
+    config = tmp_path / "monitor.yaml"
+    config.write_text(CLEAR_LOGIN)
+    result = run_cli("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "without TLS" in line]
+    assert len(warnings) == 1, result.stderr
+    assert (
+        f"{config}:10:11: warning: channels.remote.smtp logs in to smtp.example.org"
+        in (warnings[0])
+    )
+    assert "pw-of-alerts" not in result.stdout + result.stderr
