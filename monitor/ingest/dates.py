@@ -308,6 +308,8 @@ def _read_feedparser(parsed: Any, text: str) -> datetime | None:
         return None
     if (hour, minute, second) == (0, 0, 0) and _CLOCK.search(text):
         return None  # feedparser's handlers that cannot read a time give midnight
+    if _unknown_zone_after_time(text, moment):
+        return None  # feedparser reads an unknown zone name as UTC
     numbers = {int(n) for n in _NUMBER.findall(_CLOCK_TIME.sub(" ", text))}
     named = {MONTHS.get(w, FOREIGN_MONTHS.get(w)) for w in _WORD.findall(text.lower())}
     named.discard(None)
@@ -316,3 +318,34 @@ def _read_feedparser(parsed: Any, text: str) -> datetime | None:
     if month not in (named or numbers):  # a month name, when there is one, decides
         return None
     return moment
+
+
+_AFTER_TIME = re.compile(
+    r"""^(?:\s?[ap]\.?m\.?)?\s*(?P<rest>[^()]*?)\s*(?:\([^()]{0,60}\))?\s*$""", _F
+)
+_KNOWN_TRAILER = re.compile(
+    r"""^(?: \d{4}
+           | (?P<zone>Z | [+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?
+                      | [A-Z]{1,5}) )$""",
+    _F,
+)
+
+
+def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
+    """Whether ``text`` writes something after its last ``h:mm`` time that is neither a
+    zone this module knows (:func:`_offset`) nor a year (asctime): ``EST5EDT``,
+    ``Europe/Berlin``, ``Eastern Standard Time``, ``KST-9``. feedparser drops such a
+    zone and reads the time as UTC: a different date, which the rule of this module
+    ("no date, never a different date") refuses."""
+    times = list(_CLOCK_TIME.finditer(text))
+    if not times:
+        return False
+    after = _AFTER_TIME.match(text[times[-1].end() :])
+    rest = after.group("rest") if after else text[times[-1].end() :]
+    if not rest:
+        return False
+    known = _KNOWN_TRAILER.match(rest)
+    if known is None:
+        return True
+    zone = known.group("zone")
+    return zone is not None and _offset(zone, moment.replace(tzinfo=None)) is None

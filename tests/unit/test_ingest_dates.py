@@ -177,6 +177,13 @@ def rss_entry(pub_date: str):
         # feedparser reads the zone as UTC.
         ("Wed, 29 Jun 2016 15:07:41 CEST", "2016-06-29T13:07:41Z"),
         ("Wed, 29 Jun 2016 15:07:41 IST", None),
+        # Zones feedparser drops, reading the time as UTC (time trial): no date.
+        ("Wed, 29 Jun 2016 15:07:41 EST5EDT", None),
+        ("Wed, 29 Jun 2016 15:07:41 Europe/Berlin", None),
+        ("Wed, 29 Jun 2016 15:07:41 Eastern Standard Time", None),
+        ("Wed, 29 Jun 2016 15:07:41 KST-9", None),
+        ("Wed, 29 Jun 2016 15:07:41 Pacific", None),
+        ("Wed, 29 Jun 2016 15:07:41 (UTC)", "2016-06-29T15:07:41Z"),  # a comment only
         # Not ours to read; feedparser's reading agrees with the text (Greek months).
         ("Κυρ, 11 Ιούλ 2004 12:00:00 EST", "2004-07-11T17:00:00Z"),
         # Not ours to read; feedparser's readings do not agree (2004-11-01; time dropped).
