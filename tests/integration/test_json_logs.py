@@ -17,7 +17,7 @@ from tests.servers import HttpServer
 HOSTILE_GUID = "x' channel=evil message=forged"
 
 
-def run_json(tmp_path, server: HttpServer, feeds: list[str]) -> tuple[Any, list[dict]]:
+def run_json(tmp_path, server: HttpServer, feeds: list[str], *flags: str) -> tuple[Any, list[dict]]:
     config = write_config(
         tmp_path / "monitor.yaml",
         {
@@ -28,7 +28,8 @@ def run_json(tmp_path, server: HttpServer, feeds: list[str]) -> tuple[Any, list[
             "channels": {"hook": {"type": "webhook", "url": server.url("/hook")}},
         },
     )
-    result = run_cli("run", "--once", "--log-format", "json", "--config", str(config), cwd=tmp_path)
+    args = ("run", "--once", *flags, "--log-format", "json", "--config", str(config))
+    result = run_cli(*args, cwd=tmp_path)
     return result, [json.loads(line) for line in result.stderr.splitlines()]
 
 
@@ -46,7 +47,7 @@ def test_match_and_send_lines_carry_feed_rule_channel_and_message(tmp_path, http
     assert failed["channel"] == "hook" and failed["level"] == "warning"
     assert failed["message"] in http_server.requests_to("/hook")[0].headers["webhook-id"]
 
-    second, lines = run_json(tmp_path, http_server, list(urls.values()))
+    second, lines = run_json(tmp_path, http_server, list(urls.values()), "--retry-now")
     assert second.returncode == 0, second.stderr
     (sent,) = [e for e in lines if " sent: HTTP 200 " in e["msg"]]
     assert (sent["channel"], sent["message"], sent["stories"]) == ("hook", failed["message"], 1)
