@@ -38,6 +38,7 @@ from monitor.models import Digest
 from monitor.notify import recipients
 from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
+from monitor.notify.retry import PayloadTooLarge
 from monitor.notify.views import one_line
 
 log = logging.getLogger("monitor.notify")
@@ -263,6 +264,13 @@ class EmailNotifier:
     ) -> recipients.Outcome:
         """MAIL, RCPT for each of ``to``, DATA, by hand, so each RCPT's and DATA's own
         replies are known. Raises DeliveryError for a MAIL or DATA refused."""
+        data = msg.as_bytes(policy=SMTP_POLICY)
+        limit = _announced_size(client)
+        if limit and len(data) > limit:  # RFC 1870: the server said it would refuse it
+            raise PayloadTooLarge(
+                f"SMTP {host} takes messages up to {limit:,} bytes (EHLO SIZE); this one"
+                f" is {len(data):,}"
+            )
         code, text = client.mail(_address(self.config.from_).addr_spec)
         if code != 250:
             raise _smtp_error(host, "MAIL FROM", code, text)
@@ -278,11 +286,27 @@ class EmailNotifier:
         if not outcome.accepted:
             client.rset()
             return outcome
-        code, text = client.data(msg.as_bytes(policy=SMTP_POLICY))
+        code, text = client.data(data)
+        if code == 552 and _too_big(text):
+            raise PayloadTooLarge(f"SMTP {host} answered at DATA: {_reply(code, text)}")
         if code != 250:
             raise _smtp_error(host, "DATA", code, text)
         outcome.reply = _reply(code, text)
         return outcome
+
+
+def _announced_size(client: smtplib.SMTP) -> int:
+    """The largest message the server takes, as its EHLO announced it (``SIZE n``,
+    RFC 1870 section 4); 0 when it did not say (or said 0: no limit)."""
+    value = client.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _too_big(text: bytes | str) -> bool:
+    """Whether a 552 reply is about the message's size (RFC 1870 section 6.1; enhanced
+    code 5.3.4, RFC 3463), not a full mailbox (5.2.2)."""
+    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return "5.3.4" in reply or "size" in reply.lower()
 
 
 STARTTLS_HINT = "(set starttls: false for a server without TLS, e.g. a local relay)"

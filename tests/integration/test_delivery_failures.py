@@ -9,11 +9,13 @@ URL pointing at a local receiver.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from monitor.delivery import deliver_channel
 from monitor.pipeline import poll_all
@@ -161,6 +163,27 @@ def test_smtp_a_recipient_refused_for_now_gets_the_retry_alone(tmp_path):
     assert [e.rcpt_tos for e in sink.envelopes] == [["analyst@example.org"], ["busy@example.org"]]
     assert len(set(sink.attempts)) == 1  # one Message-ID: the same mail, to the rest
     assert summary["sent"] == 1 and summary["failed"] == 0
+
+
+def test_smtp_a_message_over_the_announced_size_is_split_not_refused(tmp_path):
+    # RFC 1870: a server announces SIZE in its EHLO and refuses bigger mail with 552.
+    # A digest over it used to be sent whole and become a dead letter (trial).
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), data_size_limit=40_000)
+    controller.start()
+    try:
+        rt = runtime(tmp_path, {"mail": mail(controller.port)}, Clock())
+        write_feed(tmp_path / "feed.xml", [rss_item(n) for n in range(1, 61)])
+        report = run(poll_then(rt, "mail", drain=True))
+        assert report.failed == 0 and report.sent >= 2, report
+        summary = channel_summary(rt.store)["mail"]
+        rt.store.close()
+    finally:
+        controller.stop()
+    assert summary["pending"] == 0 and summary["failed"] == 0
+    assert all(len(m.as_bytes()) <= 40_000 for m in sink.messages)
+    text = " ".join(m.get_body(("plain",)).get_content() for m in sink.messages)
+    assert set(re.findall(r"https://news\.example/(\d+)", text)) == {str(n) for n in range(1, 61)}
 
 
 # --- webhook -------------------------------------------------------------------------
