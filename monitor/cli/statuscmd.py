@@ -157,7 +157,7 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
             continue
         if c.get("last_error"):
             error = last_error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
-            if c.get("next_attempt"):  # a message failed and waits for its retry
+            if c.get("next_attempt") and not c.get("disabled"):  # waits for its retry
                 error += f"; next attempt {local_time(c['next_attempt'], tz)}"
             lines.append(f"    {error}")
         if c["next_digest"]:

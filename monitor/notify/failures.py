@@ -99,5 +99,8 @@ def failed_attempt(
     reason = str(exc)
     if exc.retryable and attempt < settings.max_attempts:
         reason = f"not delivered within max_age ({format_duration(settings.max_age)}): {exc}"
+    elif exc.retryable:  # a retryable error, for the last time: say so, it reads permanent
+        tries = f"{attempt} attempt{'s' if attempt != 1 else ''}"
+        reason = f"not delivered after {tries} (max_attempts): {exc}"
     dead_letter(store, channel, message.id, reason, now)
     return "failed"

@@ -120,6 +120,8 @@ def test_a_channel_its_destination_disabled_waits_for_retry_not_a_next_attempt(
     waiting = "waiting: channel disabled (HTTP 410); `news-monitor retry hook` re-enables it"
     status = cli(config, "status")
     assert f"    next digest: {waiting}" in status.stdout, status.stdout
+    (error,) = [line for line in status.stdout.splitlines() if "last error" in line]
+    assert "next attempt" not in error  # no attempt comes before `retry` (trial)
     history = cli(config, "history")
     assert waiting in history.stdout, history.stdout
     assert "next attempt" not in history.stdout
@@ -160,7 +162,10 @@ def test_one_message_shows_its_retry_its_next_attempt_and_takes_the_header_value
     config = setup(tmp_path, http_server, group_wait="0s", max_items=1, max_attempts=2)
     for _ in range(2):
         cli(config, "run", "--once", "--retry-now")
-    assert "dead letter" in cli(config, "status").stdout.lower()
+    dead = cli(config, "status").stdout
+    assert "dead letter" in dead.lower()
+    # retryable each time: the dead letter says it was the count, not the error
+    assert "not delivered after 2 attempts (max_attempts): HTTP 503" in dead
     assert cli(config, "retry", "hook").returncode == 0
     cli(config, "run", "--once")  # tried again after the retry: 503 once more
     rows = json.loads(cli(config, "history", "--json").stdout)["matches"]
