@@ -56,7 +56,7 @@ def next_digest(
     ends (``held_until``, UTC), whatever its schedule (:func:`_stopped`).
 
     ``cron:`` is the next fire time of the schedule in the channel's ``timezone``
-    (the daemon's own trigger, :func:`monitor.service.scheduling.cron_trigger`); ``every:``
+    (the daemon's own trigger, :func:`monitor.config.crontab.cron_trigger`); ``every:``
     ticks count from the daemon's start, which the database does not keep, so the next
     tick is estimated from the channel's last message (``approximate``); ``immediate``
     has no digest.
@@ -90,7 +90,7 @@ def _scheduled(store: Store, name: str, channel: ChannelBase, now: datetime) -> 
         text = ("due since " if stored <= now else "") + _when(fire, tz)
         return {"next": fire, "timezone": tz, "approximate": False, "text": text}
     if schedule.kind == "cron" and schedule.cron:
-        from monitor.service.scheduling import cron_trigger
+        from monitor.config.crontab import cron_trigger
 
         trigger = cron_trigger(schedule.cron, ZoneInfo(tz))
         fire = trigger.get_next_fire_time(None, now.astimezone(ZoneInfo(tz)))

@@ -51,10 +51,10 @@ def _parse_schedule(value: Any) -> Any:
     if key.strip() == "every" and arg.strip():
         return {"kind": "every", "every": parse_duration(arg.strip())}
     if key.strip() == "cron" and arg.strip():
-        from apscheduler.triggers.cron import CronTrigger
+        from monitor.config.crontab import cron_trigger  # crontab(5), as the daemon
 
         try:
-            CronTrigger.from_crontab(arg.strip())
+            cron_trigger(arg.strip(), "UTC")
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {arg.strip()!r}: {exc}") from None
         return {"kind": "cron", "cron": arg.strip()}

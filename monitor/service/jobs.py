@@ -24,11 +24,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, MonitorConfig
+from monitor.config.crontab import cron_trigger
 from monitor.delivery import DeliveryReport, deliver_channel
 from monitor.notify.timing import held, sweep_seconds
 from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
-from monitor.service.scheduling import cron_trigger
 from monitor.store.cluster import tick_due
 from monitor.store.digestticks import NEVER, DigestTick, tick_name
 from monitor.store.sqlite import Store

@@ -22,10 +22,9 @@ every feed. The fixes here:
   feeds' stored next polls by the jump). A suspend is no jump: jobs due during it run
   once.
 
-And APScheduler 3's ``CronTrigger`` fires a job at a fixed time of the repeated hour
-twice on the night clocks go back (``30 1 * * *`` in America/New_York: 01:30 EDT and
-01:30 EST on 2026-11-01): :class:`LocalDayCronTrigger` fires it once, as Vixie cron
-does.
+A channel's ``cron:`` schedule is read as crontab(5) and fired once per local day
+across daylight saving time by :class:`monitor.config.crontab.LocalDayCronTrigger`
+(re-exported here with :func:`cron_trigger`).
 """
 
 from __future__ import annotations
@@ -37,8 +36,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config.crontab import LocalDayCronTrigger as LocalDayCronTrigger
+from monitor.config.crontab import cron_trigger as cron_trigger
 
 log = logging.getLogger("monitor.scheduling")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -92,48 +93,6 @@ def shift_jobs(scheduler: AsyncIOScheduler, jumped: float, now: datetime) -> int
             job.modify(next_run_time=new)
             moved += 1
     return moved
-
-
-class LocalDayCronTrigger(CronTrigger):
-    """A ``CronTrigger`` that fires a fixed-time job once on the night clocks go back.
-
-    Vixie cron's rule (cron(8), "Daylight Saving Time"): a job at a fixed minute and
-    hour in the repeated hour runs once; a job with ``*`` in its minute or hour field
-    runs by the new time (so in both copies of the hour, as it would an hour apart
-    any other night). A fixed time skipped when clocks go forward runs once, an hour
-    later by the new clock (APScheduler's own behaviour, kept: 02:30 EST is 03:30 EDT).
-    """
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        """The next fire time after ``previous_fire_time`` (or from ``now``), never a
-        second one at the same local date and wall-clock time for a fixed-time job."""
-        fire = super().get_next_fire_time(previous_fire_time, now)
-        if previous_fire_time is None or not self._fixed_time():
-            return fire
-        for _ in range(3):  # the repeated hour comes once a night: one skip is enough
-            if fire is None or _wall_clock(fire, self) != _wall_clock(previous_fire_time, self):
-                break
-            fire = super().get_next_fire_time(fire, fire)
-        return fire
-
-    def _fixed_time(self) -> bool:
-        fields = {field.name: str(field) for field in self.fields}
-        return not (fields["minute"].startswith("*") or fields["hour"].startswith("*"))
-
-
-def _wall_clock(moment: datetime, trigger: CronTrigger) -> datetime:
-    """``moment`` as a naive local date and time of the trigger's time zone."""
-    return moment.astimezone(trigger.timezone).replace(tzinfo=None)
-
-
-def cron_trigger(expression: str, timezone: Any) -> LocalDayCronTrigger:
-    """The trigger of a channel's ``cron:`` schedule (5 crontab fields) in ``timezone``.
-
-    Raises ValueError for an invalid expression (as ``CronTrigger.from_crontab``).
-    """
-    return LocalDayCronTrigger.from_crontab(expression, timezone=timezone)
 
 
 class SteadyScheduler(AsyncIOScheduler):

@@ -240,3 +240,31 @@ def test_status_says_never_for_a_stored_cron_tick_that_fires_no_more(any_store):
     assert Outbox(any_store).next_message("c1", NOW, tick=tick) is None  # stores the tick
     shown = next_digest(any_store, "c1", config.channels["c1"], NOW)
     assert shown["next"] is None and shown["text"].startswith("never")
+
+
+def test_status_shows_a_cron_digest_of_the_skipped_hour_at_its_real_local_time(any_store):
+    """``cron: 30 2 * * *`` in New York the day before clocks go forward: ``status``
+    read "2026-03-08 02:30 EST", a time that does not exist, for 07:30Z (03:30 EDT)."""
+    from monitor.cli.statusinfo import next_digest
+
+    config = MonitorConfig.model_validate(
+        {
+            "channels": {
+                "c1": {
+                    "type": "console",
+                    "schedule": "cron: 30 2 * * *",
+                    "timezone": "America/New_York",
+                }
+            }
+        }
+    )
+    channel = config.channels["c1"]
+    saturday = datetime(2026, 3, 7, 17, tzinfo=UTC)
+    shown = next_digest(any_store, "c1", channel, saturday)  # one instance: no stored tick
+    assert shown["next"] == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert shown["text"] == "2026-03-08 03:30 EDT (America/New_York)"
+    tick = digest_tick(config, "c1")
+    assert tick is not None
+    assert Outbox(any_store).next_message("c1", saturday, tick=tick) is None  # stores it
+    stored = next_digest(any_store, "c1", channel, saturday)
+    assert stored["next"] == shown["next"] and stored["text"] == shown["text"]

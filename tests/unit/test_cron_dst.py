@@ -81,3 +81,63 @@ def test_a_wildcard_hour_runs_by_the_new_clock_as_vixie_cron_does(zone, day):
     fires = walk("0 * * * *", zone, start, days=1)
     assert len(fires) == 25
     assert all(b - a == timedelta(hours=1) for a, b in zip(fires, fires[1:], strict=False))
+
+
+# Clocks that jump forward at midnight: the day's midnight (or 00:30) does not exist.
+MIDNIGHT_JUMPS = [
+    ("America/Santiago", "2026-09-06", "0 0 * * *"),
+    ("Africa/Cairo", "2026-04-24", "0 0 * * *"),
+    ("Asia/Beirut", "2026-03-29", "30 0 * * *"),
+    ("America/Havana", "2026-03-08", "0 0 * * *"),
+]
+
+
+@pytest.mark.parametrize(("zone", "day", "expression"), MIDNIGHT_JUMPS)
+def test_a_time_skipped_at_midnight_fires_that_day_at_the_jump(zone, day, expression):
+    # APScheduler alone skipped the whole day (Santiago: 09-05 00:00 -04, 09-07 00:00 -03).
+    fires = walk(expression, zone, around(day, zone), days=7)
+    per_day = local_days(fires, zone)
+    assert len(per_day) == 7 and set(per_day.values()) == {1}, fires
+    the_night = [f for f in fires if f.astimezone(ZoneInfo(zone)).date().isoformat() == day]
+    local = the_night[0].astimezone(ZoneInfo(zone))
+    minute = int(expression.split()[0])
+    assert (local.hour, local.minute) == (1, minute)  # an hour later by the new clock
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "expression"),
+    [
+        ("America/New_York", "2026-11-01", "0,30 1 * * *"),
+        ("Europe/London", "2026-10-25", "15,45 1 * * *"),
+    ],
+)
+def test_each_fixed_time_of_the_repeated_hour_fires_at_its_first_occurrence(zone, day, expression):
+    # APScheduler alone (and the trigger that compared only with the previous fire)
+    # ran 01:00 EDT, 01:30 EDT, 01:00 EST, 01:30 EST.
+    fires = walk(expression, zone, around(day, zone), days=7)
+    assert set(local_days(fires, zone).values()) == {2}, fires
+    the_night = [
+        f.astimezone(ZoneInfo(zone))
+        for f in fires
+        if f.astimezone(ZoneInfo(zone)).date().isoformat() == day
+    ]
+    minutes = sorted(int(m) for m in expression.split()[0].split(","))
+    assert [(t.hour, t.minute, t.fold) for t in the_night] == [(1, m, 0) for m in minutes]
+
+
+@pytest.mark.parametrize(("zone", "day"), FALL_BACK)
+def test_a_wildcard_hour_with_several_minutes_runs_in_both_copies(zone, day):
+    start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone))
+    fires = walk("0,30 * * * *", zone, start, days=1)
+    assert len(fires) == 50
+    assert all(b - a == timedelta(minutes=30) for a, b in zip(fires, fires[1:], strict=False))
+
+
+def test_the_fire_time_is_a_real_local_time():
+    # 02:30 on 2026-03-08 does not exist in New York: the trigger says 03:30 EDT
+    # (07:30Z), which status shows; not "02:30 EST".
+    zone = ZoneInfo("America/New_York")
+    trigger = cron_trigger("30 2 * * *", zone)
+    fire = trigger.get_next_fire_time(None, datetime(2026, 3, 7, 12, tzinfo=zone))
+    assert fire is not None and fire.astimezone(UTC) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert f"{fire:%Y-%m-%d %H:%M %Z}" == "2026-03-08 03:30 EDT"
