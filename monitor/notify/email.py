@@ -15,13 +15,10 @@ A ``send-test`` message says so in its subject (``[TEST]``) and in the header
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import smtplib
-import socket
 import ssl
-import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,6 +36,14 @@ from monitor.notify import recipients
 from monitor.notify.deadline import attempt
 from monitor.notify.render import Renderer
 from monitor.notify.retry import PayloadTooLarge
+from monitor.notify.smtpwire import (
+    Conversation,
+    announced_size,
+    reply_text,
+    smtp_error,
+    starttls,
+    too_big,
+)
 from monitor.notify.views import one_line
 
 log = logging.getLogger("monitor.notify")
@@ -119,19 +124,6 @@ def _aware(digest: Digest) -> datetime:
     return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
-def _reply(code: int, text: bytes | str) -> str:
-    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return one_line(f"{code} {text}", 300)
-
-
-def _smtp_error(host: str, stage: str, code: int, text: bytes | str) -> DeliveryError:
-    """4xx → retryable, anything else → permanent."""
-    where = f" at {stage}" if stage else ""
-    return DeliveryError(
-        f"SMTP {host} answered{where}: {_reply(code, text)}", retryable=400 <= code < 500
-    )
-
-
 class EmailNotifier:
     """Sends each digest as one email to ``config.to``."""
 
@@ -164,7 +156,7 @@ class EmailNotifier:
         if not recipients.pending(to, done):
             return "already accepted for every recipient"
         msg = build_message(digest, self.config, self.renderer)
-        conversation = _Conversation()
+        conversation = Conversation()
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
             async with attempt(self.name, host, self.config.timeout.total_seconds()):
@@ -204,7 +196,7 @@ class EmailNotifier:
             )
         return reply
 
-    def _connect(self, conversation: _Conversation) -> smtplib.SMTP:
+    def _connect(self, conversation: Conversation) -> smtplib.SMTP:
         smtp = self.config.smtp
         timeout = self.config.timeout.total_seconds()
         # Read the CA certificates (~15 ms) only for a conversation that uses TLS.
@@ -223,7 +215,7 @@ class EmailNotifier:
                 raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if smtp.starttls and not smtp.tls:
-                _starttls(client, context, f"{smtp.host}:{smtp.port}")
+                starttls(client, context, f"{smtp.host}:{smtp.port}")
                 conversation.check()
                 client.ehlo()
             if smtp.username and smtp.password is not None:
@@ -234,7 +226,7 @@ class EmailNotifier:
         return client
 
     def _deliver(
-        self, msg: EmailMessage, conversation: _Conversation, to: list[str]
+        self, msg: EmailMessage, conversation: Conversation, to: list[str]
     ) -> recipients.Outcome:
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
@@ -249,7 +241,7 @@ class EmailNotifier:
         except DeliveryError:
             raise
         except smtplib.SMTPResponseException as exc:  # connect/EHLO/STARTTLS/AUTH answers
-            raise _smtp_error(host, "", exc.smtp_code, exc.smtp_error) from None
+            raise smtp_error(host, "", exc.smtp_code, exc.smtp_error) from None
         except smtplib.SMTPServerDisconnected as exc:
             raise DeliveryError(f"SMTP server {host} disconnected: {exc}", retryable=True) from None
         except smtplib.SMTPException as exc:  # e.g. STARTTLS or AUTH not offered
@@ -265,7 +257,7 @@ class EmailNotifier:
         """MAIL, RCPT for each of ``to``, DATA, by hand, so each RCPT's and DATA's own
         replies are known. Raises DeliveryError for a MAIL or DATA refused."""
         data = msg.as_bytes(policy=SMTP_POLICY)
-        limit = _announced_size(client)
+        limit = announced_size(client)
         if limit and len(data) > limit:  # RFC 1870: the server said it would refuse it
             raise PayloadTooLarge(
                 f"SMTP {host} takes messages up to {limit:,} bytes (EHLO SIZE); this one"
@@ -273,75 +265,23 @@ class EmailNotifier:
             )
         code, text = client.mail(_address(self.config.from_).addr_spec)
         if code != 250:
-            raise _smtp_error(host, "MAIL FROM", code, text)
+            raise smtp_error(host, "MAIL FROM", code, text)
         outcome = recipients.Outcome()
         for rcpt in to:
             code, text = client.rcpt(_address(rcpt).addr_spec)
             if code in (250, 251):
                 outcome.accepted.append(rcpt)
             elif 400 <= code < 500:
-                outcome.deferred[rcpt] = _reply(code, text)
+                outcome.deferred[rcpt] = reply_text(code, text)
             else:
-                outcome.refused[rcpt] = _reply(code, text)
+                outcome.refused[rcpt] = reply_text(code, text)
         if not outcome.accepted:
             client.rset()
             return outcome
         code, text = client.data(data)
-        if code == 552 and _too_big(text):
-            raise PayloadTooLarge(f"SMTP {host} answered at DATA: {_reply(code, text)}")
+        if code == 552 and too_big(text):
+            raise PayloadTooLarge(f"SMTP {host} answered at DATA: {reply_text(code, text)}")
         if code != 250:
-            raise _smtp_error(host, "DATA", code, text)
-        outcome.reply = _reply(code, text)
+            raise smtp_error(host, "DATA", code, text)
+        outcome.reply = reply_text(code, text)
         return outcome
-
-
-def _announced_size(client: smtplib.SMTP) -> int:
-    """The largest message the server takes, as its EHLO announced it (``SIZE n``,
-    RFC 1870 section 4); 0 when it did not say (or said 0: no limit)."""
-    value = client.esmtp_features.get("size", "").strip()
-    return int(value) if value.isdigit() else 0
-
-
-def _too_big(text: bytes | str) -> bool:
-    """Whether a 552 reply is about the message's size (RFC 1870 section 6.1; enhanced
-    code 5.3.4, RFC 3463), not a full mailbox (5.2.2)."""
-    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return "5.3.4" in reply or "size" in reply.lower()
-
-
-STARTTLS_HINT = "(set starttls: false for a server without TLS, e.g. a local relay)"
-
-
-def _starttls(client: smtplib.SMTP, context: ssl.SSLContext | None, host: str) -> None:
-    """Upgrade the connection with STARTTLS (RFC 3207).
-
-    Raises DeliveryError (permanent) when the server does not offer it, with the hint
-    to set ``starttls: false`` (the default is true: a local relay often has no TLS).
-    """
-    try:
-        client.starttls(context=context)
-    except smtplib.SMTPNotSupportedError as exc:
-        raise DeliveryError(
-            f"SMTP error with {host}: {exc} {STARTTLS_HINT}", retryable=False
-        ) from None
-
-
-class _Conversation:
-    """One SMTP conversation that the event loop can cut off from outside its thread."""
-
-    def __init__(self) -> None:
-        self.client: smtplib.SMTP | None = None
-        self._aborted = threading.Event()
-
-    def check(self) -> None:
-        """Raise if the deadline passed while a socket was being set up (connect, TLS)."""
-        if self._aborted.is_set():
-            raise OSError("the attempt's deadline passed")
-
-    def abort(self) -> None:
-        """Shut the socket down: a read or write blocked on it returns at once."""
-        self._aborted.set()
-        sock = getattr(self.client, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
