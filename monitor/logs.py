@@ -117,6 +117,24 @@ class SkippedRunFilter(logging.Filter):
         return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
+class CancelledJobFilter(logging.Filter):
+    """APScheduler logs a job cancelled by the daemon's stop (SIGTERM: a send still
+    running after the drain's grace time is cancelled, docs/operations.md "Shutdown
+    and clocks") as ``ERROR Job "…" raised an exception`` with a ``CancelledError``
+    traceback, on a normal stop (delivery-edge trial). Such a record becomes one INFO
+    line without the traceback: the message is resent at the next start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always True; a cancelled job's record rewritten as INFO."""
+        error = record.exc_info[1] if record.exc_info else None
+        asyncio = sys.modules.get("asyncio")  # not imported: nothing was cancelled
+        if asyncio is not None and isinstance(error, asyncio.CancelledError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "%s: cancelled by the daemon's stop", (record.getMessage(),)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def setup_logging(level: str = "info", fmt: LogFormat = "text") -> None:
     """Send every log record to stderr at ``level``, formatted as ``fmt``."""
     handler = logging.StreamHandler(sys.stderr)
@@ -129,6 +147,9 @@ def setup_logging(level: str = "info", fmt: LogFormat = "text") -> None:
     scheduler = logging.getLogger("apscheduler.scheduler")
     if not any(isinstance(f, SkippedRunFilter) for f in scheduler.filters):
         scheduler.addFilter(SkippedRunFilter())
+    executor = logging.getLogger("apscheduler.executors.default")
+    if not any(isinstance(f, CancelledJobFilter) for f in executor.filters):
+        executor.addFilter(CancelledJobFilter())
 
 
 def set_level(level: str) -> None:

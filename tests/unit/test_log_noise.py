@@ -1,6 +1,8 @@
 """APScheduler's "skipped: maximum number of running instances reached" warning is
 shown only at debug level (hostile-feed trial: one a second behind a slow send);
-its other warnings are kept. Run in a fresh interpreter: logging is process-wide."""
+its other warnings are kept. A job cancelled by the daemon's stop is one INFO line,
+not an ERROR with a traceback (delivery-edge trial). Run in a fresh interpreter:
+logging is process-wide."""
 
 from __future__ import annotations
 
@@ -39,3 +41,34 @@ def test_skipped_runs_are_quiet_unless_debug_and_other_warnings_stay():
     skipped, missed = emitted("debug")
     assert ' DEBUG apscheduler.scheduler: Execution of job "retry hook" skipped' in skipped
     assert " WARNING " in missed
+
+
+CANCELLED = """
+import asyncio, logging
+from monitor.logs import setup_logging
+setup_logging("info")
+executor = logging.getLogger("apscheduler.executors.default")
+try:
+    raise asyncio.CancelledError
+except asyncio.CancelledError:
+    executor.exception('Job "retry out (trigger: interval[0:00:30])" raised an exception')
+try:
+    raise ValueError("a real bug")
+except ValueError:
+    executor.exception('Job "digest out" raised an exception')
+"""
+
+
+def test_a_job_cancelled_by_the_stop_is_one_info_line_and_other_errors_stay():
+    done = subprocess.run(
+        [sys.executable, "-c", CANCELLED],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO)},
+        check=True,
+    )
+    cancelled, bug = [line for line in done.stderr.splitlines() if "Job " in line]
+    assert ' INFO apscheduler.executors.default: Job "retry out' in cancelled
+    assert "cancelled by the daemon's stop" in cancelled
+    assert " ERROR " in bug and "ValueError: a real bug" in done.stderr
+    assert "CancelledError" not in done.stderr
