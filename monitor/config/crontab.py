@@ -18,7 +18,8 @@ that matter to a digest, all fixed here (:class:`LocalDayCronTrigger`):
   later by the new clock (02:30 on a 02:00→03:00 night is 03:30, where Vixie cron
   would run it right after the jump, at 03:00; 00:00 on a midnight jump, America/
   Santiago 2026-09-06, is 01:00). A schedule with ``*`` in its minute or
-  hour field runs by elapsed time: in both copies of the repeated hour. APScheduler
+  hour field runs by the new clock: in both copies of the repeated hour, not at all in
+  the skipped hour. APScheduler
   alone fired a fixed time of the repeated hour twice when the hour field was fixed
   with several minutes, and skipped the whole day when the clock jumped at midnight.
 
@@ -146,27 +147,37 @@ class LocalDayCronTrigger(BaseTrigger):
         """The first instant (UTC) at or after ``start`` (UTC) that the times of day
         fire on local date ``day``, or None.
 
-        A time that exists once is that instant; one in the repeated hour is its first
-        occurrence for a fixed-time schedule, either for one with ``*`` (elapsed time);
-        one in the skipped hour is read with the offset before the jump, so it fires
-        the length of the jump later by the new clock. Only the times within
+        A time fires at the instants :meth:`_instants` gives. Only the times within
         :data:`MARGIN` of ``start`` and of the best found are tried (``* * * * *``).
         """
         wall = start.astimezone(self.timezone).replace(tzinfo=None)
         first = bisect_left(self._times, wall - MARGIN, key=lambda t: datetime.combine(day, t))
-        folds = (0,) if self.fixed else (0, 1)
         best: datetime | None = None
         best_wall = wall
         for clock in self._times[first:]:
             naive = datetime.combine(day, clock)
             if best is not None and naive > best_wall + MARGIN:
                 break
-            for fold in folds:
-                fire = naive.replace(tzinfo=self.timezone, fold=fold).astimezone(UTC)
+            for fire in self._instants(naive):
                 if fire >= start and (best is None or fire < best):
                     best = fire
                     best_wall = fire.astimezone(self.timezone).replace(tzinfo=None)
         return best
+
+    def _instants(self, naive: datetime) -> tuple[datetime, ...]:
+        """The UTC instants a schedule fires for the local ``naive`` time: the one
+        instant; in the repeated hour, the first (fixed time) or both (``*``: by
+        elapsed time); in the skipped hour, the instant after the jump for a fixed
+        time and none for a ``*`` schedule, whose next time comes by the new clock
+        (cron(8): jobs with ``*`` run by the new time)."""
+        early, late = (
+            naive.replace(tzinfo=self.timezone, fold=fold).astimezone(UTC) for fold in (0, 1)
+        )
+        if early == late:
+            return (early,)
+        if early < late:  # repeated: fold 0 is the first reading
+            return (early,) if self.fixed else (early, late)
+        return (early,) if self.fixed else ()  # skipped: fold 0 reads after the jump
 
     def __str__(self) -> str:
         """``cron[0 7 * * 1-5]``, as APScheduler names a job's trigger."""

@@ -330,16 +330,26 @@ _KNOWN_TRAILER = re.compile(
     _F,
 )
 
+_LEADING_OFFSET = re.compile(
+    r"^\s?(?P<zone>Z | [+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?)(?![0-9])",
+    _F,
+)
+
 
 def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
     """Whether ``text`` writes something after its last ``h:mm`` time that is neither a
     zone this module knows (:func:`_offset`) nor a year (asctime): ``EST5EDT``,
-    ``Europe/Berlin``, ``Eastern Standard Time``, ``KST-9``. feedparser drops such a
+    ``Europe/Berlin``, ``Eastern Standard Time``, ``KST-9``; a numeric offset right
+    after the time decides whatever follows it (``-0500 EST``, ``+01:00[Europe/Paris]``,
+    RFC 9557). feedparser drops such a
     zone and reads the time as UTC: a different date, which the rule of this module
     ("no date, never a different date") refuses."""
-    times = list(_CLOCK_TIME.finditer(text))
-    if not times:
+    times = [t for t in _CLOCK_TIME.finditer(text) if text[max(t.start() - 1, 0)] not in "+-"]
+    if not times:  # (an offset's +01:00 is not a time of day)
         return False
+    offset = _LEADING_OFFSET.match(text[times[-1].end() :])
+    if offset and _offset(offset.group("zone"), moment.replace(tzinfo=None)) is not None:
+        return False  # a numeric offset decides, whatever follows: -0500 EST, +01:00[Paris]
     after = _AFTER_TIME.match(text[times[-1].end() :])
     rest = after.group("rest") if after else text[times[-1].end() :]
     if not rest:

@@ -141,3 +141,20 @@ def test_the_fire_time_is_a_real_local_time():
     fire = trigger.get_next_fire_time(None, datetime(2026, 3, 7, 12, tzinfo=zone))
     assert fire is not None and fire.astimezone(UTC) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
     assert f"{fire:%Y-%m-%d %H:%M %Z}" == "2026-03-08 03:30 EDT"
+
+
+def test_star_schedules_skip_the_skipped_hour_and_fire_nowhere_else():
+    # cron(8): a job with * in its minute or hour field runs by the new clock; a time
+    # the clock skips is not run, and never before the jump (review: 0 */2 fired at
+    # 01:00 EST and 03:00 EDT, times not in the schedule).
+    new_york = ZoneInfo("America/New_York")
+    fires = walk("0 */2 * * *", "America/New_York", around("2026-03-08", "America/New_York"), 6)
+    local = [f.astimezone(new_york) for f in fires]
+    assert all(t.hour % 2 == 0 and t.minute == 0 for t in local), local
+    the_day = [t.hour for t in local if t.date().isoformat() == "2026-03-08"]
+    assert the_day == [0, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]  # 02:00 never was
+    santiago = ZoneInfo("America/Santiago")  # 00:00 -04 jumps to 01:00 -03, 6 Sep 2026
+    fires = walk("*/20 0 * * *", "America/Santiago", around("2026-09-06", "America/Santiago"), 6)
+    local = [f.astimezone(santiago) for f in fires]
+    assert all(t.hour == 0 and t.minute in (0, 20, 40) for t in local), local
+    assert local_days(fires, "America/Santiago")["2026-09-06"] == 0  # hour 0 skipped

@@ -184,6 +184,12 @@ def rss_entry(pub_date: str):
         ("Wed, 29 Jun 2016 15:07:41 KST-9", None),
         ("Wed, 29 Jun 2016 15:07:41 Pacific", None),
         ("Wed, 29 Jun 2016 15:07:41 (UTC)", "2016-06-29T15:07:41Z"),  # a comment only
+        # A numeric offset decides, whatever follows it (review of the above).
+        ("Wed, 29 Jun 2016 15:07:41 -0500 EST", "2016-06-29T20:07:41Z"),
+        ("Wed, 29 Jun 2016 15:07:41 +0100 CET", "2016-06-29T14:07:41Z"),
+        ("Wed, 29 Jun 2016 15:07:41 +0000 UTC", "2016-06-29T15:07:41Z"),
+        ("2016-06-29T15:07:41+01:00[Europe/Paris]", "2016-06-29T14:07:41Z"),
+        ("2016-06-29 15:07:41 -0500 -0500", "2016-06-29T20:07:41Z"),
         # Not ours to read; feedparser's reading agrees with the text (Greek months).
         ("Κυρ, 11 Ιούλ 2004 12:00:00 EST", "2004-07-11T17:00:00Z"),
         # Not ours to read; feedparser's readings do not agree (2004-11-01; time dropped).
