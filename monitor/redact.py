@@ -87,9 +87,19 @@ def config_secrets(config: Any) -> list[str]:
     return out
 
 
+def _looks_like_token(segment: str) -> bool:
+    """A path segment that is a credential (Slack's ``B0…/XXXX…``): long, letters and
+    digits mixed. An ordinary word (``notifications``) is not masked everywhere."""
+    return (
+        len(segment) >= MIN_TOKEN_CHARS
+        and any(c.isdigit() for c in segment)
+        and any(c.isalpha() for c in segment)
+    )
+
+
 def _secret_parts(value: str) -> set[str]:
     """``value`` itself, plus the password, path, query and token (a last path segment
-    of :data:`MIN_TOKEN_CHARS` or more: Slack's, Discord's) of a URL-shaped secret, and
+    that :func:`_looks_like_token`: Slack's, Discord's) of a URL-shaped secret, and
     the key of a Standard Webhooks ``whsec_`` secret: a destination's error body may
     quote any of them alone."""
     value = value.strip() or value
@@ -103,7 +113,7 @@ def _secret_parts(value: str) -> set[str]:
             return parts
         token = url.path.rstrip("/").rsplit("/", 1)[-1]
         for part in (url.password, url.query, url.path if len(url.path) > 8 else None, token):
-            if part and (part is not token or len(token) >= MIN_TOKEN_CHARS):
+            if part and (part is not token or _looks_like_token(token)):
                 parts.update({part, unquote(part)})
     return {p for p in parts if p}
 

@@ -84,7 +84,7 @@ class PrintableStream:
         masked (:func:`monitor.redact.redact_secrets`: a stored error from before secrets
         were masked when kept, a destination's answer ``send-test`` prints); the length
         of ``text``."""
-        self.stream.write(printable(redact_secrets(text)))
+        self.stream.write(redact_secrets(printable(text)))  # a control inside a secret
         return len(text)
 
     def writelines(self, lines: Any) -> None:

@@ -17,12 +17,14 @@ import threading
 
 from monitor.errors import DeliveryError
 from monitor.notify.views import one_line
+from monitor.redact import redact_secrets
 
 
 def reply_text(code: int, text: bytes | str) -> str:
-    """An SMTP reply as one line of at most 300 characters: ``450 4.2.1 mailbox busy``."""
+    """An SMTP reply as one line of at most 300 characters: ``450 4.2.1 mailbox busy``;
+    registered secrets masked before the cut (a 535 may quote the password across it)."""
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return one_line(f"{code} {text}", 300)
+    return one_line(redact_secrets(f"{code} {text}"), 300)
 
 
 def smtp_error(host: str, stage: str, code: int, text: bytes | str) -> DeliveryError:
@@ -44,7 +46,7 @@ def too_big(text: bytes | str) -> bool:
     """Whether a 552 reply is about the message's size (RFC 1870 section 6.1; enhanced
     code 5.3.4, RFC 3463), not a full mailbox (5.2.2)."""
     reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return "5.3.4" in reply or "size" in reply.lower()
+    return "5.3.4" in reply or ("size" in reply.lower() and "5.2." not in reply)
 
 
 STARTTLS_HINT = "(set starttls: false for a server without TLS, e.g. a local relay)"

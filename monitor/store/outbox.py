@@ -297,13 +297,17 @@ class Outbox:
         keeps the first one's age (``created_at``, ``requeued_at``: ``max_age`` counts
         from them) and goes right after it, so a destination that refuses every size
         makes dead letters of what it refuses rather than a backlog that never ages.
+        It keeps the first one's ``parts_sent`` too: for email, the recipients that
+        already have the message, stories of both halves included
+        (:mod:`monitor.notify.recipients`; a message that is split never has parts,
+        for Slack never splits and a webhook has none).
         """
         new_id = uuid.uuid4().hex
         with self.store.transaction():
             self.conn.execute(
                 "INSERT INTO messages (id, channel, created_at, requeued_at, status, "
-                "next_attempt, held_back) SELECT ?, channel, created_at, requeued_at, "
-                "'pending', ?, held_back FROM messages WHERE id = ?",
+                "next_attempt, held_back, parts_sent) SELECT ?, channel, created_at, "
+                "requeued_at, 'pending', ?, held_back, parts_sent FROM messages WHERE id = ?",
                 (new_id, ts(now), message_id),
             )
             self.conn.executemany(

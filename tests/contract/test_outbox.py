@@ -98,6 +98,18 @@ def test_split_off_makes_a_message_as_old_as_the_first(any_store):
     assert second.id == rest and second.attempts == 0 and second.due_since == NOW
 
 
+def test_split_off_keeps_the_recipients_that_have_the_message(any_store):
+    # Email: bits of the recipients done (notify/recipients.py). A recipient that took
+    # the whole message must not get its second half again after a split (review).
+    for n in range(4):
+        record(any_store, item(FEED_A, f"g{n}"), rules=("r1",))
+    outbox = Outbox(any_store)
+    first = outbox.next_message("c1", NOW)
+    outbox.record_parts(first.id, 0b01)  # the first recipient has it
+    rest = outbox.split_off(first.id, outbox.digest(first.id).story_ids[2:], NOW)
+    assert outbox.parts_sent(rest) == 0b01 and outbox.parts_sent(first.id) == 0b01
+
+
 def test_a_channel_disabled_by_its_destination(any_store):
     outbox = Outbox(any_store)
     assert outbox.disabled("c1") is None

@@ -186,6 +186,19 @@ def test_smtp_a_message_over_the_announced_size_is_split_not_refused(tmp_path):
     assert set(re.findall(r"https://news\.example/(\d+)", text)) == {str(n) for n in range(1, 61)}
 
 
+def test_smtp_552_for_a_full_mailbox_is_a_dead_letter_not_a_split(tmp_path):
+    # RFC 3463: 5.2.2 is the mailbox's quota, not the message's size; splitting would
+    # make a dead letter of each part, each "refused as too large" (review).
+    with ScriptedSink((552, "5.2.2 Mailbox size limit exceeded")) as sink:
+        rt = runtime(tmp_path, {"mail": mail(sink.port)}, Clock())
+        write_feed(tmp_path / "feed.xml", [rss_item(n) for n in range(1, 5)])
+        assert run(poll_then(rt, "mail")).failed == 1
+        (dead,) = dead_letters(rt.store)
+        rt.store.close()
+    assert len(sink.attempts) == 1 and "5.2.2" in dead["error"]
+    assert "too large" not in dead["error"]
+
+
 # --- webhook -------------------------------------------------------------------------
 
 

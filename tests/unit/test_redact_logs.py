@@ -39,6 +39,21 @@ def test_registered_secrets_are_masked_anywhere():
     assert redact_url("abc") == "abc"
 
 
+def test_a_secret_urls_token_and_a_whsec_key_are_masked_alone_but_not_plain_words():
+    # A destination's error body may quote the token alone; a webhook URL whose last
+    # segment is an ordinary word must not blank that word everywhere (review).
+    register_secrets(
+        [
+            "https://hooks.example.net/services/T1/B2/tok3nZq8Wm2Kx7",
+            "https://alerts.example.com/hooks/notifications",
+            "whsec_c2VjcmV0LWtleS0xMjM0NTY=",
+        ]
+    )
+    out = redact_url("invalid token tok3nZq8Wm2Kx7; key c2VjcmV0LWtleS0xMjM0NTY=")
+    assert "tok3nZq8Wm2Kx7" not in out and "c2VjcmV0LWtleS0xMjM0NTY=" not in out
+    assert redact_url("3 notifications sent") == "3 notifications sent"
+
+
 def test_config_secrets_finds_secretstr_fields_and_feed_passwords():
     config = MonitorConfig.model_validate(
         {
