@@ -44,6 +44,9 @@ class DeliveryReport:
     disabled: bool = False
     error: str | None = None
     waiting: bool = False  # a message left waiting for its retry time (run --once)
+    # Regular (non-urgent) alerts could form a message in this round: one was formed,
+    # or none waited. A digest tick's work done (service/jobs.py pays an owed tick).
+    regular_formed: bool = False
 
 
 async def deliver_channel(
@@ -88,15 +91,18 @@ async def _deliver_locked(
 ) -> DeliveryReport:
     notifier = rt.notifiers[channel]
     sent = failed = 0
-    formed = False
+    formed = regular = False
     while True:
         now = rt.clock()
         shape = forming(rt.config, channel, now, regular=form_new or bool(tick), drain=drain)
         flags = (ignore_backoff, drain or not formed, shape, tick)
-        message, digest = await rt.db.run(_next, rt, channel, now, *flags)
+        message, digest, regular_now = await rt.db.run(_next, rt, channel, now, *flags)
+        regular = regular or regular_now
         if message is None:
             waiting = drain and await rt.db.run(lambda st: Outbox(st).waiting(channel))
-            return DeliveryReport(channel, sent=sent, failed=failed, waiting=waiting)
+            return DeliveryReport(
+                channel, sent=sent, failed=failed, waiting=waiting, regular_formed=regular
+            )
         formed = formed or message.attempts == 0
         if isinstance(digest, str):
             await rt.db.run(dead_letter, channel, message.id, digest, now)
@@ -117,7 +123,12 @@ async def _deliver_locked(
             if outcome != "failed":
                 retrying = int(outcome == "retry")
                 return DeliveryReport(
-                    channel, sent, retrying, failed, disabled=outcome == "disabled"
+                    channel,
+                    sent,
+                    retrying,
+                    failed,
+                    disabled=outcome == "disabled",
+                    regular_formed=regular,
                 )
             failed += 1
             continue
@@ -164,16 +175,17 @@ def _next(
     form_new: bool,
     shape: Forming,
     tick: DigestTick | None,
-) -> tuple[MessageState | None, Digest | str | None]:
+) -> tuple[MessageState | None, Digest | str | None, bool]:
     """A unit (store thread): the channel's next message (formed, if due, in its own
-    transaction) and its digest (:func:`_prepared`); (None, None) when nothing is due."""
+    transaction), its digest (:func:`_prepared`) and whether regular alerts could form
+    it (:attr:`Outbox.regular_formed`); (None, None, …) when nothing is due."""
     outbox = Outbox(store)
     message = outbox.next_message(
         channel, now, ignore_backoff=ignore_backoff, form_new=form_new, forming=shape, tick=tick
     )
     if message is None:
-        return None, None
-    return message, _prepared(outbox, rt, channel, message.id)
+        return None, None, outbox.regular_formed
+    return message, _prepared(outbox, rt, channel, message.id), outbox.regular_formed
 
 
 def _prepared(outbox: Outbox, rt: Runtime, channel: str, message_id: str) -> Digest | str:

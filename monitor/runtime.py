@@ -85,9 +85,6 @@ class Runtime:
     # and whether ``stories`` has been filled from the store yet (at the first new item).
     stories_seen: int = 0
     stories_loaded: bool = False
-    # Scheduled channels whose last digest tick fell in their quiet hours (one
-    # instance): the tick is owed, and the first round after the window forms it.
-    owed_ticks: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.db is None:

@@ -30,7 +30,14 @@ from monitor.notify.timing import held, sweep_seconds
 from monitor.pipeline import poll_feed, prune_state, prune_stories
 from monitor.runtime import Runtime
 from monitor.store.cluster import tick_due
-from monitor.store.digestticks import NEVER, DigestTick, tick_name
+from monitor.store.digestticks import (
+    NEVER,
+    DigestTick,
+    owe_tick,
+    pay_tick,
+    tick_name,
+    tick_owed,
+)
 from monitor.store.sqlite import Store
 
 Gate = Callable[[str], Awaitable[bool]]  # whether this instance may deliver a channel now
@@ -189,31 +196,33 @@ async def gated_delivery(
     tick = None if gate is None else digest_tick(rt.config, channel)
     if tick is not None:
         return await deliver_channel(rt, channel, tick=tick)
-    owed = _owe_tick(rt, channel, form_new)
+    owed = await _owed_tick(rt, channel, form_new)
     report = await deliver_channel(rt, channel, form_new=form_new or owed)
-    if owed and report.error is None:
-        rt.owed_ticks.discard(channel)
+    if owed and report.regular_formed:
+        await rt.db.run(pay_tick, channel)
     return report
 
 
-def _owe_tick(rt: Runtime, channel: str, tick: bool) -> bool:
+async def _owed_tick(rt: Runtime, channel: str, tick: bool) -> bool:
     """One instance: whether this round of a scheduled ``channel`` forms the digest of
-    a tick its quiet hours held. A tick (``tick``) inside the window is owed; the first
-    round after the window (a sweep, within :data:`RETRY_SWEEP_SECONDS`, or a courier)
-    pays it, as docs/channels.md says: "the first tick or sweep after it sends them".
-    Several instances keep the stored tick due instead (:meth:`Outbox.next_message`)."""
+    a tick its quiet hours held. A tick (``tick``) inside the window is owed (kept in
+    the database: :func:`~monitor.store.digestticks.owe_tick`); the first round after
+    the window (a sweep, within :data:`RETRY_SWEEP_SECONDS`, or a courier) pays it once
+    it forms the digest, as docs/channels.md says: "the first tick or sweep after it
+    sends them". Several instances keep the stored tick due instead
+    (:meth:`~monitor.store.outbox.Outbox.next_message`)."""
     settings = rt.config.channels.get(channel)
     if settings is None or settings.schedule.kind == "immediate":
-        rt.owed_ticks.discard(channel)
         return False
-    if held(rt.config, channel, rt.clock()) is not None:
+    now = rt.clock()
+    if held(rt.config, channel, now) is not None:
         if tick:
-            rt.owed_ticks.add(channel)
+            await rt.db.run(owe_tick, channel, now)
         return False
     if tick:  # a tick outside the window forms the digest itself
-        rt.owed_ticks.discard(channel)
+        await rt.db.run(pay_tick, channel)
         return False
-    return channel in rt.owed_ticks
+    return await rt.db.run(tick_owed, channel)
 
 
 class Couriers:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor.store.codec import parse_ts, ts, ts_not_before
 from monitor.store.dialect import Connection
@@ -79,3 +80,32 @@ def tick_at(conn: Connection, name: str) -> datetime | None:
     before its channel's first round with several instances."""
     row = conn.execute("SELECT next_at FROM ticks WHERE name = ?", (name,)).fetchone()
     return parse_ts(row[0]) if row else None
+
+
+def owed_name(channel: str) -> str:
+    """The row of ``ticks`` that says ``channel`` owes a digest (``owed:<channel>``)."""
+    return f"owed:{channel}"
+
+
+def owe_tick(store: Any, channel: str, at: datetime) -> None:
+    """One instance: ``channel``'s digest tick at ``at`` (UTC) fell in its quiet hours
+    and formed nothing; it is owed until a round after the window forms the digest
+    (:func:`pay_tick`). Kept in the database, so a restart meanwhile keeps the debt.
+    ``store``: a :class:`~monitor.store.sqlite.Store` (its own transaction)."""
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO ticks (name, next_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (owed_name(channel), ts(at)),
+        )
+
+
+def tick_owed(store: Any, channel: str) -> bool:
+    """Whether ``channel`` owes a digest (:func:`owe_tick`)."""
+    row = store.conn.execute("SELECT 1 FROM ticks WHERE name = ?", (owed_name(channel),))
+    return row.fetchone() is not None
+
+
+def pay_tick(store: Any, channel: str) -> None:
+    """``channel``'s owed digest was formed (or there was nothing to form)."""
+    with store.transaction():
+        store.conn.execute("DELETE FROM ticks WHERE name = ?", (owed_name(channel),))

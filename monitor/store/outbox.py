@@ -74,6 +74,9 @@ class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn = store.conn
+        # Whether the last next_message formed, or could have formed, a message of
+        # regular (non-urgent) alerts: a digest tick's work (service/jobs.py).
+        self.regular_formed = False
 
     def next_message(
         self,
@@ -109,6 +112,7 @@ class Outbox:
             # and the first round after the window forms its digest
             if tick is not None and forming.regular and not take_tick(self.conn, tick, now):
                 forming = replace(forming, regular=False)
+            self.regular_formed = forming.regular
             return self._form(channel, now, forming)
 
     def _follow_clock(

@@ -182,9 +182,36 @@ def test_a_tick_held_by_quiet_hours_is_sent_by_the_first_sweep_after_the_window(
     assert len(posted(http_server)) == 1
     clock.now = datetime(2026, 11, 28, 18, 39, tzinfo=UTC)
     run(gated_delivery(rt, "hook"))  # the next tick: quiet again, held again
+    rt.store.close()
+    rt = runtime(tmp_path, {"hook": channel}, clock)  # a restart inside the window
     clock.now = datetime(2026, 11, 28, 18, 45, tzinfo=UTC)
-    run(gated_delivery(rt, "hook", form_new=False))
+    run(gated_delivery(rt, "hook", form_new=False))  # the debt was kept in the database
     assert [guids(b) for b in posted(http_server)] == [["item-1"], ["item-2"]]
+    rt.store.close()
+
+
+def test_an_owed_tick_waits_for_a_retry_in_the_way_and_is_paid_by_the_digest(tmp_path, http_server):
+    # Review: a message waiting for its retry made the first sweep after the window
+    # form nothing, and the owed tick was dropped with it.
+    busy = (503, {"Retry-After": "3600"}, b"busy")
+    http_server.respond_post("/hook", busy, (200, {}, b"ok"))
+    clock = Clock(datetime(2026, 11, 27, 17, 59, 59, tzinfo=UTC))
+    quiet = {"start": "18:00", "end": "18:40"}
+    channel = hook(http_server, schedule="cron: 39 18 * * *", quiet_hours=quiet)
+    rt = runtime(tmp_path, {"hook": channel}, clock)
+    write_feed(tmp_path / "feed.xml", [rss_item(1)])
+    run(poll_all(rt))
+    run(gated_delivery(rt, "hook"))  # a tick before the window: 503, back in an hour
+    write_feed(tmp_path / "feed.xml", [rss_item(1), rss_item(2)])
+    run(poll_all(rt))
+    clock.now = datetime(2026, 11, 27, 18, 39, tzinfo=UTC)
+    run(gated_delivery(rt, "hook"))  # the tick, inside the window: owed
+    clock.now = datetime(2026, 11, 27, 18, 40, 30, tzinfo=UTC)
+    run(gated_delivery(rt, "hook", form_new=False))  # the retry waits: nothing formed
+    assert len(posted(http_server)) == 1
+    clock.now = datetime(2026, 11, 27, 19, 0, 30, tzinfo=UTC)
+    run(gated_delivery(rt, "hook", form_new=False))  # the retry, then the owed digest
+    assert [guids(b) for b in posted(http_server)] == [["item-1"], ["item-1"], ["item-2"]]
     rt.store.close()
 
 
