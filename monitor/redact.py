@@ -10,6 +10,7 @@ even in a message or traceback nobody thought of.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ def register_secrets(values: Iterable[str]) -> None:
     found: set[str] = set()
     for value in values:
         found.update(_secret_parts(value))
+    found |= {form for part in found for form in _json_forms(part)}
     found = {v for v in found if len(v) >= MIN_SECRET_CHARS}
     with _lock:
         if found <= _secrets:
@@ -85,6 +87,13 @@ def config_secrets(config: Any) -> list[str]:
         if parts.password:
             out += [parts.password, unquote(parts.password)]
     return out
+
+
+def _json_forms(value: str) -> set[str]:
+    """``value`` as it appears inside a JSON string (``"`` and ``\\`` escaped, and with
+    ``ensure_ascii``): ``status --json`` and ``history --json`` print stored errors so,
+    and a mask of the raw value would miss them."""
+    return {json.dumps(value, ensure_ascii=ascii)[1:-1] for ascii in (False, True)} - {value}
 
 
 def _looks_like_token(segment: str) -> bool:

@@ -54,6 +54,15 @@ def test_a_secret_urls_token_and_a_whsec_key_are_masked_alone_but_not_plain_word
     assert redact_url("3 notifications sent") == "3 notifications sent"
 
 
+def test_a_secret_is_masked_where_json_escaped_it():
+    # status --json prints stored errors JSON-escaped: a password with a quote or a
+    # backslash (or non-ASCII, with ensure_ascii) did not match its raw mask (review).
+    register_secrets(['pa"ss\\wörd-42'])
+    for ascii in (False, True):
+        text = json.dumps({"last_error": 'login failed: pa"ss\\wörd-42'}, ensure_ascii=ascii)
+        assert "ss" not in redact_url(text).split("failed: ")[1], redact_url(text)
+
+
 def test_config_secrets_finds_secretstr_fields_and_feed_passwords():
     config = MonitorConfig.model_validate(
         {
@@ -82,7 +91,7 @@ def test_text_format_is_one_line_and_redacted():
 
 
 def test_json_format_is_one_object_per_line_and_redacted():
-    register_secrets(["canary-json-5e5e"])
+    register_secrets(["canary-json-5e5e", "canary-exc-7f3a"])  # the traceback's too
     line = JsonFormatter().format(
         record("posting to %s", "http://u:canary-json-5e5e@h/x", exc=True)
     )
