@@ -240,13 +240,17 @@ def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[s
     :func:`monitor.notify.timing.held`, delivery's own rule) and its next digest."""
     from monitor.cli.statusinfo import next_digest
     from monitor.notify.timing import held
-    from monitor.store.status import channel_summary, stranded
+    from monitor.store.status import channel_summary
 
     summary = channel_summary(store)
+
+    def counts(name: str) -> dict[str, Any]:
+        entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
+        return entry | {"last_error_at": None, **summary.get(name, {})}
+
     channels = []
     for n, c in config.channels.items():
-        entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
-        entry |= {"last_error_at": None, **summary.get(n, {})}
+        entry = counts(n)
         hold = held(config, n, now)
         channels.append(
             {
@@ -258,10 +262,11 @@ def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[s
                 "next_digest": next_digest(store, n, c, now, hold, entry["disabled"]),
             }
         )
-    for n in stranded(store, config.channels):  # removed or renamed, alerts still waiting
-        entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
-        entry |= {"last_error_at": None, **summary.get(n, {})}
-        channels.append({"name": n, "type": None, "schedule": None, "removed": True, **entry})
+    for n, entry in summary.items():  # removed or renamed, alerts still waiting
+        if n not in config.channels and (entry.get("pending") or entry.get("failed")):
+            channels.append(
+                {"name": n, "type": None, "schedule": None, "removed": True, **counts(n)}
+            )
     return channels
 
 

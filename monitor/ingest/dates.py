@@ -92,10 +92,9 @@ _WEEKDAY = re.compile(
 _TIME = r"""(?P<hour>\d{1,2}):(?P<minute>\d{2})
             (?::(?P<second>\d{2})(?:[.,](?P<frac>\d+))?)?
             (?:\s?(?P<ampm>[ap])\.?m\.?)?"""
-_ZONE = r"""(?P<zone>[+-]\d{2}(?::?\d{2})?
-                 | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?
-                 | [A-Z]{1,5})
-            (?:\s?\([^()]{0,60}\))?"""
+_NUMERIC_ZONE = r"[+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?"
+_ZONE = rf"""(?P<zone>{_NUMERIC_ZONE} | [A-Z]{{1,5}})
+            (?:\s?\([^()]{{0,60}}\))?"""
 _REST = rf"""(?:(?:\s?T\s?|,?\s(?:at\s)?){_TIME})?(?:\s?{_ZONE})?$"""
 _YEAR_TOO_SHORT = re.compile(r"^\d{4}(?:-\d{1,2})?$")
 
@@ -323,17 +322,8 @@ def _read_feedparser(parsed: Any, text: str) -> datetime | None:
 _AFTER_TIME = re.compile(
     r"""^(?:\s?[ap]\.?m\.?)?\s*(?P<rest>[^()]*?)\s*(?:\([^()]{0,60}\))?\s*$""", _F
 )
-_KNOWN_TRAILER = re.compile(
-    r"""^(?: \d{4}
-           | (?P<zone>Z | [+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?
-                      | [A-Z]{1,5}) )$""",
-    _F,
-)
-
-_LEADING_OFFSET = re.compile(
-    r"^\s?(?P<zone>Z | [+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?)(?![0-9])",
-    _F,
-)
+_KNOWN_TRAILER = re.compile(rf"^(?: \d{{4}} | (?P<zone>{_NUMERIC_ZONE} | [A-Z]{{1,5}}) )$", _F)
+_LEADING_OFFSET = re.compile(rf"^\s?(?P<zone>Z | {_NUMERIC_ZONE})(?![0-9])", _F)
 
 
 def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
@@ -347,15 +337,16 @@ def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
     times = [t for t in _CLOCK_TIME.finditer(text) if text[max(t.start() - 1, 0)] not in "+-"]
     if not times:  # (an offset's +01:00 is not a time of day)
         return False
-    offset = _LEADING_OFFSET.match(text[times[-1].end() :])
-    if offset and _offset(offset.group("zone"), moment.replace(tzinfo=None)) is not None:
+    tail, local = text[times[-1].end() :], moment.replace(tzinfo=None)
+    offset = _LEADING_OFFSET.match(tail)
+    if offset and _offset(offset.group("zone"), local) is not None:
         return False  # a numeric offset decides, whatever follows: -0500 EST, +01:00[Paris]
-    after = _AFTER_TIME.match(text[times[-1].end() :])
-    rest = after.group("rest") if after else text[times[-1].end() :]
+    after = _AFTER_TIME.match(tail)
+    rest = after.group("rest") if after else tail
     if not rest:
         return False
     known = _KNOWN_TRAILER.match(rest)
     if known is None:
         return True
     zone = known.group("zone")
-    return zone is not None and _offset(zone, moment.replace(tzinfo=None)) is None
+    return zone is not None and _offset(zone, local) is None

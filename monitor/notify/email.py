@@ -153,16 +153,15 @@ class EmailNotifier:
         (5xx) is named in the reply and not tried again.
         """
         to = self.config.to
-        if not recipients.pending(to, done):
+        waiting = recipients.pending(to, done)
+        if not waiting:
             return "already accepted for every recipient"
         msg = build_message(digest, self.config, self.renderer)
         conversation = Conversation()
         host = f"{self.config.smtp.host}:{self.config.smtp.port}"
         try:
             async with attempt(self.name, host, self.config.timeout.total_seconds()):
-                outcome = await asyncio.to_thread(
-                    self._deliver, msg, conversation, recipients.pending(to, done)
-                )
+                outcome = await asyncio.to_thread(self._deliver, msg, conversation, waiting)
         finally:
             conversation.abort()  # a no-op once the conversation is over
         now_done = recipients.with_done(to, done, [*outcome.accepted, *outcome.refused])

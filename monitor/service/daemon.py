@@ -185,7 +185,7 @@ class Daemon:
             self.path,
         )
         await self._record(None)
-        await self._warn_stranded()
+        await warn_stranded(self.rt)
         self.notify.ready((await self._status()).status_line(datetime.now(UTC)))
         try:
             await self.stop.wait()
@@ -289,11 +289,8 @@ class Daemon:
             len(new.config.channels),
             len(changed_channels),
         )
-        await self._warn_stranded()
-        return True
-
-    async def _warn_stranded(self) -> None:
         await warn_stranded(self.rt)
+        return True
 
     async def _record(self, errors: str | None) -> None:
         from monitor.service.reload import record_config

@@ -131,3 +131,17 @@ def match_from_json(rule: str, text: str) -> Match:
     data = json.loads(text)
     highlights = tuple(Highlight(*h) for h in data.get("highlights", ()))
     return Match(rule=rule, terms=tuple(data.get("terms", ())), highlights=highlights)
+
+
+MAX_ERROR_CHARS = 500  # an error or answer kept in the database is cut to this
+
+
+def kept_text(text: str) -> str:
+    """An error or a destination's answer as the database keeps it: URLs without their
+    credentials and query, every registered secret masked (:func:`monitor.redact.redact_url`),
+    cut to :data:`MAX_ERROR_CHARS`. A server may echo what it was sent (an SMTP 535 quoting
+    the login, a 401 body quoting a token): masked in the log, it must not be kept raw for
+    ``status`` to print."""
+    from monitor.redact import redact_url
+
+    return redact_url(text)[:MAX_ERROR_CHARS]

@@ -5,7 +5,7 @@ failure streak and the next poll of each feed, read and written by the poll pipe
 Split from :mod:`monitor.store.sqlite`: :class:`FeedStates` holds the methods and
 :class:`~monitor.store.sqlite.Store` (the connection and its transactions) inherits
 them, so callers keep writing ``store.feed(url)``; ``FeedState`` and
-``MAX_ERROR_CHARS`` are importable from both modules.
+``MAX_ERROR_CHARS`` (:mod:`monitor.store.codec`'s) are importable from there.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.store.codec import parse_ts, ts, ts_not_before
+from monitor.store.codec import kept_text, parse_ts, ts, ts_not_before
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection
 from monitor.store.hosts import feed_host
 from monitor.store.itemcodec import with_feed_name
-
-MAX_ERROR_CHARS = 500
-
 
 # A feed's next poll moved by a number of seconds (shift_next_polls), as stored text.
 # SQLite takes a modifier ("+5 seconds"), PostgreSQL a number of seconds.
@@ -304,14 +301,3 @@ def entry_digests_from_sigs(conn: Any) -> None:
             continue
         moved.append((digests_text(d for d in digests if len(d) == 8), url))
     conn.executemany("UPDATE feeds SET entry_digests = ? WHERE url = ?", moved)
-
-
-def kept_text(text: str) -> str:
-    """An error or a destination's answer as the database keeps it: URLs without their
-    credentials and query, every registered secret masked (:func:`monitor.redact.redact_url`),
-    cut to :data:`MAX_ERROR_CHARS`. A server may echo what it was sent (an SMTP 535 quoting
-    the login, a 401 body quoting a token): masked in the log, it must not be kept raw for
-    ``status`` to print."""
-    from monitor.redact import redact_url
-
-    return redact_url(text)[:MAX_ERROR_CHARS]

@@ -24,11 +24,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import Digest
-from monitor.store.codec import not_before, parse_ts, ts, ts_not_before
+from monitor.store.codec import kept_text, not_before, parse_ts, ts, ts_not_before
 from monitor.store.dialect import marks
 from monitor.store.digests import MessageDigest, message_digest, preview_digest
 from monitor.store.digestticks import DigestTick, take_tick, tick_at
-from monitor.store.feedstate import kept_text
 from monitor.store.sqlite import Store
 
 # Re-exported: imported from here by the delivery, the jobs, the renderer's tests.

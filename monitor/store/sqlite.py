@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.errors import StateDatabaseError
+from monitor.store.codec import MAX_ERROR_CHARS
 from monitor.store.dialect import POSTGRESQL, Connection, dialect_of
-from monitor.store.feedstate import MAX_ERROR_CHARS, FeedState, FeedStates
+from monitor.store.feedstate import FeedState, FeedStates
 from monitor.store.fencing import fence
 from monitor.store.schema import migrate
 
