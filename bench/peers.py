@@ -21,6 +21,12 @@ work. Each tool runs as a one-shot command in a subprocess, ours then theirs:
   default). Both to the same sink.
 - **one feed, unchanged** (``--once-rounds`` of them): a separate state with only
   feed 0, primed, then ``run --once`` against ``r2e run`` (a 304 for both).
+- **the daemon** (``--daemon-cycles N``, default 3; 0 skips): ours as it is deployed,
+  ``news-monitor run`` on the steady cycles' state for N more cycles
+  (bench/daemoncycle.py), its CPU a cycle against rss2email's steady cycle
+  (``daemon_cpu_ratio``; rss2email has no daemon, cron runs it) and its peak tree RSS
+  against rss2email's (``daemon_rss_ratio``). Start-up is paid once there, not per
+  cycle.
 
 Measured per run: CPU (user + sys of the process and every descendant it waited
 for: ``os.wait4``'s rusage), wall time, peak RSS of the whole process tree (VmRSS of
@@ -45,7 +51,8 @@ Ours gets ``ingest.max_per_host`` = ``max_parallel_fetches`` (16): every bench f
 is on 127.0.0.1, which stands in for N different hosts. rss2email fetches one feed
 at a time (it has no concurrency).
 
-    python bench/peers.py [--quick | --feeds N | --large] [--json] [--cycles N] [--first-polls N]
+    python bench/peers.py [--quick | --feeds N | --large] [--json] [--cycles N]
+                          [--first-polls N] [--daemon-cycles N]
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+import daemoncycle  # noqa: E402
 import floors  # noqa: E402
 from pollserver import WORDS, item_count, new_entries, set_cycle, start_server  # noqa: E402
 
@@ -115,7 +123,9 @@ def our_config(state: Path, base: str, feeds: list[int], smtp_port: int) -> dict
     return {
         "state_dir": str(state),
         "allow_private_networks": True,
-        "defaults": {"interval": "10m", "timeout": "30s", "backfill": 0},
+        # The interval matters only to the daemon run (bench/daemoncycle.py): one-shot
+        # runs poll every feed whatever its next poll.
+        "defaults": {"interval": f"{daemoncycle.INTERVAL_S}s", "timeout": "30s", "backfill": 0},
         "ingest": {"max_per_host": 16},
         "feeds": [{"name": f"feed-{i}", "url": f"{base}/{i}.xml"} for i in feeds],
         "rules": [{"name": "every-item", "query": " OR ".join(WORDS), "notify": ["mail"]}],
@@ -173,28 +183,44 @@ def ratios(result: dict) -> dict:
         for side, s in (("ours", ours), ("rss2email", theirs))
     }
     items = result["items_first_poll"]
-    return floors.floor_ratios(result, memory["rss2email"], ratio) | {
-        "cpu_ratio": ratio(ours["steady"]["cpu_s"], theirs["steady"]["cpu_s"]),
-        "wall_ratio": ratio(ours["steady"]["wall_s"], theirs["steady"]["wall_s"]),
-        "rss_ratio": ratio(memory["ours"], memory["rss2email"]),
-        "largest_process_rss_ratio": ratio(
-            max(ours[k]["largest_rss_mb"] for k in ("first_poll", "steady")),
-            max(theirs[k]["largest_rss_mb"] for k in ("first_poll", "steady")),
-        ),
-        "db_ratio": ratio(ours["state_bytes"], theirs["state_bytes"]),
-        "once_one_feed_cpu_ratio": ratio(
-            ours["once_one_feed"]["cpu_s"], theirs["once_one_feed"]["cpu_s"]
-        ),
-        "once_one_feed_wall_ratio": ratio(
-            ours["once_one_feed"]["wall_s"], theirs["once_one_feed"]["wall_s"]
-        ),
-        "first_poll_cpu_ratio": ratio(ours["first_poll"]["cpu_s"], theirs["first_poll"]["cpu_s"]),
-        "first_poll_wall_ratio": ratio(
-            ours["first_poll"]["wall_s"], theirs["first_poll"]["wall_s"]
-        ),
-        "db_bytes_per_item": round(ours["state_bytes"] / items, 1) if items else None,
-        "rss2email_db_bytes_per_item": round(theirs["state_bytes"] / items, 1) if items else None,
-    }
+    daemon = ours.get("daemon")
+    if daemon:
+        extra = {
+            "daemon_cpu_ratio": ratio(daemon["cpu_s"], theirs["steady"]["cpu_s"]),
+            "daemon_rss_ratio": ratio(daemon["tree_rss_mb"], memory["rss2email"]),
+        }
+    else:
+        extra = {}
+    return (
+        floors.floor_ratios(result, memory["rss2email"], ratio)
+        | extra
+        | {
+            "cpu_ratio": ratio(ours["steady"]["cpu_s"], theirs["steady"]["cpu_s"]),
+            "wall_ratio": ratio(ours["steady"]["wall_s"], theirs["steady"]["wall_s"]),
+            "rss_ratio": ratio(memory["ours"], memory["rss2email"]),
+            "largest_process_rss_ratio": ratio(
+                max(ours[k]["largest_rss_mb"] for k in ("first_poll", "steady")),
+                max(theirs[k]["largest_rss_mb"] for k in ("first_poll", "steady")),
+            ),
+            "db_ratio": ratio(ours["state_bytes"], theirs["state_bytes"]),
+            "once_one_feed_cpu_ratio": ratio(
+                ours["once_one_feed"]["cpu_s"], theirs["once_one_feed"]["cpu_s"]
+            ),
+            "once_one_feed_wall_ratio": ratio(
+                ours["once_one_feed"]["wall_s"], theirs["once_one_feed"]["wall_s"]
+            ),
+            "first_poll_cpu_ratio": ratio(
+                ours["first_poll"]["cpu_s"], theirs["first_poll"]["cpu_s"]
+            ),
+            "first_poll_wall_ratio": ratio(
+                ours["first_poll"]["wall_s"], theirs["first_poll"]["wall_s"]
+            ),
+            "db_bytes_per_item": round(ours["state_bytes"] / items, 1) if items else None,
+            "rss2email_db_bytes_per_item": round(theirs["state_bytes"] / items, 1)
+            if items
+            else None,
+        }
+    )
 
 
 def _children() -> dict[int, list[int]]:
@@ -296,6 +322,11 @@ class Sink:
                 self.links.setdefault(rcpt, set()).update(found)
         return "250 OK"
 
+    def count(self, rcpt: str) -> tuple[int, int]:
+        """Messages and distinct item links received for ``rcpt`` since the last take."""
+        with self.lock:
+            return self.messages.get(rcpt, 0), len(self.links.get(rcpt, set()))
+
     def take(self, rcpt: str) -> tuple[int, int]:
         """Messages and distinct item links received for ``rcpt`` since the last call."""
         with self.lock:
@@ -354,12 +385,15 @@ def bench(
     progress,
     with_floors: bool = True,
     first_polls: int = 1,
+    daemon_cycles: int = 3,
 ) -> dict:
     """Run the whole comparison on ``feeds`` feeds; return the result (see the docstring).
 
     ``first_polls`` > 1 measures that many first polls of each tool, each on fresh
     state, interleaved (the first one's state goes on to the steady cycles); the
-    ratio is of the medians: a shared machine's noise moves one run by ±20 %."""
+    ratio is of the medians: a shared machine's noise moves one run by ±20 %.
+    ``daemon_cycles`` > 0 then runs our daemon on the steady cycles' state for that many
+    more cycles (bench/daemoncycle.py)."""
     r2e = ensure_rss2email()
     server, base = start_server(feeds)
     sink = Sink()
@@ -423,6 +457,24 @@ def bench(
                     floor["steady_floor"] = [
                         floors.steady_floor(fmeasure, config, etags) for _ in range(cycles)
                     ]
+            if daemon_cycles:
+                progress(f"daemon, {daemon_cycles} cycles")
+                sink.take(OURS_TO)
+                result["ours"]["daemon"] = daemoncycle.measure_daemon(
+                    sides[0],
+                    base,
+                    feeds,
+                    cycles,
+                    daemon_cycles,
+                    sum(
+                        new_entries(i, c)
+                        for i in range(feeds)
+                        for c in range(cycles + 1, cycles + daemon_cycles + 1)
+                    ),
+                    lambda: sink.count(OURS_TO),
+                    tree_rss_mb,
+                    _children,
+                )
             one = make_sides(tmp / "one", r2e, base, [0], sink.port)
             for side, extra in zip(one, ([], ["--no-send"]), strict=True):
                 side.run(*extra)  # prime, not measured
@@ -482,6 +534,15 @@ def table(result: dict) -> str:
         f"{r['rss2email_db_bytes_per_item']:>10}"
     )
     out.append(f"rss_ratio (peak tree RSS, first poll + steady): {r['rss_ratio']}")
+    daemon = ours.get("daemon")
+    if daemon:
+        out.append(
+            f"daemon, {daemon['cycles']} cycles, interval {daemon['interval']}: CPU a cycle "
+            f"{daemon['cpu_s']} s (daemon_cpu_ratio {r['daemon_cpu_ratio']} against "
+            f"rss2email's steady cycle), peak tree RSS {daemon['tree_rss_mb']} MiB "
+            f"(daemon_rss_ratio {r['daemon_rss_ratio']}), {daemon['requests']} requests and "
+            f"{daemon['messages']} messages a cycle, {daemon['items']} items mailed"
+        )
     out.append(
         f"first poll: mailed items ours {ours['first_poll_mail'][1]} in "
         f"{ours['first_poll_mail'][0]} messages, rss2email {theirs['first_poll_mail'][1]} in "
@@ -509,6 +570,12 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--no-floors", action="store_true", help="skip the library floors")
+    parser.add_argument(
+        "--daemon-cycles",
+        type=int,
+        default=3,
+        help="cycles measured in our daemon after the one-shot ones (0 skips)",
+    )
     args = parser.parse_args()
     feeds = args.feeds or (200 if args.quick else 2000 if args.large else 500)
 
@@ -516,7 +583,13 @@ def main() -> int:
         print(f"peers: {message}", file=sys.stderr, flush=True)
 
     result = bench(
-        feeds, args.cycles, args.once_rounds, progress, not args.no_floors, args.first_polls
+        feeds,
+        args.cycles,
+        args.once_rounds,
+        progress,
+        not args.no_floors,
+        args.first_polls,
+        args.daemon_cycles,
     )
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0

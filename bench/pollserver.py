@@ -6,7 +6,9 @@ at cycle 0. At each later cycle ``c``, against cycle ``c - 1``, as real feeds do
 are unchanged (the same bytes, so a conditional GET gets 304), a third are re-rendered
 with no new entry (a new ``lastBuildDate`` and whitespace, same items), the rest gain
 1–3 new entries (the oldest drop off; how many is seeded by feed and cycle, so every
-run serves the same bytes). ``GET /_cycle/N`` switches the cycle. Plain HTTP/1.1
+run serves the same bytes). ``GET /_cycle/N`` switches the cycle; ``GET /_served``
+answers ``FEEDS REQUESTS``: the distinct feeds and the feed requests served since the
+last switch (bench/daemoncycle.py waits on it for a daemon's round). Plain HTTP/1.1
 keep-alive on asyncio streams, ETag = sha1 of the body, ``If-None-Match`` answered
 with 304.
 """
@@ -119,7 +121,8 @@ def _serve(sock: socket.socket, feeds: int, ready: multiprocessing.synchronize.E
 
     build(0)
     build(1)
-    state = {"cycle": 0}
+    state = {"cycle": 0, "requests": 0}
+    served: set[int] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -144,14 +147,19 @@ def _serve(sock: socket.socket, feeds: int, ready: multiprocessing.synchronize.E
 
     def _answer(path: str, if_none_match: str | None) -> tuple[str, bytes, str | None]:
         if path.startswith("/_cycle/"):
-            state["cycle"] = int(path.rsplit("/", 1)[1])
+            state["cycle"], state["requests"] = int(path.rsplit("/", 1)[1]), 0
+            served.clear()
             build(state["cycle"])
             return "200 OK", b"ok", None
+        if path == "/_served":
+            return "200 OK", f"{len(served)} {state['requests']}".encode(), None
         try:
             feed = int(path.rsplit("/", 1)[1].removesuffix(".xml"))
             body, etag = bodies[state["cycle"]][feed], etags[state["cycle"]][feed]
         except (ValueError, IndexError):
             return "404 Not Found", b"", None
+        served.add(feed)
+        state["requests"] += 1
         if if_none_match == etag:
             return "304 Not Modified", b"", etag
         return "200 OK", body, etag
@@ -185,3 +193,11 @@ def set_cycle(base: str, cycle: int) -> None:
     """Switch the feed server at ``base`` (:func:`start_server`'s URL) to ``cycle``."""
     with urllib.request.urlopen(f"{base}/_cycle/{cycle}", timeout=120) as answer:
         answer.read()
+
+
+def served(base: str) -> tuple[int, int]:
+    """Distinct feeds and feed requests the server at ``base`` served since the last
+    :func:`set_cycle`."""
+    with urllib.request.urlopen(f"{base}/_served", timeout=120) as answer:
+        feeds, requests = answer.read().split()
+    return int(feeds), int(requests)

@@ -109,6 +109,21 @@ def test_peers_pure_parts(tmp_path, monkeypatch):
     assert got["first_poll_cpu_ratio"] == 2.0 and got["once_one_feed_cpu_ratio"] == 2.0
     assert got["db_bytes_per_item"] == 100.0 and got["rss2email_db_bytes_per_item"] == 25.0
     assert got["steady_floor_ratio"] is None and got["rss_floor_mb"] is None  # no floors
+    assert "daemon_cpu_ratio" not in got  # no daemon run
+
+    side["daemon"] = {
+        "cycles": 2,
+        "interval": "20s",
+        "cpu_s": 0.125,
+        "tree_rss_mb": 150.0,
+        "largest_rss_mb": 80.0,
+        "requests": 2.0,
+        "messages": 1.0,
+        "items": 3,
+    }
+    got = peers.ratios({"ours": side, "rss2email": other, "items_first_poll": 10})
+    assert got["daemon_cpu_ratio"] == 0.25  # / rss2email's steady 0.5 s
+    assert got["daemon_rss_ratio"] == 3.0  # / rss2email's peak 50 MiB
 
     quarter = peers.Run(cpu_s=0.25, wall_s=0.5, tree_rss_mb=25.0, largest_rss_mb=25.0)
     floors = {
@@ -136,6 +151,7 @@ def test_peers_pure_parts(tmp_path, monkeypatch):
     }
     side["first_poll_mail"] = other["first_poll_mail"] = (0, 0)
     assert "peak RSS, main + parse worker (MiB)" in peers.table(result)
+    assert "daemon, 2 cycles, interval 20s: CPU a cycle 0.125 s" in peers.table(result)
 
 
 def test_peers_floor_programs_run(tmp_path, monkeypatch):
@@ -215,3 +231,49 @@ def test_cluster_benchmark_tiny_json():
     claims = result["claims"]
     assert claims["feeds"] == 2000 and claims["no_key_list"]["claims"] > 2000 // 16
     assert claims["no_key_list"]["median_ms"] > 0 and claims["key_list"]["p95_ms"] > 0
+
+
+def test_daemon_cycle_measures_a_real_daemon(tmp_path, monkeypatch):
+    """bench/daemoncycle.py runs our daemon on primed state for a server cycle: every
+    feed is polled, the cycle's new entries reach a real SMTP sink, CPU is counted."""
+    import yaml
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    import daemoncycle
+    import peers
+    from pollserver import new_entries, set_cycle, start_server
+
+    feeds = list(range(6))
+    expected = sum(new_entries(i, 1) for i in feeds)
+    assert expected > 0  # feed 5 changes at cycle 1
+    server, base = start_server(len(feeds))
+    sink = peers.Sink()
+    try:
+        ours, _ = peers.make_sides(tmp_path, tmp_path / "r2e", base, feeds, sink.port)
+        config = ours.root / "monitor.yaml"
+        data = yaml.safe_load(config.read_text())
+        data["defaults"]["interval"] = "2s"  # the bench's 20 s, shortened for the suite
+        config.write_text(yaml.safe_dump(data))
+        set_cycle(base, 0)
+        ours.run()  # the first poll: primes the state, alerts nothing (backfill 0)
+        assert sink.take(peers.OURS_TO) == (0, 0)
+        got = daemoncycle.measure_daemon(
+            ours,
+            base,
+            len(feeds),
+            0,
+            1,
+            expected,
+            lambda: sink.count(peers.OURS_TO),
+            peers.tree_rss_mb,
+            peers._children,
+        )
+    finally:
+        sink.stop()
+        server.terminate()
+        server.join(10)
+    assert got["items"] == expected and got["messages"] >= 1
+    assert got["requests"] >= len(feeds) and got["cpu_s"] > 0
+    assert got["tree_rss_mb"] >= got["largest_rss_mb"] > 0 and got["interval"] == "2s"
+    log = (ours.root / "log.txt").read_text()
+    assert "run --config daemon.yaml" in log
