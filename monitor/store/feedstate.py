@@ -60,6 +60,7 @@ class FeedState:
     health_alerted: bool = False
     parse_warning: str | None = None  # the last parse's warning (None: it read cleanly)
     parse_warning_at: datetime | None = None
+    charset_reading: str | None = None  # 'utf-8', 'declared' or None (store/charsets.py)
 
 
 class FeedStates:
@@ -272,6 +273,7 @@ def _feed_state(row: Any) -> FeedState:
         health_alerted=bool(row["health_alerted"]),
         parse_warning=row["parse_warning"],
         parse_warning_at=parse_ts(row["parse_warning_at"]),
+        charset_reading=row["charset_reading"],
     )
 
 

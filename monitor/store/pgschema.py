@@ -200,6 +200,12 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     ALTER TABLE feeds ADD COLUMN parse_warning TEXT COLLATE "C",
         ADD COLUMN parse_warning_at TEXT COLLATE "C"
     """,
+    # 12: SQLite's migration 20: how a feed's legacy charset label is read, decided once
+    # while the feed has no item. Nullable: an instance of the previous version, in a
+    # rolling upgrade, never names it (and reads every feed as declared).
+    """
+    ALTER TABLE feeds ADD COLUMN charset_reading TEXT COLLATE "C"
+    """,
 ]
 
 _RECORD = """CREATE TABLE IF NOT EXISTS schema_migrations (

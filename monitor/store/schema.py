@@ -254,6 +254,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE feeds ADD COLUMN parse_warning TEXT;
     ALTER TABLE feeds ADD COLUMN parse_warning_at TEXT;
     """,
+    # 20: how a feed's legacy charset label is read, decided once while the feed has no
+    # item (ingest/mislabel.py, store/charsets.py): 'utf-8', 'declared', or NULL (never
+    # decided: every feed of an earlier version, read as before, so no item's id changes).
+    """
+    ALTER TABLE feeds ADD COLUMN charset_reading TEXT;
+    """,
 ]
 
 
