@@ -27,13 +27,14 @@ from monitor.feedhealth import base_interval, record_failure, skip_unfinished
 from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
-from monitor.ingest.parseworker import parse_changed_isolated
+from monitor.ingest.mislabel import DECIDE, DECLARED, UTF8
+from monitor.ingest.parseworker import ChangedFeed, parse_changed_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item
 from monitor.recording import record_items
 from monitor.redact import link_base, may_hold_secret, redact_url
 from monitor.runtime import Runtime
-from monitor.store import pollguard
+from monitor.store import charsets, pollguard
 from monitor.store.codec import not_before
 from monitor.store.fencing import LeaseLost
 from monitor.store.items import Items
@@ -68,7 +69,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     """
     now = rt.clock()
     name = feed.display_name
-    state, unfinished = await rt.db.run(_opening, feed.key)
+    state, unfinished, reading = await rt.db.run(_opening, feed.key)
     if state and state.gone_at:
         return PollReport(name, ok=False, error="disabled: the server answered 410 Gone")
     if not force and state and state.next_poll and state.next_poll > now:
@@ -77,7 +78,7 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
         error, next_poll = await rt.db.run(skip_unfinished, rt, feed, name, state, now, unfinished)
         return PollReport(name, ok=False, error=error, next_poll=next_poll)
     try:
-        return await _poll(rt, feed, name, state, now)
+        return await _poll(rt, feed, name, state, now, reading)
     except LeaseLost:
         raise  # another instance owns the feed now: nothing to record (service/claims.py)
     except (FetchError, ParseError) as exc:
@@ -92,13 +93,24 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
     return PollReport(name, ok=False, error=str(failure), next_poll=next_poll)
 
 
-def _opening(store: Store, key: str) -> tuple[FeedState | None, int]:
-    """A unit (store thread): feed ``key``'s stored state and its unfinished polls."""
-    return store.feed(key), pollguard.unfinished(store, key)
+def _opening(store: Store, key: str) -> tuple[FeedState | None, int, str | None]:
+    """A unit (store thread): feed ``key``'s stored state, its unfinished polls and how
+    its legacy charset label is read (:mod:`monitor.ingest.mislabel`: the kept reading,
+    else DECIDE while it has no item, else None: never decided, read as before)."""
+    state = store.feed(key)
+    reading = state.charset_reading if state else None
+    if reading is None and charsets.may_decide(store, key, state):
+        reading = DECIDE
+    return state, pollguard.unfinished(store, key), reading
 
 
 async def _poll(
-    rt: Runtime, feed: FeedConfig, name: str, state: FeedState | None, now: datetime
+    rt: Runtime,
+    feed: FeedConfig,
+    name: str,
+    state: FeedState | None,
+    now: datetime,
+    reading: str | None = None,
 ) -> PollReport:
     result = await _fetch_feed(rt, feed, state)
     moved = result.permanent_url
@@ -140,7 +152,7 @@ async def _poll(
             log.info("feed=%r items=%d unchanged (same body)", name, known)
         return PollReport(name, ok=True, next_poll=next_poll)
     async with _watching(rt, feed.key, name):  # the heavy part: parse to store
-        return await _parse_and_record(rt, feed, name, state, now, result, done)
+        return await _parse_and_record(rt, feed, name, state, now, result, done, reading)
 
 
 @asynccontextmanager
@@ -169,9 +181,14 @@ async def _parse_and_record(
     now: datetime,
     result: FetchResult,
     done: Callable[..., Awaitable[datetime]],
+    reading: str | None,
 ) -> PollReport:
     """Parse a changed body, store its new and edited items with their alerts, and
-    record the poll with ``done`` (the success recorder of :func:`_poll`)."""
+    record the poll with ``done`` (the success recorder of :func:`_poll`).
+
+    ``reading`` is the feed's reading of a legacy charset label (:func:`_opening`); one
+    decided now on this whole body is kept before any item is recorded, and logged once.
+    """
     parse_started = metrics.now()
     changed = await parse_changed_isolated(
         result.body,
@@ -180,8 +197,12 @@ async def _parse_and_record(
         FeedRef(name, redact_url(feed.url)),
         now,
         state.entry_digests if state else None,
+        reading=reading,
         pool=rt.parse_pool,
     )
+    if reading == DECIDE and changed.reading in (UTF8, DECLARED):
+        await rt.db.run(charsets.keep_reading, feed.key, name, changed.reading)
+        _log_reading(name, changed)
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
         next_poll = await done(body_sha256=result.body_sha256, entry_digests=changed.signatures)
@@ -204,7 +225,7 @@ async def _parse_and_record(
         body_sha256=result.body_sha256,
         entry_digests=kept if meta.loose else changed.signatures,
         ttl_minutes=meta.ttl_minutes,
-        parse_warning=meta.warning or None,
+        parse_warning="; ".join(n for n in (meta.warning, meta.label_note) if n) or None,
         parsed=True,
     )
     log.info(
@@ -217,6 +238,16 @@ async def _parse_and_record(
     )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued, next_poll=next_poll)
+
+
+def _log_reading(name: str, changed: ChangedFeed) -> None:
+    """The one line of a feed's charset decision (monitor/ingest/mislabel.py): a
+    warning when its declared encoding is overruled, else an info line."""
+    if changed.reading == UTF8:
+        note = changed.meta and changed.meta.label_note
+        log.warning("feed=%r charset decided: %s", name, note or "legacy label read as UTF-8")
+    else:
+        log.info("feed=%r charset decided: its bytes are not UTF-8, read as declared", name)
 
 
 async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:

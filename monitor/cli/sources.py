@@ -34,6 +34,7 @@ from monitor.ingest.charset import decode_document
 from monitor.ingest.discover import advertised_feed
 from monitor.ingest.fetch import FetchResult, fetch
 from monitor.ingest.htmltext import html_to_text
+from monitor.ingest.mislabel import DECIDE
 from monitor.ingest.parseworker import (
     ParseLimitError,
     ParsePool,
@@ -112,8 +113,8 @@ async def _feed_items(
 ) -> list[Item]:
     """The result's items, parsed and normalized in a worker; the feed named by its title."""
     ref = FeedRef(source, url)
-    meta, items = await parse_items_isolated(
-        result.body or b"", result.url, result.content_type, ref, now, pool=pool
+    meta, items = await parse_items_isolated(  # read as a feed's first poll reads it
+        result.body or b"", result.url, result.content_type, ref, now, reading=DECIDE, pool=pool
     )
     if meta.title and meta.title != source:
         ref = FeedRef(meta.title, url)

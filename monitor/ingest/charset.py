@@ -18,6 +18,10 @@ invalid byte: one bad byte costs one character. The exception is a document in
 which no non-ASCII byte forms valid UTF-8 at all: that is a legacy document
 mislabelled as UTF-8 (a common server default), and it is read as the guess says.
 
+The converse, UTF-8 bytes declared in a single-byte legacy encoding (:func:`legacy_label`:
+ISO 8859, windows-125x), is read as declared unless ``legacy_as_utf8`` says otherwise:
+that is decided once per feed, on a whole body, by :mod:`monitor.ingest.mislabel`.
+
 :func:`to_utf8` gives feedparser UTF-8 bytes with the declaration rewritten, so
 feedparser's own detection has nothing left to get wrong. :func:`looks_like_html`,
 read off the same head of the document, tells a web page from a feed: discovery
@@ -48,6 +52,10 @@ _UTF8_MULTIBYTE = re.compile(
 # or <html>: a web page (the HTML Living Standard's doctype; XHTML has the declaration).
 _HTML_ROOT = re.compile(rb"(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html[\s>])", re.I | re.S)
 _GUESS_BYTES = 64 * 1024  # charset-normalizer reads this much, not a 20 MB body
+# The single-byte legacy encodings whose label a feed's decision may overrule
+# (monitor/ingest/mislabel.py), as _codec names them: ISO 8859 and windows-125x. Never
+# UTF-16/32, the CJK multibyte encodings, KOI8 or the Mac and DOS code pages.
+_LEGACY = frozenset({f"cp{n}" for n in range(1250, 1259)} | {f"iso8859-{n}" for n in range(1, 17)})
 
 
 @dataclass(frozen=True)
@@ -61,23 +69,59 @@ class Decoded:
     text: str
     encoding: str
     note: str | None = None
+    overruled: str | None = None  # a legacy declaration read as UTF-8: "cp1252 (HTTP charset)"
 
 
-def decode_document(body: bytes, content_type: str | None = None) -> Decoded:
-    """Read ``body`` as text, the encoding found as the module docstring says."""
+def decode_document(
+    body: bytes, content_type: str | None = None, *, legacy_as_utf8: bool = False
+) -> Decoded:
+    """Read ``body`` as text, the encoding found as the module docstring says.
+
+    ``legacy_as_utf8``: the feed's decision (:mod:`monitor.ingest.mislabel`) that its
+    bytes are UTF-8 whatever it declares. A declared single-byte legacy encoding
+    (:func:`legacy_label`) is then read as UTF-8, invalid bytes as U+FFFD, always, so
+    the reading never depends on the body at hand; ``Decoded.overruled`` names it.
+    Any other declaration, or a byte order mark, is read as usual.
+    """
     for bom, name in _BOMS:
         if body.startswith(bom):
             return _decode(body[len(bom) :], name, "byte order mark", None)
-    found = _DECLARATION.match(body[:1024])
-    xml = _codec(found.group(1).decode("ascii")) if found else None
-    if xml and xml.startswith(("utf-16", "utf-32")):
-        xml = None  # an ASCII-compatible declaration cannot truly say UTF-16
-    http = _codec(_http_charset(content_type))
+    http, xml = _declarations(body, content_type)
+    declared = (http, "HTTP charset") if http else (xml, "XML declaration") if xml else None
+    if declared and legacy_as_utf8 and legacy_label(declared[0]):
+        return _overruled(body, f"{declared[0]} ({declared[1]})")
     if http:
         return _decode(body, http, "HTTP charset", xml)
     if xml:
         return _decode(body, xml, "XML declaration", None)
     return _guessed(body, None, None)
+
+
+def declared_encoding(body: bytes, content_type: str | None) -> tuple[str, str] | None:
+    """The encoding ``body`` declares and where, as :func:`decode_document` reads it:
+    ``(Python's codec name, "HTTP charset" | "XML declaration")``; None when a byte
+    order mark decides or nothing (known) is declared."""
+    if body.startswith(tuple(bom for bom, _ in _BOMS)):
+        return None
+    http, xml = _declarations(body, content_type)
+    return (http, "HTTP charset") if http else (xml, "XML declaration") if xml else None
+
+
+def legacy_label(encoding: str | None) -> bool:
+    """Whether ``encoding`` (a name from :func:`declared_encoding`) is a single-byte
+    legacy encoding whose label a feed's decision may overrule: ISO 8859-x or
+    windows-125x (``iso-8859-1``, ``latin1`` and ``ascii`` are windows-1252)."""
+    return encoding in _LEGACY
+
+
+def _declarations(body: bytes, content_type: str | None) -> tuple[str | None, str | None]:
+    """(the HTTP charset, the XML declaration's encoding), each as Python names it or
+    None; a declaration saying UTF-16/32 is None (its bytes would not be ASCII)."""
+    found = _DECLARATION.match(body[:1024])
+    xml = _codec(found.group(1).decode("ascii")) if found else None
+    if xml and xml.startswith(("utf-16", "utf-32")):
+        xml = None  # an ASCII-compatible declaration cannot truly say UTF-16
+    return _codec(_http_charset(content_type)), xml
 
 
 def to_utf8(text: str) -> bytes:
@@ -108,6 +152,17 @@ def _decode(body: bytes, encoding: str, origin: str, xml: str | None) -> Decoded
     bad = text.count("\ufffd") - body.decode("utf-8", "ignore").count("\ufffd")
     note = f"declared {declared}: {bad} invalid byte{'s' * (bad != 1)} replaced with U+FFFD"
     return Decoded(text, "utf-8", note)
+
+
+def _overruled(body: bytes, declared: str) -> Decoded:
+    """``body`` read as UTF-8 against its ``declared`` legacy encoding (the feed's
+    decision); each invalid byte is one U+FFFD, counted in the note."""
+    text = body.decode("utf-8", "replace")
+    bad = 0
+    if "\ufffd" in text:
+        bad = text.count("\ufffd") - body.decode("utf-8", "ignore").count("\ufffd")
+    note = f"read as UTF-8: {bad} invalid byte{'s' * (bad != 1)} replaced with U+FFFD"
+    return Decoded(text, "utf-8", note if bad else None, overruled=declared)
 
 
 def _guessed(body: bytes, declared: str | None, xml: str | None) -> Decoded:

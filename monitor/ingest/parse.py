@@ -37,8 +37,9 @@ from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
-from monitor.ingest.feedsetup import feedparser_module
+from monitor.ingest.feedsetup import feedparser_module, fields_as_decoded
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from monitor.ingest.mislabel import DECLARED, UTF8, overruled_note
 from monitor.ingest.partial import cut_entry, read_loosely
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -64,7 +65,9 @@ class ParsedFeed:
     ``(position, reason)`` of each entry left out because it could not be read
     (position counts the entries of the parsed document from 1); ``found`` counts
     the document's entries, read or skipped; ``loose``: the document is not
-    well-formed XML (read by feedparser's loose parser, :mod:`monitor.ingest.partial`).
+    well-formed XML (read by feedparser's loose parser, :mod:`monitor.ingest.partial`);
+    ``label_note``: the document declares a legacy encoding and was read as UTF-8, the
+    feed's decision (:mod:`monitor.ingest.mislabel`), said in one line (not a warning).
     """
 
     title: str
@@ -76,10 +79,28 @@ class ParsedFeed:
     skipped: tuple[tuple[int, str], ...] = ()
     found: int = 0
     loose: bool = False
+    label_note: str | None = None
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse feed bytes fetched from ``url``; raise ParseError when it is not a feed."""
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, *, reading: str | None = None
+) -> ParsedFeed:
+    """Parse feed bytes fetched from ``url``; raise ParseError when it is not a feed.
+
+    ``reading`` is the feed's decision on a legacy charset label
+    (:mod:`monitor.ingest.mislabel`): ``"utf-8"`` reads such a label as UTF-8,
+    ``"declared"`` as declared, and with either feedparser keeps every field as decoded
+    (:func:`~monitor.ingest.feedsetup.fields_as_decoded`); None (a feed never decided)
+    reads the label as declared and lets feedparser re-read fields, as earlier versions.
+    """
+    if reading in (UTF8, DECLARED):
+        with fields_as_decoded():
+            return _parse_feed(body, url, content_type, reading == UTF8)
+    return _parse_feed(body, url, content_type, False)
+
+
+def _parse_feed(body: bytes, url: str, content_type: str | None, utf8: bool) -> ParsedFeed:
+    """:func:`parse_feed`; ``utf8``: a legacy label is read as UTF-8."""
     if looks_like_json_feed(body, content_type):
         found = parse_json_feed(body, url)
         if found is None:
@@ -95,7 +116,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             skipped=tuple(found["skipped"]),
             found=len(entries) + len(found["skipped"]),
         )
-    decoded = decode_document(body, content_type)
+    decoded = decode_document(body, content_type, legacy_as_utf8=utf8)
     defused = defuse_entities(decoded.text)
     text = repair_entities(drop_controls(defused))
     headers = {"content-location": url, "content-type": _as_utf8(content_type)}
@@ -128,6 +149,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         skipped=tuple(skipped),
         found=len(entries) + len(skipped),
         loose=loose,
+        label_note=overruled_note(decoded.overruled) if decoded.overruled else None,
     )
 
 

@@ -29,7 +29,9 @@ class ChangedFeed:
 
     ``meta`` is None when no entry changed (nothing was parsed); ``entries`` counts
     the document's entries (the pre-scan's, else the parse's); ``changed`` is -1 when
-    the pre-scan was unsure (the whole body was parsed).
+    the pre-scan was unsure (the whole body was parsed). ``reading`` is the feed's
+    reading the parse used (:mod:`monitor.ingest.mislabel`: ``"utf-8"``, ``"declared"``
+    or None: never decided), decided on this body when the job was asked to.
     """
 
     signatures: str  # feeds.entry_digests text (ingest/changes.py)
@@ -38,6 +40,7 @@ class ChangedFeed:
     meta: ParsedFeed | None = None
     items: list[Item] = field(default_factory=list)
     entry_ids: tuple[str, ...] = ()  # the pre-scan's id of every entry, unchanged ones too
+    reading: str | None = None
 
 
 def parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
@@ -48,14 +51,20 @@ def parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
 
 
 def items_job(
-    body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    feed: FeedRef,
+    now: datetime,
+    reading: str | None = None,
 ) -> tuple[ParsedFeed, list[Item]]:
     """The feed's metadata (no entries; skipped entries of parse and normalization
-    together, by position) and its normalized Items. Raises ParseError."""
+    together, by position) and its normalized Items. ``reading``: as
+    :func:`changed_job`'s, ``"decide"`` deciding on ``body``. Raises ParseError."""
     from monitor.ingest.normalize import normalize_entries
     from monitor.ingest.parse import parse_feed
 
-    parsed = parse_feed(body, url, content_type)
+    parsed = parse_feed(body, url, content_type, reading=_decided(reading, body, content_type))
     items, skipped = normalize_entries(parsed, feed, now)
     every = tuple(sorted(parsed.skipped + tuple(skipped)))
     return replace(parsed, entries=[], skipped=every), items
@@ -68,13 +77,32 @@ def changed_job(
     feed: FeedRef,
     now: datetime,
     previous: str | None,
+    reading: str | None = None,
 ) -> ChangedFeed:
     """Select the new or edited entries of ``body`` (against the entry signatures
-    ``previous``) and parse them into Items. Raises ParseError."""
+    ``previous``) and parse them into Items. Raises ParseError.
+
+    ``reading`` is the feed's (:mod:`monitor.ingest.mislabel`): ``"utf-8"``,
+    ``"declared"`` or None (never decided) for every parse, partial or whole, alike;
+    ``"decide"`` decides it first on the whole ``body``, never on the part selected.
+    """
+    reading = _decided(reading, body, content_type)
     selection = select_changed(body, previous)
+    ids = selection.ids
     if selection.body is None:
-        return ChangedFeed(selection.signatures, selection.entries, 0, entry_ids=selection.ids)
-    meta, items = items_job(selection.body, url, content_type, feed, now)
+        return ChangedFeed(
+            selection.signatures, selection.entries, 0, entry_ids=ids, reading=reading
+        )
+    meta, items = items_job(selection.body, url, content_type, feed, now, reading)
     # The pre-scan unsure (-1): the whole body was parsed, so the parse counted them all.
     entries = selection.entries if selection.entries >= 0 else meta.found
-    return ChangedFeed(selection.signatures, entries, selection.changed, meta, items, selection.ids)
+    return ChangedFeed(selection.signatures, entries, selection.changed, meta, items, ids, reading)
+
+
+def _decided(reading: str | None, body: bytes, content_type: str | None) -> str | None:
+    """``reading``, or for ``"decide"`` the reading decided on ``body`` (a whole one)."""
+    if reading != "decide":
+        return reading
+    from monitor.ingest.mislabel import decide_reading
+
+    return decide_reading(body, content_type)

@@ -165,18 +165,19 @@ async def parse_items_isolated(
     feed: FeedRef,
     now: datetime,
     *,
+    reading: str | None = None,
     timeout: float | None = None,
     pool: ParsePool | None = None,
 ) -> tuple[ParsedFeed, list[Item]]:
     """The feed's metadata (no entries) and its normalized Items, parsed in a worker.
 
     What ``news-monitor fetch`` and ``test-rule`` read: the daemon's parse and
-    normalization, with the same limits as :func:`parse_isolated`. Entries skipped as
-    unreadable are logged (:func:`log_skipped`).
+    normalization, with the same limits as :func:`parse_isolated`; ``reading`` as in
+    :func:`parse_changed_isolated` (they pass ``"decide"``: read as a first poll would).
+    Entries skipped as unreadable are logged (:func:`log_skipped`).
     """
-    meta, items = await run_for_body(
-        items_job, body, url, content_type, feed, now, timeout=timeout, pool=pool
-    )
+    job_args = (url, content_type, feed, now, reading)
+    meta, items = await run_for_body(items_job, body, *job_args, timeout=timeout, pool=pool)
     log_skipped(feed, meta)
     return meta, items
 
@@ -189,20 +190,22 @@ async def parse_changed_isolated(
     now: datetime,
     previous: str | None,
     *,
+    reading: str | None = None,
     timeout: float | None = None,
     pool: ParsePool | None = None,
 ) -> ChangedFeed:
     """In a worker: the pre-scan and entry signatures
     (:func:`~monitor.ingest.changes.select_changed`), then the parse of what changed.
 
-    ``previous`` is the entry signatures kept from the last poll. The limits grow
-    with the size of ``body`` as in :func:`parse_isolated` (the daemon passes no
+    ``previous`` is the entry signatures kept from the last poll; ``reading`` the
+    feed's reading of a legacy label, or ``"decide"`` (decided on the whole ``body``,
+    given back in ``ChangedFeed.reading``; :mod:`monitor.ingest.mislabel`). The limits
+    grow with the size of ``body`` as in :func:`parse_isolated` (the daemon passes no
     ``timeout``). Entries skipped as unreadable are logged (:func:`log_skipped`);
     their signatures are kept, so an entry is skipped (and logged) again only once
     it changes.
     """
-    changed = await run_for_body(
-        changed_job, body, url, content_type, feed, now, previous, timeout=timeout, pool=pool
-    )
+    job_args = (url, content_type, feed, now, previous, reading)
+    changed = await run_for_body(changed_job, body, *job_args, timeout=timeout, pool=pool)
     log_skipped(feed, changed.meta)
     return changed

@@ -1,0 +1,125 @@
+"""A UTF-8 feed that declares a single-byte legacy encoding: the evidence, decided per feed.
+
+Servers and templates label UTF-8 bytes ``ISO-8859-1`` (Apache's old
+``AddDefaultCharset``, a CMS's default) or ``windows-1252``; read as declared,
+``Café Zürich`` becomes ``CafÃ© ZÃ¼rich``. Browsers (WHATWG Encoding) and feedparser trust
+the label. We read such a feed as UTF-8 when its bytes say so beyond doubt, and decide
+it **once per feed**, on a whole body, while the feed has no stored item
+(:mod:`monitor.pipeline` asks, :mod:`monitor.store.charsets` keeps the answer), because:
+
+- an item's id may hold its text (a guid or link with non-ASCII characters, or an item
+  known by its text): reading a known feed anew would give its items new ids, and
+  alert them twice;
+- a poll parses only the entries that changed (:mod:`monitor.ingest.changes`): deciding
+  per parse would let one feed flip between readings, entry by entry;
+- a short legacy text can be valid UTF-8 by chance (``NESTLÉ®`` is ``C9 AE``: ``NESTLɮ``).
+
+**The rule** (:func:`decide_reading`), for a document that declares an encoding of
+:func:`~monitor.ingest.charset.legacy_label` (ISO 8859-x, windows-125x; never UTF-16,
+Shift_JIS, EUC-KR, GB, KOI8 ...) and holds bytes above 0x7F:
+
+- :data:`UTF8` when the whole body decodes as strict UTF-8 and holds at least
+  :data:`MIN_DISTINCT` distinct multibyte characters;
+- :data:`DECLARED` when it is not UTF-8: genuine legacy text, read as declared;
+- no decision (None) when it is UTF-8 with fewer distinct characters: such a feed
+  cannot be told from legacy text, and is read as earlier versions read it.
+
+A decided feed (either way) is parsed with feedparser's own per-field guess off
+(:func:`~monitor.ingest.feedsetup.fields_as_decoded`): feedparser re-reads any field
+whose text is all ISO-8859-1 and valid UTF-8 as UTF-8, the per-parse guess above in
+small, and it turns a genuine ``NESTLÉ®`` into ``NESTLɮ``.
+
+**The threshold.** Legacy text is valid UTF-8 only when every byte above 0x7F stands
+in a pair like ``É®`` (an upper-case letter before a symbol, 0xC2-0xDF then
+0x80-0xBF): one letter before an ASCII byte, or one lone symbol (’ “ – NBSP), breaks
+it. Measured on real text by
+``tests/data/mislabel/measure.py`` (every translated string of the gettext catalogs
+on a Debian machine, 25 languages in their windows-125x code page):
+
+- 462,451 strings with non-ASCII bytes: 7 valid UTF-8, each with 1 distinct character;
+  the same strings in capitals (458,795): 389 valid, 24 with 2 or more distinct, 5 with
+  3 (Ukrainian words of 4-6 capitals such as ``КІРІПІ``, each on its own);
+- 56,655 feed documents of 1-20 items of those strings (half in capitals): 3 valid
+  UTF-8, none with 2 distinct; the 31 legacy-declared fixtures with non-ASCII bytes
+  (tests/data, the shared real-world cases): none valid UTF-8;
+- recall, the same documents as UTF-8: 3 distinct in 60 % of one-item documents, 83 %
+  of three-item, 96 % of ten-item ones (2 would give 78, 93, 98 %); the English seed
+  feeds have exactly 3 (’ “ ”).
+
+So 3 keeps a margin over the capitals above; a feed it misses is read as earlier
+versions read it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.ingest.charset import declared_encoding, legacy_label
+from monitor.ingest.jsonfeed import looks_like_json_feed
+
+__all__ = [
+    "DECIDE",
+    "DECLARED",
+    "MIN_DISTINCT",
+    "UTF8",
+    "decide_reading",
+    "overruled_note",
+    "utf8_evidence",
+]
+
+UTF8 = "utf-8"  # the decision kept on a feed: its legacy label is read as UTF-8
+DECLARED = "declared"  # the decision kept on a feed: read as declared, as decoded
+DECIDE = "decide"  # asked of a parse: decide on this whole body (the feed has no item)
+MIN_DISTINCT = 3  # distinct multibyte characters that rule out chance (module docstring)
+
+# One multibyte character of a body already known to be valid UTF-8.
+_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def utf8_evidence(body: bytes) -> int:
+    """How many distinct multibyte characters ``body`` holds when it is strict UTF-8,
+    counted up to :data:`MIN_DISTINCT` (enough); 0 when it is not UTF-8 or is ASCII."""
+    if body.isascii():
+        return 0
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 0
+    seen: set[bytes] = set()
+    for found in _MULTIBYTE.finditer(body):
+        seen.add(found.group())
+        if len(seen) >= MIN_DISTINCT:
+            break
+    return len(seen)
+
+
+def decide_reading(body: bytes, content_type: str | None) -> str | None:
+    """The reading of a feed whose whole document is ``body``, by the module
+    docstring's rule: :data:`UTF8`, :data:`DECLARED`, or None (no decision: nothing
+    legacy declared (HTTP charset, else XML declaration), no byte above 0x7F, or too
+    few distinct UTF-8 characters to rule out chance).
+
+    A JSON Feed is UTF-8 by its specification and never read by a label: None.
+    Call it on a whole body only, and only for a feed without stored items.
+    """
+    declared = declared_encoding(body, content_type)
+    if declared is None or not legacy_label(declared[0]) or body.isascii():
+        return None
+    if looks_like_json_feed(body, content_type):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return DECLARED
+    return UTF8 if utf8_evidence(body) >= MIN_DISTINCT else None
+
+
+def overruled_note(declared: str) -> str:
+    """The standing note of a feed read as UTF-8 against ``declared`` (``"cp1252
+    (HTTP charset)"``), for its log line and ``status``."""
+    return (
+        f"declared {declared}, read as UTF-8: the feed's bytes were UTF-8 when it was "
+        "first read (docs/feeds.md, Encodings)"
+    )
