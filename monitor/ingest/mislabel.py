@@ -33,7 +33,7 @@ small, and it turns a genuine ``NESTLÉ®`` into ``NESTLɮ``.
 in a pair like ``É®`` (an upper-case letter before a symbol, 0xC2-0xDF then
 0x80-0xBF): one letter before an ASCII byte, or one lone symbol (’ “ – NBSP), breaks
 it. Measured on real text by
-``tests/data/mislabel/measure.py`` (every translated string of the gettext catalogs
+``bench/mislabel.py`` (every translated string of the gettext catalogs
 on a Debian machine, 25 languages in their windows-125x code page):
 
 - 462,451 strings with non-ASCII bytes: 7 valid UTF-8, each with 1 distinct character;

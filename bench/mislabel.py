@@ -13,7 +13,7 @@ often genuine legacy text passes (false positives) and how often UTF-8 text does
 - every document under tests/data and the shared real-world cases that declares a
   legacy encoding.
 
-    PYTHONPATH=. python tests/data/mislabel/measure.py [SHARED_FIXTURES_DIR]
+    PYTHONPATH=. python bench/mislabel.py [SHARED_FIXTURES_DIR]
 
 The numbers it printed are in docs/feeds.md ("UTF-8 declared as a legacy encoding").
 Seeded: the same catalogs give the same numbers.
@@ -47,7 +47,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
-DATA = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 def strings(lang: str, encoding: str) -> list[str]:
