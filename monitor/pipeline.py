@@ -27,8 +27,8 @@ from monitor.feedhealth import base_interval, record_failure, skip_unfinished
 from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
-from monitor.ingest.mislabel import DECIDE, DECLARED, UTF8
-from monitor.ingest.parseworker import ChangedFeed, parse_changed_isolated
+from monitor.ingest.mislabel import DECIDE, DECLARED, UTF8, log_decision
+from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item
 from monitor.recording import record_items
@@ -202,7 +202,7 @@ async def _parse_and_record(
     )
     if reading == DECIDE and changed.reading in (UTF8, DECLARED):
         await rt.db.run(charsets.keep_reading, feed.key, name, changed.reading)
-        _log_reading(name, changed)
+        log_decision(name, changed.reading, changed.meta and changed.meta.label_note)
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
         next_poll = await done(body_sha256=result.body_sha256, entry_digests=changed.signatures)
@@ -238,16 +238,6 @@ async def _parse_and_record(
     )
     metrics.poll_ok(name, result.body, len(items), new)
     return PollReport(name, ok=True, new_items=new, alerts=queued, next_poll=next_poll)
-
-
-def _log_reading(name: str, changed: ChangedFeed) -> None:
-    """The one line of a feed's charset decision (monitor/ingest/mislabel.py): a
-    warning when its declared encoding is overruled, else an info line."""
-    if changed.reading == UTF8:
-        note = changed.meta and changed.meta.label_note
-        log.warning("feed=%r charset decided: %s", name, note or "legacy label read as UTF-8")
-    else:
-        log.info("feed=%r charset decided: its bytes are not UTF-8, read as declared", name)
 
 
 async def _fetch_feed(rt: Runtime, feed: FeedConfig, state: FeedState | None) -> FetchResult:

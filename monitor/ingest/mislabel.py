@@ -52,6 +52,7 @@ versions read it.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from monitor.ingest.charset import declared_encoding, legacy_label
@@ -63,6 +64,7 @@ __all__ = [
     "MIN_DISTINCT",
     "UTF8",
     "decide_reading",
+    "log_decision",
     "overruled_note",
     "utf8_evidence",
 ]
@@ -71,6 +73,8 @@ UTF8 = "utf-8"  # the decision kept on a feed: its legacy label is read as UTF-8
 DECLARED = "declared"  # the decision kept on a feed: read as declared, as decoded
 DECIDE = "decide"  # asked of a parse: decide on this whole body (the feed has no item)
 MIN_DISTINCT = 3  # distinct multibyte characters that rule out chance (module docstring)
+
+log = logging.getLogger(__name__)
 
 # One multibyte character of a body already known to be valid UTF-8.
 _MULTIBYTE = re.compile(
@@ -123,3 +127,13 @@ def overruled_note(declared: str) -> str:
         f"declared {declared}, read as UTF-8: the feed's bytes were UTF-8 when it was "
         "first read (docs/feeds.md, Encodings)"
     )
+
+
+def log_decision(name: str, reading: str, note: str | None) -> None:
+    """Log feed ``name``'s charset decision once, as it is kept: a warning when its
+    declared encoding is overruled (``note`` says which, from where), else an info line.
+    """
+    if reading == UTF8:
+        log.warning("feed=%r charset decided: %s", name, note or "legacy label read as UTF-8")
+    else:
+        log.info("feed=%r charset decided: its bytes are not UTF-8, read as declared", name)
