@@ -6,7 +6,9 @@
 else the config's ``store: url``; it never holds a password (refused without echoing
 it). The password comes from ``--password-file``, else the config's ``store:``
 (``password_file`` or ``${ENV}``), else libpq's own means (``PGPASSWORD``,
-``~/.pgpass``, peer authentication); it is never printed.
+``~/.pgpass``, peer authentication); it is never printed. ``copying …`` is printed
+only once every check has passed (the state lock, the state, an empty target), so a
+refusal is its reason alone.
 """
 
 from __future__ import annotations
@@ -72,8 +74,14 @@ def _copy(args: argparse.Namespace, config: MonitorConfig) -> int:
             password()  # an unreadable --password-file is named now, before anything
         except StorePasswordError as exc:
             raise MonitorError(str(exc)) from None
-    print(f"copying {config.state_dir / DB_NAME} into {_shown(url)}", flush=True)
-    result = copy_state(config.state_dir, url, password, progress=_print_progress)
+    source, target = config.state_dir / DB_NAME, _shown(url)
+
+    def announce() -> None:  # every check passed (lock, state, target empty): now say so
+        print(f"copying {source} into {target}", flush=True)
+
+    result = copy_state(
+        config.state_dir, url, password, progress=_print_progress, on_start=announce
+    )
     total = sum(result.rows.values())
     print(
         f"copied {total:,} rows in {len(result.rows)} tables into {result.target}"

@@ -72,6 +72,9 @@ _READ = {
 
 Progress = Callable[[str, int, bool], None]
 """Called as ``progress(table, rows_so_far, finished)`` after each batch and table."""
+Started = Callable[[], None]
+"""Called once every check has passed, before the first row is copied: the place to
+say that the copy begins (a refusal is then never preceded by it)."""
 
 
 class CopyError(MonitorError):
@@ -95,10 +98,13 @@ def copy_state(
     password: Callable[[], str | None] | None,
     *,
     progress: Progress | None = None,
+    on_start: Started | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> CopyResult:
     """Copy the SQLite state under ``state_dir`` into the empty PostgreSQL database at
     ``url`` (no password inside; ``password()`` gives it, None: libpq's own means).
+    ``on_start()`` is called once the lock is held and the target is found empty, right
+    before the first row goes (:func:`copy_store`).
 
     Raises:
         StateLockedError: a daemon holds the state directory.
@@ -122,7 +128,9 @@ def copy_state(
             try:
                 _refuse_foreign_tables(target)
                 pgschema.migrate(target)
-                return copy_store(source, target, progress=progress, batch_rows=batch_rows)
+                return copy_store(
+                    source, target, progress=progress, on_start=on_start, batch_rows=batch_rows
+                )
             finally:
                 target.close()
         finally:
@@ -132,11 +140,18 @@ def copy_state(
 
 
 def copy_store(
-    source: Store, target: Any, *, progress: Progress | None = None, batch_rows: int = BATCH_ROWS
+    source: Store,
+    target: Any,
+    *,
+    progress: Progress | None = None,
+    on_start: Started | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> CopyResult:
     """Copy every table of the SQLite store ``source`` into ``target``, a migrated
     :class:`~monitor.store.postgres.PgConnection` whose tables are empty, in one
-    transaction (see the module docstring). Raises CopyError (nothing written)."""
+    transaction (see the module docstring). ``on_start()`` is called when the tables
+    are locked and found empty, before the first row. Raises CopyError (nothing
+    written)."""
 
     started = time.monotonic()
     result = CopyResult(target=target.where)
@@ -149,6 +164,8 @@ def copy_store(
             names = ", ".join(table for table, _ in TABLES)
             target.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
             _refuse_rows(target)
+            if on_start is not None:
+                on_start()
             for table, _ in TABLES:
                 result.rows[table] = _copy_table(
                     source, target, table, columns[table], progress, batch_rows

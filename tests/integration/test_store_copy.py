@@ -142,6 +142,7 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
     assert done.returncode == 0, done.stderr
     out = done.stdout
     name = conninfo_to_dict(scram_db)["dbname"]
+    assert out.startswith(f"copying {state / 'monitor.db'} into database {name} on ")
     assert f"  items: {len(before['items'])} rows\n" in out
     assert f"  messages: {len(before['messages'])} rows\n" in out
     total = sum(len(r) for r in before.values())
@@ -177,6 +178,7 @@ def test_copy_keeps_every_row_and_id_and_status_reads_the_same(tmp_path, http_se
 
     again = copy(tmp_path, path, "--to", scram_db, "--password-file", str(password))
     assert again.returncode == 2
+    assert again.stdout == ""  # refused before it says it copies (operator trial)
     assert f"database {name} on " in again.stderr
     assert "already holds a news-monitor state (feeds: 2, " in again.stderr
     assert ", items: 10, " in again.stderr
@@ -209,7 +211,25 @@ def test_copy_is_refused_while_a_daemon_holds_the_state(tmp_path, pg_db):
         lock.release()
     assert done.returncode == 2
     assert "is already running on" in done.stderr and "stop it before copying" in done.stderr
+    assert done.stdout == ""  # no "copying …" before the refusal (operator trial)
     assert_untouched(pg_db)
+
+
+def test_a_refused_copy_says_why_and_never_that_it_was_copying(tmp_path, pg_db):
+    path = write_config(tmp_path / "monitor.yaml", {"state_dir": str(tmp_path / "state")})
+    no_state = copy(tmp_path, path, "--to", pg_db)  # nothing in state_dir yet
+    assert no_state.returncode == 2 and no_state.stdout == "", no_state.stdout
+    assert_untouched(pg_db)
+    Store.open(tmp_path / "state").close()
+    conn = PgConnection(pg_db)
+    try:
+        conn.execute("CREATE TABLE invoices (id INTEGER)")  # another program's database
+    finally:
+        conn.close()
+    foreign = copy(tmp_path, path, "--to", pg_db)
+    assert foreign.returncode == 2
+    assert "holds other tables (invoices): copy into an empty database" in foreign.stderr
+    assert foreign.stdout == ""
 
 
 def test_a_failed_copy_writes_nothing_and_can_be_tried_again(tmp_path, pg_db):
@@ -221,6 +241,7 @@ def test_a_failed_copy_writes_nothing_and_can_be_tried_again(tmp_path, pg_db):
     store.close()
     failed = copy(tmp_path, path, "--to", pg_db)
     assert failed.returncode == 2
+    assert failed.stdout.startswith("copying ")  # it had begun: every check had passed
     assert "  feeds: 1 row\n" in failed.stdout
     assert failed.stderr.startswith("news-monitor: copy into database ")
     assert failed.stderr.rstrip().endswith("; nothing was written")
