@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monitor.cli.messages import count, disabled_waiting
+from monitor.cli.messages import DUE_NOW, count, disabled_waiting, due_now
 from monitor.cli.statusinfo import local_time
 
 NEXT_ROUND = "the next delivery round"  # a pending alert's time before it has one
@@ -66,8 +66,8 @@ def _outcome(alert: dict[str, Any], tz: str) -> str:
         text += f", {count(alert['attempts'], 'attempt')}"
     if alert["waiting"]:
         text += f"; {alert['waiting']}"
-    elif alert["attempts"]:
-        text += f"; next attempt at {local_time(alert['next_attempt'], tz, NEXT_ROUND)}"
+    elif alert["attempts"] or alert["message_id"]:  # in a message: due, or waits for a retry
+        text += f"; {_next_attempt(alert['next_attempt'], tz)}"
     if alert["attempts"] and alert["last_error"]:
         text += f"; last error: {alert['last_error']}"
     return text
@@ -92,7 +92,7 @@ def show_message(
     state = {
         "sent": f"SENT {at('sent_at')}",
         "failed": f"FAILED {at('failed_at')} (a dead letter)",
-    }.get(found["status"], "PENDING, " + (waiting or f"next attempt at {at('next_attempt')}"))
+    }.get(found["status"], "PENDING, " + (waiting or _next_attempt(found["next_attempt"], tz)))
     print(f"message {found['id']}  channel {found['channel']}  {state}")
     print(f"  created {at('created_at')}, {_attempts(found, at('requeued_at'))}")
     if found["answer"]:
@@ -109,6 +109,14 @@ def show_message(
         print(f"  - {s['title'] or '(no title)'} [{', '.join(s['rules'])}]")
         print(f"    {s['feed']['name'] if s['feed'] else '-'}: {s['link'] or '(no link)'}")
         print("\n".join("  " + line for line in _story_lines(s["story"])))
+
+
+def _next_attempt(next_attempt: str | None, tz: str) -> str:
+    """When a pending message is tried next: :data:`DUE_NOW` once its time has come
+    (a send in progress never reads as a next attempt in the past), else that time."""
+    if due_now(next_attempt):
+        return DUE_NOW
+    return f"next attempt at {local_time(next_attempt, tz, NEXT_ROUND)}"
 
 
 def _attempts(found: dict[str, Any], requeued: str) -> str:

@@ -1,5 +1,6 @@
-"""Words the CLI's commands share: counts in sentences, and what to say when there is
-no config file where the commands look.
+"""Words the CLI's commands share: counts in sentences, what to say when there is no
+config file where the commands look, and when a pending message is due
+(``status``, ``history``).
 
 A module of its own so that :mod:`monitor.cli` (``main``) and the command modules it
 dispatches to (``check``, ``status``, ``retry``, ``preview``, ``import-opml``) share
@@ -9,11 +10,16 @@ it without importing each other (no import cycles: tests/unit/test_layout.py).
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config.loading import CONFIG_ENV, LOCAL_CONFIG, SYSTEM_CONFIG
+from monitor.store.codec import parse_ts
 
 IRREGULAR = {"story": "stories", "match": "matches"}  # plurals for count()
+# A pending message whose next attempt has come: the state cannot tell a send in
+# progress from one the next delivery round makes, so both are said.
+DUE_NOW = "due now (being sent, or at the next delivery round)"
 
 
 def not_found_hint(path: Path, explicit: str | None) -> str | None:
@@ -72,3 +78,12 @@ def message_id_given(text: str) -> str:
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
     return value.removesuffix("@news-monitor")
+
+
+def due_now(next_attempt: str | datetime | None, now: datetime | None = None) -> bool:
+    """Whether a pending message's ``next_attempt`` (UTC, stored text or aware) has come
+    by ``now`` (default: the clock now): then it is being sent or is sent at the next
+    round, and ``status`` and ``history`` say :data:`DUE_NOW` rather than a next attempt
+    in the past. False when there is no time."""
+    moment = parse_ts(next_attempt) if isinstance(next_attempt, str) else next_attempt
+    return moment is not None and moment <= (now or datetime.now(UTC))

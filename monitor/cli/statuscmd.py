@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.cli.messages import count
+from monitor.cli.messages import DUE_NOW, count, due_now
 from monitor.config import MonitorConfig
 from monitor.errors import ConfigError, MonitorError
 from monitor.store.codec import ts
@@ -158,7 +158,8 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
         if c.get("last_error"):
             error = last_error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
             if c.get("next_attempt") and not c.get("disabled"):  # waits for its retry
-                error += f"; next attempt {local_time(c['next_attempt'], tz)}"
+                when = f"next attempt {local_time(c['next_attempt'], tz)}"
+                error += "; " + (DUE_NOW if due_now(c["next_attempt"]) else when)
             lines.append(f"    {error}")
         if c["next_digest"]:
             lines.append(f"    next digest: {c['next_digest']['text']}")

@@ -131,7 +131,9 @@ def test_a_channel_its_destination_disabled_waits_for_retry_not_a_next_attempt(
 
 
 def test_an_error_before_the_last_success_is_shown_as_past_with_its_time(tmp_path, http_server):
-    http_server.respond_post("/hook", (503, {}, b"busy"), (200, {}, b"ok"))
+    # an hour's Retry-After: the next attempt is still ahead when status shows it (a
+    # next attempt whose time has come reads "due now", test_operator_view_sending.py)
+    http_server.respond_post("/hook", (503, {"Retry-After": "3600"}, b"busy"), (200, {}, b"ok"))
     config = setup(tmp_path, http_server, group_wait="0s")
     http_server.route("/feed.xml", b"no such feed", status=404)
     cli(config, "run", "--once")  # the feed fails
@@ -158,7 +160,7 @@ def test_an_error_before_the_last_success_is_shown_as_past_with_its_time(tmp_pat
 def test_one_message_shows_its_retry_its_next_attempt_and_takes_the_header_value(
     tmp_path, http_server
 ):
-    http_server.respond_post("/hook", (503, {}, b"busy"))
+    http_server.respond_post("/hook", (503, {"Retry-After": "3600"}, b"busy"))  # still ahead
     config = setup(tmp_path, http_server, group_wait="0s", max_items=1, max_attempts=2)
     for _ in range(2):
         cli(config, "run", "--once", "--retry-now")

@@ -1,0 +1,109 @@
+"""What ``status`` and ``history`` say of a message being sent, or sent partway
+(operator trials).
+
+A message whose next attempt has come is being sent, or is sent at the next delivery
+round: it must not read as "next attempt at" a time already past. The destinations
+are real: an HTTP server on 127.0.0.1, and a raw TCP server that reads a request and
+never answers (a send in flight); the CLI runs in subprocesses, ``run --once`` in the
+background while the others look.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO, run_cli, write_config
+from tests.integration.slow_servers import RawServer, silent
+
+DUE_NOW = "due now (being sent, or at the next delivery round)"
+
+
+def rss(*titles: str) -> bytes:
+    """An RSS feed with one item per title (guid and link from its position)."""
+    items = "".join(
+        f"<item><title>{t}</title><link>http://127.0.0.1:9/n/{n}</link>"
+        f'<guid isPermaLink="false">g-{n}</guid><description>{t}.</description></item>'
+        for n, t in enumerate(titles)
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
+    return f"{head}{items}</channel></rss>".encode()
+
+
+def config_for(tmp_path: Path, feed_url: str, channel: dict[str, Any]) -> Path:
+    """One feed, one rule notifying the channel ``out`` (``channel``: its settings)."""
+    return write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [{"url": feed_url, "name": "Wire", "backfill": "all"}],
+            "rules": [{"name": "pp", "query": "Pompeo", "notify": ["out"]}],
+            "channels": {"out": {"group_wait": "0s", **channel}},
+        },
+    )
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one command with ``config``; the completed process."""
+    return run_cli(*args, "--config", str(config), cwd=config.parent)
+
+
+def in_background(config: Path, *args: str) -> subprocess.Popen[str]:
+    """Start one command with ``config`` without waiting for it (its output kept)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_MONITOR")}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", *args, "--config", str(config)],
+        cwd=config.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_connection(server: RawServer, proc: subprocess.Popen[str]) -> None:
+    """Block until the destination has a client (the send is in flight)."""
+    deadline = time.monotonic() + 60
+    while server.connections < 1:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no send reached the destination"
+        time.sleep(0.05)
+
+
+def test_a_send_in_progress_reads_as_due_now_not_a_next_attempt_in_the_past(tmp_path, http_server):
+    http_server.route("/feed.xml", rss("Pompeo lands"))
+    http_server.respond_post("/hook", (404, {}, b"no such hook"))
+    feed = http_server.url("/feed.xml")
+    config = config_for(tmp_path, feed, {"type": "webhook", "url": http_server.url("/hook")})
+    assert cli(config, "run", "--once").returncode == 3  # a dead letter
+    assert cli(config, "retry", "out").returncode == 0  # due again, at once
+    with RawServer(silent) as never_answers:
+        hook = {"type": "webhook", "url": never_answers.url("/hook"), "timeout": "120s"}
+        config = config_for(tmp_path, feed, hook)
+        sending = in_background(config, "run", "--once")
+        try:
+            wait_for_connection(never_answers, sending)
+            status = cli(config, "status")
+            history = cli(config, "history")
+            message_id = json.loads(cli(config, "history", "--json").stdout)["matches"][0][
+                "channels"
+            ][0]["message_id"]
+            one = cli(config, "history", "--message", message_id)
+        finally:
+            sending.kill()
+            sending.communicate()
+    # status: the error of the attempt before, and that the retry is under way
+    (error,) = [line for line in status.stdout.splitlines() if "HTTP 404" in line]
+    assert error.endswith(f"no such hook; {DUE_NOW}"), status.stdout
+    assert "next attempt" not in status.stdout
+    (line,) = [line for line in history.stdout.splitlines() if line.startswith("  out: ")]
+    assert line.endswith(f", message {message_id}; {DUE_NOW}"), line
+    assert f"channel out  PENDING, {DUE_NOW}" in one.stdout, one.stdout
+    assert "next attempt" not in history.stdout + one.stdout
