@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.cli.historytext import match_text, show_message
 from monitor.cli.messages import disabled_waiting, message_id_given
+from monitor.cli.progress import Progress
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.redact import error_line, redact_url
@@ -98,10 +99,12 @@ def _history(
 
     def read_message(conn: Connection) -> tuple[dict | None, Any]:
         found = message(conn, message_id_given(args.message))
+        Progress(conn, config).message(found)  # how far it got (Slack parts, recipients)
         return found, found and disabled_channels(conn).get(found["channel"])
 
     def read_matches(conn: Connection) -> tuple[list, int, dict]:
         rows, more = list_matches(conn, _filters(args, conn, config, since))
+        Progress(conn, config).alerts(rows)
         return rows, more, disabled_channels(conn)
 
     try:

@@ -54,16 +54,18 @@ def _outcome(alert: dict[str, Any], tz: str) -> str:
     """What happened to one alert on its channel."""
     if alert["status"] == "sent":
         return f"sent {local_time(alert['sent_at'], tz)}, message {alert['message_id']}"
+    got = f"; {alert['progress']['text']}" if alert.get("progress") else ""
     if alert["status"] == "failed":
         return (
             f"FAILED {local_time(alert['failed_at'], tz)}, message {alert['message_id']}: "
-            f"{alert['last_error'] or 'no reason recorded'}"
+            f"{alert['last_error'] or 'no reason recorded'}{got}"
         )
     text = f"pending since {local_time(alert['queued_at'], tz)}"
     if alert["message_id"]:
         text += f", message {alert['message_id']}"
     if alert["attempts"]:
         text += f", {count(alert['attempts'], 'attempt')}"
+    text += got
     if alert["waiting"]:
         text += f"; {alert['waiting']}"
     elif alert["attempts"] or alert["message_id"]:  # in a message: due, or waits for a retry
@@ -95,6 +97,8 @@ def show_message(
     }.get(found["status"], "PENDING, " + (waiting or _next_attempt(found["next_attempt"], tz)))
     print(f"message {found['id']}  channel {found['channel']}  {state}")
     print(f"  created {at('created_at')}, {_attempts(found, at('requeued_at'))}")
+    if found.get("progress"):  # stopped partway: Slack parts posted, email recipients left
+        print(f"  progress: {found['progress']['text']}")
     if found["answer"]:
         print(f"  answer: {found['answer']}")
     if found["last_error"]:

@@ -91,7 +91,8 @@ def _print_status(
         print("DEAD LETTERS (`news-monitor retry CHANNEL` sends them again)")
         for d in report["dead_letters"]:
             failed = local_time(d["failed_at"], tz)
-            print(f"  {d['channel']} {d['id']}: failed {failed}: {d['error']}")
+            got = f"; {d['progress']['text']}" if d.get("progress") else ""
+            print(f"  {d['channel']} {d['id']}: failed {failed}: {d['error']}{got}")
     for line in store_lines(report, tz):
         print(line)
     return 0
@@ -157,6 +158,8 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
             continue
         if c.get("last_error"):
             error = last_error_line(c["last_error"], c.get("last_error_at"), c["last_sent"], tz)
+            if c.get("progress"):  # the message stopped partway: a Slack part, a recipient
+                error += f"; {c['progress']['text']}"
             if c.get("next_attempt") and not c.get("disabled"):  # waits for its retry
                 when = f"next attempt {local_time(c['next_attempt'], tz)}"
                 error += "; " + (DUE_NOW if due_now(c["next_attempt"]) else when)
@@ -184,6 +187,7 @@ def _json_value(value: Any) -> Any:
 
 def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
     from monitor.cli.clusterinfo import cluster, store_info
+    from monitor.cli.progress import Progress
     from monitor.cli.statusinfo import config_state
     from monitor.redact import redact_url
     from monitor.store.history import NO_COUNTS, split_baseline
@@ -227,7 +231,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         "feeds": feeds,
         "rules": rules,
         "channels": _channels(config, store, now),
-        "dead_letters": dead_letters(store),
+        "dead_letters": [Progress(store.conn, config).dead_letter(d) for d in dead_letters(store)],
         "store": store_info(config),
         # several instances share a PostgreSQL store; one machine's SQLite has no others
         "cluster": cluster(store) if config.store is not None else None,
@@ -236,18 +240,21 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
 
 
 def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[str, Any]]:
-    """Each configured channel: counts, last message and error (``last_error_at``), its
-    destination's disabling, quiet hours holding it (``held_until``, UTC, by
-    :func:`monitor.notify.timing.held`, delivery's own rule) and its next digest."""
+    """Each configured channel: counts, last message and error (``last_error_at``; how
+    far that error's message got, ``progress``), its destination's disabling, quiet
+    hours holding it (``held_until``, UTC, by :func:`monitor.notify.timing.held`,
+    delivery's own rule) and its next digest."""
+    from monitor.cli.progress import Progress
     from monitor.cli.statusinfo import next_digest
     from monitor.notify.timing import held
     from monitor.store.status import channel_summary
 
-    summary = channel_summary(store)
+    progress = Progress(store.conn, config)
+    summary = {n: progress.channel(n, s) for n, s in channel_summary(store).items()}
 
     def counts(name: str) -> dict[str, Any]:
         entry = {"pending": 0, "failed": 0, "sent": 0, "last_sent": None, "disabled": None}
-        return entry | {"last_error_at": None, **summary.get(name, {})}
+        return entry | {"last_error_at": None, "progress": None, **summary.get(name, {})}
 
     channels = []
     for n, c in config.channels.items():

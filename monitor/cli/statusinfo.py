@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.cli.clusterinfo import cluster_lines
 from monitor.cli.messages import count, disabled_waiting
+from monitor.cli.progress import Progress
 from monitor.config.channels import ChannelBase
 from monitor.config.values import format_duration
 from monitor.notify.timing import Hold
@@ -200,15 +201,16 @@ def report_from_store(store: Store, now: datetime) -> dict[str, Any]:
         {"name": name, "query": None, "channels": None, **c} for name, c in sorted(counts.items())
     ]
     channels = []
+    unknown = Progress(store.conn, None)  # a channel's type is in the config: none claimed
     for name, summary in sorted(channel_summary(store).items()):
         entry = {"name": name, "pending": 0, "failed": 0, "sent": 0, "last_sent": None}
         entry |= {"disabled": None, "last_error_at": None, "held_until": None}
-        channels.append({**entry, **summary, "next_digest": None})
+        channels.append({**entry, **unknown.channel(name, summary), "next_digest": None})
     return {
         "feeds": feeds,
         "rules": rules,
         "channels": channels,
-        "dead_letters": dead_letters(store),
+        "dead_letters": [unknown.dead_letter(d) for d in dead_letters(store)],
         "storage": storage(store),
     }
 

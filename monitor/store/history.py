@@ -133,10 +133,12 @@ def alerts(conn: Connection, story_id: int, rule: str, channels: list[str]) -> l
     ``channels``: every channel in the outbox, so that each row is found through the
     outbox's (channel, story, rule) index rather than by a scan. Attempts and the next
     attempt are the message's once there is one (delivery follows it; ``retry`` starts
-    a re-queued message's count again there).
+    a re-queued message's count again there). ``parts_sent``: the message's (how far
+    it got: Slack parts posted, email recipients done), 0 without one.
     """
     rows = conn.execute(
         "SELECT o.channel, o.status, o.message_id, o.created_at, o.sent_at, "
+        "COALESCE(g.parts_sent, 0) AS parts_sent, "
         "COALESCE(g.attempts, o.attempts) AS attempts, "
         "COALESCE(g.next_attempt, o.next_attempt) AS next_attempt, "
         "COALESCE(o.last_error, g.last_error) AS last_error "
@@ -156,14 +158,16 @@ def alerts(conn: Connection, story_id: int, rule: str, channels: list[str]) -> l
             "attempts": r["attempts"],
             "next_attempt": r["next_attempt"] if r["status"] == "pending" else None,
             "last_error": _cut(r["last_error"]),
+            "parts_sent": r["parts_sent"],
         }
         for r in rows
     ]
 
 
 def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
-    """A message by id: channel, status, attempts, answer, times, and the stories it
-    carried with their rules (None when there is no such message)."""
+    """A message by id: channel, status, attempts, answer, times, ``parts_sent`` (how
+    far it got), and the stories it carried with their rules (None when there is no
+    such message)."""
     row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None:
         return None
@@ -202,6 +206,7 @@ def message(conn: Connection, message_id: str) -> dict[str, Any] | None:
         "held_back": row["held_back"],
         "requeued_at": row["requeued_at"],
         "attempted_at": row["attempted_at"],
+        "parts_sent": row["parts_sent"],
         "stories": stories,
     }
 

@@ -36,6 +36,10 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
     Also the last accepted answer (``last_answer``: e.g. SMTP recipients refused
     while others accepted) and ``disabled`` (since, reason) when a destination
     answered 410 Gone.
+
+    With a last error, ``last_error_message``: the message it belongs to (``id``,
+    ``status``, ``parts_sent``: how far it got, which ``status`` words by the channel's
+    type, :mod:`monitor.cli.progress`).
     """
     out: dict[str, dict[str, Any]] = {}
     rows = store.conn.execute(
@@ -52,14 +56,15 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
         out.setdefault(channel, {})["last_sent"] = last_sent
     rows = store.conn.execute(
         "SELECT channel, last_error, next_attempt, status, "
-        "CASE WHEN status = 'failed' THEN sent_at ELSE attempted_at END FROM messages "
-        "WHERE last_error IS NOT NULL ORDER BY created_at"
+        "CASE WHEN status = 'failed' THEN sent_at ELSE attempted_at END, id, parts_sent "
+        "FROM messages WHERE last_error IS NOT NULL ORDER BY created_at"
     )
-    for channel, error, next_attempt, status, error_at in rows:
+    for channel, error, next_attempt, status, error_at, message_id, parts in rows:
         entry = out.setdefault(channel, {})
         entry["last_error"] = error
         entry["last_error_at"] = error_at
         entry["next_attempt"] = next_attempt if status == "pending" else None
+        entry["last_error_message"] = {"id": message_id, "status": status, "parts_sent": parts}
     # rowid: insertion order (on PostgreSQL an explicit column, monitor/store/pgschema.py)
     rows = store.conn.execute(
         "SELECT channel, answer FROM messages WHERE status = 'sent' ORDER BY sent_at, rowid"
@@ -75,13 +80,14 @@ def channel_summary(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def dead_letters(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest messages that failed for good, with their reason."""
+    """The newest messages that failed for good, with their reason and ``parts_sent``
+    (how far they got: Slack parts posted, email recipients done; 0 for none)."""
     rows = store.conn.execute(
-        "SELECT id, channel, attempts, last_error, sent_at FROM messages "
+        "SELECT id, channel, attempts, last_error, sent_at, parts_sent FROM messages "
         "WHERE status = 'failed' ORDER BY sent_at DESC LIMIT ?",
         (limit,),
     )
-    keys = ("id", "channel", "attempts", "error", "failed_at")
+    keys = ("id", "channel", "attempts", "error", "failed_at", "parts_sent")
     return [dict(zip(keys, tuple(r), strict=True)) for r in rows]
 
 

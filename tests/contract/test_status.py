@@ -37,6 +37,7 @@ def test_channel_summary_and_dead_letters(any_store):
     outbox.mark_failed(failed.id, "HTTP 400 bad", NOW)
     record(any_store, item(FEED_A, "late"), channels=("c2",))
     retry = outbox.next_message("c2", NOW)
+    outbox.record_parts(retry.id, 2)  # two parts (Slack) or recipients (email) done
     outbox.mark_retry(retry.id, "HTTP 503", NOW + timedelta(minutes=5), NOW)
     outbox.disable("c3", "HTTP 410", NOW)
     summary = channel_summary(any_store)
@@ -54,6 +55,8 @@ def test_channel_summary_and_dead_letters(any_store):
         "last_error": "HTTP 503",
         "last_error_at": "2026-11-27T08:00:00Z",  # the attempt's time, not the next one's
         "next_attempt": "2026-11-27T08:05:00Z",
+        # the message of that error, and how far it got (status words it by channel type)
+        "last_error_message": {"id": retry.id, "status": "pending", "parts_sent": 2},
     }
     assert summary["c3"] == {"disabled": {"since": "2026-11-27T08:00:00Z", "reason": "HTTP 410"}}
     (dead,) = dead_letters(any_store)
@@ -63,6 +66,7 @@ def test_channel_summary_and_dead_letters(any_store):
         "attempts": 1,
         "error": "HTTP 400 bad",
         "failed_at": "2026-11-27T08:00:00Z",
+        "parts_sent": 0,
     }
 
 

@@ -123,9 +123,11 @@ def test_a_schema_10_state_migrates_with_its_history_baseline_and_alerts(tmp_pat
     shown = json.loads(history.stdout)
     # no_channel came later (a rule that notifies no channel): every rule here has one
     assert all(m.pop("no_channel") is False for m in shown["matches"])
-    # so did what a pending alert waits for (a disabled channel, quiet hours): none here
+    # so did what a pending alert waits for (a disabled channel, quiet hours) and how far
+    # a message that stopped partway got (Slack parts, email recipients): none here
     for alert in (c for m in shown["matches"] for c in m["channels"]):
         assert (alert.pop("waiting"), alert.pop("held_until")) == (None, None)
+        assert alert.pop("progress") is None
     assert shown == json.loads((STATE_V10 / "history.json").read_text())
     now = parse_ts((STATE_V10 / "NOW").read_text().strip()) + timedelta(hours=1)
     store = Store.open(state)
