@@ -201,3 +201,34 @@ def test_history_of_a_corrupt_state_is_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"state database {tmp_path / 'state' / 'monitor.db'} is corrupt" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_history_shows_an_edited_items_title_as_stored_now_not_as_sent(tmp_path, http_server):
+    # What docs/operations.md (History) says: no message keeps the text it carried; each
+    # attempt builds it from the items as stored, and history shows them as stored now.
+    http_server.route("/a.xml", rss(item("a-1", "Pompeo to visit Pyongyang", LINK)))
+    http_server.respond_post("/hook", (503, {}, b"busy"), (200, {}, b"ok"))
+    config = write_config(
+        tmp_path / "monitor.yaml",
+        {
+            "state_dir": str(tmp_path / "state"),
+            "allow_private_networks": True,
+            "feeds": [{"url": http_server.url("/a.xml"), "name": "A", "backfill": "all"}],
+            "rules": [{"name": "pp", "query": "Pompeo", "notify": ["hook"]}],
+            "channels": {"hook": {"type": "webhook", "url": http_server.url("/hook")}},
+        },
+    )
+    once = ("run", "--once", "--retry-now", "--config", str(config))
+    assert run_cli(*once, cwd=tmp_path).returncode == 3  # the 503: retried later
+    http_server.route("/a.xml", rss(item("a-1", "Pompeo lands in Pyongyang", LINK)))  # edited
+    assert run_cli(*once, cwd=tmp_path).returncode == 0
+    bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")]
+    assert len({b["id"] for b in bodies}) == 1  # the same message, tried twice
+    assert [b["items"][0]["title"] for b in bodies] == [
+        "Pompeo to visit Pyongyang",
+        "Pompeo lands in Pyongyang",  # the retry carries the edit
+    ]
+    (match,) = history(config)["matches"]
+    assert match["title"] == "Pompeo lands in Pyongyang"
+    shown = history(config, "--message", bodies[0]["id"])["message"]
+    assert [s["title"] for s in shown["stories"]] == ["Pompeo lands in Pyongyang"]
