@@ -52,7 +52,6 @@ versions read it.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from monitor.ingest.charset import declared_encoding, legacy_label
@@ -73,8 +72,6 @@ UTF8 = "utf-8"  # the decision kept on a feed: its legacy label is read as UTF-8
 DECLARED = "declared"  # the decision kept on a feed: read as declared, as decoded
 DECIDE = "decide"  # asked of a parse: decide on this whole body (the feed has no item)
 MIN_DISTINCT = 3  # distinct multibyte characters that rule out chance (module docstring)
-
-log = logging.getLogger(__name__)
 
 # One multibyte character of a body already known to be valid UTF-8.
 _MULTIBYTE = re.compile(
@@ -132,7 +129,11 @@ def overruled_note(declared: str) -> str:
 def log_decision(name: str, reading: str, note: str | None) -> None:
     """Log feed ``name``'s charset decision once, as it is kept: a warning when its
     declared encoding is overruled (``note`` says which, from where), else an info line.
+    Called in the daemon, never in a parse worker, which imports no logging (start-up).
     """
+    import logging
+
+    log = logging.getLogger(__name__)
     if reading == UTF8:
         log.warning("feed=%r charset decided: %s", name, note or "legacy label read as UTF-8")
     else:
