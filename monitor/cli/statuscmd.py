@@ -22,6 +22,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.store.codec import ts
 
 if TYPE_CHECKING:
+    from monitor.cli.progress import Progress
     from monitor.store.sqlite import FeedState, Store
 
 
@@ -194,6 +195,7 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
     from monitor.store.status import dead_letters, rule_counts, storage
 
     now = datetime.now(UTC)
+    progress = Progress(store.conn, config)  # one for every message status reads
     states = {f.url: f for f in store.feeds()}
     feeds = []
     for feed in config.feeds:
@@ -230,8 +232,8 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
         "config": config_state(store),
         "feeds": feeds,
         "rules": rules,
-        "channels": _channels(config, store, now),
-        "dead_letters": [Progress(store.conn, config).dead_letter(d) for d in dead_letters(store)],
+        "channels": _channels(config, store, now, progress),
+        "dead_letters": [progress.dead_letter(d) for d in dead_letters(store)],
         "store": store_info(config),
         # several instances share a PostgreSQL store; one machine's SQLite has no others
         "cluster": cluster(store) if config.store is not None else None,
@@ -239,17 +241,17 @@ def _status(config: MonitorConfig, store: Store) -> dict[str, Any]:
     }
 
 
-def _channels(config: MonitorConfig, store: Store, now: datetime) -> list[dict[str, Any]]:
+def _channels(
+    config: MonitorConfig, store: Store, now: datetime, progress: Progress
+) -> list[dict[str, Any]]:
     """Each configured channel: counts, last message and error (``last_error_at``; how
     far that error's message got, ``progress``), its destination's disabling, quiet
     hours holding it (``held_until``, UTC, by :func:`monitor.notify.timing.held`,
     delivery's own rule) and its next digest."""
-    from monitor.cli.progress import Progress
     from monitor.cli.statusinfo import next_digest
     from monitor.notify.timing import held
     from monitor.store.status import channel_summary
 
-    progress = Progress(store.conn, config)
     summary = {n: progress.channel(n, s) for n, s in channel_summary(store).items()}
 
     def counts(name: str) -> dict[str, Any]:

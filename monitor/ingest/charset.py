@@ -87,7 +87,7 @@ def decode_document(
         if body.startswith(bom):
             return _decode(body[len(bom) :], name, "byte order mark", None)
     http, xml = _declarations(body, content_type)
-    declared = (http, "HTTP charset") if http else (xml, "XML declaration") if xml else None
+    declared = _first_declared(http, xml)
     if declared and legacy_as_utf8 and legacy_label(declared[0]):
         return _overruled(body, f"{declared[0]} ({declared[1]})")
     if http:
@@ -103,8 +103,7 @@ def declared_encoding(body: bytes, content_type: str | None) -> tuple[str, str] 
     order mark decides or nothing (known) is declared."""
     if body.startswith(tuple(bom for bom, _ in _BOMS)):
         return None
-    http, xml = _declarations(body, content_type)
-    return (http, "HTTP charset") if http else (xml, "XML declaration") if xml else None
+    return _first_declared(*_declarations(body, content_type))
 
 
 def legacy_label(encoding: str | None) -> bool:
@@ -112,6 +111,11 @@ def legacy_label(encoding: str | None) -> bool:
     legacy encoding whose label a feed's decision may overrule: ISO 8859-x or
     windows-125x (``iso-8859-1``, ``latin1`` and ``ascii`` are windows-1252)."""
     return encoding in _LEGACY
+
+
+def _first_declared(http: str | None, xml: str | None) -> tuple[str, str] | None:
+    """The declaration that rules (the HTTP charset over the XML declaration) and where."""
+    return (http, "HTTP charset") if http else (xml, "XML declaration") if xml else None
 
 
 def _declarations(body: bytes, content_type: str | None) -> tuple[str | None, str | None]:

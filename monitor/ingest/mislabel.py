@@ -82,12 +82,21 @@ _MULTIBYTE = re.compile(
 def utf8_evidence(body: bytes) -> int:
     """How many distinct multibyte characters ``body`` holds when it is strict UTF-8,
     counted up to :data:`MIN_DISTINCT` (enough); 0 when it is not UTF-8 or is ASCII."""
-    if body.isascii():
+    if body.isascii() or not _is_utf8(body):
         return 0
+    return _distinct(body)
+
+
+def _is_utf8(body: bytes) -> bool:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return 0
+        return False
+    return True
+
+
+def _distinct(body: bytes) -> int:
+    """Distinct multibyte characters of ``body`` (valid UTF-8), up to MIN_DISTINCT."""
     seen: set[bytes] = set()
     for found in _MULTIBYTE.finditer(body):
         seen.add(found.group())
@@ -110,11 +119,9 @@ def decide_reading(body: bytes, content_type: str | None) -> str | None:
         return None
     if looks_like_json_feed(body, content_type):
         return None
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_utf8(body):
         return DECLARED
-    return UTF8 if utf8_evidence(body) >= MIN_DISTINCT else None
+    return UTF8 if _distinct(body) >= MIN_DISTINCT else None
 
 
 def overruled_note(declared: str) -> str:

@@ -101,8 +101,6 @@ def changed_job(
 
 def _decided(reading: str | None, body: bytes, content_type: str | None) -> str | None:
     """``reading``, or for ``"decide"`` the reading decided on ``body`` (a whole one)."""
-    if reading != "decide":
-        return reading
-    from monitor.ingest.mislabel import decide_reading
+    from monitor.ingest.mislabel import DECIDE, decide_reading
 
-    return decide_reading(body, content_type)
+    return decide_reading(body, content_type) if reading == DECIDE else reading
