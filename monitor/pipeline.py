@@ -27,7 +27,7 @@ from monitor.feedhealth import base_interval, record_failure, skip_unfinished
 from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
-from monitor.ingest.mislabel import DECIDE, DECLARED, UTF8, log_decision
+from monitor.ingest.mislabel import DECIDE, DECLARED, LABEL, UTF8, log_decision
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item
@@ -203,6 +203,8 @@ async def _parse_and_record(
     if reading == DECIDE and changed.reading in (UTF8, DECLARED):
         await rt.db.run(charsets.keep_reading, feed.key, name, changed.reading)
         log_decision(name, changed.reading, changed.meta and changed.meta.label_note)
+    elif reading == DECIDE and changed.reading == LABEL and changed.items:
+        await rt.db.run(charsets.keep_reading, feed.key, name, LABEL)
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
         next_poll = await done(body_sha256=result.body_sha256, entry_digests=changed.signatures)

@@ -15,7 +15,12 @@ Settings (what feedparser does that we do not want):
   ISO-8859-1 and those bytes are valid UTF-8 (its ``pop``: "people take data that is
   already utf-8, presume that it is iso-8859-1"), a guess per field that turns a
   genuine windows-1252 ``NESTLÉ®`` into ``NESTLɮ``. Its parsers test their
-  ``encoding`` for ``"utf-8"``; ours then say ``"utf8"``, the same codec.
+  ``encoding`` for ``"utf-8"``; ours then say ``"utf8"``, the same codec;
+- inside :func:`fields_checked` (a feed first read by a version that knows
+  :mod:`monitor.ingest.reread`), that re-reading is kept only where
+  :func:`~monitor.ingest.reread.plausible` says so: ``CafÃ© ZÃ¼rich`` is still
+  repaired, ``NESTLÉ®`` stays. Outside both, feedparser re-reads as it always did
+  (a feed whose stored ids were made so).
 
 Shortcuts (the same output for less work; measured on the 12,096 entries of
 bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s without the dict's, issue
@@ -58,9 +63,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.ingest.dates import DeferredDate
+from monitor.ingest.reread import plausible
 from monitor.memo import LONGEST, remember_short
 
-__all__ = ["PLAIN_URL", "feedparser_module", "fields_as_decoded"]
+__all__ = ["PLAIN_URL", "feedparser_module", "fields_as_decoded", "fields_checked"]
 
 URI_CACHE = 1024  # base URL joins kept per process (see _remembered)
 # An absolute http(s) URL that urljoin gives back unchanged: lower-case scheme, a host
@@ -72,7 +78,8 @@ PLAIN_URL = re.compile(
     r"(?:\?[A-Za-z0-9._~!$&'()*+,=:@%/?-]+)?\Z"
 )
 DOT_SEGMENT = re.compile(r"/\.\.?(?:[/?]|\Z)")
-_AS_DECODED: ContextVar[bool] = ContextVar("fields_as_decoded", default=False)
+AS_DECODED, CHECKED = "as decoded", "checked"  # how fields are read (_FIELDS)
+_FIELDS: ContextVar[str | None] = ContextVar("fields", default=None)
 
 
 @cache
@@ -108,25 +115,62 @@ def fields_as_decoded() -> Iterator[None]:
     """feedparser's parses inside the block keep each field's text as it was decoded
     (module docstring): no field is read again as UTF-8. For a feed whose encoding was
     decided once, on a whole body, so no per-field guess may overrule it."""
-    token = _AS_DECODED.set(True)
+    token = _FIELDS.set(AS_DECODED)
     try:
         yield
     finally:
-        _AS_DECODED.reset(token)
+        _FIELDS.reset(token)
+
+
+@contextmanager
+def fields_checked() -> Iterator[None]:
+    """feedparser's parses inside the block read a field again as UTF-8 only where
+    :func:`monitor.ingest.reread.plausible` allows it (module docstring)."""
+    token = _FIELDS.set(CHECKED)
+    try:
+        yield
+    finally:
+        _FIELDS.reset(token)
 
 
 def _decoded_fields(parser: type) -> type:
-    """``parser`` (feedparser's strict or loose parser class) whose instances made
-    inside :func:`fields_as_decoded` name their encoding ``"utf8"``, which feedparser's
-    per-field re-reading (``encoding in ('utf-8', …)``) does not match; the codec, and
-    so everything else it is used for, is the same."""
+    """``parser`` (feedparser's strict or loose parser class) whose instances read
+    fields as :data:`_FIELDS` says. feedparser's per-field re-reading tests
+    ``encoding in ('utf-8', …)``: an instance made inside :func:`fields_as_decoded`
+    names its encoding ``"utf8"`` (the same codec, for everything else it is used
+    for); inside :func:`fields_checked` it does so only while it ends an element whose
+    text is not to be read again (:func:`_reread`)."""
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         parser.__init__(self, *args, **kwargs)
-        if _AS_DECODED.get():
+        self._monitor_fields = _FIELDS.get()
+        if self._monitor_fields == AS_DECODED:
             self.encoding = "utf8"
 
-    return type(parser.__name__, (parser,), {"__init__": __init__})
+    def pop(self: Any, element: str, strip_whitespace: int = 1) -> Any:
+        if self._monitor_fields != CHECKED or self.encoding != "utf-8" or _reread(self, element):
+            return parser.pop(self, element, strip_whitespace)
+        self.encoding = "utf8"
+        try:
+            return parser.pop(self, element, strip_whitespace)
+        finally:
+            self.encoding = "utf-8"
+
+    return type(parser.__name__, (parser,), {"__init__": __init__, "pop": pop})
+
+
+def _reread(parser: Any, element: str) -> bool:
+    """Whether the text of ``element``, which ``parser`` is about to end (its pieces,
+    on top of feedparser's element stack), is to be read again as UTF-8: not when it
+    is ASCII (reading it again gives the same text: the work is skipped) nor when
+    :func:`~monitor.ingest.reread.plausible` refuses it."""
+    stack = parser.elementstack
+    if not stack or stack[-1][0] != element:
+        return True  # feedparser's pop returns without output
+    pieces = stack[-1][2]
+    if all(type(p) is str and p.isascii() for p in pieces):
+        return False
+    return plausible("".join(p for p in pieces if isinstance(p, str)).strip())
 
 
 def _remembered(join: Callable[..., str]) -> Callable[..., str]:

@@ -21,13 +21,19 @@ Shift_JIS, EUC-KR, GB, KOI8 ...) and holds bytes above 0x7F:
 - :data:`UTF8` when the whole body decodes as strict UTF-8 and holds at least
   :data:`MIN_DISTINCT` distinct multibyte characters;
 - :data:`DECLARED` when it is not UTF-8: genuine legacy text, read as declared;
-- no decision (None) when it is UTF-8 with fewer distinct characters: such a feed
-  cannot be told from legacy text, and is read as earlier versions read it.
+- :data:`LABEL` for every other document (a UTF-8 or other label, all ASCII, or UTF-8
+  with fewer distinct characters: such a feed cannot be told from legacy text): read
+  by its label.
 
-A decided feed (either way) is parsed with feedparser's own per-field guess off
-(:func:`~monitor.ingest.feedsetup.fields_as_decoded`): feedparser re-reads any field
-whose text is all ISO-8859-1 and valid UTF-8 as UTF-8, the per-parse guess above in
-small, and it turns a genuine ``NESTLÉ®`` into ``NESTLɮ``.
+A feed decided :data:`UTF8` or :data:`DECLARED` is parsed with feedparser's own
+per-field guess off (:func:`~monitor.ingest.feedsetup.fields_as_decoded`): feedparser
+re-reads any field whose text is all ISO-8859-1 and valid UTF-8 as UTF-8, the
+per-parse guess above in small, and it turns a genuine ``NESTLÉ®`` into ``NESTLɮ``.
+A feed read by its :data:`LABEL` keeps that guess where it is plausible
+(:mod:`monitor.ingest.reread`: double-encoded text is repaired, ``NESTLÉ®`` stays).
+:data:`LABEL` is kept only once the feed has items (a later body of an empty feed may
+still decide its legacy label); a feed with items and no reading kept (first read by an
+older version) is read as those versions read it, so its stored ids still hold.
 
 **The threshold.** Legacy text is valid UTF-8 only when every byte above 0x7F stands
 in a pair like ``É®`` (an upper-case letter before a symbol, 0xC2-0xDF then
@@ -60,6 +66,7 @@ from monitor.ingest.jsonfeed import looks_like_json_feed
 __all__ = [
     "DECIDE",
     "DECLARED",
+    "LABEL",
     "MIN_DISTINCT",
     "UTF8",
     "decide_reading",
@@ -70,6 +77,7 @@ __all__ = [
 
 UTF8 = "utf-8"  # the decision kept on a feed: its legacy label is read as UTF-8
 DECLARED = "declared"  # the decision kept on a feed: read as declared, as decoded
+LABEL = "label"  # the decision kept on a feed: read by its label, fields checked (reread.py)
 DECIDE = "decide"  # asked of a parse: decide on this whole body (the feed has no item)
 MIN_DISTINCT = 3  # distinct multibyte characters that rule out chance (module docstring)
 
@@ -105,23 +113,23 @@ def _distinct(body: bytes) -> int:
     return len(seen)
 
 
-def decide_reading(body: bytes, content_type: str | None) -> str | None:
+def decide_reading(body: bytes, content_type: str | None) -> str:
     """The reading of a feed whose whole document is ``body``, by the module
-    docstring's rule: :data:`UTF8`, :data:`DECLARED`, or None (no decision: nothing
-    legacy declared (HTTP charset, else XML declaration), no byte above 0x7F, or too
-    few distinct UTF-8 characters to rule out chance).
+    docstring's rule: :data:`UTF8`, :data:`DECLARED`, or :data:`LABEL` (nothing legacy
+    declared (HTTP charset, else XML declaration), no byte above 0x7F, or too few
+    distinct UTF-8 characters to rule out chance).
 
-    A JSON Feed is UTF-8 by its specification and never read by a label: None.
+    A JSON Feed is UTF-8 by its specification and never read by a label: :data:`LABEL`.
     Call it on a whole body only, and only for a feed without stored items.
     """
     declared = declared_encoding(body, content_type)
     if declared is None or not legacy_label(declared[0]) or body.isascii():
-        return None
+        return LABEL
     if looks_like_json_feed(body, content_type):
-        return None
+        return LABEL
     if not _is_utf8(body):
         return DECLARED
-    return UTF8 if _distinct(body) >= MIN_DISTINCT else None
+    return UTF8 if _distinct(body) >= MIN_DISTINCT else LABEL
 
 
 def overruled_note(declared: str) -> str:

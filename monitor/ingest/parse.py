@@ -37,9 +37,9 @@ from monitor.errors import ParseError
 from monitor.ingest.charset import decode_document, looks_like_html, to_utf8
 from monitor.ingest.entities import drop_controls, repair_entities
 from monitor.ingest.entryid import repeated_note
-from monitor.ingest.feedsetup import feedparser_module, fields_as_decoded
+from monitor.ingest.feedsetup import feedparser_module, fields_as_decoded, fields_checked
 from monitor.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
-from monitor.ingest.mislabel import DECLARED, UTF8, overruled_note
+from monitor.ingest.mislabel import DECLARED, LABEL, UTF8, overruled_note
 from monitor.ingest.partial import cut_entry, read_loosely
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -90,12 +90,18 @@ def parse_feed(
     ``reading`` is the feed's decision on a legacy charset label
     (:mod:`monitor.ingest.mislabel`): ``"utf-8"`` reads such a label as UTF-8,
     ``"declared"`` as declared, and with either feedparser keeps every field as decoded
-    (:func:`~monitor.ingest.feedsetup.fields_as_decoded`); None (a feed never decided)
-    reads the label as declared and lets feedparser re-read fields, as earlier versions.
+    (:func:`~monitor.ingest.feedsetup.fields_as_decoded`); ``"label"`` reads the label
+    as declared and lets feedparser re-read a field as UTF-8 where that is plausible
+    (:func:`~monitor.ingest.feedsetup.fields_checked`); None (a feed with items, never
+    decided) reads the label as declared and lets feedparser re-read fields, as
+    earlier versions did.
     """
     if reading in (UTF8, DECLARED):
         with fields_as_decoded():
             return _parse_feed(body, url, content_type, reading == UTF8)
+    if reading == LABEL:
+        with fields_checked():
+            return _parse_feed(body, url, content_type, False)
     return _parse_feed(body, url, content_type, False)
 
 

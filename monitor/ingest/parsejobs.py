@@ -30,8 +30,8 @@ class ChangedFeed:
     ``meta`` is None when no entry changed (nothing was parsed); ``entries`` counts
     the document's entries (the pre-scan's, else the parse's); ``changed`` is -1 when
     the pre-scan was unsure (the whole body was parsed). ``reading`` is the feed's
-    reading the parse used (:mod:`monitor.ingest.mislabel`: ``"utf-8"``, ``"declared"``
-    or None: never decided), decided on this body when the job was asked to.
+    reading the parse used (:mod:`monitor.ingest.mislabel`: ``"utf-8"``, ``"declared"``,
+    ``"label"`` or None: never decided), decided on this body when the job was asked to.
     """
 
     signatures: str  # feeds.entry_digests text (ingest/changes.py)
@@ -83,7 +83,8 @@ def changed_job(
     ``previous``) and parse them into Items. Raises ParseError.
 
     ``reading`` is the feed's (:mod:`monitor.ingest.mislabel`): ``"utf-8"``,
-    ``"declared"`` or None (never decided) for every parse, partial or whole, alike;
+    ``"declared"``, ``"label"`` or None (never decided) for every parse, partial or
+    whole, alike;
     ``"decide"`` decides it first on the whole ``body``, never on the part selected.
     """
     reading = _decided(reading, body, content_type)

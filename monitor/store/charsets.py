@@ -3,7 +3,9 @@
 A feed that declares ISO-8859-1, windows-1252 or another single-byte legacy encoding
 is read by the decision :mod:`monitor.ingest.mislabel` takes on a whole body:
 ``'utf-8'`` (its bytes were UTF-8: the label is overruled), ``'declared'`` (they were
-not), or NULL (never decided: read as earlier versions read it). The decision is
+not), ``'label'`` (any other feed, kept once its first items are: read by its label,
+feedparser's per-field re-reading checked, :mod:`monitor.ingest.reread`), or NULL
+(never decided: read as earlier versions read it). The decision is
 taken only while the feed has no stored item (:func:`may_decide`), because an item's
 id may hold its text: a feed with items keeps the reading its ids were made with, so
 nothing is alerted twice. It is kept (:func:`keep_reading`) before the poll's items are
@@ -40,7 +42,7 @@ def may_decide(store: Store, url: str, state: FeedState | None) -> bool:
 
 
 def keep_reading(store: Store, url: str, name: str, reading: str) -> None:
-    """Keep ``reading`` (``"utf-8"`` or ``"declared"``) as feed ``url``'s, in its own
+    """Keep ``reading`` (``"utf-8"``, ``"declared"`` or ``"label"``) as feed ``url``'s, in its own
     transaction, unless one is kept already (the first decision stands). Creates the
     feed's row when it has none (named ``name``), as a poll's record does. Raises what
     the store raises (a poll's claim lost, several instances: ``LeaseLost``)."""

@@ -60,7 +60,7 @@ class FeedState:
     health_alerted: bool = False
     parse_warning: str | None = None  # the last parse's warning (None: it read cleanly)
     parse_warning_at: datetime | None = None
-    charset_reading: str | None = None  # 'utf-8', 'declared' or None (store/charsets.py)
+    charset_reading: str | None = None  # 'utf-8', 'declared', 'label' or None (charsets.py)
 
 
 class FeedStates:

@@ -53,10 +53,12 @@ def test_a_reading_is_decided_only_before_the_first_item_and_kept_once(any_store
     assert not may_decide(store, FEED_C, store.feed(FEED_C))
 
 
-def test_keeping_a_reading_makes_the_feeds_row_when_it_has_none(any_store):
-    keep_reading(any_store, FEED_A.url, "A", "declared")
+@pytest.mark.parametrize("reading", ["declared", "label"])
+def test_keeping_a_reading_makes_the_feeds_row_when_it_has_none(any_store, reading):
+    keep_reading(any_store, FEED_A.url, "A", reading)
     state = any_store.feed(FEED_A.url)
-    assert state is not None and (state.name, state.charset_reading) == ("A", "declared")
+    assert state is not None and (state.name, state.charset_reading) == ("A", reading)
+    assert not may_decide(any_store, FEED_A.url, state)
 
 
 class Old:

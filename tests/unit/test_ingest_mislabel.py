@@ -8,7 +8,14 @@ import codecs
 import pytest
 
 from monitor.ingest.charset import decode_document
-from monitor.ingest.mislabel import DECLARED, MIN_DISTINCT, UTF8, decide_reading, utf8_evidence
+from monitor.ingest.mislabel import (
+    DECLARED,
+    LABEL,
+    MIN_DISTINCT,
+    UTF8,
+    decide_reading,
+    utf8_evidence,
+)
 from monitor.ingest.parse import parse_feed
 
 URL = "http://127.0.0.1:1/feed.xml"
@@ -72,8 +79,10 @@ def test_utf8_bytes_under_a_single_byte_legacy_label_are_decided_utf8(head, cont
         for label in ("utf-16", "shift_jis", "euc-kr", "gb2312", "big5", "koi8-r", "macroman")
     ],
 )
-def test_no_decision_without_a_legacy_label_or_without_enough_evidence(body, content_type, why):
-    assert decide_reading(body, content_type) is None, why
+def test_read_by_its_label_without_a_legacy_label_or_without_enough_evidence(
+    body, content_type, why
+):
+    assert decide_reading(body, content_type) == LABEL, why
 
 
 @pytest.mark.parametrize("encoding", sorted(LEGACY))
