@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.cli.historytext import match_text, show_message
-from monitor.cli.messages import disabled_waiting, message_id_given
+from monitor.cli.messages import REMOVED_WAITING, disabled_waiting, message_id_given
 from monitor.cli.progress import Progress
 from monitor.config import MonitorConfig, parse_duration
 from monitor.errors import ConfigError, MonitorError
@@ -118,7 +118,9 @@ def _history(
         if found is None:
             print(f"no message {args.message!r} in {where}")
             return 1
-        show_message(_redacted_message(found, config), args.json, disabled_at, _zone(config))
+        removed = config is not None and found["channel"] not in config.channels
+        shown = _redacted_message(found, config)
+        show_message(shown, args.json, disabled_at, _zone(config), removed=removed)
         return 0
     why = _Reasons.of(config, disabled, datetime.now(UTC))
     rows = [why.added_to(_redacted(r, config)) for r in rows]
@@ -263,6 +265,7 @@ class _Reasons:
     unrouted: frozenset[str] | None
     disabled: dict[str, str]
     holds: dict[str, Hold | None]
+    channels: frozenset[str] | None = None  # the config's; None without a config
 
     @classmethod
     def of(cls, config: MonitorConfig | None, disabled: dict[str, str], now: datetime) -> _Reasons:
@@ -272,7 +275,8 @@ class _Reasons:
         from monitor.notify.timing import held
 
         unrouted = frozenset(r.name for r in config.rules if not config.rule_channels(r))
-        return cls(unrouted, disabled, {name: held(config, name, now) for name in config.channels})
+        holds = {name: held(config, name, now) for name in config.channels}
+        return cls(unrouted, disabled, holds, frozenset(config.channels))
 
     def added_to(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` with why nothing (or nothing yet) went out: ``no_channel`` (its rule
@@ -294,6 +298,8 @@ class _Reasons:
         channel = alert["channel"]
         if alert["status"] != "pending":
             return {"waiting": None, "held_until": None}
+        if self.channels is not None and channel not in self.channels:
+            return {"waiting": REMOVED_WAITING, "held_until": None}
         if channel in self.disabled:
             waiting = disabled_waiting(channel, self.disabled[channel])
             return {"waiting": waiting, "held_until": None}

@@ -20,6 +20,12 @@ IRREGULAR = {"story": "stories", "match": "matches"}  # plurals for count()
 # A pending message whose next attempt has come: the state cannot tell a send in
 # progress from one the next delivery round makes, so both are said.
 DUE_NOW = "due now (being sent, or at the next delivery round)"
+# A pending alert or message of a channel the config no longer has (``status`` says the
+# same on the channel's line): the daemon delivers only the config's channels.
+REMOVED_WAITING = (
+    "waiting: channel not in the config (removed or renamed); nothing sends it until "
+    "a channel of that name is back"
+)
 
 
 def not_found_hint(path: Path, explicit: str | None) -> str | None:

@@ -232,3 +232,37 @@ def test_history_shows_an_edited_items_title_as_stored_now_not_as_sent(tmp_path,
     assert match["title"] == "Pompeo lands in Pyongyang"
     shown = history(config, "--message", bodies[0]["id"])["message"]
     assert [s["title"] for s in shown["stories"]] == ["Pompeo lands in Pyongyang"]
+
+
+def test_history_says_a_removed_channels_alerts_wait_for_nothing(tmp_path, http_server):
+    """A channel taken out of the config leaves its pending message behind: nothing
+    sends it, and ``history`` says so (as ``status`` does) rather than "due now"."""
+    http_server.route("/a.xml", rss(item("a-1", "Pompeo to visit Pyongyang", LINK)))
+    http_server.respond_post("/flaky", (503, {}, b"try later"))
+    settings = {
+        "state_dir": str(tmp_path / "state"),
+        "allow_private_networks": True,
+        "feeds": [{"url": http_server.url("/a.xml"), "name": "Outlet A", "backfill": "all"}],
+        "rules": [{"name": "pp", "query": "Pompeo", "notify": ["flaky"]}],
+        "channels": {"flaky": {"type": "webhook", "url": http_server.url("/flaky")}},
+    }
+    config = write_config(tmp_path / "monitor.yaml", settings)
+    result = run_cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert len(http_server.requests_to("/flaky")) == 1, result.stderr
+    (alert,) = history(config)["matches"][0]["channels"]
+    assert alert["status"] == "pending" and alert["waiting"] is None  # waits for its retry
+
+    settings["rules"][0]["notify"] = ["hook"]  # the channel renamed
+    settings["channels"] = {"hook": {"type": "webhook", "url": http_server.url("/hook")}}
+    write_config(config, settings)
+    (alert,) = history(config)["matches"][0]["channels"]
+    assert alert["channel"] == "flaky" and alert["status"] == "pending"
+    assert alert["waiting"].startswith("waiting: channel not in the config (removed or renamed)")
+    text = run_cli("history", "--config", str(config), cwd=tmp_path).stdout
+    assert "channel not in the config" in text and "due now" not in text, text
+    shown = history(config, "--message", alert["message_id"])["message"]
+    assert shown["waiting"] == alert["waiting"]
+    text = run_cli(
+        "history", "--message", alert["message_id"], "--config", str(config), cwd=tmp_path
+    )
+    assert "channel flaky  PENDING, waiting: channel not in the config" in text.stdout, text.stdout
