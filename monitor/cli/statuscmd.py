@@ -162,7 +162,7 @@ def _channel_lines(channels: list[dict[str, Any]], tz: str) -> list[str]:
             if c.get("progress"):  # the message stopped partway: a Slack part, a recipient
                 error += f"; {c['progress']['text']}"
             if c.get("next_attempt") and not c.get("disabled"):  # waits for its retry
-                when = f"next attempt {local_time(c['next_attempt'], tz)}"
+                when = f"next attempt at {local_time(c['next_attempt'], tz)}"
                 error += "; " + (DUE_NOW if due_now(c["next_attempt"]) else when)
             lines.append(f"    {error}")
         if c["next_digest"]:

@@ -144,7 +144,7 @@ def test_an_error_before_the_last_success_is_shown_as_past_with_its_time(tmp_pat
     assert "    last error 20" in failing and "HTTP 503" in failing
     # the failed message waits for its retry: when, on the error's line (hostile trial)
     (hook_error,) = [line for line in failing.splitlines() if "HTTP 503" in line]
-    assert re.search(r"; next attempt \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", hook_error)
+    assert re.search(r"; next attempt at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", hook_error)
     cli(config, "run", "--once", "--retry-now")  # the webhook accepts
     assert len(http_server.requests_to("/hook")) == 2
     lines = cli(config, "status").stdout.splitlines()
