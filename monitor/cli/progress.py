@@ -7,8 +7,10 @@ webhook accepted, for email one bit per position in ``to:`` for each recipient d
 accepted or refused for good (:mod:`monitor.notify.recipients`). Which of the two a
 number is, and the totals, come from the config: a Slack digest's parts are counted
 by splitting the message again as a resend would (the stories still stored, the
-channel's current ``timezone``); an email's recipients are its current ``to:``.
-Without a config, or for a channel no longer in it, nothing is claimed.
+channel's current ``timezone``), which also says which part holds each alert's story
+(``history``: ``this story is in part 2, not posted yet``); an email's recipients are
+its current ``to:``. Without a config, or for a channel no longer in it, nothing is
+claimed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Progress:
         self.config = config
         self._renderer: Renderer | None = None
         self._known: dict[str, dict[str, Any] | None] = {}
+        self._story_parts: dict[str, dict[tuple[str, int], int]] = {}  # by message id
 
     def of(
         self, message_id: str | None, channel: str, status: str, parts_sent: int
@@ -56,7 +59,7 @@ class Progress:
     ) -> dict[str, Any] | None:
         """:meth:`of` for a message that got partway, by its channel's type."""
         if settings is not None and settings.type == "slack":
-            total = self._slack_parts(message_id, settings)
+            total = self._slack_split(message_id, settings)
             if total is not None and total < parts_sent:
                 total = None  # split otherwise since (a config change): no total claimed
             shown = f"{parts_sent} of {total} parts" if total else count(parts_sent, "part")
@@ -74,13 +77,14 @@ class Progress:
             return {"of": "recipients", "done": len(to) - left, "total": len(to), "text": text}
         return None
 
-    def _slack_parts(self, message_id: str, settings: Channel) -> int | None:
+    def _slack_split(self, message_id: str, settings: Channel) -> int | None:
         """How many posts a resend of the message would make: its stories split as the
-        notifier splits them (:func:`monitor.notify.slack.build_messages`). None when
-        retention took every story. The split counts the stories' blocks only, so the
-        built-in templates do (the subject line, a user template's, is not split)."""
+        notifier splits them (:func:`monitor.notify.slack.split_digest`), keeping the
+        part of each ``(rule, story id)`` for :meth:`alerts`. None when retention took
+        every story. The split counts the stories' blocks only, so the built-in
+        templates do (the subject line, a user template's, is not split)."""
         from monitor.notify.render import Renderer
-        from monitor.notify.slack import build_messages
+        from monitor.notify.slack import split_digest
         from monitor.store.digests import message_digest
 
         digest = message_digest(self.conn, message_id)
@@ -88,7 +92,13 @@ class Progress:
             return None
         if self._renderer is None:
             self._renderer = Renderer()
-        return len(build_messages(digest, self._renderer.in_zone(settings.timezone)))
+        parts = split_digest(digest, self._renderer.in_zone(settings.timezone))
+        self._story_parts[message_id] = {
+            (rule, digest.story_ids[n]): part
+            for part, (_, shown) in enumerate(parts, 1)
+            for rule, n in shown
+        }
+        return len(parts)
 
     def channel(self, name: str, summary: dict[str, Any]) -> dict[str, Any]:
         """A channel's ``summary`` (:func:`monitor.store.status.channel_summary`) with
@@ -108,13 +118,29 @@ class Progress:
 
     def alerts(self, rows: list[dict[str, Any]]) -> None:
         """``history``'s match rows: each alert's raw ``parts_sent`` replaced by its
-        message's ``progress``, in place."""
+        message's ``progress``, in place. For a Slack message split as it was sent,
+        the progress also says which part holds the alert's story (``part``) and
+        whether that part was posted."""
         for row in rows:
             for alert in row["channels"]:
                 parts = alert.pop("parts_sent", 0)
-                alert["progress"] = self.of(
-                    alert["message_id"], alert["channel"], alert["status"], parts
-                )
+                found = self.of(alert["message_id"], alert["channel"], alert["status"], parts)
+                alert["progress"] = found and self._with_part(found, alert, row)
+
+    def _with_part(
+        self, found: dict[str, Any], alert: dict[str, Any], row: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``found`` (a message's progress) with the part of ``row``'s story, when the
+        message is a Slack one whose parts are known (its total: split as it was)."""
+        if found["of"] != "parts" or not found["total"]:
+            return found
+        where = self._story_parts.get(alert["message_id"], {})
+        part = where.get((row["rule"], row["story"]["id"]))
+        if part is None:
+            return found
+        posted = "posted" if part <= found["done"] else "not posted yet"
+        text = f"{found['text']}; this story is in part {part}, {posted}"
+        return found | {"part": part, "text": text}
 
     def message(self, found: dict[str, Any] | None) -> None:
         """``history --message``'s message (None: there is none): its raw

@@ -131,8 +131,21 @@ def _size(blocks: list[Block]) -> int:
 
 def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
     """The webhook payloads for ``digest``: each ≤ 50 blocks, ≤ MAX_MESSAGE_CHARS."""
-    parts: list[list[Block]] = []
+    parts = [blocks for blocks, _ in split_digest(digest, renderer)]
+    return [_payload(digest, renderer, blocks, i, len(parts)) for i, blocks in enumerate(parts, 1)]
+
+
+def split_digest(
+    digest: Digest, renderer: Renderer
+) -> list[tuple[list[Block], list[tuple[str, int]]]]:
+    """``digest`` split into the parts :func:`build_messages` posts, in order: each
+    part's blocks, and the ``(rule, position in digest.stories)`` of each story it
+    shows (a story matched by two rules shows under each). Deterministic, so a resend
+    makes the same parts and ``status`` can say which part holds a story."""
+    position = {id(story): n for n, story in enumerate(digest.stories)}
+    parts: list[tuple[list[Block], list[tuple[str, int]]]] = []
     current: list[Block] = []
+    shown: list[tuple[str, int]] = []
     for rule, stories in groups_of(digest):
         first = True
         for story in stories:
@@ -141,12 +154,13 @@ def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
                 len(current) + len(units) + 1 > MAX_BLOCKS - 1
                 or _size(current) + _size(units) > MAX_MESSAGE_CHARS
             ):
-                parts.append(current)
-                current = []
+                parts.append((current, shown))
+                current, shown = [], []
             if first or not current:
                 label = f" ({len(stories)})" if first else " (continued)"
                 current.append(_section(f"*{escape(rule)}*{label}"))
             current.extend(units)
+            shown.append((rule, position[id(story)]))
             first = False
     held_back = getattr(digest, "held_back", 0)
     if held_back:
@@ -155,11 +169,11 @@ def build_messages(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
             current.append(note)
         else:
             if current:
-                parts.append(current)
-            current = [note]
+                parts.append((current, shown))
+            current, shown = [note], []
     if current or not parts:
-        parts.append(current or [_section("No new stories.")])
-    return [_payload(digest, renderer, blocks, i, len(parts)) for i, blocks in enumerate(parts, 1)]
+        parts.append((current or [_section("No new stories.")], shown))
+    return parts
 
 
 def _payload(

@@ -139,7 +139,14 @@ def test_a_slack_digest_stopped_after_its_first_part_says_it_was_posted(tmp_path
     assert team["progress"] == posted and team["pending"] == 60
     assert "parts_sent" not in json.dumps(report)  # the raw column is not shown
     matches = json.loads(cli(config, "history", "--json").stdout)["matches"]
-    assert {json.dumps(m["channels"][0]["progress"]) for m in matches} == {json.dumps(posted)}
+    parts = {m["title"]: m["channels"][0]["progress"].pop("part") for m in matches}
+    assert {json.dumps(m["channels"][0]["progress"]) for m in matches} == {
+        json.dumps(posted | {"text": f"1 of 3 parts posted; this story is in part {n}, {said}"})
+        for n, said in ((1, "posted"), (2, "not posted yet"), (3, "not posted yet"))
+    }
+    (first_post,) = http_server.requests_to(SLACK)[:1]
+    in_first = {t for t in parts if f"report {t.rsplit(' ', 1)[1]}>" in first_post.body.decode()}
+    assert in_first == {t for t, n in parts.items() if n == 1} and 0 < len(in_first) < 60
     message_id = matches[0]["channels"][0]["message_id"]
     one = cli(config, "history", "--message", message_id).stdout
     assert "\n  progress: 1 of 3 parts posted\n" in one, one
@@ -152,7 +159,13 @@ def test_a_slack_digest_stopped_after_its_first_part_says_it_was_posted(tmp_path
     assert dead.endswith("gone (message 2 of 3); 1 of 3 parts posted"), dead
     assert status_json(config)["dead_letters"][0]["progress"] == posted
     history = cli(config, "history", "--limit", "1").stdout
-    assert ", message " in history and "(message 2 of 3); 1 of 3 parts posted\n" in history
+    newest_part = parts["Pompeo in Pyongyang, report 60"]  # the newest story, listed first
+    said = "posted" if newest_part == 1 else "not posted yet"
+    assert ", message " in history
+    assert (
+        f"(message 2 of 3); 1 of 3 parts posted; this story is in part {newest_part}, {said}\n"
+        in history
+    )
 
 
 def test_an_email_some_recipients_took_says_whom_its_retry_goes_to(tmp_path):
