@@ -27,7 +27,7 @@ from monitor.feedhealth import base_interval, record_failure, skip_unfinished
 from monitor.ingest.changes import signature_count
 from monitor.ingest.discover import fetch_feed
 from monitor.ingest.fetch import FetchResult
-from monitor.ingest.mislabel import DECIDE, DECLARED, LABEL, UTF8, log_decision
+from monitor.ingest.mislabel import DECIDE, REDECIDE, log_decision, to_keep
 from monitor.ingest.parseworker import parse_changed_isolated
 from monitor.ingest.schedule import next_poll_delay
 from monitor.models import FeedRef, Item
@@ -95,12 +95,12 @@ async def poll_feed(rt: Runtime, feed: FeedConfig, *, force: bool = False) -> Po
 
 def _opening(store: Store, key: str) -> tuple[FeedState | None, int, str | None]:
     """A unit (store thread): feed ``key``'s stored state, its unfinished polls and how
-    its legacy charset label is read (:mod:`monitor.ingest.mislabel`: the kept reading,
-    else DECIDE while it has no item, else None: never decided, read as before)."""
+    its charset label is read (:mod:`monitor.ingest.mislabel`: the kept reading, else
+    DECIDE while it has no item, else REDECIDE: first read by an older version)."""
     state = store.feed(key)
     reading = state.charset_reading if state else None
-    if reading is None and charsets.may_decide(store, key, state):
-        reading = DECIDE
+    if reading is None:
+        reading = DECIDE if charsets.may_decide(store, key, state) else REDECIDE
     return state, pollguard.unfinished(store, key), reading
 
 
@@ -200,11 +200,10 @@ async def _parse_and_record(
         reading=reading,
         pool=rt.parse_pool,
     )
-    if reading == DECIDE and changed.reading in (UTF8, DECLARED):
-        await rt.db.run(charsets.keep_reading, feed.key, name, changed.reading)
-        log_decision(name, changed.reading, changed.meta and changed.meta.label_note)
-    elif reading == DECIDE and changed.reading == LABEL and changed.items:
-        await rt.db.run(charsets.keep_reading, feed.key, name, LABEL)
+    if changed.reading and to_keep(reading, changed.reading, bool(changed.items)):
+        keep = (feed.key, name, changed.reading, changed.carried)
+        carried = await rt.db.run(charsets.keep_reading, *keep)
+        log_decision(name, changed.reading, changed.meta and changed.meta.label_note, carried)
     if changed.meta is None:  # re-rendered, no entry changed
         metrics.poll_ok(name, result.body)
         next_poll = await done(body_sha256=result.body_sha256, entry_digests=changed.signatures)

@@ -32,8 +32,11 @@ per-parse guess above in small, and it turns a genuine ``NESTLÉ®`` into ``NEST
 A feed read by its :data:`LABEL` keeps that guess where it is plausible
 (:mod:`monitor.ingest.reread`: double-encoded text is repaired, ``NESTLÉ®`` stays).
 :data:`LABEL` is kept only once the feed has items (a later body of an empty feed may
-still decide its legacy label); a feed with items and no reading kept (first read by an
-older version) is read as those versions read it, so its stored ids still hold.
+still decide its legacy label). A feed with items and no reading kept (first read by an
+older version) is decided at its next changed body (:data:`REDECIDE`): its stored items
+whose key the new reading changes (a guid, link or text with non-ASCII characters) are
+renamed to their new keys in the same transaction (:mod:`monitor.ingest.carryover`), so
+nothing is alerted twice.
 
 **The threshold.** Legacy text is valid UTF-8 only when every byte above 0x7F stands
 in a pair like ``É®`` (an upper-case letter before a symbol, 0xC2-0xDF then
@@ -68,10 +71,12 @@ __all__ = [
     "DECLARED",
     "LABEL",
     "MIN_DISTINCT",
+    "REDECIDE",
     "UTF8",
     "decide_reading",
     "log_decision",
     "overruled_note",
+    "to_keep",
     "utf8_evidence",
 ]
 
@@ -79,6 +84,9 @@ UTF8 = "utf-8"  # the decision kept on a feed: its legacy label is read as UTF-8
 DECLARED = "declared"  # the decision kept on a feed: read as declared, as decoded
 LABEL = "label"  # the decision kept on a feed: read by its label, fields checked (reread.py)
 DECIDE = "decide"  # asked of a parse: decide on this whole body (the feed has no item)
+# Asked of a parse: decide on this whole body for a feed with items read the old way
+# (no reading kept), and pair its entries' keys under both readings (ingest/carryover.py).
+REDECIDE = "redecide"
 MIN_DISTINCT = 3  # distinct multibyte characters that rule out chance (module docstring)
 
 # One multibyte character of a body already known to be valid UTF-8.
@@ -141,15 +149,30 @@ def overruled_note(declared: str) -> str:
     )
 
 
-def log_decision(name: str, reading: str, note: str | None) -> None:
+def to_keep(asked: str | None, decided: str | None, has_items: bool) -> bool:
+    """Whether a parse asked ``asked`` (:data:`DECIDE`, :data:`REDECIDE` or a kept
+    reading) gave a reading ``decided`` to keep on the feed: any decision of a
+    :data:`REDECIDE`; of a :data:`DECIDE`, :data:`UTF8` and :data:`DECLARED`, and
+    :data:`LABEL` once the parse has items (module docstring)."""
+    if asked == REDECIDE:
+        return decided is not None
+    if asked != DECIDE:
+        return False
+    return decided in (UTF8, DECLARED) or (decided == LABEL and has_items)
+
+
+def log_decision(name: str, reading: str, note: str | None, carried: int = 0) -> None:
     """Log feed ``name``'s charset decision once, as it is kept: a warning when its
-    declared encoding is overruled (``note`` says which, from where), else an info line.
-    Called in the daemon, never in a parse worker, which imports no logging (start-up).
-    """
+    declared encoding is overruled (``note`` says which, from where), an info line when
+    its legacy label is read as declared, or when ``carried`` stored items took the
+    keys of the new reading. Called in the daemon, never in a parse worker, which
+    imports no logging (start-up)."""
     import logging
 
     log = logging.getLogger(__name__)
     if reading == UTF8:
         log.warning("feed=%r charset decided: %s", name, note or "legacy label read as UTF-8")
-    else:
+    elif reading == DECLARED:
         log.info("feed=%r charset decided: its bytes are not UTF-8, read as declared", name)
+    if carried:
+        log.info("feed=%r items=%d carried over to their keys as now read", name, carried)

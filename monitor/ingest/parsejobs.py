@@ -32,6 +32,8 @@ class ChangedFeed:
     the pre-scan was unsure (the whole body was parsed). ``reading`` is the feed's
     reading the parse used (:mod:`monitor.ingest.mislabel`: ``"utf-8"``, ``"declared"``,
     ``"label"`` or None: never decided), decided on this body when the job was asked to.
+    ``carried``: for a feed read anew (``"redecide"``), ``{old key: new key}`` of its
+    entries whose key the new reading changes (:mod:`monitor.ingest.carryover`).
     """
 
     signatures: str  # feeds.entry_digests text (ingest/changes.py)
@@ -41,6 +43,7 @@ class ChangedFeed:
     items: list[Item] = field(default_factory=list)
     entry_ids: tuple[str, ...] = ()  # the pre-scan's id of every entry, unchanged ones too
     reading: str | None = None
+    carried: dict[str, str] = field(default_factory=dict)
 
 
 def parse_job(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
@@ -84,24 +87,40 @@ def changed_job(
 
     ``reading`` is the feed's (:mod:`monitor.ingest.mislabel`): ``"utf-8"``,
     ``"declared"``, ``"label"`` or None (never decided) for every parse, partial or
-    whole, alike;
-    ``"decide"`` decides it first on the whole ``body``, never on the part selected.
+    whole, alike; ``"decide"`` decides it first on the whole ``body``, never on the
+    part selected; ``"redecide"`` as well, and pairs the keys of every entry of the
+    document under the old and the new reading (``ChangedFeed.carried``).
     """
-    reading = _decided(reading, body, content_type)
+    from monitor.ingest.mislabel import REDECIDE
+
+    carried: dict[str, str] = {}
+    asked, reading = reading, _decided(reading, body, content_type)
+    if asked == REDECIDE and reading is not None:
+        from monitor.ingest.carryover import carried_keys
+
+        carried = carried_keys(body, url, content_type, feed, now, reading)
     selection = select_changed(body, previous)
     ids = selection.ids
     if selection.body is None:
         return ChangedFeed(
-            selection.signatures, selection.entries, 0, entry_ids=ids, reading=reading
+            selection.signatures,
+            selection.entries,
+            0,
+            entry_ids=ids,
+            reading=reading,
+            carried=carried,
         )
     meta, items = items_job(selection.body, url, content_type, feed, now, reading)
     # The pre-scan unsure (-1): the whole body was parsed, so the parse counted them all.
     entries = selection.entries if selection.entries >= 0 else meta.found
-    return ChangedFeed(selection.signatures, entries, selection.changed, meta, items, ids, reading)
+    return ChangedFeed(
+        selection.signatures, entries, selection.changed, meta, items, ids, reading, carried
+    )
 
 
 def _decided(reading: str | None, body: bytes, content_type: str | None) -> str | None:
-    """``reading``, or for ``"decide"`` the reading decided on ``body`` (a whole one)."""
-    from monitor.ingest.mislabel import DECIDE, decide_reading
+    """``reading``, or for ``"decide"`` and ``"redecide"`` the reading decided on
+    ``body`` (a whole one)."""
+    from monitor.ingest.mislabel import DECIDE, REDECIDE, decide_reading
 
-    return decide_reading(body, content_type) if reading == DECIDE else reading
+    return decide_reading(body, content_type) if reading in (DECIDE, REDECIDE) else reading

@@ -1,23 +1,28 @@
-"""How a feed's legacy charset label is read, kept on its row (``feeds.charset_reading``).
+"""How a feed's charset label is read, kept on its row (``feeds.charset_reading``).
 
-A feed that declares ISO-8859-1, windows-1252 or another single-byte legacy encoding
-is read by the decision :mod:`monitor.ingest.mislabel` takes on a whole body:
-``'utf-8'`` (its bytes were UTF-8: the label is overruled), ``'declared'`` (they were
-not), ``'label'`` (any other feed, kept once its first items are: read by its label,
-feedparser's per-field re-reading checked, :mod:`monitor.ingest.reread`), or NULL
-(never decided: read as earlier versions read it). The decision is
-taken only while the feed has no stored item (:func:`may_decide`), because an item's
-id may hold its text: a feed with items keeps the reading its ids were made with, so
-nothing is alerted twice. It is kept (:func:`keep_reading`) before the poll's items are
-recorded, in its own transaction: a crash in between leaves a decided feed without
-items (its next poll reads with the decision), never items without their reading.
-Once kept it is never changed nor cleared: every later parse, whole or partial, reads
-the feed the same way (:attr:`~monitor.store.feedstate.FeedState.charset_reading`).
+A feed's reading is the decision :mod:`monitor.ingest.mislabel` takes on a whole body:
+``'utf-8'`` (a single-byte legacy label over UTF-8 bytes: the label is overruled),
+``'declared'`` (a legacy label over bytes that are not UTF-8), ``'label'`` (any other
+feed, kept with its first items: read by its label, feedparser's per-field re-reading
+checked, :mod:`monitor.ingest.reread`), or NULL (not decided yet). It is decided while
+the feed has no stored item (:func:`may_decide`) or, for a feed with items and no
+reading kept (first polled by an older version), at its next changed body: an item's
+key may hold its text, so the stored items whose key the new reading changes are
+renamed to their new keys in the same transaction (:mod:`monitor.ingest.carryover`)
+and nothing is alerted twice. It is kept (:func:`keep_reading`) before the poll's
+items are recorded, in its own transaction: a crash in between leaves a decided feed
+without items (its next poll reads with the decision), never items without their
+reading. Once kept it is never changed nor cleared: every later parse, whole or
+partial, reads the feed the same way
+(:attr:`~monitor.store.feedstate.FeedState.charset_reading`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from monitor.store.feedstate import FeedState
+from monitor.store.items import Items
 from monitor.store.sqlite import Store
 
 __all__ = ["keep_reading", "may_decide"]
@@ -41,14 +46,22 @@ def may_decide(store: Store, url: str, state: FeedState | None) -> bool:
     return row is None
 
 
-def keep_reading(store: Store, url: str, name: str, reading: str) -> None:
-    """Keep ``reading`` (``"utf-8"``, ``"declared"`` or ``"label"``) as feed ``url``'s, in its own
-    transaction, unless one is kept already (the first decision stands). Creates the
-    feed's row when it has none (named ``name``), as a poll's record does. Raises what
-    the store raises (a poll's claim lost, several instances: ``LeaseLost``)."""
+def keep_reading(
+    store: Store, url: str, name: str, reading: str, carried: Mapping[str, str] | None = None
+) -> int:
+    """Keep ``reading`` (``"utf-8"``, ``"declared"`` or ``"label"``) as feed ``url``'s,
+    unless one is kept already (the first decision stands), and rename its stored
+    items from each old key of ``carried`` to the new one (``{old: new}``, a feed read
+    anew: :mod:`monitor.ingest.carryover`), in one transaction, so no item is read
+    under one reading and stored under the other's key. Creates the feed's row when it
+    has none (named ``name``), as a poll's record does. Returns the items renamed.
+    Raises what the store raises (a poll's claim lost, several instances: ``LeaseLost``)."""
     with store.transaction():
         store._ensure_feed(url, name)
-        store.conn.execute(
+        done = store.conn.execute(
             "UPDATE feeds SET charset_reading = ? WHERE url = ? AND charset_reading IS NULL",
             (reading, url),
         )
+        if not carried or not done.rowcount:
+            return 0
+        return Items(store).rename_keys(url, carried)

@@ -100,6 +100,15 @@ class Items(ItemReads):
         that was pruned leaves its tombstone to the new key. Returns the rows renamed.
         """
         former = {i.former_key: key for key, i in items.items() if i.former_key not in (None, key)}
+        return self.rename_keys(feed_url, former)
+
+    def rename_keys(self, feed_url: str, former: Mapping[str, str]) -> int:
+        """Rename feed ``feed_url``'s stored items from each old key of ``former`` to
+        its new key (``{old: new}``), in one transaction: the same row, story and
+        alerts. An old key not stored is skipped, and so is a new key already stored
+        (that item is known under it); a pruned old key leaves its tombstone to the
+        new key. Returns the rows renamed. Used by :meth:`adopt_former_keys` and for a
+        feed read anew (:mod:`monitor.ingest.carryover`)."""
         if not former:
             return 0
         stored = self.known(feed_url, former)

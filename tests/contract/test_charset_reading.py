@@ -1,8 +1,9 @@
 """Contract: a feed's charset reading (``feeds.charset_reading``, SQLite migration 20,
 PostgreSQL 12; monitor/store/charsets.py) on both backends.
 
-It may be decided only while the feed never had an item stored; once kept it stands;
-feeds of an earlier schema migrate undecided (read as before, so no id changes).
+It is decided while the feed never had an item stored, or, for a feed an earlier
+version stored items of, with its items renamed to the new reading's keys in the same
+transaction; once kept it stands; feeds of an earlier schema migrate undecided.
 """
 
 from __future__ import annotations
@@ -59,6 +60,23 @@ def test_keeping_a_reading_makes_the_feeds_row_when_it_has_none(any_store, readi
     state = any_store.feed(FEED_A.url)
     assert state is not None and (state.name, state.charset_reading) == ("A", reading)
     assert not may_decide(any_store, FEED_A.url, state)
+
+
+def test_a_feed_read_anew_keeps_its_reading_and_renames_its_items_in_one_go(any_store):
+    """A feed with items and no reading (first read by an earlier version): keeping a
+    reading renames its stored items from the keys the old reading gave to the new
+    ones (``{old: new}``); a key not stored is skipped, and a reading already kept
+    (another instance decided first) renames nothing."""
+    store = any_store
+    record_ids(store, item(FEED_B, "zÃ¼rich-1"))
+    record_ids(store, item(FEED_B, "plain-1"))
+    carried = {"zÃ¼rich-1": "zürich-1", "gone-1": "gone-2"}
+    assert keep_reading(store, FEED_B.url, "B", "utf-8", carried) == 1
+    keys = Items(store).known(FEED_B.url, ["zürich-1", "zÃ¼rich-1", "plain-1"])
+    assert sorted(keys) == ["plain-1", "zürich-1"]
+    assert store.feed(FEED_B.url).charset_reading == "utf-8"
+    assert keep_reading(store, FEED_B.url, "B", "label", {"plain-1": "plain-2"}) == 0
+    assert sorted(Items(store).known(FEED_B.url, ["plain-1", "plain-2"])) == ["plain-1"]
 
 
 class Old:

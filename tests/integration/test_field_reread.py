@@ -5,16 +5,18 @@ A real HTTP server on 127.0.0.1 serves UTF-8 feeds and receives the webhook; the
 runs in a subprocess. feedparser re-reads a field as UTF-8 whenever its text is all
 ISO-8859-1 and those bytes pair up as UTF-8: it repairs double-encoded text and turned
 a genuine ``NESTLÉ®`` into ``NESTLɮ``. A feed first read by this version keeps the
-repair and not the misreading; a feed with items from an earlier version keeps the
-reading its stored ids were made with.
+repair and not the misreading; a feed with items from an earlier version is read so
+from its next changed body, its stored items renamed to the keys the new reading gives.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.models import FeedRef
 from tests.integration.test_misdeclared_charset import alerted, config, rss, run_once
 
 UTF8 = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -66,22 +68,53 @@ def test_an_empty_feed_keeps_no_reading_until_it_has_items(tmp_path, http_server
     assert dict(alerted(http_server))["g-1"] == "NESTLÉ® recalls desserts"
 
 
-def test_a_feed_with_items_from_an_earlier_version_is_read_as_before(tmp_path, http_server):
-    """An earlier version kept no reading: such a feed is read as it read it
-    (feedparser's re-reading unchecked: ``CAFɮ``), because an item whose id is its text
-    or a guid with such a pair was stored under the id that reading gave."""
-    entry = "<item><title>Recalls story</title><description>A story.</description></item>"
+def test_a_feed_from_an_earlier_version_is_read_anew_and_its_items_keep_their_keys(
+    tmp_path, http_server
+):
+    """An earlier version kept no reading and read ``CAFÉ®-1`` as ``CAFɮ-1``: its item
+    is stored under that guid. At the feed's next changed body it is decided (read by
+    its label, fields checked) and the stored item is renamed to ``CAFÉ®-1``, so its
+    edited entry is an update (no alert), not a new item alerted twice; a fresh entry
+    reads right."""
+    known = (
+        "<item><guid>CAFÉ®-1</guid><title>Known story</title><description>{}</description></item>"
+    )
     document = '<rss version="2.0"><channel><title>W</title>{}</channel></rss>'
-    http_server.route("/wire.xml", document.format(entry).encode(), headers=UTF8)
+    first = document.format(known.format("Told.")).encode()
+    http_server.route("/wire.xml", first, headers=UTF8)
     cfg = config(tmp_path, http_server, "wire")
     run_once(cfg)
-    with sqlite3.connect(cfg.parent / "state" / "monitor.db") as db:
-        db.execute("UPDATE feeds SET charset_reading = NULL")  # as earlier versions left it
-    fresh = "<item><guid>g-9</guid><title>CAFÉ® story</title></item>"
-    http_server.route("/wire.xml", document.format(fresh + entry).encode(), headers=UTF8)
+    url = http_server.url("/wire.xml")
+    as_before(cfg.parent / "state", url, first)
+    fresh = "<item><guid>g-9</guid><title>ÉTÉ® story</title></item>"
+    edited = document.format(fresh + known.format("Told again.")).encode()
+    http_server.route("/wire.xml", edited, headers=UTF8)
     log = run_once(cfg)
-    assert "items=2 parsed=2 new=1" in log, log
+    assert "feed='wire' items=1 carried over to their keys as now read" in log, log
+    assert "new=1 alerts=1" in log, log  # the fresh entry; the known one is an edit
     bodies = [json.loads(r.body) for r in http_server.requests_to("/hook")]
-    titles = sorted(i["title"] for body in bodies for i in body["items"])
-    assert titles == ["CAFɮ story", "Recalls story"]
-    assert reading(cfg, "wire") is None
+    sent = sorted((i["guid"], i["title"]) for body in bodies for i in body["items"])
+    assert sent == [("CAFÉ®-1", "Known story"), ("g-9", "ÉTÉ® story")], sent  # once each
+    assert reading(cfg, "wire") == "label"
+
+
+def as_before(state: Path, url: str, body: bytes) -> None:
+    """The state an earlier version left after reading ``body`` for feed ``url``: no
+    reading kept, items under the keys feedparser's unchecked re-reading gave."""
+    from monitor.ingest.carryover import carried_keys
+    from monitor.store.items import Items
+    from monitor.store.sqlite import Store
+
+    now = datetime.now(UTC)
+    renamed = {
+        new: old
+        for old, new in carried_keys(body, url, None, FeedRef("w", url), now, "label").items()
+    }
+    assert renamed, "the body reads alike both ways: nothing to simulate"
+    store = Store.open(state)
+    try:
+        assert Items(store).rename_keys(url, renamed) == len(renamed)
+        with store.transaction():
+            store.conn.execute("UPDATE feeds SET charset_reading = NULL")
+    finally:
+        store.close()

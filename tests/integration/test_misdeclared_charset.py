@@ -6,13 +6,15 @@ the CLI runs in a subprocess. Earlier versions read such a feed as declared: ale
 ``CafÃ© ZÃ¼rich â€” â€œtalksâ€``. The decision is taken on the first whole body, while the
 feed has no item, and kept: later polls that parse only their changed entries read
 alike, a genuine windows-1252 feed whose text happens to pair up as UTF-8 (``NESTLÉ®``)
-stays windows-1252, a feed with stored items keeps its reading (its ids), and a
-declaration that is not a single-byte legacy encoding is never overruled.
+stays windows-1252, a feed an earlier version stored items of is decided at its next
+body with its items' keys carried over, and a declaration that is not a single-byte
+legacy encoding is never overruled.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -119,38 +121,36 @@ def test_a_genuine_windows_1252_feed_whose_text_pairs_up_as_utf8_stays_windows_1
     assert feed_status(cfg, "shop")["parse_warning"] is None
 
 
-def test_a_feed_with_stored_items_keeps_its_reading_while_a_new_feed_reads_right(
+def test_a_feed_from_an_earlier_version_is_decided_at_its_next_body_its_items_carried_over(
     tmp_path, http_server
 ):
-    """``old`` stored its items before a decision could be taken (its first body had
-    two distinct UTF-8 characters, too few), as every feed of an earlier version did:
-    its reading, and so the id of its item whose guid holds text, stays. Its entry is
-    edited, so it is parsed again beside entries that would decide a new feed: it is
-    the same item (an edit), not a new one alerted twice. ``new``, added then, serving
-    the same document, is decided and reads right."""
+    """``old`` stored its items as earlier versions did: read as declared (its first
+    body had two distinct UTF-8 characters, too few to decide on, and those versions
+    kept no reading), so its item's guid is ``zÃ¼richâ€”1``. Its next body, with new
+    entries, decides it (UTF-8), and the stored item takes the key that reading gives,
+    ``zürich—1``, in the same transaction: its edited entry is an update, not a new
+    item alerted twice, and its new entries read right, as in ``new``, added then."""
     headers = {"Content-Type": "application/rss+xml; charset=iso-8859-1"}
     known = ("zürich—1", "Talks in Zürich—day one")
     http_server.route("/old.xml", rss(known).encode(), headers=headers)
     run_once(config(tmp_path, http_server, "old"))
     (stored,) = alerted(http_server)  # as earlier versions read it
     assert stored == ("zÃ¼richâ€”1", "Talks in ZÃ¼richâ€”day one")
+    with sqlite3.connect(tmp_path / "state" / "monitor.db") as db:
+        db.execute("UPDATE feeds SET charset_reading = NULL")  # what those versions left
     fresh = [("c-1", "Café “talks”"), ("c-2", "Pompeo’s visit")]
     document = rss(*fresh, known, edited=known[0]).encode()
     for name in ("old", "new"):
         http_server.route(f"/{name}.xml", document, headers=headers)
     cfg = config(tmp_path, http_server, "old", "new")
     log = run_once(cfg)
-    assert "feed='old' items=3 parsed=3 new=2" in log, log  # the edited entry parsed again
-    sent = alerted(http_server)  # old: the edit is no new item; new: all three, right
-    assert sent == sorted([stored, *fresh, known, *[mojibake(e) for e in fresh]])
-    assert log.count("charset decided") == 1 and "feed='new' charset decided" in log, log
-    assert "read as UTF-8" not in (feed_status(cfg, "old")["parse_warning"] or "")
-    assert "read as UTF-8" in feed_status(cfg, "new")["parse_warning"]
-
-
-def mojibake(entry: tuple[str, str]) -> tuple[str, str]:
-    """``entry`` as a feed read as declared shows it: its UTF-8 read as windows-1252."""
-    return entry[0], entry[1].encode().decode("cp1252", "replace")
+    assert "feed='old' items=1 carried over to their keys as now read" in log, log
+    assert "feed='old' items=3 parsed=3 new=2" in log, log  # the edited entry: an update
+    sent = alerted(http_server)  # old: its two new entries; new: all three; all right
+    assert sent == sorted([stored, *fresh, known, *fresh])
+    assert log.count("charset decided") == 2, log
+    for name in ("old", "new"):
+        assert "read as UTF-8" in feed_status(cfg, name)["parse_warning"]
 
 
 def test_only_a_single_byte_legacy_declaration_is_overruled(tmp_path, http_server):
