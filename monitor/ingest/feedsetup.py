@@ -52,10 +52,12 @@ then does the work itself.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from functools import cache, lru_cache
 from types import ModuleType, SimpleNamespace
@@ -163,14 +165,28 @@ def _reread(parser: Any, element: str) -> bool:
     """Whether the text of ``element``, which ``parser`` is about to end (its pieces,
     on top of feedparser's element stack), is to be read again as UTF-8: not when it
     is ASCII (reading it again gives the same text: the work is skipped) nor when
-    :func:`~monitor.ingest.reread.plausible` refuses it."""
+    :func:`~monitor.ingest.reread.plausible` refuses it.
+
+    The text judged is the one feedparser's ``pop`` reads again: its pieces as it joins
+    them (a character reference the loose parser read is a piece of UTF-8 bytes:
+    ``&#201;&#174;`` is ``É®`` too), base64 content decoded. An element that expects no
+    text is returned before any reading again."""
     stack = parser.elementstack
-    if not stack or stack[-1][0] != element:
-        return True  # feedparser's pop returns without output
+    if not stack or stack[-1][0] != element or not stack[-1][1]:
+        return True  # feedparser's pop returns without output, or before reading again
     pieces = stack[-1][2]
-    if all(type(p) is str and p.isascii() for p in pieces):
+    if all(type(p) is str and p.isascii() for p in pieces) and not _base64(parser):
         return False
-    return plausible("".join(p for p in pieces if isinstance(p, str)).strip())
+    text = "".join(p.decode("utf-8") if isinstance(p, bytes) else p for p in pieces).strip()
+    if _base64(parser):
+        with suppress(binascii.Error, binascii.Incomplete, UnicodeDecodeError):  # as feedparser
+            text = base64.decodebytes(text.encode("utf8")).decode("utf8")
+    return plausible(text)
+
+
+def _base64(parser: Any) -> bool:
+    """Whether ``parser``'s current content is base64, which its ``pop`` decodes."""
+    return bool(parser.contentparams.get("base64", 0))
 
 
 def _remembered(join: Callable[..., str]) -> Callable[..., str]:

@@ -3,6 +3,8 @@ parses that use the rule (monitor/ingest/feedsetup.py ``fields_checked``)."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from monitor.ingest.mislabel import LABEL
@@ -96,3 +98,26 @@ def test_a_parse_read_by_its_label_checks_each_field():
     (entry,) = parse_feed(body, URL, reading=LABEL).entries
     assert entry["title"][0] == "CAFÉ® & more"
     assert "Ça va, Zürich" in str(entry["content"])
+
+
+def test_the_text_judged_is_the_text_feedparser_reads_again():
+    """A document read loosely (ill-formed) hands feedparser each character reference
+    as a piece of UTF-8 bytes: ``NESTL&#201;&#174;`` is judged ``NESTLÉ®`` and stays,
+    as the same title written out does. Base64 content is judged decoded, so
+    double-encoded text in it is still repaired and genuine text still kept."""
+    loose = rss("NESTL&#201;&#174; and CAF&Eacute;&reg;", "<b>unclosed").replace(
+        b"</channel>", b"<open></channel>"
+    )
+    parsed = parse_feed(loose, URL, reading=LABEL)
+    assert parsed.loose
+    assert parsed.entries[0]["title"][0] == "NESTLÉ® and CAFÉ®"
+    assert parse_feed(loose, URL).entries[0]["title"][0] == "NESTLɮ and CAFɮ"  # as before
+    for text, read in ((twice("Café Zürich"), "Café Zürich"), ("NESTLÉ®", "NESTLÉ®")):
+        encoded = base64.b64encode(text.encode()).decode()
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f'<title>t</title><entry><id>urn:1</id><title>t</title><content type="text/plain" '
+            f'mode="base64">{encoded}</content></entry></feed>'
+        ).encode()
+        (entry,) = parse_feed(body, URL, reading=LABEL).entries
+        assert entry["content"][0][0] == read
