@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.ingest.mislabel import LABEL
 from monitor.ingest.parse import parse_feed
-from monitor.ingest.reread import plausible
+from monitor.ingest.reread import UNLIKELY, plausible
 
 URL = "http://127.0.0.1:1/feed.xml"
 
@@ -121,3 +123,49 @@ def test_the_text_judged_is_the_text_feedparser_reads_again():
         ).encode()
         (entry,) = parse_feed(body, URL, reading=LABEL).entries
         assert entry["content"][0][0] == read
+
+
+def refused_by_rule(again: str) -> bool:
+    """The module docstring's rule on a re-read text, one character after another."""
+    previous = ""
+    for ch in again:
+        point = ord(ch)
+        if any(first <= point <= last for first, last in UNLIKELY):
+            return True
+        latin_or_symbol = 0x1E00 <= point <= 0x1EFF or 0x2000 <= point <= 0x2BFF
+        glued = previous.isascii() and previous.isalpha()
+        if point >= 0x800 and not latin_or_symbol and point != 0xFFFD and glued:
+            return True
+        previous = ch
+    return False
+
+
+EDGES = (
+    [chr(p) for r in UNLIKELY for p in (r[0] - 1, r[0], r[1], r[1] + 1)]
+    + [chr(p) for p in (0x7FF, 0x800, 0x1DFF, 0x1E00, 0x1EFF, 0x1F00, 0x1FFF, 0x2000)]
+    + ["\u2bff", "\u2c00", "\ufffc", "\ufffd", "\ufffe", "\U0001f600"]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from("aZ 1:"),  # kept as they are
+            st.sampled_from("«é\u00a0\x85"),  # genuine text
+            st.sampled_from(EDGES).map(twice),
+            st.characters(codec="utf-8").map(twice),
+        )
+    )
+)
+def test_the_searches_are_the_rule(pieces):
+    """plausible's two searches (a field of megabytes is judged in C) refuse exactly
+    what the rule, read character by character, refuses."""
+    text = "".join(pieces)
+    try:
+        again = text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        assert plausible(text)
+        return
+    c1 = any("\x80" <= ch <= "\x9f" for ch in text)
+    assert plausible(text) == (text.isascii() or c1 or not refused_by_rule(again))
