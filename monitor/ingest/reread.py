@@ -1,6 +1,7 @@
 """Whether a field's text, read again as UTF-8, is text a feed would hold.
 
-feedparser reads every field of a UTF-8 document a second time: when the field's text
+feedparser reads each text field of a UTF-8 document a second time (an element that
+expects text: titles, summaries, content, guids, links): when the field's text
 is all ISO-8859-1 and those bytes are valid UTF-8, it keeps the UTF-8 reading (its
 ``_FeedParserMixin.pop``: "people take data that is already utf-8, presume that it is
 iso-8859-1, and re-encode it"). That repairs double-encoded text (``CafÃ© ZÃ¼rich`` is
@@ -13,12 +14,15 @@ every feed (:mod:`monitor.ingest.parse` decodes first).
 
 :func:`plausible` tells the two apart by what the re-reading makes:
 
-- a field holding a C1 control (U+0080-U+009F) is double-encoded beyond doubt: text
-  never holds one, and half of all UTF-8 continuation bytes read as ISO-8859-1 are one
-  (``’`` is ``â`` + two of them); its re-reading is kept;
+- a field holding a C1 control (U+0080-U+009F) is taken as double-encoded: text
+  written as such holds none, and half of all UTF-8 continuation bytes read as
+  ISO-8859-1 are one (``’`` is ``â`` + two of them); its re-reading is kept (a numeric
+  reference meant as windows-1252, ``&#146;``, is a C1 control too: a refused pair in
+  the same field is then read again, ``BEYONC&#201;&#146;S`` as ``BEYONCɒS``);
 - otherwise the re-reading is refused when it makes a character of a block that a
-  Western letter before a symbol lands in and that news text does not use (:data:`UNLIKELY`:
-  IPA and modifier letters, archaic Cyrillic, Syriac, Thaana, NKo, Samaritan, Mandaic),
+  Western letter before a symbol lands in and that news text does not use
+  (:data:`UNLIKELY`: the end of Latin Extended-B, IPA and modifier letters, archaic
+  Cyrillic, Syriac, Thaana, NKo, Samaritan, Mandaic),
   or a character of another script from a three- or four-byte sequence glued to an
   ASCII letter before it (``Arrivé`` NBSP ``»`` would end ``Arriv`` and a CJK
   ideograph; Vietnamese letters, U+1E00-U+1EFF, punctuation and symbols,
@@ -26,7 +30,8 @@ every feed (:mod:`monitor.ingest.parse` decodes first).
 
 Double-encoded text of the scripts news uses re-reads into Latin-1, Latin Extended-A
 and -B (Central European, Vietnamese, Romanian), Greek, Cyrillic, Armenian, Hebrew,
-Arabic and every script of three bytes (Devanagari, CJK, ...), all kept. A field mixing
+Arabic and every script of three bytes (Devanagari, CJK, ...), all kept; so is a
+genuine pair that lands there (``×`` NBSP reads ``נ``, ``Î`` NBSP ``Π``). A field mixing
 a refused pair with double-encoded text keeps neither reading's half: it stays as
 decoded, a visible ``Ã©`` rather than a silent ``ɮ``.
 
@@ -43,6 +48,7 @@ __all__ = ["UNLIKELY", "plausible"]
 
 # (first, last) code points a re-read character may not fall in (module docstring).
 UNLIKELY: tuple[tuple[int, int], ...] = (
+    (0x0220, 0x024F),  # the end of Latin Extended-B: Ƞ ȡ … (È before a symbol: È NBSP)
     (0x0250, 0x02BA),  # IPA Extensions, Spacing Modifier Letters (ʻ ʼ are used: Uzbek)
     (0x02BD, 0x02FF),  # (É Ê Ë before a symbol)
     (0x0460, 0x047F),  # archaic Cyrillic (Ñ before a symbol)

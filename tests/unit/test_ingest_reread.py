@@ -25,6 +25,7 @@ def twice(text: str) -> str:
     "genuine",
     [
         "NESTLÉ® recalls",  # C9 AE: ɮ (IPA)
+        "È\u00a0morto Mario Rossi",  # C8 A0: Ƞ (Latin Extended-B, its rare end)
         "IDENTITÉ\u00a0: alerte",  # C9 A0: ɠ
         "TÊ© brand",  # CA A9: ʩ
         "CHLOË\u00a0: interview",  # CB A0: ˠ (modifier letter)
