@@ -106,15 +106,27 @@ class Items(ItemReads):
         """Rename feed ``feed_url``'s stored items from each old key of ``former`` to
         its new key (``{old: new}``), in one transaction: the same row, story and
         alerts. An old key not stored is skipped, and so is a new key already stored
-        (that item is known under it); a pruned old key leaves its tombstone to the
+        (that item is known under it) unless its row is renamed away here too (keys
+        that chain or trade places: ``{a: b, b: c}``), and a new key that two old
+        keys ask for goes to the first; a pruned old key leaves its tombstone to the
         new key. Returns the rows renamed. Used by :meth:`adopt_former_keys` and for a
         feed read anew (:mod:`monitor.ingest.carryover`)."""
         if not former:
             return 0
         stored = self.known(feed_url, former)
         taken = self.known(feed_url, former.values())
-        moves = [(stored[old].id, old, new) for old, new in former.items() if old in stored]
-        moves = [move for move in moves if move[2] not in taken]
+        going = {old: new for old, new in former.items() if old in stored and old != new}
+        while True:  # a row that stays keeps its key: renames onto it are dropped, and so on
+            staying, asked = taken.keys() - going.keys(), set()
+            kept: dict[str, str] = {}
+            for old, new in going.items():
+                if new not in staying and new not in asked:
+                    kept[old] = new
+                    asked.add(new)
+            if kept == going:
+                break
+            going = kept
+        moves = [(stored[old].id, old, new) for old, new in going.items()]
         tombs = self.pruned(feed_url, former.keys() - stored.keys())
         with self.store.transaction():
             self._keep_ids(feed_url, moves)

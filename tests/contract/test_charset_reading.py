@@ -79,6 +79,28 @@ def test_a_feed_read_anew_keeps_its_reading_and_renames_its_items_in_one_go(any_
     assert sorted(Items(store).known(FEED_B.url, ["plain-1", "plain-2"])) == ["plain-1"]
 
 
+def test_renamed_keys_may_chain_or_trade_places(any_store):
+    """Keys read anew may be other entries' old keys: ``a`` → ``b`` while ``b`` → ``c``
+    (``b`` is free once its row moves), ``x`` ↔ ``y``; a row that stays keeps its key
+    (``s``), and of two old keys asking for one new key the first gets it."""
+    store = any_store
+    for key in ("a", "b", "x", "y", "s", "t", "u"):
+        record_ids(store, item(FEED_B, key))
+    ids = {k: v.id for k, v in Items(store).known(FEED_B.url, "abxystu").items()}
+    carried = {"a": "b", "b": "c", "x": "y", "y": "x", "t": "s", "u": "v", "s2": "v"}
+    assert keep_reading(store, FEED_B.url, "B", "utf-8", carried) == 5
+    now = {k: v.id for k, v in Items(store).known(FEED_B.url, "abcxystuv").items()}
+    assert now == {
+        "b": ids["a"],
+        "c": ids["b"],
+        "x": ids["y"],
+        "y": ids["x"],
+        "s": ids["s"],
+        "t": ids["t"],
+        "v": ids["u"],
+    }
+
+
 class Old:
     """A database at the schema before SQLite migration 20 (PostgreSQL: 12), one feed
     that has stored items, written as that schema stored it."""
