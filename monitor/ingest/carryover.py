@@ -24,15 +24,24 @@ __all__ = ["carried_keys"]
 
 def carried_keys(
     body: bytes, url: str, content_type: str | None, feed: FeedRef, now: datetime, reading: str
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     """``{old key: new key}`` for each entry of ``body`` (a whole document) whose key
     (:func:`monitor.dedup.identity.item_key`) under ``reading`` differs from its key
-    as older versions read it (no reading). Empty when none differs. Raises ParseError
-    when ``body`` is not a feed."""
+    as older versions read it (no reading). Empty when none differs; None when the
+    document is not well-formed XML (read loosely, :mod:`monitor.ingest.partial`: cut
+    off in transfer, its entries after the cut are not in it, and the loose parser
+    loses text anywhere after the error), which must not decide the feed: a stored
+    item it leaves out would keep its old key. Raises ParseError when ``body`` is not
+    a feed."""
     from monitor.ingest.parse import parse_feed
 
-    before = _keys(parse_feed(body, url, content_type), feed, now)
-    after = _keys(parse_feed(body, url, content_type, reading=reading), feed, now)
+    old = parse_feed(body, url, content_type)
+    if old.loose:
+        return None
+    new = parse_feed(body, url, content_type, reading=reading)
+    if new.loose:
+        return None
+    before, after = _keys(old, feed, now), _keys(new, feed, now)
     return {before[n]: after[n] for n in before.keys() & after.keys() if before[n] != after[n]}
 
 

@@ -89,7 +89,8 @@ def changed_job(
     ``"declared"``, ``"label"`` or None (never decided) for every parse, partial or
     whole, alike; ``"decide"`` decides it first on the whole ``body``, never on the
     part selected; ``"redecide"`` as well, and pairs the keys of every entry of the
-    document under the old and the new reading (``ChangedFeed.carried``).
+    document under the old and the new reading (``ChangedFeed.carried``), unless the
+    document is not well-formed XML: then nothing is decided (``reading`` None).
     """
     from monitor.ingest.mislabel import REDECIDE
 
@@ -98,7 +99,10 @@ def changed_job(
     if asked == REDECIDE and reading is not None:
         from monitor.ingest.carryover import carried_keys
 
-        carried = carried_keys(body, url, content_type, feed, now, reading)
+        found = carried_keys(body, url, content_type, feed, now, reading)
+        if found is None:  # read loosely: decides nothing, read as before (no reading)
+            reading = None
+        carried = found or {}
     selection = select_changed(body, previous)
     ids = selection.ids
     if selection.body is None:
