@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.ingest.mislabel import REDECIDE
 from monitor.ingest.parsejobs import ChangedFeed, changed_job, items_job, parse_job
 from monitor.ingest.workerpool import ParseLimitError, ParsePool
 from monitor.models import FeedRef, Item
@@ -60,6 +61,7 @@ MIB = 1024 * 1024
 # 2 s per MiB is ~3.5x the slowest.
 SECONDS_PER_MIB = 2.0
 FREE_MIB = 4  # the first MiB are covered by the configured deadline alone
+READ_ANEW_PARSES = 4  # a read anew parses a body 3 times (changed entries, both readings)
 # Address space for big bodies. Measured peak (VmPeak of a worker): ~45 MB plus 4.9-8.5
 # MB per MiB of body for ~5 KB items (171-265 MB at 26 MiB), up to 12.7-13.6 MB per
 # MiB for ~600-byte items (376 MB at 26 MiB). 32 bytes per byte is ~2.3x the heaviest.
@@ -203,8 +205,14 @@ async def parse_changed_isolated(
     grow with the size of ``body`` as in :func:`parse_isolated` (the daemon passes no
     ``timeout``). Entries skipped as unreadable are logged (:func:`log_skipped`);
     their signatures are kept, so an entry is skipped (and logged) again only once
-    it changes.
+    it changes. ``"redecide"`` (a feed an earlier version read, read anew) parses the
+    whole body twice more (:mod:`monitor.ingest.carryover`): its deadline is
+    :data:`READ_ANEW_PARSES` times the body's, or a large feed would miss it at every
+    changed poll and record nothing.
     """
+    if timeout is None and reading == REDECIDE:
+        pool = pool or default_pool()
+        timeout = READ_ANEW_PARSES * parse_deadline(len(body), pool.timeout)
     job_args = (url, content_type, feed, now, previous, reading)
     changed = await run_for_body(changed_job, body, *job_args, timeout=timeout, pool=pool)
     log_skipped(feed, changed.meta)
