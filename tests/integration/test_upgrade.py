@@ -17,6 +17,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from monitor.cli.messages import REMOVED_WAITING
 from monitor.store.codec import parse_ts
 from monitor.store.history import split_baseline
 from monitor.store.schema import MIGRATIONS
@@ -75,7 +76,9 @@ def test_upgrade_sends_nothing_twice_and_guids_survive_a_move(tmp_path, http_ser
     assert alerted_titles(first.stdout) == ["Suite 16.88 released", "Suite 16.89 released"], (
         first.stderr
     )
-    assert "carried over to their guid as written" in first.stderr
+    # Carried over as the feed's parse meets them, or all at once where the feed is
+    # read anew at this poll (ingest/carryover.py pairs former keys too).
+    assert re.search(r"carried over to their (guid as written|keys as now read)", first.stderr)
     with sqlite3.connect(state / "monitor.db") as conn:
         keys = {k for (k,) in conn.execute("SELECT item_key FROM items")}
     assert {"72122", "72121", LONG_GUID} <= keys
@@ -125,8 +128,13 @@ def test_a_schema_10_state_migrates_with_its_history_baseline_and_alerts(tmp_pat
     assert all(m.pop("no_channel") is False for m in shown["matches"])
     # so did what a pending alert waits for (a disabled channel, quiet hours) and how far
     # a message that stopped partway got (Slack parts, email recipients): none here
+    # (a pending alert of the fixture's webhook, which this config leaves out, waits for
+    # its channel to be back)
     for alert in (c for m in shown["matches"] for c in m["channels"]):
-        assert (alert.pop("waiting"), alert.pop("held_until")) == (None, None)
+        removed = alert["channel"] != "console" and alert["status"] == "pending"
+        waiting = alert.pop("waiting")
+        assert waiting == (REMOVED_WAITING if removed else None), alert
+        assert alert.pop("held_until") is None
         assert alert.pop("progress") is None
     assert shown == json.loads((STATE_V10 / "history.json").read_text())
     now = parse_ts((STATE_V10 / "NOW").read_text().strip()) + timedelta(hours=1)
