@@ -224,29 +224,49 @@ def apprise_available() -> bool:
     return True
 
 
+# Apprise schemes whose host is a server, never a credential (Apprise's generic JSON,
+# XML and form posts and its email): the host of any other may be a token or a topic
+# (``pover://USER@TOKEN``, ``ntfy://TOPIC``, ``slack://TOKEN_A/…``).
+SERVER_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms", "mailto", "mailtos"})
+
+
 def scheme_host(url: str) -> str:
-    """``scheme://host`` of an Apprise URL: all a message may show of it."""
+    """``scheme://host`` of an http(s) URL: all a message may show of it. For an
+    Apprise URL, its host only when :data:`SERVER_SCHEMES` says it is a server, else
+    ``scheme://…`` (its host may be a token)."""
     parts = urlsplit(url)
+    if parts.scheme.lower() not in SERVER_SCHEMES | {"http", "https"}:
+        return f"{parts.scheme}://…"
     return f"{parts.scheme}://{parts.hostname or '?'}"
 
 
-def check_apprise_channel(config: AppriseChannel) -> list[tuple[str, str]]:
-    """Problems with an apprise channel as ``(key, message)``: extra missing, bad URL.
+def check_apprise_channel(config: AppriseChannel) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems with an apprise channel as ``(key path, message)``: extra missing
+    (``("type",)``), a URL Apprise does not know (``("urls", index)``).
 
     The stand-in of ``urls`` that failed validation (:data:`STAND_IN_APPRISE_URL`) is
-    not judged: the error already reported is about the value written.
+    not judged: the error already reported is about the value written. Apprise's own
+    log line about the URL (``Unparseable URL``) is kept out of the output: the
+    problem returned says it, with no more of the URL than :func:`scheme_host`.
     """
     if not apprise_available():
-        return [
-            ("type", f"channel type 'apprise' needs the apprise package: {APPRISE_INSTALL_HINT}")
-        ]
+        hint = f"channel type 'apprise' needs the apprise package: {APPRISE_INSTALL_HINT}"
+        return [(("type",), hint)]
+    import logging
+
     import apprise
 
-    problems = []
-    for url in config.urls:
-        text = url.get_secret_value()
-        if text == STAND_IN_APPRISE_URL:
-            continue
-        if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
-            problems.append(("urls", f"not a supported Apprise URL: {scheme_host(text)}"))
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    quiet = logging.getLogger("apprise")
+    was_disabled, quiet.disabled = quiet.disabled, True
+    try:
+        for index, url in enumerate(config.urls):
+            text = url.get_secret_value()
+            if text == STAND_IN_APPRISE_URL:
+                continue
+            if apprise.Apprise.instantiate(text, suppress_exceptions=True) is None:
+                message = f"not a supported Apprise URL: {scheme_host(text)}"
+                problems.append((("urls", index), message))
+    finally:
+        quiet.disabled = was_disabled
     return problems

@@ -165,7 +165,7 @@ def cross_check(
         unread = any(p[:2] == ("channels", name) for p in source.unread)
         if channel.type == "apprise" and not unread:
             for key, message in check_apprise_channel(channel):
-                issues.append(source.issue(("channels", name, key), message))
+                issues.append(source.issue(("channels", name, *key), message))
     return issues
 
 

@@ -100,7 +100,7 @@ def test_slack_and_apprise_channels_get_every_bad_value_together(tmp_path: Path)
     )
     assert code == 1, out
     apprise = (
-        "10:12: not a supported Apprise URL: nothing://x"
+        "10:12: not a supported Apprise URL: nothing://…"
         if apprise_available()
         else "9:11: channel type 'apprise' needs the apprise package: install the extra:"
         " pip install 'news-monitor[apprise]'"

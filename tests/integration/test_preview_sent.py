@@ -141,6 +141,17 @@ def test_apprise_shows_title_body_and_only_the_services_hosts() -> None:
         {"type": "apprise", "urls": ["tgram://123456:s3cr3tbot@telegram/-100200"]}
     )
     shown = preview_sent(settings, make_digest(make_story(1)), Renderer())
-    assert shown.text.startswith("to: tgram://telegram\ntitle: pompeo: Pompeo"), shown.text
+    assert (
+        "to: json://hooks.example\n"
+        in preview_sent(
+            TypeAdapter(Channel).validate_python(
+                {"type": "apprise", "urls": ["json://hooks.example/x?token=t0ken"]}
+            ),
+            make_digest(make_story(1)),
+            Renderer(),
+        ).text
+    )  # a generic post's host is a server: shown
+    # a Telegram URL's host may be its bot token: only its scheme is shown
+    assert shown.text.startswith("to: tgram://…\ntitle: pompeo: Pompeo"), shown.text
     assert "format: text" in shown.text and "Pompeo visits Pyongyang" in shown.text
     assert "s3cr3tbot" not in shown.text and "123456" not in shown.text
