@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config.channels import APPRISE_INSTALL_HINT as INSTALL_HINT
-from monitor.config.channels import AppriseChannel, scheme_host
+from monitor.config.channels import SERVER_SCHEMES, AppriseChannel, scheme_host
 from monitor.config.channels import apprise_available as available
 from monitor.errors import DeliveryError
 from monitor.models import Digest
@@ -30,10 +30,15 @@ _SECRET_PART = re.compile(r"[^/:@?&=#;,]{6,}")
 
 
 def redact(text: str, urls: list[str]) -> str:
-    """Remove the configured URLs' paths, users, passwords and queries from ``text``."""
+    """Remove the configured URLs' paths, users, passwords and queries from ``text``,
+    and their hosts but for a scheme whose host is a server
+    (:data:`~monitor.config.channels.SERVER_SCHEMES`): a service's host is most often a
+    credential (``pover://USER@TOKEN``, ``ntfy://TOPIC``)."""
     for url in urls:
         parts = urlsplit(url)
         secret_bits = [parts.path, parts.query, parts.username or "", parts.password or ""]
+        if parts.scheme.lower() not in SERVER_SCHEMES:
+            secret_bits.append(parts.hostname or "")
         for bit in secret_bits:
             for piece in _SECRET_PART.findall(bit):
                 text = text.replace(piece, "<redacted>")
