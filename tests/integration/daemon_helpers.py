@@ -91,15 +91,15 @@ class NotifySocket:
         self.sock.settimeout(0.5)
         self.messages: list[str] = []
 
-    def wait_for(self, line: str, timeout: float = 60) -> list[str]:
-        """Receive until a message containing the line ``line`` arrives."""
-        return self.wait_for_match(re.escape(line), timeout)
+    def wait_for(self, line: str, timeout: float = 60, count: int = 1) -> list[str]:
+        """Receive until ``count`` messages containing the line ``line`` arrived."""
+        return self.wait_for_match(re.escape(line), timeout, count)
 
-    def wait_for_match(self, pattern: str, timeout: float = 60) -> list[str]:
-        """Receive until a line fully matching the regex ``pattern`` arrives."""
+    def wait_for_match(self, pattern: str, timeout: float = 60, count: int = 1) -> list[str]:
+        """Receive until ``count`` lines fully matching the regex ``pattern`` arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(re.fullmatch(pattern, line) for line in self.lines()):
+            if sum(bool(re.fullmatch(pattern, line)) for line in self.lines()) >= count:
                 return self.messages
             try:
                 self.messages.append(self.sock.recv(65536).decode())
