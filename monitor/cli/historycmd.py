@@ -118,9 +118,9 @@ def _history(
         if found is None:
             print(f"no message {args.message!r} in {where}")
             return 1
-        removed = config is not None and found["channel"] not in config.channels
-        shown = _redacted_message(found, config)
-        show_message(shown, args.json, disabled_at, _zone(config), removed=removed)
+        channels = frozenset(config.channels) if config is not None else None
+        waiting = channel_waiting(found["channel"], channels, disabled_at)
+        show_message(_redacted_message(found, config), args.json, waiting, _zone(config))
         return 0
     why = _Reasons.of(config, disabled, datetime.now(UTC))
     rows = [why.added_to(_redacted(r, config)) for r in rows]
@@ -251,6 +251,17 @@ def _redacted_message(found: dict[str, Any], config: MonitorConfig | None) -> di
     }
 
 
+def channel_waiting(
+    channel: str, channels: frozenset[str] | None, disabled: str | None
+) -> str | None:
+    """What a pending alert or message of ``channel`` waits for, whatever its turn:
+    its channel gone from the config (``channels``; None without a config: not known),
+    or disabled by its destination (``disabled``: the stored reason); else None."""
+    if channels is not None and channel not in channels:
+        return REMOVED_WAITING
+    return disabled_waiting(channel, disabled) if disabled is not None else None
+
+
 @dataclass(frozen=True)
 class _Reasons:
     """Why the listed matches' alerts went nowhere, or wait, worked out once for the
@@ -298,10 +309,7 @@ class _Reasons:
         channel = alert["channel"]
         if alert["status"] != "pending":
             return {"waiting": None, "held_until": None}
-        if self.channels is not None and channel not in self.channels:
-            return {"waiting": REMOVED_WAITING, "held_until": None}
-        if channel in self.disabled:
-            waiting = disabled_waiting(channel, self.disabled[channel])
+        if waiting := channel_waiting(channel, self.channels, self.disabled.get(channel)):
             return {"waiting": waiting, "held_until": None}
         hold = None if alert["message_id"] else self.holds.get(channel)
         if hold is None or rule in hold.urgent_rules:

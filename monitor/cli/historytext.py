@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from monitor.cli.messages import DUE_NOW, REMOVED_WAITING, count, disabled_waiting, due_now
+from monitor.cli.messages import DUE_NOW, count, due_now
 from monitor.cli.statusinfo import local_time
 
 NEXT_ROUND = "the next delivery round"  # a pending alert's time before it has one
@@ -76,19 +76,12 @@ def _outcome(alert: dict[str, Any], tz: str) -> str:
 
 
 def show_message(
-    found: dict[str, Any],
-    as_json: bool,
-    disabled: str | None,
-    tz: str = "UTC",
-    *,
-    removed: bool = False,
+    found: dict[str, Any], as_json: bool, waiting: str | None, tz: str = "UTC"
 ) -> None:
     """One message: its state and what it waits for, its attempts (and a ``retry``
-    that re-queued it), its answer or error, and its stories. ``disabled``: the
-    reason its channel is disabled, if it is; ``tz``: the zone of the text's times;
-    ``removed``: its channel is not in the config (nothing sends it)."""
-    waiting = disabled_waiting(found["channel"], disabled) if disabled is not None else None
-    waiting = REMOVED_WAITING if removed else waiting
+    that re-queued it), its answer or error, and its stories. ``waiting``: what it
+    waits for beyond its turn (its channel removed or disabled), if anything; ``tz``:
+    the zone of the text's times."""
     pending = found["status"] == "pending"
     if as_json:
         message = {**found, "waiting": waiting if pending else None}

@@ -25,20 +25,10 @@ from tests.conftest import REPO, run_cli, write_config
 from tests.integration.slow_servers import RawServer, silent
 from tests.integration.test_delivery import config_dict, rss_item, write_feed
 from tests.integration.test_delivery_failures import ScriptedSink, mail
+from tests.integration.test_operator_view_channels import rss
 
 DUE_NOW = "due now (being sent, or at the next delivery round)"
 SLACK = "/services/T000/B000/parts"
-
-
-def rss(*titles: str) -> bytes:
-    """An RSS feed with one item per title (guid and link from its position)."""
-    items = "".join(
-        f"<item><title>{t}</title><link>http://127.0.0.1:9/n/{n}</link>"
-        f'<guid isPermaLink="false">g-{n}</guid><description>{t}.</description></item>'
-        for n, t in enumerate(titles)
-    )
-    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
-    return f"{head}{items}</channel></rss>".encode()
 
 
 def config_for(tmp_path: Path, feed_url: str, channel: dict[str, Any]) -> Path:
