@@ -12,7 +12,6 @@ an Item is skipped alone, with its position and the reason (:func:`normalize_ent
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -47,16 +46,15 @@ def normalize_entries(
         zip(parsed.entries, entry_ids(parsed.entries), strict=True), start=1
     ):
         try:
-            item = normalize_entry(entry, feed, parsed.language, now, ident)
-            repeated = bool(item.guid) and ident != item.guid and item.guid not in seen_guids
-            former = former_key(item.guid, parsed.base_url or feed.url, repeated)
+            guid = guid_of(entry)
+            repeated = bool(guid) and ident != guid and guid not in seen_guids
+            former = former_key(guid, parsed.base_url or feed.url, repeated)
+            item = normalize_entry(entry, feed, parsed.language, now, ident, former)
         except Exception as exc:  # whatever one entry holds, it costs only itself
             skipped.append((_position(entry, number), skip_reason(exc)))
             continue
-        if item.guid:
-            seen_guids.add(item.guid)
-        if former and former != item.id:
-            item = replace(item, former_key=former)
+        if guid:
+            seen_guids.add(guid)
         items.setdefault(item.id, item)
     return list(items.values()), skipped
 
@@ -68,18 +66,27 @@ def _position(entry: Any, number: int) -> int:
 
 
 def normalize_entry(
-    entry: Any, feed: FeedRef, language: str | None, now: datetime, ident: str | None
+    entry: Any,
+    feed: FeedRef,
+    language: str | None,
+    now: datetime,
+    ident: str | None,
+    former: str | None = None,
 ) -> Item:
     """One parsed entry (see :func:`monitor.ingest.parse.slim_entry`) as an Item.
 
-    ``ident`` is the entry's identifier in its document (None: its text identifies it).
+    ``ident`` is the entry's identifier in its document (None: its text identifies it);
+    ``former``: the key an earlier version gave it (:func:`former_key`), kept as the
+    Item's ``former_key`` unless it is the Item's key.
     """
     title = field_text(*entry["title"], MAX_TITLE)
     summary = field_text(*entry["summary"], MAX_SUMMARY)
     content = "\n".join(field_text(*c) for c in entry.get("content") or [])[:MAX_CONTENT]
+    key = ident or _content_hash(title, summary, content)
     return Item(
         feed=feed,
-        id=ident or _content_hash(title, summary, content),
+        id=key,
+        former_key=former if former and former != key else None,
         title=title,
         link=link_of(entry),
         guid=guid_of(entry),
