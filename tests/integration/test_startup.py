@@ -97,6 +97,10 @@ def test_run_once_that_finds_an_item_loads_what_matching_and_rendering_need(tmp_
     assert "Pompeo" in result.stdout  # matched and rendered on the console
     assert set(MATCHING + RENDERING) <= loaded
     assert sorted(loaded & set(PARSING + DAEMON_ONLY)) == []  # parsed in a worker
+    # The worker's ParsedFeed is unpickled here (monitor.ingest.parse), but feedparser's
+    # setup and the date parsers (~15 ms of patterns) belong to the worker alone.
+    assert "monitor.ingest.parse" in loaded
+    assert sorted(loaded & {"monitor.ingest.feedsetup", "monitor.ingest.dates"}) == []
 
 
 def test_check_with_rule_examples_loads_no_presearch_fetcher_or_scheduler(tmp_path):
