@@ -22,7 +22,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # A link canonical_url can answer without urllib: http(s), a host name (labels of
 # letters, digits and hyphens, a root dot allowed), a path of unreserved, sub-delim,
 # ":", "@" and "%" characters (RFC 3986 §3.3), no port, user, query or fragment.
-PLAIN_URL = re.compile(
+PLAIN_LINK = re.compile(
     r"(?i:https?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?",
     re.ASCII,
 )
@@ -46,14 +46,14 @@ def canonical_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    plain = PLAIN_URL.fullmatch(url)
+    plain = PLAIN_LINK.fullmatch(url)
     if plain is not None:
         return from_plain(plain)
     return by_split(url)
 
 
 def from_plain(plain: re.Match[str]) -> str:
-    """The canonical form of a URL :data:`PLAIN_URL` matched."""
+    """The canonical form of a URL :data:`PLAIN_LINK` matched."""
     host = plain.group(1).lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]

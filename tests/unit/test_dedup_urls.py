@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.dedup.urls import PLAIN_URL, by_split, canonical_url, from_plain
+from monitor.dedup.urls import PLAIN_LINK, by_split, canonical_url, from_plain
 
 SETTINGS = settings(max_examples=2000, derandomize=True, deadline=None)
 LABEL = st.text("abcXYZ019-_é", min_size=0, max_size=6)
@@ -30,7 +30,7 @@ def both(url: str) -> str | None:
     ],
 )
 def test_plain_links_take_the_pattern(url: str, canonical: str) -> None:
-    assert PLAIN_URL.fullmatch(url.strip()) is not None
+    assert PLAIN_LINK.fullmatch(url.strip()) is not None
     assert both(url) == canonical
 
 
@@ -48,7 +48,7 @@ def test_plain_links_take_the_pattern(url: str, canonical: str) -> None:
     ],
 )
 def test_other_links_go_the_general_way(url: str) -> None:
-    assert PLAIN_URL.fullmatch(url) is None
+    assert PLAIN_LINK.fullmatch(url) is None
     both(url)
 
 
@@ -65,7 +65,7 @@ def test_generated_links_agree(
 ) -> None:
     """Generated links, plain or not: both ways give the same canonical form."""
     url = f"{pad}{scheme}://{'.'.join(labels)}{tail}{'/' if path else ''}{path}{pad}"
-    plain = PLAIN_URL.fullmatch(url.strip())
+    plain = PLAIN_LINK.fullmatch(url.strip())
     if plain is not None:
         assert from_plain(plain) == by_split(url.strip()), url
     both(url)
