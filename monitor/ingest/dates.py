@@ -41,7 +41,8 @@ Results are aware UTC datetimes within [1990-01-01, now + 2 days]; anything else
 Leap seconds (``:60``) read as ``:59``, ISO 8601's ``24:00`` as the next day's 00:00;
 fractions of a second are kept to the microsecond. The two commonest forms (plain
 RFC 822 and RFC 3339) are read first by :mod:`monitor.ingest.datecommon`: the same
-answers, a sixth of the cost.
+answers, a sixth of the cost. A text none of ours recognises gets feedparser's
+reading, checked against it (:mod:`monitor.ingest.datecheck`).
 Pure functions of their arguments: no I/O, no clock, no locale; stdlib only (``re``,
 ``datetime``), and feedparser's date handlers for a text none of ours recognises when
 the caller passes a :class:`DeferredDate` for its reading. ``email.utils`` is not used:
@@ -54,10 +55,10 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Final
 
 from monitor.ingest.datecommon import read_common
-from monitor.ingest.datenames import FOREIGN_MONTHS, MONTHS, ZONES
+from monitor.ingest.datenames import MONTHS, ZONES
 
 EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are feed bugs (epoch zero, year 1, two-digit years gone wrong)."""
@@ -85,7 +86,7 @@ MAX_OFFSET_MIN: Final = 14 * 60
 _REFUSED: Final = object()
 """A form we recognise, written so that no single exact date follows: None, no fallback."""
 
-_F = re.IGNORECASE | re.ASCII | re.VERBOSE
+FLAGS = re.IGNORECASE | re.ASCII | re.VERBOSE
 _WEEKDAY = re.compile(
     r"""^(?: (?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)
              (?:day|sday|nesday|rsday|urday)?\.?,?\s
@@ -95,14 +96,15 @@ _WEEKDAY = re.compile(
 _TIME = r"""(?P<hour>\d{1,2}):(?P<minute>\d{2})
             (?::(?P<second>\d{2})(?:[.,](?P<frac>\d+))?)?
             (?:\s?(?P<ampm>[ap])\.?m\.?)?"""
-_NUMERIC_ZONE = r"[+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?"
-_ZONE = rf"""(?P<zone>{_NUMERIC_ZONE} | [A-Z]{{1,5}})
+NUMERIC_ZONE = r"[+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?"
+_ZONE = rf"""(?P<zone>{NUMERIC_ZONE} | [A-Z]{{1,5}})
             (?:\s?\([^()]{{0,60}}\))?"""
 _REST = rf"""(?:(?:\s?T\s?|,?\s(?:at\s)?){_TIME})?(?:\s?{_ZONE})?$"""
+_OFFSET = re.compile(r"(?:GMT|UTC|UT)?\s?([+-])(\d{1,2})(?::?(\d{2}))?")
 _YEAR_TOO_SHORT = re.compile(r"^\d{4}(?:-\d{1,2})?$")
 
 _FORMS: Final = tuple(
-    (kind, re.compile(pattern, _F))
+    (kind, re.compile(pattern, FLAGS))
     for kind, pattern in (
         ("ymd", r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})" + _REST),
         (
@@ -131,10 +133,6 @@ _FORMS: Final = tuple(
         ),
     )
 )
-_NUMBER = re.compile(r"(?<![0-9])[0-9]{1,4}(?![0-9])")
-_WORD = re.compile(r"[^\W\d_]+")
-_CLOCK_TIME = re.compile(r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:[.,][0-9]+)?")
-_CLOCK = re.compile(r"(?<![0-9])(?!0?0:00(?![0-9]))[0-9]{1,2}:[0-9]{2}")  # a time, not 00:00
 
 
 def parse_date(
@@ -150,7 +148,8 @@ def parse_date(
 
     The text is read by this module's strict parsers (see the module docstring for the
     forms; a missing zone means UTC). If none recognises it, ``parsed`` is used when
-    its year, month and day all appear in the text (see :func:`_read_feedparser`), and
+    its year, month and day all appear in the text
+    (:func:`monitor.ingest.datecheck.read_feedparser`), and
     is otherwise ignored. A recognised but unreadable text (an ambiguous day/month
     order or zone name, an invalid day, a year or month without a day) is None without
     looking at ``parsed``.
@@ -166,25 +165,15 @@ def parse_date(
     moment = read_common(cleaned) or _read_text(cleaned)
     if moment is _REFUSED:
         return None
-    if moment is None:
+    if moment is None:  # no form of ours: feedparser's reading, if the text agrees
+        from monitor.ingest.datecheck import feedparser_date, read_feedparser
+
         if isinstance(parsed, DeferredDate):
             parsed = feedparser_date(parsed.text)
-        moment = _read_feedparser(parsed, cleaned)
+        moment = read_feedparser(parsed, cleaned)
     if not isinstance(moment, datetime):
         return None
     return moment if EARLIEST <= moment <= _latest(now) else None
-
-
-def feedparser_date(text: str) -> Any:
-    """feedparser's reading of a date text (a UTC ``time.struct_time``, or None): all
-    its date handlers, as it would have run them while parsing (imported here, at the
-    first text ours cannot read). Never raises."""
-    from feedparser.datetimes import _parse_date
-
-    try:
-        return _parse_date(text)
-    except Exception:  # its handlers are many and loose; a failure is no date
-        return None
 
 
 def _latest(now: datetime) -> datetime:
@@ -245,7 +234,7 @@ def _build(kind: str, match: re.Match[str]) -> datetime | object | None:
     local = datetime(day.year, day.month, day.day) + timedelta(
         hours=hour, minutes=minute, seconds=second, microseconds=micro
     )
-    offset = _offset(g.get("zone"), local)
+    offset = zone_minutes(g.get("zone"), local)
     if offset is None:
         return _REFUSED
     return local.replace(tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
@@ -274,12 +263,15 @@ def _clock(g: dict[str, str | None]) -> tuple[int, int, int, int]:
     return hour, minute, second, micro
 
 
-def _offset(zone: str | None, local: datetime) -> int | None:
-    """Minutes east of UTC that ``zone`` names at ``local``; 0 for none; None to refuse."""
+def zone_minutes(zone: str | None, local: datetime) -> int | None:
+    """Minutes east of UTC that ``zone`` names at the naive ``local`` time: 0 for no
+    zone; None to refuse it (see the module docstring: a numeric offset beyond ±14:00
+    or with minutes over 59, a name not in :data:`~monitor.ingest.datenames.ZONES`).
+    ``-0000`` is UTC (RFC 2822 §3.3); ``GMT+2`` is +02:00 as written. Never raises."""
     if not zone:
         return 0
     zone = zone.upper()
-    numeric = re.fullmatch(r"(?:GMT|UTC|UT)?\s?([+-])(\d{1,2})(?::?(\d{2}))?", zone)
+    numeric = _OFFSET.fullmatch(zone)
     if numeric:
         sign, hours, minutes = numeric.groups()
         total = int(hours) * 60 + int(minutes or 0)
@@ -289,67 +281,3 @@ def _offset(zone: str | None, local: datetime) -> int | None:
     if zone == "MSK" and datetime(2011, 3, 27, 2) <= local < datetime(2014, 10, 26, 2):
         return 240  # Moscow kept summer time all year from 2011 to 2014
     return ZONES.get(zone)
-
-
-def _read_feedparser(parsed: Any, text: str) -> datetime | None:
-    """feedparser's UTC struct_time as a datetime, if its day agrees with ``text``.
-
-    Agreeing means: the year and the day appear in the text as numbers (not counting
-    the digits of an ``h:mm[:ss]`` time), the month as the month name if the text has
-    one (English, or the Greek and Hungarian forms feedparser reads), else as a number;
-    and ``parsed`` is not exactly midnight when the text shows a time other than 00:00
-    (feedparser's Korean and basic-ISO handlers drop the time). Anything else,
-    including a malformed ``parsed``, is None.
-    """
-    if parsed is None:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(parsed[i]) for i in range(6))
-        moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-    except (TypeError, ValueError, OverflowError, IndexError, KeyError):
-        return None
-    if (hour, minute, second) == (0, 0, 0) and _CLOCK.search(text):
-        return None  # feedparser's handlers that cannot read a time give midnight
-    if _unknown_zone_after_time(text, moment):
-        return None  # feedparser reads an unknown zone name as UTC
-    numbers = {int(n) for n in _NUMBER.findall(_CLOCK_TIME.sub(" ", text))}
-    named = {MONTHS.get(w, FOREIGN_MONTHS.get(w)) for w in _WORD.findall(text.lower())}
-    named.discard(None)
-    if year not in numbers or day not in numbers:
-        return None
-    if month not in (named or numbers):  # a month name, when there is one, decides
-        return None
-    return moment
-
-
-_AFTER_TIME = re.compile(
-    r"""^(?:\s?[ap]\.?m\.?)?\s*(?P<rest>[^()]*?)\s*(?:\([^()]{0,60}\))?\s*$""", _F
-)
-_KNOWN_TRAILER = re.compile(rf"^(?: \d{{4}} | (?P<zone>{_NUMERIC_ZONE} | [A-Z]{{1,5}}) )$", _F)
-_LEADING_OFFSET = re.compile(rf"^\s?(?P<zone>Z | {_NUMERIC_ZONE})(?![0-9])", _F)
-
-
-def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
-    """Whether ``text`` writes something after its last ``h:mm`` time that is neither a
-    zone this module knows (:func:`_offset`) nor a year (asctime): ``EST5EDT``,
-    ``Europe/Berlin``, ``Eastern Standard Time``, ``KST-9``; a numeric offset right
-    after the time decides whatever follows it (``-0500 EST``, ``+01:00[Europe/Paris]``,
-    RFC 9557). feedparser drops such a
-    zone and reads the time as UTC: a different date, which the rule of this module
-    ("no date, never a different date") refuses."""
-    times = [t for t in _CLOCK_TIME.finditer(text) if text[max(t.start() - 1, 0)] not in "+-"]
-    if not times:  # (an offset's +01:00 is not a time of day)
-        return False
-    tail, local = text[times[-1].end() :], moment.replace(tzinfo=None)
-    offset = _LEADING_OFFSET.match(tail)
-    if offset and _offset(offset.group("zone"), local) is not None:
-        return False  # a numeric offset decides, whatever follows: -0500 EST, +01:00[Paris]
-    after = _AFTER_TIME.match(tail)
-    rest = after.group("rest") if after else tail
-    if not rest:
-        return False
-    known = _KNOWN_TRAILER.match(rest)
-    if known is None:
-        return True
-    zone = known.group("zone")
-    return zone is not None and _offset(zone, local) is None

@@ -42,7 +42,7 @@ bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s without the dict's
 - the entry dates are not read by feedparser while parsing: its ``*_parsed`` values
   are :class:`~monitor.ingest.dates.DeferredDate`, the text it was given, and
   :mod:`monitor.ingest.dates`, which reads dates exactly itself, asks feedparser's
-  reading (:func:`~monitor.ingest.dates.feedparser_date`) of that text only when it
+  reading (:func:`~monitor.ingest.datecheck.feedparser_date`) of that text only when it
   does not recognise the entry's, which is rare.
 
 Each shortcut is checked against what it replaces in ``tests/unit/test_feedsetup.py``;

@@ -4,7 +4,7 @@ The reference is feedparser without them, in a process of its own (the shortcuts
 set on feedparser's modules, once per process), with the same settings (sanitizer and
 relative-URI resolution off, guids not resolved): every entry of feedparser's own test
 corpus (tests/data/feedparser-corpus, ~2,000 documents) must come out the same, each
-``*_parsed`` date being what :func:`monitor.ingest.dates.feedparser_date` reads from
+``*_parsed`` date being what :func:`monitor.ingest.datecheck.feedparser_date` reads from
 its text.
 """
 
@@ -25,7 +25,8 @@ from feedparser.util import FeedParserDict
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.ingest.dates import DeferredDate, feedparser_date
+from monitor.ingest.datecheck import feedparser_date
+from monitor.ingest.dates import DeferredDate
 from monitor.ingest.feedsetup import (
     PLAIN_URL,
     _copy_params,
