@@ -41,7 +41,7 @@ Results are aware UTC datetimes within [1990-01-01, now + 2 days]; anything else
 Leap seconds (``:60``) read as ``:59``, ISO 8601's ``24:00`` as the next day's 00:00;
 fractions of a second are kept to the microsecond. The two commonest forms (plain
 RFC 822 and RFC 3339) are read first by :mod:`monitor.ingest.datecommon`: the same
-answers, a sixth of the cost. A text none of ours recognises gets feedparser's
+answers, about a fifth of the cost. A text none of ours recognises gets feedparser's
 reading, checked against it (:mod:`monitor.ingest.datecheck`).
 Pure functions of their arguments: no I/O, no clock, no locale; stdlib only (``re``,
 ``datetime``), and feedparser's date handlers for a text none of ours recognises when

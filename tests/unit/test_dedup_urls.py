@@ -9,8 +9,15 @@ from hypothesis import strategies as st
 from monitor.dedup.urls import PLAIN_LINK, by_split, canonical_url, from_plain
 
 SETTINGS = settings(max_examples=2000, derandomize=True, deadline=None)
-LABEL = st.text("abcXYZ019-_é", min_size=0, max_size=6)
+LABEL = st.one_of(
+    st.text("abwWXYZ019-_é", min_size=0, max_size=6), st.sampled_from(["www", "WWW", "ww", "www2"])
+)
 PATH = st.text("abcXYZ09/._~!$&'()*+,;=:@%-?#[] \t\\é", max_size=20)
+# Only what PLAIN_LINK takes: every generated link goes the pattern's way.
+PLAIN_LABEL = st.one_of(
+    st.text("abwWXYZ019-", min_size=1, max_size=6), st.sampled_from(["www", "WWW", "ww"])
+)
+PLAIN_PATH = st.text("aZ09._~!$&'()*+,;=:@%/-", max_size=20)
 
 
 def both(url: str) -> str | None:
@@ -27,6 +34,10 @@ def both(url: str) -> str | None:
         ("http://example.com", "http://example.com/"),
         ("HTTPS://example.com./a;b=1/c:d@e%20f", "http://example.com/a;b=1/c:d@e%20f"),
         ("  https://news.example.org/a//  ", "http://news.example.org/a"),
+        ("http://www./a", "http://www/a"),
+        ("http://wx.com/", "http://wx.com/"),
+        ("http://a.www.b/", "http://a.www.b/"),
+        ("http://WWW.www.example./", "http://www.example/"),
     ],
 )
 def test_plain_links_take_the_pattern(url: str, canonical: str) -> None:
@@ -69,3 +80,19 @@ def test_generated_links_agree(
     if plain is not None:
         assert from_plain(plain) == by_split(url.strip()), url
     both(url)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["http", "https", "HTTP", "hTTps"]),
+    st.lists(PLAIN_LABEL, min_size=1, max_size=4),
+    st.booleans(),
+    st.one_of(st.none(), PLAIN_PATH),
+)
+def test_plain_links_agree(scheme: str, labels: list[str], root: bool, path: str | None) -> None:
+    """Links the pattern takes, each one: its answer is the general way's."""
+    url = f"{scheme}://{'.'.join(labels)}{'.' if root else ''}"
+    url += "" if path is None else f"/{path}"
+    plain = PLAIN_LINK.fullmatch(url)
+    assert plain is not None, url
+    assert from_plain(plain) == by_split(url), url
