@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.ingest.datenames import FOREIGN_MONTHS, MONTHS
-from monitor.ingest.dates import FLAGS, NUMERIC_ZONE, zone_minutes
+from monitor.ingest.datezones import FLAGS, NUMERIC_ZONE, zone_minutes
 
 __all__ = ["feedparser_date", "read_feedparser"]
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from monitor.ingest.datezones import MAX_OFFSET_MIN
+
 __all__ = ["read_common"]
 
 _MONTHS = {
@@ -36,7 +38,6 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
-_MAX_OFFSET_MIN = 14 * 60  # as dates.MAX_OFFSET_MIN: real offsets are within ±14:00
 
 
 def read_common(text: str) -> datetime | None:
@@ -75,6 +76,6 @@ def _offset_minutes(zone: str) -> int | None:
     if zone[0] not in "+-":
         return 0
     hours, minutes = int(zone[1:3]), int(zone[-2:])
-    if minutes > 59 or hours * 60 + minutes > _MAX_OFFSET_MIN:
+    if minutes > 59 or hours * 60 + minutes > MAX_OFFSET_MIN:
         return None
     return -(hours * 60 + minutes) if zone[0] == "-" else hours * 60 + minutes

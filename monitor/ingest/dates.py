@@ -58,7 +58,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final
 
 from monitor.ingest.datecommon import read_common
-from monitor.ingest.datenames import MONTHS, ZONES
+from monitor.ingest.datenames import MONTHS
+from monitor.ingest.datezones import FLAGS, NUMERIC_ZONE, zone_minutes
 
 EARLIEST: Final = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are feed bugs (epoch zero, year 1, two-digit years gone wrong)."""
@@ -80,13 +81,10 @@ class DeferredDate:
 
 MAX_TEXT: Final = 100
 """Longer date text is not a date (the longest real one is about 60 characters)."""
-MAX_OFFSET_MIN: Final = 14 * 60
-"""Real UTC offsets are within ±14:00 (Line Islands)."""
 
 _REFUSED: Final = object()
 """A form we recognise, written so that no single exact date follows: None, no fallback."""
 
-FLAGS = re.IGNORECASE | re.ASCII | re.VERBOSE
 _WEEKDAY = re.compile(
     r"""^(?: (?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)
              (?:day|sday|nesday|rsday|urday)?\.?,?\s
@@ -96,11 +94,9 @@ _WEEKDAY = re.compile(
 _TIME = r"""(?P<hour>\d{1,2}):(?P<minute>\d{2})
             (?::(?P<second>\d{2})(?:[.,](?P<frac>\d+))?)?
             (?:\s?(?P<ampm>[ap])\.?m\.?)?"""
-NUMERIC_ZONE = r"[+-]\d{2}(?::?\d{2})? | (?:GMT|UTC|UT)\s?[+-]\d{1,2}(?::?\d{2})?"
 _ZONE = rf"""(?P<zone>{NUMERIC_ZONE} | [A-Z]{{1,5}})
             (?:\s?\([^()]{{0,60}}\))?"""
 _REST = rf"""(?:(?:\s?T\s?|,?\s(?:at\s)?){_TIME})?(?:\s?{_ZONE})?$"""
-_OFFSET = re.compile(r"(?:GMT|UTC|UT)?\s?([+-])(\d{1,2})(?::?(\d{2}))?")
 _YEAR_TOO_SHORT = re.compile(r"^\d{4}(?:-\d{1,2})?$")
 
 _FORMS: Final = tuple(
@@ -261,23 +257,3 @@ def _clock(g: dict[str, str | None]) -> tuple[int, int, int, int]:
     if hour > 23 or minute > 59 or int(g.get("second") or 0) > 60:
         raise ValueError("time out of range")
     return hour, minute, second, micro
-
-
-def zone_minutes(zone: str | None, local: datetime) -> int | None:
-    """Minutes east of UTC that ``zone`` names at the naive ``local`` time: 0 for no
-    zone; None to refuse it (see the module docstring: a numeric offset beyond ±14:00
-    or with minutes over 59, a name not in :data:`~monitor.ingest.datenames.ZONES`).
-    ``-0000`` is UTC (RFC 2822 §3.3); ``GMT+2`` is +02:00 as written. Never raises."""
-    if not zone:
-        return 0
-    zone = zone.upper()
-    numeric = _OFFSET.fullmatch(zone)
-    if numeric:
-        sign, hours, minutes = numeric.groups()
-        total = int(hours) * 60 + int(minutes or 0)
-        if int(minutes or 0) > 59 or total > MAX_OFFSET_MIN:
-            return None
-        return -total if sign == "-" else total
-    if zone == "MSK" and datetime(2011, 3, 27, 2) <= local < datetime(2014, 10, 26, 2):
-        return 240  # Moscow kept summer time all year from 2011 to 2014
-    return ZONES.get(zone)
