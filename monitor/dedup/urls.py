@@ -54,10 +54,18 @@ def canonical_url(url: str | None) -> str | None:
 
 def from_plain(plain: re.Match[str]) -> str:
     """The canonical form of a URL :data:`PLAIN_LINK` matched."""
-    host = plain.group(1).lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
-    return f"http://{host}{(plain.group(2) or '').rstrip('/') or '/'}"
+    return f"http://{_host(plain.group(1))}{_path(plain.group(2) or '')}"
+
+
+def _host(name: str) -> str:
+    """A host name compared across feeds: lower case, no root dot, no ``www.``."""
+    host = name.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _path(path: str) -> str:
+    """A path compared across feeds: no trailing ``/``, ``/`` when empty."""
+    return path.rstrip("/") or "/"
 
 
 def by_split(url: str) -> str | None:
@@ -72,9 +80,7 @@ def by_split(url: str) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
-    host = parts.hostname.lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
+    host = _host(parts.hostname)
     if port and port != DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     query = sorted(
@@ -82,5 +88,4 @@ def by_split(url: str) -> str | None:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     )
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("http", host, path, urlencode(query), ""))
+    return urlunsplit(("http", host, _path(parts.path), urlencode(query), ""))

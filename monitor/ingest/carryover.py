@@ -53,25 +53,21 @@ def carried_keys(
 def _keys(parsed: Any, feed: FeedRef, now: datetime) -> dict[int, tuple[str, ...]]:
     """Each entry's keys by its position (an entry normalization refuses has none):
     its key, then the key a still older version gave it when other
-    (:func:`monitor.ingest.entryid.former_key`, worked out as
-    :func:`monitor.ingest.normalize.normalize_entries` does): a row still stored under
+    (:func:`monitor.ingest.normalize.normalize_keyed`, as the poll's normalization
+    works it out): a row still stored under
     that one is renamed to the new key too."""
     from monitor.dedup.identity import item_key
-    from monitor.ingest.entryid import entry_ids, former_key
-    from monitor.ingest.normalize import normalize_entry
+    from monitor.ingest.entryid import entry_ids
+    from monitor.ingest.normalize import normalize_keyed
 
     keys: dict[int, tuple[str, ...]] = {}
     seen_guids: set[str] = set()
     pairs = zip(parsed.entries, entry_ids(parsed.entries), strict=True)
     for number, (entry, ident) in enumerate(pairs, start=1):
         try:
-            item = normalize_entry(entry, feed, parsed.language, now, ident)
-            repeated = bool(item.guid) and ident != item.guid and item.guid not in seen_guids
-            former = former_key(item.guid, parsed.base_url or feed.url, repeated)
+            item, former = normalize_keyed(entry, parsed, feed, now, ident, seen_guids)
         except Exception:  # skipped by the poll's own normalization as well
             continue
-        if item.guid:
-            seen_guids.add(item.guid)
         position = entry.get("position") if isinstance(entry, dict) else None
         own = item_key(item)
         keys[position if isinstance(position, int) else number] = (

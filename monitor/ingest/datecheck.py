@@ -78,12 +78,12 @@ _LEADING_OFFSET = re.compile(rf"^\s?(?P<zone>Z | {NUMERIC_ZONE})(?![0-9])", FLAG
 
 def _unknown_zone_after_time(text: str, moment: datetime) -> bool:
     """Whether ``text`` writes something after its last ``h:mm`` time that is neither a
-    zone this module knows (:func:`_offset`) nor a year (asctime): ``EST5EDT``,
+    zone :func:`~monitor.ingest.datezones.zone_minutes` knows nor a year (asctime): ``EST5EDT``,
     ``Europe/Berlin``, ``Eastern Standard Time``, ``KST-9``; a numeric offset right
     after the time decides whatever follows it (``-0500 EST``, ``+01:00[Europe/Paris]``,
     RFC 9557). feedparser drops such a
-    zone and reads the time as UTC: a different date, which the rule of this module
-    ("no date, never a different date") refuses."""
+    zone and reads the time as UTC: a different date, which the rule of
+    :mod:`monitor.ingest.dates` ("no date, never a different date") refuses."""
     times = [t for t in _CLOCK_TIME.finditer(text) if text[max(t.start() - 1, 0)] not in "+-"]
     if not times:  # (an offset's +01:00 is not a time of day)
         return False

@@ -10,7 +10,9 @@ form and the moment built directly: 2.5–5 µs.
 :func:`read_common` answers only when the text is in one of these plain shapes and
 every value is in its plain range; it returns None for anything else (hour 24, a leap
 second, an impossible day, a two-digit year, a zone name other than GMT/UT/UTC/Z),
-and the general parsers decide. When it answers, its answer is theirs: a test holds
+and the general parsers decide. Month names and zones are read by the same tables
+and rule as theirs (:data:`~monitor.ingest.datenames.MONTHS`,
+:func:`~monitor.ingest.datezones.zone_minutes`). When it answers, its answer is theirs: a test holds
 the two equal on generated dates (``tests/unit/test_ingest_datecommon.py``).
 """
 
@@ -19,16 +21,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from monitor.ingest.datezones import MAX_OFFSET_MIN
+from monitor.ingest.datenames import MONTHS
+from monitor.ingest.datezones import zone_minutes
 
 __all__ = ["read_common"]
 
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
 _RFC822 = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})"
     r" (\d{2}):(\d{2})(?::(\d{2}))? (GMT|UTC|UT|Z|[+-]\d{4})",
@@ -48,7 +45,7 @@ def read_common(text: str) -> datetime | None:
     found = _RFC822.fullmatch(text)
     if found is not None:
         day, name, year, hour, minute, second, zone = found.groups()
-        month = _MONTHS.get(name)
+        month = MONTHS.get(name.lower())
         if month is None:
             return None
         micro = 0
@@ -58,24 +55,14 @@ def read_common(text: str) -> datetime | None:
             return None
         year, month, day, hour, minute, second, fraction, zone = found.groups()
         micro = int(fraction.ljust(6, "0")) if fraction else 0
-    offset = _offset_minutes(zone)
-    if offset is None:
-        return None
     try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, UTC
+        local = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro
         )
+        offset = zone_minutes(zone, local)
+        if offset is None:
+            return None
+        moment = local.replace(tzinfo=UTC)
         return moment - timedelta(minutes=offset) if offset else moment
     except (ValueError, OverflowError):  # an impossible day or time: the general parsers'
         return None
-
-
-def _offset_minutes(zone: str) -> int | None:
-    """Minutes east of UTC of ``zone`` (GMT, UT, UTC, Z, ``±hhmm`` or ``±hh:mm``); None
-    for minutes over 59 or an offset beyond ±14:00."""
-    if zone[0] not in "+-":
-        return 0
-    hours, minutes = int(zone[1:3]), int(zone[-2:])
-    if minutes > 59 or hours * 60 + minutes > MAX_OFFSET_MIN:
-        return None
-    return -(hours * 60 + minutes) if zone[0] == "-" else hours * 60 + minutes

@@ -46,17 +46,34 @@ def normalize_entries(
         zip(parsed.entries, entry_ids(parsed.entries), strict=True), start=1
     ):
         try:
-            guid = guid_of(entry)
-            repeated = bool(guid) and ident != guid and guid not in seen_guids
-            former = former_key(guid, parsed.base_url or feed.url, repeated)
-            item = normalize_entry(entry, feed, parsed.language, now, ident, former)
+            item, _former = normalize_keyed(entry, parsed, feed, now, ident, seen_guids)
         except Exception as exc:  # whatever one entry holds, it costs only itself
             skipped.append((_position(entry, number), skip_reason(exc)))
             continue
-        if guid:
-            seen_guids.add(guid)
         items.setdefault(item.id, item)
     return list(items.values()), skipped
+
+
+def normalize_keyed(
+    entry: Any,
+    parsed: ParsedFeed,
+    feed: FeedRef,
+    now: datetime,
+    ident: str | None,
+    seen_guids: set[str],
+) -> tuple[Item, str | None]:
+    """:func:`normalize_entry` of one entry of ``parsed``, in document order, with the
+    key an earlier version gave it (:func:`former_key`, None when none): of entries
+    sharing a guid, only the first kept that guid, so ``seen_guids`` holds the guids of
+    the entries before it, and gets this one's once it is an Item. Raises what
+    :func:`normalize_entry` raises (the guid is then not counted as seen)."""
+    guid = guid_of(entry)
+    repeated = bool(guid) and ident != guid and guid not in seen_guids
+    former = former_key(guid, parsed.base_url or feed.url, repeated)
+    item = normalize_entry(entry, feed, parsed.language, now, ident, former)
+    if guid:
+        seen_guids.add(guid)
+    return item, former
 
 
 def _position(entry: Any, number: int) -> int:
