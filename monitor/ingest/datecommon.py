@@ -5,7 +5,7 @@ GMT``, ``+0200``) and Atom's ``updated`` (RFC 3339 §5.6: ``2016-06-29T15:07:41Z
 ``.5+02:00``) are most dates of real feeds. :mod:`monitor.ingest.dates` tries its
 general forms in turn and builds a moment through a dict of named groups, 13–22 µs a
 date (~7 % of a parse worker's first poll, issue #18). Here one anchored pattern per
-form and the moment built directly: 2.5–5 µs.
+form and the moment built directly: ~4–7 µs.
 
 :func:`read_common` answers only when the text is in one of these plain shapes and
 every value is in its plain range; it returns None for anything else (hour 24, a leap
