@@ -26,7 +26,7 @@ from monitor import metrics
 from monitor.config import FeedConfig, format_duration
 from monitor.dedup import item_key
 from monitor.dedup.folding import listed_keys
-from monitor.dedup.joining import story_to_join
+from monitor.dedup.joining import LinkStories, story_to_join
 from monitor.ingest.partial import degrades
 from monitor.matching import Prepared, prepare_items
 from monitor.models import Item, Match
@@ -121,6 +121,7 @@ def _record(
             elif fresh and not rt.stories_loaded:  # one writer: read once, then kept
                 catch_up_stories(rt, now)
             ref = _feed_ref(store, feed, todo, known) if fresh else None
+            links = _link_stories(store, todo, known, prepared)
             for key, item in todo.items():
                 ready = prepared[key]
                 if key in known:
@@ -129,7 +130,7 @@ def _record(
                 else:
                     alertable = key not in quiet
                     alerts, last_id = _record_new(
-                        rt, store, feed, key, item, ready, listed, now, alertable, ref
+                        rt, store, feed, key, item, ready, (listed, links), now, alertable, ref
                     )
                     queued += alerts
                     new += 1
@@ -143,6 +144,17 @@ def _record(
     if locked:  # ours were the next ids: nobody else inserted while we held the lock
         rt.stories_seen = max(rt.stories_seen, last_id)
     return new, queued, held
+
+
+def _link_stories(
+    store: Items, todo: dict[str, Item], known: dict[str, KnownItem], prepared: dict[str, Prepared]
+) -> LinkStories | None:
+    """The stories by link of a poll of new items only, read at once (see
+    :class:`~monitor.dedup.joining.LinkStories`); None when the poll updates a known
+    item (an edit may move its link) or has no new item: each new item reads its own."""
+    if not todo or any(key in known for key in todo):
+        return None
+    return LinkStories(store, (prepared[key].canonical for key in todo))
 
 
 def _feed_ref(
@@ -188,7 +200,7 @@ def _record_new(
     key: str,
     item: Item,
     ready: Prepared,
-    listed: frozenset[str],
+    joining: tuple[frozenset[str], LinkStories | None],
     now: datetime,
     alertable: bool,
     ref: tuple[int, str | None] | None = None,
@@ -196,8 +208,8 @@ def _record_new(
     """Store a new item (matched in ``ready``), fold it into a story (or start one) and
     queue its alerts; (alerts queued, the item's id).
 
-    ``listed``: the keys of every entry of the fetched document (see
-    :func:`~monitor.dedup.joining.story_to_join`).
+    ``joining``: the keys of every entry of the fetched document, and the poll's
+    stories by link or None (see :func:`~monitor.dedup.joining.story_to_join`).
     Only an item that matched a rule and may alert keeps its text (a message may show
     it); the others are stored slim (:func:`~monitor.store.itemcodec.pack_item`), among
     them a first poll's backlog that backfill holds back: most of a first poll's
@@ -207,7 +219,8 @@ def _record_new(
     matches = list(ready.matches)
     metrics.matched(matches)
     canonical, fp = ready.canonical, ready.fingerprint
-    found = story_to_join(store, rt.stories, feed.key, item, canonical, fp, listed, now)
+    listed, links = joining
+    found = story_to_join(store, rt.stories, feed.key, item, canonical, fp, listed, now, links)
     story_id = joined = found[0] if found else None
     if found:
         log.info("feed=%r item=%r joins story %d (same %s)", feed.display_name, item.id, *found)
@@ -224,6 +237,8 @@ def _record_new(
         ref=ref,
     )
     rt.stories.remember(fp, story_id, now)
+    if links:
+        links.recorded(canonical, story_id)
     store.add_matches(item_id, matches, now)
     queued = 0
     for match in matches:  # one line per match: its own feed/rule keys in JSON logs

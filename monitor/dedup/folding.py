@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from monitor.dedup.urls import canonical_url
 
 _WORDS = re.compile(r"\w+")
+# The stories a canonical link is looked up in, oldest first: a link shared by more
+# stories than that is a landing page, not a copy of any one of them.
+LINK_STORIES = 20
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,15 @@ bench/peers.py's first poll, feedparser's parse 3.8 → 2.9 s without the dict's
   (``keymap``, ``category``, ``enclosures``, ``license``, ``updated*``) are the plain
   dict's, which is what its own code does for such a key after a ``try`` and two
   lookups (~5 a start or end tag: ``contentparams.get("type")``);
+- its ``pop`` maps windows-1252's extensions in every field's text (``str.translate``
+  of a table of 27 code points, 0x80-0x9F); the table also maps every other Latin-1
+  code point to itself, the same translation, so ``str.translate`` no longer raises
+  and clears a ``LookupError`` for each distinct character (~3.5 against ~5.7 µs for
+  a 1,300-character ASCII summary, ~42 against ~76 µs for accented text);
+- its ``pop`` then deletes ``mode`` and ``base64`` from the content parameters, each
+  in a ``try`` that passes on ``KeyError``, after every element (~0.8 µs an absent
+  key); ``del`` of either key, absent, from a ``FeedParserDict`` is a no-op instead
+  (feedparser deletes no other key from one);
 - the entry dates are not read by feedparser while parsing: its ``*_parsed`` values
   are :class:`~monitor.ingest.dates.DeferredDate`, the text it was given, and
   :mod:`monitor.ingest.dates`, which reads dates exactly itself, asks feedparser's
@@ -68,7 +77,13 @@ from monitor.ingest.dates import DeferredDate
 from monitor.ingest.reread import plausible
 from monitor.memo import LONGEST, remember_short
 
-__all__ = ["PLAIN_URL", "feedparser_module", "fields_as_decoded", "fields_checked"]
+__all__ = [
+    "PLAIN_URL",
+    "feedparser_module",
+    "fields_as_decoded",
+    "fields_checked",
+    "identity_first",
+]
 
 URI_CACHE = 1024  # base URL joins kept per process (see _remembered)
 # An absolute http(s) URL that urljoin gives back unchanged: lower-case scheme, a host
@@ -104,6 +119,9 @@ def feedparser_module() -> ModuleType:
     if getattr(mixin, "copy", None) is copy:
         mixin.copy = SimpleNamespace(deepcopy=_copy_params(mixin.FeedParserDict))
     _plain_keys(mixin.FeedParserDict)
+    if _is_cp1252_table(getattr(mixin, "_cp1252", None)):
+        mixin._cp1252 = identity_first(mixin._cp1252)
+    _quiet_del(mixin.FeedParserDict)
     _defer_dates()
     for name in ("StrictFeedParser", "LooseFeedParser"):
         parser = getattr(feedparser.api, name, None)
@@ -281,6 +299,43 @@ def _plain_keys(params_type: type) -> None:
 
     get.plain_keys = True  # type: ignore[attr-defined]
     params_type.get, params_type.__contains__ = get, contains
+
+
+def _is_cp1252_table(table: Any) -> bool:
+    """Whether ``table`` is feedparser's ``_cp1252`` as :func:`identity_first` expects it:
+    a dict from the code points 0x80-0x9F it maps (no others) to text."""
+    return (
+        isinstance(table, dict)
+        and all(type(k) is int and 0x80 <= k <= 0x9F for k in table)
+        and all(isinstance(v, str) for v in table.values())
+    )
+
+
+def identity_first(table: dict[int, str]) -> dict[int, int | str]:
+    """``table`` (feedparser's windows-1252 extensions, 0x80-0x9F) with every other
+    Latin-1 code point (0-0xFF) mapped to itself: ``text.translate`` gives the same text
+    for any ``text`` (module docstring)."""
+    return {**{code: code for code in range(0x100)}, **table}
+
+
+def _quiet_del(params_type: type) -> None:
+    """``del`` of ``mode`` or ``base64`` that ``params_type`` (``FeedParserDict``) does
+    not hold returns, as feedparser's ``try: … except KeyError: pass`` around it would;
+    anything else is ``dict``'s (module docstring)."""
+    if getattr(params_type.__delitem__, "quiet_del", False):
+        return
+    their_del = params_type.__delitem__
+
+    def delitem(self: dict, key: Any) -> None:
+        if key in _QUIET_KEYS and not dict.__contains__(self, key):
+            return
+        their_del(self, key)
+
+    delitem.quiet_del = True  # type: ignore[attr-defined]
+    params_type.__delitem__ = delitem
+
+
+_QUIET_KEYS = frozenset({"mode", "base64"})
 
 
 def _defer_dates() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.dedup.folding import FeedMate
+from monitor.dedup.folding import LINK_STORIES, FeedMate
 from monitor.dedup.urls import canonical_url as canonical_of
 from monitor.store.codec import parse_ts, read_hash, text_hash, ts
 from monitor.store.dialect import POSTGRESQL, SQLITE, Connection, json_text
@@ -78,9 +78,9 @@ _SQL = {
         f"WHERE feed_id = {FEED_ID} ORDER BY id DESC LIMIT ?",
         "titles": f"SELECT item_key, {item_field(dialect, 'title')} FROM items "
         f"WHERE {in_story()} AND +feed_id = {FEED_ID} ORDER BY id",  # + : by story, not feed
-        "by_url": "SELECT story_id, canonical_url, "
+        "by_url": "SELECT url_hash, story_id, canonical_url, "
         f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items "
-        "WHERE url_hash = ? ORDER BY id",
+        "WHERE url_hash IN ({}) ORDER BY id",
     }
     for dialect in (SQLITE, POSTGRESQL)
 }
@@ -190,22 +190,37 @@ class ItemReads:
             and (moment := moment_of(published) or parse_ts(first_seen)) is not None
         ]
 
-    def stories_by_url(self, canonical_url: str, limit: int = 20) -> list[int]:
+    def stories_by_url(self, canonical_url: str, limit: int = LINK_STORIES) -> list[int]:
         """The stories holding an item with this canonical link, oldest first (at most
         ``limit``: a link shared by more stories than that is a landing page).
 
         Found by the link's hash, then compared: a row's canonical link is its
         ``canonical_url``, or, when that is NULL, the canonical form of its link.
         """
-        stories: list[int] = []
-        rows = self.conn.execute(self.read_sql["by_url"], (text_hash(canonical_url),))
-        for story_id, stored, link in rows:
-            same = (stored if stored is not None else canonical_of(link)) == canonical_url
-            if same and story_id not in stories:
-                stories.append(story_id)
-                if len(stories) == limit:
-                    break
-        return stories
+        return self.stories_by_urls([canonical_url], limit).get(canonical_url, [])
+
+    def stories_by_urls(
+        self, canonical_urls: Iterable[str], limit: int = LINK_STORIES
+    ) -> dict[str, list[int]]:
+        """:meth:`stories_by_url` of each of ``canonical_urls``, read in one query per
+        :data:`CHUNK` links (a poll's new items: one query, not one per item); a link
+        no story holds is left out."""
+        wanted: dict[int, set[str]] = {}
+        for url in canonical_urls:
+            wanted.setdefault(text_hash(url), set()).add(url)
+        found: dict[str, list[int]] = {}
+        hashes = list(wanted)
+        for start in range(0, len(hashes), CHUNK):
+            chunk = hashes[start : start + CHUNK]
+            sql = self.read_sql["by_url"].format(",".join("?" * len(chunk)))
+            for url_hash, story_id, stored, link in self.conn.execute(sql, chunk):
+                canonical = stored if stored is not None else canonical_of(link)
+                if canonical not in wanted[url_hash]:
+                    continue  # another link of the same hash
+                stories = found.setdefault(canonical, [])
+                if story_id not in stories and len(stories) < limit:
+                    stories.append(story_id)
+        return found
 
     def feed_mates(self, story_id: int, feed_url: str) -> list[FeedMate]:
         """The items of ``story_id`` from ``feed_url``: their keys and current titles."""

@@ -38,11 +38,23 @@ log = logging.getLogger("monitor.store")
 
 # The write statements that differ per dialect: JSON inside an item or a match, a new
 # item's id.
+#
+# A new story's id is its first item's. SQLite writes it at the insert: the id an
+# AUTOINCREMENT table gives a new row is one more than both the largest id in it and
+# the largest it ever gave (sqlite_sequence), the rule of SQLite's OP_NewRowid
+# (https://sqlite.org/autoinc.html), worked out in the same statement. That saves an
+# UPDATE per new story (a first poll's every item; issue #18). PostgreSQL's id comes
+# from a sequence shared by the instances, so it is set by an UPDATE after the insert.
+_NEXT_ID = {
+    SQLITE: "COALESCE(?, 1 + MAX(COALESCE((SELECT seq FROM sqlite_sequence "
+    "WHERE name = 'items'), 0), COALESCE((SELECT MAX(id) FROM items), 0)))",
+    POSTGRESQL: "COALESCE(?, -1)",
+}
 _SQL = {
     dialect: {
         "insert": "INSERT INTO items (feed_id, key_hash, item_key, url_hash, canonical_url, "
-        "story_id, data, first_seen, content_hash, fingerprint) "
-        "VALUES (?, ?, ?, ?, ?, COALESCE(?, -1), ?, ?, ?, ?)"
+        f"story_id, data, first_seen, content_hash, fingerprint) "
+        f"VALUES (?, ?, ?, ?, ?, {_NEXT_ID[dialect]}, ?, ?, ?, ?)"
         + (" RETURNING id" if dialect == POSTGRESQL else ""),
         "canonical": "SELECT canonical_url, url_hash, "
         f"CASE WHEN canonical_url IS NULL THEN {STORED_LINK[dialect]} END FROM items WHERE id = ?",
@@ -198,7 +210,8 @@ class Items(ItemReads):
         item_id = int(cur.fetchone()[0] if self.store.dialect == POSTGRESQL else cur.lastrowid)
         if story_id is None:
             story_id = item_id
-            self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
+            if self.store.dialect == POSTGRESQL:  # SQLite wrote it (_NEXT_ID)
+                self.conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (item_id, item_id))
         return item_id, story_id
 
     def _pack(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from monitor.dedup.folding import LINK_STORIES
 from monitor.dedup.identity import content_hash, same_content
+from monitor.dedup.joining import LinkStories
 from monitor.models import FeedRef, Highlight, Item, Match
 from monitor.store.codec import match_from_json, ts
 from monitor.store.digests import story_of
@@ -73,6 +75,39 @@ def test_same_canonical_url_across_feeds_is_one_story_one_alert(any_store):
     assert [(m.key, m.title) for m in titles] == [("b7", "title b7")]
 
 
+def test_stories_by_link_read_at_once_are_those_read_one_by_one(any_store):
+    """ItemReads.stories_by_urls and LinkStories (a poll's new items) give what one
+    read per link gives: stories oldest first, each once, at most LINK_STORIES, the
+    canonical form stored or worked out from the link; and, as the poll records its
+    own items, what a read inside its transaction would give."""
+    items = Items(any_store)
+    shared, landing = "http://x.example/story", "http://x.example/"
+    with any_store.transaction():
+        a1 = item(FEED_A, "a1", "https://x.example/story?utm_source=a")
+        first = insert(items, a1, canonical=shared)[1]
+        insert(
+            items, item(FEED_B, "b1", "http://x.example/story"), canonical=shared, story_id=first
+        )
+        insert(items, item(FEED_B, "b2", "http://x.example/elsewhere"), canonical=shared)
+        for n in range(LINK_STORIES + 3):
+            insert(items, item(FEED_A, f"l{n}", "http://x.example/"), canonical=landing)
+        insert(items, item(FEED_A, "none"))
+    links = [shared, landing, "http://x.example/elsewhere", "http://nowhere.example/"]
+    one_by_one = {url: items.stories_by_url(url) for url in links}
+    assert len(one_by_one[shared]) == 2 and one_by_one[shared][0] == first
+    assert len(one_by_one[landing]) == LINK_STORIES
+    assert one_by_one["http://x.example/elsewhere"] == []  # stored under its canonical
+    assert items.stories_by_urls(links) == {u: s for u, s in one_by_one.items() if s}
+    with any_store.transaction():
+        poll = LinkStories(items, [shared, None, "http://new.example/a", landing])
+        for key, url, joins in [("c1", shared, first), ("c2", "http://new.example/a", None)]:
+            story = insert(items, item(FEED_B, key, url), canonical=url, story_id=joins)[1]
+            poll.recorded(url, story)
+            for link in (shared, "http://new.example/a", landing):
+                assert poll.stories(link) == items.stories_by_url(link)
+    assert poll.stories("http://new.example/a") == [story] and story not in one_by_one[shared]
+
+
 def test_an_alert_is_queued_once_ever_per_story_rule_and_channel(any_store):
     item_id, story_id, queued = record_ids(
         any_store, item(FEED_A, "g1"), rules=("r1", "r2"), channels=("c1", "c2")
@@ -109,6 +144,36 @@ def test_story_ids_are_never_reused_after_pruning(any_store):
     assert scalar(any_store, "SELECT COUNT(*) FROM items") == 0
     _, story_id, queued = record_ids(any_store, item(FEED_B, "fresh"))
     assert story_id > newest and queued == 1
+
+
+def test_a_new_story_is_numbered_as_its_first_item_whatever_ids_were_used(any_store):
+    """SQLite writes a new story's id in the insert itself (items._NEXT_ID): it must
+    be the id the row gets, after the newest row is deleted (ids are not reused) and
+    after the sequence moved past the rows (a copy or a compaction may leave it so)."""
+    items = Items(any_store)
+
+    def new_story(key: str) -> tuple[int, int]:
+        with any_store.transaction():
+            item_id, story_id = insert(items, item(FEED_A, key))
+        stored = scalar(any_store, f"SELECT story_id FROM items WHERE id = {item_id}")
+        assert stored == story_id == item_id
+        return item_id, story_id
+
+    first, _ = new_story("a")
+    second, _ = new_story("b")
+    assert second == first + 1
+    with any_store.transaction():
+        any_store.conn.execute("DELETE FROM items WHERE id = ?", (second,))
+    third, _ = new_story("c")
+    assert third > second  # not reused
+    if any_store.dialect == "sqlite":
+        with any_store.transaction():
+            any_store.conn.execute("UPDATE sqlite_sequence SET seq = 500 WHERE name = 'items'")
+        assert new_story("d")[0] == 501
+    with any_store.transaction():
+        joined = insert(items, item(FEED_B, "e"), story_id=first)
+    assert joined[1] == first
+    assert scalar(any_store, "SELECT COUNT(*) FROM items WHERE story_id <> id") == 1
 
 
 def test_prune_leaves_tombstones_and_keeps_pending_stories(any_store):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 from feedparser.urls import _urljoin
 from feedparser.util import FeedParserDict
 from hypothesis import example, given, settings
@@ -31,6 +32,7 @@ from monitor.ingest.feedsetup import (
     PLAIN_URL,
     _copy_params,
     feedparser_module,
+    identity_first,
     plain_first,
 )
 from monitor.ingest.normalize import normalize_entries
@@ -119,6 +121,8 @@ def test_the_shortcuts_are_in_place():
     assert feedparser.mixin._urljoin.__qualname__.startswith("plain_first")
     assert feedparser.mixin.copy is not copy
     assert FeedParserDict.get.plain_keys
+    assert FeedParserDict.__delitem__.quiet_del
+    assert len(feedparser.mixin._cp1252) == 0x100 and feedparser.mixin._cp1252[0x80] == "€"
     deferred = feedparser.namespaces._base._parse_date("Wed, 29 Jun 2016 15:07:41 GMT")
     assert deferred == DeferredDate("Wed, 29 Jun 2016 15:07:41 GMT")
     assert feedparser_date("Wed, 29 Jun 2016 15:07:41 GMT")[:6] == (2016, 6, 29, 15, 7, 41)
@@ -219,3 +223,33 @@ def test_a_link_under_a_base_that_cannot_be_parsed_is_dropped_as_feedparser_drop
         b"</entry></feed>"
     )
     assert feedparser_module().parse(body).entries[0].get("link") in (None, "")
+
+
+CP1252 = {0x80: "€", 0x85: "…", 0x92: "’", 0x93: "“", 0x9F: "Ÿ"}  # some of feedparser's
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x3FF)) | st.text())
+@example("Caf\x92s \x93quoted\x94 \x80 5 and plain ASCII")
+def test_the_identity_first_table_translates_as_feedparsers_own(text):
+    import feedparser.mixin
+
+    theirs = feedparser.mixin._cp1252
+    if len(theirs) == 0x100:  # set up already: rebuild the table it was made from
+        theirs = {k: v for k, v in theirs.items() if v != k}
+    assert text.translate(identity_first(theirs)) == text.translate(theirs)
+    assert text.translate(identity_first(CP1252)) == text.translate(CP1252)
+
+
+def test_deleting_an_absent_mode_or_base64_is_quiet_and_any_other_key_is_not():
+    feedparser_module()
+    params = FeedParserDict({"type": "text/html", "mode": "escaped", "base64": 0})
+    del params["mode"]
+    del params["mode"]  # absent: what feedparser's try/except around it gives
+    del params["base64"]
+    del params["base64"]
+    assert params == {"type": "text/html"}
+    with pytest.raises(KeyError):
+        del params["language"]
+    del params["type"]
+    assert params == {}
