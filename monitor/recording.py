@@ -90,9 +90,10 @@ def _known(store: Store, feed_key: str, keyed: dict[str, Item]) -> tuple[dict, s
     """A unit (store thread): the poll's items already stored (by key, after carrying
     over former keys) and those pruned since."""
     items = Items(store)
-    if adopted := items.adopt_former_keys(feed_key, keyed):
-        log.info("feed=%r items=%d carried over to their guid as written", feed_key, adopted)
     known = items.known(feed_key, keyed)
+    if adopted := items.adopt_former_keys(feed_key, keyed, known):
+        log.info("feed=%r items=%d carried over to their guid as written", feed_key, adopted)
+        known = items.known(feed_key, keyed)
     return known, items.pruned(feed_key, keyed.keys() - known.keys())
 
 
@@ -245,15 +246,17 @@ def _record_new(
         channels = rt.rule_channels[match.rule] if alertable else ()
         sent = [c for c in channels if store.queue_alerts(story_id, ((match.rule, (c,)),), now)]
         queued += len(sent)
-        log.log(
-            logging.INFO if alertable else logging.DEBUG,
-            "feed=%r rule=%r item=%r story=%d matched%s",
-            feed.display_name,
-            match.rule,
-            item.id,
-            story_id,
-            match_fate(rt.rule_channels[match.rule], sent, alertable, joined),
-        )
+        level = logging.INFO if alertable else logging.DEBUG
+        if log.isEnabledFor(level):  # a backlog's lines are debug: not even formatted
+            log.log(
+                level,
+                "feed=%r rule=%r item=%r story=%d matched%s",
+                feed.display_name,
+                match.rule,
+                item.id,
+                story_id,
+                match_fate(rt.rule_channels[match.rule], sent, alertable, joined),
+            )
     return queued, item_id
 
 

@@ -103,18 +103,29 @@ class Items(ItemReads):
         row = self.conn.execute(query, (feed_url,)).fetchone()
         return int(row[0]), row[1]
 
-    def adopt_former_keys(self, feed_url: str, items: Mapping[str, Item]) -> int:
+    def adopt_former_keys(
+        self,
+        feed_url: str,
+        items: Mapping[str, Item],
+        known: Mapping[str, KnownItem] | None = None,
+    ) -> int:
         """Carry stored items over from the key an earlier version gave them.
 
         ``items`` maps each item's key to the item. An item whose ``former_key`` is
         stored under this feed (and whose own key is not) takes that row over: the
         same story, the same alerts, so an upgrade sends nothing twice. A former key
         that was pruned leaves its tombstone to the new key. Returns the rows renamed.
+        ``known``: :meth:`known` of ``items``' keys, when the caller has read it.
         """
         former = {i.former_key: key for key, i in items.items() if i.former_key not in (None, key)}
-        return self.rename_keys(feed_url, former)
+        return self.rename_keys(feed_url, former, known)
 
-    def rename_keys(self, feed_url: str, former: Mapping[str, str]) -> int:
+    def rename_keys(
+        self,
+        feed_url: str,
+        former: Mapping[str, str],
+        taken: Mapping[str, KnownItem] | None = None,
+    ) -> int:
         """Rename feed ``feed_url``'s stored items from each old key of ``former`` to
         its new key (``{old: new}``), in one transaction: the same row, story and
         alerts. An old key not stored is skipped, and so is a new key already stored
@@ -122,11 +133,14 @@ class Items(ItemReads):
         that chain or trade places: ``{a: b, b: c}``), and a new key that two old
         keys ask for goes to the first; a pruned old key leaves its tombstone to the
         new key. Returns the rows renamed. Used by :meth:`adopt_former_keys` and for a
-        feed read anew (:mod:`monitor.ingest.carryover`)."""
+        feed read anew (:mod:`monitor.ingest.carryover`). ``taken``: :meth:`known` of
+        keys that include every new key, when the caller has read it (else read here).
+        """
         if not former:
             return 0
         stored = self.known(feed_url, former)
-        taken = self.known(feed_url, former.values())
+        if taken is None:
+            taken = self.known(feed_url, former.values())
         going = {old: new for old, new in former.items() if old in stored and old != new}
         while True:  # a row that stays keeps its key: renames onto it are dropped, and so on
             staying, asked = taken.keys() - going.keys(), set()
