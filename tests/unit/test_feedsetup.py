@@ -28,13 +28,8 @@ from hypothesis import strategies as st
 
 from monitor.ingest.datecheck import feedparser_date
 from monitor.ingest.dates import DeferredDate
-from monitor.ingest.feedsetup import (
-    PLAIN_URL,
-    _copy_params,
-    feedparser_module,
-    identity_first,
-    plain_first,
-)
+from monitor.ingest.feedsetup import feedparser_module
+from monitor.ingest.feedshortcuts import PLAIN_URL, _copy_params, identity_first, plain_first
 from monitor.ingest.normalize import normalize_entries
 from monitor.ingest.parse import parse_feed
 from monitor.models import FeedRef

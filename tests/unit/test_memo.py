@@ -32,7 +32,7 @@ def test_short_texts_are_remembered_long_ones_and_refusals_are_not():
 def test_feedparsers_uri_joins_are_remembered_for_short_texts_only():
     """ingest/feedsetup.py keeps feedparser's base-URL joins (an element's base and its
     xml:base) the same way: a long relative link is joined each time, never kept."""
-    from monitor.ingest.feedsetup import _remembered
+    from monitor.ingest.feedshortcuts import _remembered
 
     calls: list[str] = []
 
