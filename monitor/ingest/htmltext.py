@@ -36,11 +36,14 @@ _PLAIN_ELEMENTS = _BLOCKS | frozenset(
 )
 # Possessive quantifiers: what is not plain fails in linear time, without backtracking.
 _VALUE = r"""(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++)"""
-_ATTRIBUTE = rf"\s++[a-zA-Z_:][-a-zA-Z0-9_:.]*+(?:\s*+=\s*+{_VALUE})?+"
-_TAG = r"<(?:{0}[a-zA-Z][a-zA-Z0-9]*+)(?:{1})*+\s*+{0}/?)|/{0}[a-zA-Z][a-zA-Z0-9]*+)\s*+)>"
-_PLAIN_TAG = re.compile(_TAG.format("(", _ATTRIBUTE))  # groups: start name, "/", end name
+# HTML's white space only: in a tag, HTMLParser (and HTML) reads another (\v, \xa0,
+# \u3000) as part of a name, so a tag holding one is not plain.
+_WS = r"[ \t\n\r\f]"
+_ATTRIBUTE = rf"{_WS}++[a-zA-Z_:][-a-zA-Z0-9_:.]*+(?:{_WS}*+={_WS}*+{_VALUE})?+"
+_TAG = r"<(?:{0}[a-zA-Z][a-zA-Z0-9]*+)(?:{1})*+{2}*+{0}/?)|/{0}[a-zA-Z][a-zA-Z0-9]*+){2}*+)>"
+_PLAIN_TAG = re.compile(_TAG.format("(", _ATTRIBUTE, _WS))  # groups: start name, "/", end name
 # no groups: Python 3.11's re misplaces a group repeated possessively ("span is wrong")
-_PLAIN_HTML = re.compile(rf"(?:[^<]++|{_TAG.format('(?:', _ATTRIBUTE)})*+\Z")
+_PLAIN_HTML = re.compile(rf"(?:[^<]++|{_TAG.format('(?:', _ATTRIBUTE, _WS)})*+\Z")
 
 
 class _TextExtractor(HTMLParser):
@@ -134,7 +137,7 @@ def _plain_text(fragment: str) -> str | None:
     HTMLParser's ``convert_charrefs`` does), a line break per start or end tag of a
     block (two for ``<br/>``: a start and an end tag), nothing for other tags. Where
     a paragraph's HTMLParser cost ~25 µs, this is a few (issue #18: a first poll reads
-    12,096 summaries). ``tests/unit/test_ingest_text.py`` holds the two equal.
+    12,096 summaries). ``tests/unit/test_ingest_plainhtml.py`` holds the two equal.
     """
     if not _PLAIN_HTML.match(fragment):
         return None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from monitor.dedup.folding import LINK_STORIES
 from monitor.dedup.identity import content_hash, same_content
 from monitor.dedup.joining import LinkStories
 from monitor.models import FeedRef, Highlight, Item, Match
+from monitor.recording import _known
 from monitor.store.codec import match_from_json, ts
 from monitor.store.digests import story_of
 from monitor.store.itemcodec import ROLLING_FORMAT, pack_item
@@ -98,14 +100,51 @@ def test_stories_by_link_read_at_once_are_those_read_one_by_one(any_store):
     assert len(one_by_one[landing]) == LINK_STORIES
     assert one_by_one["http://x.example/elsewhere"] == []  # stored under its canonical
     assert items.stories_by_urls(links) == {u: s for u, s in one_by_one.items() if s}
+    # a row whose link hash is the shared link's, but whose link is another
     with any_store.transaction():
-        poll = LinkStories(items, [shared, None, "http://new.example/a", landing])
-        for key, url, joins in [("c1", shared, first), ("c2", "http://new.example/a", None)]:
+        other = insert(items, item(FEED_A, "x1", "http://other.example/"))[1]
+        any_store.conn.execute(
+            "UPDATE items SET url_hash = (SELECT url_hash FROM items WHERE item_key = 'b2'), "
+            "canonical_url = 'http://other.example/' WHERE id = ?",
+            (other,),
+        )
+    assert items.stories_by_urls([shared]) == {shared: one_by_one[shared]}
+    assert other not in items.stories_by_url(shared)
+    new_link = "http://new.example/a"
+    with any_store.transaction():
+        poll = LinkStories(items, [shared, None, new_link, landing])
+        for key, url, joins in [
+            ("c1", shared, first),  # joins a stored story
+            ("c2", new_link, None),  # starts one on a new link
+            ("c3", shared, None),  # starts one on a link with stored stories: comes last
+            ("c4", landing, None),  # a link with LINK_STORIES already: not listed
+            ("c5", new_link, None),
+        ]:
             story = insert(items, item(FEED_B, key, url), canonical=url, story_id=joins)[1]
             poll.recorded(url, story)
-            for link in (shared, "http://new.example/a", landing):
-                assert poll.stories(link) == items.stories_by_url(link)
-    assert poll.stories("http://new.example/a") == [story] and story not in one_by_one[shared]
+            for link in (shared, new_link, landing):
+                assert poll.stories(link) == items.stories_by_url(link), (key, link)
+    assert len(poll.stories(new_link)) == 2 and poll.stories(shared)[:2] == one_by_one[shared]
+    assert len(poll.stories(shared)) == 3 and poll.stories(landing) == one_by_one[landing]
+
+
+def test_a_polls_known_items_include_those_carried_over_from_their_former_key(any_store):
+    """recording._known reads the poll's stored keys once and hands them to the
+    carry-over: a row stored under an item's former key is renamed to its key and then
+    known under it; a key already stored keeps its own row, and the former row stays."""
+    items = Items(any_store)
+    with any_store.transaction():
+        for key in ("http://a.example/g1", "http://a.example/g2", "g2"):
+            insert(items, item(FEED_A, key))
+    polled = {
+        key: replace(item(FEED_A, key), former_key=f"http://a.example/{key}")
+        for key in ("g1", "g2", "g3")
+    }
+    known, pruned = _known(any_store, FEED_A.url, polled)
+    assert set(known) == {"g1", "g2"} and pruned == set()
+    formers = [f"http://a.example/{k}" for k in ("g1", "g2")]
+    assert set(items.known(FEED_A.url, formers)) == {"http://a.example/g2"}
+    assert scalar(any_store, "SELECT COUNT(*) FROM items") == 3
 
 
 def test_an_alert_is_queued_once_ever_per_story_rule_and_channel(any_store):
@@ -170,6 +209,12 @@ def test_a_new_story_is_numbered_as_its_first_item_whatever_ids_were_used(any_st
         with any_store.transaction():
             any_store.conn.execute("UPDATE sqlite_sequence SET seq = 500 WHERE name = 'items'")
         assert new_story("d")[0] == 501
+        with any_store.transaction():  # a sequence behind the rows: the largest id counts
+            any_store.conn.execute("UPDATE sqlite_sequence SET seq = 7 WHERE name = 'items'")
+        assert new_story("d2")[0] == 502
+        with any_store.transaction():  # no sequence row at all (SQLite then takes MAX(id))
+            any_store.conn.execute("DELETE FROM sqlite_sequence WHERE name = 'items'")
+        assert new_story("d3")[0] == 503
     with any_store.transaction():
         joined = insert(items, item(FEED_B, "e"), story_id=first)
     assert joined[1] == first

@@ -25,7 +25,7 @@ NAMES += ["script", "style", "title", "textarea", "xmp", "svg", "custom", "h1", 
 VALUES = ['"x"', "'y'", '"a>b"', "'q\"r'", "plain", "x/", '"&amp;"', "a=b", '""']
 ATTRIBUTES = st.builds(
     lambda space, name, value: f"{space}{name}{value}",
-    st.sampled_from([" ", "  ", "\n", "\t"]),
+    st.sampled_from([" ", "  ", "\n", "\t", "\r", "\f", "\v", "\xa0", "\u3000", "\x1c", "\x85"]),
     st.sampled_from(["href", "class", "data-x", "src", "title", "a:b"]),
     st.sampled_from([""] + [f"={v}" for v in VALUES] + [" = " + v for v in VALUES]),
 )
@@ -34,7 +34,7 @@ TAGS = st.builds(
     st.sampled_from(["", "", "/"]),
     st.sampled_from(NAMES),
     st.lists(ATTRIBUTES, max_size=2),
-    st.sampled_from(["", "", "/", " /", " "]),
+    st.sampled_from(["", "", "/", " /", " ", "\xa0", "\v/", "\r"]),
 )
 TEXT = st.sampled_from(
     ["word", " ", "two words", "\n", "&amp;", "&lt;b&gt;", "&#39;", "&#x41;", "&nbsp;"]
@@ -50,6 +50,11 @@ FRAGMENTS = st.lists(st.one_of(TAGS, TEXT), max_size=12).map("".join)
 @example('<a href="x>y">l</a> t')
 @example("<br clear=all/>x")
 @example("<p>x&amp</p>")
+@example("a<br\xa0>b")  # HTMLParser: a tag named "br\xa0", no line break
+@example("a<p\x0b>b")
+@example("a<div\u3000class='x'>b</div>")
+@example("a</p\x0b>b")
+@example("<br x=y\xa0/>")
 def test_plain_html_reads_as_htmlparser_reads_it(fragment):
     fast = _plain_text(fragment)
     if fast is not None:
@@ -72,5 +77,9 @@ def test_plain_fragments_take_the_fast_path():
         "<UL><LI>one<LI>two</UL>",
     ]:
         assert _plain_text(fragment) == _parsed(fragment), fragment
-    for fragment in ["<script>x</script>", "a < b", "<!-- c --><p>x</p>", "<video>x</video>"]:
+    for fragment in ["<script>x</script>", "a < b", "<!-- c --><p>x</p>", "<video>x</video>"] + [
+        "a<br\xa0>b",  # only HTML's white space ends a tag's name (HTML5, Python 3.13+)
+        "a</p\x0b>b",
+        "<br x=y\xa0/>",
+    ]:
         assert _plain_text(fragment) is None, fragment
