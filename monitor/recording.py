@@ -131,7 +131,7 @@ def _record(
                 else:
                     alertable = key not in quiet
                     alerts, last_id = _record_new(
-                        rt, store, feed, key, item, ready, (listed, links), now, alertable, ref
+                        rt, store, feed, key, item, ready, listed, links, now, alertable, ref
                     )
                     queued += alerts
                     new += 1
@@ -149,12 +149,12 @@ def _record(
 
 def _link_stories(
     store: Items, todo: dict[str, Item], known: dict[str, KnownItem], prepared: dict[str, Prepared]
-) -> LinkStories | None:
-    """The stories by link of a poll of new items only, read at once (see
-    :class:`~monitor.dedup.joining.LinkStories`); None when the poll updates a known
-    item (an edit may move its link) or has no new item: each new item reads its own."""
-    if not todo or any(key in known for key in todo):
-        return None
+) -> LinkStories:
+    """The poll's stories by link (:class:`~monitor.dedup.joining.LinkStories`): read
+    at once for a poll of new items only; when it updates a known item (an edit may
+    move its link) each new item reads its own."""
+    if any(key in known for key in todo):
+        return LinkStories(store, None)
     return LinkStories(store, (prepared[key].canonical for key in todo))
 
 
@@ -201,7 +201,8 @@ def _record_new(
     key: str,
     item: Item,
     ready: Prepared,
-    joining: tuple[frozenset[str], LinkStories | None],
+    listed: frozenset[str],
+    links: LinkStories,
     now: datetime,
     alertable: bool,
     ref: tuple[int, str | None] | None = None,
@@ -209,8 +210,8 @@ def _record_new(
     """Store a new item (matched in ``ready``), fold it into a story (or start one) and
     queue its alerts; (alerts queued, the item's id).
 
-    ``joining``: the keys of every entry of the fetched document, and the poll's
-    stories by link or None (see :func:`~monitor.dedup.joining.story_to_join`).
+    ``listed``: the keys of every entry of the fetched document; ``links``: the poll's
+    stories by link (see :func:`~monitor.dedup.joining.story_to_join`).
     Only an item that matched a rule and may alert keeps its text (a message may show
     it); the others are stored slim (:func:`~monitor.store.itemcodec.pack_item`), among
     them a first poll's backlog that backfill holds back: most of a first poll's
@@ -220,8 +221,7 @@ def _record_new(
     matches = list(ready.matches)
     metrics.matched(matches)
     canonical, fp = ready.canonical, ready.fingerprint
-    listed, links = joining
-    found = story_to_join(store, rt.stories, feed.key, item, canonical, fp, listed, now, links)
+    found = story_to_join(store, rt.stories, feed.key, item, canonical, fp, listed, links, now)
     story_id = joined = found[0] if found else None
     if found:
         log.info("feed=%r item=%r joins story %d (same %s)", feed.display_name, item.id, *found)
@@ -238,8 +238,7 @@ def _record_new(
         ref=ref,
     )
     rt.stories.remember(fp, story_id, now)
-    if links:
-        links.recorded(canonical, story_id)
+    links.recorded(canonical, story_id)
     store.add_matches(item_id, matches, now)
     queued = 0
     for match in matches:  # one line per match: its own feed/rule keys in JSON logs

@@ -32,19 +32,25 @@ class LinkStories:
     order (by item id: the poll's items come after every stored one).
 
     Valid while the poll's transaction moves no stored item's link: the recording unit
-    uses it for a poll of new items only (an edit may move a known item's link).
+    reads ahead for a poll of new items only (an edit may move a known item's link).
+    Without ``canonicals`` nothing is read ahead: each lookup reads the store.
     """
 
-    def __init__(self, reads: ItemReads, canonicals: Iterable[str | None]) -> None:
-        self._stories = reads.stories_by_urls({c for c in canonicals if c})
+    def __init__(self, reads: ItemReads, canonicals: Iterable[str | None] | None) -> None:
+        self._reads = reads
+        self._stories = (
+            None if canonicals is None else reads.stories_by_urls({c for c in canonicals if c})
+        )
 
     def stories(self, canonical: str) -> list[int]:
         """The stories holding an item with this canonical link, oldest first."""
+        if self._stories is None:
+            return self._reads.stories_by_url(canonical)
         return self._stories.get(canonical, [])
 
     def recorded(self, canonical: str | None, story_id: int) -> None:
         """An item of the poll with the canonical link ``canonical`` is in ``story_id``."""
-        if canonical:
+        if canonical and self._stories is not None:
             stories = self._stories.setdefault(canonical, [])
             if story_id not in stories and len(stories) < LINK_STORIES:
                 stories.append(story_id)
@@ -58,21 +64,17 @@ def story_to_join(
     canonical: str | None,
     fp: int | None,
     listed: frozenset[str],
+    links: LinkStories,
     now: datetime,
-    links: LinkStories | None = None,
 ) -> tuple[int, str] | None:
     """``(story, signal)`` a new ``item`` of feed ``feed_key`` joins, the signal being
     "link" or "text"; None: it starts a story of its own.
 
     ``canonical`` and ``fp``: its canonical link and text fingerprint; ``listed``: the
     keys of every entry of the fetched document (see ``may_join``); ``links``: the
-    poll's stories by link, else they are read from ``reads``. Raises what the store
-    raises.
+    poll's stories by link. Raises what the store raises.
     """
-    if not canonical:
-        by_link: list[int] = []
-    else:
-        by_link = links.stories(canonical) if links else reads.stories_by_url(canonical)
+    by_link = links.stories(canonical) if canonical else []
     by_text = [m.story_id for m in finder.near(fp, now)]
     for signal, story_id in [("link", s) for s in by_link] + [("text", s) for s in by_text]:
         if may_join(item.title, reads.feed_mates(story_id, feed_key), listed):

@@ -145,7 +145,7 @@ def _plain_text(fragment: str) -> str | None:
     done = 0
     for tag in _PLAIN_TAG.finditer(fragment):
         if tag.start() > done:
-            parts.append(_text_run(fragment[done : tag.start()]))
+            parts.append(html.unescape(fragment[done : tag.start()]))
         start, closed, end = tag.groups()
         name = (start or end).lower()
         if name not in _PLAIN_ELEMENTS:
@@ -153,13 +153,8 @@ def _plain_text(fragment: str) -> str | None:
         if name in _BLOCKS:  # a "/" after the attributes ends the element too
             parts.append("\n\n" if closed else "\n")
         done = tag.end()
-    parts.append(_text_run(fragment[done:]))
+    parts.append(html.unescape(fragment[done:]))  # returns text without "&" as it is
     return "".join(parts)
-
-
-def _text_run(text: str) -> str:
-    """A run of text between tags, its character references decoded."""
-    return html.unescape(text) if "&" in text else text
 
 
 def _tidy(text: str, limit: int | None) -> str:

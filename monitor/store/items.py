@@ -53,7 +53,7 @@ _NEXT_ID = {
 _SQL = {
     dialect: {
         "insert": "INSERT INTO items (feed_id, key_hash, item_key, url_hash, canonical_url, "
-        f"story_id, data, first_seen, content_hash, fingerprint) "
+        "story_id, data, first_seen, content_hash, fingerprint) "
         f"VALUES (?, ?, ?, ?, ?, {_NEXT_ID[dialect]}, ?, ?, ?, ?)"
         + (" RETURNING id" if dialect == POSTGRESQL else ""),
         "canonical": "SELECT canonical_url, url_hash, "

@@ -126,6 +126,9 @@ def test_stories_by_link_read_at_once_are_those_read_one_by_one(any_store):
                 assert poll.stories(link) == items.stories_by_url(link), (key, link)
     assert len(poll.stories(new_link)) == 2 and poll.stories(shared)[:2] == one_by_one[shared]
     assert len(poll.stories(shared)) == 3 and poll.stories(landing) == one_by_one[landing]
+    reading = LinkStories(items, None)  # a poll that edits a known item: read per lookup
+    reading.recorded(new_link, first)
+    assert reading.stories(new_link) == items.stories_by_url(new_link) == poll.stories(new_link)
 
 
 def test_a_polls_known_items_include_those_carried_over_from_their_former_key(any_store):
